@@ -1,0 +1,113 @@
+"""Audit records: what happened, by whom, to which agent, sealed into the Merkle log.
+
+A record's *body* is canonical JSON (sorted keys, no spaces, UTF-8) of its schema
+version, sequence number, time, type, actor, agent, subject and data. The body is
+exactly what the leaf hash covers and exactly what the store keeps, so verification
+never depends on how a database re-serialises JSON. The sequence number is inside the
+body, so moving a record to another position breaks its hash.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from charter.audit.merkle import Frontier, leaf_hash
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AuditEntry",
+    "AuditRecord",
+    "canonical_json",
+    "format_time",
+    "seal",
+]
+
+SCHEMA_VERSION = 1
+
+
+def canonical_json(value: Any) -> str:
+    """Serialise ``value`` the one way Charter hashes it."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def format_time(moment: datetime) -> str:
+    """Render a UTC time with microseconds, the form used inside record bodies."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """A record to append: everything but its place in the log."""
+
+    type: str
+    actor: str
+    at: datetime
+    agent: str | None = None
+    subject: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """A sealed record: its position, canonical body and hashes."""
+
+    seq: int
+    at: datetime
+    type: str
+    actor: str
+    agent: str | None
+    subject: str | None
+    body: str
+    leaf_hash: bytes
+    tree_root: bytes
+
+    def data(self) -> dict[str, Any]:
+        """The record's ``data`` as parsed from its body."""
+        parsed: dict[str, Any] = json.loads(self.body)["data"]
+        return parsed
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as exported: its body's fields plus its hashes."""
+        exported: dict[str, Any] = json.loads(self.body)
+        exported["leaf_hash"] = self.leaf_hash.hex()
+        exported["tree_root"] = self.tree_root.hex()
+        return exported
+
+
+def body_of(entry: AuditEntry, seq: int) -> str:
+    """The canonical body of ``entry`` placed at ``seq``."""
+    return canonical_json(
+        {
+            "v": SCHEMA_VERSION,
+            "seq": seq,
+            "at": format_time(entry.at),
+            "type": entry.type,
+            "actor": entry.actor,
+            "agent": entry.agent,
+            "subject": entry.subject,
+            "data": dict(entry.data),
+        }
+    )
+
+
+def seal(entry: AuditEntry, frontier: Frontier) -> tuple[AuditRecord, Frontier]:
+    """Place ``entry`` after the tree summarised by ``frontier``; return it and the new one."""
+    body = body_of(entry, frontier.size)
+    leaf = leaf_hash(body.encode("utf-8"))
+    grown = frontier.append(leaf)
+    record = AuditRecord(
+        seq=frontier.size,
+        at=entry.at,
+        type=entry.type,
+        actor=entry.actor,
+        agent=entry.agent,
+        subject=entry.subject,
+        body=body,
+        leaf_hash=leaf,
+        tree_root=grown.root(),
+    )
+    return record, grown

@@ -1,0 +1,101 @@
+"""The one error root of Charter and its families.
+
+Every error Charter raises on purpose is a ``CharterError`` with a stable, snake_case
+``code`` that callers may match on. The families below say what kind of failure it is;
+the server maps each family to one HTTP status (``charter.server.errors``) and the SDK
+maps error responses back to the same families::
+
+    CharterError
+    ├── InvalidInput        bad or inconsistent input (422)
+    ├── NotFound            the thing named does not exist (404)
+    ├── Conflict            the request clashes with current state (409)
+    ├── AuthenticationError no valid credential (401)
+    ├── PermissionDenied    a valid credential without the right to do this (403)
+    ├── PayloadTooLarge     the request body is over the limit (413)
+    ├── Unavailable         the server or store cannot be reached: always a deny
+    └── StoreError          the store is not set up or not usable
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "CharterError",
+    "Conflict",
+    "InvalidInput",
+    "NotFound",
+    "PayloadTooLarge",
+    "PermissionDenied",
+    "StoreError",
+    "Unavailable",
+]
+
+
+class CharterError(Exception):
+    """Root of every error Charter raises on purpose; carries a stable ``code``."""
+
+    default_code = "charter_error"
+
+    def __init__(self, message: str, *, code: str | None = None, help: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.help = help
+
+    def to_dict(self) -> dict[str, str]:
+        """Return the error as the body of the JSON error shape."""
+        body = {"code": self.code, "message": self.message}
+        if self.help:
+            body["help"] = self.help
+        return body
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+
+class InvalidInput(CharterError):
+    """The input is malformed or inconsistent."""
+
+    default_code = "invalid_input"
+
+
+class NotFound(CharterError):
+    """The named thing does not exist."""
+
+    default_code = "not_found"
+
+
+class Conflict(CharterError):
+    """The request clashes with the current state (duplicate, illegal transition)."""
+
+    default_code = "conflict"
+
+
+class AuthenticationError(CharterError):
+    """No valid credential was presented."""
+
+    default_code = "unauthenticated"
+
+
+class PermissionDenied(CharterError):
+    """The credential is valid but does not allow this call."""
+
+    default_code = "forbidden"
+
+
+class PayloadTooLarge(CharterError):
+    """The request body is larger than the server accepts."""
+
+    default_code = "payload_too_large"
+
+
+class Unavailable(CharterError):
+    """The server or store could not be reached; callers must treat this as a deny."""
+
+    default_code = "unavailable"
+
+
+class StoreError(CharterError):
+    """The store is missing, not initialised or unusable."""
+
+    default_code = "store_error"

@@ -1,0 +1,341 @@
+"""``charter.Client``: the Charter HTTP API from Python, over httpx.
+
+Every failure is a ``CharterError`` of the family the server named; a server that cannot
+be reached, or answers with a 5xx, raises ``Unavailable``, which callers must treat as
+a deny.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, TypeAdapter
+
+from charter.errors import (
+    AuthenticationError,
+    CharterError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    Unavailable,
+)
+from charter.identity.agents import AgentStatus, LifecycleAction, RiskTier
+from charter.identity.humans import HumanRole
+from charter.wire import (
+    AgentOut,
+    AgentPage,
+    AuditPage,
+    DeactivationOut,
+    HumanOut,
+    HumanPage,
+    IssuedTokenOut,
+    LifecycleOut,
+    TokenOut,
+    WhoAmI,
+)
+
+__all__ = ["Client"]
+
+Model = TypeVar("Model", bound=BaseModel)
+
+_FAMILIES: dict[int, type[CharterError]] = {
+    400: InvalidInput,
+    401: AuthenticationError,
+    403: PermissionDenied,
+    404: NotFound,
+    409: Conflict,
+    413: PayloadTooLarge,
+    422: InvalidInput,
+}
+_TOKENS = TypeAdapter(list[TokenOut])
+
+
+def _error_of(response: httpx.Response) -> CharterError:
+    try:
+        body = response.json()["error"]
+        code, message, help = str(body["code"]), str(body["message"]), body.get("help")
+    except (ValueError, KeyError, TypeError):
+        code, message, help = "http_error", f"HTTP {response.status_code}", None
+    if response.status_code >= 500:
+        return Unavailable(message, code=code, help=help)
+    family = _FAMILIES.get(response.status_code, CharterError)
+    return family(message, code=code, help=help)
+
+
+def _drop_none(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _ttl(ttl: timedelta | None) -> dict[str, Any]:
+    return {} if ttl is None else {"ttl_seconds": int(ttl.total_seconds())}
+
+
+class Client:
+    """A synchronous client for one Charter server and one token."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 2.0,
+        http: httpx.Client | None = None,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = http or httpx.Client(base_url=url.rstrip("/"), timeout=timeout)
+        self._http.headers.update(headers)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise Unavailable(
+                f"the Charter server did not answer in time: {exc}", code="timeout"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise Unavailable(
+                f"the Charter server cannot be reached: {exc}", code="unreachable"
+            ) from None
+        if response.is_error:
+            raise _error_of(response)
+        return response
+
+    def _get(self, model: type[Model], path: str, **kwargs: Any) -> Model:
+        return model.model_validate(self._call("GET", path, **kwargs).json())
+
+    def _post(self, model: type[Model], path: str, body: Any = None, **kwargs: Any) -> Model:
+        return model.model_validate(self._call("POST", path, json=body, **kwargs).json())
+
+    # -- health and identity --------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        """The server's liveness answer."""
+        result: dict[str, Any] = self._call("GET", "/healthz").json()
+        return result
+
+    def whoami(self) -> WhoAmI:
+        """Who this client's token stands for."""
+        return self._get(WhoAmI, "/v1/whoami")
+
+    # -- agents ---------------------------------------------------------------------
+
+    def register_agent(
+        self,
+        agent_id: str,
+        *,
+        owner: str,
+        purpose: str,
+        risk_tier: RiskTier | str = RiskTier.MEDIUM,
+        display_name: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        recertify_by: datetime | None = None,
+    ) -> AgentOut:
+        """Register an agent."""
+        body = _drop_none(
+            {
+                "id": agent_id,
+                "owner": owner,
+                "purpose": purpose,
+                "risk_tier": str(risk_tier),
+                "display_name": display_name,
+                "labels": dict(labels) if labels is not None else None,
+                "recertify_by": recertify_by.isoformat() if recertify_by else None,
+            }
+        )
+        return self._post(AgentOut, "/v1/agents", body)
+
+    def list_agents(
+        self,
+        *,
+        owner: str | None = None,
+        status: AgentStatus | str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> AgentPage:
+        """One page of agents."""
+        params = _drop_none(
+            {
+                "owner": owner,
+                "status": str(status) if status else None,
+                "limit": limit,
+                "cursor": cursor,
+            }
+        )
+        return self._get(AgentPage, "/v1/agents", params=params)
+
+    def iter_agents(self, **filters: Any) -> Iterator[AgentOut]:
+        """Every agent matching the filters, page by page."""
+        cursor: str | None = None
+        while True:
+            page = self.list_agents(cursor=cursor, **filters)
+            yield from page.agents
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def get_agent(self, agent_id: str) -> AgentOut:
+        """One agent."""
+        return self._get(AgentOut, f"/v1/agents/{agent_id}")
+
+    def update_agent(self, agent_id: str, **changes: Any) -> AgentOut:
+        """Change an agent (display_name, owner, purpose, risk_tier, labels, recertify_by)."""
+        body = {
+            key: value.isoformat() if isinstance(value, datetime) else value
+            for key, value in _drop_none(changes).items()
+        }
+        response = self._call("PATCH", f"/v1/agents/{agent_id}", json=body)
+        return AgentOut.model_validate(response.json())
+
+    def _move(self, agent_id: str, action: LifecycleAction, reason: str) -> LifecycleOut:
+        return self._post(LifecycleOut, f"/v1/agents/{agent_id}/{action.value}", {"reason": reason})
+
+    def suspend_agent(self, agent_id: str, *, reason: str = "") -> LifecycleOut:
+        """Suspend an agent: its tokens stop working until it is reinstated."""
+        return self._move(agent_id, LifecycleAction.SUSPEND, reason)
+
+    def reinstate_agent(self, agent_id: str, *, reason: str = "") -> LifecycleOut:
+        """Reinstate a suspended agent."""
+        return self._move(agent_id, LifecycleAction.REINSTATE, reason)
+
+    def retire_agent(self, agent_id: str, *, reason: str = "") -> LifecycleOut:
+        """Retire an agent for good, revoking all its tokens."""
+        return self._move(agent_id, LifecycleAction.RETIRE, reason)
+
+    # -- tokens ---------------------------------------------------------------------
+
+    def issue_agent_token(
+        self, agent_id: str, *, ttl: timedelta | None = None, description: str = ""
+    ) -> IssuedTokenOut:
+        """Issue a token to an agent; the clear text is in the result only."""
+        body = {"description": description, **_ttl(ttl)}
+        return self._post(IssuedTokenOut, f"/v1/agents/{agent_id}/tokens", body)
+
+    def issue_human_token(
+        self, human_id: str, *, ttl: timedelta | None = None, description: str = ""
+    ) -> IssuedTokenOut:
+        """Issue a token to a human; the clear text is in the result only."""
+        body = {"description": description, **_ttl(ttl)}
+        return self._post(IssuedTokenOut, f"/v1/humans/{human_id}/tokens", body)
+
+    def list_agent_tokens(self, agent_id: str) -> list[TokenOut]:
+        """An agent's tokens."""
+        return _TOKENS.validate_python(self._call("GET", f"/v1/agents/{agent_id}/tokens").json())
+
+    def list_human_tokens(self, human_id: str) -> list[TokenOut]:
+        """A human's tokens."""
+        return _TOKENS.validate_python(self._call("GET", f"/v1/humans/{human_id}/tokens").json())
+
+    def revoke_token(self, token_id: str, *, reason: str = "") -> TokenOut:
+        """Revoke a token."""
+        response = self._call("DELETE", f"/v1/tokens/{token_id}", params={"reason": reason})
+        return TokenOut.model_validate(response.json())
+
+    def rotate_token(self, token_id: str, *, ttl: timedelta | None = None) -> IssuedTokenOut:
+        """Replace a token with a new one, revoking the old."""
+        return self._post(IssuedTokenOut, f"/v1/tokens/{token_id}/rotate", _ttl(ttl))
+
+    # -- humans ---------------------------------------------------------------------
+
+    def add_human(
+        self,
+        human_id: str,
+        *,
+        email: str,
+        display_name: str | None = None,
+        groups: list[str] | None = None,
+        roles: list[HumanRole | str] | None = None,
+    ) -> HumanOut:
+        """Add a human."""
+        body = _drop_none(
+            {
+                "id": human_id,
+                "email": email,
+                "display_name": display_name,
+                "groups": groups,
+                "roles": [str(role) for role in roles] if roles is not None else None,
+            }
+        )
+        return self._post(HumanOut, "/v1/humans", body)
+
+    def list_humans(self, *, limit: int = 100, cursor: str | None = None) -> HumanPage:
+        """One page of humans."""
+        return self._get(
+            HumanPage, "/v1/humans", params=_drop_none({"limit": limit, "cursor": cursor})
+        )
+
+    def get_human(self, human_id: str) -> HumanOut:
+        """One human."""
+        return self._get(HumanOut, f"/v1/humans/{human_id}")
+
+    def update_human(self, human_id: str, **changes: Any) -> HumanOut:
+        """Change a human (email, display_name, groups, roles, active=True)."""
+        response = self._call("PATCH", f"/v1/humans/{human_id}", json=_drop_none(changes))
+        return HumanOut.model_validate(response.json())
+
+    def deactivate_human(self, human_id: str, *, reason: str = "") -> DeactivationOut:
+        """Deactivate a human; the result lists the agents left orphaned."""
+        return self._post(DeactivationOut, f"/v1/humans/{human_id}/deactivate", {"reason": reason})
+
+    # -- audit ----------------------------------------------------------------------
+
+    def query_audit(
+        self,
+        *,
+        agent: str | None = None,
+        types: list[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> AuditPage:
+        """One page of audit records."""
+        params = _drop_none(
+            {
+                "agent": agent,
+                "type": types or None,
+                "since": since.isoformat() if since else None,
+                "until": until.isoformat() if until else None,
+                "limit": limit,
+                "cursor": cursor,
+            }
+        )
+        return self._get(AuditPage, "/v1/audit", params=params)
+
+    def iter_audit(self, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Every audit record matching the filters, page by page."""
+        cursor: str | None = None
+        while True:
+            page = self.query_audit(cursor=cursor, **filters)
+            yield from page.records
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def verify_audit(self) -> dict[str, Any]:
+        """Ask the server to verify the whole audit log."""
+        result: dict[str, Any] = self._call("GET", "/v1/audit/verify").json()
+        return result
+
+    def sign_checkpoint(self) -> dict[str, Any] | None:
+        """Ask the server to sign a checkpoint now."""
+        result: dict[str, Any] | None = self._call("POST", "/v1/audit/checkpoints").json()
+        return result
+
+    def audit_public_key(self) -> str:
+        """The PEM public key that verifies checkpoints."""
+        return self._call("GET", "/v1/audit/public-key").text

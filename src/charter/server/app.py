@@ -1,0 +1,69 @@
+"""The FastAPI application, built by a factory from its settings and services."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from charter import __version__
+from charter.errors import CharterError
+from charter.server.errors import install_error_handlers
+from charter.server.limits import BodySizeLimit
+from charter.server.routes import agents, audit, health, humans, tokens
+from charter.service import Services
+from charter.settings import Settings
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("charter.server")
+
+
+async def _checkpoint_loop(services: Services, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await run_in_threadpool(services.audit.checkpoint)
+        except CharterError as error:
+            log.warning("audit checkpoint skipped: %s", error.message)
+        except Exception:
+            log.exception("audit checkpoint failed")
+
+
+def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
+    """Build the API over ``services``; signs audit checkpoints while it runs, if it can."""
+    settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        signer = None
+        if services.audit.can_sign:
+            signer = asyncio.create_task(
+                _checkpoint_loop(services, settings.checkpoint_interval.total_seconds())
+            )
+        try:
+            yield
+        finally:
+            if signer is not None:
+                signer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await signer
+                with contextlib.suppress(CharterError):
+                    await run_in_threadpool(services.audit.checkpoint)
+
+    app = FastAPI(
+        title="Charter",
+        version=__version__,
+        summary="Identity governance and administration for AI agents",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    install_error_handlers(app, services)
+    for module in (health, agents, humans, tokens, audit):
+        app.include_router(module.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

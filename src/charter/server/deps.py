@@ -1,0 +1,66 @@
+"""Request-scoped dependencies: the wired services and the authenticated caller."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from charter.errors import InvalidInput
+from charter.identity.principals import Principal
+from charter.service import Services
+
+__all__ = ["Caller", "Wired", "decode_cursor", "encode_cursor", "ttl_of", "where"]
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def where(request: Request) -> str:
+    """The call as recorded in audit records: method and path, printable and bounded."""
+    path = "".join(ch if ch.isprintable() else "?" for ch in request.url.path)
+    return f"{request.method} {path}"[:200]
+
+
+def _caller(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    token = value.strip() if scheme.lower() == "bearer" else None
+    principal = _services(request).tokens.authenticate(token, where=where(request))
+    request.state.principal = principal
+    return principal
+
+
+Wired = Annotated[Services, Depends(_services)]
+Caller = Annotated[Principal, Depends(_caller)]
+
+
+def encode_cursor(value: str) -> str:
+    """An opaque page cursor."""
+    return base64.urlsafe_b64encode(value.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    """The value inside a page cursor, or ``InvalidInput``."""
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError):
+        raise InvalidInput(
+            "the cursor is not one this server issued", code="invalid_cursor"
+        ) from None
+    if not value or not value.isprintable():
+        raise InvalidInput("the cursor is not one this server issued", code="invalid_cursor")
+    return value
+
+
+def ttl_of(seconds: int | None) -> timedelta | None:
+    """A requested token lifetime, or None for the default."""
+    return None if seconds is None else timedelta(seconds=seconds)

@@ -1,0 +1,130 @@
+"""The one place where errors become HTTP responses.
+
+Every error answers ``{"error": {"code", "message", "help"?}}``. Charter's own errors
+map by family; validation errors become 422 (400 for a body that is not JSON at all)
+with the offending field paths; anything unexpected is logged here and answered with
+a bare 500 that reveals nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from charter.errors import (
+    AuthenticationError,
+    CharterError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    Unavailable,
+)
+from charter.identity.principals import Principal
+from charter.service import Services
+
+__all__ = ["error_response", "install_error_handlers", "status_of"]
+
+log = logging.getLogger("charter.server")
+
+_STATUS: list[tuple[type[CharterError], int]] = [
+    (InvalidInput, 422),
+    (NotFound, 404),
+    (Conflict, 409),
+    (AuthenticationError, 401),
+    (PermissionDenied, 403),
+    (PayloadTooLarge, 413),
+    (Unavailable, 503),
+]
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def status_of(error: CharterError) -> int:
+    """The HTTP status for a Charter error."""
+    for family, status in _STATUS:
+        if isinstance(error, family):
+            return status
+    return 500
+
+
+def error_response(
+    status: int, code: str, message: str, *, help: str | None = None, **extra: Any
+) -> JSONResponse:
+    """A response in the JSON error shape."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if help:
+        body["help"] = help
+    body.update(extra)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def _field_path(location: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in location)
+
+
+def install_error_handlers(app: FastAPI, services: Services) -> None:
+    """Map every error to the JSON error shape."""
+
+    @app.exception_handler(CharterError)
+    async def charter_error(request: Request, error: CharterError) -> JSONResponse:
+        if isinstance(error, PermissionDenied):
+            principal: Principal | None = getattr(request.state, "principal", None)
+            if principal is not None:
+                await run_in_threadpool(
+                    services.audit.record_refusal,
+                    principal,
+                    code=error.code,
+                    where=f"{request.method} {request.url.path}",
+                )
+        return error_response(status_of(error), error.code, error.message, help=error.help)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = error.errors()
+        if any(problem.get("type") == "json_invalid" for problem in problems):
+            return error_response(
+                400,
+                "malformed_json",
+                "the request body is not valid JSON",
+                help="send a JSON object with Content-Type: application/json",
+            )
+        fields = [
+            {"path": _field_path(problem.get("loc", ())), "message": str(problem.get("msg", ""))}
+            for problem in problems
+        ]
+        summary = "; ".join(f"{field['path']}: {field['message']}" for field in fields[:5])
+        return error_response(422, "invalid_request", summary or "invalid request", fields=fields)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, error: HTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(error.status_code, "http_error")
+        return error_response(error.status_code, code, str(error.detail))
+
+    @app.exception_handler(OperationalError)
+    async def store_down(_request: Request, error: OperationalError) -> JSONResponse:
+        log.error("store unavailable: %s", error.orig)
+        return error_response(503, "store_unavailable", "the store cannot be reached")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal_error", "the server failed; the error was logged")

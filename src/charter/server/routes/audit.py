@@ -1,0 +1,93 @@
+"""``/v1/audit``: query, verify, checkpoints and the public key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
+
+from charter.clock import to_utc
+from charter.errors import InvalidInput, NotFound
+from charter.identity.humans import HumanRole
+from charter.identity.names import AGENT_ID_PATTERN
+from charter.server.deps import Caller, Wired, decode_cursor, encode_cursor
+from charter.service.access import require_roles
+from charter.service.audit import MAX_PAGE
+from charter.storage.keyfile import public_key_pem
+from charter.storage.ports import AuditQuery
+from charter.wire import AuditPage
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+RecordType = Annotated[str, Query(max_length=64, pattern=r"^[a-z0-9_.]+$")]
+
+
+def _after_seq(cursor: str | None) -> int:
+    value = decode_cursor(cursor)
+    if value is None:
+        return -1
+    if not value.isdigit() or len(value) > 18:
+        raise InvalidInput("the cursor is not one this server issued", code="invalid_cursor")
+    return int(value)
+
+
+@router.get("")
+def query_audit(
+    services: Wired,
+    caller: Caller,
+    agent: Annotated[str | None, Query(pattern=AGENT_ID_PATTERN, max_length=63)] = None,
+    type: Annotated[list[RecordType] | None, Query(max_length=20)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    cursor: Annotated[str | None, Query(max_length=40)] = None,
+) -> AuditPage:
+    """Records in sequence order, filtered by agent, type and time range [since, until)."""
+    records = services.audit.query(
+        caller,
+        AuditQuery(
+            agent=agent,
+            types=tuple(type or ()),
+            since=to_utc(since) if since else None,
+            until=to_utc(until) if until else None,
+            after_seq=_after_seq(cursor),
+            limit=limit,
+        ),
+    )
+    return AuditPage(
+        records=[record.to_json() for record in records],
+        next_cursor=encode_cursor(str(records[-1].seq)) if len(records) == limit else None,
+    )
+
+
+@router.get("/verify")
+def verify_audit(services: Wired, caller: Caller) -> dict[str, Any]:
+    """Verify the whole log; ``ok`` is false and ``problem`` names the first bad record."""
+    return services.audit.verify(caller).to_json()
+
+
+@router.get("/checkpoints")
+def list_checkpoints(services: Wired, caller: Caller) -> list[dict[str, Any]]:
+    """Every signed checkpoint, oldest first."""
+    return [checkpoint.to_json() for checkpoint in services.audit.checkpoints(caller)]
+
+
+@router.post("/checkpoints", status_code=201)
+def sign_checkpoint(services: Wired, caller: Caller) -> dict[str, Any] | None:
+    """Sign a checkpoint now (admins); null when nothing was added since the last one."""
+    require_roles(caller, "sign checkpoints", HumanRole.ADMIN)
+    checkpoint = services.audit.checkpoint()
+    return None if checkpoint is None else checkpoint.to_json()
+
+
+@router.get("/public-key", response_class=PlainTextResponse)
+def public_key(services: Wired, caller: Caller) -> str:
+    """The PEM public key that verifies checkpoint signatures."""
+    require_roles(caller, "read the public key", HumanRole.AUDITOR, HumanRole.ADMIN)
+    if services.audit.public_key is None:
+        raise NotFound("this server has no audit signing key", code="signing_key_missing")
+    return public_key_pem(services.audit.public_key)

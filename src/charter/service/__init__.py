@@ -1,0 +1,63 @@
+"""The service layer: Charter's use cases, each in one transaction with its audit record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from charter.clock import Clock, system_clock
+from charter.identity.credentials import TokenLifetimes
+from charter.service.access import SYSTEM
+from charter.service.agents import AgentChanges, AgentService
+from charter.service.audit import AuditService
+from charter.service.humans import Deactivation, HumanChanges, HumanService
+from charter.service.tokens import TokenService
+from charter.settings import Settings
+from charter.storage.ports import Store
+
+__all__ = [
+    "SYSTEM",
+    "AgentChanges",
+    "AgentService",
+    "AuditService",
+    "Deactivation",
+    "HumanChanges",
+    "HumanService",
+    "Services",
+    "TokenService",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Every use case, wired to one store and one clock."""
+
+    store: Store
+    clock: Clock
+    agents: AgentService
+    humans: HumanService
+    tokens: TokenService
+    audit: AuditService
+
+    @classmethod
+    def build(
+        cls,
+        store: Store,
+        *,
+        settings: Settings | None = None,
+        clock: Clock = system_clock,
+        signing_key: Ed25519PrivateKey | None = None,
+        public_key: Ed25519PublicKey | None = None,
+    ) -> Services:
+        """Wire the use cases to ``store``."""
+        settings = settings or Settings()
+        lifetimes: TokenLifetimes = settings.token_lifetimes
+        return cls(
+            store=store,
+            clock=clock,
+            agents=AgentService(store, clock, recertify_after=settings.recertify_after),
+            humans=HumanService(store, clock),
+            tokens=TokenService(store, clock, lifetimes=lifetimes),
+            audit=AuditService(store, clock, signing_key=signing_key, public_key=public_key),
+        )

@@ -1,0 +1,236 @@
+"""Agent use cases: register, update, the lifecycle (the kill switch), reads."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from charter.audit.records import AuditEntry, format_time
+from charter.clock import Clock
+from charter.errors import Conflict, InvalidInput, NotFound
+from charter.identity.agents import Agent, AgentStatus, LifecycleAction, RiskTier, next_status
+from charter.identity.credentials import PrincipalKind
+from charter.identity.humans import HumanRole
+from charter.identity.names import check_agent_id, check_human_id, check_labels
+from charter.identity.principals import Principal
+from charter.service.access import (
+    can_read_agent,
+    require_human,
+    require_owner_or_roles,
+    require_roles,
+)
+from charter.storage.ports import Store, UnitOfWork
+
+__all__ = ["AgentChanges", "AgentService", "agent_snapshot"]
+
+_EVENTS = {
+    LifecycleAction.SUSPEND: "agent.suspended",
+    LifecycleAction.REINSTATE: "agent.reinstated",
+    LifecycleAction.RETIRE: "agent.retired",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AgentChanges:
+    """Fields to change on an agent; ``None`` leaves a field as it is."""
+
+    display_name: str | None = None
+    owner: str | None = None
+    purpose: str | None = None
+    risk_tier: RiskTier | None = None
+    labels: Mapping[str, str] | None = None
+    recertify_by: datetime | None = None
+
+
+def agent_snapshot(agent: Agent) -> dict[str, Any]:
+    """The agent's governed attributes as recorded in the audit log."""
+    return {
+        "display_name": agent.display_name,
+        "owner": agent.owner,
+        "purpose": agent.purpose,
+        "risk_tier": agent.risk_tier.value,
+        "status": agent.status.value,
+        "labels": dict(agent.labels),
+        "recertify_by": None if agent.recertify_by is None else format_time(agent.recertify_by),
+    }
+
+
+def _owner_must_be_active(unit: UnitOfWork, owner: str) -> None:
+    check_human_id(owner)
+    human = unit.humans.get(owner)
+    if human is None:
+        raise InvalidInput(
+            f"owner {owner!r} is not a known human",
+            code="unknown_owner",
+            help="add the human first: charter humans add",
+        )
+    if not human.active:
+        raise Conflict(f"owner {owner!r} is deactivated", code="owner_inactive")
+
+
+class AgentService:
+    """Registers agents and moves them through their lifecycle."""
+
+    def __init__(self, store: Store, clock: Clock, *, recertify_after: timedelta) -> None:
+        self._store = store
+        self._clock = clock
+        self._recertify_after = recertify_after
+
+    def register(
+        self,
+        actor: Principal,
+        *,
+        agent_id: str,
+        display_name: str | None,
+        owner: str,
+        purpose: str,
+        risk_tier: RiskTier,
+        labels: Mapping[str, str] | None = None,
+        recertify_by: datetime | None = None,
+    ) -> Agent:
+        """Register a new, active agent owned by an existing, active human."""
+        require_roles(actor, "register agents", HumanRole.ADMIN)
+        check_agent_id(agent_id)
+        now = self._clock()
+        agent = Agent(
+            id=agent_id,
+            display_name=display_name or agent_id,
+            owner=owner,
+            purpose=purpose,
+            risk_tier=risk_tier,
+            status=AgentStatus.ACTIVE,
+            labels=check_labels(labels or {}),
+            created_at=now,
+            updated_at=now,
+            recertify_by=recertify_by or now + self._recertify_after,
+        )
+        with self._store.write() as unit:
+            _owner_must_be_active(unit, owner)
+            unit.agents.add(agent)
+            unit.audit.append(
+                AuditEntry(
+                    type="agent.registered",
+                    actor=actor.ref,
+                    at=now,
+                    agent=agent.id,
+                    subject=agent.ref,
+                    data=agent_snapshot(agent),
+                )
+            )
+        return agent
+
+    def get(self, actor: Principal, agent_id: str) -> Agent:
+        """Read one agent: admins, auditors and its owner."""
+        with self._store.read() as unit:
+            agent = unit.agents.get(agent_id)
+        if agent is None or not can_read_agent(actor, agent):
+            # Non-readers learn nothing about which agents exist.
+            require_roles(actor, "read agents", HumanRole.ADMIN, HumanRole.AUDITOR)
+            raise NotFound(f"no agent {agent_id!r}", code="agent_not_found")
+        return agent
+
+    def list(
+        self,
+        actor: Principal,
+        *,
+        owner: str | None = None,
+        status: AgentStatus | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[Agent]:
+        """List agents: admins and auditors see all, other humans the ones they own."""
+        if not actor.has_any(HumanRole.ADMIN, HumanRole.AUDITOR):
+            require_human(actor, "list agents")
+            owner = actor.id
+        with self._store.read() as unit:
+            return unit.agents.list(owner=owner, status=status, after=after, limit=limit)
+
+    def update(self, actor: Principal, agent_id: str, changes: AgentChanges) -> Agent:
+        """Change an agent's attributes; an owner change is recorded on its own too."""
+        require_roles(actor, "update agents", HumanRole.ADMIN)
+        now = self._clock()
+        with self._store.write() as unit:
+            agent = self._locked(unit, agent_id)
+            if agent.status is AgentStatus.RETIRED:
+                raise Conflict(f"agent {agent_id!r} is retired", code="agent_retired")
+            updated = replace(
+                agent,
+                display_name=changes.display_name or agent.display_name,
+                owner=changes.owner or agent.owner,
+                purpose=changes.purpose if changes.purpose is not None else agent.purpose,
+                risk_tier=changes.risk_tier or agent.risk_tier,
+                labels=check_labels(changes.labels) if changes.labels is not None else agent.labels,
+                recertify_by=changes.recertify_by or agent.recertify_by,
+                updated_at=now,
+            )
+            before, after = agent_snapshot(agent), agent_snapshot(updated)
+            diff = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+            if not diff:
+                return agent
+            if updated.owner != agent.owner:
+                _owner_must_be_active(unit, updated.owner)
+            unit.agents.save(updated)
+            unit.audit.append(
+                AuditEntry(
+                    type="agent.updated",
+                    actor=actor.ref,
+                    at=now,
+                    agent=agent.id,
+                    subject=agent.ref,
+                    data={"changes": diff},
+                )
+            )
+            if updated.owner != agent.owner:
+                unit.audit.append(
+                    AuditEntry(
+                        type="agent.owner_changed",
+                        actor=actor.ref,
+                        at=now,
+                        agent=agent.id,
+                        subject=agent.ref,
+                        data={"from": agent.owner, "to": updated.owner},
+                    )
+                )
+        return updated
+
+    def transition(
+        self, actor: Principal, agent_id: str, action: LifecycleAction, *, reason: str = ""
+    ) -> tuple[Agent, builtins.list[str]]:
+        """Suspend, reinstate or retire; retiring revokes every token. Returns revoked ids."""
+        now = self._clock()
+        with self._store.write() as unit:
+            agent = self._locked(unit, agent_id)
+            require_owner_or_roles(actor, agent, f"{action.value} agents", HumanRole.ADMIN)
+            moved = agent.with_status(next_status(agent.status, action), now)
+            unit.agents.save(moved)
+            revoked: builtins.list[str] = []
+            if moved.status is AgentStatus.RETIRED:
+                revoked = unit.credentials.revoke_all_for(
+                    PrincipalKind.AGENT, agent.id, at=now, by=actor.ref
+                )
+            unit.audit.append(
+                AuditEntry(
+                    type=_EVENTS[action],
+                    actor=actor.ref,
+                    at=now,
+                    agent=agent.id,
+                    subject=agent.ref,
+                    data={
+                        "from": agent.status.value,
+                        "to": moved.status.value,
+                        "reason": reason,
+                        "revoked_tokens": revoked,
+                    },
+                )
+            )
+        return moved, revoked
+
+    @staticmethod
+    def _locked(unit: UnitOfWork, agent_id: str) -> Agent:
+        agent = unit.agents.get(agent_id, for_update=True)
+        if agent is None:
+            raise NotFound(f"no agent {agent_id!r}", code="agent_not_found")
+        return agent

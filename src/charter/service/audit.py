@@ -1,0 +1,101 @@
+"""Audit use cases: reading and exporting the log, verifying it, signing checkpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from charter.audit.checkpoints import Checkpoint, sign_checkpoint
+from charter.audit.records import AuditEntry, AuditRecord
+from charter.audit.verify import VerifyReport, verify_log
+from charter.clock import Clock
+from charter.errors import StoreError
+from charter.identity.humans import HumanRole
+from charter.identity.principals import Principal
+from charter.service.access import require_roles
+from charter.storage.ports import AuditQuery, Store
+
+__all__ = ["AuditService"]
+
+MAX_PAGE = 1000
+
+
+class AuditService:
+    """Reads, verifies and seals the audit log."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        signing_key: Ed25519PrivateKey | None = None,
+        public_key: Ed25519PublicKey | None = None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._signing_key = signing_key
+        self.public_key = public_key or (signing_key.public_key() if signing_key else None)
+
+    @property
+    def can_sign(self) -> bool:
+        """True when a signing key is loaded, so checkpoints can be made."""
+        return self._signing_key is not None
+
+    def query(self, actor: Principal, query: AuditQuery) -> list[AuditRecord]:
+        """Records matching ``query``: auditors and admins."""
+        require_roles(actor, "read the audit log", HumanRole.AUDITOR, HumanRole.ADMIN)
+        with self._store.read() as unit:
+            return unit.audit.query(query)
+
+    def verify(self, actor: Principal) -> VerifyReport:
+        """Verify the whole log against its head and signed checkpoints."""
+        require_roles(actor, "verify the audit log", HumanRole.AUDITOR, HumanRole.ADMIN)
+        return self.verify_store()
+
+    def verify_store(self) -> VerifyReport:
+        """Verify the whole log, with no caller to check (offline ``charter audit verify``)."""
+        with self._store.read() as unit:
+            checkpoints = unit.audit.checkpoints()
+            head = unit.audit.head()
+            return verify_log(
+                unit.audit.records(),
+                checkpoints,
+                public_key=self.public_key,
+                head_size=head.size,
+                head_root=head.root(),
+            )
+
+    def checkpoints(self, actor: Principal) -> list[Checkpoint]:
+        """Every signed checkpoint: auditors and admins."""
+        require_roles(actor, "read checkpoints", HumanRole.AUDITOR, HumanRole.ADMIN)
+        with self._store.read() as unit:
+            return unit.audit.checkpoints()
+
+    def checkpoint(self) -> Checkpoint | None:
+        """Sign the log's current head if it grew since the last checkpoint."""
+        if self._signing_key is None:
+            raise StoreError("no audit signing key is loaded", code="signing_key_missing")
+        with self._store.write() as unit:
+            head = unit.audit.head(lock=True)
+            existing = unit.audit.checkpoints()
+            if head.size == 0 or (existing and existing[-1].tree_size >= head.size):
+                return None
+            checkpoint = sign_checkpoint(self._signing_key, head.size, head.root(), self._clock())
+            unit.audit.add_checkpoint(checkpoint)
+            return checkpoint
+
+    def record_refusal(self, actor: Principal, *, code: str, where: str) -> None:
+        """Record that ``actor`` was refused a call (its own transaction: the call rolled back)."""
+        now: datetime = self._clock()
+        with self._store.write() as unit:
+            unit.audit.append(
+                AuditEntry(
+                    type="auth.forbidden",
+                    actor=actor.ref,
+                    at=now,
+                    agent=None if actor.is_human else actor.id,
+                    subject=actor.credential_id,
+                    data={"code": code, "where": where},
+                )
+            )

@@ -1,0 +1,295 @@
+"""Credential use cases: issue, list, revoke, rotate, and authenticating a bearer token."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from charter.audit.records import AuditEntry, format_time
+from charter.clock import Clock
+from charter.errors import AuthenticationError, Conflict, NotFound
+from charter.identity.agents import Agent, AgentStatus
+from charter.identity.credentials import (
+    Credential,
+    CredentialState,
+    IssuedToken,
+    PrincipalKind,
+    TokenLifetimes,
+    hash_secret,
+    mint_token,
+    parse_token,
+    secret_matches,
+)
+from charter.identity.humans import HumanRole
+from charter.identity.principals import Principal
+from charter.service.access import require_owner_or_roles, require_roles
+from charter.storage.ports import Store, UnitOfWork
+
+__all__ = ["TokenService"]
+
+# Recording every use would turn each authenticated read into a write; a minute's
+# precision is enough to see which tokens are idle.
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+class TokenService:
+    """Issues and checks bearer tokens."""
+
+    def __init__(self, store: Store, clock: Clock, *, lifetimes: TokenLifetimes) -> None:
+        self._store = store
+        self._clock = clock
+        self.lifetimes = lifetimes
+
+    # -- issuing -------------------------------------------------------------------
+
+    def issue_for_agent(
+        self,
+        actor: Principal,
+        agent_id: str,
+        *,
+        ttl: timedelta | None = None,
+        description: str = "",
+    ) -> IssuedToken:
+        """Issue a token to an active agent: its owner or an admin."""
+        with self._store.write() as unit:
+            agent = _agent(unit, agent_id)
+            require_owner_or_roles(actor, agent, "issue agent tokens", HumanRole.ADMIN)
+            if agent.status is not AgentStatus.ACTIVE:
+                raise Conflict(
+                    f"agent {agent_id!r} is {agent.status.value}; tokens go to active agents",
+                    code=f"agent_{agent.status.value}",
+                )
+            return self._issue(unit, actor, PrincipalKind.AGENT, agent_id, ttl, description)
+
+    def issue_for_human(
+        self,
+        actor: Principal,
+        human_id: str,
+        *,
+        ttl: timedelta | None = None,
+        description: str = "",
+    ) -> IssuedToken:
+        """Issue a token to an active human: admins."""
+        require_roles(actor, "issue human tokens", HumanRole.ADMIN)
+        with self._store.write() as unit:
+            human = unit.humans.get(human_id)
+            if human is None:
+                raise NotFound(f"no human {human_id!r}", code="human_not_found")
+            if not human.active:
+                raise Conflict(f"{human_id} is deactivated", code="human_inactive")
+            return self._issue(unit, actor, PrincipalKind.HUMAN, human_id, ttl, description)
+
+    def _issue(
+        self,
+        unit: UnitOfWork,
+        actor: Principal,
+        kind: PrincipalKind,
+        principal_id: str,
+        ttl: timedelta | None,
+        description: str,
+        *,
+        rotated_from: str | None = None,
+    ) -> IssuedToken:
+        lifetime = self.lifetimes.resolve(kind, ttl)
+        now = self._clock()
+        credential_id, secret, token = mint_token()
+        credential = Credential(
+            id=credential_id,
+            principal_kind=kind,
+            principal_id=principal_id,
+            secret_hash=hash_secret(secret),
+            description=description,
+            created_at=now,
+            created_by=actor.ref,
+            expires_at=now + lifetime,
+            rotated_from=rotated_from,
+        )
+        unit.credentials.add(credential)
+        unit.audit.append(
+            AuditEntry(
+                type="token.rotated" if rotated_from else "token.issued",
+                actor=actor.ref,
+                at=now,
+                agent=principal_id if kind is PrincipalKind.AGENT else None,
+                subject=credential_id,
+                data={
+                    "principal_kind": kind.value,
+                    "principal": principal_id,
+                    "expires_at": format_time(credential.expires_at),
+                    "description": description,
+                    "rotated_from": rotated_from,
+                },
+            )
+        )
+        return IssuedToken(credential, token)
+
+    # -- reading, revoking, rotating -----------------------------------------------
+
+    def list_for(
+        self, actor: Principal, kind: PrincipalKind, principal_id: str
+    ) -> list[Credential]:
+        """A principal's tokens (never their secrets)."""
+        with self._store.read() as unit:
+            self._may_manage(unit, actor, kind, principal_id, "list tokens", read=True)
+            return unit.credentials.list_for(kind, principal_id)
+
+    def revoke(self, actor: Principal, credential_id: str, *, reason: str = "") -> Credential:
+        """Revoke a token; it is refused from the next request on. Revoking twice is a no-op."""
+        now = self._clock()
+        with self._store.write() as unit:
+            credential = self._credential(unit, actor, credential_id, "revoke tokens")
+            if credential.revoked_at is not None:
+                return credential
+            revoked = replace(credential, revoked_at=now, revoked_by=actor.ref)
+            unit.credentials.save(revoked)
+            unit.audit.append(
+                AuditEntry(
+                    type="token.revoked",
+                    actor=actor.ref,
+                    at=now,
+                    agent=_agent_of(credential),
+                    subject=credential.id,
+                    data={
+                        "principal_kind": credential.principal_kind.value,
+                        "principal": credential.principal_id,
+                        "reason": reason,
+                    },
+                )
+            )
+            return revoked
+
+    def rotate(
+        self, actor: Principal, credential_id: str, *, ttl: timedelta | None = None
+    ) -> IssuedToken:
+        """Replace an active token with a new one and revoke the old one, atomically."""
+        now = self._clock()
+        with self._store.write() as unit:
+            old = self._credential(unit, actor, credential_id, "rotate tokens")
+            if old.state(now) is not CredentialState.ACTIVE:
+                raise Conflict(
+                    f"token {credential_id} is {old.state(now).value}; only active tokens rotate",
+                    code=f"token_{old.state(now).value}",
+                )
+            if old.principal_kind is PrincipalKind.AGENT:
+                agent = _agent(unit, old.principal_id)
+                if agent.status is not AgentStatus.ACTIVE:
+                    raise Conflict(
+                        f"agent {agent.id!r} is {agent.status.value}",
+                        code=f"agent_{agent.status.value}",
+                    )
+            unit.credentials.save(replace(old, revoked_at=now, revoked_by=actor.ref))
+            return self._issue(
+                unit,
+                actor,
+                old.principal_kind,
+                old.principal_id,
+                ttl,
+                old.description,
+                rotated_from=old.id,
+            )
+
+    def _credential(
+        self, unit: UnitOfWork, actor: Principal, credential_id: str, what: str
+    ) -> Credential:
+        credential = unit.credentials.get(credential_id)
+        if credential is None:
+            require_roles(actor, what, HumanRole.ADMIN)
+            raise NotFound(f"no token {credential_id!r}", code="token_not_found")
+        self._may_manage(unit, actor, credential.principal_kind, credential.principal_id, what)
+        return credential
+
+    @staticmethod
+    def _may_manage(
+        unit: UnitOfWork,
+        actor: Principal,
+        kind: PrincipalKind,
+        principal_id: str,
+        what: str,
+        *,
+        read: bool = False,
+    ) -> None:
+        readers = (HumanRole.ADMIN, HumanRole.AUDITOR) if read else (HumanRole.ADMIN,)
+        if kind is PrincipalKind.AGENT:
+            require_owner_or_roles(actor, _agent(unit, principal_id), what, *readers)
+        elif not (actor.is_human and actor.id == principal_id):
+            require_roles(actor, what, *readers)
+
+    # -- authentication ------------------------------------------------------------
+
+    def authenticate(self, token: str | None, *, where: str) -> Principal:
+        """Return the principal a bearer token stands for, or audit the failure and raise."""
+        now = self._clock()
+        credential: Credential | None = None
+        try:
+            if not token:
+                raise AuthenticationError(
+                    "no bearer token was presented",
+                    code="token_missing",
+                    help="send 'Authorization: Bearer <token>'",
+                )
+            credential_id, secret = parse_token(token)
+            with self._store.read() as unit:
+                credential = unit.credentials.get(credential_id)
+                if credential is None or not secret_matches(secret, credential.secret_hash):
+                    credential = None
+                    raise AuthenticationError("the bearer token is not valid", code="token_invalid")
+                principal = self._principal(unit, credential, now)
+        except AuthenticationError as failure:
+            self._record_failure(failure, credential, where, now)
+            raise
+        if credential.last_used_at is None or now - credential.last_used_at >= TOUCH_EVERY:
+            with self._store.write() as unit:
+                unit.credentials.touch(credential.id, now)
+                if credential.principal_kind is PrincipalKind.AGENT:
+                    unit.agents.touch_last_seen(credential.principal_id, now)
+        return principal
+
+    @staticmethod
+    def _principal(unit: UnitOfWork, credential: Credential, now: datetime) -> Principal:
+        state = credential.state(now)
+        if state is CredentialState.EXPIRED:
+            raise AuthenticationError(
+                "the bearer token has expired", code="token_expired", help="ask for a new token"
+            )
+        if state is CredentialState.REVOKED:
+            raise AuthenticationError("the bearer token was revoked", code="token_revoked")
+        if credential.principal_kind is PrincipalKind.AGENT:
+            agent = unit.agents.get(credential.principal_id)
+            if agent is None or agent.status is not AgentStatus.ACTIVE:
+                status = "retired" if agent is None else agent.status.value
+                raise AuthenticationError(f"the agent is {status}", code=f"agent_{status}")
+            return Principal(PrincipalKind.AGENT, agent.id, credential.id)
+        human = unit.humans.get(credential.principal_id)
+        if human is None or not human.active:
+            raise AuthenticationError("the human is deactivated", code="human_inactive")
+        return Principal(PrincipalKind.HUMAN, human.id, credential.id, human.roles)
+
+    def _record_failure(
+        self,
+        failure: AuthenticationError,
+        credential: Credential | None,
+        where: str,
+        now: datetime,
+    ) -> None:
+        with self._store.write() as unit:
+            unit.audit.append(
+                AuditEntry(
+                    type="auth.failed",
+                    actor="anonymous",
+                    at=now,
+                    agent=_agent_of(credential) if credential else None,
+                    subject=credential.id if credential else None,
+                    data={"code": failure.code, "where": where},
+                )
+            )
+
+
+def _agent(unit: UnitOfWork, agent_id: str) -> Agent:
+    agent = unit.agents.get(agent_id)
+    if agent is None:
+        raise NotFound(f"no agent {agent_id!r}", code="agent_not_found")
+    return agent
+
+
+def _agent_of(credential: Credential) -> str | None:
+    return credential.principal_id if credential.principal_kind is PrincipalKind.AGENT else None

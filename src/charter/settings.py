@@ -1,0 +1,122 @@
+"""Server and store settings, read from an environment mapping handed in by the caller.
+
+| variable | default | meaning |
+|---|---|---|
+| ``CHARTER_DATA_DIR`` | ``./.charter`` | where the embedded store and the signing key live |
+| ``CHARTER_DATABASE_URL`` | ``sqlite:///<data dir>/charter.db`` | the store (SQLite or ``postgresql+psycopg://``) |
+| ``CHARTER_SIGNING_KEY`` | ``<data dir>/audit-signing.key`` | Ed25519 key that signs audit checkpoints |
+| ``CHARTER_HOST`` / ``CHARTER_PORT`` | ``127.0.0.1`` / ``8080`` | where ``charter serve`` listens |
+| ``CHARTER_MAX_BODY_BYTES`` | ``1048576`` | larger request bodies are refused with 413 |
+| ``CHARTER_AGENT_TOKEN_MAX_TTL`` | ``30d`` | longest agent token lifetime (agent default: 24h) |
+| ``CHARTER_HUMAN_TOKEN_MAX_TTL`` | ``90d`` | longest human token lifetime (human default: 30d) |
+| ``CHARTER_CHECKPOINT_INTERVAL`` | ``60s`` | how often the server signs an audit checkpoint |
+| ``CHARTER_RECERTIFY_AFTER`` | ``90d`` | default recertify-by date of a new agent, from registration |
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from charter.errors import InvalidInput
+from charter.identity.credentials import TokenLifetimes
+
+__all__ = ["Settings", "parse_duration"]
+
+_DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``30s``, ``15m``, ``24h`` or ``7d`` into a ``timedelta``."""
+    match = _DURATION.fullmatch(text.strip())
+    if match is None or int(match.group(1)) == 0:
+        raise InvalidInput(
+            f"invalid duration {text!r}",
+            code="invalid_duration",
+            help="write a positive whole number followed by s, m, h or d, e.g. 24h",
+        )
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a Charter server needs to know about its surroundings."""
+
+    data_dir: Path = Path(".charter")
+    database_url: str | None = None
+    signing_key_path: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_body_bytes: int = 1024 * 1024
+    token_lifetimes: TokenLifetimes = field(default_factory=TokenLifetimes)
+    checkpoint_interval: timedelta = timedelta(seconds=60)
+    recertify_after: timedelta = timedelta(days=90)
+
+    @property
+    def store_url(self) -> str:
+        """The database URL, defaulting to the embedded SQLite file in the data dir."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'charter.db').resolve()}"
+
+    @property
+    def signing_key(self) -> Path:
+        """Path of the Ed25519 private key that signs checkpoints."""
+        return self.signing_key_path or self.data_dir / "audit-signing.key"
+
+    @property
+    def public_key(self) -> Path:
+        """Path of the exported public key, beside the private one."""
+        return self.signing_key.with_suffix(".pub")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], **overrides: object) -> Settings:
+        """Build settings from ``CHARTER_*`` variables, then apply explicit overrides."""
+        values: dict[str, object] = {}
+        if "CHARTER_DATA_DIR" in env:
+            values["data_dir"] = Path(env["CHARTER_DATA_DIR"])
+        if "CHARTER_DATABASE_URL" in env:
+            values["database_url"] = env["CHARTER_DATABASE_URL"]
+        if "CHARTER_SIGNING_KEY" in env:
+            values["signing_key_path"] = Path(env["CHARTER_SIGNING_KEY"])
+        if "CHARTER_HOST" in env:
+            values["host"] = env["CHARTER_HOST"]
+        if "CHARTER_PORT" in env:
+            values["port"] = _integer(env["CHARTER_PORT"], "CHARTER_PORT")
+        if "CHARTER_MAX_BODY_BYTES" in env:
+            values["max_body_bytes"] = _integer(
+                env["CHARTER_MAX_BODY_BYTES"], "CHARTER_MAX_BODY_BYTES"
+            )
+        lifetimes = TokenLifetimes()
+        if "CHARTER_AGENT_TOKEN_MAX_TTL" in env:
+            cap = parse_duration(env["CHARTER_AGENT_TOKEN_MAX_TTL"])
+            lifetimes = TokenLifetimes(
+                agent_default=min(lifetimes.agent_default, cap),
+                agent_max=cap,
+                human_default=lifetimes.human_default,
+                human_max=lifetimes.human_max,
+            )
+        if "CHARTER_HUMAN_TOKEN_MAX_TTL" in env:
+            cap = parse_duration(env["CHARTER_HUMAN_TOKEN_MAX_TTL"])
+            lifetimes = TokenLifetimes(
+                agent_default=lifetimes.agent_default,
+                agent_max=lifetimes.agent_max,
+                human_default=min(lifetimes.human_default, cap),
+                human_max=cap,
+            )
+        values["token_lifetimes"] = lifetimes
+        if "CHARTER_CHECKPOINT_INTERVAL" in env:
+            values["checkpoint_interval"] = parse_duration(env["CHARTER_CHECKPOINT_INTERVAL"])
+        if "CHARTER_RECERTIFY_AFTER" in env:
+            values["recertify_after"] = parse_duration(env["CHARTER_RECERTIFY_AFTER"])
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _integer(text: str, name: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number, not {text!r}") from None

@@ -1,0 +1,78 @@
+"""The audit signing key on disk: created once with mode 0600, refused if others can read it."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+    load_pem_private_key,
+    load_pem_public_key,
+)
+
+from charter.errors import StoreError
+
+__all__ = ["create_signing_key", "load_public_key", "load_signing_key", "public_key_pem"]
+
+
+def public_key_pem(key: Ed25519PublicKey) -> str:
+    """The public key as PEM text."""
+    return key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode("ascii")
+
+
+def create_signing_key(path: Path) -> Ed25519PrivateKey:
+    """Create a new key at ``path`` (mode 0600) and its public half at ``path.pub``."""
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise StoreError(
+            f"a signing key already exists at {path}", code="signing_key_exists"
+        ) from None
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    path.with_suffix(".pub").write_text(public_key_pem(key.public_key()))
+    return key
+
+
+def load_signing_key(path: Path) -> Ed25519PrivateKey:
+    """Load the private key, refusing a missing, foreign or group/world-readable file."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise StoreError(
+            f"no audit signing key at {path}",
+            code="signing_key_missing",
+            help="run 'charter init' to create one, or set CHARTER_SIGNING_KEY",
+        ) from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise StoreError(
+            f"the audit signing key {path} is readable by others (mode {stat.filemode(mode)})",
+            code="signing_key_exposed",
+            help=f"chmod 600 {path}",
+        )
+    key = load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise StoreError(f"{path} is not an Ed25519 private key", code="signing_key_invalid")
+    return key
+
+
+def load_public_key(path: Path) -> Ed25519PublicKey:
+    """Load an exported public key (PEM)."""
+    try:
+        key = load_pem_public_key(path.read_bytes())
+    except FileNotFoundError:
+        raise StoreError(f"no public key at {path}", code="public_key_missing") from None
+    except ValueError:
+        raise StoreError(f"{path} is not a PEM public key", code="public_key_invalid") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise StoreError(f"{path} is not an Ed25519 public key", code="public_key_invalid")
+    return key

@@ -1,0 +1,196 @@
+"""The storage ports the service layer is written against.
+
+A ``Store`` opens units of work; everything done through one unit of work commits or
+rolls back together, and a write unit of work holds the store's write lock for the
+audit log, so audit records commit in the same transaction as the change they describe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from charter.audit.checkpoints import Checkpoint
+from charter.audit.merkle import Frontier
+from charter.audit.records import AuditEntry, AuditRecord
+from charter.identity.agents import Agent, AgentStatus
+from charter.identity.credentials import Credential, PrincipalKind
+from charter.identity.humans import Human
+
+__all__ = [
+    "AgentStore",
+    "AuditQuery",
+    "AuditStore",
+    "CredentialStore",
+    "HumanStore",
+    "Store",
+    "UnitOfWork",
+]
+
+
+class AgentStore(Protocol):
+    """Agents in the registry."""
+
+    def get(self, agent_id: str, *, for_update: bool = False) -> Agent | None:
+        """Return the agent, locking its row when ``for_update``."""
+        ...
+
+    def add(self, agent: Agent) -> None:
+        """Insert a new agent; raise ``Conflict`` if the id is taken."""
+        ...
+
+    def save(self, agent: Agent) -> None:
+        """Overwrite an existing agent."""
+        ...
+
+    def list(
+        self,
+        *,
+        owner: str | None = None,
+        status: AgentStatus | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[Agent]:
+        """Agents ordered by id, after the id ``after``."""
+        ...
+
+    def touch_last_seen(self, agent_id: str, at: datetime) -> None:
+        """Record that the agent was just seen."""
+        ...
+
+
+class HumanStore(Protocol):
+    """People known to Charter."""
+
+    def get(self, human_id: str, *, for_update: bool = False) -> Human | None:
+        """Return the human, locking the row when ``for_update``."""
+        ...
+
+    def add(self, human: Human) -> None:
+        """Insert a new human; raise ``Conflict`` if the id or email is taken."""
+        ...
+
+    def save(self, human: Human) -> None:
+        """Overwrite an existing human."""
+        ...
+
+    def list(self, *, after: str | None = None, limit: int = 100) -> list[Human]:
+        """Humans ordered by id, after the id ``after``."""
+        ...
+
+
+class CredentialStore(Protocol):
+    """API tokens, by hash only."""
+
+    def get(self, credential_id: str) -> Credential | None:
+        """Return the credential with this id."""
+        ...
+
+    def add(self, credential: Credential) -> None:
+        """Insert a new credential."""
+        ...
+
+    def save(self, credential: Credential) -> None:
+        """Overwrite an existing credential."""
+        ...
+
+    def list_for(self, kind: PrincipalKind, principal_id: str) -> list[Credential]:
+        """Every credential of a principal, newest first."""
+        ...
+
+    def revoke_all_for(
+        self, kind: PrincipalKind, principal_id: str, *, at: datetime, by: str
+    ) -> list[str]:
+        """Revoke every unrevoked credential of a principal; return their ids."""
+        ...
+
+    def touch(self, credential_id: str, at: datetime) -> None:
+        """Record a use of the credential."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Filters for reading the audit log; all optional."""
+
+    agent: str | None = None
+    types: Sequence[str] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    after_seq: int = -1
+    limit: int = 100
+
+
+class AuditStore(Protocol):
+    """The append-only audit log and its checkpoints."""
+
+    def append(self, entry: AuditEntry) -> AuditRecord:
+        """Seal ``entry`` as the next record and store it."""
+        ...
+
+    def head(self, *, lock: bool = False) -> Frontier:
+        """The current frontier of the log's Merkle tree; ``lock`` holds off writers."""
+        ...
+
+    def records(self, *, batch: int = 1000) -> Iterator[AuditRecord]:
+        """Every record in sequence order."""
+        ...
+
+    def query(self, query: AuditQuery) -> list[AuditRecord]:
+        """Records matching ``query``, in sequence order."""
+        ...
+
+    def checkpoints(self) -> list[Checkpoint]:
+        """Every signed checkpoint, oldest first."""
+        ...
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """Store a signed checkpoint."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction's view of every store."""
+
+    @property
+    def agents(self) -> AgentStore:
+        """The agent registry."""
+        ...
+
+    @property
+    def humans(self) -> HumanStore:
+        """The people."""
+        ...
+
+    @property
+    def credentials(self) -> CredentialStore:
+        """The API tokens."""
+        ...
+
+    @property
+    def audit(self) -> AuditStore:
+        """The audit log."""
+        ...
+
+
+class Store(Protocol):
+    """Opens units of work."""
+
+    def write(self) -> AbstractContextManager[UnitOfWork]:
+        """A read-write transaction that commits on success and rolls back on error."""
+        ...
+
+    def read(self) -> AbstractContextManager[UnitOfWork]:
+        """A read-only transaction."""
+        ...
+
+    def ping(self) -> None:
+        """Raise ``Unavailable`` if the store cannot be reached."""
+        ...
+
+    def close(self) -> None:
+        """Release every connection."""
+        ...

@@ -1,0 +1,159 @@
+"""The audit log in SQL: records, the Merkle head row, signed checkpoints.
+
+Appending locks the single head row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's
+write transactions are already exclusive), seals the record against the frontier read
+under that lock and writes both in the caller's transaction. Writers in any number of
+processes therefore take turns, and the tree never forks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from charter.audit.checkpoints import Checkpoint
+from charter.audit.merkle import Frontier
+from charter.audit.records import AuditEntry, AuditRecord, seal
+from charter.errors import StoreError
+from charter.storage.ports import AuditQuery
+from charter.storage.sql.schema import audit_checkpoints, audit_head, audit_records
+
+__all__ = ["SqlAuditStore"]
+
+HEAD_ID = 1
+
+
+def _record(row: RowMapping) -> AuditRecord:
+    return AuditRecord(
+        seq=row["seq"],
+        at=row["at"],
+        type=row["type"],
+        actor=row["actor"],
+        agent=row["agent_id"],
+        subject=row["subject"],
+        body=row["body"],
+        leaf_hash=bytes.fromhex(row["leaf_hash"]),
+        tree_root=bytes.fromhex(row["tree_root"]),
+    )
+
+
+def _frontier(row: RowMapping) -> Frontier:
+    text = row["frontier"]
+    hashes = tuple(bytes.fromhex(part) for part in text.split(",")) if text else ()
+    return Frontier(int(row["size"]), hashes)
+
+
+class SqlAuditStore:
+    """The append-only audit log in SQL."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def _head(self, *, for_update: bool) -> Frontier:
+        query = sa.select(audit_head).where(audit_head.c.id == HEAD_ID)
+        if for_update:
+            query = query.with_for_update()
+        row = self._conn.execute(query).mappings().first()
+        if row is None:
+            raise StoreError(
+                "the audit log has no head row: the store was not migrated",
+                code="store_not_initialised",
+            )
+        frontier = _frontier(row)
+        if not frontier.is_consistent():
+            raise StoreError("the audit log head is corrupt", code="audit_head_corrupt")
+        return frontier
+
+    def append(self, entry: AuditEntry) -> AuditRecord:
+        """Seal ``entry`` as the next record and store it."""
+        frontier = self._head(for_update=True)
+        record, grown = seal(entry, frontier)
+        self._conn.execute(
+            audit_records.insert().values(
+                seq=record.seq,
+                at=record.at,
+                type=record.type,
+                actor=record.actor,
+                agent_id=record.agent,
+                subject=record.subject,
+                body=record.body,
+                leaf_hash=record.leaf_hash.hex(),
+                tree_root=record.tree_root.hex(),
+            )
+        )
+        self._conn.execute(
+            audit_head.update()
+            .where(audit_head.c.id == HEAD_ID)
+            .values(
+                size=grown.size,
+                frontier=",".join(part.hex() for part in grown.hashes),
+                root=record.tree_root.hex(),
+            )
+        )
+        return record
+
+    def head(self, *, lock: bool = False) -> Frontier:
+        """The current frontier of the log's Merkle tree; ``lock`` holds off writers."""
+        return self._head(for_update=lock)
+
+    def records(self, *, batch: int = 1000) -> Iterator[AuditRecord]:
+        """Every record in sequence order, read in batches."""
+        after = -1
+        while True:
+            query = (
+                sa.select(audit_records)
+                .where(audit_records.c.seq > after)
+                .order_by(audit_records.c.seq)
+                .limit(batch)
+            )
+            rows = [_record(row) for row in self._conn.execute(query).mappings()]
+            yield from rows
+            if len(rows) < batch:
+                return
+            after = rows[-1].seq
+
+    def query(self, query: AuditQuery) -> list[AuditRecord]:
+        """Records matching ``query``, in sequence order."""
+        select = (
+            sa.select(audit_records)
+            .where(audit_records.c.seq > query.after_seq)
+            .order_by(audit_records.c.seq)
+            .limit(query.limit)
+        )
+        if query.agent is not None:
+            select = select.where(audit_records.c.agent_id == query.agent)
+        if query.types:
+            select = select.where(audit_records.c.type.in_(list(query.types)))
+        if query.since is not None:
+            select = select.where(audit_records.c.at >= query.since)
+        if query.until is not None:
+            select = select.where(audit_records.c.at < query.until)
+        return [_record(row) for row in self._conn.execute(select).mappings()]
+
+    def checkpoints(self) -> list[Checkpoint]:
+        """Every signed checkpoint, oldest first."""
+        query = sa.select(audit_checkpoints).order_by(audit_checkpoints.c.tree_size)
+        return [
+            Checkpoint(
+                tree_size=row["tree_size"],
+                root=bytes.fromhex(row["root"]),
+                at=row["at"],
+                key_id=row["key_id"],
+                signature=bytes.fromhex(row["signature"]),
+            )
+            for row in self._conn.execute(query).mappings()
+        ]
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """Store a signed checkpoint."""
+        self._conn.execute(
+            audit_checkpoints.insert().values(
+                tree_size=checkpoint.tree_size,
+                root=checkpoint.root.hex(),
+                at=checkpoint.at,
+                key_id=checkpoint.key_id,
+                signature=checkpoint.signature.hex(),
+            )
+        )

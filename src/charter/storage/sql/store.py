@@ -1,0 +1,157 @@
+"""Opening the SQL store: engine set-up per backend, units of work, migrations.
+
+SQLite runs in WAL mode with foreign keys on. Its driver is put in autocommit mode so
+that Charter issues ``BEGIN IMMEDIATE`` itself for write transactions: a writer takes
+the database's write lock up front instead of failing half-way on upgrade, and readers
+are never blocked. PostgreSQL runs at READ COMMITTED with row locks where writers must
+take turns (the audit head, an agent whose status changes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from charter.errors import StoreError, Unavailable
+from charter.storage.sql.audit import SqlAuditStore
+from charter.storage.sql.identity import SqlAgentStore, SqlCredentialStore, SqlHumanStore
+
+__all__ = ["SqlStore", "SqlUnitOfWork", "create_sql_engine", "open_store"]
+
+_WRITE = "charter_write"
+
+
+@dataclass(slots=True)
+class SqlUnitOfWork:
+    """Every store, sharing one connection and one transaction."""
+
+    connection: Connection
+    agents: SqlAgentStore
+    humans: SqlHumanStore
+    credentials: SqlCredentialStore
+    audit: SqlAuditStore
+
+    @classmethod
+    def on(cls, conn: Connection) -> SqlUnitOfWork:
+        """Bind every repository to ``conn``."""
+        return cls(
+            connection=conn,
+            agents=SqlAgentStore(conn),
+            humans=SqlHumanStore(conn),
+            credentials=SqlCredentialStore(conn),
+            audit=SqlAuditStore(conn),
+        )
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(_WRITE, True)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def create_sql_engine(url: str) -> Engine:
+    """Create an engine for ``url`` with Charter's per-backend settings."""
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise StoreError(f"invalid database URL: {exc}", code="invalid_database_url") from None
+    if parsed.get_backend_name() == "sqlite":
+        engine = sa.create_engine(
+            parsed,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=8,
+            max_overflow=8,
+        )
+        _configure_sqlite(engine)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        return sa.create_engine(parsed, pool_pre_ping=True, pool_size=8, max_overflow=8)
+    raise StoreError(
+        f"unsupported database {parsed.get_backend_name()!r}",
+        code="invalid_database_url",
+        help="use sqlite:///path/charter.db or postgresql+psycopg://user@host/db",
+    )
+
+
+class SqlStore:
+    """The SQL implementation of ``charter.storage.Store``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    @contextmanager
+    def _unit(self, *, write: bool) -> Iterator[SqlUnitOfWork]:
+        try:
+            conn = self.engine.connect()
+        except OperationalError as exc:
+            raise Unavailable(
+                "the store cannot be reached", code="store_unavailable", help=str(exc.orig)
+            ) from None
+        with conn:
+            options: dict[str, Any] = {_WRITE: write}
+            if not write and conn.dialect.name == "postgresql":
+                # A read sees one snapshot, so a verification reads a log that holds still.
+                options["isolation_level"] = "REPEATABLE READ"
+            conn.execution_options(**options)
+            with conn.begin():
+                yield SqlUnitOfWork.on(conn)
+
+    @contextmanager
+    def write(self) -> Iterator[SqlUnitOfWork]:
+        """A read-write transaction that commits on success and rolls back on error."""
+        with self._unit(write=True) as unit:
+            yield unit
+
+    @contextmanager
+    def read(self) -> Iterator[SqlUnitOfWork]:
+        """A read-only transaction over one consistent snapshot."""
+        with self._unit(write=False) as unit:
+            yield unit
+
+    def ping(self) -> None:
+        """Raise ``Unavailable`` if the store cannot be reached or is not migrated."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(**{_WRITE: False})
+                with conn.begin():
+                    conn.exec_driver_sql("SELECT size FROM audit_head")
+        except SQLAlchemyError as exc:
+            raise Unavailable(
+                "the store is not reachable or not initialised", code="store_unavailable"
+            ) from exc
+
+    def close(self) -> None:
+        """Release every connection."""
+        self.engine.dispose()
+
+
+def open_store(url: str, *, migrate: bool = True) -> SqlStore:
+    """Open the store at ``url``, bringing its schema to the latest migration."""
+    from charter.storage.sql.migrate import upgrade
+
+    store = SqlStore(create_sql_engine(url))
+    if migrate:
+        upgrade(store.engine)
+    return store

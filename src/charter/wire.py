@@ -1,0 +1,285 @@
+"""The HTTP API's request and response bodies, shared by the server and the SDK.
+
+Input models forbid unknown fields and bound every string and collection, and no string
+may carry a NUL or a lone surrogate (neither survives a trip through PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from charter.identity.agents import Agent, AgentStatus, RiskTier
+from charter.identity.credentials import Credential, CredentialState, IssuedToken, PrincipalKind
+from charter.identity.humans import Human, HumanRole
+from charter.identity.names import (
+    AGENT_ID_PATTERN,
+    GROUP_PATTERN,
+    HUMAN_ID_PATTERN,
+    LABEL_KEY_PATTERN,
+    LABEL_VALUE_PATTERN,
+    MAX_LABELS,
+)
+
+__all__ = [
+    "AgentIn",
+    "AgentOut",
+    "AgentPage",
+    "AgentPatch",
+    "AuditPage",
+    "DeactivationOut",
+    "HumanIn",
+    "HumanOut",
+    "HumanPage",
+    "HumanPatch",
+    "IssuedTokenOut",
+    "LifecycleIn",
+    "LifecycleOut",
+    "TokenIn",
+    "TokenOut",
+    "WhoAmI",
+]
+
+MAX_TTL_SECONDS = 10 * 366 * 24 * 3600
+
+
+def _printable(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode (no lone surrogates)") from None
+    return value
+
+
+_Printable = AfterValidator(_printable)
+
+AgentId = Annotated[str, StringConstraints(max_length=63, pattern=AGENT_ID_PATTERN), _Printable]
+HumanId = Annotated[str, StringConstraints(max_length=69, pattern=HUMAN_ID_PATTERN), _Printable]
+Group = Annotated[str, StringConstraints(max_length=63, pattern=GROUP_PATTERN), _Printable]
+LabelKey = Annotated[str, StringConstraints(max_length=63, pattern=LABEL_KEY_PATTERN), _Printable]
+LabelValue = Annotated[
+    str, StringConstraints(max_length=63, pattern=LABEL_VALUE_PATTERN), _Printable
+]
+Labels = Annotated[dict[LabelKey, LabelValue], Field(max_length=MAX_LABELS)]
+Name = Annotated[str, StringConstraints(max_length=200), _Printable]
+Email = Annotated[str, StringConstraints(max_length=254), _Printable]
+Purpose = Annotated[str, StringConstraints(max_length=2000), _Printable]
+Reason = Annotated[str, StringConstraints(max_length=1000), _Printable]
+Groups = Annotated[list[Group], Field(max_length=64)]
+Roles = Annotated[list[HumanRole], Field(max_length=8)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AgentIn(_In):
+    """Register an agent."""
+
+    id: AgentId
+    owner: HumanId
+    purpose: Purpose
+    risk_tier: RiskTier = RiskTier.MEDIUM
+    display_name: Name | None = None
+    labels: Labels = Field(default_factory=dict)
+    recertify_by: datetime | None = None
+
+
+class AgentPatch(_In):
+    """Change an agent; absent fields stay as they are."""
+
+    display_name: Name | None = None
+    owner: HumanId | None = None
+    purpose: Purpose | None = None
+    risk_tier: RiskTier | None = None
+    labels: Labels | None = None
+    recertify_by: datetime | None = None
+
+
+class LifecycleIn(_In):
+    """Why an agent is suspended, reinstated or retired."""
+
+    reason: Reason = ""
+
+
+class AgentOut(BaseModel):
+    """An agent as the API shows it."""
+
+    id: str
+    display_name: str
+    owner: str
+    purpose: str
+    risk_tier: RiskTier
+    status: AgentStatus
+    labels: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+    recertify_by: datetime | None
+    last_seen_at: datetime | None
+
+    @classmethod
+    def of(cls, agent: Agent) -> AgentOut:
+        """Render a domain agent."""
+        return cls(
+            id=agent.id,
+            display_name=agent.display_name,
+            owner=agent.owner,
+            purpose=agent.purpose,
+            risk_tier=agent.risk_tier,
+            status=agent.status,
+            labels=dict(agent.labels),
+            created_at=agent.created_at,
+            updated_at=agent.updated_at,
+            recertify_by=agent.recertify_by,
+            last_seen_at=agent.last_seen_at,
+        )
+
+
+class AgentPage(BaseModel):
+    """A page of agents."""
+
+    agents: list[AgentOut]
+    next_cursor: str | None
+
+
+class LifecycleOut(BaseModel):
+    """An agent after a lifecycle move, and the tokens it revoked."""
+
+    agent: AgentOut
+    revoked_tokens: list[str]
+
+
+class HumanIn(_In):
+    """Add a human."""
+
+    id: HumanId
+    email: Email
+    display_name: Name | None = None
+    groups: Groups = Field(default_factory=list)
+    roles: Roles = Field(default_factory=list)
+
+
+class HumanPatch(_In):
+    """Change a human; absent fields stay as they are. ``active: true`` reactivates."""
+
+    email: Email | None = None
+    display_name: Name | None = None
+    groups: Groups | None = None
+    roles: Roles | None = None
+    active: bool | None = None
+
+
+class HumanOut(BaseModel):
+    """A human as the API shows it."""
+
+    id: str
+    email: str
+    display_name: str
+    groups: list[str]
+    roles: list[HumanRole]
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, human: Human) -> HumanOut:
+        """Render a domain human."""
+        return cls(
+            id=human.id,
+            email=human.email,
+            display_name=human.display_name,
+            groups=list(human.groups),
+            roles=sorted(human.roles),
+            active=human.active,
+            created_at=human.created_at,
+            updated_at=human.updated_at,
+        )
+
+
+class HumanPage(BaseModel):
+    """A page of humans."""
+
+    humans: list[HumanOut]
+    next_cursor: str | None
+
+
+class DeactivationOut(BaseModel):
+    """A deactivated human and the agents they left without an active owner."""
+
+    human: HumanOut
+    orphaned_agents: list[AgentOut]
+    revoked_tokens: list[str]
+
+
+class TokenIn(_In):
+    """Issue or rotate a token."""
+
+    ttl_seconds: Annotated[int, Field(ge=1, le=MAX_TTL_SECONDS)] | None = None
+    description: Name = ""
+
+
+class TokenOut(BaseModel):
+    """A token's record; never its secret."""
+
+    id: str
+    principal_kind: PrincipalKind
+    principal_id: str
+    description: str
+    state: CredentialState
+    created_at: datetime
+    created_by: str
+    expires_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    revoked_by: str | None
+    rotated_from: str | None
+
+    @classmethod
+    def of(cls, credential: Credential, now: datetime) -> TokenOut:
+        """Render a stored credential as seen at ``now``."""
+        return cls(
+            id=credential.id,
+            principal_kind=credential.principal_kind,
+            principal_id=credential.principal_id,
+            description=credential.description,
+            state=credential.state(now),
+            created_at=credential.created_at,
+            created_by=credential.created_by,
+            expires_at=credential.expires_at,
+            last_used_at=credential.last_used_at,
+            revoked_at=credential.revoked_at,
+            revoked_by=credential.revoked_by,
+            rotated_from=credential.rotated_from,
+        )
+
+
+class IssuedTokenOut(BaseModel):
+    """A new token: the clear text is in this response and nowhere else, ever."""
+
+    token: str
+    credential: TokenOut
+
+    @classmethod
+    def of(cls, issued: IssuedToken, now: datetime) -> IssuedTokenOut:
+        """Render a freshly minted token."""
+        return cls(token=issued.token, credential=TokenOut.of(issued.credential, now))
+
+
+class AuditPage(BaseModel):
+    """A page of audit records (each as exported: body fields plus hashes)."""
+
+    records: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class WhoAmI(BaseModel):
+    """The caller behind a token."""
+
+    kind: PrincipalKind
+    id: str
+    roles: list[HumanRole]
+    credential_id: str

@@ -1,0 +1,195 @@
+"""Shared fixtures: one store fixture over real SQLite and real PostgreSQL.
+
+PostgreSQL runs when ``CHARTER_TEST_POSTGRES_URL`` is set (CI sets it). If it is set but
+the server cannot be reached, the session fails: a PostgreSQL suite that silently skips
+in CI is worse than none. Without the variable, the PostgreSQL half is skipped and the
+summary says so.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import uvicorn
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
+
+from charter.clock import ManualClock
+from charter.identity.humans import HumanRole
+from charter.server.app import create_app
+from charter.service import SYSTEM, Services
+from charter.settings import Settings
+from charter.storage.sql import SqlStore, open_store
+from charter.storage.sql.migrate import upgrade
+from charter.storage.sql.store import create_sql_engine
+
+POSTGRES_URL = os.environ.get("CHARTER_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgres"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not POSTGRES_URL:
+        return
+    try:
+        engine = sa.create_engine(POSTGRES_URL)
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:
+        raise pytest.UsageError(
+            f"CHARTER_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {exc}"
+        ) from exc
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not POSTGRES_URL:
+        terminalreporter.write_line(
+            "NOTE: the PostgreSQL suite was SKIPPED (set CHARTER_TEST_POSTGRES_URL, e.g. "
+            "postgresql+psycopg://postgres@127.0.0.1:5432/test, to run it).",
+            yellow=True,
+            bold=True,
+        )
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database, copied for each test instead of migrating again."""
+    path = tmp_path_factory.mktemp("template") / "charter.db"
+    engine = create_sql_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()  # the last connection to close folds the WAL into the file
+    assert not path.with_name("charter.db-wal").exists()
+    return path
+
+
+def _postgres_schema_url(schema: str) -> str:
+    assert POSTGRES_URL is not None
+    url = sa.make_url(POSTGRES_URL)
+    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False
+    )
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[str]:
+    """A fresh, migrated, empty database: a SQLite file or a PostgreSQL schema."""
+    if request.param == "sqlite":
+        path = tmp_path / "charter.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL suite skipped: CHARTER_TEST_POSTGRES_URL is not set")
+    schema = f"charter_test_{secrets.token_hex(6)}"
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = _postgres_schema_url(schema)
+    engine = create_sql_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[SqlStore]:
+    """The store under test, already migrated."""
+    opened = open_store(database_url, migrate=False)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock the test moves by hand."""
+    return ManualClock()
+
+
+@pytest.fixture
+def signing_key() -> Ed25519PrivateKey:
+    """A fresh audit signing key."""
+    return Ed25519PrivateKey.generate()
+
+
+@pytest.fixture
+def services(store: SqlStore, clock: ManualClock, signing_key: Ed25519PrivateKey) -> Services:
+    """Every use case over the store under test, on the manual clock."""
+    return Services.build(store, clock=clock, signing_key=signing_key)
+
+
+@dataclass(frozen=True)
+class Admin:
+    """The first admin and their bearer token."""
+
+    id: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def admin(services: Services) -> Admin:
+    """``user:admin`` with the admin role and a token."""
+    services.humans.add(
+        SYSTEM, human_id="user:admin", email="admin@example.com", roles=[HumanRole.ADMIN]
+    )
+    issued = services.tokens.issue_for_human(SYSTEM, "user:admin")
+    return Admin("user:admin", issued.token)
+
+
+@pytest.fixture
+def api(services: Services) -> Iterator[TestClient]:
+    """The real ASGI app over the store under test."""
+    with TestClient(create_app(services), raise_server_exceptions=False) as client:
+        yield client
+
+
+def bearer(token: str) -> dict[str, str]:
+    """Authorization headers for ``token``."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def live_server(services: Services) -> Iterator[str]:
+    """The real app served by uvicorn on a loopback port; yields its base URL."""
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(services, Settings()), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
