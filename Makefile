@@ -1,0 +1,44 @@
+# Two commands on a fresh machine: `make run` serves Charter, `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA_DIR ?= .charter
+HOST ?= 127.0.0.1
+PORT ?= 8080
+PIP := $(BIN)/python -m pip install --quiet --constraint constraints.txt
+
+.PHONY: run test lint typecheck pytest clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP) --editable .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PIP) --editable ".[dev]"
+	touch $@
+
+## run: initialise ./.charter (first time: prints the admin token) and serve on :8080
+run: $(VENV)/.installed
+	$(BIN)/charter init --data-dir $(DATA_DIR) --demo --if-missing \
+		--admin-token-file $(DATA_DIR)/admin.token
+	$(BIN)/charter serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT)
+
+## test: lint, type-check and run the whole test suite
+test: lint typecheck pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+pytest: $(VENV)/.installed-dev
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

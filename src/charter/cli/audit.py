@@ -1,0 +1,170 @@
+"""``charter audit``: verify (offline or through the server), export, tail, public key."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import deque
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from charter.cli.common import EXIT_ERROR, AsJson, Server, Token, client, emit, handled, out
+from charter.cli.local import DataDir, DatabaseUrl, local_settings
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Read, export and verify the tamper-evident audit log.",
+                  no_args_is_help=True)
+
+AgentFilter = Annotated[str | None, typer.Option("--agent", help="Only this agent's records.",
+                                                 show_default=False)]
+TypeFilter = Annotated[list[str] | None, typer.Option("--type", help="Record type (repeatable).",
+                                                      show_default=False)]
+
+
+def _show_report(report: dict[str, Any]) -> None:
+    if report["ok"]:
+        out.print(
+            f"audit log OK: {report['records']} records, root {report['root'][:16]}…, "
+            f"{report['checkpoints_verified']} signed checkpoint(s) verified, "
+            f"{report['unsealed_records']} record(s) after the last checkpoint",
+            markup=False,
+        )
+    else:
+        problem = report["problem"]
+        out.print(f"audit log BROKEN at record {problem['seq']} [{problem['code']}]: "
+                  f"{problem['message']}", markup=False)
+    for note in report.get("notes", []):
+        out.print(f"note: {note}", markup=False)
+
+
+@app.command()
+def verify(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(help="PEM public key to check checkpoints with "
+                          "(default: the one in the data dir).", show_default=False),
+    ] = None,
+    online: Annotated[bool, typer.Option("--online", help="Ask the server to verify instead.")]
+    = False,
+    server: Server = "http://127.0.0.1:8080",
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Verify the whole log; names the first edited, missing or moved record (exit 1)."""
+    if online:
+        with client(server, token) as charter:
+            report = charter.verify_audit()
+    else:
+        from charter.service.audit import AuditService
+        from charter.storage.keyfile import load_public_key
+        from charter.storage.sql import open_store
+
+        with handled():
+            settings = local_settings(data_dir, database_url)
+            key = load_public_key(public_key or settings.public_key)
+            store = open_store(settings.store_url, migrate=False)
+            try:
+                report = AuditService(store, _no_clock, public_key=key).verify_store().to_json()
+            finally:
+                store.close()
+    emit(report, as_json=as_json, human=lambda: _show_report(report))
+    if not report["ok"]:
+        raise typer.Exit(EXIT_ERROR)
+
+
+def _no_clock() -> datetime:
+    raise RuntimeError("offline verification reads no clock")
+
+
+@app.command()
+def export(
+    agent: AgentFilter = None,
+    record_type: TypeFilter = None,
+    since: Annotated[datetime | None, typer.Option(show_default=False)] = None,
+    until: Annotated[datetime | None, typer.Option(show_default=False)] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File (default stdout).",
+                                                show_default=False)] = None,
+    server: Server = "http://127.0.0.1:8080",
+    token: Token = None,
+) -> None:
+    """Export records as JSON Lines, oldest first."""
+    with client(server, token) as charter:
+        sink = output.open("w", encoding="utf-8") if output else sys.stdout
+        try:
+            for record in charter.iter_audit(agent=agent, types=record_type, since=since,
+                                             until=until, limit=1000):
+                sink.write(json.dumps(record, sort_keys=True) + "\n")
+        finally:
+            if output:
+                sink.close()
+
+
+def _line(record: dict[str, Any]) -> str:
+    who = f" agent={record['agent']}" if record.get("agent") else ""
+    subject = f" subject={record['subject']}" if record.get("subject") else ""
+    return f"{record['seq']:>6} {record['at']} {record['type']:<22} {record['actor']}{who}{subject}"
+
+
+@app.command()
+def tail(
+    lines: Annotated[int, typer.Option("-n", "--lines", min=1, max=10_000)] = 20,
+    agent: AgentFilter = None,
+    record_type: TypeFilter = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new records.")]
+    = False,
+    interval: Annotated[float, typer.Option(min=0.2, help="Seconds between polls.")] = 1.0,
+    server: Server = "http://127.0.0.1:8080",
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Print the latest records; with --follow, keep printing new ones."""
+
+    def show(record: dict[str, Any]) -> None:
+        out.print(json.dumps(record, sort_keys=True) if as_json else _line(record), markup=False)
+
+    with client(server, token) as charter:
+        latest: deque[dict[str, Any]] = deque(maxlen=lines)
+        cursor: str | None = None
+        last_seq = -1
+        while True:
+            page = charter.query_audit(agent=agent, types=record_type, limit=1000, cursor=cursor)
+            latest.extend(page.records)
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        for record in latest:
+            show(record)
+            last_seq = record["seq"]
+        while follow:
+            time.sleep(interval)
+            for record in charter.iter_audit(agent=agent, types=record_type, limit=1000):
+                if record["seq"] > last_seq:
+                    show(record)
+                    last_seq = record["seq"]
+
+
+@app.command("public-key")
+def public_key_command(
+    data_dir: DataDir = None,
+    online: Annotated[bool, typer.Option("--online", help="Fetch it from the server.")] = False,
+    server: Server = "http://127.0.0.1:8080",
+    token: Token = None,
+) -> None:
+    """Print the PEM public key that verifies checkpoint signatures."""
+    if online:
+        with client(server, token) as charter:
+            sys.stdout.write(charter.audit_public_key())
+        return
+    with handled():
+        settings = local_settings(data_dir, None)
+        sys.stdout.write(settings.public_key.read_text() if settings.public_key.exists()
+                         else "")
+        if not settings.public_key.exists():
+            raise typer.Exit(EXIT_ERROR)

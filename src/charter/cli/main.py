@@ -1,0 +1,159 @@
+"""The ``charter`` command: ``init`` and ``serve`` here, the rest in sub-commands."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from charter import __version__
+from charter.cli import agents, audit, humans, tokens
+from charter.cli.common import EXIT_ERROR, err, handled, out
+from charter.cli.local import DataDir, DatabaseUrl, local_settings
+from charter.errors import StoreError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="charter",
+    help="Charter: identity governance for AI agents.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(agents.app, name="agents")
+app.add_typer(tokens.app, name="tokens")
+app.add_typer(humans.app, name="humans")
+app.add_typer(audit.app, name="audit")
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"charter {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Charter: identity governance for AI agents."""
+
+
+@app.command()
+def init(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    demo: Annotated[bool, typer.Option(help="Also add demo humans and agents.")] = False,
+    admin_token_file: Annotated[
+        Path | None,
+        typer.Option(help="Also write the admin token to this file (mode 0600).",
+                     show_default=False),
+    ] = None,
+    if_missing: Annotated[
+        bool, typer.Option(help="Do nothing (exit 0) if the store is already initialised.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Create the store, the audit signing key and the first admin (its token is shown once)."""
+    # The store and server stacks load only for the commands that use them: the
+    # client commands stay quick to start.
+    from sqlalchemy import make_url
+
+    from charter.service import Services
+    from charter.service.bootstrap import create_first_admin, seed_demo
+    from charter.storage.keyfile import create_signing_key
+    from charter.storage.sql import open_store
+
+    with handled():
+        settings = local_settings(data_dir, database_url)
+        if settings.signing_key.exists():
+            if if_missing:
+                err.print(f"Charter is already initialised in {settings.data_dir}", markup=False)
+                return
+            raise StoreError(
+                f"Charter is already initialised ({settings.signing_key} exists)",
+                code="already_initialised",
+                help="use that store, or pick another --data-dir",
+            )
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        store = open_store(settings.store_url)
+        try:
+            services = Services.build(store, settings=settings)
+            with store.read() as unit:
+                if unit.humans.list(limit=1):
+                    raise StoreError(
+                        "this database already has Charter data but no signing key was found",
+                        code="already_initialised",
+                        help="point CHARTER_SIGNING_KEY at its key",
+                    )
+            key = create_signing_key(settings.signing_key)
+            services = Services.build(store, settings=settings, signing_key=key)
+            issued = create_first_admin(services)
+            if demo:
+                seed_demo(services)
+            services.audit.checkpoint()
+        finally:
+            store.close()
+        if admin_token_file is not None:
+            fd = os.open(admin_token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(issued.token + "\n")
+    expires = issued.credential.expires_at.isoformat(timespec="seconds")
+    if as_json:
+        sys.stdout.write(json.dumps({"admin_token": issued.token, "admin": "user:admin",
+                                     "expires_at": expires,
+                                     "data_dir": str(settings.data_dir)}) + "\n")
+        return
+    shown_url = make_url(settings.store_url).render_as_string(hide_password=True)
+    out.print(f"Charter initialised in {settings.data_dir} (store: {shown_url})", markup=False)
+    out.print(f"Audit signing key: {settings.signing_key} (public key: {settings.public_key})",
+              markup=False)
+    out.print(f"Admin token for user:admin, shown only now (expires {expires}):", markup=False)
+    out.print(f"  {issued.token}", markup=False)
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    host: Annotated[str | None, typer.Option(envvar="CHARTER_HOST", show_default=False,
+                                             help="[default: 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(envvar="CHARTER_PORT", show_default=False,
+                                             help="[default: 8080]")] = None,
+) -> None:
+    """Run the Charter server."""
+    import uvicorn
+
+    from charter.server.app import create_app
+    from charter.service import Services
+    from charter.storage.keyfile import load_signing_key
+    from charter.storage.sql import open_store
+
+    with handled():
+        settings = local_settings(data_dir, database_url, host=host, port=port)
+        key = load_signing_key(settings.signing_key)
+        store = open_store(settings.store_url)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    services = Services.build(store, settings=settings, signing_key=key)
+    application = create_app(services, settings)
+    err.print(f"Charter {__version__} serving on http://{settings.host}:{settings.port} "
+              f"(store: {store.backend})", markup=False)
+    try:
+        uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
+    finally:
+        store.close()
+
+
+def main() -> None:
+    """Entry point of the ``charter`` command."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(EXIT_ERROR)

@@ -1,0 +1,126 @@
+"""``charter tokens``: issue, list, revoke, rotate."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from charter.cli.common import AsJson, Server, Token, client, emit, err, out, table
+from charter.errors import InvalidInput
+from charter.settings import parse_duration
+from charter.wire import IssuedTokenOut, TokenOut
+
+__all__ = ["app"]
+
+app = typer.Typer(help="API tokens for agents and humans.", no_args_is_help=True)
+
+Agent = Annotated[str | None, typer.Option("--agent", help="Agent id.", show_default=False)]
+Human = Annotated[str | None, typer.Option("--human", help="Human id.", show_default=False)]
+Ttl = Annotated[
+    str | None,
+    typer.Option(help="Lifetime such as 1h, 24h or 7d (agent default 24h, human 30d).",
+                 show_default=False),
+]
+
+
+def _one_principal(agent: str | None, human: str | None) -> None:
+    if (agent is None) == (human is None):
+        raise InvalidInput("name exactly one of --agent or --human", code="invalid_arguments")
+
+
+def _show_issued(issued: IssuedTokenOut) -> None:
+    credential = issued.credential
+    out.print(
+        f"token {credential.id} for {credential.principal_kind.value} "
+        f"{credential.principal_id}, expires {credential.expires_at.isoformat()}",
+        markup=False,
+    )
+    err.print("This is the only time the token is shown; store it safely:", markup=False)
+    out.print(issued.token, markup=False)
+
+
+@app.command()
+def issue(
+    agent: Agent = None,
+    human: Human = None,
+    ttl: Ttl = None,
+    description: Annotated[str, typer.Option(help="What the token is for.")] = "",
+    server: Server = "http://127.0.0.1:8080",
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Issue a token to an agent or a human (shown once)."""
+    with client(server, token) as charter:
+        _one_principal(agent, human)
+        lifetime = parse_duration(ttl) if ttl else None
+        if agent is not None:
+            issued = charter.issue_agent_token(agent, ttl=lifetime, description=description)
+        else:
+            assert human is not None  # checked by _one_principal
+            issued = charter.issue_human_token(human, ttl=lifetime, description=description)
+    emit(issued, as_json=as_json, human=lambda: _show_issued(issued))
+
+
+@app.command("list")
+def list_tokens(
+    agent: Agent = None,
+    human: Human = None,
+    server: Server = "http://127.0.0.1:8080",
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """List an agent's or a human's tokens (never their secrets)."""
+    with client(server, token) as charter:
+        _one_principal(agent, human)
+        if agent is not None:
+            tokens = charter.list_agent_tokens(agent)
+        else:
+            assert human is not None  # checked by _one_principal
+            tokens = charter.list_human_tokens(human)
+
+    def show(items: list[TokenOut]) -> None:
+        table(
+            ["id", "state", "expires", "last used", "description"],
+            [
+                (
+                    t.id,
+                    t.state.value,
+                    t.expires_at.isoformat(timespec="seconds"),
+                    t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "never",
+                    t.description,
+                )
+                for t in items
+            ],
+        )
+
+    emit(tokens, as_json=as_json, human=lambda: show(tokens))
+
+
+@app.command()
+def revoke(
+    token_id: Annotated[str, typer.Argument(help="Token id, e.g. tok_abc...", show_default=False)],
+    reason: Annotated[str, typer.Option(help="Why (recorded in the audit log).")] = "",
+    server: Server = "http://127.0.0.1:8080",
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Revoke a token; it is refused from the next request on."""
+    with client(server, token) as charter:
+        revoked = charter.revoke_token(token_id, reason=reason)
+    emit(revoked, as_json=as_json,
+         human=lambda: out.print(f"revoked {revoked.id}", markup=False))
+
+
+@app.command()
+def rotate(
+    token_id: Annotated[str, typer.Argument(help="Token id to replace.", show_default=False)],
+    ttl: Ttl = None,
+    server: Server = "http://127.0.0.1:8080",
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Replace a token with a new one (shown once); the old one is revoked at once."""
+    with client(server, token) as charter:
+        issued = charter.rotate_token(token_id, ttl=parse_duration(ttl) if ttl else None)
+    emit(issued, as_json=as_json, human=lambda: _show_issued(issued))
