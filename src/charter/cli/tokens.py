@@ -24,9 +24,13 @@ Ttl = Annotated[
 ]
 
 
-def _one_principal(agent: str | None, human: str | None) -> None:
-    if (agent is None) == (human is None):
-        raise InvalidInput("name exactly one of --agent or --human", code="invalid_arguments")
+def _one_principal(agent: str | None, human: str | None) -> tuple[bool, str]:
+    """Return ``(is_agent, id)`` for the one principal named."""
+    if agent is not None and human is None:
+        return True, agent
+    if human is not None and agent is None:
+        return False, human
+    raise InvalidInput("name exactly one of --agent or --human", code="invalid_arguments")
 
 
 def _show_issued(issued: IssuedTokenOut) -> None:
@@ -52,13 +56,10 @@ def issue(
 ) -> None:
     """Issue a token to an agent or a human (shown once)."""
     with client(server, token) as charter:
-        _one_principal(agent, human)
+        is_agent, principal = _one_principal(agent, human)
         lifetime = parse_duration(ttl) if ttl else None
-        if agent is not None:
-            issued = charter.issue_agent_token(agent, ttl=lifetime, description=description)
-        else:
-            assert human is not None  # checked by _one_principal
-            issued = charter.issue_human_token(human, ttl=lifetime, description=description)
+        issue_token = charter.issue_agent_token if is_agent else charter.issue_human_token
+        issued = issue_token(principal, ttl=lifetime, description=description)
     emit(issued, as_json=as_json, human=lambda: _show_issued(issued))
 
 
@@ -72,12 +73,9 @@ def list_tokens(
 ) -> None:
     """List an agent's or a human's tokens (never their secrets)."""
     with client(server, token) as charter:
-        _one_principal(agent, human)
-        if agent is not None:
-            tokens = charter.list_agent_tokens(agent)
-        else:
-            assert human is not None  # checked by _one_principal
-            tokens = charter.list_human_tokens(human)
+        is_agent, principal = _one_principal(agent, human)
+        read_tokens = charter.list_agent_tokens if is_agent else charter.list_human_tokens
+        tokens = read_tokens(principal)
 
     def show(items: list[TokenOut]) -> None:
         table(

@@ -1,0 +1,110 @@
+"""The README's five-minute tour, pasted verbatim into bash against a real ``charter serve``."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def _quickstart() -> str:
+    block = re.search(
+        r"<!-- quickstart:start -->\s*```bash\n(.*?)```\s*<!-- quickstart:end -->", README, re.S
+    )
+    assert block is not None, "the README has lost its quick start block"
+    return block.group(1)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Path, int]]:
+    """What `make run` leaves: a venv, an initialised ./.charter and a server."""
+    (tmp_path / ".venv").symlink_to(Path(sys.prefix))
+    charter = str(Path(sys.prefix) / "bin" / "charter")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTER_")}
+    subprocess.run(
+        [
+            charter,
+            "init",
+            "--data-dir",
+            ".charter",
+            "--demo",
+            "--if-missing",
+            "--admin-token-file",
+            ".charter/admin.token",
+        ],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    port = _free_port()
+    log = (tmp_path / "serve.log").open("wb")
+    server = subprocess.Popen(
+        [charter, "serve", "--data-dir", ".charter", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError(f"charter serve did not become ready: {_log(tmp_path)}")
+            time.sleep(0.1)
+        yield tmp_path, port
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
+def _log(workdir: Path) -> str:
+    return (workdir / "serve.log").read_text(errors="replace")
+
+
+def test_the_quick_start_works_verbatim(served: tuple[Path, int]) -> None:
+    workdir, port = served
+    script = _quickstart().replace("127.0.0.1:8080", f"127.0.0.1:{port}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTER_")}
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert '"id":"ticket-triage"' in result.stdout  # the token worked before suspension
+    assert '"code":"agent_suspended"' in result.stdout  # and was refused after it
+    assert "agent.suspended" in result.stdout  # the tail shows the kill switch
+    assert "audit log OK" in result.stdout
+
+
+def test_the_readme_names_both_commands() -> None:
+    assert "make run" in README
+    assert "make test" in README
