@@ -14,7 +14,9 @@ from charter.wire import AgentOut, LifecycleOut
 
 __all__ = ["app", "parse_labels"]
 
-app = typer.Typer(help="Register agents and move them through their lifecycle.", no_args_is_help=True)
+app = typer.Typer(
+    help="Register agents and move them through their lifecycle.", no_args_is_help=True
+)
 
 AgentId = Annotated[str, typer.Argument(help="Agent id, e.g. support-bot.", show_default=False)]
 Labels = Annotated[
@@ -62,7 +64,9 @@ def register(
     agent_id: AgentId,
     owner: Annotated[str, typer.Option(help="Accountable human, e.g. user:alice.")],
     purpose: Annotated[str, typer.Option(help="What the agent is for.")],
-    risk_tier: Annotated[RiskTier, typer.Option(help="How much harm it could do.")] = RiskTier.MEDIUM,
+    risk_tier: Annotated[
+        RiskTier, typer.Option(help="How much harm it could do.")
+    ] = RiskTier.MEDIUM,
     display_name: Annotated[str | None, typer.Option(show_default=False)] = None,
     label: Labels = None,
     recertify_by: Annotated[
@@ -83,8 +87,11 @@ def register(
             labels=parse_labels(label),
             recertify_by=recertify_by,
         )
-    emit(agent, as_json=as_json, human=lambda: out.print(f"registered agent {agent.id} "
-                                                          f"(owner {agent.owner})", markup=False))
+    emit(
+        agent,
+        as_json=as_json,
+        human=lambda: out.print(f"registered agent {agent.id} (owner {agent.owner})", markup=False),
+    )
 
 
 @app.command("list")
@@ -188,6 +195,4 @@ _lifecycle_command(
     LifecycleAction.SUSPEND, "Suspend an agent: its tokens are refused until it is reinstated."
 )
 _lifecycle_command(LifecycleAction.REINSTATE, "Reinstate a suspended agent.")
-_lifecycle_command(
-    LifecycleAction.RETIRE, "Retire an agent for good; all its tokens are revoked."
-)
+_lifecycle_command(LifecycleAction.RETIRE, "Retire an agent for good; all its tokens are revoked.")

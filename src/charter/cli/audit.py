@@ -13,17 +13,20 @@ from typing import Annotated, Any
 import typer
 
 from charter.cli.common import EXIT_ERROR, AsJson, Server, Token, client, emit, handled, out
-from charter.cli.local import DataDir, DatabaseUrl, local_settings
+from charter.cli.local import DatabaseUrl, DataDir, local_settings
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Read, export and verify the tamper-evident audit log.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Read, export and verify the tamper-evident audit log.", no_args_is_help=True
+)
 
-AgentFilter = Annotated[str | None, typer.Option("--agent", help="Only this agent's records.",
-                                                 show_default=False)]
-TypeFilter = Annotated[list[str] | None, typer.Option("--type", help="Record type (repeatable).",
-                                                      show_default=False)]
+AgentFilter = Annotated[
+    str | None, typer.Option("--agent", help="Only this agent's records.", show_default=False)
+]
+TypeFilter = Annotated[
+    list[str] | None, typer.Option("--type", help="Record type (repeatable).", show_default=False)
+]
 
 
 def _show_report(report: dict[str, Any]) -> None:
@@ -36,8 +39,11 @@ def _show_report(report: dict[str, Any]) -> None:
         )
     else:
         problem = report["problem"]
-        out.print(f"audit log BROKEN at record {problem['seq']} [{problem['code']}]: "
-                  f"{problem['message']}", markup=False)
+        out.print(
+            f"audit log BROKEN at record {problem['seq']} [{problem['code']}]: "
+            f"{problem['message']}",
+            markup=False,
+        )
     for note in report.get("notes", []):
         out.print(f"note: {note}", markup=False)
 
@@ -48,11 +54,14 @@ def verify(
     database_url: DatabaseUrl = None,
     public_key: Annotated[
         Path | None,
-        typer.Option(help="PEM public key to check checkpoints with "
-                          "(default: the one in the data dir).", show_default=False),
+        typer.Option(
+            help="PEM public key to check checkpoints with (default: the one in the data dir).",
+            show_default=False,
+        ),
     ] = None,
-    online: Annotated[bool, typer.Option("--online", help="Ask the server to verify instead.")]
-    = False,
+    online: Annotated[
+        bool, typer.Option("--online", help="Ask the server to verify instead.")
+    ] = False,
     server: Server = "http://127.0.0.1:8080",
     token: Token = None,
     as_json: AsJson = False,
@@ -89,8 +98,10 @@ def export(
     record_type: TypeFilter = None,
     since: Annotated[datetime | None, typer.Option(show_default=False)] = None,
     until: Annotated[datetime | None, typer.Option(show_default=False)] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File (default stdout).",
-                                                show_default=False)] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="File (default stdout).", show_default=False),
+    ] = None,
     server: Server = "http://127.0.0.1:8080",
     token: Token = None,
 ) -> None:
@@ -98,8 +109,9 @@ def export(
     with client(server, token) as charter:
         sink = output.open("w", encoding="utf-8") if output else sys.stdout
         try:
-            for record in charter.iter_audit(agent=agent, types=record_type, since=since,
-                                             until=until, limit=1000):
+            for record in charter.iter_audit(
+                agent=agent, types=record_type, since=since, until=until, limit=1000
+            ):
                 sink.write(json.dumps(record, sort_keys=True) + "\n")
         finally:
             if output:
@@ -117,8 +129,9 @@ def tail(
     lines: Annotated[int, typer.Option("-n", "--lines", min=1, max=10_000)] = 20,
     agent: AgentFilter = None,
     record_type: TypeFilter = None,
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new records.")]
-    = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new records.")
+    ] = False,
     interval: Annotated[float, typer.Option(min=0.2, help="Seconds between polls.")] = 1.0,
     server: Server = "http://127.0.0.1:8080",
     token: Token = None,
@@ -164,7 +177,6 @@ def public_key_command(
         return
     with handled():
         settings = local_settings(data_dir, None)
-        sys.stdout.write(settings.public_key.read_text() if settings.public_key.exists()
-                         else "")
+        sys.stdout.write(settings.public_key.read_text() if settings.public_key.exists() else "")
         if not settings.public_key.exists():
             raise typer.Exit(EXIT_ERROR)

@@ -11,8 +11,9 @@ from charter.identity.humans import HumanRole
 
 __all__ = ["app"]
 
-app = typer.Typer(help="The people who own agents, approve, write policy and audit.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="The people who own agents, approve, write policy and audit.", no_args_is_help=True
+)
 
 HumanId = Annotated[str, typer.Argument(help="Human id, e.g. user:alice.", show_default=False)]
 

@@ -14,7 +14,7 @@ import typer
 from charter import __version__
 from charter.cli import agents, audit, humans, tokens
 from charter.cli.common import EXIT_ERROR, err, handled, out
-from charter.cli.local import DataDir, DatabaseUrl, local_settings
+from charter.cli.local import DatabaseUrl, DataDir, local_settings
 from charter.errors import StoreError
 
 __all__ = ["app", "main"]
@@ -53,8 +53,9 @@ def init(
     demo: Annotated[bool, typer.Option(help="Also add demo humans and agents.")] = False,
     admin_token_file: Annotated[
         Path | None,
-        typer.Option(help="Also write the admin token to this file (mode 0600).",
-                     show_default=False),
+        typer.Option(
+            help="Also write the admin token to this file (mode 0600).", show_default=False
+        ),
     ] = None,
     if_missing: Annotated[
         bool, typer.Option(help="Do nothing (exit 0) if the store is already initialised.")
@@ -107,14 +108,24 @@ def init(
                 handle.write(issued.token + "\n")
     expires = issued.credential.expires_at.isoformat(timespec="seconds")
     if as_json:
-        sys.stdout.write(json.dumps({"admin_token": issued.token, "admin": "user:admin",
-                                     "expires_at": expires,
-                                     "data_dir": str(settings.data_dir)}) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "admin_token": issued.token,
+                    "admin": "user:admin",
+                    "expires_at": expires,
+                    "data_dir": str(settings.data_dir),
+                }
+            )
+            + "\n"
+        )
         return
     shown_url = make_url(settings.store_url).render_as_string(hide_password=True)
     out.print(f"Charter initialised in {settings.data_dir} (store: {shown_url})", markup=False)
-    out.print(f"Audit signing key: {settings.signing_key} (public key: {settings.public_key})",
-              markup=False)
+    out.print(
+        f"Audit signing key: {settings.signing_key} (public key: {settings.public_key})",
+        markup=False,
+    )
     out.print(f"Admin token for user:admin, shown only now (expires {expires}):", markup=False)
     out.print(f"  {issued.token}", markup=False)
 
@@ -123,10 +134,13 @@ def init(
 def serve(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
-    host: Annotated[str | None, typer.Option(envvar="CHARTER_HOST", show_default=False,
-                                             help="[default: 127.0.0.1]")] = None,
-    port: Annotated[int | None, typer.Option(envvar="CHARTER_PORT", show_default=False,
-                                             help="[default: 8080]")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(envvar="CHARTER_HOST", show_default=False, help="[default: 127.0.0.1]"),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(envvar="CHARTER_PORT", show_default=False, help="[default: 8080]")
+    ] = None,
 ) -> None:
     """Run the Charter server."""
     import uvicorn
@@ -143,8 +157,11 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     services = Services.build(store, settings=settings, signing_key=key)
     application = create_app(services, settings)
-    err.print(f"Charter {__version__} serving on http://{settings.host}:{settings.port} "
-              f"(store: {store.backend})", markup=False)
+    err.print(
+        f"Charter {__version__} serving on http://{settings.host}:{settings.port} "
+        f"(store: {store.backend})",
+        markup=False,
+    )
     try:
         uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
     finally:

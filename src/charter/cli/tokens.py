@@ -19,8 +19,9 @@ Agent = Annotated[str | None, typer.Option("--agent", help="Agent id.", show_def
 Human = Annotated[str | None, typer.Option("--human", help="Human id.", show_default=False)]
 Ttl = Annotated[
     str | None,
-    typer.Option(help="Lifetime such as 1h, 24h or 7d (agent default 24h, human 30d).",
-                 show_default=False),
+    typer.Option(
+        help="Lifetime such as 1h, 24h or 7d (agent default 24h, human 30d).", show_default=False
+    ),
 ]
 
 
@@ -106,8 +107,7 @@ def revoke(
     """Revoke a token; it is refused from the next request on."""
     with client(server, token) as charter:
         revoked = charter.revoke_token(token_id, reason=reason)
-    emit(revoked, as_json=as_json,
-         human=lambda: out.print(f"revoked {revoked.id}", markup=False))
+    emit(revoked, as_json=as_json, human=lambda: out.print(f"revoked {revoked.id}", markup=False))
 
 
 @app.command()

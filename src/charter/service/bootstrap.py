@@ -19,14 +19,34 @@ _DEMO_HUMANS = [
 ]
 
 _DEMO_AGENTS = [
-    ("support-bot", "user:alice", "Resolve customer account-recovery cases", RiskTier.MEDIUM,
-     {"team": "support"}),
-    ("compliance-copilot", "user:carol", "Draft quarterly access reviews", RiskTier.HIGH,
-     {"team": "grc"}),
-    ("secrets-scanner", "user:dave", "Find leaked credentials and open remediation tickets",
-     RiskTier.HIGH, {"team": "security"}),
-    ("identity-ops-agent", "user:bob", "Propose just-in-time elevation for developers",
-     RiskTier.CRITICAL, {"team": "identity-ops"}),
+    (
+        "support-bot",
+        "user:alice",
+        "Resolve customer account-recovery cases",
+        RiskTier.MEDIUM,
+        {"team": "support"},
+    ),
+    (
+        "compliance-copilot",
+        "user:carol",
+        "Draft quarterly access reviews",
+        RiskTier.HIGH,
+        {"team": "grc"},
+    ),
+    (
+        "secrets-scanner",
+        "user:dave",
+        "Find leaked credentials and open remediation tickets",
+        RiskTier.HIGH,
+        {"team": "security"},
+    ),
+    (
+        "identity-ops-agent",
+        "user:bob",
+        "Propose just-in-time elevation for developers",
+        RiskTier.CRITICAL,
+        {"team": "identity-ops"},
+    ),
 ]
 
 

@@ -239,9 +239,11 @@ class TokenService:
             raise
         if credential.last_used_at is None or now - credential.last_used_at >= TOUCH_EVERY:
             with self._store.write() as unit:
-                unit.credentials.touch(credential.id, now)
+                # Agent row before credential row: the order retiring an agent takes them in,
+                # so the two can never deadlock on PostgreSQL.
                 if credential.principal_kind is PrincipalKind.AGENT:
                     unit.agents.touch_last_seen(credential.principal_id, now)
+                unit.credentials.touch(credential.id, now)
         return principal
 
     @staticmethod
