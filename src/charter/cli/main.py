@@ -128,6 +128,10 @@ def init(
     )
     out.print(f"Admin token for user:admin, shown only now (expires {expires}):", markup=False)
     out.print(f"  {issued.token}", markup=False)
+    if admin_token_file is not None:
+        out.print(
+            f"(also saved to {admin_token_file}, mode 0600, for this local setup)", markup=False
+        )
 
 
 @app.command()
