@@ -2,6 +2,8 @@
 
 Input models forbid unknown fields and bound every string and collection, and no string
 may carry a NUL or a lone surrogate (neither survives a trip through PostgreSQL).
+Numbers and booleans must be JSON numbers and booleans, and times ISO 8601 text that
+fits in UTC: a wrong JSON type is refused, never coerced.
 """
 
 from __future__ import annotations
@@ -9,8 +11,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+)
 
+from charter.clock import to_utc
 from charter.identity.agents import Agent, AgentStatus, RiskTier
 from charter.identity.credentials import Credential, CredentialState, IssuedToken, PrincipalKind
 from charter.identity.humans import Human, HumanRole
@@ -39,10 +51,11 @@ __all__ = [
     "LifecycleOut",
     "TokenIn",
     "TokenOut",
+    "UtcDateTime",
     "WhoAmI",
 ]
 
-MAX_TTL_SECONDS = 10 * 366 * 24 * 3600
+_MAX_TTL_SECONDS = 10 * 366 * 24 * 3600
 
 
 def _printable(value: str) -> str:
@@ -57,20 +70,40 @@ def _printable(value: str) -> str:
 
 _Printable = AfterValidator(_printable)
 
-AgentId = Annotated[str, StringConstraints(max_length=63, pattern=AGENT_ID_PATTERN), _Printable]
-HumanId = Annotated[str, StringConstraints(max_length=69, pattern=HUMAN_ID_PATTERN), _Printable]
-Group = Annotated[str, StringConstraints(max_length=63, pattern=GROUP_PATTERN), _Printable]
-LabelKey = Annotated[str, StringConstraints(max_length=63, pattern=LABEL_KEY_PATTERN), _Printable]
-LabelValue = Annotated[
+
+def _time_text(value: Any) -> Any:
+    # A JSON number would be read as seconds or milliseconds since 1970, whichever
+    # pydantic guesses from its size: a time must be written out.
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be an ISO 8601 date-time string")
+    return value
+
+
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return to_utc(value)
+    except OverflowError:
+        # An offset can push a valid local time past year 9999 (or before year 1) in UTC.
+        raise ValueError("must fall between years 1 and 9999 in UTC") from None
+
+
+UtcDateTime = Annotated[datetime, BeforeValidator(_time_text), AfterValidator(_in_utc)]
+"""An input time: ISO 8601 text, naive taken as UTC, returned as aware UTC."""
+
+_AgentId = Annotated[str, StringConstraints(max_length=63, pattern=AGENT_ID_PATTERN), _Printable]
+_HumanId = Annotated[str, StringConstraints(max_length=69, pattern=HUMAN_ID_PATTERN), _Printable]
+_Group = Annotated[str, StringConstraints(max_length=63, pattern=GROUP_PATTERN), _Printable]
+_LabelKey = Annotated[str, StringConstraints(max_length=63, pattern=LABEL_KEY_PATTERN), _Printable]
+_LabelValue = Annotated[
     str, StringConstraints(max_length=63, pattern=LABEL_VALUE_PATTERN), _Printable
 ]
-Labels = Annotated[dict[LabelKey, LabelValue], Field(max_length=MAX_LABELS)]
-Name = Annotated[str, StringConstraints(max_length=200), _Printable]
-Email = Annotated[str, StringConstraints(max_length=254), _Printable]
-Purpose = Annotated[str, StringConstraints(max_length=2000), _Printable]
-Reason = Annotated[str, StringConstraints(max_length=1000), _Printable]
-Groups = Annotated[list[Group], Field(max_length=64)]
-Roles = Annotated[list[HumanRole], Field(max_length=8)]
+_Labels = Annotated[dict[_LabelKey, _LabelValue], Field(max_length=MAX_LABELS)]
+_Name = Annotated[str, StringConstraints(max_length=200), _Printable]
+_Email = Annotated[str, StringConstraints(max_length=254), _Printable]
+_Purpose = Annotated[str, StringConstraints(max_length=2000), _Printable]
+_Reason = Annotated[str, StringConstraints(max_length=1000), _Printable]
+_Groups = Annotated[list[_Group], Field(max_length=64)]
+_Roles = Annotated[list[HumanRole], Field(max_length=8)]
 
 
 class _In(BaseModel):
@@ -80,30 +113,30 @@ class _In(BaseModel):
 class AgentIn(_In):
     """Register an agent."""
 
-    id: AgentId
-    owner: HumanId
-    purpose: Purpose
+    id: _AgentId
+    owner: _HumanId
+    purpose: _Purpose
     risk_tier: RiskTier = RiskTier.MEDIUM
-    display_name: Name | None = None
-    labels: Labels = Field(default_factory=dict)
-    recertify_by: datetime | None = None
+    display_name: _Name | None = None
+    labels: _Labels = Field(default_factory=dict)
+    recertify_by: UtcDateTime | None = None
 
 
 class AgentPatch(_In):
     """Change an agent; absent fields stay as they are."""
 
-    display_name: Name | None = None
-    owner: HumanId | None = None
-    purpose: Purpose | None = None
+    display_name: _Name | None = None
+    owner: _HumanId | None = None
+    purpose: _Purpose | None = None
     risk_tier: RiskTier | None = None
-    labels: Labels | None = None
-    recertify_by: datetime | None = None
+    labels: _Labels | None = None
+    recertify_by: UtcDateTime | None = None
 
 
 class LifecycleIn(_In):
     """Why an agent is suspended, reinstated or retired."""
 
-    reason: Reason = ""
+    reason: _Reason = ""
 
 
 class AgentOut(BaseModel):
@@ -156,21 +189,21 @@ class LifecycleOut(BaseModel):
 class HumanIn(_In):
     """Add a human."""
 
-    id: HumanId
-    email: Email
-    display_name: Name | None = None
-    groups: Groups = Field(default_factory=list)
-    roles: Roles = Field(default_factory=list)
+    id: _HumanId
+    email: _Email
+    display_name: _Name | None = None
+    groups: _Groups = Field(default_factory=list)
+    roles: _Roles = Field(default_factory=list)
 
 
 class HumanPatch(_In):
     """Change a human; absent fields stay as they are. ``active: true`` reactivates."""
 
-    email: Email | None = None
-    display_name: Name | None = None
-    groups: Groups | None = None
-    roles: Roles | None = None
-    active: bool | None = None
+    email: _Email | None = None
+    display_name: _Name | None = None
+    groups: _Groups | None = None
+    roles: _Roles | None = None
+    active: StrictBool | None = None
 
 
 class HumanOut(BaseModel):
@@ -218,8 +251,8 @@ class DeactivationOut(BaseModel):
 class TokenIn(_In):
     """Issue or rotate a token."""
 
-    ttl_seconds: Annotated[int, Field(ge=1, le=MAX_TTL_SECONDS)] | None = None
-    description: Name = ""
+    ttl_seconds: Annotated[StrictInt, Field(ge=1, le=_MAX_TTL_SECONDS)] | None = None
+    description: _Name = ""
 
 
 class TokenOut(BaseModel):

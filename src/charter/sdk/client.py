@@ -1,18 +1,20 @@
 """``charter.Client``: the Charter HTTP API from Python, over httpx.
 
 Every failure is a ``CharterError`` of the family the server named; a server that cannot
-be reached, or answers with a 5xx, raises ``Unavailable``, which callers must treat as
-a deny.
+be reached, answers with a 5xx, or answers with something that is not Charter's, raises
+``Unavailable``, which callers must treat as a deny. Ids are sent as single, escaped path
+segments, so no id can steer a call to another endpoint.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from charter.errors import (
     AuthenticationError,
@@ -53,6 +55,9 @@ _FAMILIES: dict[int, type[CharterError]] = {
     422: InvalidInput,
 }
 _TOKENS = TypeAdapter(list[TokenOut])
+_OBJECT = TypeAdapter(dict[str, Any])
+_OBJECT_OR_NULL = TypeAdapter(dict[str, Any] | None)
+Parsed = TypeVar("Parsed")
 
 
 def _error_of(response: httpx.Response) -> CharterError:
@@ -65,6 +70,21 @@ def _error_of(response: httpx.Response) -> CharterError:
         return Unavailable(message, code=code, help=help)
     family = _FAMILIES.get(response.status_code, CharterError)
     return family(message, code=code, help=help)
+
+
+def _parse(response: httpx.Response, validate: Callable[[bytes], Parsed]) -> Parsed:
+    try:
+        return validate(response.content)
+    except ValidationError:
+        raise Unavailable(
+            f"{response.request.url} did not answer as a Charter server does",
+            code="invalid_response",
+        ) from None
+
+
+def _segment(value: str) -> str:
+    # Escaped '/' keeps an id in its segment; escaped dots stop '..' from being resolved.
+    return quote(value, safe="").replace(".", "%2E")
 
 
 def _drop_none(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -116,17 +136,16 @@ class Client:
         return response
 
     def _get(self, model: type[Model], path: str, **kwargs: Any) -> Model:
-        return model.model_validate(self._call("GET", path, **kwargs).json())
+        return _parse(self._call("GET", path, **kwargs), model.model_validate_json)
 
     def _post(self, model: type[Model], path: str, body: Any = None, **kwargs: Any) -> Model:
-        return model.model_validate(self._call("POST", path, json=body, **kwargs).json())
+        return _parse(self._call("POST", path, json=body, **kwargs), model.model_validate_json)
 
     # -- health and identity --------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
         """The server's liveness answer."""
-        result: dict[str, Any] = self._call("GET", "/healthz").json()
-        return result
+        return _parse(self._call("GET", "/healthz"), _OBJECT.validate_json)
 
     def whoami(self) -> WhoAmI:
         """Who this client's token stands for."""
@@ -190,7 +209,7 @@ class Client:
 
     def get_agent(self, agent_id: str) -> AgentOut:
         """One agent."""
-        return self._get(AgentOut, f"/v1/agents/{agent_id}")
+        return self._get(AgentOut, f"/v1/agents/{_segment(agent_id)}")
 
     def update_agent(self, agent_id: str, **changes: Any) -> AgentOut:
         """Change an agent (display_name, owner, purpose, risk_tier, labels, recertify_by)."""
@@ -198,11 +217,12 @@ class Client:
             key: value.isoformat() if isinstance(value, datetime) else value
             for key, value in _drop_none(changes).items()
         }
-        response = self._call("PATCH", f"/v1/agents/{agent_id}", json=body)
-        return AgentOut.model_validate(response.json())
+        response = self._call("PATCH", f"/v1/agents/{_segment(agent_id)}", json=body)
+        return _parse(response, AgentOut.model_validate_json)
 
     def _move(self, agent_id: str, action: LifecycleAction, reason: str) -> LifecycleOut:
-        return self._post(LifecycleOut, f"/v1/agents/{agent_id}/{action.value}", {"reason": reason})
+        path = f"/v1/agents/{_segment(agent_id)}/{action.value}"
+        return self._post(LifecycleOut, path, {"reason": reason})
 
     def suspend_agent(self, agent_id: str, *, reason: str = "") -> LifecycleOut:
         """Suspend an agent: its tokens stop working until it is reinstated."""
@@ -223,31 +243,37 @@ class Client:
     ) -> IssuedTokenOut:
         """Issue a token to an agent; the clear text is in the result only."""
         body = {"description": description, **_ttl(ttl)}
-        return self._post(IssuedTokenOut, f"/v1/agents/{agent_id}/tokens", body)
+        return self._post(IssuedTokenOut, f"/v1/agents/{_segment(agent_id)}/tokens", body)
 
     def issue_human_token(
         self, human_id: str, *, ttl: timedelta | None = None, description: str = ""
     ) -> IssuedTokenOut:
         """Issue a token to a human; the clear text is in the result only."""
         body = {"description": description, **_ttl(ttl)}
-        return self._post(IssuedTokenOut, f"/v1/humans/{human_id}/tokens", body)
+        return self._post(IssuedTokenOut, f"/v1/humans/{_segment(human_id)}/tokens", body)
 
     def list_agent_tokens(self, agent_id: str) -> list[TokenOut]:
         """An agent's tokens."""
-        return _TOKENS.validate_python(self._call("GET", f"/v1/agents/{agent_id}/tokens").json())
+        return _parse(
+            self._call("GET", f"/v1/agents/{_segment(agent_id)}/tokens"), _TOKENS.validate_json
+        )
 
     def list_human_tokens(self, human_id: str) -> list[TokenOut]:
         """A human's tokens."""
-        return _TOKENS.validate_python(self._call("GET", f"/v1/humans/{human_id}/tokens").json())
+        return _parse(
+            self._call("GET", f"/v1/humans/{_segment(human_id)}/tokens"), _TOKENS.validate_json
+        )
 
     def revoke_token(self, token_id: str, *, reason: str = "") -> TokenOut:
         """Revoke a token."""
-        response = self._call("DELETE", f"/v1/tokens/{token_id}", params={"reason": reason})
-        return TokenOut.model_validate(response.json())
+        path = f"/v1/tokens/{_segment(token_id)}"
+        return _parse(
+            self._call("DELETE", path, params={"reason": reason}), TokenOut.model_validate_json
+        )
 
     def rotate_token(self, token_id: str, *, ttl: timedelta | None = None) -> IssuedTokenOut:
         """Replace a token with a new one, revoking the old."""
-        return self._post(IssuedTokenOut, f"/v1/tokens/{token_id}/rotate", _ttl(ttl))
+        return self._post(IssuedTokenOut, f"/v1/tokens/{_segment(token_id)}/rotate", _ttl(ttl))
 
     # -- humans ---------------------------------------------------------------------
 
@@ -280,16 +306,19 @@ class Client:
 
     def get_human(self, human_id: str) -> HumanOut:
         """One human."""
-        return self._get(HumanOut, f"/v1/humans/{human_id}")
+        return self._get(HumanOut, f"/v1/humans/{_segment(human_id)}")
 
     def update_human(self, human_id: str, **changes: Any) -> HumanOut:
         """Change a human (email, display_name, groups, roles, active=True)."""
-        response = self._call("PATCH", f"/v1/humans/{human_id}", json=_drop_none(changes))
-        return HumanOut.model_validate(response.json())
+        path = f"/v1/humans/{_segment(human_id)}"
+        return _parse(
+            self._call("PATCH", path, json=_drop_none(changes)), HumanOut.model_validate_json
+        )
 
     def deactivate_human(self, human_id: str, *, reason: str = "") -> DeactivationOut:
         """Deactivate a human; the result lists the agents left orphaned."""
-        return self._post(DeactivationOut, f"/v1/humans/{human_id}/deactivate", {"reason": reason})
+        path = f"/v1/humans/{_segment(human_id)}/deactivate"
+        return self._post(DeactivationOut, path, {"reason": reason})
 
     # -- audit ----------------------------------------------------------------------
 
@@ -328,13 +357,11 @@ class Client:
 
     def verify_audit(self) -> dict[str, Any]:
         """Ask the server to verify the whole audit log."""
-        result: dict[str, Any] = self._call("GET", "/v1/audit/verify").json()
-        return result
+        return _parse(self._call("GET", "/v1/audit/verify"), _OBJECT.validate_json)
 
     def sign_checkpoint(self) -> dict[str, Any] | None:
         """Ask the server to sign a checkpoint now."""
-        result: dict[str, Any] | None = self._call("POST", "/v1/audit/checkpoints").json()
-        return result
+        return _parse(self._call("POST", "/v1/audit/checkpoints"), _OBJECT_OR_NULL.validate_json)
 
     def audit_public_key(self) -> str:
         """The PEM public key that verifies checkpoints."""

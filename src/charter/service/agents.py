@@ -201,9 +201,14 @@ class AgentService:
     ) -> tuple[Agent, builtins.list[str]]:
         """Suspend, reinstate or retire; retiring revokes every token. Returns revoked ids."""
         now = self._clock()
+        what = f"{action.value} agents"
         with self._store.write() as unit:
-            agent = self._locked(unit, agent_id)
-            require_owner_or_roles(actor, agent, f"{action.value} agents", HumanRole.ADMIN)
+            agent = unit.agents.get(agent_id, for_update=True)
+            if agent is None:
+                # As with reads, non-admins learn nothing about which agents exist.
+                require_roles(actor, what, HumanRole.ADMIN)
+                raise NotFound(f"no agent {agent_id!r}", code="agent_not_found")
+            require_owner_or_roles(actor, agent, what, HumanRole.ADMIN)
             moved = agent.with_status(next_status(agent.status, action), now)
             unit.agents.save(moved)
             revoked: builtins.list[str] = []

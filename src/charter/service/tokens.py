@@ -52,8 +52,7 @@ class TokenService:
     ) -> IssuedToken:
         """Issue a token to an active agent: its owner or an admin."""
         with self._store.write() as unit:
-            agent = _agent(unit, agent_id)
-            require_owner_or_roles(actor, agent, "issue agent tokens", HumanRole.ADMIN)
+            agent = _managed_agent(unit, actor, agent_id, "issue agent tokens", HumanRole.ADMIN)
             if agent.status is not AgentStatus.ACTIVE:
                 raise Conflict(
                     f"agent {agent_id!r} is {agent.status.value}; tokens go to active agents",
@@ -210,7 +209,7 @@ class TokenService:
     ) -> None:
         readers = (HumanRole.ADMIN, HumanRole.AUDITOR) if read else (HumanRole.ADMIN,)
         if kind is PrincipalKind.AGENT:
-            require_owner_or_roles(actor, _agent(unit, principal_id), what, *readers)
+            _managed_agent(unit, actor, principal_id, what, *readers)
         elif not (actor.is_human and actor.id == principal_id):
             require_roles(actor, what, *readers)
 
@@ -290,6 +289,19 @@ def _agent(unit: UnitOfWork, agent_id: str) -> Agent:
     agent = unit.agents.get(agent_id)
     if agent is None:
         raise NotFound(f"no agent {agent_id!r}", code="agent_not_found")
+    return agent
+
+
+def _managed_agent(
+    unit: UnitOfWork, actor: Principal, agent_id: str, what: str, *roles: HumanRole
+) -> Agent:
+    """The agent, if ``actor`` owns it or holds one of ``roles``."""
+    agent = unit.agents.get(agent_id)
+    if agent is None:
+        # Non-admins learn nothing about which agents exist, as with reads.
+        require_roles(actor, what, *roles)
+        raise NotFound(f"no agent {agent_id!r}", code="agent_not_found")
+    require_owner_or_roles(actor, agent, what, *roles)
     return agent
 
 

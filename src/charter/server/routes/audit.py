@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
-from charter.clock import to_utc
 from charter.errors import InvalidInput, NotFound
 from charter.identity.humans import HumanRole
 from charter.identity.names import AGENT_ID_PATTERN
@@ -17,7 +15,7 @@ from charter.service.access import require_roles
 from charter.service.audit import MAX_PAGE
 from charter.storage.keyfile import public_key_pem
 from charter.storage.ports import AuditQuery
-from charter.wire import AuditPage
+from charter.wire import AuditPage, UtcDateTime
 
 __all__ = ["router"]
 
@@ -41,8 +39,8 @@ def query_audit(
     caller: Caller,
     agent: Annotated[str | None, Query(pattern=AGENT_ID_PATTERN, max_length=63)] = None,
     type: Annotated[list[RecordType] | None, Query(max_length=20)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: UtcDateTime | None = None,
+    until: UtcDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     cursor: Annotated[str | None, Query(max_length=40)] = None,
 ) -> AuditPage:
@@ -52,8 +50,8 @@ def query_audit(
         AuditQuery(
             agent=agent,
             types=tuple(type or ()),
-            since=to_utc(since) if since else None,
-            until=to_utc(until) if until else None,
+            since=since,
+            until=until,
             after_seq=_after_seq(cursor),
             limit=limit,
         ),
@@ -80,6 +78,9 @@ def list_checkpoints(services: Wired, caller: Caller) -> list[dict[str, Any]]:
 def sign_checkpoint(services: Wired, caller: Caller) -> dict[str, Any] | None:
     """Sign a checkpoint now (admins); null when nothing was added since the last one."""
     require_roles(caller, "sign checkpoints", HumanRole.ADMIN)
+    if not services.audit.can_sign:
+        # The same answer as for the public key: without a key there is nothing to sign.
+        raise NotFound("this server has no audit signing key", code="signing_key_missing")
     checkpoint = services.audit.checkpoint()
     return None if checkpoint is None else checkpoint.to_json()
 

@@ -41,7 +41,10 @@ def _record(row: RowMapping) -> AuditRecord:
 
 def _frontier(row: RowMapping) -> Frontier:
     text = row["frontier"]
-    hashes = tuple(bytes.fromhex(part) for part in text.split(",")) if text else ()
+    try:
+        hashes = tuple(bytes.fromhex(part) for part in text.split(",")) if text else ()
+    except ValueError:
+        raise StoreError("the audit log head is corrupt", code="audit_head_corrupt") from None
     return Frontier(int(row["size"]), hashes)
 
 

@@ -1,0 +1,125 @@
+"""The public surface is pinned: what ``__all__`` says is exactly what the modules offer.
+
+Like httpx's ``tests/test_exported_members.py``: a name added to or dropped from a public
+module without updating its ``__all__`` (and this file) fails here.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import types
+
+import pytest
+
+import charter
+import charter.errors
+import charter.wire
+
+EXPECTED: dict[types.ModuleType, list[str]] = {
+    charter: [
+        "AuthenticationError",
+        "CharterError",
+        "Client",
+        "Conflict",
+        "InvalidInput",
+        "ManualClock",
+        "NotFound",
+        "PayloadTooLarge",
+        "PermissionDenied",
+        "StoreError",
+        "Unavailable",
+    ],
+    charter.errors: [
+        "AuthenticationError",
+        "CharterError",
+        "Conflict",
+        "InvalidInput",
+        "NotFound",
+        "PayloadTooLarge",
+        "PermissionDenied",
+        "StoreError",
+        "Unavailable",
+    ],
+    charter.wire: [
+        "AgentIn",
+        "AgentOut",
+        "AgentPage",
+        "AgentPatch",
+        "AuditPage",
+        "DeactivationOut",
+        "HumanIn",
+        "HumanOut",
+        "HumanPage",
+        "HumanPatch",
+        "IssuedTokenOut",
+        "LifecycleIn",
+        "LifecycleOut",
+        "TokenIn",
+        "TokenOut",
+        "UtcDateTime",
+        "WhoAmI",
+    ],
+}
+
+MODULES = pytest.mark.parametrize("module", list(EXPECTED), ids=lambda module: module.__name__)
+
+
+def _defined_names(module: types.ModuleType) -> set[str]:
+    """Public names a module binds itself at top level (not those it imports)."""
+    tree = ast.parse(inspect.getsource(module))
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return {name for name in names if not name.startswith("_")}
+
+
+def _public_attributes(module: types.ModuleType) -> set[str]:
+    """Every public attribute a module offers, submodules aside."""
+    return {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+
+
+@MODULES
+def test_all_is_pinned_and_sorted(module: types.ModuleType) -> None:
+    assert module.__all__ == EXPECTED[module]
+    assert module.__all__ == sorted(module.__all__)
+    assert len(set(module.__all__)) == len(module.__all__)
+
+
+@MODULES
+def test_every_listed_name_exists(module: types.ModuleType) -> None:
+    missing = [name for name in module.__all__ if not hasattr(module, name)]
+    assert missing == []
+
+
+@MODULES
+def test_every_public_name_is_listed(module: types.ModuleType) -> None:
+    assert _defined_names(module) - set(module.__all__) == set()
+
+
+def test_the_package_exports_everything_it_imports() -> None:
+    # The package root only re-exports: anything reachable on it is public API.
+    assert _public_attributes(charter) == set(charter.__all__)
+
+
+def test_star_import_gives_exactly_all() -> None:
+    for module in EXPECTED:
+        namespace: dict[str, object] = {}
+        exec(f"from {module.__name__} import *", namespace)
+        assert {name for name in namespace if name != "__builtins__"} == set(module.__all__)
+
+
+def test_exported_errors_are_the_same_objects_everywhere() -> None:
+    for name in charter.errors.__all__:
+        assert getattr(charter, name) is getattr(charter.errors, name)
+        assert issubclass(getattr(charter, name), charter.CharterError)
+    assert charter.Client is charter.sdk.Client
