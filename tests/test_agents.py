@@ -445,3 +445,22 @@ def test_non_admins_cannot_probe_for_agents_through_the_lifecycle(
     for target in ("bob-bot", "no-such-bot"):
         with pytest.raises(PermissionDenied):
             services.agents.transition(alice, target, SUSPEND)
+
+
+def test_reinstating_needs_an_active_owner(
+    services: Services, store: SqlStore, alice: Principal
+) -> None:
+    register(services, "support-bot", alice.id)
+    services.agents.transition(SYSTEM, "support-bot", SUSPEND)
+    services.humans.add(SYSTEM, human_id="user:root", email="root@x.test", roles=[HumanRole.ADMIN])
+    services.humans.deactivate(SYSTEM, alice.id)
+    before = log_size(store)
+    with pytest.raises(Conflict) as refused:
+        services.agents.transition(SYSTEM, "support-bot", REINSTATE)
+    assert refused.value.code == "owner_inactive"
+    assert services.agents.get(SYSTEM, "support-bot").status is AgentStatus.SUSPENDED
+    assert log_size(store) == before
+    # Given a new, active owner, it can go back to work.
+    services.agents.update(SYSTEM, "support-bot", AgentChanges(owner="user:root"))
+    moved, _ = services.agents.transition(SYSTEM, "support-bot", REINSTATE)
+    assert moved.status is AgentStatus.ACTIVE

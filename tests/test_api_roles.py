@@ -633,6 +633,19 @@ def test_audit_pages_with_a_cursor(api: TestClient, admin: Admin, history: Any) 
     assert [r["agent"] for r in first["records"] + rest] == ["alice-bot", "bob-bot"]
 
 
+def test_audit_follows_after_a_sequence_number(api: TestClient, admin: Admin, history: Any) -> None:
+    everything = audit(api, admin)
+    middle = everything[len(everything) // 2]["seq"]
+    assert [r["seq"] for r in audit(api, admin, after=middle)] == [
+        r["seq"] for r in everything if r["seq"] > middle
+    ]
+    assert audit(api, admin, after=everything[-1]["seq"]) == []
+    assert audit(api, admin, after=-1) == everything
+    both = api.get("/v1/audit", params={"after": 1, "cursor": "MQ"}, headers=admin.headers)
+    assert both.status_code == 422
+    assert both.json()["error"]["code"] == "cursor_and_after"
+
+
 def test_audit_records_are_sealed(api: TestClient, admin: Admin, history: Any) -> None:
     for record in audit(api, admin):
         assert set(record) == {

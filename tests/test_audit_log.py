@@ -390,9 +390,10 @@ def test_corrupt_head_is_refused_not_misread(
     services: Services, store: SqlStore, log: int, frontier: str
 ) -> None:
     execute(store, "UPDATE audit_head SET frontier = :frontier", frontier=frontier)
-    with pytest.raises(StoreError) as raised:
-        verify(services)
-    assert raised.value.code == "audit_head_corrupt"
+    report = verify(services)
+    assert report.ok is False
+    assert report.problem is not None
+    assert report.problem.code == "audit_head_corrupt"
     # Nothing can be appended to a log whose head cannot be read.
     with pytest.raises(StoreError):
         services.humans.add(SYSTEM, human_id="user:carol", email="carol@example.com")
@@ -663,3 +664,46 @@ def test_refusals_are_recorded(services: Services, store: SqlStore, log: int) ->
     )
     assert last.data() == {"code": "forbidden", "where": "GET /v1/audit"}
     assert verify(services).ok
+
+
+# -- checkpoints kept outside the store ------------------------------------------------------
+
+
+def test_deleting_checkpoint_rows_shows_against_trusted_checkpoints(
+    services: Services, store: SqlStore, log: int
+) -> None:
+    exported = services.audit.checkpoint()
+    assert exported is not None
+    execute(store, "DELETE FROM audit_checkpoints")
+    # Without the exported copy nothing shows: the rows are simply gone.
+    assert verify(services).ok
+    report = services.audit.verify_store(trusted=[exported])
+    assert problem(report) == ("checkpoint_missing", log - 1)
+
+
+def test_truncation_hidden_by_deleting_checkpoints_shows_against_trusted_ones(
+    services: Services, store: SqlStore, log: int
+) -> None:
+    exported = services.audit.checkpoint()
+    assert exported is not None
+    execute(store, "DELETE FROM audit_checkpoints")
+    execute(store, "DELETE FROM audit_records WHERE seq >= :seq", seq=log - 2)
+    assert problem(services.audit.verify_store(trusted=[exported])) == ("log_truncated", log - 2)
+
+
+def test_a_trusted_checkpoint_that_still_matches_verifies(services: Services, log: int) -> None:
+    exported = services.audit.checkpoint()
+    assert exported is not None
+    services.humans.add(SYSTEM, human_id="user:carol", email="carol@example.com")
+    report = services.audit.verify_store(trusted=[exported])
+    assert report.ok
+    assert report.checkpoints_verified == 2  # the stored copy and the trusted one
+
+
+def test_forged_checkpoint_past_the_end_is_a_bad_signature_not_a_truncation(
+    services: Services, store: SqlStore, log: int
+) -> None:
+    forged = sign_checkpoint(Ed25519PrivateKey.generate(), log + 5, b"\x00" * 32, START)
+    with store.write() as unit:
+        unit.audit.add_checkpoint(forged)
+    assert problem(verify(services)) == ("checkpoint_signature_invalid", log + 4)

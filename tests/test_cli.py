@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from charter.cli.main import app
+from charter.sdk.client import Client
 from tests.conftest import Admin
 
 runner = CliRunner()
@@ -199,3 +200,86 @@ def test_unreachable_server_is_an_error_not_a_crash() -> None:
     code, _, err = charter("agents", "list", "--server", "http://127.0.0.1:9", "--token", "x")
     assert code == 1
     assert "unreachable" in err
+
+
+def test_checkpoints_kept_outside_catch_deleted_checkpoint_rows(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    assert charter("init", "--data-dir", str(data_dir), "--demo")[0] == 0
+    # An auditor's copy, in the format `charter audit checkpoints` prints.
+    with sqlite3.connect(data_dir / "charter.db") as db:
+        rows = db.execute("SELECT tree_size, root, at, key_id, signature FROM audit_checkpoints")
+        (size, root, at, key_id, signature) = rows.fetchone()
+    kept = tmp_path / "checkpoints.jsonl"
+    at_text = at.replace(" ", "T").split("+")[0] + "Z"
+    kept.write_text(
+        json.dumps(
+            {
+                "tree_size": size,
+                "root": root,
+                "at": at_text,
+                "key_id": key_id,
+                "signature": signature,
+            }
+        )
+        + "\n"
+    )
+    verify = ["audit", "verify", "--data-dir", str(data_dir), "--checkpoints", str(kept)]
+    assert charter(*verify)[0] == 0
+    with sqlite3.connect(data_dir / "charter.db") as db:
+        db.execute("DELETE FROM audit_checkpoints")
+    assert charter("audit", "verify", "--data-dir", str(data_dir))[0] == 0
+    code, out, _ = charter(*verify)
+    assert code == 1
+    assert "checkpoint_missing" in out
+
+
+def test_verify_refuses_a_missing_store_without_creating_one(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    assert charter("init", "--data-dir", str(data_dir))[0] == 0
+    (data_dir / "charter.db").unlink()
+    code, _, err = charter("audit", "verify", "--data-dir", str(data_dir))
+    assert code == 1
+    assert "store_not_initialised" in err
+    assert not (data_dir / "charter.db").exists()
+
+
+def test_serve_refuses_a_corrupt_signing_key(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    assert charter("init", "--data-dir", str(data_dir))[0] == 0
+    (data_dir / "audit-signing.key").write_text("not a key")
+    code, _, err = charter("serve", "--data-dir", str(data_dir))
+    assert code == 1
+    assert "signing_key_invalid" in err
+
+
+def test_admin_token_breaks_glass_on_the_store(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    code, out, _ = charter("init", "--data-dir", str(data_dir), "--demo", "--json")
+    first = json.loads(out)["admin_token"]
+    code, out, _ = charter("admin-token", "--data-dir", str(data_dir), "--ttl", "8h", "--json")
+    assert code == 0
+    issued = json.loads(out)
+    assert issued["token"].startswith("cht_")
+    assert issued["token"] != first
+    assert issued["human"] == "user:admin"
+    code, _, err = charter("admin-token", "--data-dir", str(data_dir), "--human", "user:alice")
+    assert code == 1
+    assert "not_an_admin" in err
+    with sqlite3.connect(data_dir / "charter.db") as db:
+        actors = [
+            row[0]
+            for row in db.execute("SELECT actor FROM audit_records WHERE type = 'token.issued'")
+        ]
+    assert actors[-1] == "system:break-glass"
+    assert charter("audit", "verify", "--data-dir", str(data_dir))[0] == 0
+
+
+def test_audit_checkpoints_prints_json_lines(remote: list[str]) -> None:
+    charter("humans", "add", "user:erin", "--email", "erin@example.com", *remote)
+    server, token = remote[1], remote[3]
+    with Client(server, token) as client:
+        signed = client.sign_checkpoint()
+    assert signed is not None
+    code, out, _ = charter("audit", "checkpoints", *remote)
+    assert code == 0
+    assert [json.loads(line) for line in out.splitlines()] == [signed]

@@ -61,6 +61,7 @@ EXERCISED = {
     "iter_audit",
     "verify_audit",
     "sign_checkpoint",
+    "list_checkpoints",
     "audit_public_key",
 }
 
@@ -195,6 +196,7 @@ def test_the_audit_calls(client: Client, clock: ManualClock) -> None:
     assert checkpoint is not None
     assert checkpoint["tree_size"] == report["records"]
     assert client.sign_checkpoint() is None
+    assert client.list_checkpoints() == [checkpoint]
     pem = client.audit_public_key()
     assert pem.startswith("-----BEGIN PUBLIC KEY-----")
 

@@ -530,3 +530,12 @@ def test_admins_manage_every_token(services: Services, alice: Principal) -> None
     services.tokens.revoke(admin, human_token.credential.id)
     assert authenticate(services, rotated.token).id == "alice-bot"
     assert refused(services, human_token.token) == "token_revoked"
+
+
+def test_rotation_keeps_or_replaces_the_description(services: Services) -> None:
+    services.humans.add(SYSTEM, human_id="user:erin", email="erin@x.test")
+    first = services.tokens.issue_for_human(SYSTEM, "user:erin", description="laptop")
+    kept = services.tokens.rotate(SYSTEM, first.credential.id)
+    assert kept.credential.description == "laptop"
+    renamed = services.tokens.rotate(SYSTEM, kept.credential.id, description="new laptop")
+    assert renamed.credential.description == "new laptop"

@@ -84,10 +84,10 @@ class Settings:
         if "CHARTER_HOST" in env:
             values["host"] = env["CHARTER_HOST"]
         if "CHARTER_PORT" in env:
-            values["port"] = _integer(env["CHARTER_PORT"], "CHARTER_PORT")
+            values["port"] = _integer(env["CHARTER_PORT"], "CHARTER_PORT", minimum=1)
         if "CHARTER_MAX_BODY_BYTES" in env:
             values["max_body_bytes"] = _integer(
-                env["CHARTER_MAX_BODY_BYTES"], "CHARTER_MAX_BODY_BYTES"
+                env["CHARTER_MAX_BODY_BYTES"], "CHARTER_MAX_BODY_BYTES", minimum=1024
             )
         lifetimes = TokenLifetimes()
         if "CHARTER_AGENT_TOKEN_MAX_TTL" in env:
@@ -115,8 +115,13 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]
 
 
-def _integer(text: str, name: str) -> int:
+def _integer(text: str, name: str, *, minimum: int) -> int:
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
-        raise InvalidInput(f"{name} must be a whole number, not {text!r}") from None
+        raise InvalidInput(
+            f"{name} must be a whole number, not {text!r}", code="invalid_setting"
+        ) from None
+    if value < minimum:
+        raise InvalidInput(f"{name} must be at least {minimum}", code="invalid_setting")
+    return value

@@ -8,8 +8,10 @@ private key no one can sign the new one.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -17,7 +19,14 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from charter.audit.records import format_time
 
-__all__ = ["Checkpoint", "checkpoint_message", "key_id", "sign_checkpoint", "signature_holds"]
+__all__ = [
+    "Checkpoint",
+    "checkpoint_from_json",
+    "checkpoint_message",
+    "key_id",
+    "sign_checkpoint",
+    "signature_holds",
+]
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:
@@ -52,6 +61,21 @@ class Checkpoint:
             "key_id": self.key_id,
             "signature": self.signature.hex(),
         }
+
+
+def checkpoint_from_json(value: Mapping[str, Any]) -> Checkpoint:
+    """Read a checkpoint as ``Checkpoint.to_json`` wrote it; raise ``ValueError`` if malformed."""
+    try:
+        at = datetime.strptime(str(value["at"]), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        return Checkpoint(
+            tree_size=int(value["tree_size"]),
+            root=bytes.fromhex(str(value["root"])),
+            at=at,
+            key_id=str(value["key_id"]),
+            signature=bytes.fromhex(str(value["signature"])),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"not a Charter checkpoint: {exc}") from None
 
 
 def sign_checkpoint(

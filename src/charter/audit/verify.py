@@ -8,7 +8,9 @@ Checked for each record, in sequence order:
 3. its leaf hash is the hash of its body, and the tree root stored with it is the root
    recomputed over every record so far (so a moved or re-inserted record shows);
 4. at every signed checkpoint, the recomputed root equals the signed root and the
-   signature holds (so a rewrite that recomputed every stored hash still shows).
+   signature holds (so a rewrite that recomputed every stored hash still shows);
+5. every *trusted* checkpoint (exported earlier and kept elsewhere) is still in the store,
+   so deleting checkpoint rows to hide a rewrite or a truncated tail shows too.
 
 Finally the log's head (its recorded size and root) must match what was read, and no
 checkpoint may cover more records than exist (a truncated tail).
@@ -111,15 +113,23 @@ def verify_log(
     public_key: Ed25519PublicKey | None,
     head_size: int,
     head_root: bytes,
+    trusted: Sequence[Checkpoint] = (),
 ) -> VerifyReport:
-    """Verify ``records`` (in sequence order) against ``checkpoints`` and the log head."""
-    by_size = {cp.tree_size: cp for cp in checkpoints}
+    """Verify ``records`` (in sequence order) against ``checkpoints`` and the log head.
+
+    ``trusted`` are checkpoints kept outside the store (exported earlier): each must also
+    be in the store, so deleting checkpoint rows to hide a rewrite or truncation shows.
+    """
+    stored = {(cp.tree_size, cp.root, cp.signature) for cp in checkpoints}
+    by_size: dict[int, list[Checkpoint]] = {}
+    for cp in [*checkpoints, *trusted]:
+        by_size.setdefault(cp.tree_size, []).append(cp)
     frontier = Frontier.empty()
     verified = 0
     last_good_checkpoint = 0
     last_checkpoint: int | None = None
     notes: list[str] = []
-    if public_key is None and checkpoints:
+    if public_key is None and (checkpoints or trusted):
         notes.append("no public key given: checkpoint signatures were not checked")
 
     def report(problem: VerifyProblem | None) -> VerifyReport:
@@ -156,21 +166,44 @@ def verify_log(
                         "one (a record before it was moved, inserted or rewritten)",
                     )
                 )
-            checkpoint = by_size.get(frontier.size)
-            if checkpoint is not None:
+            for checkpoint in by_size.get(frontier.size, ()):
                 _check_checkpoint(checkpoint, frontier, public_key, last_good_checkpoint)
                 verified += 1
-                last_good_checkpoint = last_checkpoint = checkpoint.tree_size
-        beyond = [cp.tree_size for cp in checkpoints if cp.tree_size > frontier.size]
+                last_checkpoint = checkpoint.tree_size
+            if frontier.size in by_size:
+                last_good_checkpoint = frontier.size
+        beyond = [cp for size, group in by_size.items() if size > frontier.size for cp in group]
+        for checkpoint in beyond:
+            # A forged row must not make an intact log look truncated.
+            if public_key is not None and not signature_holds(checkpoint, public_key):
+                raise _Failed(
+                    VerifyProblem(
+                        "checkpoint_signature_invalid",
+                        checkpoint.tree_size - 1,
+                        f"the checkpoint at size {checkpoint.tree_size} has a bad signature "
+                        "or was signed by another key",
+                    )
+                )
         if beyond:
+            beyond_sizes = [cp.tree_size for cp in beyond]
             raise _Failed(
                 VerifyProblem(
                     "log_truncated",
                     frontier.size,
-                    f"a signed checkpoint covers {max(beyond)} records but only "
+                    f"a signed checkpoint covers {max(beyond_sizes)} records but only "
                     f"{frontier.size} remain: records from {frontier.size} on were deleted",
                 )
             )
+        for checkpoint in trusted:
+            if (checkpoint.tree_size, checkpoint.root, checkpoint.signature) not in stored:
+                raise _Failed(
+                    VerifyProblem(
+                        "checkpoint_missing",
+                        checkpoint.tree_size - 1,
+                        f"the trusted checkpoint at size {checkpoint.tree_size} is not in the "
+                        "store: checkpoint rows were deleted or replaced",
+                    )
+                )
         if head_size != frontier.size or head_root != frontier.root():
             raise _Failed(
                 VerifyProblem(

@@ -1,4 +1,4 @@
-"""``charter audit``: verify (offline or through the server), export, tail, public key."""
+"""``charter audit``: verify (offline or through the server), export, tail, checkpoints, key."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from typing import Annotated, Any
 
 import typer
 
+from charter.audit.checkpoints import Checkpoint, checkpoint_from_json
 from charter.cli.common import EXIT_ERROR, AsJson, Server, Token, client, emit, handled, out
 from charter.cli.local import DatabaseUrl, DataDir, local_settings
+from charter.errors import InvalidInput
 
 __all__ = ["app"]
 
@@ -59,6 +61,15 @@ def verify(
             show_default=False,
         ),
     ] = None,
+    checkpoints: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoints",
+            help="JSON Lines of checkpoints kept outside the store (from 'charter audit "
+            "checkpoints'); each must still be in the store and match the log.",
+            show_default=False,
+        ),
+    ] = None,
     online: Annotated[
         bool, typer.Option("--online", help="Ask the server to verify instead.")
     ] = False,
@@ -73,19 +84,45 @@ def verify(
     else:
         from charter.service.audit import AuditService
         from charter.storage.keyfile import load_public_key
-        from charter.storage.sql import open_store
+        from charter.storage.sql import open_existing_store
 
         with handled():
             settings = local_settings(data_dir, database_url)
             key = load_public_key(public_key or settings.public_key)
-            store = open_store(settings.store_url, migrate=False)
+            trusted = _read_checkpoints(checkpoints) if checkpoints else []
+            store = open_existing_store(settings.store_url)
             try:
-                report = AuditService(store, _no_clock, public_key=key).verify_store().to_json()
+                service = AuditService(store, _no_clock, public_key=key)
+                report = service.verify_store(trusted=trusted).to_json()
             finally:
                 store.close()
     emit(report, as_json=as_json, human=lambda: _show_report(report))
     if not report["ok"]:
         raise typer.Exit(EXIT_ERROR)
+
+
+def _read_checkpoints(path: Path) -> list[Checkpoint]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot read {path}: {exc.strerror}", code="checkpoints_unreadable"
+        ) from None
+    try:
+        return [checkpoint_from_json(json.loads(line)) for line in lines if line.strip()]
+    except ValueError as exc:
+        raise InvalidInput(f"{path}: {exc}", code="checkpoints_invalid") from None
+
+
+@app.command()
+def checkpoints(
+    server: Server = "http://127.0.0.1:8080",
+    token: Token = None,
+) -> None:
+    """Print every signed checkpoint as JSON Lines, to keep outside the store."""
+    with client(server, token) as charter:
+        for checkpoint in charter.list_checkpoints():
+            sys.stdout.write(json.dumps(checkpoint, sort_keys=True) + "\n")
 
 
 def _no_clock() -> datetime:
@@ -157,10 +194,10 @@ def tail(
             last_seq = record["seq"]
         while follow:
             time.sleep(interval)
-            for record in charter.iter_audit(agent=agent, types=record_type, limit=1000):
-                if record["seq"] > last_seq:
-                    show(record)
-                    last_seq = record["seq"]
+            page = charter.query_audit(agent=agent, types=record_type, limit=1000, after=last_seq)
+            for record in page.records:
+                show(record)
+                last_seq = record["seq"]
 
 
 @app.command("public-key")
@@ -177,6 +214,6 @@ def public_key_command(
         return
     with handled():
         settings = local_settings(data_dir, None)
-        sys.stdout.write(settings.public_key.read_text() if settings.public_key.exists() else "")
-        if not settings.public_key.exists():
-            raise typer.Exit(EXIT_ERROR)
+        from charter.storage.keyfile import load_public_key, public_key_pem
+
+        sys.stdout.write(public_key_pem(load_public_key(settings.public_key)))

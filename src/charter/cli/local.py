@@ -17,7 +17,7 @@ DataDir = Annotated[
     typer.Option(
         "--data-dir",
         envvar="CHARTER_DATA_DIR",
-        help="Directory of the embedded store and the signing key [default: ./.charter].",
+        help="Directory of the embedded store and the signing key (default: ./.charter).",
         show_default=False,
     ),
 ]
@@ -26,7 +26,7 @@ DatabaseUrl = Annotated[
     typer.Option(
         "--database-url",
         envvar="CHARTER_DATABASE_URL",
-        help="Store URL [default: SQLite in the data dir]; postgresql+psycopg://... for "
+        help="Store URL (default: SQLite in the data dir); postgresql+psycopg://... for "
         "PostgreSQL.",
         show_default=False,
     ),

@@ -140,10 +140,17 @@ def serve(
     database_url: DatabaseUrl = None,
     host: Annotated[
         str | None,
-        typer.Option(envvar="CHARTER_HOST", show_default=False, help="[default: 127.0.0.1]"),
+        typer.Option(
+            envvar="CHARTER_HOST",
+            show_default=False,
+            help="Interface to listen on (default: 127.0.0.1).",
+        ),
     ] = None,
     port: Annotated[
-        int | None, typer.Option(envvar="CHARTER_PORT", show_default=False, help="[default: 8080]")
+        int | None,
+        typer.Option(
+            envvar="CHARTER_PORT", show_default=False, help="Port to listen on (default: 8080)."
+        ),
     ] = None,
 ) -> None:
     """Run the Charter server."""
@@ -178,3 +185,55 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(EXIT_ERROR)
+
+
+@app.command("admin-token")
+def admin_token(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    human: Annotated[str, typer.Option(help="The admin to issue a token to.")] = "user:admin",
+    ttl: Annotated[
+        str | None, typer.Option(help="Lifetime such as 8h or 30d.", show_default=False)
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Break glass: issue an admin a new token directly on the store (shown once, audited).
+
+    For when every admin token has expired or been lost. It needs what only an operator
+    has: the store itself and the audit signing key (mode 0600).
+    """
+    from charter.identity.humans import HumanRole
+    from charter.service import Services
+    from charter.service.access import BREAK_GLASS
+    from charter.settings import parse_duration
+    from charter.storage.keyfile import load_signing_key
+    from charter.storage.sql import open_existing_store
+
+    with handled():
+        settings = local_settings(data_dir, database_url)
+        lifetime = parse_duration(ttl) if ttl else None
+        key = load_signing_key(settings.signing_key)
+        store = open_existing_store(settings.store_url)
+        try:
+            services = Services.build(store, settings=settings, signing_key=key)
+            with store.read() as unit:
+                target = unit.humans.get(human)
+            if target is None or HumanRole.ADMIN not in target.roles:
+                raise StoreError(
+                    f"{human} is not an admin of this store",
+                    code="not_an_admin",
+                    help="name an existing human with the admin role: --human user:...",
+                )
+            issued = services.tokens.issue_for_human(
+                BREAK_GLASS, human, ttl=lifetime, description="break-glass: charter admin-token"
+            )
+        finally:
+            store.close()
+    expires = issued.credential.expires_at.isoformat(timespec="seconds")
+    if as_json:
+        sys.stdout.write(
+            json.dumps({"token": issued.token, "human": human, "expires_at": expires}) + "\n"
+        )
+        return
+    err.print(f"New token for {human}, shown only now (expires {expires}):", markup=False)
+    out.print(issued.token, markup=False)

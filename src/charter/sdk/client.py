@@ -57,6 +57,7 @@ _FAMILIES: dict[int, type[CharterError]] = {
 _TOKENS = TypeAdapter(list[TokenOut])
 _OBJECT = TypeAdapter(dict[str, Any])
 _OBJECT_OR_NULL = TypeAdapter(dict[str, Any] | None)
+_OBJECTS = TypeAdapter(list[dict[str, Any]])
 Parsed = TypeVar("Parsed")
 
 
@@ -331,8 +332,9 @@ class Client:
         until: datetime | None = None,
         limit: int = 100,
         cursor: str | None = None,
+        after: int | None = None,
     ) -> AuditPage:
-        """One page of audit records."""
+        """One page of audit records (``after``: only records past this sequence number)."""
         params = _drop_none(
             {
                 "agent": agent,
@@ -341,6 +343,7 @@ class Client:
                 "until": until.isoformat() if until else None,
                 "limit": limit,
                 "cursor": cursor,
+                "after": after,
             }
         )
         return self._get(AuditPage, "/v1/audit", params=params)
@@ -362,6 +365,10 @@ class Client:
     def sign_checkpoint(self) -> dict[str, Any] | None:
         """Ask the server to sign a checkpoint now."""
         return _parse(self._call("POST", "/v1/audit/checkpoints"), _OBJECT_OR_NULL.validate_json)
+
+    def list_checkpoints(self) -> list[dict[str, Any]]:
+        """Every signed checkpoint, oldest first: keep copies outside the server."""
+        return _parse(self._call("GET", "/v1/audit/checkpoints"), _OBJECTS.validate_json)
 
     def audit_public_key(self) -> str:
         """The PEM public key that verifies checkpoints."""

@@ -14,6 +14,7 @@ from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 
 __all__ = [
+    "BREAK_GLASS",
     "SYSTEM",
     "can_read_agent",
     "require_human",
@@ -25,6 +26,14 @@ SYSTEM = Principal(
     kind=PrincipalKind.HUMAN, id="system", credential_id="-", roles=frozenset(HumanRole)
 )
 """The actor for work Charter does on its own behalf: ``charter init``, demo data."""
+
+BREAK_GLASS = Principal(
+    kind=PrincipalKind.HUMAN,
+    id="system:break-glass",
+    credential_id="-",
+    roles=frozenset({HumanRole.ADMIN}),
+)
+"""The actor for ``charter admin-token``: an operator with the store and the signing key."""
 
 
 def _refuse(actor: Principal, what: str) -> PermissionDenied:

@@ -60,7 +60,8 @@ def agent_snapshot(agent: Agent) -> dict[str, Any]:
 
 def _owner_must_be_active(unit: UnitOfWork, owner: str) -> None:
     check_human_id(owner)
-    human = unit.humans.get(owner)
+    # Locked, so the owner cannot be deactivated while this agent is given to them.
+    human = unit.humans.get(owner, for_update=True)
     if human is None:
         raise InvalidInput(
             f"owner {owner!r} is not a known human",
@@ -210,6 +211,9 @@ class AgentService:
                 raise NotFound(f"no agent {agent_id!r}", code="agent_not_found")
             require_owner_or_roles(actor, agent, what, HumanRole.ADMIN)
             moved = agent.with_status(next_status(agent.status, action), now)
+            if action is LifecycleAction.REINSTATE:
+                # An agent goes back to work only with someone accountable for it.
+                _owner_must_be_active(unit, agent.owner)
             unit.agents.save(moved)
             revoked: builtins.list[str] = []
             if moved.status is AgentStatus.RETIRED:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from charter.audit.checkpoints import Checkpoint, sign_checkpoint
 from charter.audit.records import AuditEntry, AuditRecord
-from charter.audit.verify import VerifyReport, verify_log
+from charter.audit.verify import VerifyProblem, VerifyReport, verify_log
 from charter.clock import Clock
 from charter.errors import StoreError
 from charter.identity.humans import HumanRole
@@ -46,24 +48,39 @@ class AuditService:
         """Records matching ``query``: auditors and admins."""
         require_roles(actor, "read the audit log", HumanRole.AUDITOR, HumanRole.ADMIN)
         with self._store.read() as unit:
-            return unit.audit.query(query)
+            return unit.audit.query(replace(query, limit=min(query.limit, MAX_PAGE)))
 
     def verify(self, actor: Principal) -> VerifyReport:
         """Verify the whole log against its head and signed checkpoints."""
         require_roles(actor, "verify the audit log", HumanRole.AUDITOR, HumanRole.ADMIN)
         return self.verify_store()
 
-    def verify_store(self) -> VerifyReport:
-        """Verify the whole log, with no caller to check (offline ``charter audit verify``)."""
+    def verify_store(self, *, trusted: Sequence[Checkpoint] = ()) -> VerifyReport:
+        """Verify the whole log, with no caller to check (offline ``charter audit verify``).
+
+        ``trusted`` are checkpoints exported earlier and kept outside the store.
+        """
         with self._store.read() as unit:
             checkpoints = unit.audit.checkpoints()
-            head = unit.audit.head()
+            try:
+                head = unit.audit.head()
+            except StoreError as error:
+                return VerifyReport(
+                    ok=False,
+                    records=0,
+                    root="",
+                    checkpoints_verified=0,
+                    last_checkpoint_size=None,
+                    unsealed_records=0,
+                    problem=VerifyProblem(error.code, None, error.message),
+                )
             return verify_log(
                 unit.audit.records(),
                 checkpoints,
                 public_key=self.public_key,
                 head_size=head.size,
                 head_root=head.root(),
+                trusted=trusted,
             )
 
     def checkpoints(self, actor: Principal) -> list[Checkpoint]:

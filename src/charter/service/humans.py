@@ -222,7 +222,11 @@ class HumanService:
         while page := unit.humans.list(after=after, limit=500):
             for human in page:
                 if human.id != leaving and human.active and HumanRole.ADMIN in human.roles:
-                    return
+                    # Lock and re-read the other admin, so two admins cannot remove each
+                    # other at once on PostgreSQL (one waits, then sees the other's change).
+                    still = unit.humans.get(human.id, for_update=True)
+                    if still is not None and still.active and HumanRole.ADMIN in still.roles:
+                        return
             after = page[-1].id
         raise Conflict(
             f"{leaving} is the last active admin",

@@ -158,9 +158,17 @@ class TokenService:
             return revoked
 
     def rotate(
-        self, actor: Principal, credential_id: str, *, ttl: timedelta | None = None
+        self,
+        actor: Principal,
+        credential_id: str,
+        *,
+        ttl: timedelta | None = None,
+        description: str = "",
     ) -> IssuedToken:
-        """Replace an active token with a new one and revoke the old one, atomically."""
+        """Replace an active token with a new one and revoke the old one, atomically.
+
+        The new token keeps the old one's description unless a new one is given.
+        """
         now = self._clock()
         with self._store.write() as unit:
             old = self._credential(unit, actor, credential_id, "rotate tokens")
@@ -183,7 +191,7 @@ class TokenService:
                 old.principal_kind,
                 old.principal_id,
                 ttl,
-                old.description,
+                description or old.description,
                 rotated_from=old.id,
             )
 

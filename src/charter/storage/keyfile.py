@@ -59,7 +59,12 @@ def load_signing_key(path: Path) -> Ed25519PrivateKey:
             code="signing_key_exposed",
             help=f"chmod 600 {path}",
         )
-    key = load_pem_private_key(path.read_bytes(), password=None)
+    try:
+        key = load_pem_private_key(path.read_bytes(), password=None)
+    except (ValueError, TypeError):
+        raise StoreError(
+            f"{path} is not an unencrypted PEM private key", code="signing_key_invalid"
+        ) from None
     if not isinstance(key, Ed25519PrivateKey):
         raise StoreError(f"{path} is not an Ed25519 private key", code="signing_key_invalid")
     return key

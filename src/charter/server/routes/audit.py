@@ -43,8 +43,15 @@ def query_audit(
     until: UtcDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     cursor: Annotated[str | None, Query(max_length=40)] = None,
+    after: Annotated[int | None, Query(ge=-1, le=2**62)] = None,
 ) -> AuditPage:
-    """Records in sequence order, filtered by agent, type and time range [since, until)."""
+    """Records in sequence order, filtered by agent, type and time range [since, until).
+
+    ``cursor`` continues a listing; ``after`` starts after a known sequence number (for
+    following the log), and the two cannot be combined.
+    """
+    if cursor is not None and after is not None:
+        raise InvalidInput("give either cursor or after, not both", code="cursor_and_after")
     records = services.audit.query(
         caller,
         AuditQuery(
@@ -52,7 +59,7 @@ def query_audit(
             types=tuple(type or ()),
             since=since,
             until=until,
-            after_seq=_after_seq(cursor),
+            after_seq=after if after is not None else _after_seq(cursor),
             limit=limit,
         ),
     )

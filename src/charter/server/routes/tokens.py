@@ -46,7 +46,8 @@ def rotate_token(
     body: Annotated[TokenIn | None, Body()] = None,
 ) -> IssuedTokenOut:
     """Replace a token with a new one; the old one is revoked at once."""
+    body = body or TokenIn()
     issued = services.tokens.rotate(
-        caller, token_id, ttl=ttl_of(body.ttl_seconds if body else None)
+        caller, token_id, ttl=ttl_of(body.ttl_seconds), description=body.description
     )
     return IssuedTokenOut.of(issued, services.clock())

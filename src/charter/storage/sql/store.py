@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,7 +23,7 @@ from charter.errors import StoreError, Unavailable
 from charter.storage.sql.audit import SqlAuditStore
 from charter.storage.sql.identity import SqlAgentStore, SqlCredentialStore, SqlHumanStore
 
-__all__ = ["SqlStore", "SqlUnitOfWork", "create_sql_engine", "open_store"]
+__all__ = ["SqlStore", "SqlUnitOfWork", "create_sql_engine", "open_existing_store", "open_store"]
 
 _WRITE = "charter_write"
 
@@ -154,4 +155,28 @@ def open_store(url: str, *, migrate: bool = True) -> SqlStore:
     store = SqlStore(create_sql_engine(url))
     if migrate:
         upgrade(store.engine)
+    return store
+
+
+def open_existing_store(url: str) -> SqlStore:
+    """Open an initialised store without changing it: no file is created, nothing migrated."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not (
+        parsed.database and Path(parsed.database).is_file()
+    ):
+        raise StoreError(
+            f"no Charter store at {parsed.database}",
+            code="store_not_initialised",
+            help="check --data-dir / CHARTER_DATABASE_URL, or run 'charter init'",
+        )
+    store = SqlStore(create_sql_engine(url))
+    try:
+        store.ping()
+    except Unavailable:
+        store.close()
+        raise StoreError(
+            "the store is not reachable or is not a Charter store",
+            code="store_not_initialised",
+            help="check --data-dir / CHARTER_DATABASE_URL, or run 'charter init'",
+        ) from None
     return store
