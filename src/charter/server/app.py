@@ -27,6 +27,7 @@ async def _checkpoint_loop(services: Services, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
+            await run_in_threadpool(services.tokens.flush_suppressed_failures)
             await run_in_threadpool(services.audit.checkpoint)
         except CharterError as error:
             log.warning("audit checkpoint skipped: %s", error.message)
@@ -53,6 +54,7 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await signer
                 with contextlib.suppress(CharterError):
+                    await run_in_threadpool(services.tokens.flush_suppressed_failures)
                     await run_in_threadpool(services.audit.checkpoint)
 
     app = FastAPI(

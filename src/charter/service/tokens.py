@@ -23,6 +23,7 @@ from charter.identity.credentials import (
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.service.access import require_owner_or_roles, require_roles
+from charter.service.throttle import FailureBudget, Suppressed
 from charter.storage.ports import Store, UnitOfWork
 
 __all__ = ["TokenService"]
@@ -31,14 +32,25 @@ __all__ = ["TokenService"]
 # precision is enough to see which tokens are idle.
 TOUCH_EVERY = timedelta(seconds=60)
 
+# Failed authentications audited one by one per second and process; the rest are counted.
+FAILURES_PER_SECOND = 50
+
 
 class TokenService:
     """Issues and checks bearer tokens."""
 
-    def __init__(self, store: Store, clock: Clock, *, lifetimes: TokenLifetimes) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        lifetimes: TokenLifetimes,
+        failures_per_second: int = FAILURES_PER_SECOND,
+    ) -> None:
         self._store = store
         self._clock = clock
         self.lifetimes = lifetimes
+        self._failures = FailureBudget(failures_per_second)
 
     # -- issuing -------------------------------------------------------------------
 
@@ -280,17 +292,39 @@ class TokenService:
         where: str,
         now: datetime,
     ) -> None:
+        record, suppressed = self._failures.admit(now)
+        if not record and suppressed is None:
+            return
         with self._store.write() as unit:
-            unit.audit.append(
-                AuditEntry(
-                    type="auth.failed",
-                    actor="anonymous",
-                    at=now,
-                    agent=_agent_of(credential) if credential else None,
-                    subject=credential.id if credential else None,
-                    data={"code": failure.code, "where": where},
+            if suppressed is not None:
+                unit.audit.append(_suppressed_entry(suppressed, now))
+            if record:
+                unit.audit.append(
+                    AuditEntry(
+                        type="auth.failed",
+                        actor="anonymous",
+                        at=now,
+                        agent=_agent_of(credential) if credential else None,
+                        subject=credential.id if credential else None,
+                        data={"code": failure.code, "where": where},
+                    )
                 )
-            )
+
+    def flush_suppressed_failures(self) -> None:
+        """Record the count of failures not yet recorded one by one (the server calls this)."""
+        suppressed = self._failures.drain()
+        if suppressed is not None:
+            with self._store.write() as unit:
+                unit.audit.append(_suppressed_entry(suppressed, self._clock()))
+
+
+def _suppressed_entry(suppressed: Suppressed, now: datetime) -> AuditEntry:
+    return AuditEntry(
+        type="auth.failures_suppressed",
+        actor="anonymous",
+        at=now,
+        data={"count": suppressed.count, "since": format_time(suppressed.since)},
+    )
 
 
 def _agent(unit: UnitOfWork, agent_id: str) -> Agent:
