@@ -168,7 +168,8 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -178,7 +179,7 @@ def _free_port() -> int:
 @pytest.fixture
 def live_server(services: Services) -> Iterator[str]:
     """The real app served by uvicorn on a loopback port; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         create_app(services, Settings()), host="127.0.0.1", port=port, log_level="warning"
     )

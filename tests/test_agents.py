@@ -8,55 +8,23 @@ import pytest
 
 from charter.clock import ManualClock
 from charter.errors import AuthenticationError, Conflict, InvalidInput, NotFound, PermissionDenied
-from charter.identity.agents import Agent, AgentStatus, LifecycleAction, RiskTier
+from charter.identity.agents import AgentStatus, LifecycleAction, RiskTier
 from charter.identity.credentials import PrincipalKind
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.service import SYSTEM, AgentChanges, Services
 from charter.storage.ports import AuditQuery
 from charter.storage.sql import SqlStore
+from tests.helpers import human, log_size, register
 
 SUSPEND = LifecycleAction.SUSPEND
 REINSTATE = LifecycleAction.REINSTATE
 RETIRE = LifecycleAction.RETIRE
 
 
-def human(services: Services, human_id: str, *roles: HumanRole) -> Principal:
-    """Add a human with ``roles`` and return them as authenticated by a real token."""
-    services.humans.add(
-        SYSTEM, human_id=human_id, email=f"{human_id.removeprefix('user:')}@x.test", roles=roles
-    )
-    issued = services.tokens.issue_for_human(SYSTEM, human_id)
-    return services.tokens.authenticate(issued.token, where="test")
-
-
-def register(
-    services: Services,
-    agent_id: str,
-    owner: str,
-    *,
-    actor: Principal = SYSTEM,
-    labels: dict[str, str] | None = None,
-) -> Agent:
-    return services.agents.register(
-        actor,
-        agent_id=agent_id,
-        display_name=None,
-        owner=owner,
-        purpose="resolve account-recovery cases",
-        risk_tier=RiskTier.MEDIUM,
-        labels=labels,
-    )
-
-
 def as_agent(services: Services, agent_id: str) -> Principal:
     issued = services.tokens.issue_for_agent(SYSTEM, agent_id)
     return services.tokens.authenticate(issued.token, where="test")
-
-
-def log_size(store: SqlStore) -> int:
-    with store.read() as unit:
-        return unit.audit.head().size
 
 
 def last_record_types(services: Services, count: int) -> list[str]:
@@ -261,8 +229,8 @@ def test_update_records_the_changes(
     record = services.audit.query(SYSTEM, AuditQuery(types=["agent.updated"]))[0]
     assert record.data() == {
         "changes": {
-            "purpose": ["resolve account-recovery cases", "triage"],
-            "risk_tier": ["medium", "high"],
+            "purpose": ["testing", "triage"],
+            "risk_tier": ["low", "high"],
             "labels": [{"team": "support"}, {}],
         }
     }
@@ -321,7 +289,7 @@ def test_retired_agents_cannot_be_updated(services: Services, alice: Principal) 
     with pytest.raises(Conflict) as raised:
         services.agents.update(SYSTEM, "support-bot", AgentChanges(purpose="revived"))
     assert raised.value.code == "agent_retired"
-    assert services.agents.get(SYSTEM, "support-bot").purpose == "resolve account-recovery cases"
+    assert services.agents.get(SYSTEM, "support-bot").purpose == "testing"
 
 
 def test_update_of_an_unknown_agent(services: Services) -> None:

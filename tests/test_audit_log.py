@@ -23,12 +23,12 @@ from charter.clock import ManualClock
 from charter.errors import PermissionDenied, StoreError
 from charter.identity.agents import LifecycleAction, RiskTier
 from charter.identity.humans import HumanRole
-from charter.identity.principals import Principal
 from charter.service import SYSTEM, Services
 from charter.storage.ports import AuditQuery
 from charter.storage.sql import SqlStore
 from charter.storage.sql.schema import audit_records
 from tests.conftest import Admin
+from tests.helpers import human
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -180,15 +180,6 @@ def replace_checkpoints(store: SqlStore, checkpoints: Iterable[Checkpoint]) -> N
                     "signature": checkpoint.signature.hex(),
                 },
             )
-
-
-def human(services: Services, human_id: str, *roles: HumanRole) -> Principal:
-    """Add a human with ``roles`` and return them as authenticated by a real token."""
-    services.humans.add(
-        SYSTEM, human_id=human_id, email=f"{human_id.removeprefix('user:')}@x.test", roles=roles
-    )
-    issued = services.tokens.issue_for_human(SYSTEM, human_id)
-    return services.tokens.authenticate(issued.token, where="test")
 
 
 # -- what the services write ---------------------------------------------------------------

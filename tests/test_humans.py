@@ -10,43 +10,10 @@ from charter.clock import ManualClock
 from charter.errors import AuthenticationError, Conflict, InvalidInput, NotFound, PermissionDenied
 from charter.identity.agents import AgentStatus, LifecycleAction, RiskTier
 from charter.identity.humans import Human, HumanRole
-from charter.identity.principals import Principal
 from charter.service import SYSTEM, HumanChanges, Services
 from charter.storage.ports import AuditQuery
 from charter.storage.sql import SqlStore
-
-
-def add(services: Services, human_id: str, *roles: HumanRole, actor: Principal = SYSTEM) -> None:
-    services.humans.add(
-        actor, human_id=human_id, email=f"{human_id.removeprefix('user:')}@x.test", roles=roles
-    )
-
-
-def login(services: Services, human_id: str) -> Principal:
-    """The human as authenticated by a real token."""
-    issued = services.tokens.issue_for_human(SYSTEM, human_id)
-    return services.tokens.authenticate(issued.token, where="test")
-
-
-def human(services: Services, human_id: str, *roles: HumanRole) -> Principal:
-    add(services, human_id, *roles)
-    return login(services, human_id)
-
-
-def register(services: Services, agent_id: str, owner: str) -> None:
-    services.agents.register(
-        SYSTEM,
-        agent_id=agent_id,
-        display_name=None,
-        owner=owner,
-        purpose="testing",
-        risk_tier=RiskTier.LOW,
-    )
-
-
-def log_size(store: SqlStore) -> int:
-    with store.read() as unit:
-        return unit.audit.head().size
+from tests.helpers import add_human, human, log_size, login, register
 
 
 def records_of_type(services: Services, record_type: str) -> list[dict[str, object]]:
@@ -123,7 +90,7 @@ def test_add_validates_its_input(
 
 
 def test_update_records_the_changes(services: Services, clock: ManualClock) -> None:
-    add(services, "user:alice")
+    add_human(services, "user:alice")
     clock.advance(timedelta(hours=1))
     updated = services.humans.update(
         SYSTEM,
@@ -149,15 +116,15 @@ def test_update_records_the_changes(services: Services, clock: ManualClock) -> N
 
 
 def test_update_that_changes_nothing_records_nothing(services: Services, store: SqlStore) -> None:
-    add(services, "user:alice", HumanRole.APPROVER)
+    add_human(services, "user:alice", HumanRole.APPROVER)
     before = log_size(store)
     services.humans.update(SYSTEM, "user:alice", HumanChanges(roles=[HumanRole.APPROVER]))
     assert log_size(store) == before
 
 
 def test_update_refuses_a_taken_email(services: Services) -> None:
-    add(services, "user:alice")
-    add(services, "user:bob")
+    add_human(services, "user:alice")
+    add_human(services, "user:bob")
     with pytest.raises(Conflict) as raised:
         services.humans.update(SYSTEM, "user:bob", HumanChanges(email="alice@x.test"))
     assert raised.value.code == "human_exists"
@@ -165,7 +132,7 @@ def test_update_refuses_a_taken_email(services: Services) -> None:
 
 
 def test_update_cannot_deactivate(services: Services) -> None:
-    add(services, "user:alice")
+    add_human(services, "user:alice")
     with pytest.raises(InvalidInput) as raised:
         services.humans.update(SYSTEM, "user:alice", HumanChanges(active=False))
     assert raised.value.code == "use_deactivate"
@@ -173,7 +140,7 @@ def test_update_cannot_deactivate(services: Services) -> None:
 
 
 def test_update_reactivates(services: Services) -> None:
-    add(services, "user:alice")
+    add_human(services, "user:alice")
     services.humans.deactivate(SYSTEM, "user:alice")
     reactivated = services.humans.update(SYSTEM, "user:alice", HumanChanges(active=True))
     assert reactivated.active
@@ -195,8 +162,8 @@ def test_unknown_humans(services: Services) -> None:
 
 
 def test_deactivate_revokes_tokens_and_reports_orphaned_agents(services: Services) -> None:
-    add(services, "user:alice")
-    add(services, "user:bob")
+    add_human(services, "user:alice")
+    add_human(services, "user:bob")
     register(services, "alice-active", "user:alice")
     register(services, "alice-suspended", "user:alice")
     register(services, "alice-retired", "user:alice")
@@ -235,7 +202,7 @@ def test_deactivate_revokes_tokens_and_reports_orphaned_agents(services: Service
 
 
 def test_the_last_admin_cannot_be_deactivated(services: Services, store: SqlStore) -> None:
-    add(services, "user:root", HumanRole.ADMIN)
+    add_human(services, "user:root", HumanRole.ADMIN)
     before = log_size(store)
     with pytest.raises(Conflict) as raised:
         services.humans.deactivate(SYSTEM, "user:root")
@@ -245,7 +212,7 @@ def test_the_last_admin_cannot_be_deactivated(services: Services, store: SqlStor
 
 
 def test_the_last_admin_cannot_lose_the_admin_role(services: Services) -> None:
-    add(services, "user:root", HumanRole.ADMIN, HumanRole.AUDITOR)
+    add_human(services, "user:root", HumanRole.ADMIN, HumanRole.AUDITOR)
     with pytest.raises(Conflict) as raised:
         services.humans.update(SYSTEM, "user:root", HumanChanges(roles=[HumanRole.AUDITOR]))
     assert raised.value.code == "last_admin"
@@ -253,9 +220,9 @@ def test_the_last_admin_cannot_lose_the_admin_role(services: Services) -> None:
 
 
 def test_an_admin_may_go_while_another_active_admin_remains(services: Services) -> None:
-    add(services, "user:root", HumanRole.ADMIN)
-    add(services, "user:second", HumanRole.ADMIN)
-    add(services, "user:third", HumanRole.ADMIN)
+    add_human(services, "user:root", HumanRole.ADMIN)
+    add_human(services, "user:second", HumanRole.ADMIN)
+    add_human(services, "user:third", HumanRole.ADMIN)
     services.humans.update(SYSTEM, "user:second", HumanChanges(roles=[]))
     services.humans.deactivate(SYSTEM, "user:third")
     # An inactive admin does not count: user:root is now the last one.
@@ -271,7 +238,7 @@ def test_the_last_admin_is_found_among_many_humans(
     services: Services, store: SqlStore, clock: ManualClock
 ) -> None:
     # The check pages through humans; put the only other admin well past the first page.
-    add(services, "user:aaa-root", HumanRole.ADMIN)
+    add_human(services, "user:aaa-root", HumanRole.ADMIN)
     with store.write() as unit:
         for index in range(510):
             unit.humans.add(
@@ -286,7 +253,7 @@ def test_the_last_admin_is_found_among_many_humans(
                     updated_at=clock(),
                 )
             )
-    add(services, "user:zzz-admin", HumanRole.ADMIN)
+    add_human(services, "user:zzz-admin", HumanRole.ADMIN)
     services.humans.deactivate(SYSTEM, "user:aaa-root")
     with pytest.raises(Conflict) as raised:
         services.humans.deactivate(SYSTEM, "user:zzz-admin")
@@ -313,7 +280,7 @@ def test_only_admins_change_humans(services: Services) -> None:
     )
     for actor in (plain, auditor, policy_admin, agent):
         with pytest.raises(PermissionDenied) as raised:
-            add(services, "user:mallory", HumanRole.ADMIN, actor=actor)
+            add_human(services, "user:mallory", HumanRole.ADMIN, actor=actor)
         assert raised.value.code == "forbidden"
         with pytest.raises(PermissionDenied):
             services.humans.update(actor, actor.id, HumanChanges(roles=[HumanRole.ADMIN]))
@@ -327,7 +294,7 @@ def test_only_admins_change_humans(services: Services) -> None:
     assert services.humans.get(SYSTEM, "user:alice").display_name == "alice"
 
     admin = human(services, "user:root", HumanRole.ADMIN)
-    add(services, "user:bob", actor=admin)
+    add_human(services, "user:bob", actor=admin)
     services.humans.update(admin, "user:bob", HumanChanges(display_name="Bob"))
     assert services.humans.deactivate(admin, "user:bob").human.display_name == "Bob"
 
@@ -335,7 +302,7 @@ def test_only_admins_change_humans(services: Services) -> None:
 def test_reading_humans(services: Services) -> None:
     plain = human(services, "user:alice")
     auditor = human(services, "user:carol", HumanRole.AUDITOR)
-    add(services, "user:bob")
+    add_human(services, "user:bob")
     # Anyone may read themself; auditors and admins may read and list everyone.
     assert services.humans.get(plain, "user:alice").id == "user:alice"
     with pytest.raises(PermissionDenied):

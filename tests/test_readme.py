@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -24,13 +25,6 @@ def _quickstart() -> str:
     )
     assert block is not None, "the README has lost its quick start block"
     return block.group(1)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -55,7 +49,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, int]]:
         check=True,
         capture_output=True,
     )
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "serve.log").open("wb")
     server = subprocess.Popen(
         [charter, "serve", "--data-dir", ".charter", "--port", str(port)],

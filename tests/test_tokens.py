@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from charter.clock import ManualClock
 from charter.errors import AuthenticationError, Conflict, InvalidInput, NotFound, PermissionDenied
-from charter.identity.agents import LifecycleAction, RiskTier
+from charter.identity.agents import LifecycleAction
 from charter.identity.credentials import IssuedToken, PrincipalKind, TokenLifetimes, hash_secret
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
@@ -18,35 +18,13 @@ from charter.service import SYSTEM, HumanChanges, Services
 from charter.settings import Settings
 from charter.storage.ports import AuditQuery
 from charter.storage.sql import SqlStore
+from tests.helpers import add_human, human, register
 
 TOKEN = re.compile(r"^cht_([a-z2-7]{16})_([A-Za-z0-9_-]{43})$")
 
 
-def add_human(services: Services, human_id: str, *roles: HumanRole) -> None:
-    services.humans.add(
-        SYSTEM, human_id=human_id, email=f"{human_id.removeprefix('user:')}@x.test", roles=roles
-    )
-
-
 def authenticate(services: Services, token: str | None) -> Principal:
     return services.tokens.authenticate(token, where="test")
-
-
-def login(services: Services, human_id: str, *roles: HumanRole) -> Principal:
-    """Add a human with ``roles`` and return them as authenticated by a real token."""
-    add_human(services, human_id, *roles)
-    return authenticate(services, services.tokens.issue_for_human(SYSTEM, human_id).token)
-
-
-def register(services: Services, agent_id: str, owner: str) -> None:
-    services.agents.register(
-        SYSTEM,
-        agent_id=agent_id,
-        display_name=None,
-        owner=owner,
-        purpose="testing",
-        risk_tier=RiskTier.LOW,
-    )
 
 
 def refused(services: Services, token: str | None) -> str:
@@ -87,7 +65,7 @@ def audit_records(services: Services) -> list[tuple[str, dict[str, object]]]:
 @pytest.fixture
 def alice(services: Services) -> Principal:
     """A human without roles who owns ``alice-bot``."""
-    principal = login(services, "user:alice")
+    principal = human(services, "user:alice")
     register(services, "alice-bot", "user:alice")
     return principal
 
@@ -122,7 +100,7 @@ def test_token_format_and_stored_hash(services: Services, alice: Principal) -> N
 
 
 def test_human_token_carries_the_humans_roles(services: Services) -> None:
-    principal = login(services, "user:carol", HumanRole.AUDITOR, HumanRole.APPROVER)
+    principal = human(services, "user:carol", HumanRole.AUDITOR, HumanRole.APPROVER)
     assert (principal.kind, principal.id) == (PrincipalKind.HUMAN, "user:carol")
     assert principal.roles == frozenset({HumanRole.AUDITOR, HumanRole.APPROVER})
 
@@ -488,7 +466,7 @@ def test_humans_manage_their_own_tokens(services: Services, alice: Principal) ->
 
 
 def test_auditors_list_tokens_but_change_none(services: Services, alice: Principal) -> None:
-    auditor = login(services, "user:carol", HumanRole.AUDITOR)
+    auditor = human(services, "user:carol", HumanRole.AUDITOR)
     issued = services.tokens.issue_for_agent(SYSTEM, "alice-bot")
     listed = services.tokens.list_for(auditor, PrincipalKind.AGENT, "alice-bot")
     assert [credential.id for credential in listed] == [issued.credential.id]
@@ -522,7 +500,7 @@ def test_agents_cannot_manage_tokens_not_even_their_own(
 
 
 def test_admins_manage_every_token(services: Services, alice: Principal) -> None:
-    admin = login(services, "user:root", HumanRole.ADMIN)
+    admin = human(services, "user:root", HumanRole.ADMIN)
     agent_token = services.tokens.issue_for_agent(admin, "alice-bot")
     human_token = services.tokens.issue_for_human(admin, "user:alice")
     assert agent_token.credential.created_by == "user:root"

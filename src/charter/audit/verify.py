@@ -175,15 +175,7 @@ def verify_log(
         beyond = [cp for size, group in by_size.items() if size > frontier.size for cp in group]
         for checkpoint in beyond:
             # A forged row must not make an intact log look truncated.
-            if public_key is not None and not signature_holds(checkpoint, public_key):
-                raise _Failed(
-                    VerifyProblem(
-                        "checkpoint_signature_invalid",
-                        checkpoint.tree_size - 1,
-                        f"the checkpoint at size {checkpoint.tree_size} has a bad signature "
-                        "or was signed by another key",
-                    )
-                )
+            _check_signature(checkpoint, public_key)
         if beyond:
             beyond_sizes = [cp.tree_size for cp in beyond]
             raise _Failed(
@@ -218,12 +210,7 @@ def verify_log(
     return report(None)
 
 
-def _check_checkpoint(
-    checkpoint: Checkpoint,
-    frontier: Frontier,
-    public_key: Ed25519PublicKey | None,
-    previous_size: int,
-) -> None:
+def _check_signature(checkpoint: Checkpoint, public_key: Ed25519PublicKey | None) -> None:
     if public_key is not None and not signature_holds(checkpoint, public_key):
         raise _Failed(
             VerifyProblem(
@@ -233,6 +220,15 @@ def _check_checkpoint(
                 "or was signed by another key",
             )
         )
+
+
+def _check_checkpoint(
+    checkpoint: Checkpoint,
+    frontier: Frontier,
+    public_key: Ed25519PublicKey | None,
+    previous_size: int,
+) -> None:
+    _check_signature(checkpoint, public_key)
     if checkpoint.root != frontier.root():
         raise _Failed(
             VerifyProblem(

@@ -1,0 +1,57 @@
+"""Set-up helpers shared by the service-level tests."""
+
+from __future__ import annotations
+
+from charter.identity.agents import Agent, RiskTier
+from charter.identity.humans import HumanRole
+from charter.identity.principals import Principal
+from charter.service import SYSTEM, Services
+from charter.storage.sql import SqlStore
+
+
+def add_human(
+    services: Services, human_id: str, *roles: HumanRole, actor: Principal = SYSTEM
+) -> None:
+    """Add a human with ``roles`` (email ``<name>@x.test``)."""
+    services.humans.add(
+        actor, human_id=human_id, email=f"{human_id.removeprefix('user:')}@x.test", roles=roles
+    )
+
+
+def login(services: Services, human_id: str) -> Principal:
+    """The human as authenticated by a real token."""
+    issued = services.tokens.issue_for_human(SYSTEM, human_id)
+    return services.tokens.authenticate(issued.token, where="test")
+
+
+def human(services: Services, human_id: str, *roles: HumanRole) -> Principal:
+    """Add a human with ``roles`` and return them as authenticated by a real token."""
+    add_human(services, human_id, *roles)
+    return login(services, human_id)
+
+
+def register(
+    services: Services,
+    agent_id: str,
+    owner: str,
+    *,
+    actor: Principal = SYSTEM,
+    labels: dict[str, str] | None = None,
+    purpose: str = "testing",
+) -> Agent:
+    """Register a low-risk agent."""
+    return services.agents.register(
+        actor,
+        agent_id=agent_id,
+        display_name=None,
+        owner=owner,
+        purpose=purpose,
+        risk_tier=RiskTier.LOW,
+        labels=labels,
+    )
+
+
+def log_size(store: SqlStore) -> int:
+    """How many records the audit log holds."""
+    with store.read() as unit:
+        return unit.audit.head().size
