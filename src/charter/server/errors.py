@@ -29,6 +29,7 @@ from charter.errors import (
     Unavailable,
 )
 from charter.identity.principals import Principal
+from charter.server.deps import where
 from charter.service import Services
 
 __all__ = ["error_response", "install_error_handlers", "status_of"]
@@ -93,7 +94,7 @@ def install_error_handlers(app: FastAPI, services: Services) -> None:
                     services.audit.record_refusal,
                     principal,
                     code=error.code,
-                    where=f"{request.method} {request.url.path}",
+                    where=where(request),
                 )
         return error_response(status_of(error), error.code, error.message, help=error.help)
 
