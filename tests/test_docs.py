@@ -81,10 +81,15 @@ def test_every_route_is_documented(tmp_path: Path) -> None:
     assert _missing(routes, _doc("api.md")) == []
 
 
-def _string_literals(pattern: str) -> set[str]:
+POLICY = SRC / "policy"
+
+
+def _string_literals(pattern: str, *, policy: bool = False) -> set[str]:
+    """Matches in the policy package (``policy=True``) or in the rest of the source."""
     return {
         match
         for path in SRC.rglob("*.py")
+        if (POLICY in path.parents) == policy
         for match in re.findall(pattern, path.read_text(encoding="utf-8"))
     }
 
@@ -111,6 +116,23 @@ def test_every_error_code_is_documented() -> None:
     )
     assert {"forbidden", "token_missing", "agent_suspended"} <= codes, "the code scan failed"
     assert _missing({f"`{code}`" for code in codes}, _doc("api.md")) == []
+
+
+def test_every_policy_code_is_documented() -> None:
+    """Decision codes, diagnostic codes and the engine's errors appear in policy.md."""
+    codes = (
+        _string_literals(r'\bcode="([a-z_]+)"', policy=True)
+        | _string_literals(r'\bdefault_code = "([a-z_]+)"', policy=True)
+        | _string_literals(r'_deny\(\s*"([a-z_]+)"', policy=True)
+        | _string_literals(
+            r'\.(?:error|warning)\(\s*[^,()]+(?:\[[^]]*\])?,\s*"([a-z_]+)"', policy=True
+        )
+        | _string_literals(r'\.append\(\s*Diagnostic\(\s*Severity\.\w+,\s*"([a-z_]+)"', policy=True)
+    )
+    assert {"no_permission", "unknown_key", "cel_syntax", "invalid_policy"} <= codes, (
+        f"the policy code scan failed: {sorted(codes)}"
+    )
+    assert _missing({f"`{code}`" for code in codes}, _doc("policy.md")) == []
 
 
 # -- CLI -------------------------------------------------------------------------------

@@ -12,18 +12,26 @@ from charter.errors import (
     StoreError,
     Unavailable,
 )
+from charter.policy import Capability, Decision, Effect, Engine, Facts, PolicyInvalid, Request
 from charter.sdk.client import Client
 
 __all__ = [
     "AuthenticationError",
+    "Capability",
     "CharterError",
     "Client",
     "Conflict",
+    "Decision",
+    "Effect",
+    "Engine",
+    "Facts",
     "InvalidInput",
     "ManualClock",
     "NotFound",
     "PayloadTooLarge",
     "PermissionDenied",
+    "PolicyInvalid",
+    "Request",
     "StoreError",
     "Unavailable",
 ]

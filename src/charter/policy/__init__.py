@@ -1,0 +1,31 @@
+"""Policy as code: documents, loading and validation, CEL, the compiler and the evaluator."""
+
+from charter.policy.decision import (
+    AgentFacts,
+    ApprovalNeeded,
+    Decision,
+    Effect,
+    Facts,
+    Grant,
+    Reason,
+    Request,
+)
+from charter.policy.diagnostics import Diagnostic, Severity
+from charter.policy.engine import Engine, PolicyInvalid
+from charter.policy.model import Capability
+
+__all__ = [
+    "AgentFacts",
+    "ApprovalNeeded",
+    "Capability",
+    "Decision",
+    "Diagnostic",
+    "Effect",
+    "Engine",
+    "Facts",
+    "Grant",
+    "PolicyInvalid",
+    "Reason",
+    "Request",
+    "Severity",
+]

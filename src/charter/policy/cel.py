@@ -1,0 +1,80 @@
+"""CEL conditions, compiled once at load with the Rust-backed ``cel`` package.
+
+The package parses but does not type-check, so the loader checks what it can: syntax,
+and that an expression reads only Charter's variables. Type mistakes (comparing a
+string with a number, reading a missing key without ``has()``) surface at run time as
+a ``ConditionError``, which the evaluator turns into a fail-closed result.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import cel
+
+from charter.policy.compiled import ConditionError, Variables
+
+__all__ = ["VARIABLES", "CelCondition", "CelSyntaxError", "compile_condition"]
+
+VARIABLES = frozenset({"agent", "resource", "request", "context", "now"})
+_MACROS = re.compile(r"\.(all|exists|exists_one|map|filter)\s*\(")
+_POSITION = re.compile(r"<input>:(\d+):(\d+): (.*?)(?:\n|$)")
+
+
+class CelSyntaxError(ValueError):
+    """An expression that does not compile."""
+
+    def __init__(self, message: str, *, line: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.line, self.column = line, column
+
+
+def _prepare(values: dict[str, Any]) -> Any:
+    return cel.Context(values)
+
+
+@dataclass(frozen=True, slots=True)
+class CelCondition:
+    """A compiled CEL expression that must evaluate to a boolean."""
+
+    expression: str
+    _program: Any = field(repr=False, compare=False)
+
+    def unknown_variables(self) -> tuple[list[str], bool]:
+        """Names read that are not Charter's variables, and whether that is certain.
+
+        Macros bind names of their own (``x`` in ``list.all(x, ...)``), which cannot be
+        told apart from unknown variables, so with a macro it is only a suspicion.
+        """
+        unknown = sorted(set(self._program.variables()) - VARIABLES)
+        return unknown, not _MACROS.search(self.expression)
+
+    def holds(self, variables: Variables) -> bool:
+        """Evaluate; any error or a non-boolean result raises ``ConditionError``."""
+        try:
+            result = self._program.execute(variables.prepared("cel", _prepare))
+        except (TypeError, ValueError, RuntimeError, OverflowError, KeyError) as error:
+            raise ConditionError(_first_line(str(error))) from None
+        if not isinstance(result, bool):
+            raise ConditionError(f"evaluated to {type(result).__name__}, not a boolean")
+        return result
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "evaluation failed"
+
+
+def compile_condition(expression: str) -> CelCondition:
+    """Compile ``expression``, or raise ``CelSyntaxError`` with its position."""
+    try:
+        program = cel.compile(expression)
+    except ValueError as error:
+        found = _POSITION.search(str(error))
+        if found:
+            raise CelSyntaxError(
+                found.group(3), line=int(found.group(1)), column=int(found.group(2))
+            ) from None
+        raise CelSyntaxError(_first_line(str(error))) from None
+    return CelCondition(expression, program)

@@ -1,0 +1,122 @@
+"""Requests, the facts gathered for them, and decisions: the evaluator's inputs and output."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from charter.identity.agents import AgentStatus, RiskTier
+from charter.policy.model import ApprovalSpec, Capability
+
+__all__ = [
+    "AgentFacts",
+    "ApprovalNeeded",
+    "Decision",
+    "Effect",
+    "Facts",
+    "Grant",
+    "Reason",
+    "Request",
+]
+
+
+class Effect(StrEnum):
+    """The engine's answer."""
+
+    ALLOW = "allow"
+    DENY = "deny"
+    APPROVAL_REQUIRED = "approval_required"
+    STEP_UP_REQUIRED = "step_up_required"
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What an agent attempts: a capability, an action, on a resource, maybe some fields."""
+
+    agent: str
+    capability: Capability
+    action: str
+    resource: str
+    resource_attributes: Mapping[str, Any] = field(default_factory=dict)
+    fields: tuple[str, ...] = ()
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentFacts:
+    """The registry's record of the agent, as far as a decision needs it."""
+
+    id: str
+    owner: str
+    status: AgentStatus
+    risk_tier: RiskTier = RiskTier.MEDIUM
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """An active, time-bound activation of an eligible role."""
+
+    id: str
+    role: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """Everything gathered before deciding; recorded with the decision."""
+
+    agent: AgentFacts | None
+    grants: tuple[Grant, ...] = ()
+    approval_id: str | None = None
+    """An approved, unused approval for exactly this request, if there is one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """What determined the decision: the document, the rule in it, and its effect."""
+
+    policy: str
+    rule: str
+    effect: Effect
+    message: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        """The reason as the API shows it."""
+        body = {"policy": self.policy, "rule": self.rule, "effect": self.effect.value}
+        if self.message:
+            body["message"] = self.message
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalNeeded:
+    """What an approval must look like for this request: who approves, what it yields."""
+
+    policy: str
+    spec: ApprovalSpec
+    role: str | None = None
+    """For an eligible binding: the role an approval grants (JIT)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The evaluator's full answer."""
+
+    effect: Effect
+    code: str
+    reasons: tuple[Reason, ...] = ()
+    errors: tuple[str, ...] = ()
+    released_fields: tuple[str, ...] = ()
+    redacted_fields: tuple[str, ...] = ()
+    policy_revision: str = ""
+    approval: ApprovalNeeded | None = None
+    message: str = ""
+
+    @property
+    def allowed(self) -> bool:
+        """True only for ``allow``."""
+        return self.effect is Effect.ALLOW

@@ -1,0 +1,127 @@
+"""``charter.Engine``: load a policy, compile it once, and decide in process."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from charter.clock import Clock, system_clock
+from charter.errors import InvalidInput
+from charter.identity.agents import AgentStatus
+from charter.policy.cel import compile_condition
+from charter.policy.compiled import Snapshot
+from charter.policy.compiler import compile_policy
+from charter.policy.decision import AgentFacts, Decision, Facts, Request
+from charter.policy.diagnostics import Diagnostic
+from charter.policy.evaluate import evaluate
+from charter.policy.loader import POLICY_SUFFIXES, load_texts
+from charter.policy.model import Policy
+from charter.policy.validate import validate
+
+__all__ = ["Engine", "PolicyInvalid", "revision_of"]
+
+
+class PolicyInvalid(InvalidInput):
+    """A policy with errors: every diagnostic is in ``diagnostics``."""
+
+    default_code = "invalid_policy"
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        errors = [d for d in diagnostics if d.severity.value == "error"]
+        summary = "; ".join(str(d) for d in errors[:3])
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        super().__init__(f"the policy has {len(errors)} error(s): {summary}{more}")
+        self.diagnostics = tuple(diagnostics)
+
+
+def revision_of(texts: Mapping[str, str]) -> str:
+    """The content hash naming a policy revision: same files, same revision."""
+    digest = hashlib.sha256()
+    for name in sorted(texts):
+        digest.update(name.encode("utf-8") + b"\x00" + texts[name].encode("utf-8") + b"\x00")
+    return f"rev_{digest.hexdigest()[:16]}"
+
+
+class Engine:
+    """An in-process policy decision point over one compiled policy revision.
+
+    Agents declared in the policy are taken as active unless ``facts`` say otherwise;
+    a server passes the registry's facts instead.
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        *,
+        revision: str,
+        diagnostics: Sequence[Diagnostic] = (),
+        clock: Clock = system_clock,
+    ) -> None:
+        self.policy = policy
+        self.revision = revision
+        self.diagnostics = tuple(diagnostics)
+        self.snapshot: Snapshot = compile_policy(
+            policy, revision=revision, conditions=compile_condition
+        )
+        self._clock = clock
+        self._declared = {
+            agent.name: AgentFacts(
+                id=agent.name,
+                owner=agent.owner,
+                status=AgentStatus.ACTIVE,
+                risk_tier=agent.risk_tier,
+                labels=dict(agent.labels),
+            )
+            for agent in policy.agents
+        }
+
+    @classmethod
+    def from_texts(cls, texts: Mapping[str, str], *, clock: Clock = system_clock) -> Engine:
+        """Load, validate and compile ``{file name: YAML}``; raise ``PolicyInvalid``."""
+        validated = validate(load_texts(texts))
+        if validated.policy is None:
+            raise PolicyInvalid(validated.diagnostics)
+        return cls(
+            validated.policy,
+            revision=revision_of(texts),
+            diagnostics=validated.diagnostics,
+            clock=clock,
+        )
+
+    @classmethod
+    def from_documents(cls, *documents: str, clock: Clock = system_clock) -> Engine:
+        """Load policy from YAML strings (each may hold several documents)."""
+        return cls.from_texts(
+            {f"<document {number}>": text for number, text in enumerate(documents, 1)},
+            clock=clock,
+        )
+
+    @classmethod
+    def from_directory(cls, directory: str | Path, *, clock: Clock = system_clock) -> Engine:
+        """Load every ``*.yaml`` / ``*.yml`` file under ``directory``."""
+        root = Path(directory)
+        if not root.is_dir():
+            raise InvalidInput(f"{root} is not a directory", code="policy_not_found")
+        texts = {
+            str(path.relative_to(root)): path.read_text(encoding="utf-8")
+            for path in sorted(root.rglob("*"))
+            if path.suffix in POLICY_SUFFIXES and path.is_file()
+        }
+        return cls.from_texts(texts, clock=clock)
+
+    def facts_for(self, agent: str) -> Facts:
+        """The facts the engine assumes on its own: declared agents are active."""
+        return Facts(agent=self._declared.get(agent))
+
+    def decide(
+        self, request: Request, *, facts: Facts | None = None, now: datetime | None = None
+    ) -> Decision:
+        """Decide ``request``; unknown agents, errors and gaps all deny."""
+        return evaluate(
+            request,
+            self.snapshot,
+            facts if facts is not None else self.facts_for(request.agent),
+            now if now is not None else self._clock(),
+        )

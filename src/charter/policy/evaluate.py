@@ -1,0 +1,324 @@
+"""The evaluator: ``evaluate(request, snapshot, facts, now) -> Decision``, pure.
+
+It reads nothing but its arguments: no clock, no store, no environment. The steps, in
+order, the first that applies deciding:
+
+1. invariants no policy can switch off (unknown, suspended or retired agent; an agent
+   acting on Charter's own governance);
+2. deny guardrails whose match and ``when`` hold, and any matching guardrail whose
+   ``require`` does not hold;
+3. permissions from standing bindings, active grants, or an approval of exactly this
+   request; failing those, an eligible binding makes it ``approval_required``;
+4. friction guardrails (step-up, approval) not already satisfied by an approval or grant;
+5. fields: the requested ones a matching permission allows are released, the rest
+   redacted (or the request denied, where a permission says ``onExcessFields: deny``);
+6. allow.
+
+A condition that fails to evaluate counts as not satisfied for permissions and
+``require``, and as satisfied for guardrails: errors never allow. Every error is in the
+decision's ``errors``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from charter.identity.agents import AgentStatus
+from charter.policy.compiled import (
+    CompiledBinding,
+    CompiledPermission,
+    Condition,
+    ConditionError,
+    RuleIndex,
+    Snapshot,
+    Variables,
+)
+from charter.policy.decision import (
+    AgentFacts,
+    ApprovalNeeded,
+    Decision,
+    Effect,
+    Facts,
+    Reason,
+    Request,
+)
+from charter.policy.model import Activation, ExcessFields, GuardrailEffect
+
+__all__ = ["GOVERNANCE_PREFIX", "evaluate"]
+
+GOVERNANCE_PREFIX = "charter."
+"""Actions on Charter itself (approving, reviewing, authoring policy): never an agent's."""
+
+
+def _variables(request: Request, agent: AgentFacts, now: datetime) -> Variables:
+    def build() -> dict[str, Any]:
+        return {
+            "agent": {
+                "id": agent.id,
+                "owner": agent.owner,
+                "labels": dict(agent.labels),
+                "riskTier": agent.risk_tier.value,
+            },
+            "resource": {"id": request.resource, "attributes": dict(request.resource_attributes)},
+            "request": {
+                "capability": request.capability.value,
+                "action": request.action,
+                "fields": list(request.fields),
+                "derived_from_inference": False,
+                "secrets": [],
+            },
+            "context": dict(request.context),
+            "now": now,
+        }
+
+    return Variables(build)
+
+
+def _holds(
+    condition: Condition,
+    variables: Variables,
+    errors: list[str],
+    where: str,
+    *,
+    on_error: bool,
+) -> bool:
+    try:
+        return condition.holds(variables)
+    except ConditionError as error:
+        errors.append(f"{where}: {error}")
+        return on_error
+
+
+def _deny(code: str, reason: Reason, revision: str, errors: list[str]) -> Decision:
+    return Decision(
+        effect=Effect.DENY,
+        code=code,
+        reasons=(reason,),
+        errors=tuple(errors),
+        policy_revision=revision,
+        message=reason.message,
+    )
+
+
+def _invariants(request: Request, facts: Facts, revision: str) -> Decision | AgentFacts:
+    """The agent the request may go on with, or the invariant's deny."""
+    agent = facts.agent
+    if agent is None or agent.id != request.agent:
+        return _deny(
+            "agent_unknown",
+            Reason("invariant", "known_agent", Effect.DENY, f"unknown agent {request.agent!r}"),
+            revision,
+            [],
+        )
+    if agent.status is not AgentStatus.ACTIVE:
+        return _deny(
+            f"agent_{agent.status.value}",
+            Reason("invariant", "active_agent", Effect.DENY, f"the agent is {agent.status.value}"),
+            revision,
+            [],
+        )
+    if request.action.startswith(GOVERNANCE_PREFIX):
+        return _deny(
+            "agent_governance",
+            Reason(
+                "invariant",
+                "humans_govern",
+                Effect.DENY,
+                "agents never approve, review or author policy",
+            ),
+            revision,
+            [],
+        )
+    return agent
+
+
+def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) -> Decision:
+    """Decide ``request`` against ``snapshot`` given ``facts`` at ``now``."""
+    revision = snapshot.revision
+    agent = _invariants(request, facts, revision)
+    if isinstance(agent, Decision):
+        return agent
+    capability, action, resource = request.capability, request.action, request.resource
+    variables = _variables(request, agent, now)
+    errors: list[str] = []
+
+    # 2. Deny guardrails, and any guardrail's `require`.
+    for guard in snapshot.deny.candidates(capability, action):
+        rule = guard.guardrail
+        if not guard.matches(capability, action, resource):
+            continue
+        name = f"Guardrail/{rule.name}"
+        if guard.when is None or _holds(
+            guard.when, variables, errors, f"{name}.when", on_error=True
+        ):
+            return _deny(
+                "guardrail", Reason(name, "effect", Effect.DENY, rule.message), revision, errors
+            )
+    friction = []
+    for guard in snapshot.friction.candidates(capability, action):
+        rule = guard.guardrail
+        if not guard.matches(capability, action, resource):
+            continue
+        name = f"Guardrail/{rule.name}"
+        if guard.when is not None and not _holds(
+            guard.when, variables, errors, f"{name}.when", on_error=True
+        ):
+            continue
+        if guard.require is not None and not _holds(
+            guard.require, variables, errors, f"{name}.require", on_error=False
+        ):
+            message = rule.message or f"requirement not met: {guard.require.expression}"
+            return _deny(
+                "requirement_unmet", Reason(name, "require", Effect.DENY, message), revision, errors
+            )
+        friction.append(guard)
+
+    # 3. Permissions.
+    matched: list[tuple[CompiledPermission, str | None]] = []
+    eligible: CompiledBinding | None = None
+    for binding in snapshot.bindings_for(agent.id, agent.labels):
+        spec = binding.binding
+        if spec.expires_at is not None and now >= spec.expires_at:
+            continue
+        if spec.activation is Activation.ELIGIBLE:
+            if eligible is None and _covered(binding.permissions, request, variables, errors):
+                eligible = binding
+            continue
+        matched.extend(
+            (p, None) for p in _permitted(binding.permissions, request, variables, errors)
+        )
+    grant_used = False
+    for grant in facts.grants:
+        index = snapshot.roles.get(grant.role)
+        if index is None or now >= grant.expires_at:
+            continue
+        found = _permitted(index, request, variables, errors)
+        grant_used = grant_used or bool(found)
+        matched.extend((p, grant.id) for p in found)
+    approved = facts.approval_id is not None
+    if not matched and not approved:
+        if eligible is not None:
+            name = f"Binding/{eligible.binding.name}"
+            return Decision(
+                effect=Effect.APPROVAL_REQUIRED,
+                code="approval_required",
+                reasons=(
+                    Reason(
+                        name,
+                        "activation",
+                        Effect.APPROVAL_REQUIRED,
+                        "an eligible binding covers this: approval activates it",
+                    ),
+                ),
+                errors=tuple(errors),
+                policy_revision=revision,
+                approval=ApprovalNeeded(name, eligible.binding.approval, eligible.binding.role),
+                message="approval required",
+            )
+        return _deny(
+            "no_permission",
+            Reason("default", "deny", Effect.DENY, "no permission covers this request"),
+            revision,
+            errors,
+        )
+
+    # 4. Friction guardrails, unless an approval or a grant already satisfies them.
+    if not (approved or grant_used):
+        for guard in friction:
+            rule = guard.guardrail
+            name = f"Guardrail/{rule.name}"
+            if rule.effect is GuardrailEffect.REQUIRE_STEP_UP:
+                effect, code = Effect.STEP_UP_REQUIRED, "step_up_required"
+            else:
+                effect, code = Effect.APPROVAL_REQUIRED, "approval_required"
+            return Decision(
+                effect=effect,
+                code=code,
+                reasons=(Reason(name, "effect", effect, rule.message),),
+                errors=tuple(errors),
+                policy_revision=revision,
+                approval=ApprovalNeeded(name, rule.approval),
+                message=rule.message or code.replace("_", " "),
+            )
+
+    # 5. Fields.
+    released, redacted = _fields(request, [p for p, _ in matched], approved)
+    reasons = [
+        Reason(
+            f"Role/{p.role}",
+            f"permissions[{p.index}]",
+            Effect.ALLOW,
+            f"through grant {grant}" if grant else "",
+        )
+        for p, grant in matched
+    ]
+    if approved:
+        reasons.append(Reason(f"Approval/{facts.approval_id}", "approved", Effect.ALLOW))
+    if redacted and any(p.on_excess_fields is ExcessFields.DENY for p, _ in matched):
+        return _deny(
+            "excess_fields",
+            Reason(
+                reasons[0].policy,
+                reasons[0].rule,
+                Effect.DENY,
+                f"fields not released: {', '.join(redacted)}",
+            ),
+            revision,
+            errors,
+        )
+
+    # 6. Allow.
+    return Decision(
+        effect=Effect.ALLOW,
+        code="allowed",
+        reasons=tuple(reasons),
+        errors=tuple(errors),
+        released_fields=released,
+        redacted_fields=redacted,
+        policy_revision=revision,
+    )
+
+
+def _permitted(
+    index: RuleIndex[CompiledPermission],
+    request: Request,
+    variables: Variables,
+    errors: list[str],
+) -> list[CompiledPermission]:
+    found = []
+    for permission in index.candidates(request.capability, request.action):
+        if permission.capability is not request.capability:
+            continue
+        if not permission.covers(request.action, request.resource):
+            continue
+        where = f"Role/{permission.role}.permissions[{permission.index}].when"
+        if permission.when is None or _holds(
+            permission.when, variables, errors, where, on_error=False
+        ):
+            found.append(permission)
+    return found
+
+
+def _covered(
+    index: RuleIndex[CompiledPermission],
+    request: Request,
+    variables: Variables,
+    errors: list[str],
+) -> bool:
+    return bool(_permitted(index, request, variables, errors))
+
+
+def _fields(
+    request: Request, matched: list[CompiledPermission], approved: bool
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if not request.fields:
+        return (), ()
+    if approved or any(p.fields is None for p in matched):
+        return tuple(request.fields), ()
+    allowed: set[str] = set()
+    for permission in matched:
+        allowed |= permission.fields or frozenset()
+    released = tuple(f for f in request.fields if f in allowed)
+    redacted = tuple(f for f in request.fields if f not in allowed)
+    return released, redacted

@@ -1,0 +1,77 @@
+"""Globs on dotted action names and slash-separated resource paths.
+
+A pattern is a list of segments. A segment is a literal, ``*`` (exactly one segment) or
+``**`` (any number of segments, none included). Wildcards stand for whole segments
+only: ``crm.cust*`` is refused at load time, so a pattern means one thing to everyone.
+Patterns compile to anchored regular expressions; literal patterns are left to exact
+lookups by the compiler and never reach a regex.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+__all__ = ["ACTION", "RESOURCE", "Glob", "GlobError", "GlobSyntax"]
+
+
+class GlobError(ValueError):
+    """A pattern that is not a well-formed glob."""
+
+
+@dataclass(frozen=True, slots=True)
+class GlobSyntax:
+    """How patterns of one kind are written: their separator and allowed literal segments."""
+
+    separator: str
+    segment: re.Pattern[str]
+    what: str
+
+    def compile(self, pattern: str) -> Glob:
+        """Compile ``pattern`` or raise ``GlobError`` saying what is wrong."""
+        if not pattern:
+            raise GlobError(f"an empty {self.what} pattern matches nothing")
+        parts = pattern.split(self.separator)
+        regex = ["^"]
+        for part in parts:
+            if part == "**":
+                regex.append(f"(?:{re.escape(self.separator)}[^{re.escape(self.separator)}]+)*")
+            elif part == "*":
+                regex.append(f"{re.escape(self.separator)}[^{re.escape(self.separator)}]+")
+            elif "*" in part:
+                raise GlobError(
+                    f"{self.what} pattern {pattern!r}: '*' must stand for a whole segment "
+                    f"(write {self.separator.join(p if '*' not in p else '*' for p in parts)!r})"
+                )
+            elif not self.segment.fullmatch(part):
+                raise GlobError(f"{self.what} pattern {pattern!r}: invalid segment {part!r}")
+            else:
+                regex.append(re.escape(self.separator + part))
+        regex.append("$")
+        literal = "*" not in pattern
+        return Glob(pattern, self.separator, literal, re.compile("".join(regex)))
+
+
+@dataclass(frozen=True, slots=True)
+class Glob:
+    """A compiled pattern."""
+
+    pattern: str
+    separator: str
+    literal: bool
+    _regex: re.Pattern[str] = field(repr=False, compare=False)
+
+    def matches(self, value: str) -> bool:
+        """True when ``value`` is matched by the pattern."""
+        if self.literal:
+            return value == self.pattern
+        return self._regex.match(self.separator + value) is not None
+
+    @property
+    def matches_everything(self) -> bool:
+        """True for ``**`` alone: the pattern grants any name at all."""
+        return self.pattern == "**"
+
+
+ACTION = GlobSyntax(".", re.compile(r"[a-z0-9_][a-z0-9_-]*"), "action")
+RESOURCE = GlobSyntax("/", re.compile(r"[A-Za-z0-9_.:@=+-]+"), "resource")

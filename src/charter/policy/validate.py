@@ -1,0 +1,272 @@
+"""Checks across documents: names, references, globs, conditions, separation of duty.
+
+Errors make a policy unusable; warnings (wildcards on high-risk agents, rules that can
+never match, roles bound to no one) are reported and never block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+
+from charter.identity.agents import RiskTier
+from charter.policy.cel import CelSyntaxError, compile_condition
+from charter.policy.diagnostics import Diagnostic, Severity, did_you_mean
+from charter.policy.globs import ACTION, RESOURCE, GlobError
+from charter.policy.loader import LoadedDocuments
+from charter.policy.model import (
+    AgentSpec,
+    Binding,
+    GuardrailEffect,
+    Match,
+    Permission,
+    Policy,
+    Role,
+    Source,
+)
+
+__all__ = ["Validated", "validate"]
+
+_HIGH_RISK = (RiskTier.HIGH, RiskTier.CRITICAL)
+
+
+@dataclass(frozen=True, slots=True)
+class Validated:
+    """The policy (when it has no errors) and every diagnostic, errors first."""
+
+    policy: Policy | None
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        """The diagnostics that refuse the policy."""
+        return tuple(d for d in self.diagnostics if d.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        """The diagnostics that only advise."""
+        return tuple(d for d in self.diagnostics if d.severity is Severity.WARNING)
+
+
+class _Checks:
+    def __init__(self) -> None:
+        self.found: list[Diagnostic] = []
+
+    def error(self, source: Source, code: str, message: str, help: str | None = None) -> None:
+        self.found.append(Diagnostic(Severity.ERROR, code, message, source, help))
+
+    def warning(self, source: Source, code: str, message: str, help: str | None = None) -> None:
+        self.found.append(Diagnostic(Severity.WARNING, code, message, source, help))
+
+
+def _unique(checks: _Checks, kind: str, items: Iterable[tuple[str, Source]]) -> None:
+    seen: dict[str, Source] = {}
+    for name, source in items:
+        if name in seen:
+            checks.error(
+                source, "duplicate_name", f"{kind} {name!r} is also defined at {seen[name]}"
+            )
+        else:
+            seen[name] = source
+
+
+def _globs(
+    checks: _Checks, source: Source, actions: Iterable[str], resources: Iterable[str]
+) -> None:
+    for syntax, patterns in ((ACTION, actions), (RESOURCE, resources)):
+        for pattern in patterns:
+            try:
+                syntax.compile(pattern)
+            except GlobError as error:
+                checks.error(source, "invalid_glob", str(error))
+
+
+def _condition(checks: _Checks, source: Source, where: str, expression: str | None) -> None:
+    if expression is None:
+        return
+    try:
+        condition = compile_condition(expression)
+    except CelSyntaxError as error:
+        checks.error(source, "cel_syntax", f"{where}: {error} (at {error.line}:{error.column})")
+        return
+    unknown, certain = condition.unknown_variables()
+    if unknown:
+        report = checks.error if certain else checks.warning
+        report(
+            source,
+            "cel_unknown_variable",
+            f"{where} reads {', '.join(unknown)}, which conditions do not have",
+            "conditions may read agent, resource, request, context and now",
+        )
+
+
+def _covers(permission: Permission, side: Match) -> bool:
+    """Whether a permission grants something a side of a separation of duty names."""
+    if side.capabilities and permission.capability not in side.capabilities:
+        return False
+    if not side.actions:
+        return True
+    granted = [ACTION.compile(pattern) for pattern in permission.actions]
+    for wanted in side.actions:
+        wanted_glob = ACTION.compile(wanted)
+        for glob in granted:
+            if glob.matches(wanted) or wanted_glob.matches(glob.pattern) or glob.pattern == wanted:
+                return True
+    return False
+
+
+def _separations(checks: _Checks, policy: Policy, roles: dict[str, Role]) -> None:
+    labels = {agent.name: dict(agent.labels) for agent in policy.agents}
+    held: dict[str, list[Binding]] = {}
+    for binding in policy.bindings:
+        agents = set(binding.agents)
+        if binding.selector is not None:
+            wanted = binding.selector.items()
+            agents |= {name for name, have in labels.items() if wanted <= have.items()}
+        for agent in agents:
+            held.setdefault(agent, []).append(binding)
+    for separation in policy.separations:
+        for agent, bindings in sorted(held.items()):
+            first = [
+                b
+                for b in bindings
+                if b.role in roles
+                and any(_covers(p, separation.first) for p in roles[b.role].permissions)
+            ]
+            second = [
+                b
+                for b in bindings
+                if b.role in roles
+                and any(_covers(p, separation.second) for p in roles[b.role].permissions)
+            ]
+            if first and second:
+                checks.error(
+                    (first[0] if first[0] is not second[0] else second[0]).source,
+                    "separation_of_duty",
+                    f"agent {agent!r} would hold both sides of SeparationOfDuty/"
+                    f"{separation.name} (through Binding/{first[0].name} and "
+                    f"Binding/{second[0].name})",
+                    separation.message or None,
+                )
+
+
+def validate(loaded: LoadedDocuments, *, known_agents: Collection[str] = ()) -> Validated:
+    """Check ``loaded`` as a whole; ``known_agents`` are agents registered elsewhere."""
+    checks = _Checks()
+    policy = Policy(
+        agents=tuple(loaded.agents),
+        roles=tuple(loaded.roles),
+        bindings=tuple(loaded.bindings),
+        guardrails=tuple(loaded.guardrails),
+        separations=tuple(loaded.separations),
+    )
+    for kind, items in (
+        ("Agent", policy.agents),
+        ("Role", policy.roles),
+        ("Binding", policy.bindings),
+        ("Guardrail", policy.guardrails),
+        ("SeparationOfDuty", policy.separations),
+    ):
+        _unique(checks, kind, ((item.name, item.source) for item in items))
+    roles = {role.name: role for role in policy.roles}
+    agents = {agent.name: agent for agent in policy.agents}
+    everyone = set(agents) | set(known_agents)
+    strict = bool(everyone)
+
+    for role in policy.roles:
+        for number, permission in enumerate(role.permissions):
+            where = f"Role/{role.name} permissions[{number}]"
+            _globs(checks, permission.source, permission.actions, permission.resources)
+            _condition(checks, permission.source, f"{where}.when", permission.when)
+    for guardrail in policy.guardrails:
+        where = f"Guardrail/{guardrail.name}"
+        _globs(checks, guardrail.source, guardrail.match.actions, guardrail.match.resources)
+        _condition(checks, guardrail.source, f"{where}.when", guardrail.when)
+        _condition(checks, guardrail.source, f"{where}.require", guardrail.require)
+    for separation in policy.separations:
+        for side in (separation.first, separation.second):
+            _globs(checks, separation.source, side.actions, side.resources)
+
+    bound: set[str] = set()
+    for binding in policy.bindings:
+        if binding.role not in roles:
+            checks.error(
+                binding.source,
+                "unknown_role",
+                f"Binding/{binding.name} names unknown role {binding.role!r}",
+                did_you_mean(binding.role, roles),
+            )
+            continue
+        bound.add(binding.role)
+        for agent in binding.agents:
+            if agent not in everyone:
+                report: Callable[..., None] = checks.error if strict else checks.warning
+                report(
+                    binding.source,
+                    "unknown_agent",
+                    f"Binding/{binding.name} names unknown agent {agent!r}",
+                    did_you_mean(agent, everyone),
+                )
+        _wildcards_on_high_risk(checks, binding, roles[binding.role], agents)
+    for role in policy.roles:
+        if role.name not in bound:
+            checks.warning(role.source, "unbound_role", f"Role/{role.name} is bound to no one")
+    if not any(d.code == "invalid_glob" for d in checks.found):
+        # Both compare globs, so they need every glob to be well-formed.
+        _never_matching(checks, policy)
+        _separations(checks, policy, roles)
+
+    errors = any(d.severity is Severity.ERROR for d in [*loaded.diagnostics, *checks.found])
+    ordered = sorted(
+        [*loaded.diagnostics, *checks.found],
+        key=lambda d: (
+            d.severity is not Severity.ERROR,
+            d.source.file,
+            d.source.line,
+            d.source.column,
+        ),
+    )
+    return Validated(None if errors else policy, tuple(ordered))
+
+
+def _wildcards_on_high_risk(
+    checks: _Checks, binding: Binding, role: Role, agents: dict[str, AgentSpec]
+) -> None:
+    risky = [a for a in binding.agents if a in agents and agents[a].risk_tier in _HIGH_RISK]
+    if not risky:
+        return
+    for number, permission in enumerate(role.permissions):
+        if any(p in ("*", "**") for p in (*permission.actions, *permission.resources)):
+            checks.warning(
+                permission.source,
+                "wildcard_on_high_risk",
+                f"Role/{role.name} permissions[{number}] grants every action or resource, and "
+                f"Binding/{binding.name} gives it to high-risk agent(s) {', '.join(risky)}",
+            )
+
+
+def _never_matching(checks: _Checks, policy: Policy) -> None:
+    blanket = [
+        g
+        for g in policy.guardrails
+        if g.effect is GuardrailEffect.DENY and g.when is None and not g.match.resources
+    ]
+    for role in policy.roles:
+        for number, permission in enumerate(role.permissions):
+            for guardrail in blanket:
+                match = guardrail.match
+                if match.capabilities and permission.capability not in match.capabilities:
+                    continue
+                globs = [ACTION.compile(p) for p in match.actions] if match.actions else None
+                literal = all("*" not in action for action in permission.actions)
+                if literal and (
+                    globs is None
+                    or all(any(g.matches(action) for g in globs) for action in permission.actions)
+                ):
+                    checks.warning(
+                        permission.source,
+                        "never_matches",
+                        f"Role/{role.name} permissions[{number}] can never allow: "
+                        f"Guardrail/{guardrail.name} always denies it",
+                    )
+                    break
