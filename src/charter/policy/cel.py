@@ -31,16 +31,13 @@ class CelSyntaxError(ValueError):
         self.line, self.column = line, column
 
 
-def _prepare(values: dict[str, Any]) -> Any:
-    return cel.Context(values)
-
-
 @dataclass(frozen=True, slots=True)
 class CelCondition:
     """A compiled CEL expression that must evaluate to a boolean."""
 
     expression: str
     _program: Any = field(repr=False, compare=False)
+    _reads: frozenset[str] = field(repr=False, compare=False, default=frozenset())
 
     def unknown_variables(self) -> tuple[list[str], bool]:
         """Names read that are not Charter's variables, and whether that is certain.
@@ -54,7 +51,10 @@ class CelCondition:
     def holds(self, variables: Variables) -> bool:
         """Evaluate; any error or a non-boolean result raises ``ConditionError``."""
         try:
-            result = self._program.execute(variables.prepared("cel", _prepare))
+            # Convert only the variables this expression reads: most read one or two.
+            reads = self._reads
+            context = variables.prepared(reads, lambda v: cel.Context(v.values(reads)))
+            result = self._program.execute(context)
         except (TypeError, ValueError, RuntimeError, OverflowError, KeyError) as error:
             raise ConditionError(_first_line(str(error))) from None
         if not isinstance(result, bool):
@@ -77,4 +77,5 @@ def compile_condition(expression: str) -> CelCondition:
                 found.group(3), line=int(found.group(1)), column=int(found.group(2))
             ) from None
         raise CelSyntaxError(_first_line(str(error))) from None
-    return CelCondition(expression, program)
+    reads = frozenset(program.variables()) & VARIABLES
+    return CelCondition(expression, program, reads)

@@ -8,7 +8,7 @@ with only wildcard actions left to test, and guardrails the same way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -38,30 +38,34 @@ class ConditionError(Exception):
 
 
 class Variables:
-    """A request's condition variables, built on first use (most decisions need none).
+    """A request's condition variables, each built on first use (most decisions need none).
 
-    ``prepared`` keeps one engine-specific form of them per request (for CEL, a context
-    object), so several conditions on one request convert the variables once.
+    ``prepared`` keeps one engine-specific form of a set of them per request (for CEL, a
+    context object), so several conditions on one request convert them once.
     """
 
-    __slots__ = ("_build", "_prepared", "_values")
+    __slots__ = ("_builders", "_prepared", "_values")
 
-    def __init__(self, build: Callable[[], dict[str, Any]]) -> None:
-        self._build = build
-        self._values: dict[str, Any] | None = None
-        self._prepared: dict[str, Any] = {}
+    def __init__(self, builders: Mapping[str, Callable[[], Any]]) -> None:
+        self._builders = builders
+        self._values: dict[str, Any] = {}
+        self._prepared: dict[Any, Any] = {}
 
-    def values(self) -> dict[str, Any]:
-        """The variables as plain Python values."""
-        if self._values is None:
-            self._values = self._build()
-        return self._values
+    def get(self, name: str) -> Any:
+        """One variable's value."""
+        if name not in self._values:
+            self._values[name] = self._builders[name]()
+        return self._values[name]
 
-    def prepared(self, key: str, prepare: Callable[[dict[str, Any]], Any]) -> Any:
-        """``prepare(values)``, computed once per request for ``key``."""
+    def values(self, names: Iterable[str] | None = None) -> dict[str, Any]:
+        """The named variables (default: all) as plain Python values."""
+        return {name: self.get(name) for name in (self._builders if names is None else names)}
+
+    def prepared(self, key: Hashable, prepare: Callable[[Variables], Any]) -> Any:
+        """``prepare(self)``, computed once per request for ``key``."""
         found = self._prepared.get(key)
         if found is None:
-            found = self._prepared[key] = prepare(self.values())
+            found = self._prepared[key] = prepare(self)
         return found
 
 
@@ -133,6 +137,7 @@ class _HasActions(Protocol):
 
 
 Rule = TypeVar("Rule", bound=_HasActions)
+_MEMO_LIMIT = 100_000
 
 
 @dataclass(slots=True)
@@ -141,9 +146,11 @@ class RuleIndex(Generic[Rule]):
 
     exact: dict[tuple[Capability | None, str], list[Rule]] = field(default_factory=dict)
     wildcard: dict[Capability | None, list[Rule]] = field(default_factory=dict)
+    _memo: dict[tuple[Capability, str], tuple[Rule, ...]] = field(default_factory=dict)
 
     def add(self, capabilities: tuple[Capability | None, ...], rule: Rule) -> None:
         """File ``rule`` under each capability (``None``: any capability)."""
+        self._memo.clear()
         for capability in capabilities:
             if not rule.actions or any(not glob.literal for glob in rule.actions):
                 self.wildcard.setdefault(capability, []).append(rule)
@@ -151,17 +158,23 @@ class RuleIndex(Generic[Rule]):
                 if glob.literal:
                     self.exact.setdefault((capability, glob.pattern), []).append(rule)
 
-    def candidates(self, capability: Capability, action: str) -> Iterator[Rule]:
-        """Rules that may apply: exact hits first, then wildcard ones (each at most once)."""
-        seen: set[int] = set()
-        for key in ((capability, action), (None, action)):
-            for rule in self.exact.get(key, ()):
-                seen.add(id(rule))
-                yield rule
-        for key2 in (capability, None):
-            for rule in self.wildcard.get(key2, ()):
-                if id(rule) not in seen:
-                    yield rule
+    def candidates(self, capability: Capability, action: str) -> tuple[Rule, ...]:
+        """Rules that may apply: exact hits, then wildcard ones, each once (memoised)."""
+        key = (capability, action)
+        found = self._memo.get(key)
+        if found is None:
+            rules: dict[int, Rule] = {}
+            for exact in (key, (None, action)):
+                for rule in self.exact.get(exact, ()):
+                    rules.setdefault(id(rule), rule)
+            for wildcard in (capability, None):
+                for rule in self.wildcard.get(wildcard, ()):
+                    rules.setdefault(id(rule), rule)
+            found = tuple(rules.values())
+            # Actions come from callers: bound the memo so odd names cannot grow it forever.
+            if len(self._memo) < _MEMO_LIMIT:
+                self._memo[key] = found
+        return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,6 @@ decision's ``errors``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from charter.identity.agents import AgentStatus
 from charter.policy.compiled import (
@@ -52,27 +51,29 @@ GOVERNANCE_PREFIX = "charter."
 
 
 def _variables(request: Request, agent: AgentFacts, now: datetime) -> Variables:
-    def build() -> dict[str, Any]:
-        return {
-            "agent": {
+    return Variables(
+        {
+            "agent": lambda: {
                 "id": agent.id,
                 "owner": agent.owner,
                 "labels": dict(agent.labels),
                 "riskTier": agent.risk_tier.value,
             },
-            "resource": {"id": request.resource, "attributes": dict(request.resource_attributes)},
-            "request": {
+            "resource": lambda: {
+                "id": request.resource,
+                "attributes": dict(request.resource_attributes),
+            },
+            "request": lambda: {
                 "capability": request.capability.value,
                 "action": request.action,
                 "fields": list(request.fields),
                 "derived_from_inference": False,
                 "secrets": [],
             },
-            "context": dict(request.context),
-            "now": now,
+            "context": lambda: dict(request.context),
+            "now": lambda: now,
         }
-
-    return Variables(build)
+    )
 
 
 def _holds(
