@@ -29,7 +29,9 @@ def _role_index(role: Role, conditions: ConditionCompiler) -> RuleIndex[Compiled
             index=number,
             permission=permission,
             actions=tuple(ACTION.compile(pattern) for pattern in permission.actions),
-            resources=tuple(RESOURCE.compile(pattern) for pattern in permission.resources),
+            resources=tuple(
+                RESOURCE.compile(pattern) for pattern in permission.resources or ("**",)
+            ),
             fields=None if permission.fields is None else frozenset(permission.fields),
             when=conditions(permission.when) if permission.when else None,
         )

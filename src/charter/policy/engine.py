@@ -18,6 +18,7 @@ from charter.policy.diagnostics import Diagnostic
 from charter.policy.evaluate import evaluate
 from charter.policy.loader import POLICY_SUFFIXES, load_texts
 from charter.policy.model import Policy
+from charter.policy.testing import CaseResult, PolicyTest, run_case
 from charter.policy.validate import validate
 
 __all__ = ["Engine", "PolicyInvalid", "revision_of"]
@@ -57,11 +58,13 @@ class Engine:
         *,
         revision: str,
         diagnostics: Sequence[Diagnostic] = (),
+        tests: Sequence[PolicyTest] = (),
         clock: Clock = system_clock,
     ) -> None:
         self.policy = policy
         self.revision = revision
         self.diagnostics = tuple(diagnostics)
+        self.tests = tuple(tests)
         self.snapshot: Snapshot = compile_policy(
             policy, revision=revision, conditions=compile_condition
         )
@@ -80,13 +83,15 @@ class Engine:
     @classmethod
     def from_texts(cls, texts: Mapping[str, str], *, clock: Clock = system_clock) -> Engine:
         """Load, validate and compile ``{file name: YAML}``; raise ``PolicyInvalid``."""
-        validated = validate(load_texts(texts))
+        loaded = load_texts(texts)
+        validated = validate(loaded)
         if validated.policy is None:
             raise PolicyInvalid(validated.diagnostics)
         return cls(
             validated.policy,
             revision=revision_of(texts),
             diagnostics=validated.diagnostics,
+            tests=loaded.tests,
             clock=clock,
         )
 
@@ -110,6 +115,10 @@ class Engine:
             if path.suffix in POLICY_SUFFIXES and path.is_file()
         }
         return cls.from_texts(texts, clock=clock)
+
+    def run_tests(self) -> list[CaseResult]:
+        """Decide every case of the policy's ``PolicyTest`` documents."""
+        return [run_case(self, test, case) for test in self.tests for case in test.cases]
 
     def facts_for(self, agent: str) -> Facts:
         """The facts the engine assumes on its own: declared agents are active."""

@@ -33,6 +33,7 @@ from charter.policy.model import (
     Source,
 )
 from charter.policy.reader import NodeReader
+from charter.policy.testing import PolicyTest, read_policy_test
 
 __all__ = ["API_VERSION", "KINDS", "LoadedDocuments", "load_directory", "load_texts"]
 
@@ -51,7 +52,7 @@ class LoadedDocuments:
     bindings: list[Binding] = field(default_factory=list)
     guardrails: list[Guardrail] = field(default_factory=list)
     separations: list[SeparationOfDuty] = field(default_factory=list)
-    tests: list[tuple[yaml.Node, NodeReader]] = field(default_factory=list)
+    tests: list[PolicyTest] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     @property
@@ -144,7 +145,7 @@ def _permission(reader: NodeReader, node: yaml.Node, what: str) -> Permission | 
         return None
     capability = reader.choice(keys["capability"], f"{what}.capability", Capability)
     actions = _patterns(reader, keys["actions"], f"{what}.actions")
-    resources = _patterns(reader, keys.get("resources"), f"{what}.resources") or ("**",)
+    resources = _patterns(reader, keys.get("resources"), f"{what}.resources")
     fields = None
     if "fields" in keys:
         fields = tuple(value for value, _ in reader.strings(keys["fields"], f"{what}.fields") or [])
@@ -293,7 +294,7 @@ def _document(reader: NodeReader, docs: LoadedDocuments, node: yaml.Node) -> Non
     keys = reader.mapping(
         node,
         "a document",
-        ("apiVersion", "kind", "metadata", "spec", "cases"),
+        ("apiVersion", "kind", "metadata", "spec"),
         ("apiVersion", "kind", "metadata"),
     )
     if keys is None or "kind" not in keys:
@@ -318,9 +319,6 @@ def _document(reader: NodeReader, docs: LoadedDocuments, node: yaml.Node) -> Non
             did_you_mean(kind, KINDS) or f"kinds: {', '.join(KINDS)}",
         )
         return
-    if kind == "PolicyTest":
-        docs.tests.append((node, reader))
-        return
     if "metadata" not in keys:
         return
     metadata = (
@@ -343,6 +341,10 @@ def _document(reader: NodeReader, docs: LoadedDocuments, node: yaml.Node) -> Non
         return
     if kind == "Agent":
         _agent(reader, docs, name, labels or {}, keys["spec"])
+    elif kind == "PolicyTest":
+        test = read_policy_test(reader, name, keys["spec"])
+        if test is not None:
+            docs.tests.append(test)
     else:
         _KIND_READERS[kind](reader, docs, name, keys["spec"])
 

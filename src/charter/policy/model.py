@@ -105,7 +105,7 @@ class Permission:
 
     capability: Capability
     actions: tuple[str, ...]
-    resources: tuple[str, ...] = ("**",)
+    resources: tuple[str, ...] = ()  # none written: any resource
     fields: tuple[str, ...] | None = None
     when: str | None = None
     on_excess_fields: ExcessFields = ExcessFields.REDACT

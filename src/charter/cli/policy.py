@@ -1,0 +1,173 @@
+"""``charter policy``: validate, test and check a policy directory, offline."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from charter.cli.common import EXIT_ERROR, AsJson, emit, err, handled, out
+
+__all__ = ["EXIT_DENIED", "EXIT_INVALID_POLICY", "app"]
+
+EXIT_DENIED = 2
+EXIT_INVALID_POLICY = 3
+
+app = typer.Typer(help="Policy as code: validate, test and check policies.", no_args_is_help=True)
+
+Directory = Annotated[Path, typer.Argument(help="Policy directory.", show_default=False)]
+
+
+def _load(directory: Path, as_json: bool) -> Any:
+    """The engine for ``directory``, or print every diagnostic and exit 3."""
+    from charter.errors import CharterError
+    from charter.policy import Engine, PolicyInvalid
+
+    try:
+        return Engine.from_directory(directory)
+    except PolicyInvalid as invalid:
+        if as_json:
+            sys.stdout.write(
+                json.dumps(
+                    {"valid": False, "diagnostics": [d.to_json() for d in invalid.diagnostics]},
+                    indent=2,
+                )
+                + "\n"
+            )
+        else:
+            for diagnostic in invalid.diagnostics:
+                err.print(str(diagnostic), markup=False)
+            errors = sum(1 for d in invalid.diagnostics if d.severity.value == "error")
+            err.print(f"{directory}: {errors} error(s); the policy is not valid", markup=False)
+        raise typer.Exit(EXIT_INVALID_POLICY) from None
+    except CharterError as error:
+        err.print(f"error: {error.message} [{error.code}]", markup=False)
+        raise typer.Exit(EXIT_ERROR) from None
+
+
+@app.command()
+def validate(directory: Directory, as_json: AsJson = False) -> None:
+    """Check a policy directory; print every problem with file:line:col (exit 3 if invalid)."""
+    engine = _load(directory, as_json)
+    report = {
+        "valid": True,
+        "revision": engine.revision,
+        "diagnostics": [d.to_json() for d in engine.diagnostics],
+    }
+
+    def human() -> None:
+        for diagnostic in engine.diagnostics:
+            err.print(str(diagnostic), markup=False)
+        policy = engine.policy
+        out.print(
+            f"{directory}: valid, revision {engine.revision} ({len(policy.agents)} agents, "
+            f"{len(policy.roles)} roles, {len(policy.bindings)} bindings, "
+            f"{len(policy.guardrails)} guardrails, {len(policy.separations)} separations of "
+            f"duty; {len(engine.diagnostics)} warning(s))",
+            markup=False,
+        )
+
+    emit(report, as_json=as_json, human=human)
+
+
+@app.command("test")
+def run_tests(directory: Directory, as_json: AsJson = False) -> None:
+    """Run the directory's PolicyTest cases (exit 1 if any fails, 3 if the policy is invalid)."""
+    engine = _load(directory, as_json)
+    results = engine.run_tests()
+    failed = [result for result in results if not result.passed]
+
+    def human() -> None:
+        for result in results:
+            mark = "PASS" if result.passed else "FAIL"
+            out.print(f"{mark}  {result.test}: {result.case.name}", markup=False)
+            for failure in result.failures:
+                out.print(f"      {result.case.source}: {failure}", markup=False)
+        out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed", markup=False)
+
+    emit(
+        {
+            "passed": len(results) - len(failed),
+            "failed": len(failed),
+            "cases": [
+                {
+                    "test": r.test,
+                    "case": r.case.name,
+                    "passed": r.passed,
+                    "failures": list(r.failures),
+                    "decision": r.decision.effect.value,
+                    "code": r.decision.code,
+                }
+                for r in results
+            ],
+        },
+        as_json=as_json,
+        human=human,
+    )
+    if not results:
+        err.print(f"{directory} has no PolicyTest cases", markup=False)
+        raise typer.Exit(EXIT_ERROR)
+    if failed:
+        raise typer.Exit(EXIT_ERROR)
+
+
+@app.command()
+def check(
+    directory: Annotated[Path, typer.Option("--dir", help="Policy directory.")],
+    agent: Annotated[str, typer.Option(help="Agent id.")],
+    capability: Annotated[str, typer.Option(help="request, infer or do.")],
+    action: Annotated[str, typer.Option(help="Dotted action name.")],
+    resource: Annotated[str, typer.Option(help="Resource path.")],
+    field: Annotated[
+        list[str] | None, typer.Option("--field", help="Requested field (repeatable).")
+    ] = None,
+    context: Annotated[str, typer.Option(help="Context as a JSON object.")] = "{}",
+    as_json: AsJson = False,
+) -> None:
+    """Decide one request offline and explain it (exit 0 allow, 2 otherwise, 3 invalid)."""
+    from charter.errors import InvalidInput
+    from charter.policy import Capability, Request
+    from charter.policy.explain import explain
+
+    engine = _load(directory, as_json)
+    with handled():
+        try:
+            parsed = json.loads(context)
+        except json.JSONDecodeError as error:
+            raise InvalidInput(f"--context is not JSON: {error}", code="invalid_context") from None
+        if not isinstance(parsed, dict):
+            raise InvalidInput("--context must be a JSON object", code="invalid_context")
+        try:
+            chosen = Capability(capability)
+        except ValueError:
+            raise InvalidInput(
+                f"--capability must be request, infer or do, not {capability!r}",
+                code="invalid_capability",
+            ) from None
+        request = Request(
+            agent=agent,
+            capability=chosen,
+            action=action,
+            resource=resource,
+            fields=tuple(field or ()),
+            context=parsed,
+        )
+    decision = engine.decide(request)
+    emit(
+        {
+            "decision": decision.effect.value,
+            "code": decision.code,
+            "reasons": [reason.to_json() for reason in decision.reasons],
+            "errors": list(decision.errors),
+            "released_fields": list(decision.released_fields),
+            "redacted_fields": list(decision.redacted_fields),
+            "policy_revision": decision.policy_revision,
+        },
+        as_json=as_json,
+        human=lambda: out.print(explain(request, decision), markup=False),
+    )
+    if not decision.allowed:
+        raise typer.Exit(EXIT_DENIED)
