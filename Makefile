@@ -23,7 +23,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 
 ## run: initialise ./.charter (first time: prints the admin token) and serve on :8080
 run: $(VENV)/.installed
-	$(BIN)/charter init --data-dir $(DATA_DIR) --demo --if-missing \
+	$(BIN)/charter init --data-dir $(DATA_DIR) --demo --policy examples/policies --if-missing \
 		--admin-token-file $(DATA_DIR)/admin.token
 	$(BIN)/charter serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT)
 

@@ -747,7 +747,7 @@ def test_health_and_readiness_need_no_token(api: TestClient) -> None:
     assert health.json()["status"] == "ok"
     assert isinstance(health.json()["version"], str)
     ready = api.get("/readyz")
-    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready", "policy_revision": None})
 
 
 def test_readiness_fails_on_a_store_that_is_not_set_up(tmp_path: Path) -> None:

@@ -62,6 +62,8 @@ EXPECTED: dict[types.ModuleType, list[str]] = {
         "IssuedTokenOut",
         "LifecycleIn",
         "LifecycleOut",
+        "PolicyApplied",
+        "PolicyFiles",
         "TokenIn",
         "TokenOut",
         "UtcDateTime",

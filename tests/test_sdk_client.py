@@ -63,6 +63,11 @@ EXERCISED = {
     "sign_checkpoint",
     "list_checkpoints",
     "audit_public_key",
+    "apply_policy",
+    "diff_policy",
+    "active_policy",
+    "policy_revisions",
+    "activate_policy",
 }
 
 
@@ -87,6 +92,40 @@ def test_every_public_method_is_exercised() -> None:
         if not name.startswith("_")
     }
     assert public == EXERCISED
+
+
+POLICY = """
+apiVersion: charter/v1
+kind: Role
+metadata: {name: ticket-opener}
+spec:
+  permissions:
+    - {capability: do, actions: [ticket.create], resources: ["ticketing/**"]}
+---
+apiVersion: charter/v1
+kind: Binding
+metadata: {name: triage-opens-tickets}
+spec: {role: ticket-opener, agents: [triage]}
+"""
+
+
+def test_policy_revisions_round_trip(client: Client, clock: ManualClock) -> None:
+    client.add_human("user:erin", email="erin@example.com")
+    client.register_agent("triage", owner="user:erin", purpose="triage")
+    assert client.active_policy() is None
+    diff = client.diff_policy({"policy.yaml": POLICY})
+    assert diff["changes"]["roles"]["added"] == ["ticket-opener"]
+    first = client.apply_policy({"policy.yaml": POLICY})
+    assert first.activated
+    clock.advance(timedelta(minutes=1))  # revisions list newest first
+    second = client.apply_policy({"policy.yaml": POLICY.replace("ticketing/**", "ticketing/*")})
+    assert second.previous == first.revision
+    assert [r["id"] for r in client.policy_revisions()] == [second.revision, first.revision]
+    assert client.activate_policy(first.revision)["revision"] == first.revision
+    active = client.active_policy()
+    assert active is not None
+    assert active["revision"] == first.revision
+    assert active["files"] == {"policy.yaml": POLICY}
 
 
 def test_health_and_identity(client: Client, admin: Admin) -> None:

@@ -49,6 +49,8 @@ __all__ = [
     "IssuedTokenOut",
     "LifecycleIn",
     "LifecycleOut",
+    "PolicyApplied",
+    "PolicyFiles",
     "TokenIn",
     "TokenOut",
     "UtcDateTime",
@@ -316,3 +318,27 @@ class WhoAmI(BaseModel):
     id: str
     roles: list[HumanRole]
     credential_id: str
+
+
+_PolicyFileName = Annotated[
+    str, StringConstraints(max_length=200, pattern=r"^[A-Za-z0-9._/-]+\.ya?ml$"), _Printable
+]
+_PolicyText = Annotated[str, StringConstraints(max_length=512 * 1024), _Printable]
+
+
+class PolicyFiles(_In):
+    """A policy as files: ``{"roles.yaml": "<YAML>", ...}``."""
+
+    files: Annotated[dict[_PolicyFileName, _PolicyText], Field(min_length=1, max_length=500)]
+
+
+class PolicyApplied(BaseModel):
+    """The outcome of applying a policy."""
+
+    revision: str
+    previous: str | None
+    created: bool
+    activated: bool
+    warnings: list[dict[str, Any]]
+    agents_registered: list[str]
+    agents_updated: list[str]

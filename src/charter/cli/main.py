@@ -52,6 +52,12 @@ def init(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     demo: Annotated[bool, typer.Option(help="Also add demo humans and agents.")] = False,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also apply this policy directory as the first revision.", show_default=False
+        ),
+    ] = None,
     admin_token_file: Annotated[
         Path | None,
         typer.Option(
@@ -84,6 +90,10 @@ def init(
                 code="already_initialised",
                 help="use that store, or pick another --data-dir",
             )
+        if policy is not None:
+            from charter.policy import Engine
+
+            Engine.from_directory(policy)  # refuse a broken policy before creating anything
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         store = open_store(settings.store_url)
         try:
@@ -100,6 +110,11 @@ def init(
             issued = create_first_admin(services)
             if demo:
                 seed_demo(services)
+            if policy is not None:
+                from charter.policy.loader import read_files
+                from charter.service import SYSTEM
+
+                applied = services.policies.apply(SYSTEM, read_files(policy))
             services.audit.checkpoint()
         finally:
             store.close()
@@ -116,6 +131,7 @@ def init(
                     "admin": "user:admin",
                     "expires_at": expires,
                     "data_dir": str(settings.data_dir),
+                    "policy_revision": applied.revision if policy is not None else None,
                 }
             )
             + "\n"
@@ -129,6 +145,8 @@ def init(
     )
     out.print(f"Admin token for user:admin, shown only now (expires {expires}):", markup=False)
     out.print(f"  {issued.token}", markup=False)
+    if policy is not None:
+        out.print(f"Policy {policy} applied as revision {applied.revision}", markup=False)
     if admin_token_file is not None:
         out.print(
             f"(also saved to {admin_token_file}, mode 0600, for this local setup)", markup=False

@@ -1,4 +1,4 @@
-"""``charter policy``: validate, test and check a policy directory, offline."""
+"""``charter policy``: validate, test and check offline; apply, diff, roll back on a server."""
 
 from __future__ import annotations
 
@@ -9,7 +9,18 @@ from typing import Annotated, Any
 
 import typer
 
-from charter.cli.common import EXIT_ERROR, AsJson, emit, err, handled, out
+from charter.cli.common import (
+    EXIT_ERROR,
+    AsJson,
+    Server,
+    Token,
+    client,
+    emit,
+    err,
+    handled,
+    out,
+    table,
+)
 
 __all__ = ["EXIT_DENIED", "EXIT_INVALID_POLICY", "app"]
 
@@ -171,3 +182,143 @@ def check(
     )
     if not decision.allowed:
         raise typer.Exit(EXIT_DENIED)
+
+
+def _files(directory: Path) -> dict[str, str]:
+    from charter.errors import InvalidInput
+    from charter.policy.loader import read_files
+
+    if not directory.is_dir():
+        raise InvalidInput(f"{directory} is not a directory", code="policy_not_found")
+    files = read_files(directory)
+    if not files:
+        raise InvalidInput(f"{directory} holds no .yaml files", code="policy_not_found")
+    return files
+
+
+def _print_invalid(invalid: Any, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(
+            json.dumps(
+                {"valid": False, "diagnostics": [d.to_json() for d in invalid.diagnostics]},
+                indent=2,
+            )
+            + "\n"
+        )
+        return
+    for diagnostic in invalid.diagnostics:
+        err.print(str(diagnostic), markup=False)
+    err.print("the policy was refused whole; nothing changed", markup=False)
+
+
+@app.command()
+def apply(
+    directory: Directory,
+    server: Server = "http://127.0.0.1:8080",
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Validate a policy directory on the server and activate it as a new revision."""
+    from charter.policy import PolicyInvalid
+
+    with client(server, token) as charter:
+        files = _files(directory)
+        try:
+            applied = charter.apply_policy(files)
+        except PolicyInvalid as invalid:
+            _print_invalid(invalid, as_json)
+            raise typer.Exit(EXIT_INVALID_POLICY) from None
+
+    def human() -> None:
+        for warning in applied.warnings:
+            err.print(
+                f"{warning['file']}:{warning['line']}:{warning['column']}: warning"
+                f"[{warning['code']}]: {warning['message']}",
+                markup=False,
+            )
+        state = "activated" if applied.activated else "already active"
+        out.print(
+            f"revision {applied.revision} {state} (previous: {applied.previous})", markup=False
+        )
+        if applied.agents_registered:
+            out.print(f"agents registered: {', '.join(applied.agents_registered)}", markup=False)
+        if applied.agents_updated:
+            out.print(f"agents updated: {', '.join(applied.agents_updated)}", markup=False)
+
+    emit(applied, as_json=as_json, human=human)
+
+
+@app.command()
+def diff(
+    directory: Directory,
+    server: Server = "http://127.0.0.1:8080",
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Show what applying a policy directory would change against the active revision."""
+    from charter.policy import PolicyInvalid
+
+    with client(server, token) as charter:
+        files = _files(directory)
+        try:
+            result = charter.diff_policy(files)
+        except PolicyInvalid as invalid:
+            _print_invalid(invalid, as_json)
+            raise typer.Exit(EXIT_INVALID_POLICY) from None
+
+    def human() -> None:
+        if result["unchanged"]:
+            out.print(f"no change: {result['revision']} is already active", markup=False)
+            return
+        out.print(
+            f"{result['active'] or '(no active policy)'} -> {result['revision']}", markup=False
+        )
+        for kind, changes in result["changes"].items():
+            for mark, key in (("+", "added"), ("-", "removed"), ("~", "changed")):
+                for name in changes[key]:
+                    out.print(
+                        f"  {mark} {kind[:-1] if kind.endswith('s') else kind} {name}", markup=False
+                    )
+
+    emit(result, as_json=as_json, human=human)
+
+
+@app.command()
+def rollback(
+    revision: Annotated[str, typer.Argument(help="Revision id, e.g. rev_...", show_default=False)],
+    server: Server = "http://127.0.0.1:8080",
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Reactivate an earlier policy revision."""
+    with client(server, token) as charter:
+        active = charter.activate_policy(revision)
+    emit(
+        active,
+        as_json=as_json,
+        human=lambda: out.print(f"revision {active['revision']} is active", markup=False),
+    )
+
+
+@app.command()
+def revisions(
+    server: Server = "http://127.0.0.1:8080",
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """List stored policy revisions, newest first."""
+    with client(server, token) as charter:
+        listed = charter.policy_revisions()
+        active = charter.active_policy()
+    current = active["revision"] if active else None
+    emit(
+        listed,
+        as_json=as_json,
+        human=lambda: table(
+            ["revision", "active", "created", "by"],
+            [
+                (r["id"], "*" if r["id"] == current else "", r["created_at"], r["created_by"])
+                for r in listed
+            ],
+        ),
+    )

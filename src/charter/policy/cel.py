@@ -55,7 +55,9 @@ class CelCondition:
             reads = self._reads
             context = variables.prepared(reads, lambda v: cel.Context(v.values(reads)))
             result = self._program.execute(context)
-        except (TypeError, ValueError, RuntimeError, OverflowError, KeyError) as error:
+        except Exception as error:
+            # The runtime raises many types (ZeroDivisionError for ``1 / 0``, IndexError for
+            # ``[1][5]``, ...): any of them is an evaluation error, and must fail closed.
             raise ConditionError(_first_line(str(error))) from None
         if not isinstance(result, bool):
             raise ConditionError(f"evaluated to {type(result).__name__}, not a boolean")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from charter.policy.compiler import compile_policy
 from charter.policy.decision import AgentFacts, Decision, Facts, Request
 from charter.policy.diagnostics import Diagnostic
 from charter.policy.evaluate import evaluate
-from charter.policy.loader import POLICY_SUFFIXES, load_texts
+from charter.policy.loader import load_texts, read_files
 from charter.policy.model import Policy
 from charter.policy.testing import CaseResult, PolicyTest, run_case
 from charter.policy.validate import validate
@@ -81,10 +81,19 @@ class Engine:
         }
 
     @classmethod
-    def from_texts(cls, texts: Mapping[str, str], *, clock: Clock = system_clock) -> Engine:
-        """Load, validate and compile ``{file name: YAML}``; raise ``PolicyInvalid``."""
+    def from_texts(
+        cls,
+        texts: Mapping[str, str],
+        *,
+        clock: Clock = system_clock,
+        known_agents: Collection[str] = (),
+    ) -> Engine:
+        """Load, validate and compile ``{file name: YAML}``; raise ``PolicyInvalid``.
+
+        ``known_agents`` are agents registered elsewhere that bindings may name.
+        """
         loaded = load_texts(texts)
-        validated = validate(loaded)
+        validated = validate(loaded, known_agents=known_agents)
         if validated.policy is None:
             raise PolicyInvalid(validated.diagnostics)
         return cls(
@@ -109,11 +118,7 @@ class Engine:
         root = Path(directory)
         if not root.is_dir():
             raise InvalidInput(f"{root} is not a directory", code="policy_not_found")
-        texts = {
-            str(path.relative_to(root)): path.read_text(encoding="utf-8")
-            for path in sorted(root.rglob("*"))
-            if path.suffix in POLICY_SUFFIXES and path.is_file()
-        }
+        texts = read_files(root)
         return cls.from_texts(texts, clock=clock)
 
     def run_tests(self) -> list[CaseResult]:

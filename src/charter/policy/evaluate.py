@@ -256,12 +256,14 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
     ]
     if approved:
         reasons.append(Reason(f"Approval/{facts.approval_id}", "approved", Effect.ALLOW))
-    if redacted and any(p.on_excess_fields is ExcessFields.DENY for p, _ in matched):
+    strict = [p for p, _ in matched if p.on_excess_fields is ExcessFields.DENY]
+    if redacted and strict:
+        # The reason names the permission that says deny, not whichever matched first.
         return _deny(
             "excess_fields",
             Reason(
-                reasons[0].policy,
-                reasons[0].rule,
+                f"Role/{strict[0].role}",
+                f"permissions[{strict[0].index}]",
                 Effect.DENY,
                 f"fields not released: {', '.join(redacted)}",
             ),

@@ -35,7 +35,14 @@ from charter.policy.model import (
 from charter.policy.reader import NodeReader
 from charter.policy.testing import PolicyTest, read_policy_test
 
-__all__ = ["API_VERSION", "KINDS", "LoadedDocuments", "load_directory", "load_texts"]
+__all__ = [
+    "API_VERSION",
+    "KINDS",
+    "LoadedDocuments",
+    "load_directory",
+    "load_texts",
+    "read_files",
+]
 
 API_VERSION = "charter/v1"
 NAME_PATTERN = r"[a-z0-9][a-z0-9-]{0,62}"
@@ -154,6 +161,7 @@ def _permission(reader: NodeReader, node: yaml.Node, what: str) -> Permission | 
         excess = (
             reader.choice(keys["onExcessFields"], f"{what}.onExcessFields", ExcessFields) or excess
         )
+    when = _condition(reader, keys.get("when"), f"{what}.when")
     if capability is None or not actions:
         if not actions:
             reader.error(keys["actions"], "invalid_value", f"{what}.actions is empty")
@@ -163,7 +171,7 @@ def _permission(reader: NodeReader, node: yaml.Node, what: str) -> Permission | 
         actions=actions,
         resources=resources,
         fields=fields,
-        when=_condition(reader, keys.get("when"), f"{what}.when"),
+        when=when,
         on_excess_fields=excess,
         source=reader.source(node),
     )
@@ -214,6 +222,7 @@ def _binding(reader: NodeReader, docs: LoadedDocuments, name: str, spec: yaml.No
     max_duration = DEFAULT_MAX_DURATION
     if "maxDuration" in keys:
         max_duration = reader.duration(keys["maxDuration"], "maxDuration") or max_duration
+    approval = _approval(reader, keys.get("approval"), "approval")
     if role is not None:
         docs.bindings.append(
             Binding(
@@ -224,7 +233,7 @@ def _binding(reader: NodeReader, docs: LoadedDocuments, name: str, spec: yaml.No
                 activation=activation,
                 expires_at=expires_at,
                 max_duration=max_duration,
-                approval=_approval(reader, keys.get("approval"), "approval"),
+                approval=approval,
                 source=reader.source(spec),
             )
         )
@@ -248,16 +257,21 @@ def _guardrail(reader: NodeReader, docs: LoadedDocuments, name: str, spec: yaml.
             "put the condition in 'when', or use require_approval / require_step_up",
         )
     message = reader.string(keys["message"], "message") if "message" in keys else ""
+    # Read every part even when the effect is wrong, so one load reports every problem.
+    match = _match(reader, keys["match"], "match")
+    when = _condition(reader, keys.get("when"), "when")
+    require = _condition(reader, keys.get("require"), "require")
+    approval = _approval(reader, keys.get("approval"), "approval")
     if effect is not None:
         docs.guardrails.append(
             Guardrail(
                 name=name,
                 effect=effect,
-                match=_match(reader, keys["match"], "match"),
-                when=_condition(reader, keys.get("when"), "when"),
-                require=_condition(reader, keys.get("require"), "require"),
+                match=match,
+                when=when,
+                require=require,
                 message=message or "",
-                approval=_approval(reader, keys.get("approval"), "approval"),
+                approval=approval,
                 source=reader.source(spec),
             )
         )
@@ -349,6 +363,15 @@ def _document(reader: NodeReader, docs: LoadedDocuments, node: yaml.Node) -> Non
         _KIND_READERS[kind](reader, docs, name, keys["spec"])
 
 
+def _empty(node: yaml.Node) -> bool:
+    """An empty document, as between two ``---`` or after a trailing one."""
+    return (
+        isinstance(node, yaml.ScalarNode)
+        and node.tag == "tag:yaml.org,2002:null"
+        and not node.value
+    )
+
+
 def load_texts(texts: Mapping[str, str]) -> LoadedDocuments:
     """Load documents from ``{file name: YAML text}``."""
     loaded = LoadedDocuments()
@@ -358,7 +381,7 @@ def load_texts(texts: Mapping[str, str]) -> LoadedDocuments:
             for node in yaml.compose_all(
                 text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
             ):
-                if node is not None:
+                if node is not None and not _empty(node):
                     _document(reader, loaded, node)
         except yaml.MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
@@ -375,10 +398,14 @@ def load_texts(texts: Mapping[str, str]) -> LoadedDocuments:
     return loaded
 
 
-def load_directory(directory: Path) -> LoadedDocuments:
-    """Load every ``*.yaml`` / ``*.yml`` file under ``directory``, in path order."""
+def read_files(directory: Path) -> dict[str, str]:
+    """Every ``*.yaml`` / ``*.yml`` file under ``directory``: ``{relative path: text}``."""
     files = sorted(
         path for path in directory.rglob("*") if path.suffix in POLICY_SUFFIXES and path.is_file()
     )
-    texts = {str(path.relative_to(directory)): path.read_text(encoding="utf-8") for path in files}
-    return load_texts(texts)
+    return {path.relative_to(directory).as_posix(): path.read_text("utf-8") for path in files}
+
+
+def load_directory(directory: Path) -> LoadedDocuments:
+    """Load every policy file under ``directory``, in path order."""
+    return load_texts(read_files(directory))

@@ -28,6 +28,9 @@ from charter.errors import (
 )
 from charter.identity.agents import AgentStatus, LifecycleAction, RiskTier
 from charter.identity.humans import HumanRole
+from charter.policy.diagnostics import Diagnostic, Severity
+from charter.policy.engine import PolicyInvalid
+from charter.policy.model import Source
 from charter.wire import (
     AgentOut,
     AgentPage,
@@ -37,6 +40,7 @@ from charter.wire import (
     HumanPage,
     IssuedTokenOut,
     LifecycleOut,
+    PolicyApplied,
     TokenOut,
     WhoAmI,
 )
@@ -69,8 +73,29 @@ def _error_of(response: httpx.Response) -> CharterError:
         code, message, help = "http_error", f"HTTP {response.status_code}", None
     if response.status_code >= 500:
         return Unavailable(message, code=code, help=help)
+    if code == "invalid_policy":
+        return PolicyInvalid(_diagnostics(body.get("diagnostics")))
     family = _FAMILIES.get(response.status_code, CharterError)
     return family(message, code=code, help=help)
+
+
+def _diagnostics(items: Any) -> list[Diagnostic]:
+    """The server's diagnostics back as values (malformed entries are skipped)."""
+    found = []
+    for item in items if isinstance(items, list) else []:
+        try:
+            found.append(
+                Diagnostic(
+                    Severity(item["severity"]),
+                    str(item["code"]),
+                    str(item["message"]),
+                    Source(str(item["file"]), int(item["line"]), int(item["column"])),
+                    item.get("help"),
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            continue
+    return found
 
 
 def _parse(response: httpx.Response, validate: Callable[[bytes], Parsed]) -> Parsed:
@@ -369,6 +394,31 @@ class Client:
     def list_checkpoints(self) -> list[dict[str, Any]]:
         """Every signed checkpoint, oldest first: keep copies outside the server."""
         return _parse(self._call("GET", "/v1/audit/checkpoints"), _OBJECTS.validate_json)
+
+    # -- policies -------------------------------------------------------------------
+
+    def apply_policy(self, files: Mapping[str, str]) -> PolicyApplied:
+        """Validate and activate a policy given as ``{file name: YAML}``."""
+        return self._post(PolicyApplied, "/v1/policies", {"files": dict(files)})
+
+    def diff_policy(self, files: Mapping[str, str]) -> dict[str, Any]:
+        """What applying ``files`` would change against the active revision."""
+        response = self._call("POST", "/v1/policies/diff", json={"files": dict(files)})
+        return _parse(response, _OBJECT.validate_json)
+
+    def active_policy(self) -> dict[str, Any] | None:
+        """The active revision with its files, or None."""
+        return _parse(self._call("GET", "/v1/policies/active"), _OBJECT_OR_NULL.validate_json)
+
+    def policy_revisions(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        """Stored revisions, newest first."""
+        response = self._call("GET", "/v1/policies/revisions", params={"limit": limit})
+        return _parse(response, _OBJECTS.validate_json)
+
+    def activate_policy(self, revision: str) -> dict[str, Any]:
+        """Reactivate a stored revision (roll back)."""
+        response = self._call("POST", f"/v1/policies/revisions/{_segment(revision)}/activate")
+        return _parse(response, _OBJECT.validate_json)
 
     def audit_public_key(self) -> str:
         """The PEM public key that verifies checkpoints."""

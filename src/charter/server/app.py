@@ -8,13 +8,14 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from charter import __version__
 from charter.errors import CharterError
 from charter.server.errors import install_error_handlers
 from charter.server.limits import BodySizeLimit
-from charter.server.routes import agents, audit, health, humans, tokens
+from charter.server.routes import agents, audit, health, humans, policies, tokens
 from charter.service import Services
 from charter.settings import Settings
 
@@ -41,6 +42,14 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The active policy, compiled once and swapped whole when this server activates
+        # another (replicas learning of other servers' changes come with the decision API).
+        try:
+            app.state.policy = await run_in_threadpool(services.policies.load_active)
+        except (CharterError, SQLAlchemyError) as error:
+            # Start anyway: /readyz reports the store, and nothing is decided without policy.
+            log.error("could not load the active policy: %s", error)
+        services.policies.on_activate = lambda engine: setattr(app.state, "policy", engine)
         signer = None
         if services.audit.can_sign:
             signer = asyncio.create_task(
@@ -64,8 +73,9 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.policy = None
     install_error_handlers(app, services)
-    for module in (health, agents, humans, tokens, audit):
+    for module in (health, agents, humans, tokens, audit, policies):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -29,6 +29,7 @@ from charter.errors import (
     Unavailable,
 )
 from charter.identity.principals import Principal
+from charter.policy.engine import PolicyInvalid
 from charter.server.deps import where
 from charter.service import Services
 
@@ -96,7 +97,10 @@ def install_error_handlers(app: FastAPI, services: Services) -> None:
                     code=error.code,
                     where=where(request),
                 )
-        return error_response(status_of(error), error.code, error.message, help=error.help)
+        extra: dict[str, Any] = {}
+        if isinstance(error, PolicyInvalid):
+            extra["diagnostics"] = [d.to_json() for d in error.diagnostics]
+        return error_response(status_of(error), error.code, error.message, help=error.help, **extra)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:

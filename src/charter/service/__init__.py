@@ -12,6 +12,7 @@ from charter.service.access import SYSTEM
 from charter.service.agents import AgentChanges, AgentService
 from charter.service.audit import AuditService
 from charter.service.humans import Deactivation, HumanChanges, HumanService
+from charter.service.policies import PolicyService
 from charter.service.tokens import TokenService
 from charter.settings import Settings
 from charter.storage.ports import Store
@@ -24,6 +25,7 @@ __all__ = [
     "Deactivation",
     "HumanChanges",
     "HumanService",
+    "PolicyService",
     "Services",
     "TokenService",
 ]
@@ -39,6 +41,7 @@ class Services:
     humans: HumanService
     tokens: TokenService
     audit: AuditService
+    policies: PolicyService
 
     @classmethod
     def build(
@@ -60,4 +63,5 @@ class Services:
             humans=HumanService(store, clock),
             tokens=TokenService(store, clock, lifetimes=lifetimes),
             audit=AuditService(store, clock, signing_key=signing_key, public_key=public_key),
+            policies=PolicyService(store, clock, recertify_after=settings.recertify_after),
         )

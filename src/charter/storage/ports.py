@@ -19,6 +19,7 @@ from charter.audit.records import AuditEntry, AuditRecord
 from charter.identity.agents import Agent, AgentStatus
 from charter.identity.credentials import Credential, PrincipalKind
 from charter.identity.humans import Human
+from charter.policy.revisions import ActivePolicy, PolicyRevision
 
 __all__ = [
     "AgentStore",
@@ -26,6 +27,7 @@ __all__ = [
     "AuditStore",
     "CredentialStore",
     "HumanStore",
+    "PolicyStore",
     "Store",
     "UnitOfWork",
 ]
@@ -152,6 +154,30 @@ class AuditStore(Protocol):
         ...
 
 
+class PolicyStore(Protocol):
+    """Applied policy revisions and which one is active."""
+
+    def get(self, revision: str) -> PolicyRevision | None:
+        """The revision with this id."""
+        ...
+
+    def add(self, revision: PolicyRevision) -> bool:
+        """Store a revision; False if one with its id already exists."""
+        ...
+
+    def list(self, *, limit: int = 100) -> list[PolicyRevision]:
+        """Revisions, newest first."""
+        ...
+
+    def active(self, *, lock: bool = False) -> ActivePolicy | None:
+        """The active revision, if any; ``lock`` holds off other activations."""
+        ...
+
+    def activate(self, revision: str, *, at: datetime, by: str) -> None:
+        """Make ``revision`` the active one."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction's view of every store."""
 
@@ -173,6 +199,11 @@ class UnitOfWork(Protocol):
     @property
     def audit(self) -> AuditStore:
         """The audit log."""
+        ...
+
+    @property
+    def policies(self) -> PolicyStore:
+        """Policy revisions."""
         ...
 
 

@@ -16,6 +16,8 @@ __all__ = [
     "credentials",
     "humans",
     "metadata",
+    "policy_revisions",
+    "policy_state",
 ]
 
 
@@ -122,4 +124,26 @@ audit_checkpoints = sa.Table(
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("key_id", sa.String(16), nullable=False),
     sa.Column("signature", sa.String(128), nullable=False),
+)
+
+policy_revisions = sa.Table(
+    "policy_revisions",
+    metadata,
+    sa.Column("id", sa.String(24), primary_key=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.String(80), nullable=False),
+    sa.Column("files", sa.Text, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+)
+
+# One row: which revision is active. Activation locks and updates it.
+policy_state = sa.Table(
+    "policy_state",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column(
+        "active_revision", sa.String(24), sa.ForeignKey("policy_revisions.id"), nullable=True
+    ),
+    sa.Column("activated_at", UTCDateTime, nullable=True),
+    sa.Column("activated_by", sa.String(80), nullable=True),
 )

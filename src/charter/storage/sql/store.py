@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from charter.errors import StoreError, Unavailable
 from charter.storage.sql.audit import SqlAuditStore
 from charter.storage.sql.identity import SqlAgentStore, SqlCredentialStore, SqlHumanStore
+from charter.storage.sql.policy import SqlPolicyStore
 
 __all__ = ["SqlStore", "SqlUnitOfWork", "create_sql_engine", "open_existing_store", "open_store"]
 
@@ -37,6 +38,7 @@ class SqlUnitOfWork:
     humans: SqlHumanStore
     credentials: SqlCredentialStore
     audit: SqlAuditStore
+    policies: SqlPolicyStore
 
     @classmethod
     def on(cls, conn: Connection) -> SqlUnitOfWork:
@@ -47,6 +49,7 @@ class SqlUnitOfWork:
             humans=SqlHumanStore(conn),
             credentials=SqlCredentialStore(conn),
             audit=SqlAuditStore(conn),
+            policies=SqlPolicyStore(conn),
         )
 
 

@@ -1,0 +1,82 @@
+"""``/v1/policies``: apply, diff, read and roll back policy revisions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from charter.server.deps import Caller, Wired
+from charter.wire import PolicyApplied, PolicyFiles
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/policies", tags=["policies"])
+
+RevisionPath = Annotated[str, Path(pattern=r"^rev_[0-9a-f]{16}$")]
+
+
+@router.post("", status_code=201)
+def apply_policy(services: Wired, caller: Caller, body: PolicyFiles) -> PolicyApplied:
+    """Validate and activate a policy; an invalid one is refused whole (422, diagnostics)."""
+    applied = services.policies.apply(caller, body.files)
+    return PolicyApplied(
+        revision=applied.revision,
+        previous=applied.previous,
+        created=applied.created,
+        activated=applied.activated,
+        warnings=[warning.to_json() for warning in applied.warnings],
+        agents_registered=list(applied.agents_registered),
+        agents_updated=list(applied.agents_updated),
+    )
+
+
+@router.post("/diff")
+def diff_policy(services: Wired, caller: Caller, body: PolicyFiles) -> dict[str, Any]:
+    """What applying these files would change against the active revision."""
+    return services.policies.diff(caller, body.files)
+
+
+@router.get("/active")
+def active_policy(services: Wired, caller: Caller) -> dict[str, Any] | None:
+    """The active revision with its files, or null when no policy was applied."""
+    found = services.policies.active(caller)
+    if found is None:
+        return None
+    active, revision = found
+    return {
+        "revision": active.revision,
+        "activated_at": active.activated_at.isoformat(),
+        "activated_by": active.activated_by,
+        "summary": dict(revision.summary),
+        "files": dict(revision.files),
+    }
+
+
+@router.get("/revisions")
+def list_revisions(
+    services: Wired,
+    caller: Caller,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    """Stored revisions, newest first (without their files)."""
+    return [
+        {
+            "id": revision.id,
+            "created_at": revision.created_at.isoformat(),
+            "created_by": revision.created_by,
+            "summary": dict(revision.summary),
+        }
+        for revision in services.policies.revisions(caller, limit=limit)
+    ]
+
+
+@router.post("/revisions/{revision}/activate")
+def activate_revision(services: Wired, caller: Caller, revision: RevisionPath) -> dict[str, Any]:
+    """Roll back (or forward) to a stored revision."""
+    active = services.policies.rollback(caller, revision)
+    return {
+        "revision": active.revision,
+        "activated_at": active.activated_at.isoformat(),
+        "activated_by": active.activated_by,
+    }

@@ -1,0 +1,309 @@
+"""Policy use cases: apply a revision (upserting declared agents), diff, roll back, read.
+
+Applying validates the whole policy against the registry, stores an immutable revision
+named by its content hash, upserts the agents it declares and activates it, all in one
+transaction with its audit records. A policy with any error is refused whole.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from charter.audit.records import AuditEntry
+from charter.clock import Clock
+from charter.errors import NotFound
+from charter.identity.agents import Agent, AgentStatus
+from charter.identity.humans import HumanRole
+from charter.identity.principals import Principal
+from charter.policy.diagnostics import Diagnostic, Severity
+from charter.policy.engine import Engine, PolicyInvalid
+from charter.policy.model import AgentSpec, Policy
+from charter.policy.revisions import ActivePolicy, PolicyRevision, summarise
+from charter.service.access import require_roles
+from charter.service.agents import agent_snapshot
+from charter.storage.ports import Store, UnitOfWork
+
+__all__ = ["Applied", "PolicyService", "diff_policies"]
+
+WRITERS = (HumanRole.POLICY_ADMIN, HumanRole.ADMIN)
+READERS = (HumanRole.POLICY_ADMIN, HumanRole.ADMIN, HumanRole.AUDITOR)
+_KINDS = ("agents", "roles", "bindings", "guardrails", "separations")
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """The outcome of an apply."""
+
+    revision: str
+    previous: str | None
+    created: bool
+    activated: bool
+    warnings: tuple[Diagnostic, ...]
+    agents_registered: tuple[str, ...]
+    agents_updated: tuple[str, ...]
+
+
+def _plain(value: Any) -> Any:
+    """A document as comparable data, without where it was written."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.name != "source"
+        }
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+def diff_policies(before: Policy | None, after: Policy) -> dict[str, dict[str, list[str]]]:
+    """Documents added, removed and changed, per kind."""
+    changes: dict[str, dict[str, list[str]]] = {}
+    for kind in _KINDS:
+        old = {doc.name: _plain(doc) for doc in getattr(before, kind, ())} if before else {}
+        new = {doc.name: _plain(doc) for doc in getattr(after, kind)}
+        changes[kind] = {
+            "added": sorted(new.keys() - old.keys()),
+            "removed": sorted(old.keys() - new.keys()),
+            "changed": sorted(name for name in new.keys() & old.keys() if new[name] != old[name]),
+        }
+    return changes
+
+
+def _file_digests(files: Mapping[str, str]) -> dict[str, str]:
+    return {name: hashlib.sha256(text.encode("utf-8")).hexdigest() for name, text in files.items()}
+
+
+class PolicyService:
+    """Applies, activates and reads policy revisions."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        recertify_after: timedelta,
+        on_activate: Callable[[Engine], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._recertify_after = recertify_after
+        self.on_activate = on_activate
+
+    def _engine(self, unit: UnitOfWork, files: Mapping[str, str]) -> Engine:
+        known = [agent.id for agent in unit.agents.list(limit=1_000_000)]
+        return Engine.from_texts(files, clock=self._clock, known_agents=known)
+
+    def apply(self, actor: Principal, files: Mapping[str, str]) -> Applied:
+        """Validate, store and activate ``files`` as a revision; refuse it whole if invalid."""
+        require_roles(actor, "apply policy", *WRITERS)
+        now = self._clock()
+        with self._store.write() as unit:
+            engine = self._engine(unit, files)
+            self._owners_must_be_active(unit, engine.policy.agents)
+            registered, updated = self._upsert_agents(unit, actor, engine.policy.agents)
+            revision = PolicyRevision(
+                id=engine.revision,
+                created_at=now,
+                created_by=actor.ref,
+                files=dict(files),
+                summary=summarise(engine.policy),
+            )
+            created = unit.policies.add(revision)
+            active = unit.policies.active(lock=True)
+            previous = active.revision if active else None
+            activated = previous != revision.id
+            if activated:
+                unit.policies.activate(revision.id, at=now, by=actor.ref)
+            unit.audit.append(
+                AuditEntry(
+                    type="policy.applied",
+                    actor=actor.ref,
+                    at=now,
+                    subject=revision.id,
+                    data={
+                        "revision": revision.id,
+                        "previous": previous,
+                        "created": created,
+                        "activated": activated,
+                        "files": _file_digests(files),
+                        "summary": revision.summary,
+                        "warnings": [str(w) for w in engine.diagnostics],
+                    },
+                )
+            )
+        if activated and self.on_activate is not None:
+            self.on_activate(engine)
+        return Applied(
+            revision=revision.id,
+            previous=previous,
+            created=created,
+            activated=activated,
+            warnings=engine.diagnostics,
+            agents_registered=tuple(registered),
+            agents_updated=tuple(updated),
+        )
+
+    def diff(self, actor: Principal, files: Mapping[str, str]) -> dict[str, Any]:
+        """What applying ``files`` would change against the active revision."""
+        require_roles(actor, "diff policy", *READERS)
+        with self._store.read() as unit:
+            engine = self._engine(unit, files)
+            active = unit.policies.active()
+            current = unit.policies.get(active.revision) if active else None
+        before = Engine.from_texts(current.files).policy if current else None
+        return {
+            "active": current.id if current else None,
+            "revision": engine.revision,
+            "unchanged": current is not None and current.id == engine.revision,
+            "changes": diff_policies(before, engine.policy),
+            "warnings": [w.to_json() for w in engine.diagnostics],
+        }
+
+    def rollback(self, actor: Principal, revision: str) -> ActivePolicy:
+        """Reactivate an earlier revision."""
+        require_roles(actor, "roll back policy", *WRITERS)
+        now = self._clock()
+        with self._store.write() as unit:
+            stored = unit.policies.get(revision)
+            if stored is None:
+                raise NotFound(f"no policy revision {revision!r}", code="revision_not_found")
+            engine = Engine.from_texts(stored.files, clock=self._clock)
+            active = unit.policies.active(lock=True)
+            previous = active.revision if active else None
+            unit.policies.activate(revision, at=now, by=actor.ref)
+            unit.audit.append(
+                AuditEntry(
+                    type="policy.rolled_back",
+                    actor=actor.ref,
+                    at=now,
+                    subject=revision,
+                    data={"revision": revision, "previous": previous},
+                )
+            )
+        if self.on_activate is not None:
+            self.on_activate(engine)
+        return ActivePolicy(revision, now, actor.ref)
+
+    def active(self, actor: Principal) -> tuple[ActivePolicy, PolicyRevision] | None:
+        """The active revision and its files."""
+        require_roles(actor, "read policy", *READERS)
+        with self._store.read() as unit:
+            active = unit.policies.active()
+            if active is None:
+                return None
+            revision = unit.policies.get(active.revision)
+        if revision is None:
+            return None
+        return active, revision
+
+    def revisions(self, actor: Principal, *, limit: int = 100) -> list[PolicyRevision]:
+        """Stored revisions, newest first."""
+        require_roles(actor, "read policy", *READERS)
+        with self._store.read() as unit:
+            return unit.policies.list(limit=limit)
+
+    def load_active(self) -> Engine | None:
+        """The compiled active revision (for a server starting up), or None."""
+        with self._store.read() as unit:
+            active = unit.policies.active()
+            revision = unit.policies.get(active.revision) if active else None
+        return Engine.from_texts(revision.files, clock=self._clock) if revision else None
+
+    @staticmethod
+    def _owners_must_be_active(unit: UnitOfWork, agents: tuple[AgentSpec, ...]) -> None:
+        problems = []
+        for spec in agents:
+            owner = unit.humans.get(spec.owner, for_update=True)
+            if owner is None or not owner.active:
+                state = "not a known human" if owner is None else "deactivated"
+                problems.append(
+                    Diagnostic(
+                        Severity.ERROR,
+                        "unknown_owner" if owner is None else "owner_inactive",
+                        f"Agent/{spec.name}: owner {spec.owner!r} is {state}",
+                        spec.source,
+                        "add the human first: charter humans add" if owner is None else None,
+                    )
+                )
+        if problems:
+            raise PolicyInvalid(problems)
+
+    def _upsert_agents(
+        self, unit: UnitOfWork, actor: Principal, specs: tuple[AgentSpec, ...]
+    ) -> tuple[list[str], list[str]]:
+        now = self._clock()
+        registered, updated = [], []
+        for spec in specs:
+            current = unit.agents.get(spec.name, for_update=True)
+            if current is None:
+                agent = Agent(
+                    id=spec.name,
+                    display_name=spec.name,
+                    owner=spec.owner,
+                    purpose=spec.purpose,
+                    risk_tier=spec.risk_tier,
+                    status=AgentStatus.ACTIVE,
+                    labels=dict(spec.labels),
+                    created_at=now,
+                    updated_at=now,
+                    recertify_by=now + self._recertify_after,
+                )
+                unit.agents.add(agent)
+                registered.append(agent.id)
+                unit.audit.append(
+                    AuditEntry(
+                        type="agent.registered",
+                        actor=actor.ref,
+                        at=now,
+                        agent=agent.id,
+                        subject=agent.ref,
+                        data=agent_snapshot(agent),
+                    )
+                )
+                continue
+            if current.status is AgentStatus.RETIRED:
+                continue  # retired is terminal; the policy cannot bring it back
+            agent = replace(
+                current,
+                owner=spec.owner,
+                purpose=spec.purpose or current.purpose,
+                risk_tier=spec.risk_tier,
+                labels=dict(spec.labels),
+                updated_at=now,
+            )
+            before, after = agent_snapshot(current), agent_snapshot(agent)
+            diff = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+            if not diff:
+                continue
+            unit.agents.save(agent)
+            updated.append(agent.id)
+            unit.audit.append(
+                AuditEntry(
+                    type="agent.updated",
+                    actor=actor.ref,
+                    at=now,
+                    agent=agent.id,
+                    subject=agent.ref,
+                    data={"changes": diff, "by_policy": True},
+                )
+            )
+            if current.owner != agent.owner:
+                unit.audit.append(
+                    AuditEntry(
+                        type="agent.owner_changed",
+                        actor=actor.ref,
+                        at=now,
+                        agent=agent.id,
+                        subject=agent.ref,
+                        data={"from": current.owner, "to": agent.owner},
+                    )
+                )
+        return registered, updated

@@ -1,0 +1,158 @@
+"""Policy revisions through the API and the CLI, on both backends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from charter import Client, PolicyInvalid
+from charter.cli.main import app
+from charter.identity.humans import HumanRole
+from charter.policy.loader import read_files
+from charter.service import SYSTEM, Services
+from tests.conftest import Admin, bearer
+
+PACK = Path(__file__).resolve().parent.parent / "examples" / "policies"
+FILES = read_files(PACK)
+OWNERS = ("user:alice", "user:bob", "user:carol", "user:dave")
+
+
+@pytest.fixture
+def policy_admin(services: Services, admin: Admin) -> str:
+    """The pack's owners, and a policy admin's token."""
+    for owner in OWNERS:
+        services.humans.add(SYSTEM, human_id=owner, email=f"{owner[5:]}@example.com")
+    services.humans.add(
+        SYSTEM, human_id="user:pat", email="pat@example.com", roles=[HumanRole.POLICY_ADMIN]
+    )
+    return services.tokens.issue_for_human(SYSTEM, "user:pat").token
+
+
+def test_apply_stores_activates_and_registers_declared_agents(
+    api: TestClient, admin: Admin, policy_admin: str
+) -> None:
+    applied = api.post("/v1/policies", json={"files": FILES}, headers=bearer(policy_admin))
+    assert applied.status_code == 201, applied.text
+    body = applied.json()
+    assert body["revision"].startswith("rev_")
+    assert (body["previous"], body["created"], body["activated"]) == (None, True, True)
+    assert sorted(body["agents_registered"]) == [
+        "compliance-copilot",
+        "identity-ops-agent",
+        "secrets-scanner",
+        "support-bot",
+    ]
+    agent = api.get("/v1/agents/support-bot", headers=admin.headers).json()
+    assert (agent["owner"], agent["status"]) == ("user:alice", "active")
+    assert api.get("/readyz").json()["policy_revision"] == body["revision"]
+    active = api.get("/v1/policies/active", headers=bearer(policy_admin)).json()
+    assert active["files"] == FILES
+    assert active["activated_by"] == "user:pat"
+    types = [r["type"] for r in api.get("/v1/audit", headers=admin.headers).json()["records"]]
+    assert types[-1] == "policy.applied"
+    assert types.count("agent.registered") == 4
+    assert api.get("/v1/audit/verify", headers=admin.headers).json()["ok"] is True
+
+    again = api.post("/v1/policies", json={"files": FILES}, headers=bearer(policy_admin)).json()
+    assert (again["revision"], again["created"], again["activated"]) == (
+        body["revision"],
+        False,
+        False,
+    )
+    assert again["agents_registered"] == again["agents_updated"] == []
+
+
+def test_an_invalid_policy_is_refused_whole_with_every_diagnostic(
+    api: TestClient, admin: Admin, policy_admin: str
+) -> None:
+    broken = dict(FILES)
+    broken["bindings.yaml"] = broken["bindings.yaml"].replace(
+        "role: review-drafter", "role: review-drafterz"
+    )
+    broken["roles.yaml"] = broken["roles.yaml"].replace("capability: infer", "capabilty: infer", 1)
+    refused = api.post("/v1/policies", json={"files": broken}, headers=bearer(policy_admin))
+    assert refused.status_code == 422
+    error = refused.json()["error"]
+    assert error["code"] == "invalid_policy"
+    codes = {(d["file"], d["code"]) for d in error["diagnostics"] if d["severity"] == "error"}
+    assert ("bindings.yaml", "unknown_role") in codes
+    assert ("roles.yaml", "unknown_key") in codes
+    assert all(d["line"] > 0 for d in error["diagnostics"])
+    # Nothing was written: no revision, no agents.
+    assert api.get("/v1/policies/active", headers=bearer(policy_admin)).json() is None
+    assert api.get("/v1/agents", headers=admin.headers).json()["agents"] == []
+
+
+def test_declared_agents_need_existing_active_owners(
+    api: TestClient, services: Services, admin: Admin
+) -> None:
+    refused = api.post("/v1/policies", json={"files": FILES}, headers=admin.headers)
+    assert refused.status_code == 422
+    diagnostics = refused.json()["error"]["diagnostics"]
+    assert {d["code"] for d in diagnostics} == {"unknown_owner"}
+    assert {d["file"] for d in diagnostics} == {"agents.yaml"}
+
+
+def test_agents_and_humans_without_the_role_cannot_apply(
+    api: TestClient, services: Services, policy_admin: str
+) -> None:
+    api.post("/v1/policies", json={"files": FILES}, headers=bearer(policy_admin))
+    agent_token = services.tokens.issue_for_agent(SYSTEM, "support-bot").token
+    for token in (agent_token, services.tokens.issue_for_human(SYSTEM, "user:alice").token):
+        refused = api.post("/v1/policies", json={"files": FILES}, headers=bearer(token))
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "forbidden"
+
+
+def test_diff_and_rollback(api: TestClient, policy_admin: str) -> None:
+    headers = bearer(policy_admin)
+    first = api.post("/v1/policies", json={"files": FILES}, headers=headers).json()["revision"]
+    changed = dict(FILES)
+    changed["roles.yaml"] = changed["roles.yaml"].replace(
+        "fields: [name, email, account_status]", "fields: [name, email]"
+    )
+    diff = api.post("/v1/policies/diff", json={"files": changed}, headers=headers).json()
+    assert diff["active"] == first
+    assert diff["unchanged"] is False
+    assert diff["changes"]["roles"] == {"added": [], "removed": [], "changed": ["support-reader"]}
+    assert diff["changes"]["bindings"] == {"added": [], "removed": [], "changed": []}
+    second = api.post("/v1/policies", json={"files": changed}, headers=headers).json()
+    assert second["previous"] == first
+    revisions = api.get("/v1/policies/revisions", headers=headers).json()
+    assert {r["id"] for r in revisions} == {first, second["revision"]}
+    rolled = api.post(f"/v1/policies/revisions/{first}/activate", headers=headers)
+    assert rolled.status_code == 200
+    assert api.get("/readyz").json()["policy_revision"] == first
+    missing = api.post("/v1/policies/revisions/rev_0000000000000000/activate", headers=headers)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "revision_not_found"
+
+
+def test_the_sdk_returns_diagnostics_and_the_cli_applies(
+    live_server: str, policy_admin: str, tmp_path: Path
+) -> None:
+    with Client(live_server, policy_admin) as client:
+        with pytest.raises(PolicyInvalid) as refused:
+            client.apply_policy({"bad.yaml": "kind: Rol\n"})
+        assert {d.code for d in refused.value.diagnostics} >= {"unknown_kind", "missing_key"}
+    runner = CliRunner()
+    remote = ["--server", live_server, "--token", policy_admin]
+    applied = runner.invoke(app, ["policy", "apply", str(PACK), "--json", *remote])
+    assert applied.exit_code == 0, applied.stderr
+    revision = json.loads(applied.stdout)["revision"]
+    unchanged = runner.invoke(app, ["policy", "diff", str(PACK), "--json", *remote])
+    assert json.loads(unchanged.stdout)["unchanged"] is True
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "roles.yaml").write_text("apiVersion: charter/v1\nkind: Roll\n")
+    invalid = runner.invoke(app, ["policy", "apply", str(broken), *remote])
+    assert invalid.exit_code == 3
+    assert "roles.yaml:2:7: error[unknown_kind]" in invalid.stderr
+    listed = runner.invoke(app, ["policy", "revisions", "--json", *remote])
+    assert [r["id"] for r in json.loads(listed.stdout)] == [revision]
+    rolled = runner.invoke(app, ["policy", "rollback", revision, *remote])
+    assert rolled.exit_code == 0
