@@ -3,7 +3,9 @@
 Policies are built as model objects over a small alphabet of actions, resources, fields
 and conditions, compiled with the real compiler and CEL, and evaluated with the real
 evaluator: adding a deny guardrail never allows more, removing a binding never grants
-more, and an unknown or inactive agent is always denied.
+more (except by removing an ``onExcessFields: deny`` permission, which as documented
+vetoes what another permission would allow with redaction), and an unknown or inactive
+agent is always denied.
 """
 
 from __future__ import annotations
@@ -203,6 +205,7 @@ def _redacting(policy: Policy) -> Policy:
 def test_removing_a_binding_never_grants_more(
     policy: Policy, drop: int, request: Request, given_facts: Facts
 ) -> None:
+    # Only with redaction: see the next property for what ``onExcessFields: deny`` does.
     policy = _redacting(policy)
     before = decide(policy, request, given_facts)
     after = decide(_without_one_binding(policy, drop), request, given_facts)

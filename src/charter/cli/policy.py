@@ -322,3 +322,11 @@ def revisions(
             ],
         ),
     )
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of policy documents (for editors and CI)."""
+    from charter.policy.schema import policy_schema
+
+    sys.stdout.write(json.dumps(policy_schema(), indent=2) + "\n")
