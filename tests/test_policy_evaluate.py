@@ -621,13 +621,22 @@ def test_on_excess_fields_deny_refuses_the_request() -> None:
 
 
 def test_an_excess_fields_deny_names_the_permission_that_says_deny() -> None:
-    eng = engine(READER, STANDING, STRICT, binding("strict", "strict-reader"))
+    eng = engine(STRICT, binding("strict", "strict-reader"))
     decision = decide(eng, read(fields=("name", "ssn")))
     assert decision.code == "excess_fields"
     assert (decision.reasons[0].policy, decision.reasons[0].rule) == (
         "Role/strict-reader",
         "permissions[0]",
     )
+
+
+def test_a_redacting_permission_beside_a_strict_one_still_allows_with_redaction() -> None:
+    # Permissions add up: a strict role does not take away what another role allows.
+    eng = engine(READER, STANDING, STRICT, binding("strict", "strict-reader"))
+    decision = decide(eng, read(fields=("name", "ssn")))
+    assert decision.allowed
+    assert decision.released_fields == ("name",)
+    assert decision.redacted_fields == ("ssn",)
 
 
 # --- every decision ---------------------------------------------------------------------------

@@ -257,8 +257,10 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
     if approved:
         reasons.append(Reason(f"Approval/{facts.approval_id}", "approved", Effect.ALLOW))
     strict = [p for p, _ in matched if p.on_excess_fields is ExcessFields.DENY]
-    if redacted and strict:
-        # The reason names the permission that says deny, not whichever matched first.
+    # Only when every matching permission says deny: permissions add up, so a role that
+    # would allow with redaction is not taken away by another role (removing a binding
+    # never grants more).
+    if redacted and len(strict) == len(matched):
         return _deny(
             "excess_fields",
             Reason(
