@@ -206,8 +206,14 @@ class Snapshot:
         key = (agent, frozenset(labels.items()))
         cached = self._label_cache.get(key)
         if cached is None:
-            selected = tuple(binding for wanted, binding in self.by_selector if wanted <= key[1])
-            cached = self.by_agent.get(agent, ()) + selected
+            named = self.by_agent.get(agent, ())
+            # A binding that both names and selects the agent counts once.
+            selected = tuple(
+                binding
+                for wanted, binding in self.by_selector
+                if wanted <= key[1] and not any(binding is other for other in named)
+            )
+            cached = named + selected
             if len(self._label_cache) < 100_000:
                 self._label_cache[key] = cached
         return cached

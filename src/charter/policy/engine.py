@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from charter.clock import Clock, system_clock
+from charter.clock import Clock, system_clock, to_utc
 from charter.errors import InvalidInput
 from charter.identity.agents import AgentStatus
 from charter.policy.cel import compile_condition
@@ -137,5 +137,5 @@ class Engine:
             request,
             self.snapshot,
             facts if facts is not None else self.facts_for(request.agent),
-            now if now is not None else self._clock(),
+            to_utc(now) if now is not None else self._clock(),
         )

@@ -239,7 +239,9 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
                 reasons=(Reason(name, "effect", effect, rule.message),),
                 errors=tuple(errors),
                 policy_revision=revision,
-                approval=ApprovalNeeded(name, rule.approval),
+                approval=None
+                if effect is Effect.STEP_UP_REQUIRED
+                else ApprovalNeeded(name, rule.approval),
                 message=rule.message or code.replace("_", " "),
             )
 

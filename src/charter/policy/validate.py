@@ -141,7 +141,7 @@ def _separations(checks: _Checks, policy: Policy, roles: dict[str, Role]) -> Non
             ]
             if first and second:
                 checks.error(
-                    (first[0] if first[0] is not second[0] else second[0]).source,
+                    first[0].source,
                     "separation_of_duty",
                     f"agent {agent!r} would hold both sides of SeparationOfDuty/"
                     f"{separation.name} (through Binding/{first[0].name} and "

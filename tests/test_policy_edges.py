@@ -1,0 +1,61 @@
+"""Edge cases of the engine: double bindings, naive times, step-up without approval."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from charter import Capability, Effect, Engine, Request
+
+POLICY = """
+apiVersion: charter/v1
+kind: Agent
+metadata: {name: support-bot, labels: {team: support}}
+spec: {owner: user:alice}
+---
+apiVersion: charter/v1
+kind: Role
+metadata: {name: ticketer}
+spec:
+  permissions:
+    - {capability: do, actions: [ticket.create, ticket.close]}
+---
+apiVersion: charter/v1
+kind: Binding
+metadata: {name: both-ways}
+spec:
+  role: ticketer
+  agents: [support-bot]
+  selector: {labels: {team: support}}
+  expiresAt: 2026-06-01T00:00:00Z
+---
+apiVersion: charter/v1
+kind: Guardrail
+metadata: {name: confirm-closing}
+spec:
+  effect: require_step_up
+  match: {actions: [ticket.close]}
+"""
+ENGINE = Engine.from_documents(POLICY)
+
+
+def _request(action: str) -> Request:
+    return Request("support-bot", Capability.DO, action, "ticketing/42")
+
+
+def test_a_binding_that_names_and_selects_an_agent_counts_once() -> None:
+    decision = ENGINE.decide(_request("ticket.create"), now=datetime(2026, 5, 1, tzinfo=UTC))
+    assert decision.allowed
+    assert len(decision.reasons) == 1
+
+
+def test_a_naive_time_is_taken_as_utc() -> None:
+    before = ENGINE.decide(_request("ticket.create"), now=datetime(2026, 5, 31, 23, 59))
+    after = ENGINE.decide(_request("ticket.create"), now=datetime(2026, 6, 1, 0, 0))
+    assert before.allowed
+    assert after.code == "no_permission"  # the binding expired at midnight UTC
+
+
+def test_step_up_needs_the_human_not_an_approval() -> None:
+    decision = ENGINE.decide(_request("ticket.close"), now=datetime(2026, 5, 1, tzinfo=UTC))
+    assert decision.effect is Effect.STEP_UP_REQUIRED
+    assert decision.approval is None
