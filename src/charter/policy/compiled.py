@@ -12,6 +12,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+from charter.policy.decision import Reason
 from charter.policy.globs import Glob
 from charter.policy.model import (
     Binding,
@@ -40,29 +41,40 @@ class ConditionError(Exception):
 class Variables:
     """A request's condition variables, each built on first use (most decisions need none).
 
-    ``prepared`` keeps one engine-specific form of a set of them per request (for CEL, a
-    context object), so several conditions on one request convert them once.
+    Subclasses say how to build a variable (``build``). ``prepared`` keeps one
+    engine-specific form of a set of them per request (for CEL, a context object), so
+    several conditions on one request convert them once. Creating one costs next to
+    nothing: its dictionaries appear only when a condition is evaluated.
     """
 
-    __slots__ = ("_builders", "_prepared", "_values")
+    __slots__ = ("_prepared", "_values")
 
-    def __init__(self, builders: Mapping[str, Callable[[], Any]]) -> None:
-        self._builders = builders
-        self._values: dict[str, Any] = {}
-        self._prepared: dict[Any, Any] = {}
+    names: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self._values: dict[str, Any] | None = None
+        self._prepared: dict[Any, Any] | None = None
+
+    def build(self, name: str) -> Any:
+        """Compute one variable (subclasses say how)."""
+        raise KeyError(name)
 
     def get(self, name: str) -> Any:
         """One variable's value."""
+        if self._values is None:
+            self._values = {}
         if name not in self._values:
-            self._values[name] = self._builders[name]()
+            self._values[name] = self.build(name)
         return self._values[name]
 
     def values(self, names: Iterable[str] | None = None) -> dict[str, Any]:
         """The named variables (default: all) as plain Python values."""
-        return {name: self.get(name) for name in (self._builders if names is None else names)}
+        return {name: self.get(name) for name in (self.names if names is None else names)}
 
     def prepared(self, key: Hashable, prepare: Callable[[Variables], Any]) -> Any:
         """``prepare(self)``, computed once per request for ``key``."""
+        if self._prepared is None:
+            self._prepared = {}
         found = self._prepared.get(key)
         if found is None:
             found = self._prepared[key] = prepare(self)
@@ -93,6 +105,8 @@ class CompiledPermission:
     resources: tuple[Glob, ...]
     fields: frozenset[str] | None
     when: Condition | None
+    reason: Reason
+    """The reason an allow through this permission gives (built once, at compile time)."""
 
     @property
     def capability(self) -> Capability:
@@ -106,9 +120,17 @@ class CompiledPermission:
 
     def covers(self, action: str, resource: str) -> bool:
         """True when the action and resource fall under the permission's globs."""
-        return any(glob.matches(action) for glob in self.actions) and any(
-            glob.matches(resource) for glob in self.resources
-        )
+        # Plain loops: this runs for every candidate of every decision, and a generator
+        # per call costs more than the matching.
+        for glob in self.actions:
+            if glob.matches(action):
+                break
+        else:
+            return False
+        for glob in self.resources:  # noqa: SIM110 - see above
+            if glob.matches(resource):
+                return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from charter.policy.compiled import (
     RuleIndex,
     Snapshot,
 )
+from charter.policy.decision import Effect, Reason
 from charter.policy.globs import ACTION, RESOURCE
 from charter.policy.model import Capability, GuardrailEffect, Policy, Role
 
@@ -34,6 +35,7 @@ def _role_index(role: Role, conditions: ConditionCompiler) -> RuleIndex[Compiled
             ),
             fields=None if permission.fields is None else frozenset(permission.fields),
             when=conditions(permission.when) if permission.when else None,
+            reason=Reason(f"Role/{role.name}", f"permissions[{number}]", Effect.ALLOW),
         )
         index.add((permission.capability,), compiled)
     return index

@@ -21,7 +21,9 @@ decision's ``errors``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from charter.identity.agents import AgentStatus
 from charter.policy.compiled import (
@@ -50,30 +52,42 @@ GOVERNANCE_PREFIX = "charter."
 """Actions on Charter itself (approving, reviewing, authoring policy): never an agent's."""
 
 
-def _variables(request: Request, agent: AgentFacts, now: datetime) -> Variables:
-    return Variables(
-        {
-            "agent": lambda: {
+class _RequestVariables(Variables):
+    """The CEL variables of one request: ``agent``, ``resource``, ``request``, ``context``,
+    ``now``."""
+
+    __slots__ = ("_agent", "_now", "_request")
+
+    names = ("agent", "resource", "request", "context", "now")
+
+    def __init__(self, request: Request, agent: AgentFacts, now: datetime) -> None:
+        super().__init__()
+        self._request, self._agent, self._now = request, agent, now
+
+    def build(self, name: str) -> Any:
+        request, agent = self._request, self._agent
+        if name == "agent":
+            return {
                 "id": agent.id,
                 "owner": agent.owner,
                 "labels": dict(agent.labels),
                 "riskTier": agent.risk_tier.value,
-            },
-            "resource": lambda: {
-                "id": request.resource,
-                "attributes": dict(request.resource_attributes),
-            },
-            "request": lambda: {
+            }
+        if name == "resource":
+            return {"id": request.resource, "attributes": dict(request.resource_attributes)}
+        if name == "request":
+            return {
                 "capability": request.capability.value,
                 "action": request.action,
                 "fields": list(request.fields),
                 "derived_from_inference": False,
                 "secrets": [],
-            },
-            "context": lambda: dict(request.context),
-            "now": lambda: now,
-        }
-    )
+            }
+        if name == "context":
+            return dict(request.context)
+        if name == "now":
+            return self._now
+        raise KeyError(name)
 
 
 def _holds(
@@ -141,7 +155,7 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
     if isinstance(agent, Decision):
         return agent
     capability, action, resource = request.capability, request.action, request.resource
-    variables = _variables(request, agent, now)
+    variables = _RequestVariables(request, agent, now)
     errors: list[str] = []
 
     # 2. Deny guardrails, and any guardrail's `require`.
@@ -248,12 +262,7 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
     # 5. Fields.
     released, redacted = _fields(request, [p for p, _ in matched], approved)
     reasons = [
-        Reason(
-            f"Role/{p.role}",
-            f"permissions[{p.index}]",
-            Effect.ALLOW,
-            f"through grant {grant}" if grant else "",
-        )
+        p.reason if grant is None else replace(p.reason, message=f"through grant {grant}")
         for p, grant in matched
     ]
     if approved:
