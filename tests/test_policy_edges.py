@@ -59,3 +59,72 @@ def test_step_up_needs_the_human_not_an_approval() -> None:
     decision = ENGINE.decide(_request("ticket.close"), now=datetime(2026, 5, 1, tzinfo=UTC))
     assert decision.effect is Effect.STEP_UP_REQUIRED
     assert decision.approval is None
+
+
+EXPLAINED = """
+apiVersion: charter/v1
+kind: Agent
+metadata: {name: support-bot}
+spec: {owner: user:alice}
+---
+apiVersion: charter/v1
+kind: Role
+metadata: {name: reader}
+spec:
+  permissions:
+    - capability: request
+      actions: [crm.customer.read]
+      resources: ["crm/customer/*"]
+      fields: [name]
+      when: 'context.purpose == "recovery"'
+---
+apiVersion: charter/v1
+kind: Binding
+metadata: {name: reads}
+spec: {role: reader, agents: [support-bot]}
+---
+apiVersion: charter/v1
+kind: Guardrail
+metadata: {name: needs-level}
+spec:
+  effect: deny
+  match: {actions: ["crm.**"]}
+  when: 'context.level > 3'
+"""
+
+
+def test_explain_names_every_rule_considered_and_its_conditions() -> None:
+    engine = Engine.from_documents(EXPLAINED)
+    request = Request(
+        "support-bot",
+        Capability.REQUEST,
+        "crm.customer.read",
+        "crm/customer/7",
+        fields=("name", "ssn"),
+        context={"purpose": "recovery", "level": "high"},
+    )
+    text = engine.explain(request, now=datetime(2026, 5, 1, tzinfo=UTC))
+    # The guardrail's condition errors (a string compared with a number): it fails closed.
+    assert text.startswith("DENY [guardrail]")
+    assert "Guardrail/needs-level (deny) matches; when: `context.level > 3` failed:" in text
+    assert "condition error (failed closed)" in text
+    allowed = engine.explain(
+        Request(
+            "support-bot",
+            Capability.REQUEST,
+            "crm.customer.read",
+            "crm/customer/7",
+            fields=("name", "ssn"),
+            context={"purpose": "recovery", "level": 1},
+        ),
+        now=datetime(2026, 5, 1, tzinfo=UTC),
+    )
+    assert allowed.startswith("ALLOW [allowed]")
+    assert "when: `context.level > 3` did not hold" in allowed
+    assert (
+        "Binding/reads (standing) gives Role/reader permissions[0]; "
+        'when: `context.purpose == "recovery"` held'
+    ) in allowed
+    assert "redacted fields: ssn" in allowed
+    unknown = engine.explain(Request("nobody", Capability.DO, "x.y", "z"))
+    assert "the agent is not known to the registry" in unknown

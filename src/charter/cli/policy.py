@@ -141,7 +141,6 @@ def check(
     """Decide one request offline and explain it (exit 0 allow, 2 otherwise, 3 invalid)."""
     from charter.errors import InvalidInput
     from charter.policy import Capability, Request
-    from charter.policy.explain import explain
 
     engine = _load(directory, as_json)
     with handled():
@@ -167,6 +166,7 @@ def check(
             context=parsed,
         )
     decision = engine.decide(request)
+    explanation = engine.explain(request)
     emit(
         {
             "decision": decision.effect.value,
@@ -178,7 +178,7 @@ def check(
             "policy_revision": decision.policy_revision,
         },
         as_json=as_json,
-        human=lambda: out.print(explain(request, decision), markup=False),
+        human=lambda: out.print(explanation, markup=False),
     )
     if not decision.allowed:
         raise typer.Exit(EXIT_DENIED)

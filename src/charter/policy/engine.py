@@ -16,6 +16,7 @@ from charter.policy.compiler import compile_policy
 from charter.policy.decision import AgentFacts, Decision, Facts, Request
 from charter.policy.diagnostics import Diagnostic
 from charter.policy.evaluate import evaluate
+from charter.policy.explain import explain, trace
 from charter.policy.loader import load_texts, read_files
 from charter.policy.model import Policy
 from charter.policy.testing import CaseResult, PolicyTest, run_case
@@ -128,6 +129,16 @@ class Engine:
     def facts_for(self, agent: str) -> Facts:
         """The facts the engine assumes on its own: declared agents are active."""
         return Facts(agent=self._declared.get(agent))
+
+    def explain(
+        self, request: Request, *, facts: Facts | None = None, now: datetime | None = None
+    ) -> str:
+        """Decide ``request`` and explain why: the deciding rules, every rule considered
+        and how its conditions came out, what was released or redacted."""
+        facts = facts if facts is not None else self.facts_for(request.agent)
+        moment = to_utc(now) if now is not None else self._clock()
+        decision = evaluate(request, self.snapshot, facts, moment)
+        return explain(request, decision, trace(request, self.snapshot, facts, moment))
 
     def decide(
         self, request: Request, *, facts: Facts | None = None, now: datetime | None = None

@@ -46,7 +46,7 @@ from charter.policy.decision import (
 )
 from charter.policy.model import Activation, ExcessFields, GuardrailEffect
 
-__all__ = ["GOVERNANCE_PREFIX", "evaluate"]
+__all__ = ["GOVERNANCE_PREFIX", "evaluate", "request_variables"]
 
 GOVERNANCE_PREFIX = "charter."
 """Actions on Charter itself (approving, reviewing, authoring policy): never an agent's."""
@@ -88,6 +88,11 @@ class _RequestVariables(Variables):
         if name == "now":
             return self._now
         raise KeyError(name)
+
+
+def request_variables(request: Request, agent: AgentFacts, now: datetime) -> Variables:
+    """The condition variables of ``request`` (built lazily)."""
+    return _RequestVariables(request, agent, now)
 
 
 def _holds(
