@@ -355,10 +355,25 @@ def test_a_cel_unknown_variable_is_an_error() -> None:
     assert "purpose" in diagnostic.message
 
 
-def test_a_name_bound_by_a_macro_is_only_a_warning() -> None:
+def test_a_name_bound_by_a_macro_is_not_an_unknown_variable() -> None:
     text = READER_ROLE + "      when: 'context.tags.all(t, t != \"secret\")'\n"
-    diagnostic = only(check(text), "cel_unknown_variable")
-    assert diagnostic.severity is Severity.WARNING
+    assert not [d for d in check(text).diagnostics if d.code.startswith("cel_")]
+
+
+@pytest.mark.parametrize(
+    ("condition", "code", "words"),
+    [
+        ("now > 5", "cel_type", "no matching overload for '_>_'"),
+        ("size(1) > 0", "cel_type", "no matching overload for 'size'"),
+        ('context.a && 1 + "b" == 2', "cel_type", "'_+_'"),
+        ("1 + 2", "cel_not_boolean", "gives int, not bool"),
+    ],
+)
+def test_type_errors_are_load_time_diagnostics(condition: str, code: str, words: str) -> None:
+    diagnostic = only(check(READER_ROLE + f"      when: '{condition}'\n"), code)
+    assert diagnostic.severity is Severity.ERROR
+    assert words in diagnostic.message
+    assert "(at 1:" in diagnostic.message
 
 
 def test_every_charter_variable_may_be_read() -> None:

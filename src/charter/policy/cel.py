@@ -1,9 +1,9 @@
 """CEL conditions, compiled once at load with the Rust-backed ``cel`` package.
 
-The package parses but does not type-check, so the loader checks what it can: syntax,
-and that an expression reads only Charter's variables. Type mistakes (comparing a
-string with a number, reading a missing key without ``has()``) surface at run time as
-a ``ConditionError``, which the evaluator turns into a fail-closed result.
+The package parses but does not type-check; the loader checks types separately
+(``charter.policy.celcheck``). What only data can reveal (a string where the policy
+expects a number, a missing key read without ``has()``) surfaces at run time as a
+``ConditionError``, which the evaluator turns into a fail-closed result.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from charter.policy.compiled import ConditionError, Variables
 __all__ = ["VARIABLES", "CelCondition", "CelSyntaxError", "compile_condition"]
 
 VARIABLES = frozenset({"agent", "resource", "request", "context", "now"})
-_MACROS = re.compile(r"\.(all|exists|exists_one|map|filter)\s*\(")
 _POSITION = re.compile(r"<input>:(\d+):(\d+): (.*?)(?:\n|$)")
 
 
@@ -38,15 +37,6 @@ class CelCondition:
     expression: str
     _program: Any = field(repr=False, compare=False)
     _reads: frozenset[str] = field(repr=False, compare=False, default=frozenset())
-
-    def unknown_variables(self) -> tuple[list[str], bool]:
-        """Names read that are not Charter's variables, and whether that is certain.
-
-        Macros bind names of their own (``x`` in ``list.all(x, ...)``), which cannot be
-        told apart from unknown variables, so with a macro it is only a suspicion.
-        """
-        unknown = sorted(set(self._program.variables()) - VARIABLES)
-        return unknown, not _MACROS.search(self.expression)
 
     def holds(self, variables: Variables) -> bool:
         """Evaluate; any error or a non-boolean result raises ``ConditionError``."""

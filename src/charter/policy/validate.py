@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from charter.identity.agents import RiskTier
 from charter.policy.cel import CelSyntaxError, compile_condition
+from charter.policy.celcheck import check_types
 from charter.policy.diagnostics import Diagnostic, Severity, did_you_mean
 from charter.policy.globs import ACTION, RESOURCE, GlobError
 from charter.policy.loader import LoadedDocuments
@@ -85,18 +86,19 @@ def _condition(checks: _Checks, source: Source, where: str, expression: str | No
     if expression is None:
         return
     try:
-        condition = compile_condition(expression)
+        compile_condition(expression)
     except CelSyntaxError as error:
         checks.error(source, "cel_syntax", f"{where}: {error} (at {error.line}:{error.column})")
         return
-    unknown, certain = condition.unknown_variables()
-    if unknown:
-        report = checks.error if certain else checks.warning
-        report(
+    problem = check_types(expression)
+    if problem is not None:
+        checks.error(
             source,
-            "cel_unknown_variable",
-            f"{where} reads {', '.join(unknown)}, which conditions do not have",
-            "conditions may read agent, resource, request, context and now",
+            problem.code,
+            f"{where}: {problem.message} (at {problem.line}:{problem.column})",
+            "conditions may read agent, resource, request, context and now"
+            if problem.code == "cel_unknown_variable"
+            else None,
         )
 
 
