@@ -17,6 +17,7 @@ from charter.cli.common import (
     client,
     emit,
     err,
+    fail,
     handled,
     out,
     table,
@@ -32,6 +33,18 @@ app = typer.Typer(help="Policy as code: validate, test and check policies.", no_
 Directory = Annotated[Path, typer.Argument(help="Policy directory.", show_default=False)]
 
 
+def _refuse(invalid: Any, as_json: bool, summary: str) -> typer.Exit:
+    """Print every diagnostic of an invalid policy; return the exit (code 3) to raise."""
+    if as_json:
+        diagnostics = [d.to_json() for d in invalid.diagnostics]
+        sys.stdout.write(json.dumps({"valid": False, "diagnostics": diagnostics}, indent=2) + "\n")
+    else:
+        for diagnostic in invalid.diagnostics:
+            err.print(str(diagnostic), markup=False)
+        err.print(summary, markup=False)
+    return typer.Exit(EXIT_INVALID_POLICY)
+
+
 def _load(directory: Path, as_json: bool) -> Any:
     """The engine for ``directory``, or print every diagnostic and exit 3."""
     from charter.errors import CharterError
@@ -40,23 +53,12 @@ def _load(directory: Path, as_json: bool) -> Any:
     try:
         return Engine.from_directory(directory)
     except PolicyInvalid as invalid:
-        if as_json:
-            sys.stdout.write(
-                json.dumps(
-                    {"valid": False, "diagnostics": [d.to_json() for d in invalid.diagnostics]},
-                    indent=2,
-                )
-                + "\n"
-            )
-        else:
-            for diagnostic in invalid.diagnostics:
-                err.print(str(diagnostic), markup=False)
-            errors = sum(1 for d in invalid.diagnostics if d.severity.value == "error")
-            err.print(f"{directory}: {errors} error(s); the policy is not valid", markup=False)
-        raise typer.Exit(EXIT_INVALID_POLICY) from None
+        errors = sum(1 for d in invalid.diagnostics if d.severity.value == "error")
+        raise _refuse(
+            invalid, as_json, f"{directory}: {errors} error(s); the policy is not valid"
+        ) from None
     except CharterError as error:
-        err.print(f"error: {error.message} [{error.code}]", markup=False)
-        raise typer.Exit(EXIT_ERROR) from None
+        raise fail(error) from None
 
 
 @app.command()
@@ -196,19 +198,18 @@ def _files(directory: Path) -> dict[str, str]:
     return files
 
 
-def _print_invalid(invalid: Any, as_json: bool) -> None:
-    if as_json:
-        sys.stdout.write(
-            json.dumps(
-                {"valid": False, "diagnostics": [d.to_json() for d in invalid.diagnostics]},
-                indent=2,
-            )
-            + "\n"
-        )
-        return
-    for diagnostic in invalid.diagnostics:
-        err.print(str(diagnostic), markup=False)
-    err.print("the policy was refused whole; nothing changed", markup=False)
+def _send(directory: Path, server: str, token: str | None, as_json: bool, call: str) -> Any:
+    """Send a policy directory to the server with the client method ``call``."""
+    from charter.policy import PolicyInvalid
+
+    with client(server, token) as charter:
+        files = _files(directory)
+        try:
+            return getattr(charter, call)(files)
+        except PolicyInvalid as invalid:
+            raise _refuse(
+                invalid, as_json, "the policy was refused whole; nothing changed"
+            ) from None
 
 
 @app.command()
@@ -219,15 +220,7 @@ def apply(
     as_json: AsJson = False,
 ) -> None:
     """Validate a policy directory on the server and activate it as a new revision."""
-    from charter.policy import PolicyInvalid
-
-    with client(server, token) as charter:
-        files = _files(directory)
-        try:
-            applied = charter.apply_policy(files)
-        except PolicyInvalid as invalid:
-            _print_invalid(invalid, as_json)
-            raise typer.Exit(EXIT_INVALID_POLICY) from None
+    applied = _send(directory, server, token, as_json, "apply_policy")
 
     def human() -> None:
         for warning in applied.warnings:
@@ -256,15 +249,7 @@ def diff(
     as_json: AsJson = False,
 ) -> None:
     """Show what applying a policy directory would change against the active revision."""
-    from charter.policy import PolicyInvalid
-
-    with client(server, token) as charter:
-        files = _files(directory)
-        try:
-            result = charter.diff_policy(files)
-        except PolicyInvalid as invalid:
-            _print_invalid(invalid, as_json)
-            raise typer.Exit(EXIT_INVALID_POLICY) from None
+    result = _send(directory, server, token, as_json, "diff_policy")
 
     def human() -> None:
         if result["unchanged"]:

@@ -24,7 +24,13 @@ from charter.service.access import (
 )
 from charter.storage.ports import Store, UnitOfWork
 
-__all__ = ["AgentChanges", "AgentService", "agent_snapshot"]
+__all__ = [
+    "AgentChanges",
+    "AgentService",
+    "agent_snapshot",
+    "record_registration",
+    "record_update",
+]
 
 _EVENTS = {
     LifecycleAction.SUSPEND: "agent.suspended",
@@ -72,6 +78,57 @@ def _owner_must_be_active(unit: UnitOfWork, owner: str) -> None:
         raise Conflict(f"owner {owner!r} is deactivated", code="owner_inactive")
 
 
+def record_registration(unit: UnitOfWork, actor: Principal, agent: Agent) -> None:
+    """Store a new agent and its ``agent.registered`` record, in the caller's transaction."""
+    unit.agents.add(agent)
+    unit.audit.append(
+        AuditEntry(
+            type="agent.registered",
+            actor=actor.ref,
+            at=agent.created_at,
+            agent=agent.id,
+            subject=agent.ref,
+            data=agent_snapshot(agent),
+        )
+    )
+
+
+def record_update(
+    unit: UnitOfWork, actor: Principal, before: Agent, after: Agent, **note: Any
+) -> bool:
+    """Save a changed agent with ``agent.updated`` (and ``agent.owner_changed``) records.
+
+    Returns False, writing nothing, when nothing changed.
+    """
+    old, new = agent_snapshot(before), agent_snapshot(after)
+    diff = {key: [old[key], new[key]] for key in new if old[key] != new[key]}
+    if not diff:
+        return False
+    unit.agents.save(after)
+    unit.audit.append(
+        AuditEntry(
+            type="agent.updated",
+            actor=actor.ref,
+            at=after.updated_at,
+            agent=after.id,
+            subject=after.ref,
+            data={"changes": diff, **note},
+        )
+    )
+    if after.owner != before.owner:
+        unit.audit.append(
+            AuditEntry(
+                type="agent.owner_changed",
+                actor=actor.ref,
+                at=after.updated_at,
+                agent=after.id,
+                subject=after.ref,
+                data={"from": before.owner, "to": after.owner},
+            )
+        )
+    return True
+
+
 class AgentService:
     """Registers agents and moves them through their lifecycle."""
 
@@ -110,17 +167,7 @@ class AgentService:
         )
         with self._store.write() as unit:
             _owner_must_be_active(unit, owner)
-            unit.agents.add(agent)
-            unit.audit.append(
-                AuditEntry(
-                    type="agent.registered",
-                    actor=actor.ref,
-                    at=now,
-                    agent=agent.id,
-                    subject=agent.ref,
-                    data=agent_snapshot(agent),
-                )
-            )
+            record_registration(unit, actor, agent)
         return agent
 
     def get(self, actor: Principal, agent_id: str) -> Agent:
@@ -167,34 +214,10 @@ class AgentService:
                 recertify_by=changes.recertify_by or agent.recertify_by,
                 updated_at=now,
             )
-            before, after = agent_snapshot(agent), agent_snapshot(updated)
-            diff = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
-            if not diff:
-                return agent
             if updated.owner != agent.owner:
                 _owner_must_be_active(unit, updated.owner)
-            unit.agents.save(updated)
-            unit.audit.append(
-                AuditEntry(
-                    type="agent.updated",
-                    actor=actor.ref,
-                    at=now,
-                    agent=agent.id,
-                    subject=agent.ref,
-                    data={"changes": diff},
-                )
-            )
-            if updated.owner != agent.owner:
-                unit.audit.append(
-                    AuditEntry(
-                        type="agent.owner_changed",
-                        actor=actor.ref,
-                        at=now,
-                        agent=agent.id,
-                        subject=agent.ref,
-                        data={"from": agent.owner, "to": updated.owner},
-                    )
-                )
+            if not record_update(unit, actor, agent, updated):
+                return agent
         return updated
 
     def transition(

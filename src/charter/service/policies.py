@@ -25,7 +25,7 @@ from charter.policy.engine import Engine, PolicyInvalid
 from charter.policy.model import AgentSpec, Policy
 from charter.policy.revisions import ActivePolicy, PolicyRevision, summarise
 from charter.service.access import require_roles
-from charter.service.agents import agent_snapshot
+from charter.service.agents import record_registration, record_update
 from charter.storage.ports import Store, UnitOfWork
 
 __all__ = ["Applied", "PolicyService", "diff_policies"]
@@ -256,18 +256,8 @@ class PolicyService:
                     updated_at=now,
                     recertify_by=now + self._recertify_after,
                 )
-                unit.agents.add(agent)
+                record_registration(unit, actor, agent)
                 registered.append(agent.id)
-                unit.audit.append(
-                    AuditEntry(
-                        type="agent.registered",
-                        actor=actor.ref,
-                        at=now,
-                        agent=agent.id,
-                        subject=agent.ref,
-                        data=agent_snapshot(agent),
-                    )
-                )
                 continue
             if current.status is AgentStatus.RETIRED:
                 continue  # retired is terminal; the policy cannot bring it back
@@ -279,31 +269,6 @@ class PolicyService:
                 labels=dict(spec.labels),
                 updated_at=now,
             )
-            before, after = agent_snapshot(current), agent_snapshot(agent)
-            diff = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
-            if not diff:
-                continue
-            unit.agents.save(agent)
-            updated.append(agent.id)
-            unit.audit.append(
-                AuditEntry(
-                    type="agent.updated",
-                    actor=actor.ref,
-                    at=now,
-                    agent=agent.id,
-                    subject=agent.ref,
-                    data={"changes": diff, "by_policy": True},
-                )
-            )
-            if current.owner != agent.owner:
-                unit.audit.append(
-                    AuditEntry(
-                        type="agent.owner_changed",
-                        actor=actor.ref,
-                        at=now,
-                        agent=agent.id,
-                        subject=agent.ref,
-                        data={"from": current.owner, "to": agent.owner},
-                    )
-                )
+            if record_update(unit, actor, current, agent, by_policy=True):
+                updated.append(agent.id)
         return registered, updated
