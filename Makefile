@@ -21,6 +21,10 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PIP) --editable ".[dev]"
 	touch $@
 
+$(VENV)/.installed-bench: $(VENV)/.installed-dev
+	$(PIP) --editable ".[dev,bench]"
+	touch $@
+
 ## run: initialise ./.charter (first time: prints the admin token) and serve on :8080
 run: $(VENV)/.installed
 	$(BIN)/charter init --data-dir $(DATA_DIR) --demo --policy examples/policies --if-missing \
@@ -40,8 +44,8 @@ typecheck: $(VENV)/.installed-dev
 pytest: $(VENV)/.installed-dev
 	$(BIN)/pytest
 
-## bench: measure embedded decisions; writes docs/benchmarks.md
-bench: $(VENV)/.installed-dev
+## bench: measure embedded decisions and the peer engines; writes docs/benchmarks.md
+bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.policy
 
 clean:

@@ -1,7 +1,9 @@
-"""Embedded decision speed of charter.Engine on a generated workload.
+"""Embedded decision speed of charter.Engine on a generated workload, and of peer
+engines (Cedar, OPA/Rego through regorus, Casbin) on the same workload, side by side.
 
-Run: `make bench` (or `.venv/bin/python -m bench.policy`). Writes a section of
-docs/benchmarks.md with the machine, the date and the command.
+Run: `make bench` (or `.venv/bin/python -m bench.policy`). Writes docs/benchmarks.md with
+the machine, the date and the command. The peers need the `bench` extra
+(`pip install -e ".[bench]"`); see bench/peers.py for how the workload is translated.
 """
 
 from __future__ import annotations
@@ -9,12 +11,16 @@ from __future__ import annotations
 import gc
 import platform
 import statistics
+import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from bench.workload import NOW, build
+from bench import peers
+from bench.workload import NOW, RESOURCES, Workload, build
 from charter.policy.cel import compile_condition
 from charter.policy.compiled import Snapshot
 from charter.policy.compiler import compile_policy
@@ -47,6 +53,123 @@ def _timings(
             evaluate(request, snapshot, fact, NOW)
             samples.append((clock() - start) / 1000)
     return samples
+
+
+PEER_MIXED = 2_000
+PEER_CONDITIONAL = 1_000
+"""The peer comparison's sample: the first requests of each set, timed once each."""
+
+
+def _timed(
+    decide: Callable[[Any], bool], prepared: Sequence[Any]
+) -> tuple[list[float], list[bool]]:
+    """Each decision timed alone, garbage collector off; the samples and the answers."""
+    samples: list[float] = []
+    answers: list[bool] = []
+    clock = time.perf_counter_ns
+    gc.collect()
+    gc.disable()
+    try:
+        for item in prepared:
+            start = clock()
+            answer = decide(item)
+            samples.append((clock() - start) / 1000)
+            answers.append(answer)
+    finally:
+        gc.enable()
+    return samples, answers
+
+
+def _stats(samples: list[float]) -> tuple[float, float, float]:
+    ordered = sorted(samples)
+    return (
+        statistics.median(ordered),
+        ordered[int(len(ordered) * 0.99)],
+        1e6 / statistics.fmean(ordered),
+    )
+
+
+def _peer_section(workload: Workload, snapshot: Snapshot, compile_ms: float) -> list[str]:
+    """Charter and each peer on the same sample, one run; agreement over the sample."""
+    requests = {
+        "mixed": workload.requests[:PEER_MIXED],
+        "conditional": workload.conditional_requests[:PEER_CONDITIONAL],
+    }
+    facts = workload.facts
+
+    def charter(request: Request) -> bool:
+        return evaluate(request, snapshot, facts[request.agent], NOW).allowed
+
+    expected = {name: [charter(r) for r in items] for name, items in requests.items()}
+    rows: list[tuple[str, str, dict[str, tuple[list[float], list[bool]]]]] = []
+    rows.append(
+        (
+            "Charter (`evaluate`)",
+            f"{compile_ms:,.0f}",
+            {n: _timed(charter, items) for n, items in requests.items()},
+        )
+    )
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="charter-bench-") as scratch:
+        directory = Path(scratch)
+        loaders: list[Callable[[], peers.Peer]] = [
+            lambda: peers.cedar_peer(workload.policy, facts, NOW, RESOURCES, per_role=True),
+            lambda: peers.cedar_peer(workload.policy, facts, NOW, RESOURCES),
+            lambda: peers.rego_peer(workload.policy, facts, NOW, directory),
+            lambda: peers.casbin_peer(workload.policy, facts, NOW, directory),
+        ]
+        for load in loaders:
+            try:
+                peer = load()
+            except ImportError as error:  # the bench extra is not installed
+                notes.append(f"not measured: {error}")
+                continue
+            timings = {
+                name: _timed(peer.decide, [peer.prepare(r) for r in items])
+                for name, items in requests.items()
+            }
+            rows.append((peer.name, f"{peer.setup_ms:,.0f}", timings))
+            notes.append(f"{peer.name}: {peer.size}; {peer.note}.")
+    codes: dict[str, int] = {}
+    for items in requests.values():
+        for request in items:
+            code = evaluate(request, snapshot, facts[request.agent], NOW).code
+            codes[code] = codes.get(code, 0) + 1
+    notes.insert(
+        0,
+        "Charter's answers over the sample: "
+        + ", ".join(f"{count:,} `{code}`" for code, count in sorted(codes.items()))
+        + ".",
+    )
+    base = {name: _stats(rows[0][2][name][0])[0] for name in requests}
+    lines = [
+        "",
+        f"Side by side on the first {PEER_MIXED:,} mixed and {PEER_CONDITIONAL:,} conditional "
+        "requests, each timed once, every engine in this run; ratio = median relative to "
+        "Charter's on the same requests; disagreements = allow/not-allow answers that differ "
+        f"from Charter's over all {PEER_MIXED + PEER_CONDITIONAL:,} requests.",
+        "",
+        "| engine | setup ms | mixed median µs | mixed p99 µs | mixed decisions/s | "
+        "conditional median µs | conditional p99 µs | ratio mixed | ratio conditional | "
+        "disagreements |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, setup, timings in rows:
+        mixed = _stats(timings["mixed"][0])
+        conditional = _stats(timings["conditional"][0])
+        disagreements = sum(
+            answer != want
+            for name in requests
+            for answer, want in zip(timings[name][1], expected[name], strict=True)
+        )
+        lines.append(
+            f"| {label} | {setup} | {mixed[0]:.1f} | {mixed[1]:.1f} | {mixed[2]:,.0f} | "
+            f"{conditional[0]:.1f} | {conditional[1]:.1f} | {mixed[0] / base['mixed']:.1f} | "
+            f"{conditional[0] / base['conditional']:.1f} | {disagreements} |"
+        )
+    lines.append("")
+    lines.extend(f"- {note}" for note in notes)
+    return lines
 
 
 def _row(label: str, samples: list[float]) -> str:
@@ -88,6 +211,7 @@ def run() -> str:
         lines.append("|---|---|---|---|")
         lines.append(_row("mixed (no condition on the deciding rule)", mixed))
         lines.append(_row("allowed through one CEL condition", conditional))
+        lines.extend(_peer_section(workload, snapshot, compile_ms))
     header = (
         "## Embedded decisions (`charter.Engine`)\n\n"
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_cpu()} "
@@ -96,7 +220,20 @@ def run() -> str:
         "(`perf_counter_ns` around `evaluate`, garbage collector off), three rounds over the "
         "same requests; the machine is shared, so compare medians within one run.\n"
         "\nTargets (DESIGN.md §9): median ≤ 3 µs without conditions, ≤ 6 µs with one, "
-        "p99 ≤ 20 µs. Peer engines (Cedar, OPA/regorus, Casbin) are not measured yet.\n"
+        "p99 ≤ 20 µs.\n"
+        "\nUnder each table, the peer engines on the same workload, translated by "
+        "`bench/peers.py`: Cedar through `cedarpy` (the policy set and entities parsed once "
+        "and reused as handles, `is_authorized` per request), OPA/Rego through `opa-eval` "
+        "(the regorus engine; module and data loaded once, `evaluate_parsed` per request) and "
+        "Casbin through `pycasbin` (`FastEnforcer`, pure Python). Grants are extra role "
+        "assignments; deny guardrails are Cedar `forbid`s, Rego `deny` rules and Casbin "
+        "deny-effect lines; `context.level` conditions are Cedar `when` clauses, Rego "
+        "comparisons and named alternatives in Casbin's matcher. Requests are translated "
+        "before timing; each peer's time includes its Python binding (for cedarpy, JSON "
+        "encoding of the context and decoding of the answer). Setup is parsing/loading the "
+        "translated text (for Charter: compiling the policy), not the translation. "
+        "Charter's row there goes through the same timing loop (with the facts lookup "
+        "inside it), so it reads a little above the table just before it.\n"
     )
     return header + "\n".join(lines) + "\n"
 
