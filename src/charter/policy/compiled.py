@@ -220,6 +220,35 @@ class Snapshot:
     _label_cache: dict[tuple[str, frozenset[tuple[str, str]]], tuple[CompiledBinding, ...]] = field(
         default_factory=dict
     )
+    _permission_cache: dict[tuple[Any, ...], tuple[tuple[CompiledPermission, Binding], ...]] = (
+        field(default_factory=dict)
+    )
+
+    def permissions_for(
+        self, agent: str, labels: Mapping[str, str], capability: Capability, action: str
+    ) -> tuple[tuple[CompiledPermission, Binding], ...]:
+        """The agent's permissions that may cover ``capability`` and ``action``, with the
+        binding each comes through (memoised: one lookup per decision).
+
+        Globs on resources, conditions, expiry and activation are left to the caller.
+        """
+        key: tuple[Any, ...] = (
+            (agent, capability, action)
+            if not self.by_selector
+            else (agent, frozenset(labels.items()), capability, action)
+        )
+        found = self._permission_cache.get(key)
+        if found is None:
+            found = tuple(
+                (permission, binding.binding)
+                for binding in self.bindings_for(agent, labels)
+                for permission in binding.permissions.candidates(capability, action)
+                if permission.capability is capability
+            )
+            # Keys come from callers: bound the memo so odd requests cannot grow it forever.
+            if len(self._permission_cache) < 4 * _MEMO_LIMIT:
+                self._permission_cache[key] = found
+        return found
 
     def bindings_for(self, agent: str, labels: Mapping[str, str]) -> tuple[CompiledBinding, ...]:
         """Every binding naming the agent or selecting it by its labels."""

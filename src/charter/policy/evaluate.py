@@ -27,7 +27,6 @@ from typing import Any
 
 from charter.identity.agents import AgentStatus
 from charter.policy.compiled import (
-    CompiledBinding,
     CompiledPermission,
     Condition,
     ConditionError,
@@ -44,7 +43,7 @@ from charter.policy.decision import (
     Reason,
     Request,
 )
-from charter.policy.model import Activation, ExcessFields, GuardrailEffect
+from charter.policy.model import Activation, Binding, ExcessFields, GuardrailEffect
 
 __all__ = ["GOVERNANCE_PREFIX", "evaluate", "request_variables"]
 
@@ -196,18 +195,26 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
 
     # 3. Permissions.
     matched: list[tuple[CompiledPermission, str | None]] = []
-    eligible: CompiledBinding | None = None
-    for binding in snapshot.bindings_for(agent.id, agent.labels):
-        spec = binding.binding
-        if spec.expires_at is not None and now >= spec.expires_at:
+    eligible: Binding | None = None
+    for permission, binding in snapshot.permissions_for(agent.id, agent.labels, capability, action):
+        if binding.expires_at is not None and now >= binding.expires_at:
             continue
-        if spec.activation is Activation.ELIGIBLE:
-            if eligible is None and _covered(binding.permissions, request, variables, errors):
-                eligible = binding
+        if binding.activation is Activation.ELIGIBLE and eligible is not None:
             continue
-        matched.extend(
-            (p, None) for p in _permitted(binding.permissions, request, variables, errors)
-        )
+        if not permission.covers(action, resource):
+            continue
+        if permission.when is not None and not _holds(
+            permission.when,
+            variables,
+            errors,
+            f"Role/{permission.role}.permissions[{permission.index}].when",
+            on_error=False,
+        ):
+            continue
+        if binding.activation is Activation.ELIGIBLE:
+            eligible = binding
+        else:
+            matched.append((permission, None))
     grant_used = False
     for grant in facts.grants:
         index = snapshot.roles.get(grant.role)
@@ -219,7 +226,7 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
     approved = facts.approval_id is not None
     if not matched and not approved:
         if eligible is not None:
-            name = f"Binding/{eligible.binding.name}"
+            name = f"Binding/{eligible.name}"
             return Decision(
                 effect=Effect.APPROVAL_REQUIRED,
                 code="approval_required",
@@ -233,7 +240,7 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
                 ),
                 errors=tuple(errors),
                 policy_revision=revision,
-                approval=ApprovalNeeded(name, eligible.binding.approval, eligible.binding.role),
+                approval=ApprovalNeeded(name, eligible.approval, eligible.role),
                 message="approval required",
             )
         return _deny(
@@ -319,15 +326,6 @@ def _permitted(
         ):
             found.append(permission)
     return found
-
-
-def _covered(
-    index: RuleIndex[CompiledPermission],
-    request: Request,
-    variables: Variables,
-    errors: list[str],
-) -> bool:
-    return bool(_permitted(index, request, variables, errors))
 
 
 def _fields(
