@@ -204,9 +204,22 @@ def test_one_strict_permission_does_not_take_away_what_another_allows() -> None:
     assert decide(strict_only, _EXCESS_REQUEST, _ACTIVE).code == "excess_fields"
 
 
+_NO_FIELDS = Permission(Capability.DO, ("a.read",), fields=(), on_excess_fields=ExcessFields.DENY)
+_HIDDEN_ELIGIBLE = Policy(
+    roles=(Role("r-a", ()), Role("r-b", (_NO_FIELDS,)), Role("r-c", ())),
+    bindings=(
+        Binding("b-0", "r-b", agents=(AGENT,)),
+        Binding("b-1", "r-a", agents=(AGENT,)),
+        Binding("b-2", "r-b", agents=(AGENT,), activation=Activation.ELIGIBLE),
+    ),
+)
+_FIELD_REQUEST = Request(AGENT, Capability.DO, "a.read", "x/1", fields=("f1",))
+
+
 @SETTINGS
 @given(policies().filter(lambda p: bool(p.bindings)), st.integers(0, 3), requests, facts())
 @example(_EXCESS_EXAMPLE, 1, _EXCESS_REQUEST, _ACTIVE)
+@example(_HIDDEN_ELIGIBLE, 0, _FIELD_REQUEST, _ACTIVE)
 def test_removing_a_binding_never_grants_more(
     policy: Policy, drop: int, request: Request, given_facts: Facts
 ) -> None:

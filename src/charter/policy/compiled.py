@@ -12,7 +12,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from charter.policy.decision import Reason
+from charter.policy.decision import Decision, Reason
 from charter.policy.globs import Glob
 from charter.policy.model import (
     Binding,
@@ -217,6 +217,8 @@ class Snapshot:
     by_selector: tuple[tuple[frozenset[tuple[str, str]], CompiledBinding], ...]
     deny: RuleIndex[CompiledGuardrail]
     friction: RuleIndex[CompiledGuardrail]
+    no_permission: Decision
+    """The default deny of this revision (the same, immutable answer every time)."""
     _label_cache: dict[tuple[str, frozenset[tuple[str, str]]], tuple[CompiledBinding, ...]] = field(
         default_factory=dict
     )

@@ -12,7 +12,7 @@ from charter.policy.compiled import (
     RuleIndex,
     Snapshot,
 )
-from charter.policy.decision import Effect, Reason
+from charter.policy.decision import NO_PERMISSION, Decision, Effect, Reason
 from charter.policy.globs import ACTION, RESOURCE
 from charter.policy.model import Capability, GuardrailEffect, Policy, Role
 
@@ -74,4 +74,11 @@ def compile_policy(policy: Policy, *, revision: str, conditions: ConditionCompil
         by_selector=tuple(by_selector),
         deny=deny,
         friction=friction,
+        no_permission=Decision(
+            effect=Effect.DENY,
+            code="no_permission",
+            reasons=(NO_PERMISSION,),
+            policy_revision=revision,
+            message=NO_PERMISSION.message,
+        ),
     )

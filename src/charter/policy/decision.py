@@ -12,6 +12,7 @@ from charter.identity.agents import AgentStatus, RiskTier
 from charter.policy.model import ApprovalSpec, Capability
 
 __all__ = [
+    "NO_PERMISSION",
     "AgentFacts",
     "ApprovalNeeded",
     "Decision",
@@ -120,3 +121,7 @@ class Decision:
     def allowed(self) -> bool:
         """True only for ``allow``."""
         return self.effect is Effect.ALLOW
+
+
+NO_PERMISSION = Reason("default", "deny", Effect.DENY, "no permission covers this request")
+"""The reason of the default deny."""

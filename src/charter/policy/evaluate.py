@@ -35,6 +35,7 @@ from charter.policy.compiled import (
     Variables,
 )
 from charter.policy.decision import (
+    NO_PERMISSION,
     AgentFacts,
     ApprovalNeeded,
     Decision,
@@ -120,6 +121,26 @@ def _deny(code: str, reason: Reason, revision: str, errors: list[str]) -> Decisi
     )
 
 
+def _activation_needed(eligible: Binding, revision: str, errors: list[str]) -> Decision:
+    name = f"Binding/{eligible.name}"
+    return Decision(
+        effect=Effect.APPROVAL_REQUIRED,
+        code="approval_required",
+        reasons=(
+            Reason(
+                name,
+                "activation",
+                Effect.APPROVAL_REQUIRED,
+                "an eligible binding covers this: approval activates it",
+            ),
+        ),
+        errors=tuple(errors),
+        policy_revision=revision,
+        approval=ApprovalNeeded(name, eligible.approval, eligible.role),
+        message="approval required",
+    )
+
+
 def _invariants(request: Request, facts: Facts, revision: str) -> Decision | AgentFacts:
     """The agent the request may go on with, or the invariant's deny."""
     agent = facts.agent
@@ -159,6 +180,7 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
     if isinstance(agent, Decision):
         return agent
     capability, action, resource = request.capability, request.action, request.resource
+    # Cheap to create: its variables are built only if a condition is evaluated.
     variables = _RequestVariables(request, agent, now)
     errors: list[str] = []
 
@@ -226,29 +248,10 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
     approved = facts.approval_id is not None
     if not matched and not approved:
         if eligible is not None:
-            name = f"Binding/{eligible.name}"
-            return Decision(
-                effect=Effect.APPROVAL_REQUIRED,
-                code="approval_required",
-                reasons=(
-                    Reason(
-                        name,
-                        "activation",
-                        Effect.APPROVAL_REQUIRED,
-                        "an eligible binding covers this: approval activates it",
-                    ),
-                ),
-                errors=tuple(errors),
-                policy_revision=revision,
-                approval=ApprovalNeeded(name, eligible.approval, eligible.role),
-                message="approval required",
-            )
-        return _deny(
-            "no_permission",
-            Reason("default", "deny", Effect.DENY, "no permission covers this request"),
-            revision,
-            errors,
-        )
+            return _activation_needed(eligible, revision, errors)
+        if not errors:
+            return snapshot.no_permission  # the same answer every time: built once
+        return _deny("no_permission", NO_PERMISSION, revision, errors)
 
     # 4. Friction guardrails, unless an approval or a grant already satisfies them.
     if not (approved or grant_used):
@@ -284,6 +287,9 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
     # would allow with redaction is not taken away by another role (removing a binding
     # never grants more).
     if redacted and len(strict) == len(matched):
+        if eligible is not None and not approved:
+            # The standing permissions refuse these fields; the eligible route is still open.
+            return _activation_needed(eligible, revision, errors)
         return _deny(
             "excess_fields",
             Reason(
