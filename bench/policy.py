@@ -57,6 +57,7 @@ def _timings(
 
 PEER_MIXED = 2_000
 PEER_CONDITIONAL = 1_000
+PEER_GUARDED = 1_000
 """The peer comparison's sample: the first requests of each set, timed once each."""
 
 
@@ -94,6 +95,9 @@ def _peer_section(workload: Workload, snapshot: Snapshot, compile_ms: float) -> 
     requests = {
         "mixed": workload.requests[:PEER_MIXED],
         "conditional": workload.conditional_requests[:PEER_CONDITIONAL],
+        # Not in the timing columns: aimed at guardrails and failing conditions, so the
+        # agreement check exercises the translations that deny.
+        "guarded": workload.guarded_requests[:PEER_GUARDED],
     }
     facts = workload.facts
 
@@ -147,7 +151,8 @@ def _peer_section(workload: Workload, snapshot: Snapshot, compile_ms: float) -> 
         f"Side by side on the first {PEER_MIXED:,} mixed and {PEER_CONDITIONAL:,} conditional "
         "requests, each timed once, every engine in this run; ratio = median relative to "
         "Charter's on the same requests; disagreements = allow/not-allow answers that differ "
-        f"from Charter's over all {PEER_MIXED + PEER_CONDITIONAL:,} requests.",
+        f"from Charter's over those and {len(requests['guarded']):,} more requests aimed at "
+        "the deny guardrails and at failing conditions.",
         "",
         "| engine | setup ms | mixed median µs | mixed p99 µs | mixed decisions/s | "
         "conditional median µs | conditional p99 µs | ratio mixed | ratio conditional | "

@@ -40,6 +40,8 @@ class Workload:
     facts: dict[str, Facts]
     requests: list[Request]
     conditional_requests: list[Request]
+    guarded_requests: list[Request]
+    """Requests aimed at the guardrails and at failing conditions (agreement checks)."""
 
 
 def build(agents: int, *, seed: int = 7, requests: int = 20_000) -> Workload:
@@ -117,4 +119,33 @@ def build(agents: int, *, seed: int = 7, requests: int = 20_000) -> Workload:
 
     mix = [allowed_request(False) if n % 2 == 0 else random_request() for n in range(requests)]
     conditional = [allowed_request(True) for _ in range(requests // 4)]
-    return Workload(policy, facts, mix, conditional)
+    return Workload(policy, facts, mix, conditional, _guarded(names, bound, rng))
+
+
+def _guarded(names: list[str], bound: dict[str, list[Role]], rng: random.Random) -> list[Request]:
+    """Requests a permission covers but a guardrail or a failing condition should stop."""
+    found: list[Request] = []
+    for agent in names:
+        for role in bound[agent]:
+            for permission in role.permissions:
+                action, pattern = permission.actions[0], permission.resources[0]
+                resource = pattern.replace("*", str(rng.randrange(10)))
+                group = resource.split("/")[1]
+                level = None
+                if action == "svc5.write":
+                    level = 9  # the deny guardrail's condition holds
+                elif (action in ("svc0.delete", "svc1.delete") and group == "0") or (
+                    action == "svc9.run" and group == "1"
+                ):
+                    level = 3  # inside a blanket deny guardrail
+                elif permission.when is not None:
+                    level = 1  # the permission's condition fails
+                if level is not None:
+                    found.append(
+                        Request(
+                            agent, permission.capability, action, resource, context={"level": level}
+                        )
+                    )
+        if len(found) >= 1_000:
+            break
+    return found
