@@ -105,8 +105,11 @@ class PolicyService:
         """Validate, store and activate ``files`` as a revision; refuse it whole if invalid."""
         require_roles(actor, "apply policy", *WRITERS)
         now = self._clock()
-        with self._store.write() as unit:
+        # Validate and compile outside the write transaction: it can take a while, and
+        # agents are never deleted, so the registry it was checked against only grows.
+        with self._store.read() as unit:
             engine = self._engine(unit, files)
+        with self._store.write() as unit:
             self._owners_must_be_active(unit, engine.policy.agents)
             registered, updated = self._upsert_agents(unit, actor, engine.policy.agents)
             revision = PolicyRevision(
