@@ -38,12 +38,14 @@ class CelCondition:
     _program: Any = field(repr=False, compare=False)
     _reads: frozenset[str] = field(repr=False, compare=False, default=frozenset())
 
+    def _context(self, variables: Variables) -> Any:
+        return cel.Context(variables.values(self._reads))
+
     def holds(self, variables: Variables) -> bool:
         """Evaluate; any error or a non-boolean result raises ``ConditionError``."""
         try:
             # Convert only the variables this expression reads: most read one or two.
-            reads = self._reads
-            context = variables.prepared(reads, lambda v: cel.Context(v.values(reads)))
+            context = variables.prepared(self._reads, self._context)
             result = self._program.execute(context)
         except Exception as error:
             # The runtime raises many types (ZeroDivisionError for ``1 / 0``, IndexError for

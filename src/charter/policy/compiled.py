@@ -109,6 +109,11 @@ class CompiledPermission:
     """The reason an allow through this permission gives (built once, at compile time)."""
 
     @property
+    def label(self) -> str:
+        """``Role/<name>.permissions[<n>]``, for errors."""
+        return f"{self.reason.policy}.{self.reason.rule}"
+
+    @property
     def capability(self) -> Capability:
         """The permission's capability."""
         return self.permission.capability
@@ -143,6 +148,11 @@ class CompiledGuardrail:
     resources: tuple[Glob, ...]
     when: Condition | None
     require: Condition | None
+
+    @property
+    def label(self) -> str:
+        """``Guardrail/<name>``."""
+        return f"Guardrail/{self.guardrail.name}"
 
     def matches(self, capability: Capability, action: str, resource: str) -> bool:
         """True when the request falls under the guardrail's match (conditions aside)."""

@@ -27,6 +27,7 @@ from typing import Any
 
 from charter.identity.agents import AgentStatus
 from charter.policy.compiled import (
+    CompiledGuardrail,
     CompiledPermission,
     Condition,
     ConditionError,
@@ -99,14 +100,17 @@ def _holds(
     condition: Condition,
     variables: Variables,
     errors: list[str],
-    where: str,
+    owner: CompiledPermission | CompiledGuardrail,
+    part: str,
     *,
     on_error: bool,
 ) -> bool:
     try:
         return condition.holds(variables)
     except ConditionError as error:
-        errors.append(f"{where}: {error}")
+        # Named only on error: formatting the label for every evaluation costs more than
+        # many conditions take to run.
+        errors.append(f"{owner.label}.{part}: {error}")
         return on_error
 
 
@@ -186,33 +190,30 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
 
     # 2. Deny guardrails, and any guardrail's `require`.
     for guard in snapshot.deny.candidates(capability, action):
-        rule = guard.guardrail
         if not guard.matches(capability, action, resource):
             continue
-        name = f"Guardrail/{rule.name}"
         if guard.when is None or _holds(
-            guard.when, variables, errors, f"{name}.when", on_error=True
+            guard.when, variables, errors, guard, "when", on_error=True
         ):
-            return _deny(
-                "guardrail", Reason(name, "effect", Effect.DENY, rule.message), revision, errors
-            )
+            rule = guard.guardrail
+            reason = Reason(guard.label, "effect", Effect.DENY, rule.message)
+            return _deny("guardrail", reason, revision, errors)
     friction = []
     for guard in snapshot.friction.candidates(capability, action):
-        rule = guard.guardrail
         if not guard.matches(capability, action, resource):
             continue
-        name = f"Guardrail/{rule.name}"
         if guard.when is not None and not _holds(
-            guard.when, variables, errors, f"{name}.when", on_error=True
+            guard.when, variables, errors, guard, "when", on_error=True
         ):
             continue
         if guard.require is not None and not _holds(
-            guard.require, variables, errors, f"{name}.require", on_error=False
+            guard.require, variables, errors, guard, "require", on_error=False
         ):
-            message = rule.message or f"requirement not met: {guard.require.expression}"
-            return _deny(
-                "requirement_unmet", Reason(name, "require", Effect.DENY, message), revision, errors
+            message = guard.guardrail.message or (
+                f"requirement not met: {guard.require.expression}"
             )
+            reason = Reason(guard.label, "require", Effect.DENY, message)
+            return _deny("requirement_unmet", reason, revision, errors)
         friction.append(guard)
 
     # 3. Permissions.
@@ -226,11 +227,7 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
         if not permission.covers(action, resource):
             continue
         if permission.when is not None and not _holds(
-            permission.when,
-            variables,
-            errors,
-            f"Role/{permission.role}.permissions[{permission.index}].when",
-            on_error=False,
+            permission.when, variables, errors, permission, "when", on_error=False
         ):
             continue
         if binding.activation is Activation.ELIGIBLE:
@@ -326,9 +323,8 @@ def _permitted(
             continue
         if not permission.covers(request.action, request.resource):
             continue
-        where = f"Role/{permission.role}.permissions[{permission.index}].when"
         if permission.when is None or _holds(
-            permission.when, variables, errors, where, on_error=False
+            permission.when, variables, errors, permission, "when", on_error=False
         ):
             found.append(permission)
     return found
