@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from charter.policy.globs import ACTION, RESOURCE, GlobError, GlobSyntax
+from charter.policy.globs import ACTION, RESOURCE, GlobError, GlobSyntax, any_of
 
 
 @pytest.mark.parametrize(
@@ -132,3 +134,24 @@ def test_malformed_action_segments_are_refused(pattern: str) -> None:
 def test_malformed_resource_segments_are_refused(pattern: str) -> None:
     with pytest.raises(GlobError, match="invalid segment"):
         RESOURCE.compile(pattern)
+
+
+_SEGMENTS = st.sampled_from(["crm", "customer", "42", "*", "**", "vault", "prod"])
+_VALUES = st.lists(st.sampled_from(["crm", "customer", "42", "vault", "prod", "x"]), max_size=5)
+
+
+@given(
+    st.lists(st.lists(_SEGMENTS, min_size=1, max_size=4), min_size=1, max_size=4),
+    _VALUES,
+)
+def test_any_of_agrees_with_matching_each_glob(patterns: list[list[str]], value: list[str]) -> None:
+    globs = [RESOURCE.compile("/".join(parts)) for parts in patterns]
+    resource = "/".join(value)
+    assert any_of(globs)(resource) is any(glob.matches(resource) for glob in globs)
+
+
+def test_a_trailing_newline_is_part_of_the_value() -> None:
+    glob = RESOURCE.compile("vault/**/password")
+    assert glob.matches("vault/prod/password")
+    assert not glob.matches("vault/prod/password\n")
+    assert not any_of([glob])("vault/prod/password\n")

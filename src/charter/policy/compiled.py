@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from charter.policy.decision import Decision, Reason
@@ -107,6 +108,9 @@ class CompiledPermission:
     when: Condition | None
     reason: Reason
     """The reason an allow through this permission gives (built once, at compile time)."""
+    allow: Decision
+    """The allow this permission alone gives when no fields are asked for (built once)."""
+    covers_resource: Callable[[str], bool] = field(repr=False, compare=False)
 
     @property
     def label(self) -> str:
@@ -123,24 +127,18 @@ class CompiledPermission:
         """What to do with requested fields beyond ``fields``."""
         return self.permission.on_excess_fields
 
+    def matches_action(self, action: str) -> bool:
+        """True when ``action`` falls under the permission's action globs."""
+        return any(glob.matches(action) for glob in self.actions)
+
     def covers(self, action: str, resource: str) -> bool:
         """True when the action and resource fall under the permission's globs."""
-        # Plain loops: this runs for every candidate of every decision, and a generator
-        # per call costs more than the matching.
-        for glob in self.actions:
-            if glob.matches(action):
-                break
-        else:
-            return False
-        for glob in self.resources:  # noqa: SIM110 - see above
-            if glob.matches(resource):
-                return True
-        return False
+        return self.matches_action(action) and self.covers_resource(resource)
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledGuardrail:
-    """A guardrail, its match compiled and its conditions ready."""
+    """A guardrail, its match compiled, its conditions ready and its answers built."""
 
     guardrail: Guardrail
     capabilities: frozenset[Capability]
@@ -148,41 +146,56 @@ class CompiledGuardrail:
     resources: tuple[Glob, ...]
     when: Condition | None
     require: Condition | None
+    outcome: Decision
+    """What the guardrail answers when it applies: a deny, a step-up or an approval."""
+    unmet: Decision
+    """The deny when its ``require`` does not hold."""
+    covers_resource: Callable[[str], bool] = field(repr=False, compare=False)
 
     @property
     def label(self) -> str:
         """``Guardrail/<name>``."""
         return f"Guardrail/{self.guardrail.name}"
 
+    def matches_action(self, action: str) -> bool:
+        """True when ``action`` falls under the match (no actions: every action)."""
+        return not self.actions or any(glob.matches(action) for glob in self.actions)
+
     def matches(self, capability: Capability, action: str, resource: str) -> bool:
         """True when the request falls under the guardrail's match (conditions aside)."""
         return (
             (not self.capabilities or capability in self.capabilities)
-            and (not self.actions or any(glob.matches(action) for glob in self.actions))
-            and (not self.resources or any(glob.matches(resource) for glob in self.resources))
+            and self.matches_action(action)
+            and self.covers_resource(resource)
         )
 
 
-class _HasActions(Protocol):
+class _Rule(Protocol):
     @property
     def actions(self) -> tuple[Glob, ...]: ...
 
+    def matches_action(self, action: str) -> bool: ...
 
-Rule = TypeVar("Rule", bound=_HasActions)
+
+Rule = TypeVar("Rule", bound=_Rule)
 _MEMO_LIMIT = 100_000
 
 
 @dataclass(slots=True)
 class RuleIndex(Generic[Rule]):
-    """Rules by capability and exact action, plus those whose action has a wildcard."""
+    """Rules by capability and exact action, plus those whose action has a wildcard.
+
+    ``seen`` holds the answers of ``candidates`` by ``(capability, action)``: the
+    evaluator reads it directly and calls ``candidates`` only for a key not seen yet.
+    """
 
     exact: dict[tuple[Capability | None, str], list[Rule]] = field(default_factory=dict)
     wildcard: dict[Capability | None, list[Rule]] = field(default_factory=dict)
-    _memo: dict[tuple[Capability, str], tuple[Rule, ...]] = field(default_factory=dict)
+    seen: dict[tuple[Capability, str], tuple[Rule, ...]] = field(default_factory=dict)
 
     def add(self, capabilities: tuple[Capability | None, ...], rule: Rule) -> None:
         """File ``rule`` under each capability (``None``: any capability)."""
-        self._memo.clear()
+        self.seen.clear()
         for capability in capabilities:
             if not rule.actions or any(not glob.literal for glob in rule.actions):
                 self.wildcard.setdefault(capability, []).append(rule)
@@ -191,9 +204,10 @@ class RuleIndex(Generic[Rule]):
                     self.exact.setdefault((capability, glob.pattern), []).append(rule)
 
     def candidates(self, capability: Capability, action: str) -> tuple[Rule, ...]:
-        """Rules that may apply: exact hits, then wildcard ones, each once (memoised)."""
+        """The rules whose capability and action match, each once, in the order filed
+        (memoised in ``seen``); resources and conditions are left to the caller."""
         key = (capability, action)
-        found = self._memo.get(key)
+        found = self.seen.get(key)
         if found is None:
             rules: dict[int, Rule] = {}
             for exact in (key, (None, action)):
@@ -201,11 +215,12 @@ class RuleIndex(Generic[Rule]):
                     rules.setdefault(id(rule), rule)
             for wildcard in (capability, None):
                 for rule in self.wildcard.get(wildcard, ()):
-                    rules.setdefault(id(rule), rule)
+                    if rule.matches_action(action):
+                        rules.setdefault(id(rule), rule)
             found = tuple(rules.values())
             # Actions come from callers: bound the memo so odd names cannot grow it forever.
-            if len(self._memo) < _MEMO_LIMIT:
-                self._memo[key] = found
+            if len(self.seen) < _MEMO_LIMIT:
+                self.seen[key] = found
         return found
 
 
@@ -215,11 +230,19 @@ class CompiledBinding:
 
     binding: Binding
     permissions: RuleIndex[CompiledPermission]
+    activation: Decision | None = None
+    """For an eligible binding: the ``approval_required`` that activating it takes."""
+    expires_at: datetime | None = None
+
+    @property
+    def eligible(self) -> bool:
+        """True when the binding gives its role only through an approval (JIT)."""
+        return self.activation is not None
 
 
 @dataclass(slots=True)
 class Snapshot:
-    """An immutable, indexed policy revision (the label cache aside)."""
+    """An immutable, indexed policy revision (its memos aside)."""
 
     revision: str
     roles: dict[str, RuleIndex[CompiledPermission]]
@@ -229,37 +252,27 @@ class Snapshot:
     friction: RuleIndex[CompiledGuardrail]
     no_permission: Decision
     """The default deny of this revision (the same, immutable answer every time)."""
+    guardrails: dict[
+        tuple[Capability, str], tuple[tuple[CompiledGuardrail, ...], tuple[CompiledGuardrail, ...]]
+    ] = field(default_factory=dict)
+    """The deny and the friction guardrails by ``(capability, action)``, as seen so far:
+    read it directly, and call ``guardrails_for`` on a miss."""
     _label_cache: dict[tuple[str, frozenset[tuple[str, str]]], tuple[CompiledBinding, ...]] = field(
         default_factory=dict
     )
-    _permission_cache: dict[tuple[Any, ...], tuple[tuple[CompiledPermission, Binding], ...]] = (
-        field(default_factory=dict)
-    )
 
-    def permissions_for(
-        self, agent: str, labels: Mapping[str, str], capability: Capability, action: str
-    ) -> tuple[tuple[CompiledPermission, Binding], ...]:
-        """The agent's permissions that may cover ``capability`` and ``action``, with the
-        binding each comes through (memoised: one lookup per decision).
-
-        Globs on resources, conditions, expiry and activation are left to the caller.
-        """
-        key: tuple[Any, ...] = (
-            (agent, capability, action)
-            if not self.by_selector
-            else (agent, frozenset(labels.items()), capability, action)
-        )
-        found = self._permission_cache.get(key)
+    def guardrails_for(
+        self, capability: Capability, action: str
+    ) -> tuple[tuple[CompiledGuardrail, ...], tuple[CompiledGuardrail, ...]]:
+        """The deny and the friction guardrails whose capability and action match."""
+        found = self.guardrails.get((capability, action))
         if found is None:
-            found = tuple(
-                (permission, binding.binding)
-                for binding in self.bindings_for(agent, labels)
-                for permission in binding.permissions.candidates(capability, action)
-                if permission.capability is capability
+            found = (
+                self.deny.candidates(capability, action),
+                self.friction.candidates(capability, action),
             )
-            # Keys come from callers: bound the memo so odd requests cannot grow it forever.
-            if len(self._permission_cache) < 4 * _MEMO_LIMIT:
-                self._permission_cache[key] = found
+            if len(self.guardrails) < _MEMO_LIMIT:
+                self.guardrails[capability, action] = found
         return found
 
     def bindings_for(self, agent: str, labels: Mapping[str, str]) -> tuple[CompiledBinding, ...]:
@@ -277,6 +290,6 @@ class Snapshot:
                 if wanted <= key[1] and not any(binding is other for other in named)
             )
             cached = named + selected
-            if len(self._label_cache) < 100_000:
+            if len(self._label_cache) < _MEMO_LIMIT:
                 self._label_cache[key] = cached
         return cached

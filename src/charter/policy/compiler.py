@@ -1,4 +1,10 @@
-"""Compiling a loaded policy into the indexed ``Snapshot`` the evaluator reads."""
+"""Compiling a loaded policy into the indexed ``Snapshot`` the evaluator reads.
+
+Everything a decision can be worked out ahead of time is: globs become one test per
+rule, conditions are compiled, and the answers a rule gives (an allow through one
+permission, a guardrail's deny, an eligible binding's approval) are built once per
+revision, so the common decision allocates nothing.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +18,17 @@ from charter.policy.compiled import (
     RuleIndex,
     Snapshot,
 )
-from charter.policy.decision import NO_PERMISSION, Decision, Effect, Reason
-from charter.policy.globs import ACTION, RESOURCE
-from charter.policy.model import Capability, GuardrailEffect, Policy, Role
+from charter.policy.decision import NO_PERMISSION, ApprovalNeeded, Decision, Effect, Reason
+from charter.policy.globs import ACTION, RESOURCE, any_of
+from charter.policy.model import (
+    Activation,
+    Binding,
+    Capability,
+    Guardrail,
+    GuardrailEffect,
+    Policy,
+    Role,
+)
 
 __all__ = ["ConditionCompiler", "compile_policy"]
 
@@ -22,32 +36,114 @@ ConditionCompiler = Callable[[str], Condition]
 """Turns a CEL expression into a ready ``Condition`` (raising on a bad expression)."""
 
 
-def _role_index(role: Role, conditions: ConditionCompiler) -> RuleIndex[CompiledPermission]:
+def _deny(code: str, reason: Reason, revision: str) -> Decision:
+    return Decision(
+        effect=Effect.DENY,
+        code=code,
+        reasons=(reason,),
+        policy_revision=revision,
+        message=reason.message,
+    )
+
+
+def _role_index(
+    role: Role, conditions: ConditionCompiler, revision: str
+) -> RuleIndex[CompiledPermission]:
     index: RuleIndex[CompiledPermission] = RuleIndex()
     for number, permission in enumerate(role.permissions):
+        resources = tuple(RESOURCE.compile(pattern) for pattern in permission.resources or ("**",))
+        reason = Reason(f"Role/{role.name}", f"permissions[{number}]", Effect.ALLOW)
         compiled = CompiledPermission(
             role=role.name,
             index=number,
             permission=permission,
             actions=tuple(ACTION.compile(pattern) for pattern in permission.actions),
-            resources=tuple(
-                RESOURCE.compile(pattern) for pattern in permission.resources or ("**",)
-            ),
+            resources=resources,
             fields=None if permission.fields is None else frozenset(permission.fields),
             when=conditions(permission.when) if permission.when else None,
-            reason=Reason(f"Role/{role.name}", f"permissions[{number}]", Effect.ALLOW),
+            reason=reason,
+            allow=Decision(
+                effect=Effect.ALLOW, code="allowed", reasons=(reason,), policy_revision=revision
+            ),
+            covers_resource=any_of(resources),
         )
         index.add((permission.capability,), compiled)
     return index
 
 
+def _activation(binding: Binding, revision: str) -> Decision | None:
+    if binding.activation is not Activation.ELIGIBLE:
+        return None
+    name = f"Binding/{binding.name}"
+    return Decision(
+        effect=Effect.APPROVAL_REQUIRED,
+        code="approval_required",
+        reasons=(
+            Reason(
+                name,
+                "activation",
+                Effect.APPROVAL_REQUIRED,
+                "an eligible binding covers this: approval activates it",
+            ),
+        ),
+        policy_revision=revision,
+        approval=ApprovalNeeded(name, binding.approval, binding.role),
+        message="approval required",
+    )
+
+
+def _every_resource(resource: str) -> bool:
+    # A match that names no resources covers every string, even one no glob could match.
+    return True
+
+
+def _guardrail(
+    guardrail: Guardrail, conditions: ConditionCompiler, revision: str
+) -> CompiledGuardrail:
+    match = guardrail.match
+    name = f"Guardrail/{guardrail.name}"
+    resources = tuple(RESOURCE.compile(pattern) for pattern in match.resources)
+    if guardrail.effect is GuardrailEffect.DENY:
+        outcome = _deny(
+            "guardrail", Reason(name, "effect", Effect.DENY, guardrail.message), revision
+        )
+    else:
+        if guardrail.effect is GuardrailEffect.REQUIRE_STEP_UP:
+            effect, code, approval = Effect.STEP_UP_REQUIRED, "step_up_required", None
+        else:
+            effect = Effect.APPROVAL_REQUIRED
+            code, approval = "approval_required", ApprovalNeeded(name, guardrail.approval)
+        outcome = Decision(
+            effect=effect,
+            code=code,
+            reasons=(Reason(name, "effect", effect, guardrail.message),),
+            policy_revision=revision,
+            approval=approval,
+            message=guardrail.message or code.replace("_", " "),
+        )
+    unmet = guardrail.message or f"requirement not met: {guardrail.require}"
+    return CompiledGuardrail(
+        guardrail=guardrail,
+        capabilities=frozenset(match.capabilities),
+        actions=tuple(ACTION.compile(pattern) for pattern in match.actions),
+        resources=resources,
+        when=conditions(guardrail.when) if guardrail.when else None,
+        require=conditions(guardrail.require) if guardrail.require else None,
+        outcome=outcome,
+        unmet=_deny("requirement_unmet", Reason(name, "require", Effect.DENY, unmet), revision),
+        covers_resource=any_of(resources) if resources else _every_resource,
+    )
+
+
 def compile_policy(policy: Policy, *, revision: str, conditions: ConditionCompiler) -> Snapshot:
     """Index ``policy`` for evaluation. The policy must already be valid."""
-    roles = {role.name: _role_index(role, conditions) for role in policy.roles}
+    roles = {role.name: _role_index(role, conditions, revision) for role in policy.roles}
     by_agent: dict[str, list[CompiledBinding]] = {}
     by_selector: list[tuple[frozenset[tuple[str, str]], CompiledBinding]] = []
     for binding in policy.bindings:
-        compiled = CompiledBinding(binding, roles[binding.role])
+        compiled = CompiledBinding(
+            binding, roles[binding.role], _activation(binding, revision), binding.expires_at
+        )
         for agent in binding.agents:
             by_agent.setdefault(agent, []).append(compiled)
         if binding.selector is not None:
@@ -55,18 +151,9 @@ def compile_policy(policy: Policy, *, revision: str, conditions: ConditionCompil
     deny: RuleIndex[CompiledGuardrail] = RuleIndex()
     friction: RuleIndex[CompiledGuardrail] = RuleIndex()
     for guardrail in policy.guardrails:
-        match = guardrail.match
-        compiled_guardrail = CompiledGuardrail(
-            guardrail=guardrail,
-            capabilities=frozenset(match.capabilities),
-            actions=tuple(ACTION.compile(pattern) for pattern in match.actions),
-            resources=tuple(RESOURCE.compile(pattern) for pattern in match.resources),
-            when=conditions(guardrail.when) if guardrail.when else None,
-            require=conditions(guardrail.require) if guardrail.require else None,
-        )
-        capabilities: tuple[Capability | None, ...] = tuple(match.capabilities) or (None,)
+        capabilities: tuple[Capability | None, ...] = tuple(guardrail.match.capabilities) or (None,)
         target = deny if guardrail.effect is GuardrailEffect.DENY else friction
-        target.add(capabilities, compiled_guardrail)
+        target.add(capabilities, _guardrail(guardrail, conditions, revision))
     return Snapshot(
         revision=revision,
         roles=roles,
@@ -74,11 +161,5 @@ def compile_policy(policy: Policy, *, revision: str, conditions: ConditionCompil
         by_selector=tuple(by_selector),
         deny=deny,
         friction=friction,
-        no_permission=Decision(
-            effect=Effect.DENY,
-            code="no_permission",
-            reasons=(NO_PERMISSION,),
-            policy_revision=revision,
-            message=NO_PERMISSION.message,
-        ),
+        no_permission=_deny("no_permission", NO_PERMISSION, revision),
     )

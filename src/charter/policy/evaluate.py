@@ -31,24 +31,15 @@ from charter.policy.compiled import (
     CompiledPermission,
     Condition,
     ConditionError,
-    RuleIndex,
     Snapshot,
     Variables,
 )
-from charter.policy.decision import (
-    NO_PERMISSION,
-    AgentFacts,
-    ApprovalNeeded,
-    Decision,
-    Effect,
-    Facts,
-    Reason,
-    Request,
-)
-from charter.policy.model import Activation, Binding, ExcessFields, GuardrailEffect
+from charter.policy.decision import AgentFacts, Decision, Effect, Facts, Reason, Request
+from charter.policy.model import ExcessFields
 
 __all__ = ["GOVERNANCE_PREFIX", "evaluate", "request_variables"]
 
+_ACTIVE = AgentStatus.ACTIVE
 GOVERNANCE_PREFIX = "charter."
 """Actions on Charter itself (approving, reviewing, authoring policy): never an agent's."""
 
@@ -62,7 +53,7 @@ class _RequestVariables(Variables):
     names = ("agent", "resource", "request", "context", "now")
 
     def __init__(self, request: Request, agent: AgentFacts, now: datetime) -> None:
-        super().__init__()
+        self._values = self._prepared = None
         self._request, self._agent, self._now = request, agent, now
 
     def build(self, name: str) -> Any:
@@ -96,22 +87,38 @@ def request_variables(request: Request, agent: AgentFacts, now: datetime) -> Var
     return _RequestVariables(request, agent, now)
 
 
-def _holds(
-    condition: Condition,
-    variables: Variables,
-    errors: list[str],
-    owner: CompiledPermission | CompiledGuardrail,
-    part: str,
-    *,
-    on_error: bool,
-) -> bool:
-    try:
-        return condition.holds(variables)
-    except ConditionError as error:
-        # Named only on error: formatting the label for every evaluation costs more than
-        # many conditions take to run.
-        errors.append(f"{owner.label}.{part}: {error}")
-        return on_error
+class _Conditions:
+    """One request's condition evaluations: its variables, built on first use, and the
+    errors met. Created only when a rule with a condition is reached."""
+
+    __slots__ = ("_variables", "errors")
+
+    def __init__(self, request: Request, agent: AgentFacts, now: datetime) -> None:
+        self._variables = _RequestVariables(request, agent, now)
+        self.errors: list[str] = []
+
+    def holds(
+        self,
+        condition: Condition,
+        owner: CompiledPermission | CompiledGuardrail,
+        part: str,
+        *,
+        on_error: bool,
+    ) -> bool:
+        try:
+            return condition.holds(self._variables)
+        except ConditionError as error:
+            # Named only on error: formatting the label for every evaluation costs more than
+            # many conditions take to run.
+            self.errors.append(f"{owner.label}.{part}: {error}")
+            return on_error
+
+
+def _answer(decision: Decision, conditions: _Conditions | None) -> Decision:
+    """``decision`` (built ahead of time) with the request's condition errors, if any."""
+    if conditions is None or not conditions.errors:
+        return decision
+    return replace(decision, errors=tuple(conditions.errors))
 
 
 def _deny(code: str, reason: Reason, revision: str, errors: list[str]) -> Decision:
@@ -125,36 +132,17 @@ def _deny(code: str, reason: Reason, revision: str, errors: list[str]) -> Decisi
     )
 
 
-def _activation_needed(eligible: Binding, revision: str, errors: list[str]) -> Decision:
-    name = f"Binding/{eligible.name}"
-    return Decision(
-        effect=Effect.APPROVAL_REQUIRED,
-        code="approval_required",
-        reasons=(
-            Reason(
-                name,
-                "activation",
-                Effect.APPROVAL_REQUIRED,
-                "an eligible binding covers this: approval activates it",
-            ),
-        ),
-        errors=tuple(errors),
-        policy_revision=revision,
-        approval=ApprovalNeeded(name, eligible.approval, eligible.role),
-        message="approval required",
+def _unknown(request: Request, revision: str) -> Decision:
+    return _deny(
+        "agent_unknown",
+        Reason("invariant", "known_agent", Effect.DENY, f"unknown agent {request.agent!r}"),
+        revision,
+        [],
     )
 
 
-def _invariants(request: Request, facts: Facts, revision: str) -> Decision | AgentFacts:
-    """The agent the request may go on with, or the invariant's deny."""
-    agent = facts.agent
-    if agent is None or agent.id != request.agent:
-        return _deny(
-            "agent_unknown",
-            Reason("invariant", "known_agent", Effect.DENY, f"unknown agent {request.agent!r}"),
-            revision,
-            [],
-        )
+def _refused(agent: AgentFacts, revision: str) -> Decision:
+    """An agent that is not active, or an action on Charter's own governance."""
     if agent.status is not AgentStatus.ACTIVE:
         return _deny(
             f"agent_{agent.status.value}",
@@ -162,123 +150,126 @@ def _invariants(request: Request, facts: Facts, revision: str) -> Decision | Age
             revision,
             [],
         )
-    if request.action.startswith(GOVERNANCE_PREFIX):
-        return _deny(
-            "agent_governance",
-            Reason(
-                "invariant",
-                "humans_govern",
-                Effect.DENY,
-                "agents never approve, review or author policy",
-            ),
-            revision,
-            [],
-        )
-    return agent
+    return _deny(
+        "agent_governance",
+        Reason(
+            "invariant",
+            "humans_govern",
+            Effect.DENY,
+            "agents never approve, review or author policy",
+        ),
+        revision,
+        [],
+    )
 
 
 def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) -> Decision:
     """Decide ``request`` against ``snapshot`` given ``facts`` at ``now``."""
-    revision = snapshot.revision
-    agent = _invariants(request, facts, revision)
-    if isinstance(agent, Decision):
-        return agent
+    # 1. Invariants.
+    agent = facts.agent
+    if agent is None or agent.id != request.agent:
+        return _unknown(request, snapshot.revision)
+    if agent.status is not _ACTIVE or request.action.startswith(GOVERNANCE_PREFIX):
+        return _refused(agent, snapshot.revision)
     capability, action, resource = request.capability, request.action, request.resource
-    # Cheap to create: its variables are built only if a condition is evaluated.
-    variables = _RequestVariables(request, agent, now)
-    errors: list[str] = []
+    key = (capability, action)
+    # Most rules have no condition: the evaluation state appears with the first one.
+    conditions: _Conditions | None = None
 
     # 2. Deny guardrails, and any guardrail's `require`.
-    for guard in snapshot.deny.candidates(capability, action):
-        if not guard.matches(capability, action, resource):
+    deny, friction_guards = snapshot.guardrails.get(key) or snapshot.guardrails_for(
+        capability, action
+    )
+    for guard in deny:
+        if not guard.covers_resource(resource):
             continue
-        if guard.when is None or _holds(
-            guard.when, variables, errors, guard, "when", on_error=True
-        ):
-            rule = guard.guardrail
-            reason = Reason(guard.label, "effect", Effect.DENY, rule.message)
-            return _deny("guardrail", reason, revision, errors)
-    friction = []
-    for guard in snapshot.friction.candidates(capability, action):
-        if not guard.matches(capability, action, resource):
+        if guard.when is not None:
+            conditions = conditions or _Conditions(request, agent, now)
+            if not conditions.holds(guard.when, guard, "when", on_error=True):
+                continue
+        return _answer(guard.outcome, conditions)
+    friction = None
+    for guard in friction_guards:
+        if not guard.covers_resource(resource):
             continue
-        if guard.when is not None and not _holds(
-            guard.when, variables, errors, guard, "when", on_error=True
-        ):
-            continue
-        if guard.require is not None and not _holds(
-            guard.require, variables, errors, guard, "require", on_error=False
-        ):
-            message = guard.guardrail.message or (
-                f"requirement not met: {guard.require.expression}"
-            )
-            reason = Reason(guard.label, "require", Effect.DENY, message)
-            return _deny("requirement_unmet", reason, revision, errors)
-        friction.append(guard)
+        if guard.when is not None:
+            conditions = conditions or _Conditions(request, agent, now)
+            if not conditions.holds(guard.when, guard, "when", on_error=True):
+                continue
+        if guard.require is not None:
+            conditions = conditions or _Conditions(request, agent, now)
+            if not conditions.holds(guard.require, guard, "require", on_error=False):
+                return _answer(guard.unmet, conditions)
+        friction = friction or guard
 
     # 3. Permissions.
     matched: list[tuple[CompiledPermission, str | None]] = []
-    eligible: Binding | None = None
-    for permission, binding in snapshot.permissions_for(agent.id, agent.labels, capability, action):
+    eligible: Decision | None = None  # the approval an eligible binding asks for
+    bindings = (
+        snapshot.by_agent.get(agent.id, ())
+        if not snapshot.by_selector
+        else snapshot.bindings_for(agent.id, agent.labels)
+    )
+    for binding in bindings:
+        index = binding.permissions
+        permissions = index.seen.get(key)
+        if permissions is None:
+            permissions = index.candidates(capability, action)
+        if not permissions or (binding.activation is not None and eligible is not None):
+            continue
         if binding.expires_at is not None and now >= binding.expires_at:
             continue
-        if binding.activation is Activation.ELIGIBLE and eligible is not None:
-            continue
-        if not permission.covers(action, resource):
-            continue
-        if permission.when is not None and not _holds(
-            permission.when, variables, errors, permission, "when", on_error=False
-        ):
-            continue
-        if binding.activation is Activation.ELIGIBLE:
-            eligible = binding
-        else:
-            matched.append((permission, None))
+        for permission in permissions:
+            if not permission.covers_resource(resource):
+                continue
+            if permission.when is not None:
+                conditions = conditions or _Conditions(request, agent, now)
+                if not conditions.holds(permission.when, permission, "when", on_error=False):
+                    continue
+            if binding.activation is None:
+                matched.append((permission, None))
+            elif eligible is None:
+                eligible = binding.activation
     grant_used = False
     for grant in facts.grants:
-        index = snapshot.roles.get(grant.role)
-        if index is None or now >= grant.expires_at:
+        role = snapshot.roles.get(grant.role)
+        if role is None or now >= grant.expires_at:
             continue
-        found = _permitted(index, request, variables, errors)
-        grant_used = grant_used or bool(found)
-        matched.extend((p, grant.id) for p in found)
+        for permission in role.candidates(capability, action):
+            if not permission.covers_resource(resource):
+                continue
+            if permission.when is not None:
+                conditions = conditions or _Conditions(request, agent, now)
+                if not conditions.holds(permission.when, permission, "when", on_error=False):
+                    continue
+            matched.append((permission, grant.id))
+            grant_used = True
     approved = facts.approval_id is not None
     if not matched and not approved:
-        if eligible is not None:
-            return _activation_needed(eligible, revision, errors)
-        if not errors:
-            return snapshot.no_permission  # the same answer every time: built once
-        return _deny("no_permission", NO_PERMISSION, revision, errors)
+        return _answer(eligible or snapshot.no_permission, conditions)
 
     # 4. Friction guardrails, unless an approval or a grant already satisfies them.
-    if not (approved or grant_used):
-        for guard in friction:
-            rule = guard.guardrail
-            name = f"Guardrail/{rule.name}"
-            if rule.effect is GuardrailEffect.REQUIRE_STEP_UP:
-                effect, code = Effect.STEP_UP_REQUIRED, "step_up_required"
-            else:
-                effect, code = Effect.APPROVAL_REQUIRED, "approval_required"
-            return Decision(
-                effect=effect,
-                code=code,
-                reasons=(Reason(name, "effect", effect, rule.message),),
-                errors=tuple(errors),
-                policy_revision=revision,
-                approval=None
-                if effect is Effect.STEP_UP_REQUIRED
-                else ApprovalNeeded(name, rule.approval),
-                message=rule.message or code.replace("_", " "),
-            )
+    if friction is not None and not (approved or grant_used):
+        return _answer(friction.outcome, conditions)
 
-    # 5. Fields.
+    # 5. Fields, and 6. allow.
+    if not request.fields and not approved and len(matched) == 1 and matched[0][1] is None:
+        return _answer(matched[0][0].allow, conditions)  # the common case: built once
+    errors = conditions.errors if conditions is not None else []
+    return _allow(request, matched, facts.approval_id, eligible, snapshot.revision, errors)
+
+
+def _allow(
+    request: Request,
+    matched: list[tuple[CompiledPermission, str | None]],
+    approval_id: str | None,
+    eligible: Decision | None,
+    revision: str,
+    errors: list[str],
+) -> Decision:
+    """Steps 5 and 6 in full: fields released or redacted, then the allow."""
+    approved = approval_id is not None
     released, redacted = _fields(request, [p for p, _ in matched], approved)
-    reasons = [
-        p.reason if grant is None else replace(p.reason, message=f"through grant {grant}")
-        for p, grant in matched
-    ]
-    if approved:
-        reasons.append(Reason(f"Approval/{facts.approval_id}", "approved", Effect.ALLOW))
     strict = [p for p, _ in matched if p.on_excess_fields is ExcessFields.DENY]
     # Only when every matching permission says deny: permissions add up, so a role that
     # would allow with redaction is not taken away by another role (removing a binding
@@ -286,7 +277,7 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
     if redacted and len(strict) == len(matched):
         if eligible is not None and not approved:
             # The standing permissions refuse these fields; the eligible route is still open.
-            return _activation_needed(eligible, revision, errors)
+            return replace(eligible, errors=tuple(errors)) if errors else eligible
         return _deny(
             "excess_fields",
             Reason(
@@ -298,8 +289,12 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
             revision,
             errors,
         )
-
-    # 6. Allow.
+    reasons = [
+        p.reason if grant is None else replace(p.reason, message=f"through grant {grant}")
+        for p, grant in matched
+    ]
+    if approved:
+        reasons.append(Reason(f"Approval/{approval_id}", "approved", Effect.ALLOW))
     return Decision(
         effect=Effect.ALLOW,
         code="allowed",
@@ -309,25 +304,6 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
         redacted_fields=redacted,
         policy_revision=revision,
     )
-
-
-def _permitted(
-    index: RuleIndex[CompiledPermission],
-    request: Request,
-    variables: Variables,
-    errors: list[str],
-) -> list[CompiledPermission]:
-    found = []
-    for permission in index.candidates(request.capability, request.action):
-        if permission.capability is not request.capability:
-            continue
-        if not permission.covers(request.action, request.resource):
-            continue
-        if permission.when is None or _holds(
-            permission.when, variables, errors, permission, "when", on_error=False
-        ):
-            found.append(permission)
-    return found
 
 
 def _fields(

@@ -10,9 +10,10 @@ lookups by the compiler and never reach a regex.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["ACTION", "RESOURCE", "Glob", "GlobError", "GlobSyntax"]
+__all__ = ["ACTION", "RESOURCE", "Glob", "GlobError", "GlobSyntax", "any_of"]
 
 
 class GlobError(ValueError):
@@ -47,7 +48,7 @@ class GlobSyntax:
                 raise GlobError(f"{self.what} pattern {pattern!r}: invalid segment {part!r}")
             else:
                 regex.append(re.escape(self.separator + part))
-        regex.append("$")
+        regex.append(r"\Z")
         literal = "*" not in pattern
         return Glob(pattern, self.separator, literal, re.compile("".join(regex)))
 
@@ -71,6 +72,23 @@ class Glob:
     def matches_everything(self) -> bool:
         """True for ``**`` alone: the pattern grants any name at all."""
         return self.pattern == "**"
+
+
+def any_of(globs: Sequence[Glob]) -> Callable[[str], bool]:
+    """One test for "some glob of ``globs`` matches": a set lookup for the literal patterns
+    and a single regular expression for the others (all globs share one syntax)."""
+    literals = frozenset(glob.pattern for glob in globs if glob.literal)
+    patterns = [glob for glob in globs if not glob.literal]
+    if not patterns:
+        return literals.__contains__
+    separator = patterns[0].separator
+    # Each regex is anchored at both ends, so joining them with `|` keeps them whole.
+    combined = re.compile("|".join(f"(?:{glob._regex.pattern})" for glob in patterns))
+
+    def matches(value: str) -> bool:
+        return value in literals or combined.match(separator + value) is not None
+
+    return matches
 
 
 ACTION = GlobSyntax(".", re.compile(r"[a-z0-9_][a-z0-9_-]*"), "action")
