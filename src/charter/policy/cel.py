@@ -9,6 +9,7 @@ expects a number, a missing key read without ``has()``) surfaces at run time as 
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,19 +31,48 @@ class CelSyntaxError(ValueError):
         self.line, self.column = line, column
 
 
+_OUTCOMES_LIMIT = 1024
+"""Outcomes one condition remembers; past that it forgets them all and starts again."""
+
+
 @dataclass(frozen=True, slots=True)
 class CelCondition:
-    """A compiled CEL expression that must evaluate to a boolean."""
+    """A compiled CEL expression that must evaluate to a boolean.
+
+    It remembers what it gave for the values it read (true, false or an error), keyed
+    by those values frozen exactly (``charter.policy.frozen``), so a request that
+    repeats them skips the conversion into CEL, which costs several times the
+    evaluation. Expressions that read ``now`` are not remembered: it differs each time.
+    """
 
     expression: str
     _program: Any = field(repr=False, compare=False)
-    _reads: frozenset[str] = field(repr=False, compare=False, default=frozenset())
+    _reads: tuple[str, ...] = field(repr=False, compare=False, default=())
+    _outcomes: dict[Hashable, bool | str] | None = field(repr=False, compare=False, default=None)
 
     def _context(self, variables: Variables) -> Any:
         return cel.Context(variables.values(self._reads))
 
     def holds(self, variables: Variables) -> bool:
         """Evaluate; any error or a non-boolean result raises ``ConditionError``."""
+        outcomes = self._outcomes
+        key = None if outcomes is None else variables.frozen(self._reads)
+        if outcomes is None or key is None:
+            outcome = self._evaluate(variables)
+        else:
+            found = outcomes.get(key)
+            if found is None:
+                found = self._evaluate(variables)
+                if len(outcomes) >= _OUTCOMES_LIMIT:
+                    outcomes.clear()
+                outcomes[key] = found
+            outcome = found
+        if outcome is True or outcome is False:
+            return outcome
+        raise ConditionError(outcome)
+
+    def _evaluate(self, variables: Variables) -> bool | str:
+        """The boolean the expression gives, or the error it meets."""
         try:
             # Convert only the variables this expression reads: most read one or two.
             context = variables.prepared(self._reads, self._context)
@@ -50,9 +80,9 @@ class CelCondition:
         except Exception as error:
             # The runtime raises many types (ZeroDivisionError for ``1 / 0``, IndexError for
             # ``[1][5]``, ...): any of them is an evaluation error, and must fail closed.
-            raise ConditionError(_first_line(str(error))) from None
+            return _first_line(str(error))
         if not isinstance(result, bool):
-            raise ConditionError(f"evaluated to {type(result).__name__}, not a boolean")
+            return f"evaluated to {type(result).__name__}, not a boolean"
         return result
 
 
@@ -71,5 +101,5 @@ def compile_condition(expression: str) -> CelCondition:
                 found.group(3), line=int(found.group(1)), column=int(found.group(2))
             ) from None
         raise CelSyntaxError(_first_line(str(error))) from None
-    reads = frozenset(program.variables()) & VARIABLES
-    return CelCondition(expression, program, reads)
+    reads = tuple(sorted(frozenset(program.variables()) & VARIABLES))
+    return CelCondition(expression, program, reads, None if "now" in reads else {})

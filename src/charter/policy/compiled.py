@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from charter.policy.decision import Decision, Reason
+from charter.policy.frozen import BUDGET, Unfreezable, freeze
 from charter.policy.globs import Glob
 from charter.policy.model import (
     Binding,
@@ -71,6 +72,22 @@ class Variables:
     def values(self, names: Iterable[str] | None = None) -> dict[str, Any]:
         """The named variables (default: all) as plain Python values."""
         return {name: self.get(name) for name in (self.names if names is None else names)}
+
+    def frozen(self, names: tuple[str, ...]) -> Hashable | None:
+        """The named variables as one hashable key (see ``charter.policy.frozen``), or
+        None when one of them is not kept as a key."""
+        budget = [BUDGET]
+        try:
+            if len(names) == 1:
+                return freeze(self.source(names[0]), budget)
+            return tuple([freeze(self.source(name), budget) for name in names])
+        except Unfreezable:
+            return None
+
+    def source(self, name: str) -> Any:
+        """What ``frozen`` reads for a variable: its value, unless a subclass has the same
+        content at hand without building it."""
+        return self.get(name)
 
     def prepared(self, key: Hashable, prepare: Callable[[Variables], Any]) -> Any:
         """``prepare(self)``, computed once per request for ``key``."""

@@ -46,18 +46,26 @@ GOVERNANCE_PREFIX = "charter."
 
 class _RequestVariables(Variables):
     """The CEL variables of one request: ``agent``, ``resource``, ``request``, ``context``,
-    ``now``."""
+    ``now``; and the errors its conditions met. Created only when a rule with a
+    condition is reached."""
 
-    __slots__ = ("_agent", "_now", "_request")
+    __slots__ = ("_agent", "_now", "_request", "errors")
 
     names = ("agent", "resource", "request", "context", "now")
 
     def __init__(self, request: Request, agent: AgentFacts, now: datetime) -> None:
         self._values = self._prepared = None
         self._request, self._agent, self._now = request, agent, now
+        self.errors: list[str] = []
+
+    def source(self, name: str) -> Any:
+        # The caller's context as it is: a remembered outcome then needs no copy of it.
+        return self._request.context if name == "context" else self.get(name)
 
     def build(self, name: str) -> Any:
         request, agent = self._request, self._agent
+        if name == "context":
+            return dict(request.context)
         if name == "agent":
             return {
                 "id": agent.id,
@@ -75,8 +83,6 @@ class _RequestVariables(Variables):
                 "derived_from_inference": False,
                 "secrets": [],
             }
-        if name == "context":
-            return dict(request.context)
         if name == "now":
             return self._now
         raise KeyError(name)
@@ -87,38 +93,28 @@ def request_variables(request: Request, agent: AgentFacts, now: datetime) -> Var
     return _RequestVariables(request, agent, now)
 
 
-class _Conditions:
-    """One request's condition evaluations: its variables, built on first use, and the
-    errors met. Created only when a rule with a condition is reached."""
-
-    __slots__ = ("_variables", "errors")
-
-    def __init__(self, request: Request, agent: AgentFacts, now: datetime) -> None:
-        self._variables = _RequestVariables(request, agent, now)
-        self.errors: list[str] = []
-
-    def holds(
-        self,
-        condition: Condition,
-        owner: CompiledPermission | CompiledGuardrail,
-        part: str,
-        *,
-        on_error: bool,
-    ) -> bool:
-        try:
-            return condition.holds(self._variables)
-        except ConditionError as error:
-            # Named only on error: formatting the label for every evaluation costs more than
-            # many conditions take to run.
-            self.errors.append(f"{owner.label}.{part}: {error}")
-            return on_error
+def _holds(
+    variables: _RequestVariables,
+    condition: Condition,
+    owner: CompiledPermission | CompiledGuardrail,
+    part: str,
+    *,
+    on_error: bool,
+) -> bool:
+    try:
+        return condition.holds(variables)
+    except ConditionError as error:
+        # Named only on error: formatting the label for every evaluation costs more than
+        # many conditions take to run.
+        variables.errors.append(f"{owner.label}.{part}: {error}")
+        return on_error
 
 
-def _answer(decision: Decision, conditions: _Conditions | None) -> Decision:
+def _answer(decision: Decision, variables: _RequestVariables | None) -> Decision:
     """``decision`` (built ahead of time) with the request's condition errors, if any."""
-    if conditions is None or not conditions.errors:
+    if variables is None or not variables.errors:
         return decision
-    return replace(decision, errors=tuple(conditions.errors))
+    return replace(decision, errors=tuple(variables.errors))
 
 
 def _deny(code: str, reason: Reason, revision: str, errors: list[str]) -> Decision:
@@ -173,8 +169,8 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
         return _refused(agent, snapshot.revision)
     capability, action, resource = request.capability, request.action, request.resource
     key = (capability, action)
-    # Most rules have no condition: the evaluation state appears with the first one.
-    conditions: _Conditions | None = None
+    # Most rules have no condition: the variables appear with the first one.
+    variables: _RequestVariables | None = None
 
     # 2. Deny guardrails, and any guardrail's `require`.
     deny, friction_guards = snapshot.guardrails.get(key) or snapshot.guardrails_for(
@@ -184,22 +180,22 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
         if not guard.covers_resource(resource):
             continue
         if guard.when is not None:
-            conditions = conditions or _Conditions(request, agent, now)
-            if not conditions.holds(guard.when, guard, "when", on_error=True):
+            variables = variables or _RequestVariables(request, agent, now)
+            if not _holds(variables, guard.when, guard, "when", on_error=True):
                 continue
-        return _answer(guard.outcome, conditions)
+        return _answer(guard.outcome, variables)
     friction = None
     for guard in friction_guards:
         if not guard.covers_resource(resource):
             continue
         if guard.when is not None:
-            conditions = conditions or _Conditions(request, agent, now)
-            if not conditions.holds(guard.when, guard, "when", on_error=True):
+            variables = variables or _RequestVariables(request, agent, now)
+            if not _holds(variables, guard.when, guard, "when", on_error=True):
                 continue
         if guard.require is not None:
-            conditions = conditions or _Conditions(request, agent, now)
-            if not conditions.holds(guard.require, guard, "require", on_error=False):
-                return _answer(guard.unmet, conditions)
+            variables = variables or _RequestVariables(request, agent, now)
+            if not _holds(variables, guard.require, guard, "require", on_error=False):
+                return _answer(guard.unmet, variables)
         friction = friction or guard
 
     # 3. Permissions.
@@ -223,8 +219,8 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
             if not permission.covers_resource(resource):
                 continue
             if permission.when is not None:
-                conditions = conditions or _Conditions(request, agent, now)
-                if not conditions.holds(permission.when, permission, "when", on_error=False):
+                variables = variables or _RequestVariables(request, agent, now)
+                if not _holds(variables, permission.when, permission, "when", on_error=False):
                     continue
             if binding.activation is None:
                 matched.append((permission, None))
@@ -239,23 +235,23 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
             if not permission.covers_resource(resource):
                 continue
             if permission.when is not None:
-                conditions = conditions or _Conditions(request, agent, now)
-                if not conditions.holds(permission.when, permission, "when", on_error=False):
+                variables = variables or _RequestVariables(request, agent, now)
+                if not _holds(variables, permission.when, permission, "when", on_error=False):
                     continue
             matched.append((permission, grant.id))
             grant_used = True
     approved = facts.approval_id is not None
     if not matched and not approved:
-        return _answer(eligible or snapshot.no_permission, conditions)
+        return _answer(eligible or snapshot.no_permission, variables)
 
     # 4. Friction guardrails, unless an approval or a grant already satisfies them.
     if friction is not None and not (approved or grant_used):
-        return _answer(friction.outcome, conditions)
+        return _answer(friction.outcome, variables)
 
     # 5. Fields, and 6. allow.
     if not request.fields and not approved and len(matched) == 1 and matched[0][1] is None:
-        return _answer(matched[0][0].allow, conditions)  # the common case: built once
-    errors = conditions.errors if conditions is not None else []
+        return _answer(matched[0][0].allow, variables)  # the common case: built once
+    errors = variables.errors if variables is not None else []
     return _allow(request, matched, facts.approval_id, eligible, snapshot.revision, errors)
 
 

@@ -1,0 +1,158 @@
+"""CEL conditions remember their outcomes by the exact values they read, and a
+remembered outcome is always the one a fresh evaluation gives."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from charter.policy.cel import compile_condition
+from charter.policy.compiled import ConditionError, Variables
+from charter.policy.frozen import BUDGET, Unfreezable, freeze
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+class Given(Variables):
+    """Variables from a plain mapping, counting how often each is built."""
+
+    __slots__ = ("built", "given")
+
+    names = ("agent", "resource", "request", "context", "now")
+
+    def __init__(self, **given: Any) -> None:
+        super().__init__()
+        self.given = given
+        self.built: list[str] = []
+
+    def build(self, name: str) -> Any:
+        self.built.append(name)
+        return self.given[name]
+
+
+def fresh(expression: str, **given: Any) -> bool | str:
+    """What a newly compiled condition gives (nothing remembered yet)."""
+    try:
+        return compile_condition(expression).holds(Given(**given))
+    except ConditionError as error:
+        return str(error)
+
+
+def outcome(condition: Any, **given: Any) -> bool | str:
+    try:
+        return bool(condition.holds(Given(**given)))
+    except ConditionError as error:
+        return str(error)
+
+
+def test_values_python_finds_equal_are_told_apart() -> None:
+    condition = compile_condition("context.level == 1")
+    results = [outcome(condition, context={"level": value}) for value in (1, 1.0, True, 1)]
+    expected = [fresh("context.level == 1", context={"level": v}) for v in (1, 1.0, True, 1)]
+    assert results == expected
+    assert results[0] is True
+    assert results[2] != results[0]  # true is not 1 in CEL: no overload, or false
+    assert len(condition._outcomes or {}) == 3
+
+
+def test_an_error_is_remembered_and_still_fails() -> None:
+    condition = compile_condition("context.level > 2")
+    for _ in range(2):
+        with pytest.raises(ConditionError):
+            condition.holds(Given(context={}))
+    assert len(condition._outcomes or {}) == 1
+
+
+def test_a_remembered_outcome_skips_the_evaluation_but_not_the_variables() -> None:
+    condition = compile_condition("context.level > 2")
+    assert condition.holds(Given(context={"level": 3}))
+    again = Given(context={"level": 3})
+    assert condition.holds(again)
+    assert again.built == ["context"]
+    assert again._prepared is None  # no CEL context was made for it
+
+
+def test_a_condition_reading_now_is_never_remembered() -> None:
+    condition = compile_condition('now > timestamp("2026-01-01T00:00:00Z")')
+    assert condition.holds(Given(now=NOW))
+    assert condition._outcomes is None
+
+
+def test_the_memo_is_bounded() -> None:
+    condition = compile_condition("context.n >= 0")
+    for n in range(1500):
+        assert condition.holds(Given(context={"n": n}))
+    assert 0 < len(condition._outcomes or {}) <= 1024
+
+
+def test_large_or_unusual_values_are_not_frozen() -> None:
+    with pytest.raises(Unfreezable):
+        freeze({"x": "a" * (64 * BUDGET)}, [BUDGET])
+    with pytest.raises(Unfreezable):
+        freeze(list(range(BUDGET + 1)), [BUDGET])
+    with pytest.raises(Unfreezable):
+        freeze({1: "non-string key"}, [BUDGET])
+    with pytest.raises(Unfreezable):
+        freeze(NOW, [BUDGET])
+    assert Given(context={"x": "a" * (64 * BUDGET)}).frozen(("context",)) is None
+    condition = compile_condition('context.x.startsWith("a")')
+    assert condition.holds(Given(context={"x": "a" * (64 * BUDGET)}))
+    assert condition._outcomes == {}
+
+
+def test_floats_are_frozen_by_their_bits() -> None:
+    assert freeze(0.0, [BUDGET]) != freeze(-0.0, [BUDGET])
+    assert freeze(float("nan"), [BUDGET]) == freeze(float("nan"), [BUDGET])
+    assert freeze(1, [BUDGET]) != freeze(1.0, [BUDGET]) != freeze(True, [BUDGET])
+
+
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.floats(-3, 3, allow_nan=False),
+    st.sampled_from(["", "a", "open", "account_recovery"]),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["level", "status", "x"]), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+EXPRESSIONS = [
+    "context.level >= 2",
+    'has(context.status) && context.status == "open"',
+    "context.x == context.level",
+    "context.x == []",
+    "context.x == {}",
+    "context.x == 1.0",
+    "size(context) > 1",
+    '"open" in context.x',
+    "context.level",
+]
+
+
+CONTEXTS = st.dictionaries(st.sampled_from(["level", "status", "x"]), VALUES, max_size=3)
+
+
+@given(st.sampled_from(EXPRESSIONS), st.lists(CONTEXTS, min_size=1, max_size=6))
+def test_remembered_outcomes_match_fresh_evaluations(
+    expression: str, contexts: list[dict[str, Any]]
+) -> None:
+    condition = compile_condition(expression)
+    for context in contexts + contexts:
+        assert outcome(condition, context=context) == fresh(expression, context=context)
+
+
+def test_an_empty_map_and_an_empty_list_are_different_keys() -> None:
+    assert freeze({}, [BUDGET]) != freeze([], [BUDGET])
+    assert freeze({"a": []}, [BUDGET]) != freeze({"a": {}}, [BUDGET])
+    condition = compile_condition("context.x == []")
+    assert outcome(condition, context={"x": []}) == fresh("context.x == []", context={"x": []})
+    assert outcome(condition, context={"x": {}}) == fresh("context.x == []", context={"x": {}})
