@@ -95,6 +95,7 @@ def _peer_section(workload: Workload, snapshot: Snapshot, compile_ms: float) -> 
     requests = {
         "mixed": workload.requests[:PEER_MIXED],
         "conditional": workload.conditional_requests[:PEER_CONDITIONAL],
+        "novel": workload.novel_conditional_requests[:PEER_CONDITIONAL],
         # Not in the timing columns: aimed at guardrails and failing conditions, so the
         # agreement check exercises the translations that deny.
         "guarded": workload.guarded_requests[:PEER_GUARDED],
@@ -104,15 +105,12 @@ def _peer_section(workload: Workload, snapshot: Snapshot, compile_ms: float) -> 
     def charter(request: Request) -> bool:
         return evaluate(request, snapshot, facts[request.agent], NOW).allowed
 
+    # Timed before the agreement pass below, which would leave the new contexts' outcomes
+    # remembered.
+    first = {n: _timed(charter, items) for n, items in requests.items()}
     expected = {name: [charter(r) for r in items] for name, items in requests.items()}
     rows: list[tuple[str, str, dict[str, tuple[list[float], list[bool]]]]] = []
-    rows.append(
-        (
-            "Charter (`evaluate`)",
-            f"{compile_ms:,.0f}",
-            {n: _timed(charter, items) for n, items in requests.items()},
-        )
-    )
+    rows.append(("Charter (`evaluate`)", f"{compile_ms:,.0f}", first))
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="charter-bench-") as scratch:
         directory = Path(scratch)
@@ -148,20 +146,23 @@ def _peer_section(workload: Workload, snapshot: Snapshot, compile_ms: float) -> 
     base = {name: _stats(rows[0][2][name][0])[0] for name in requests}
     lines = [
         "",
-        f"Side by side on the first {PEER_MIXED:,} mixed and {PEER_CONDITIONAL:,} conditional "
-        "requests, each timed once, every engine in this run; ratio = median relative to "
+        f"Side by side on the first {PEER_MIXED:,} mixed requests and {PEER_CONDITIONAL:,} "
+        "conditional ones of each kind (context seen before, every context new), each timed "
+        "once, every engine in this run; ratio = median relative to "
         "Charter's on the same requests; disagreements = allow/not-allow answers that differ "
         f"from Charter's over those and {len(requests['guarded']):,} more requests aimed at "
         "the deny guardrails and at failing conditions.",
         "",
         "| engine | setup ms | mixed median µs | mixed p99 µs | mixed decisions/s | "
-        "conditional median µs | conditional p99 µs | ratio mixed | ratio conditional | "
+        "conditional median µs | conditional p99 µs | new-context median µs | "
+        "new-context p99 µs | ratio mixed | ratio conditional | ratio new-context | "
         "disagreements |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, setup, timings in rows:
         mixed = _stats(timings["mixed"][0])
         conditional = _stats(timings["conditional"][0])
+        novel = _stats(timings["novel"][0])
         disagreements = sum(
             answer != want
             for name in requests
@@ -169,8 +170,9 @@ def _peer_section(workload: Workload, snapshot: Snapshot, compile_ms: float) -> 
         )
         lines.append(
             f"| {label} | {setup} | {mixed[0]:.1f} | {mixed[1]:.1f} | {mixed[2]:,.0f} | "
-            f"{conditional[0]:.1f} | {conditional[1]:.1f} | {mixed[0] / base['mixed']:.1f} | "
-            f"{conditional[0] / base['conditional']:.1f} | {disagreements} |"
+            f"{conditional[0]:.1f} | {conditional[1]:.1f} | {novel[0]:.1f} | {novel[1]:.1f} | "
+            f"{mixed[0] / base['mixed']:.1f} | {conditional[0] / base['conditional']:.1f} | "
+            f"{novel[0] / base['novel']:.1f} | {disagreements} |"
         )
     lines.append("")
     lines.extend(f"- {note}" for note in notes)
@@ -190,14 +192,19 @@ def run() -> str:
     for agents in (1_000, 10_000):
         workload = build(agents)
         gc.collect()
+        # Memory from a compile under tracemalloc, time from one without it (tracing
+        # every allocation slows compiling several times over).
         tracemalloc.start()
+        traced = compile_policy(workload.policy, revision="rev_bench", conditions=compile_condition)
+        memory = tracemalloc.get_traced_memory()[0] / 2**20
+        tracemalloc.stop()
+        del traced
+        gc.collect()
         start = time.perf_counter()
         snapshot = compile_policy(
             workload.policy, revision="rev_bench", conditions=compile_condition
         )
         compile_ms = (time.perf_counter() - start) * 1000
-        memory = tracemalloc.get_traced_memory()[0] / 2**20
-        tracemalloc.stop()
         allowed = sum(
             evaluate(r, snapshot, workload.facts[r.agent], NOW).allowed for r in workload.requests
         )
@@ -205,6 +212,14 @@ def run() -> str:
         try:
             mixed = _timings(snapshot, workload.facts, workload.requests)
             conditional = _timings(snapshot, workload.facts, workload.conditional_requests)
+            # One round: a second would find the outcomes of the first remembered. The
+            # first requests are left for the side-by-side run, new to it too.
+            novel = _timings(
+                snapshot,
+                workload.facts,
+                workload.novel_conditional_requests[PEER_CONDITIONAL:],
+                rounds=1,
+            )
         finally:
             gc.enable()
         lines.append(
@@ -215,7 +230,8 @@ def run() -> str:
         lines.append("| requests | median µs | p99 µs | decisions/s (one core) |")
         lines.append("|---|---|---|---|")
         lines.append(_row("mixed (no condition on the deciding rule)", mixed))
-        lines.append(_row("allowed through one CEL condition", conditional))
+        lines.append(_row("allowed through one CEL condition, context seen before", conditional))
+        lines.append(_row("allowed through one CEL condition, every context new", novel))
         lines.extend(_peer_section(workload, snapshot, compile_ms))
     header = (
         "## Embedded decisions (`charter.Engine`)\n\n"
@@ -223,7 +239,12 @@ def run() -> str:
         f"({platform.system()} {platform.machine()}, Python {platform.python_version()}), "
         "with `make bench` (`python -m bench.policy`). Each decision is timed alone "
         "(`perf_counter_ns` around `evaluate`, garbage collector off), three rounds over the "
-        "same requests; the machine is shared, so compare medians within one run.\n"
+        "same requests (one round over 3x as many for new contexts); the machine is shared, "
+        "so compare medians within one run.\n"
+        "\nA CEL condition remembers its outcome for the exact values it read "
+        "(docs/policy.md, *Conditions*), so a context seen before skips the conversion "
+        "into CEL; in the *every context new* rows each request carries a `context.level` "
+        "never seen before, so every condition there runs in CEL.\n"
         "\nTargets (DESIGN.md §9): median ≤ 3 µs without conditions, ≤ 6 µs with one, "
         "p99 ≤ 20 µs.\n"
         "\nUnder each table, the peer engines on the same workload, translated by "

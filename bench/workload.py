@@ -9,7 +9,7 @@ are allowed.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from charter.identity.agents import AgentStatus
@@ -40,6 +40,9 @@ class Workload:
     facts: dict[str, Facts]
     requests: list[Request]
     conditional_requests: list[Request]
+    novel_conditional_requests: list[Request]
+    """Conditional requests whose ``context.level`` (what the conditions read) is new each
+    time, so no condition outcome is remembered: each condition runs in CEL."""
     guarded_requests: list[Request]
     """Requests aimed at the guardrails and at failing conditions (agreement checks)."""
 
@@ -119,7 +122,11 @@ def build(agents: int, *, seed: int = 7, requests: int = 20_000) -> Workload:
 
     mix = [allowed_request(False) if n % 2 == 0 else random_request() for n in range(requests)]
     conditional = [allowed_request(True) for _ in range(requests // 4)]
-    return Workload(policy, facts, mix, conditional, _guarded(names, bound, rng))
+    novel = [
+        replace(allowed_request(True), context={"level": 3 + number})
+        for number in range(3 * (requests // 4))
+    ]
+    return Workload(policy, facts, mix, conditional, novel, _guarded(names, bound, rng))
 
 
 def _guarded(names: list[str], bound: dict[str, list[Role]], rng: random.Random) -> list[Request]:

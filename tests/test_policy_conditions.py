@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import cel
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from charter.policy.cel import compile_condition
+from charter.policy.cel import VARIABLES, compile_condition, reads_of
 from charter.policy.compiled import ConditionError, Variables
 from charter.policy.frozen import BUDGET, Unfreezable, freeze
 
@@ -35,18 +36,20 @@ class Given(Variables):
 
 
 def fresh(expression: str, **given: Any) -> bool | str:
-    """What a newly compiled condition gives (nothing remembered yet)."""
+    """What the CEL package gives for the expression on all of the variables, with nothing
+    remembered and nothing cut down: ``"error"`` for an error or a non-boolean."""
     try:
-        return compile_condition(expression).holds(Given(**given))
-    except ConditionError as error:
-        return str(error)
+        result = cel.compile(expression).execute(cel.Context(given))
+    except Exception:
+        return "error"
+    return result if isinstance(result, bool) else "error"
 
 
 def outcome(condition: Any, **given: Any) -> bool | str:
     try:
         return bool(condition.holds(Given(**given)))
-    except ConditionError as error:
-        return str(error)
+    except ConditionError:
+        return "error"
 
 
 def test_values_python_finds_equal_are_told_apart() -> None:
@@ -98,7 +101,7 @@ def test_large_or_unusual_values_are_not_frozen() -> None:
         freeze({1: "non-string key"}, [BUDGET])
     with pytest.raises(Unfreezable):
         freeze(NOW, [BUDGET])
-    assert Given(context={"x": "a" * (64 * BUDGET)}).frozen(("context",)) is None
+    assert Given(context={"x": "a" * (64 * BUDGET)}).frozen((("context", None),)) is None
     condition = compile_condition('context.x.startsWith("a")')
     assert condition.holds(Given(context={"x": "a" * (64 * BUDGET)}))
     assert condition._outcomes == {}
@@ -132,13 +135,18 @@ EXPRESSIONS = [
     "context.x == []",
     "context.x == {}",
     "context.x == 1.0",
+    "has(context.x) || context.level == 1",
+    "context.x.level == 1",
+    'has(context.status) && context.status == "open" && context.level != 0',
     "size(context) > 1",
     '"open" in context.x',
     "context.level",
 ]
 
 
-CONTEXTS = st.dictionaries(st.sampled_from(["level", "status", "x"]), VALUES, max_size=3)
+CONTEXTS = st.dictionaries(
+    st.sampled_from(["level", "status", "x", "trace", "other"]), VALUES, max_size=5
+)
 
 
 @given(st.sampled_from(EXPRESSIONS), st.lists(CONTEXTS, min_size=1, max_size=6))
@@ -156,3 +164,48 @@ def test_an_empty_map_and_an_empty_list_are_different_keys() -> None:
     condition = compile_condition("context.x == []")
     assert outcome(condition, context={"x": []}) == fresh("context.x == []", context={"x": []})
     assert outcome(condition, context={"x": {}}) == fresh("context.x == []", context={"x": {}})
+
+
+@pytest.mark.parametrize(
+    ("expression", "shape"),
+    [
+        ("context.level >= 2", (("context", ("level",)),)),
+        ('has(context.ticket) && context.ticket.status == "open"', (("context", ("ticket",)),)),
+        ("context .\n level > 1", (("context", ("level",)),)),
+        ('agent.riskTier == "low"', (("agent", ("riskTier",)),)),
+        (
+            'resource.attributes.region == "eu" && request.action == "x"',
+            (("request", ("action",)), ("resource", ("attributes",))),
+        ),
+        # Text in a string literal may add a key, never take one away.
+        ('"context.secret" == context.level', (("context", ("level", "secret")),)),
+        # Any other use of the name keeps the whole variable.
+        ("size(context) > 1", (("context", None),)),
+        ('context["level"] == 1', (("context", None),)),
+        ('context.all(k, k != "x")', (("context", None),)),
+        ("context.size() > 0", (("context", None),)),
+        ('"level" in context', (("context", None),)),
+        ('now > timestamp("2026-01-01T00:00:00Z")', (("now", None),)),
+    ],
+)
+def test_what_a_condition_reads(expression: str, shape: object) -> None:
+    condition = compile_condition(expression)
+    assert condition._reads == shape
+    assert reads_of(expression, VARIABLES & frozenset(condition._program.variables())) == shape
+
+
+def test_a_condition_converts_only_the_keys_it_reads() -> None:
+    condition = compile_condition("context.level >= 2")
+    variables = Given(context={"level": 3, "trace": "t-1", "ticket": {"id": "T-1"}})
+    assert variables.parts(condition._reads) == {"context": {"level": 3}}
+    assert condition.holds(variables)
+    # The key is the value read, so another trace is the same key.
+    assert condition.holds(Given(context={"level": 3, "trace": "t-2"}))
+    assert len(condition._outcomes or {}) == 1
+
+
+def test_a_missing_key_and_a_null_one_are_different_keys() -> None:
+    condition = compile_condition("has(context.x)")
+    assert outcome(condition, context={}) == fresh("has(context.x)", context={}) is False
+    assert outcome(condition, context={"x": None}) == fresh("has(context.x)", context={"x": None})
+    assert len(condition._outcomes or {}) == 2

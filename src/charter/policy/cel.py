@@ -15,9 +15,9 @@ from typing import Any
 
 import cel
 
-from charter.policy.compiled import ConditionError, Variables
+from charter.policy.compiled import ConditionError, Shape, Variables
 
-__all__ = ["VARIABLES", "CelCondition", "CelSyntaxError", "compile_condition"]
+__all__ = ["VARIABLES", "CelCondition", "CelSyntaxError", "compile_condition", "reads_of"]
 
 VARIABLES = frozenset({"agent", "resource", "request", "context", "now"})
 _POSITION = re.compile(r"<input>:(\d+):(\d+): (.*?)(?:\n|$)")
@@ -47,11 +47,11 @@ class CelCondition:
 
     expression: str
     _program: Any = field(repr=False, compare=False)
-    _reads: tuple[str, ...] = field(repr=False, compare=False, default=())
+    _reads: Shape = field(repr=False, compare=False, default=())
     _outcomes: dict[Hashable, bool | str] | None = field(repr=False, compare=False, default=None)
 
     def _context(self, variables: Variables) -> Any:
-        return cel.Context(variables.values(self._reads))
+        return cel.Context(variables.parts(self._reads))
 
     def holds(self, variables: Variables) -> bool:
         """Evaluate; any error or a non-boolean result raises ``ConditionError``."""
@@ -101,5 +101,45 @@ def compile_condition(expression: str) -> CelCondition:
                 found.group(3), line=int(found.group(1)), column=int(found.group(2))
             ) from None
         raise CelSyntaxError(_first_line(str(error))) from None
-    reads = tuple(sorted(frozenset(program.variables()) & VARIABLES))
-    return CelCondition(expression, program, reads, None if "now" in reads else {})
+    reads = reads_of(expression, frozenset(program.variables()) & VARIABLES)
+    # An expression reading `now` sees a new value every time: nothing to remember.
+    remembered: dict[Hashable, bool | str] | None = (
+        None if any(name == "now" for name, _ in reads) else {}
+    )
+    return CelCondition(expression, program, reads, remembered)
+
+
+_NAME = re.compile(r"\b(agent|resource|request|context)\b")
+_FIELD = re.compile(r"\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\()")
+
+
+def reads_of(expression: str, names: frozenset[str]) -> Shape:
+    """Which of ``names`` the expression reads, and which keys of each map.
+
+    A map variable read only as ``name.key`` (``has(name.key)`` included) needs only
+    those keys: converting a map into CEL costs about 2 µs a string, so a condition
+    on ``agent.riskTier`` should not pay for the agent's id, owner and labels. The
+    scan is of the raw text and errs one way only: a use it does not recognise (the
+    bare name, ``name[...]``, ``name.?key``, ``name.all(...)``, a name it cannot find)
+    keeps the whole variable, and text inside a string literal can only add keys.
+    """
+    keys: dict[str, set[str] | None] = {name: set() for name in names if name != "now"}
+    seen: set[str] = set()
+    for found in _NAME.finditer(expression):
+        name = found.group(1)
+        if name not in keys:
+            continue
+        seen.add(name)
+        selected = _FIELD.match(expression, found.end())
+        wanted = keys[name]
+        if selected is None:
+            keys[name] = None
+        elif wanted is not None:
+            wanted.add(selected.group(1))
+    shape = [
+        (name, None if wanted is None or name not in seen else tuple(sorted(wanted)))
+        for name, wanted in keys.items()
+    ]
+    if "now" in names:
+        shape.append(("now", None))
+    return tuple(sorted(shape))

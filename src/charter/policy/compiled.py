@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from charter.policy.decision import Decision, Reason
-from charter.policy.frozen import BUDGET, Unfreezable, freeze
+from charter.policy.frozen import BUDGET, Unfreezable, freeze_part
 from charter.policy.globs import Glob
 from charter.policy.model import (
     Binding,
@@ -25,19 +25,26 @@ from charter.policy.model import (
 )
 
 __all__ = [
+    "ActionRules",
     "CompiledBinding",
     "CompiledGuardrail",
     "CompiledPermission",
     "Condition",
     "ConditionError",
     "RuleIndex",
+    "Shape",
     "Snapshot",
     "Variables",
+    "split_bindings",
 ]
 
 
 class ConditionError(Exception):
     """A condition could not be evaluated for this request."""
+
+
+Shape = tuple[tuple[str, tuple[str, ...] | None], ...]
+"""What a condition reads: each variable, with the keys of it read (None: all of it)."""
 
 
 class Variables:
@@ -73,14 +80,23 @@ class Variables:
         """The named variables (default: all) as plain Python values."""
         return {name: self.get(name) for name in (self.names if names is None else names)}
 
-    def frozen(self, names: tuple[str, ...]) -> Hashable | None:
-        """The named variables as one hashable key (see ``charter.policy.frozen``), or
-        None when one of them is not kept as a key."""
+    def parts(self, shape: Shape) -> dict[str, Any]:
+        """The variables of ``shape``, each cut down to the keys it names."""
+        found = {}
+        for name, keys in shape:
+            value = self.get(name)
+            found[name] = value if keys is None else {k: value[k] for k in keys if k in value}
+        return found
+
+    def frozen(self, shape: Shape) -> Hashable | None:
+        """The variables of ``shape`` as one hashable key (see ``charter.policy.frozen``),
+        or None when one of them is not kept as a key."""
         budget = [BUDGET]
         try:
-            if len(names) == 1:
-                return freeze(self.source(names[0]), budget)
-            return tuple([freeze(self.source(name), budget) for name in names])
+            if len(shape) == 1:
+                name, keys = shape[0]
+                return freeze_part(self.source(name), keys, budget)
+            return tuple([freeze_part(self.source(n), keys, budget) for n, keys in shape])
         except Unfreezable:
             return None
 
@@ -200,19 +216,15 @@ _MEMO_LIMIT = 100_000
 
 @dataclass(slots=True)
 class RuleIndex(Generic[Rule]):
-    """Rules by capability and exact action, plus those whose action has a wildcard.
-
-    ``seen`` holds the answers of ``candidates`` by ``(capability, action)``: the
-    evaluator reads it directly and calls ``candidates`` only for a key not seen yet.
-    """
+    """Rules by capability and exact action, plus those whose action has a wildcard."""
 
     exact: dict[tuple[Capability | None, str], list[Rule]] = field(default_factory=dict)
     wildcard: dict[Capability | None, list[Rule]] = field(default_factory=dict)
-    seen: dict[tuple[Capability, str], tuple[Rule, ...]] = field(default_factory=dict)
+    _memo: dict[tuple[Capability, str], tuple[Rule, ...]] = field(default_factory=dict)
 
     def add(self, capabilities: tuple[Capability | None, ...], rule: Rule) -> None:
         """File ``rule`` under each capability (``None``: any capability)."""
-        self.seen.clear()
+        self._memo.clear()
         for capability in capabilities:
             if not rule.actions or any(not glob.literal for glob in rule.actions):
                 self.wildcard.setdefault(capability, []).append(rule)
@@ -222,9 +234,9 @@ class RuleIndex(Generic[Rule]):
 
     def candidates(self, capability: Capability, action: str) -> tuple[Rule, ...]:
         """The rules whose capability and action match, each once, in the order filed
-        (memoised in ``seen``); resources and conditions are left to the caller."""
+        (memoised); resources and conditions are left to the caller."""
         key = (capability, action)
-        found = self.seen.get(key)
+        found = self._memo.get(key)
         if found is None:
             rules: dict[int, Rule] = {}
             for exact in (key, (None, action)):
@@ -236,8 +248,8 @@ class RuleIndex(Generic[Rule]):
                         rules.setdefault(id(rule), rule)
             found = tuple(rules.values())
             # Actions come from callers: bound the memo so odd names cannot grow it forever.
-            if len(self.seen) < _MEMO_LIMIT:
-                self.seen[key] = found
+            if len(self._memo) < _MEMO_LIMIT:
+                self._memo[key] = found
         return found
 
 
@@ -250,11 +262,23 @@ class CompiledBinding:
     activation: Decision | None = None
     """For an eligible binding: the ``approval_required`` that activating it takes."""
     expires_at: datetime | None = None
+    role: str = ""
 
     @property
     def eligible(self) -> bool:
         """True when the binding gives its role only through an approval (JIT)."""
         return self.activation is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRules:
+    """Every rule whose capability and action match one ``(capability, action)``: the
+    deny and the friction guardrails, and each role's permissions (roles without any
+    left out). Resources, conditions, expiries and activation are left to each request."""
+
+    deny: tuple[CompiledGuardrail, ...]
+    friction: tuple[CompiledGuardrail, ...]
+    by_role: dict[str, tuple[CompiledPermission, ...]]
 
 
 @dataclass(slots=True)
@@ -269,28 +293,61 @@ class Snapshot:
     friction: RuleIndex[CompiledGuardrail]
     no_permission: Decision
     """The default deny of this revision (the same, immutable answer every time)."""
-    guardrails: dict[
-        tuple[Capability, str], tuple[tuple[CompiledGuardrail, ...], tuple[CompiledGuardrail, ...]]
-    ] = field(default_factory=dict)
-    """The deny and the friction guardrails by ``(capability, action)``, as seen so far:
-    read it directly, and call ``guardrails_for`` on a miss."""
+    exact_roles: dict[tuple[Capability, str], tuple[str, ...]] = field(default_factory=dict)
+    """The roles with a permission naming exactly this capability and action."""
+    wildcard_roles: tuple[str, ...] = ()
+    """The roles with a permission whose action has a wildcard."""
+    standing_roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """By agent named in a binding: the roles of its standing bindings that never expire
+    (the evaluator's short path: role names are all it needs of them)."""
+    other_bindings: dict[str, tuple[CompiledBinding, ...]] = field(default_factory=dict)
+    """By agent named in a binding: its eligible and expiring bindings."""
+    actions: dict[tuple[Capability, str], ActionRules] = field(default_factory=dict)
+    """``rules_for`` by ``(capability, action)``, as seen so far: read it directly, and
+    call ``rules_for`` on a miss."""
     _label_cache: dict[tuple[str, frozenset[tuple[str, str]]], tuple[CompiledBinding, ...]] = field(
         default_factory=dict
     )
+    _split_cache: dict[
+        tuple[str, frozenset[tuple[str, str]]],
+        tuple[tuple[str, ...], tuple[CompiledBinding, ...]],
+    ] = field(default_factory=dict)
 
-    def guardrails_for(
-        self, capability: Capability, action: str
-    ) -> tuple[tuple[CompiledGuardrail, ...], tuple[CompiledGuardrail, ...]]:
-        """The deny and the friction guardrails whose capability and action match."""
-        found = self.guardrails.get((capability, action))
+    def rules_for(self, capability: Capability, action: str) -> ActionRules:
+        """The guardrails and the permissions, by role, that match ``capability`` and
+        ``action`` (memoised in ``actions``)."""
+        key = (capability, action)
+        found = self.actions.get(key)
         if found is None:
-            found = (
+            by_role = {}
+            for role in (*self.exact_roles.get(key, ()), *self.wildcard_roles):
+                permissions = self.roles[role].candidates(capability, action)
+                if permissions:
+                    by_role[role] = permissions
+            found = ActionRules(
                 self.deny.candidates(capability, action),
                 self.friction.candidates(capability, action),
+                by_role,
             )
-            if len(self.guardrails) < _MEMO_LIMIT:
-                self.guardrails[capability, action] = found
+            # Actions come from callers: bound the memo so odd names cannot grow it forever.
+            if len(self.actions) < _MEMO_LIMIT:
+                self.actions[key] = found
         return found
+
+    def split_for(
+        self, agent: str, labels: Mapping[str, str]
+    ) -> tuple[tuple[str, ...], tuple[CompiledBinding, ...]]:
+        """The agent's bindings as ``standing_roles`` and ``other_bindings`` give them for
+        a named agent, counting the bindings that select it by its labels too."""
+        if not self.by_selector:
+            return self.standing_roles.get(agent, ()), self.other_bindings.get(agent, ())
+        key = (agent, frozenset(labels.items()))
+        cached = self._split_cache.get(key)
+        if cached is None:
+            cached = split_bindings(self.bindings_for(agent, labels))
+            if len(self._split_cache) < _MEMO_LIMIT:
+                self._split_cache[key] = cached
+        return cached
 
     def bindings_for(self, agent: str, labels: Mapping[str, str]) -> tuple[CompiledBinding, ...]:
         """Every binding naming the agent or selecting it by its labels."""
@@ -310,3 +367,14 @@ class Snapshot:
             if len(self._label_cache) < _MEMO_LIMIT:
                 self._label_cache[key] = cached
         return cached
+
+
+def split_bindings(
+    bindings: tuple[CompiledBinding, ...],
+) -> tuple[tuple[str, ...], tuple[CompiledBinding, ...]]:
+    """The roles of the standing bindings that never expire (each once), and the rest."""
+    standing = tuple(
+        dict.fromkeys(b.role for b in bindings if b.activation is None and b.expires_at is None)
+    )
+    other = tuple(b for b in bindings if b.activation is not None or b.expires_at is not None)
+    return standing, other

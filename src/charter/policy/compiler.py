@@ -17,6 +17,7 @@ from charter.policy.compiled import (
     Condition,
     RuleIndex,
     Snapshot,
+    split_bindings,
 )
 from charter.policy.decision import NO_PERMISSION, ApprovalNeeded, Decision, Effect, Reason
 from charter.policy.globs import ACTION, RESOURCE, any_of
@@ -142,7 +143,11 @@ def compile_policy(policy: Policy, *, revision: str, conditions: ConditionCompil
     by_selector: list[tuple[frozenset[tuple[str, str]], CompiledBinding]] = []
     for binding in policy.bindings:
         compiled = CompiledBinding(
-            binding, roles[binding.role], _activation(binding, revision), binding.expires_at
+            binding,
+            roles[binding.role],
+            _activation(binding, revision),
+            binding.expires_at,
+            binding.role,
         )
         for agent in binding.agents:
             by_agent.setdefault(agent, []).append(compiled)
@@ -154,12 +159,26 @@ def compile_policy(policy: Policy, *, revision: str, conditions: ConditionCompil
         capabilities: tuple[Capability | None, ...] = tuple(guardrail.match.capabilities) or (None,)
         target = deny if guardrail.effect is GuardrailEffect.DENY else friction
         target.add(capabilities, _guardrail(guardrail, conditions, revision))
+    split = {agent: split_bindings(tuple(bindings)) for agent, bindings in by_agent.items()}
+    exact_roles: dict[tuple[Capability, str], list[str]] = {}
+    wildcard_roles: list[str] = []
+    for role in policy.roles:
+        for permission in role.permissions:
+            for pattern in permission.actions:
+                if "*" in pattern:
+                    wildcard_roles.append(role.name)
+                else:
+                    exact_roles.setdefault((permission.capability, pattern), []).append(role.name)
     return Snapshot(
         revision=revision,
         roles=roles,
         by_agent={agent: tuple(bindings) for agent, bindings in by_agent.items()},
+        standing_roles={agent: standing for agent, (standing, _) in split.items()},
+        other_bindings={agent: other for agent, (_, other) in split.items() if other},
         by_selector=tuple(by_selector),
         deny=deny,
         friction=friction,
         no_permission=_deny("no_permission", NO_PERMISSION, revision),
+        exact_roles={key: tuple(dict.fromkeys(names)) for key, names in exact_roles.items()},
+        wildcard_roles=tuple(dict.fromkeys(wildcard_roles)),
     )

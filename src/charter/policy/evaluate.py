@@ -173,10 +173,8 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
     variables: _RequestVariables | None = None
 
     # 2. Deny guardrails, and any guardrail's `require`.
-    deny, friction_guards = snapshot.guardrails.get(key) or snapshot.guardrails_for(
-        capability, action
-    )
-    for guard in deny:
+    rules = snapshot.actions.get(key) or snapshot.rules_for(capability, action)
+    for guard in rules.deny:
         if not guard.covers_resource(resource):
             continue
         if guard.when is not None:
@@ -185,7 +183,7 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
                 continue
         return _answer(guard.outcome, variables)
     friction = None
-    for guard in friction_guards:
+    for guard in rules.friction:
         if not guard.covers_resource(resource):
             continue
         if guard.when is not None:
@@ -201,19 +199,15 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
     # 3. Permissions.
     matched: list[tuple[CompiledPermission, str | None]] = []
     eligible: Decision | None = None  # the approval an eligible binding asks for
-    bindings = (
-        snapshot.by_agent.get(agent.id, ())
-        if not snapshot.by_selector
-        else snapshot.bindings_for(agent.id, agent.labels)
-    )
-    for binding in bindings:
-        index = binding.permissions
-        permissions = index.seen.get(key)
+    by_role = rules.by_role
+    if not snapshot.by_selector:
+        standing = snapshot.standing_roles.get(agent.id, ())
+        others = snapshot.other_bindings.get(agent.id, ()) if snapshot.other_bindings else ()
+    else:
+        standing, others = snapshot.split_for(agent.id, agent.labels)
+    for role in standing:
+        permissions = by_role.get(role)
         if permissions is None:
-            permissions = index.candidates(capability, action)
-        if not permissions or (binding.activation is not None and eligible is not None):
-            continue
-        if binding.expires_at is not None and now >= binding.expires_at:
             continue
         for permission in permissions:
             if not permission.covers_resource(resource):
@@ -222,24 +216,30 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
                 variables = variables or _RequestVariables(request, agent, now)
                 if not _holds(variables, permission.when, permission, "when", on_error=False):
                     continue
-            if binding.activation is None:
-                matched.append((permission, None))
-            elif eligible is None:
-                eligible = binding.activation
+            matched.append((permission, None))
+    # Eligible and expiring bindings, and grants: rarer, so their variables are made up
+    # front and their permissions checked by a helper.
+    for binding in others:
+        permissions = by_role.get(binding.role)
+        if permissions is None or (binding.activation is not None and eligible is not None):
+            continue
+        if binding.expires_at is not None and now >= binding.expires_at:
+            continue
+        variables = variables or _RequestVariables(request, agent, now)
+        covering = _covering(permissions, resource, variables)
+        if covering and binding.activation is None:
+            matched.extend((permission, None) for permission in covering)
+        elif covering:
+            eligible = binding.activation
     grant_used = False
     for grant in facts.grants:
-        role = snapshot.roles.get(grant.role)
-        if role is None or now >= grant.expires_at:
+        permissions = by_role.get(grant.role)
+        if permissions is None or now >= grant.expires_at:
             continue
-        for permission in role.candidates(capability, action):
-            if not permission.covers_resource(resource):
-                continue
-            if permission.when is not None:
-                variables = variables or _RequestVariables(request, agent, now)
-                if not _holds(variables, permission.when, permission, "when", on_error=False):
-                    continue
-            matched.append((permission, grant.id))
-            grant_used = True
+        variables = variables or _RequestVariables(request, agent, now)
+        covering = _covering(permissions, resource, variables)
+        matched.extend((permission, grant.id) for permission in covering)
+        grant_used = grant_used or bool(covering)
     approved = facts.approval_id is not None
     if not matched and not approved:
         return _answer(eligible or snapshot.no_permission, variables)
@@ -253,6 +253,21 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
         return _answer(matched[0][0].allow, variables)  # the common case: built once
     errors = variables.errors if variables is not None else []
     return _allow(request, matched, facts.approval_id, eligible, snapshot.revision, errors)
+
+
+def _covering(
+    permissions: tuple[CompiledPermission, ...], resource: str, variables: _RequestVariables
+) -> list[CompiledPermission]:
+    """The permissions that cover ``resource`` and whose condition holds."""
+    return [
+        permission
+        for permission in permissions
+        if permission.covers_resource(resource)
+        and (
+            permission.when is None
+            or _holds(variables, permission.when, permission, "when", on_error=False)
+        )
+    ]
 
 
 def _allow(

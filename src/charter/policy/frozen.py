@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
-__all__ = ["BUDGET", "Unfreezable", "freeze"]
+__all__ = ["BUDGET", "Unfreezable", "freeze", "freeze_part"]
 
 BUDGET = 64
 """How much one key may hold: a unit per value, and one more per 64 characters of a
@@ -67,3 +67,11 @@ def freeze(value: Any, budget: list[int]) -> Hashable:
     if kind is float:
         return kind, value.hex()  # tells -0.0 from 0.0; every NaN alike
     raise Unfreezable
+
+
+def freeze_part(value: Any, keys: tuple[str, ...] | None, budget: list[int]) -> Hashable:
+    """``freeze(value)``, or with ``keys``, of only those entries of the map ``value``
+    (a key it lacks counts too: a condition may ask ``has()``)."""
+    if keys is None:
+        return freeze(value, budget)
+    return tuple([(key, freeze(value[key], budget)) if key in value else (key,) for key in keys])

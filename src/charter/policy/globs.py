@@ -83,7 +83,11 @@ def any_of(globs: Sequence[Glob]) -> Callable[[str], bool]:
         return literals.__contains__
     separator = patterns[0].separator
     # Each regex is anchored at both ends, so joining them with `|` keeps them whole.
-    combined = re.compile("|".join(f"(?:{glob._regex.pattern})" for glob in patterns))
+    combined = (
+        patterns[0]._regex
+        if len(patterns) == 1
+        else re.compile("|".join(f"(?:{glob._regex.pattern})" for glob in patterns))
+    )
 
     def matches(value: str) -> bool:
         return value in literals or combined.match(separator + value) is not None
