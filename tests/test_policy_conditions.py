@@ -23,8 +23,6 @@ class Given(Variables):
 
     __slots__ = ("built", "given")
 
-    names = ("agent", "resource", "request", "context", "now")
-
     def __init__(self, **given: Any) -> None:
         super().__init__()
         self.given = given

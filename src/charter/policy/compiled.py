@@ -1,14 +1,16 @@
 """The compiled, indexed form of a policy that the evaluator reads.
 
 Compiling once makes a decision's cost independent of how many agents, roles and
-bindings a policy has: an agent's bindings are found by id (or, for label selectors,
-once per distinct set of labels), a role's permissions by exact ``(capability, action)``
-with only wildcard actions left to test, and guardrails the same way.
+bindings a policy has: one lookup by ``(capability, action)`` gives the guardrails and,
+by role, the permissions that may apply (``ActionRules``, worked out on first sight of
+the pair, wildcard actions included); an agent's roles are found by id (or, for label
+selectors, once per distinct set of labels). What is left per request is resources,
+conditions, expiries and activation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -50,15 +52,13 @@ Shape = tuple[tuple[str, tuple[str, ...] | None], ...]
 class Variables:
     """A request's condition variables, each built on first use (most decisions need none).
 
-    Subclasses say how to build a variable (``build``). ``prepared`` keeps one
-    engine-specific form of a set of them per request (for CEL, a context object), so
-    several conditions on one request convert them once. Creating one costs next to
-    nothing: its dictionaries appear only when a condition is evaluated.
+    Subclasses say how to build a variable (``build``). A condition asks for the parts
+    it reads (``parts``) or for them as a key to its remembered outcomes (``frozen``);
+    ``prepared`` keeps one engine-specific form of a set of them per request (for CEL, a
+    context object), so several conditions on one request convert them once.
     """
 
     __slots__ = ("_prepared", "_values")
-
-    names: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self._values: dict[str, Any] | None = None
@@ -75,10 +75,6 @@ class Variables:
         if name not in self._values:
             self._values[name] = self.build(name)
         return self._values[name]
-
-    def values(self, names: Iterable[str] | None = None) -> dict[str, Any]:
-        """The named variables (default: all) as plain Python values."""
-        return {name: self.get(name) for name in (self.names if names is None else names)}
 
     def parts(self, shape: Shape) -> dict[str, Any]:
         """The variables of ``shape``, each cut down to the keys it names."""
@@ -263,11 +259,6 @@ class CompiledBinding:
     """For an eligible binding: the ``approval_required`` that activating it takes."""
     expires_at: datetime | None = None
     role: str = ""
-
-    @property
-    def eligible(self) -> bool:
-        """True when the binding gives its role only through an approval (JIT)."""
-        return self.activation is not None
 
 
 @dataclass(frozen=True, slots=True)

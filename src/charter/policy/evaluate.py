@@ -51,8 +51,6 @@ class _RequestVariables(Variables):
 
     __slots__ = ("_agent", "_now", "_request", "errors")
 
-    names = ("agent", "resource", "request", "context", "now")
-
     def __init__(self, request: Request, agent: AgentFacts, now: datetime) -> None:
         self._values = self._prepared = None
         self._request, self._agent, self._now = request, agent, now
