@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from charter.policy.cel import VARIABLES, compile_condition, reads_of
+from charter.policy.cel import OUTCOMES_LIMIT, VARIABLES, compile_condition, reads_of
 from charter.policy.compiled import ConditionError, Variables
 from charter.policy.frozen import BUDGET, Unfreezable, freeze
 
@@ -85,9 +85,9 @@ def test_a_condition_reading_now_is_never_remembered() -> None:
 
 def test_the_memo_is_bounded() -> None:
     condition = compile_condition("context.n >= 0")
-    for n in range(1500):
+    for n in range(3 * OUTCOMES_LIMIT):
         assert condition.holds(Given(context={"n": n}))
-    assert 0 < len(condition._outcomes or {}) <= 1024
+    assert 0 < len(condition._outcomes or {}) <= OUTCOMES_LIMIT
 
 
 def test_large_or_unusual_values_are_not_frozen() -> None:

@@ -17,7 +17,14 @@ import cel
 
 from charter.policy.compiled import ConditionError, Shape, Variables
 
-__all__ = ["VARIABLES", "CelCondition", "CelSyntaxError", "compile_condition", "reads_of"]
+__all__ = [
+    "OUTCOMES_LIMIT",
+    "VARIABLES",
+    "CelCondition",
+    "CelSyntaxError",
+    "compile_condition",
+    "reads_of",
+]
 
 VARIABLES = frozenset({"agent", "resource", "request", "context", "now"})
 _POSITION = re.compile(r"<input>:(\d+):(\d+): (.*?)(?:\n|$)")
@@ -31,8 +38,9 @@ class CelSyntaxError(ValueError):
         self.line, self.column = line, column
 
 
-_OUTCOMES_LIMIT = 1024
-"""Outcomes one condition remembers; past that it forgets them all and starts again."""
+OUTCOMES_LIMIT = 512
+"""Outcomes one condition remembers; past that it forgets them all and starts again.
+With keys of at most ``frozen.BUDGET`` that is about half a megabyte a condition at worst."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +71,7 @@ class CelCondition:
             found = outcomes.get(key)
             if found is None:
                 found = self._evaluate(variables)
-                if len(outcomes) >= _OUTCOMES_LIMIT:
+                if len(outcomes) >= OUTCOMES_LIMIT:
                     outcomes.clear()
                 outcomes[key] = found
             outcome = found

@@ -17,9 +17,10 @@ from typing import Any
 
 __all__ = ["BUDGET", "Unfreezable", "freeze", "freeze_part"]
 
-BUDGET = 64
+BUDGET = 16
 """How much one key may hold: a unit per value, and one more per 64 characters of a
-string or a map key."""
+string or a map key. Conditions read a few small values; a key is kept for every outcome
+remembered, so a large one is not worth its memory."""
 
 
 class Unfreezable(Exception):
