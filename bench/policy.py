@@ -209,9 +209,9 @@ def _targets(medians: dict[str, tuple[float, float]], fastest: dict[str, tuple[s
     peer = fastest["mixed"][0]
     return (
         "\n**Against the targets** (DESIGN.md §9), at 10,000 agents in this run:\n\n"
-        f"- median without a condition: {mixed[0]:.1f} µs (≤ 3: {_verdict(mixed[0], 3)})\n"
-        f"- median with one CEL condition: {seen[0]:.1f} µs with a context seen before "
-        f"(≤ 6: {_verdict(seen[0], 6)}), {novel[0]:.1f} µs with every context new "
+        f"- median without a condition: {mixed[0]:.2f} µs (≤ 3: {_verdict(mixed[0], 3)})\n"
+        f"- median with one CEL condition: {seen[0]:.2f} µs with a context seen before "
+        f"(≤ 6: {_verdict(seen[0], 6)}), {novel[0]:.2f} µs with every context new "
         f"(≤ 6: {_verdict(novel[0], 6)})\n"
         f"- p99: {mixed[1]:.1f}, {seen[1]:.1f} and {novel[1]:.1f} µs for those three "
         f"(≤ 20: {_verdict(mixed[1], 20)}, {_verdict(seen[1], 20)}, "
