@@ -34,6 +34,7 @@ from charter.identity.names import (
     LABEL_VALUE_PATTERN,
     MAX_LABELS,
 )
+from charter.policy.model import Capability
 
 __all__ = [
     "AgentIn",
@@ -42,6 +43,10 @@ __all__ = [
     "AgentPatch",
     "AuditPage",
     "DeactivationOut",
+    "DecisionBatchIn",
+    "DecisionBatchOut",
+    "DecisionIn",
+    "DecisionOut",
     "HumanIn",
     "HumanOut",
     "HumanPage",
@@ -51,6 +56,7 @@ __all__ = [
     "LifecycleOut",
     "PolicyApplied",
     "PolicyFiles",
+    "ResourceIn",
     "TokenIn",
     "TokenOut",
     "UtcDateTime",
@@ -342,3 +348,56 @@ class PolicyApplied(BaseModel):
     warnings: list[dict[str, Any]]
     agents_registered: list[str]
     agents_updated: list[str]
+
+
+_Action = Annotated[str, StringConstraints(min_length=1, max_length=200), _Printable]
+_Resource = Annotated[str, StringConstraints(min_length=1, max_length=1000), _Printable]
+_Field = Annotated[str, StringConstraints(min_length=1, max_length=200), _Printable]
+_Key = Annotated[str, StringConstraints(min_length=1, max_length=200), _Printable]
+
+
+class ResourceIn(_In):
+    """A resource with attributes; a plain string stands for ``{"id": ...}``."""
+
+    id: _Resource
+    attributes: Annotated[dict[_Key, Any], Field(max_length=64)] = {}
+
+
+class DecisionIn(_In):
+    """One decision request (DESIGN.md §8). ``agent`` is for enforcer tokens; an agent
+    token decides for itself and may leave it out."""
+
+    agent: _AgentId | None = None
+    capability: Capability
+    action: _Action
+    resource: _Resource | ResourceIn
+    fields: Annotated[list[_Field], Field(max_length=200)] = []
+    context: Annotated[dict[_Key, Any], Field(max_length=64)] = {}
+    input: Any = None
+
+
+class DecisionOut(BaseModel):
+    """The decision, as recorded in the audit log."""
+
+    decision: str
+    code: str
+    decision_id: str
+    policy_revision: str | None
+    reasons: list[dict[str, str]]
+    errors: list[str]
+    released_fields: list[str]
+    redacted_fields: list[str]
+    approval: dict[str, Any] | None
+    message: str | None
+
+
+class DecisionBatchIn(_In):
+    """Up to 100 decision requests, decided in order."""
+
+    requests: Annotated[list[DecisionIn], Field(min_length=1, max_length=100)]
+
+
+class DecisionBatchOut(BaseModel):
+    """The decisions, in the order asked."""
+
+    decisions: list[DecisionOut]

@@ -170,15 +170,7 @@ def check(
     decision = engine.decide(request)
     explanation = engine.explain(request)
     emit(
-        {
-            "decision": decision.effect.value,
-            "code": decision.code,
-            "reasons": [reason.to_json() for reason in decision.reasons],
-            "errors": list(decision.errors),
-            "released_fields": list(decision.released_fields),
-            "redacted_fields": list(decision.redacted_fields),
-            "policy_revision": decision.policy_revision,
-        },
+        decision.to_json(),
         as_json=as_json,
         human=lambda: out.print(explanation, markup=False),
     )

@@ -16,6 +16,8 @@ class HumanRole(StrEnum):
     POLICY_ADMIN = "policy_admin"
     APPROVER = "approver"
     AUDITOR = "auditor"
+    ENFORCER = "enforcer"
+    """A gateway or service asking for decisions on agents' behalf (never an approver)."""
 
 
 @dataclass(frozen=True, slots=True)

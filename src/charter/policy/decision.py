@@ -122,6 +122,19 @@ class Decision:
         """True only for ``allow``."""
         return self.effect is Effect.ALLOW
 
+    def to_json(self) -> dict[str, Any]:
+        """The decision as the API, the CLI and the audit log show it (without an id)."""
+        return {
+            "decision": self.effect.value,
+            "code": self.code,
+            "reasons": [reason.to_json() for reason in self.reasons],
+            "errors": list(self.errors),
+            "released_fields": list(self.released_fields),
+            "redacted_fields": list(self.redacted_fields),
+            "policy_revision": self.policy_revision or None,
+            "message": self.message or None,
+        }
+
 
 NO_PERMISSION = Reason("default", "deny", Effect.DENY, "no permission covers this request")
 """The reason of the default deny."""

@@ -15,7 +15,7 @@ from charter import __version__
 from charter.errors import CharterError
 from charter.server.errors import install_error_handlers
 from charter.server.limits import BodySizeLimit
-from charter.server.routes import agents, audit, health, humans, policies, tokens
+from charter.server.routes import agents, audit, decisions, health, humans, policies, tokens
 from charter.service import Services
 from charter.settings import Settings
 
@@ -75,7 +75,7 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
     app.state.services = services
     app.state.policy = None
     install_error_handlers(app, services)
-    for module in (health, agents, humans, tokens, audit, policies):
+    for module in (health, agents, humans, tokens, audit, policies, decisions):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

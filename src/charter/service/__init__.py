@@ -11,6 +11,7 @@ from charter.identity.credentials import TokenLifetimes
 from charter.service.access import SYSTEM
 from charter.service.agents import AgentChanges, AgentService
 from charter.service.audit import AuditService
+from charter.service.decisions import DecisionService
 from charter.service.humans import Deactivation, HumanChanges, HumanService
 from charter.service.policies import PolicyService
 from charter.service.tokens import TokenService
@@ -23,6 +24,7 @@ __all__ = [
     "AgentService",
     "AuditService",
     "Deactivation",
+    "DecisionService",
     "HumanChanges",
     "HumanService",
     "PolicyService",
@@ -42,6 +44,7 @@ class Services:
     tokens: TokenService
     audit: AuditService
     policies: PolicyService
+    decisions: DecisionService
 
     @classmethod
     def build(
@@ -64,4 +67,5 @@ class Services:
             tokens=TokenService(store, clock, lifetimes=lifetimes),
             audit=AuditService(store, clock, signing_key=signing_key, public_key=public_key),
             policies=PolicyService(store, clock, recertify_after=settings.recertify_after),
+            decisions=DecisionService(store, clock),
         )

@@ -1,0 +1,195 @@
+"""``POST /v1/decisions``: the example pack's scenarios through the real app, on both
+backends; who may ask for whom; the audit record of each decision."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from charter.identity.agents import LifecycleAction
+from charter.identity.humans import HumanRole
+from charter.policy.loader import read_files
+from charter.service import SYSTEM, Services
+from tests.conftest import Admin, bearer
+from tests.helpers import register
+
+PACK = Path(__file__).resolve().parent.parent / "examples" / "policies"
+OWNERS = ("user:alice", "user:bob", "user:carol", "user:dave")
+RECOVERY = {"purpose": "account_recovery", "on_behalf_of": "user:bob"}
+READ = {
+    "capability": "request",
+    "action": "crm.customer.read",
+    "resource": {"id": "crm/customer/42", "attributes": {"region": "eu"}},
+    "fields": ["name", "email", "ssn"],
+    "context": RECOVERY,
+}
+
+
+@pytest.fixture
+def pack(services: Services, admin: Admin, api: TestClient) -> None:
+    """The example pack applied (its agents registered) by a policy admin."""
+    for owner in OWNERS:
+        services.humans.add(SYSTEM, human_id=owner, email=f"{owner[5:]}@example.com")
+    services.humans.add(
+        SYSTEM, human_id="user:pat", email="pat@example.com", roles=[HumanRole.POLICY_ADMIN]
+    )
+    token = services.tokens.issue_for_human(SYSTEM, "user:pat").token
+    applied = api.post("/v1/policies", json={"files": read_files(PACK)}, headers=bearer(token))
+    assert applied.status_code == 201, applied.text
+
+
+@pytest.fixture
+def enforcer(services: Services) -> dict[str, str]:
+    """A gateway's account with the enforcer role."""
+    services.humans.add(
+        SYSTEM, human_id="user:gateway", email="gw@example.com", roles=[HumanRole.ENFORCER]
+    )
+    return bearer(services.tokens.issue_for_human(SYSTEM, "user:gateway").token)
+
+
+def agent_token(services: Services, agent: str) -> dict[str, str]:
+    return bearer(services.tokens.issue_for_agent(SYSTEM, agent).token)
+
+
+def decisions(api: TestClient, admin: Admin) -> list[dict[str, Any]]:
+    records = api.get("/v1/audit", params={"type": "decision"}, headers=admin.headers)
+    found: list[dict[str, Any]] = records.json()["records"]
+    return found
+
+
+@pytest.mark.usefixtures("pack")
+def test_an_agent_gets_only_the_approved_fields(
+    api: TestClient, services: Services, admin: Admin
+) -> None:
+    answer = api.post("/v1/decisions", json=READ, headers=agent_token(services, "support-bot"))
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["decision"], body["code"]) == ("allow", "allowed")
+    assert body["released_fields"] == ["name", "email"]
+    assert body["redacted_fields"] == ["ssn"]
+    assert body["reasons"][0]["policy"] == "Role/support-reader"
+    assert body["decision_id"].startswith("dec_")
+    assert body["policy_revision"].startswith("rev_")
+
+    [record] = decisions(api, admin)
+    assert record["subject"] == body["decision_id"]
+    assert record["actor"] == "agent:support-bot"
+    data = record["data"]
+    assert data["decision"] == "allow"
+    assert data["redacted_fields"] == ["ssn"]
+    assert data["request"]["context_keys"] == ["on_behalf_of", "purpose"]
+    assert data["request_digest"].startswith("sha256:")
+    # The context's values are not in the record, only its keys and digest.
+    assert "account_recovery" not in json.dumps(record)
+    assert api.get("/v1/audit/verify", headers=admin.headers).json()["ok"] is True
+
+
+@pytest.mark.usefixtures("pack")
+def test_the_secrets_agent_opens_tickets_but_never_rotates_production_credentials(
+    api: TestClient, services: Services
+) -> None:
+    token = agent_token(services, "secrets-scanner")
+    ticket = {
+        "capability": "do",
+        "action": "ticket.create",
+        "resource": "ticketing/queue/remediation",
+    }
+    assert api.post("/v1/decisions", json=ticket, headers=token).json()["decision"] == "allow"
+    rotate = {"capability": "do", "action": "secrets.rotate", "resource": "vault/prod/payments"}
+    body = api.post("/v1/decisions", json=rotate, headers=token).json()
+    assert (body["decision"], body["code"]) == ("deny", "guardrail")
+    assert body["message"]
+
+
+@pytest.mark.usefixtures("pack")
+def test_an_agent_token_decides_only_for_itself(
+    api: TestClient, services: Services, admin: Admin
+) -> None:
+    token = agent_token(services, "support-bot")
+    mine = api.post("/v1/decisions", json={**READ, "agent": "support-bot"}, headers=token)
+    assert mine.status_code == 200
+    other = api.post("/v1/decisions", json={**READ, "agent": "secrets-scanner"}, headers=token)
+    assert other.status_code == 403
+    assert other.json()["error"]["code"] == "forbidden"
+    types = [r["type"] for r in api.get("/v1/audit", headers=admin.headers).json()["records"]]
+    assert types[-1] == "auth.forbidden"
+    assert len(decisions(api, admin)) == 1
+
+
+@pytest.mark.usefixtures("pack")
+def test_an_enforcer_names_any_agent_and_must_name_one(
+    api: TestClient, enforcer: dict[str, str], services: Services, admin: Admin
+) -> None:
+    named = api.post("/v1/decisions", json={**READ, "agent": "support-bot"}, headers=enforcer)
+    assert named.json()["decision"] == "allow"
+    unnamed = api.post("/v1/decisions", json=READ, headers=enforcer)
+    assert unnamed.status_code == 422
+    assert unnamed.json()["error"]["code"] == "agent_required"
+    unknown = api.post("/v1/decisions", json={**READ, "agent": "nobody"}, headers=enforcer)
+    assert unknown.json()["code"] == "agent_unknown"
+    # The kill switch: suspended now, denied on the very next decision.
+    services.agents.transition(SYSTEM, "support-bot", LifecycleAction.SUSPEND, reason="test")
+    after = api.post("/v1/decisions", json={**READ, "agent": "support-bot"}, headers=enforcer)
+    assert (after.json()["decision"], after.json()["code"]) == ("deny", "agent_suspended")
+    assert [r["data"]["code"] for r in decisions(api, admin)] == [
+        "allowed",
+        "agent_unknown",
+        "agent_suspended",
+    ]
+
+
+@pytest.mark.usefixtures("pack")
+def test_humans_without_the_enforcer_role_may_not_ask(api: TestClient, admin: Admin) -> None:
+    answer = api.post("/v1/decisions", json={**READ, "agent": "support-bot"}, headers=admin.headers)
+    assert answer.status_code == 403
+    assert answer.json()["error"]["code"] == "forbidden"
+
+
+def test_without_a_policy_everything_is_denied(
+    api: TestClient, services: Services, admin: Admin, enforcer: dict[str, str]
+) -> None:
+    services.humans.add(SYSTEM, human_id="user:alice", email="alice@example.com")
+    register(services, "support-bot", "user:alice")
+    body = api.post("/v1/decisions", json={**READ, "agent": "support-bot"}, headers=enforcer)
+    assert (body.json()["decision"], body.json()["code"]) == ("deny", "no_policy")
+    assert body.json()["policy_revision"] is None
+
+
+@pytest.mark.usefixtures("pack")
+def test_a_batch_is_decided_in_order_and_bounded(
+    api: TestClient, enforcer: dict[str, str], admin: Admin
+) -> None:
+    rotate = {
+        "agent": "secrets-scanner",
+        "capability": "do",
+        "action": "secrets.rotate",
+        "resource": "vault/prod/payments",
+    }
+    batch = {"requests": [{**READ, "agent": "support-bot"}, rotate]}
+    answer = api.post("/v1/decisions/batch", json=batch, headers=enforcer)
+    assert answer.status_code == 200, answer.text
+    assert [d["decision"] for d in answer.json()["decisions"]] == ["allow", "deny"]
+    assert len(decisions(api, admin)) == 2
+    too_many = {"requests": [rotate] * 101}
+    refused = api.post("/v1/decisions/batch", json=too_many, headers=enforcer)
+    assert refused.status_code == 422
+    assert len(decisions(api, admin)) == 2
+
+
+@pytest.mark.usefixtures("pack")
+def test_an_eligible_binding_says_who_would_approve(api: TestClient, services: Services) -> None:
+    token = agent_token(services, "identity-ops-agent")
+    elevate = {
+        "capability": "do",
+        "action": "pam.elevate",
+        "resource": "pam/hosts/db-1",
+        "context": {"ticket": {"id": "INC-1", "status": "open"}},
+    }
+    body = api.post("/v1/decisions", json=elevate, headers=token).json()
+    assert body["decision"] == "approval_required", body
+    assert body["approval"]["id"] is None
+    assert body["approval"]["approvers"]
