@@ -258,6 +258,7 @@ class CompiledBinding:
     activation: Decision | None = None
     """For an eligible binding: the ``approval_required`` that activating it takes."""
     expires_at: datetime | None = None
+    """The binding's expiry, and below its role: copied here, one lookup nearer."""
     role: str = ""
 
 

@@ -160,15 +160,12 @@ def compile_policy(policy: Policy, *, revision: str, conditions: ConditionCompil
         target = deny if guardrail.effect is GuardrailEffect.DENY else friction
         target.add(capabilities, _guardrail(guardrail, conditions, revision))
     split = {agent: split_bindings(tuple(bindings)) for agent, bindings in by_agent.items()}
+    # Which roles an action can concern, read off the roles' own indexes.
     exact_roles: dict[tuple[Capability, str], list[str]] = {}
-    wildcard_roles: list[str] = []
-    for role in policy.roles:
-        for permission in role.permissions:
-            for pattern in permission.actions:
-                if "*" in pattern:
-                    wildcard_roles.append(role.name)
-                else:
-                    exact_roles.setdefault((permission.capability, pattern), []).append(role.name)
+    for name, index in roles.items():
+        for capability, action in index.exact:
+            if capability is not None:  # a permission always has a capability
+                exact_roles.setdefault((capability, action), []).append(name)
     return Snapshot(
         revision=revision,
         roles=roles,
@@ -179,6 +176,6 @@ def compile_policy(policy: Policy, *, revision: str, conditions: ConditionCompil
         deny=deny,
         friction=friction,
         no_permission=_deny("no_permission", NO_PERMISSION, revision),
-        exact_roles={key: tuple(dict.fromkeys(names)) for key, names in exact_roles.items()},
-        wildcard_roles=tuple(dict.fromkeys(wildcard_roles)),
+        exact_roles={key: tuple(names) for key, names in exact_roles.items()},
+        wildcard_roles=tuple(name for name, index in roles.items() if index.wildcard),
     )

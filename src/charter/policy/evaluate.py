@@ -52,7 +52,7 @@ class _RequestVariables(Variables):
     __slots__ = ("_agent", "_now", "_request", "errors")
 
     def __init__(self, request: Request, agent: AgentFacts, now: datetime) -> None:
-        self._values = self._prepared = None
+        super().__init__()
         self._request, self._agent, self._now = request, agent, now
         self.errors: list[str] = []
 
@@ -108,11 +108,13 @@ def _holds(
         return on_error
 
 
-def _answer(decision: Decision, variables: _RequestVariables | None) -> Decision:
+def _with_errors(decision: Decision, errors: list[str]) -> Decision:
     """``decision`` (built ahead of time) with the request's condition errors, if any."""
-    if variables is None or not variables.errors:
-        return decision
-    return replace(decision, errors=tuple(variables.errors))
+    return replace(decision, errors=tuple(errors)) if errors else decision
+
+
+def _answer(decision: Decision, variables: _RequestVariables | None) -> Decision:
+    return decision if variables is None else _with_errors(decision, variables.errors)
 
 
 def _deny(code: str, reason: Reason, revision: str, errors: list[str]) -> Decision:
@@ -286,7 +288,7 @@ def _allow(
     if redacted and len(strict) == len(matched):
         if eligible is not None and not approved:
             # The standing permissions refuse these fields; the eligible route is still open.
-            return replace(eligible, errors=tuple(errors)) if errors else eligible
+            return _with_errors(eligible, errors)
         return _deny(
             "excess_fields",
             Reason(

@@ -112,7 +112,8 @@ class DecisionService:
                     if engine is None
                     else evaluate(request, engine.snapshot, _facts(unit, agent_id), now)
                 )
-                one = Decided(self._ids("dec"), decision, _digest(_shown(request)))
+                digest = _digest({**_shown(request), "context": dict(request.context)})
+                one = Decided(self._ids("dec"), decision, digest)
                 unit.audit.append(_record(actor, asked, request, one, now))
                 decided.append(one)
         return decided
@@ -139,14 +140,13 @@ def _facts(unit: UnitOfWork, agent_id: str) -> Facts:
 
 
 def _shown(request: Request) -> dict[str, Any]:
-    """What the request digest covers."""
+    """The request as its audit record shows it (the digest covers its context too)."""
     return {
         "agent": request.agent,
         "capability": request.capability.value,
         "action": request.action,
         "resource": request.resource,
         "fields": list(request.fields),
-        "context": dict(request.context),
     }
 
 
@@ -155,7 +155,6 @@ def _record(
 ) -> AuditEntry:
     # The context's and input's values stay out: they may carry secrets, and nothing
     # masks them until the secrets guard lands.
-    shown = {key: value for key, value in _shown(request).items() if key != "context"}
     return AuditEntry(
         type="decision",
         actor=actor.ref,
@@ -164,7 +163,7 @@ def _record(
         subject=decided.decision_id,
         data={
             "request": {
-                **shown,
+                **_shown(request),
                 "context_keys": sorted(request.context),
                 "context_digest": _digest(dict(request.context)),
                 "input_digest": None if asked.input is None else _digest(asked.input),
