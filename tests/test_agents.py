@@ -143,6 +143,8 @@ def test_suspend_and_reinstate(services: Services, clock: ManualClock, alice: Pr
         "to": "suspended",
         "reason": "odd behaviour",
         "revoked_tokens": [],
+        "cancelled_approvals": [],
+        "revoked_grants": [],
     }
 
 

@@ -181,7 +181,9 @@ def test_a_batch_is_decided_in_order_and_bounded(
 
 
 @pytest.mark.usefixtures("pack")
-def test_an_eligible_binding_says_who_would_approve(api: TestClient, services: Services) -> None:
+def test_approval_required_opens_one_approval_per_request(
+    api: TestClient, services: Services
+) -> None:
     token = agent_token(services, "identity-ops-agent")
     elevate = {
         "capability": "do",
@@ -191,5 +193,13 @@ def test_an_eligible_binding_says_who_would_approve(api: TestClient, services: S
     }
     body = api.post("/v1/decisions", json=elevate, headers=token).json()
     assert body["decision"] == "approval_required", body
-    assert body["approval"]["id"] is None
-    assert body["approval"]["approvers"]
+    assert body["approval"]["id"].startswith("apr_")
+    assert body["approval"]["status"] == "pending"
+    assert body["approval"]["approvers"] == ["group:identity-ops"]
+    again = api.post("/v1/decisions", json=elevate, headers=token).json()
+    assert again["approval"]["id"] == body["approval"]["id"]
+    other = {**elevate, "resource": "pam/hosts/db-2"}
+    assert api.post("/v1/decisions", json=other, headers=token).json()["approval"]["id"] not in (
+        None,
+        body["approval"]["id"],
+    )

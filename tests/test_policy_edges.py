@@ -58,7 +58,11 @@ def test_a_naive_time_is_taken_as_utc() -> None:
 def test_step_up_needs_the_human_not_an_approval() -> None:
     decision = ENGINE.decide(_request("ticket.close"), now=datetime(2026, 5, 1, tzinfo=UTC))
     assert decision.effect is Effect.STEP_UP_REQUIRED
-    assert decision.approval is None
+    # What the confirmation needs (the guardrail behind it, how long it stays open); who
+    # confirms is the on-behalf-of human, found at run time, never an approver set.
+    assert decision.approval is not None
+    assert decision.approval.policy == "Guardrail/confirm-closing"
+    assert decision.approval.role is None
 
 
 EXPLAINED = """

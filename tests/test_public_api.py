@@ -73,6 +73,7 @@ EXPECTED: dict[types.ModuleType, list[str]] = {
         "TokenOut",
         "UtcDateTime",
         "WhoAmI",
+        "printable",
     ],
 }
 

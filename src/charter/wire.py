@@ -61,12 +61,14 @@ __all__ = [
     "TokenOut",
     "UtcDateTime",
     "WhoAmI",
+    "printable",
 ]
 
 _MAX_TTL_SECONDS = 10 * 366 * 24 * 3600
 
 
-def _printable(value: str) -> str:
+def printable(value: str) -> str:
+    """Refuse NUL characters and lone surrogates (neither survives PostgreSQL)."""
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
     try:
@@ -76,7 +78,7 @@ def _printable(value: str) -> str:
     return value
 
 
-_Printable = AfterValidator(_printable)
+_Printable = AfterValidator(printable)
 
 
 def _time_text(value: Any) -> Any:

@@ -88,7 +88,7 @@ def _activation(binding: Binding, revision: str) -> Decision | None:
             ),
         ),
         policy_revision=revision,
-        approval=ApprovalNeeded(name, binding.approval, binding.role),
+        approval=ApprovalNeeded(name, binding.approval, binding.role, binding.max_duration),
         message="approval required",
     )
 
@@ -110,10 +110,11 @@ def _guardrail(
         )
     else:
         if guardrail.effect is GuardrailEffect.REQUIRE_STEP_UP:
-            effect, code, approval = Effect.STEP_UP_REQUIRED, "step_up_required", None
+            # Confirmed by the human the agent acts for; only the expiry of the spec counts.
+            effect, code = Effect.STEP_UP_REQUIRED, "step_up_required"
         else:
-            effect = Effect.APPROVAL_REQUIRED
-            code, approval = "approval_required", ApprovalNeeded(name, guardrail.approval)
+            effect, code = Effect.APPROVAL_REQUIRED, "approval_required"
+        approval = ApprovalNeeded(name, guardrail.approval)
         outcome = Decision(
             effect=effect,
             code=code,

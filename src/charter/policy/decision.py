@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -101,6 +101,8 @@ class ApprovalNeeded:
     spec: ApprovalSpec
     role: str | None = None
     """For an eligible binding: the role an approval grants (JIT)."""
+    max_duration: timedelta | None = None
+    """For an eligible binding: the longest grant its approval yields."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from charter.policy.compiled import Condition, ConditionError, Snapshot, Variables
-from charter.policy.decision import Decision, Facts, Request
+from charter.policy.decision import Decision, Effect, Facts, Request
 from charter.policy.evaluate import request_variables
 
 __all__ = ["explain", "trace"]
@@ -73,7 +73,12 @@ def explain(request: Request, decision: Decision, considered: list[str] | None =
     for reason in decision.reasons:
         note = f" - {reason.message}" if reason.message else ""
         lines.append(f"  because {reason.policy} {reason.rule} ({reason.effect.value}){note}")
-    if decision.approval is not None:
+    if decision.effect is Effect.STEP_UP_REQUIRED and decision.approval is not None:
+        lines.append(
+            "  step-up: confirmed by the human in context.on_behalf_of (open for "
+            f"{decision.approval.spec.expires_in})"
+        )
+    elif decision.approval is not None:
         spec = decision.approval.spec
         grants = f", granting role {decision.approval.role}" if decision.approval.role else ""
         lines.append(

@@ -16,15 +16,15 @@ from charter.policy.diagnostics import Diagnostic, Severity, did_you_mean
 from charter.policy.globs import ACTION, RESOURCE, GlobError
 from charter.policy.loader import LoadedDocuments
 from charter.policy.model import (
+    Activation,
     AgentSpec,
     Binding,
     GuardrailEffect,
-    Match,
-    Permission,
     Policy,
     Role,
     Source,
 )
+from charter.policy.separation import covers
 
 __all__ = ["Validated", "validate"]
 
@@ -102,25 +102,14 @@ def _condition(checks: _Checks, source: Source, where: str, expression: str | No
         )
 
 
-def _covers(permission: Permission, side: Match) -> bool:
-    """Whether a permission grants something a side of a separation of duty names."""
-    if side.capabilities and permission.capability not in side.capabilities:
-        return False
-    if not side.actions:
-        return True
-    granted = [ACTION.compile(pattern) for pattern in permission.actions]
-    for wanted in side.actions:
-        wanted_glob = ACTION.compile(wanted)
-        for glob in granted:
-            if glob.matches(wanted) or wanted_glob.matches(glob.pattern) or glob.pattern == wanted:
-                return True
-    return False
-
-
 def _separations(checks: _Checks, policy: Policy, roles: dict[str, Role]) -> None:
     labels = {agent.name: dict(agent.labels) for agent in policy.agents}
     held: dict[str, list[Binding]] = {}
+    # Eligible bindings are held only once a grant activates them: a grant that would
+    # break a separation of duty is refused when it would be issued.
     for binding in policy.bindings:
+        if binding.activation is Activation.ELIGIBLE:
+            continue
         agents = set(binding.agents)
         if binding.selector is not None:
             wanted = binding.selector.items()
@@ -133,13 +122,13 @@ def _separations(checks: _Checks, policy: Policy, roles: dict[str, Role]) -> Non
                 b
                 for b in bindings
                 if b.role in roles
-                and any(_covers(p, separation.first) for p in roles[b.role].permissions)
+                and any(covers(p, separation.first) for p in roles[b.role].permissions)
             ]
             second = [
                 b
                 for b in bindings
                 if b.role in roles
-                and any(_covers(p, separation.second) for p in roles[b.role].permissions)
+                and any(covers(p, separation.second) for p in roles[b.role].permissions)
             ]
             if first and second:
                 checks.error(

@@ -15,13 +15,39 @@ from charter import __version__
 from charter.errors import CharterError
 from charter.server.errors import install_error_handlers
 from charter.server.limits import BodySizeLimit
-from charter.server.routes import agents, audit, decisions, health, humans, policies, tokens
+from charter.server.routes import (
+    agents,
+    approvals,
+    audit,
+    decisions,
+    grants,
+    health,
+    humans,
+    policies,
+    tokens,
+)
+from charter.server.waiters import Waiters
 from charter.service import Services
 from charter.settings import Settings
 
 __all__ = ["create_app"]
 
 log = logging.getLogger("charter.server")
+
+
+_SWEEP_SECONDS = 1.0
+"""How often pending approvals whose time is up are closed."""
+
+
+async def _sweep_loop(services: Services) -> None:
+    while True:
+        await asyncio.sleep(_SWEEP_SECONDS)
+        try:
+            await run_in_threadpool(services.approvals.expire_due)
+        except CharterError as error:
+            log.warning("approval sweep skipped: %s", error.message)
+        except Exception:
+            log.exception("approval sweep failed")
 
 
 async def _checkpoint_loop(services: Services, interval: float) -> None:
@@ -43,13 +69,13 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # The active policy, compiled once and swapped whole when this server activates
-        # another (replicas learning of other servers' changes come with the decision API).
+        # another (replicas learn of other servers' changes only at restart, for now).
         try:
-            app.state.policy = await run_in_threadpool(services.policies.load_active)
+            await run_in_threadpool(services.policies.load_active)
         except (CharterError, SQLAlchemyError) as error:
             # Start anyway: /readyz reports the store, and nothing is decided without policy.
             log.error("could not load the active policy: %s", error)
-        services.policies.on_activate = lambda engine: setattr(app.state, "policy", engine)
+        sweeper = asyncio.create_task(_sweep_loop(services))
         signer = None
         if services.audit.can_sign:
             signer = asyncio.create_task(
@@ -58,6 +84,9 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
             if signer is not None:
                 signer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -73,9 +102,10 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.services = services
-    app.state.policy = None
+    app.state.waiters = Waiters()
+    services.approvals.notify = app.state.waiters.wake
     install_error_handlers(app, services)
-    for module in (health, agents, humans, tokens, audit, policies, decisions):
+    for module in (health, agents, humans, tokens, audit, policies, decisions, approvals, grants):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

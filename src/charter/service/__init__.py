@@ -9,7 +9,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from charter.clock import Clock, system_clock
 from charter.identity.credentials import TokenLifetimes
 from charter.service.access import SYSTEM
+from charter.service.active import ActiveEngine
 from charter.service.agents import AgentChanges, AgentService
+from charter.service.approvals import ApprovalService
 from charter.service.audit import AuditService
 from charter.service.decisions import DecisionService
 from charter.service.humans import Deactivation, HumanChanges, HumanService
@@ -20,8 +22,10 @@ from charter.storage.ports import Store
 
 __all__ = [
     "SYSTEM",
+    "ActiveEngine",
     "AgentChanges",
     "AgentService",
+    "ApprovalService",
     "AuditService",
     "Deactivation",
     "DecisionService",
@@ -45,6 +49,7 @@ class Services:
     audit: AuditService
     policies: PolicyService
     decisions: DecisionService
+    approvals: ApprovalService
 
     @classmethod
     def build(
@@ -59,6 +64,7 @@ class Services:
         """Wire the use cases to ``store``."""
         settings = settings or Settings()
         lifetimes: TokenLifetimes = settings.token_lifetimes
+        compiled = ActiveEngine()
         return cls(
             store=store,
             clock=clock,
@@ -66,6 +72,9 @@ class Services:
             humans=HumanService(store, clock),
             tokens=TokenService(store, clock, lifetimes=lifetimes),
             audit=AuditService(store, clock, signing_key=signing_key, public_key=public_key),
-            policies=PolicyService(store, clock, recertify_after=settings.recertify_after),
-            decisions=DecisionService(store, clock),
+            policies=PolicyService(
+                store, clock, recertify_after=settings.recertify_after, compiled=compiled
+            ),
+            decisions=DecisionService(store, clock, compiled),
+            approvals=ApprovalService(store, clock, compiled),
         )

@@ -22,6 +22,7 @@ from charter.service.access import (
     require_owner_or_roles,
     require_roles,
 )
+from charter.service.approvals import withdraw_for_agent
 from charter.storage.ports import Store, UnitOfWork
 
 __all__ = [
@@ -223,7 +224,10 @@ class AgentService:
     def transition(
         self, actor: Principal, agent_id: str, action: LifecycleAction, *, reason: str = ""
     ) -> tuple[Agent, builtins.list[str]]:
-        """Suspend, reinstate or retire; retiring revokes every token. Returns revoked ids."""
+        """Suspend, reinstate or retire, in one transaction. Suspending or retiring cancels
+        the agent's pending approvals and revokes its grants; retiring also revokes every
+        token (a suspended agent's tokens are refused while it is suspended). Returns the
+        revoked token ids."""
         now = self._clock()
         what = f"{action.value} agents"
         with self._store.write() as unit:
@@ -243,6 +247,13 @@ class AgentService:
                 revoked = unit.credentials.revoke_all_for(
                     PrincipalKind.AGENT, agent.id, at=now, by=actor.ref
                 )
+            cancelled: builtins.list[str] = []
+            ended: builtins.list[str] = []
+            if moved.status is not AgentStatus.ACTIVE:
+                # The kill switch: nothing the agent waits on or holds outlives it.
+                cancelled, ended = withdraw_for_agent(
+                    unit, agent.id, now=now, by=actor.ref, reason=f"agent {moved.status.value}"
+                )
             unit.audit.append(
                 AuditEntry(
                     type=_EVENTS[action],
@@ -255,6 +266,8 @@ class AgentService:
                         "to": moved.status.value,
                         "reason": reason,
                         "revoked_tokens": revoked,
+                        "cancelled_approvals": cancelled,
+                        "revoked_grants": ended,
                     },
                 )
             )

@@ -2,32 +2,38 @@
 
 The evaluator is pure; this use case is what surrounds it on the server. It works out
 whom the decision is for (an agent token decides only for itself, an enforcer names any
-agent), reads the agent's record, evaluates the request against the active revision held
-in memory, and answers only once the decision's audit record is committed.
+agent), gathers the agent's record, its active grants and an approved, unused approval
+of exactly this request, evaluates against the active revision held in memory, uses up
+the approval (once), opens the approval or step-up confirmation the answer calls for,
+and answers only once the decision's audit record is committed.
 
 Until the secrets guard lands, nothing the caller sends as ``context`` or ``input`` is
-written in clear: the record holds the context's keys and digests of both.
+written in clear to the audit log: the record holds the context's keys and digests of
+both. (An approval keeps the context for its approvers to read.)
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from charter.audit.records import AuditEntry, canonical_json
+from charter.approvals.model import Approval
+from charter.audit.records import AuditEntry
 from charter.clock import Clock
 from charter.errors import InvalidInput, PermissionDenied
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.ids import IdFactory, new_id
-from charter.policy.decision import AgentFacts, Decision, Effect, Facts, Reason, Request
+from charter.policy.decision import Decision, Effect, Reason, Request
 from charter.policy.engine import Engine
 from charter.policy.evaluate import evaluate
 from charter.policy.model import Capability
 from charter.service.access import require_roles
+from charter.service.active import ActiveEngine
+from charter.service.approvals import open_approval
+from charter.service.facts import digest_of, facts_for, request_digest
 from charter.storage.ports import Store, UnitOfWork
 
 __all__ = ["NO_POLICY", "Asked", "Decided", "DecisionService"]
@@ -52,22 +58,22 @@ class Asked:
 
 @dataclass(frozen=True, slots=True)
 class Decided:
-    """A recorded decision: its id, the evaluator's answer and the request's digest."""
+    """A recorded decision: its id, the evaluator's answer, the request's digest and the
+    pending approval or step-up confirmation the answer waits on, if any."""
 
     decision_id: str
     decision: Decision
     digest: str
-
-
-def _digest(value: Any) -> str:
-    return "sha256:" + hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+    approval: Approval | None = None
 
 
 class DecisionService:
     """Decide requests for agents, one audit record per decision."""
 
-    def __init__(self, store: Store, clock: Clock, *, ids: IdFactory = new_id) -> None:
-        self._store, self._clock, self._ids = store, clock, ids
+    def __init__(
+        self, store: Store, clock: Clock, compiled: ActiveEngine, *, ids: IdFactory = new_id
+    ) -> None:
+        self._store, self._clock, self._compiled, self._ids = store, clock, compiled, ids
 
     def _for_whom(self, actor: Principal, asked: Asked) -> str:
         if not actor.is_human:
@@ -87,13 +93,13 @@ class DecisionService:
             )
         return asked.agent
 
-    def decide(self, actor: Principal, engine: Engine | None, batch: list[Asked]) -> list[Decided]:
+    def decide(self, actor: Principal, batch: list[Asked]) -> list[Decided]:
         """Decide every request of ``batch`` in order, recording all in one transaction.
 
-        ``engine`` is the active revision (None when no policy was ever applied: every
-        request is then denied with ``no_policy``).
+        Without an active revision every request is denied with ``no_policy``.
         """
         agents = [self._for_whom(actor, asked) for asked in batch]
+        engine = self._compiled.engine  # one revision for the whole batch
         now = self._clock()
         decided = []
         with self._store.write() as unit:
@@ -107,40 +113,69 @@ class DecisionService:
                     fields=asked.fields,
                     context=asked.context,
                 )
-                decision = (
-                    _NO_POLICY
-                    if engine is None
-                    else evaluate(request, engine.snapshot, _facts(unit, agent_id), now)
-                )
-                digest = _digest({**_shown(request), "context": dict(request.context)})
-                one = Decided(self._ids("dec"), decision, digest)
+                digest = request_digest(request, asked.input)
+                decision_id = self._ids("dec")
+                approval: Approval | None = None
+                if engine is None:
+                    decision = _NO_POLICY
+                else:
+                    decision, approval = self._evaluate(
+                        unit, actor, engine, request, asked.input, digest, decision_id, now
+                    )
+                one = Decided(decision_id, decision, digest, approval)
                 unit.audit.append(_record(actor, asked, request, one, now))
                 decided.append(one)
         return decided
 
+    def _evaluate(
+        self,
+        unit: UnitOfWork,
+        actor: Principal,
+        engine: Engine,
+        request: Request,
+        input: Any,
+        digest: str,
+        decision_id: str,
+        now: datetime,
+    ) -> tuple[Decision, Approval | None]:
+        agent = unit.agents.get(request.agent)
+        if agent is None:
+            return evaluate(request, engine.snapshot, facts_for(None, ()), now), None
+        grants = unit.grants.active_for(agent.id, now)
+        usable = unit.approvals.usable_for(agent.id, digest, now)
+        facts = facts_for(agent, grants, None if usable is None else usable.id)
+        decision = evaluate(request, engine.snapshot, facts, now)
+        if usable is not None and decision.allowed:
+            # Single use: of two identical requests racing for it, one marks it used; the
+            # other is decided again without it.
+            if unit.approvals.use(usable.id, decision_id, now):
+                return decision, None
+            facts = facts_for(agent, grants)
+            decision = evaluate(request, engine.snapshot, facts, now)
+        if decision.effect in _OPENS_APPROVAL:
+            return open_approval(
+                unit,
+                agent=agent,
+                request=request,
+                input=input,
+                digest=digest,
+                decision=decision,
+                decision_id=decision_id,
+                actor=actor.ref,
+                now=now,
+                ids=self._ids,
+            )
+        return decision, None
 
+
+_OPENS_APPROVAL = (Effect.APPROVAL_REQUIRED, Effect.STEP_UP_REQUIRED)
 _NO_POLICY = Decision(
     effect=Effect.DENY, code="no_policy", reasons=(NO_POLICY,), message=NO_POLICY.message
 )
 
 
-def _facts(unit: UnitOfWork, agent_id: str) -> Facts:
-    record = unit.agents.get(agent_id)
-    if record is None:
-        return Facts(agent=None)
-    return Facts(
-        agent=AgentFacts(
-            id=record.id,
-            owner=record.owner,
-            status=record.status,
-            risk_tier=record.risk_tier,
-            labels=dict(record.labels),
-        )
-    )
-
-
 def _shown(request: Request) -> dict[str, Any]:
-    """The request as its audit record shows it (the digest covers its context too)."""
+    """The request as its audit record shows it."""
     return {
         "agent": request.agent,
         "capability": request.capability.value,
@@ -165,10 +200,11 @@ def _record(
             "request": {
                 **_shown(request),
                 "context_keys": sorted(request.context),
-                "context_digest": _digest(dict(request.context)),
-                "input_digest": None if asked.input is None else _digest(asked.input),
+                "context_digest": digest_of(dict(request.context)),
+                "input_digest": None if asked.input is None else digest_of(asked.input),
             },
             "request_digest": decided.digest,
+            "approval": None if decided.approval is None else decided.approval.id,
             **decided.decision.to_json(),
         },
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from charter.policy.engine import Engine, PolicyInvalid
 from charter.policy.model import AgentSpec, Policy
 from charter.policy.revisions import ActivePolicy, PolicyRevision, summarise
 from charter.service.access import require_roles
+from charter.service.active import ActiveEngine
 from charter.service.agents import record_registration, record_update
 from charter.storage.ports import Store, UnitOfWork
 
@@ -90,12 +91,12 @@ class PolicyService:
         clock: Clock,
         *,
         recertify_after: timedelta,
-        on_activate: Callable[[Engine], None] | None = None,
+        compiled: ActiveEngine | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._recertify_after = recertify_after
-        self.on_activate = on_activate
+        self.compiled = compiled if compiled is not None else ActiveEngine()
 
     def _engine(self, unit: UnitOfWork, files: Mapping[str, str]) -> Engine:
         known = [agent.id for agent in unit.agents.list(limit=1_000_000)]
@@ -142,8 +143,8 @@ class PolicyService:
                     },
                 )
             )
-        if activated and self.on_activate is not None:
-            self.on_activate(engine)
+        if activated:
+            self.compiled.engine = engine
         return Applied(
             revision=revision.id,
             previous=previous,
@@ -191,8 +192,7 @@ class PolicyService:
                     data={"revision": revision, "previous": previous},
                 )
             )
-        if self.on_activate is not None:
-            self.on_activate(engine)
+        self.compiled.engine = engine
         return ActivePolicy(revision, now, actor.ref)
 
     def active(self, actor: Principal) -> tuple[ActivePolicy, PolicyRevision] | None:
@@ -214,11 +214,13 @@ class PolicyService:
             return unit.policies.list(limit=limit)
 
     def load_active(self) -> Engine | None:
-        """The compiled active revision (for a server starting up), or None."""
+        """Compile the active revision (for a server starting up) and hold it, or None."""
         with self._store.read() as unit:
             active = unit.policies.active()
             revision = unit.policies.get(active.revision) if active else None
-        return Engine.from_texts(revision.files, clock=self._clock) if revision else None
+        engine = Engine.from_texts(revision.files, clock=self._clock) if revision else None
+        self.compiled.engine = engine
+        return engine
 
     @staticmethod
     def _owners_must_be_active(unit: UnitOfWork, agents: tuple[AgentSpec, ...]) -> None:

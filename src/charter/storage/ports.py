@@ -7,12 +7,15 @@ audit log, so audit records commit in the same transaction as the change they de
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from charter.approvals.grants import GrantRecord
+from charter.approvals.model import Approval, ApprovalStatus, Ballot
 from charter.audit.checkpoints import Checkpoint
 from charter.audit.merkle import Frontier
 from charter.audit.records import AuditEntry, AuditRecord
@@ -23,9 +26,11 @@ from charter.policy.revisions import ActivePolicy, PolicyRevision
 
 __all__ = [
     "AgentStore",
+    "ApprovalStore",
     "AuditQuery",
     "AuditStore",
     "CredentialStore",
+    "GrantStore",
     "HumanStore",
     "PolicyStore",
     "Store",
@@ -178,6 +183,93 @@ class PolicyStore(Protocol):
         ...
 
 
+class ApprovalStore(Protocol):
+    """Approvals and step-up confirmations, with their ballots."""
+
+    def get(self, approval_id: str, *, for_update: bool = False) -> Approval | None:
+        """The approval with this id, locking its row when ``for_update``."""
+        ...
+
+    def add(self, approval: Approval) -> None:
+        """Insert a new approval; ``Conflict`` if one is already pending for its request."""
+        ...
+
+    def pending_for(self, agent_id: str, digest: str) -> Approval | None:
+        """The pending approval of exactly this request, if there is one."""
+        ...
+
+    def usable_for(self, agent_id: str, digest: str, now: datetime) -> Approval | None:
+        """An approved approval of exactly this request that no request has used yet."""
+        ...
+
+    def use(self, approval_id: str, decision_id: str, at: datetime) -> bool:
+        """Mark the approval used by ``decision_id``; False if another request was first."""
+        ...
+
+    def add_ballot(self, approval_id: str, ballot: Ballot) -> None:
+        """Record one human's vote; ``Conflict`` if they have voted already."""
+        ...
+
+    def close(
+        self,
+        approval_id: str,
+        status: ApprovalStatus,
+        *,
+        at: datetime,
+        by: str,
+        reason: str,
+        grant_id: str | None = None,
+    ) -> bool:
+        """Move a pending approval to ``status``; False if it was no longer pending."""
+        ...
+
+    def list(
+        self,
+        *,
+        status: ApprovalStatus | None = None,
+        agent: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[Approval]:
+        """Approvals ordered by id, after the id ``after``."""
+        ...
+
+    def due(self, now: datetime, *, limit: int = 100) -> builtins.list[Approval]:
+        """Pending approvals whose time is up, oldest expiry first."""
+        ...
+
+
+class GrantStore(Protocol):
+    """JIT grants."""
+
+    def get(self, grant_id: str) -> GrantRecord | None:
+        """The grant with this id."""
+        ...
+
+    def add(self, grant: GrantRecord) -> None:
+        """Insert a new grant."""
+        ...
+
+    def active_for(self, agent_id: str, now: datetime) -> list[GrantRecord]:
+        """The agent's grants that are neither revoked nor expired."""
+        ...
+
+    def list(
+        self,
+        *,
+        agent: str | None = None,
+        active_at: datetime | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[GrantRecord]:
+        """Grants ordered by id after ``after``; only those active at ``active_at`` if given."""
+        ...
+
+    def revoke(self, grant_id: str, *, at: datetime, by: str, reason: str) -> bool:
+        """Revoke a grant that is not revoked yet; False if it already was."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction's view of every store."""
 
@@ -204,6 +296,16 @@ class UnitOfWork(Protocol):
     @property
     def policies(self) -> PolicyStore:
         """Policy revisions."""
+        ...
+
+    @property
+    def approvals(self) -> ApprovalStore:
+        """Approvals and step-up confirmations."""
+        ...
+
+    @property
+    def grants(self) -> GrantStore:
+        """JIT grants."""
         ...
 
 

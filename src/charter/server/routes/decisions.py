@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
+from charter.audit.records import format_time
 from charter.server.deps import Caller, Wired
 from charter.service.decisions import Asked, Decided
 from charter.wire import DecisionBatchIn, DecisionBatchOut, DecisionIn, DecisionOut, ResourceIn
@@ -28,37 +29,32 @@ def _asked(body: DecisionIn) -> Asked:
 
 
 def _out(decided: Decided) -> DecisionOut:
-    decision = decided.decision
-    approval = decision.approval
+    approval = decided.approval
     return DecisionOut(
-        **decision.to_json(),
+        **decided.decision.to_json(),
         decision_id=decided.decision_id,
-        # Approvals are created by runtime enforcement, still to come: until then this
-        # says who would approve, without an approval id.
         approval=None
         if approval is None
         else {
-            "id": None,
-            "status": "not_created",
+            "id": approval.id,
+            "kind": approval.kind.value,
+            "status": approval.status.value,
+            "expires_at": format_time(approval.expires_at),
             "policy": approval.policy,
-            "approvers": list(approval.spec.approvers),
-            "quorum": approval.spec.quorum,
+            "approvers": list(approval.approvers),
+            "quorum": approval.quorum,
         },
     )
 
 
 @router.post("")
-def decide(request: Request, services: Wired, caller: Caller, body: DecisionIn) -> DecisionOut:
+def decide(services: Wired, caller: Caller, body: DecisionIn) -> DecisionOut:
     """Decide one request; the answer comes after its audit record is committed."""
-    engine = request.app.state.policy
-    return _out(services.decisions.decide(caller, engine, [_asked(body)])[0])
+    return _out(services.decisions.decide(caller, [_asked(body)])[0])
 
 
 @router.post("/batch")
-def decide_batch(
-    request: Request, services: Wired, caller: Caller, body: DecisionBatchIn
-) -> DecisionBatchOut:
+def decide_batch(services: Wired, caller: Caller, body: DecisionBatchIn) -> DecisionBatchOut:
     """Decide up to 100 requests in order, recorded in one transaction."""
-    engine = request.app.state.policy
-    decided = services.decisions.decide(caller, engine, [_asked(item) for item in body.requests])
+    decided = services.decisions.decide(caller, [_asked(item) for item in body.requests])
     return DecisionBatchOut(decisions=[_out(item) for item in decided])

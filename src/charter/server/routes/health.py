@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from charter import __version__
@@ -22,11 +22,11 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", response_model=None)
-def readyz(request: Request, services: Wired) -> dict[str, str | None] | JSONResponse:
+def readyz(services: Wired) -> dict[str, str | None] | JSONResponse:
     """The store is reachable and migrated; says which policy revision is loaded."""
     try:
         services.store.ping()
     except Unavailable as error:
         return error_response(503, error.code, error.message)
-    policy = request.app.state.policy
+    policy = services.policies.compiled.engine
     return {"status": "ready", "policy_revision": policy.revision if policy else None}

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from charter.errors import StoreError, Unavailable
+from charter.storage.sql.approvals import SqlApprovalStore, SqlGrantStore
 from charter.storage.sql.audit import SqlAuditStore
 from charter.storage.sql.identity import SqlAgentStore, SqlCredentialStore, SqlHumanStore
 from charter.storage.sql.policy import SqlPolicyStore
@@ -39,6 +40,8 @@ class SqlUnitOfWork:
     credentials: SqlCredentialStore
     audit: SqlAuditStore
     policies: SqlPolicyStore
+    approvals: SqlApprovalStore
+    grants: SqlGrantStore
 
     @classmethod
     def on(cls, conn: Connection) -> SqlUnitOfWork:
@@ -50,6 +53,8 @@ class SqlUnitOfWork:
             credentials=SqlCredentialStore(conn),
             audit=SqlAuditStore(conn),
             policies=SqlPolicyStore(conn),
+            approvals=SqlApprovalStore(conn),
+            grants=SqlGrantStore(conn),
         )
 
 

@@ -1,0 +1,48 @@
+"""``/v1/grants``: the JIT grants approvals issued, and revoking them early."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from charter.identity.names import AGENT_ID_PATTERN
+from charter.server.deps import Caller, Wired, decode_cursor, encode_cursor
+from charter.wire import LifecycleIn
+from charter.wire_approvals import GrantOut, GrantPage
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/grants", tags=["grants"])
+
+GrantIdPath = Annotated[str, Path(pattern=r"^grt_[a-z2-7]{16}$")]
+
+
+@router.get("")
+def list_grants(
+    services: Wired,
+    caller: Caller,
+    agent: Annotated[str | None, Query(pattern=AGENT_ID_PATTERN, max_length=63)] = None,
+    active: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> GrantPage:
+    """Grants (only the active ones with ``active=true``): admins and auditors see all,
+    owners their agents'."""
+    found = services.approvals.grants(
+        caller, agent=agent, active_only=active, after=decode_cursor(cursor), limit=limit
+    )
+    now = services.clock()
+    return GrantPage(
+        grants=[GrantOut.of(grant, now) for grant in found],
+        next_cursor=encode_cursor(found[-1].id) if len(found) == limit else None,
+    )
+
+
+@router.post("/{grant_id}/revoke")
+def revoke_grant(
+    services: Wired, caller: Caller, grant_id: GrantIdPath, body: LifecycleIn
+) -> GrantOut:
+    """End a grant before it expires (admins, the agent's owner)."""
+    grant = services.approvals.revoke_grant(caller, grant_id, body.reason)
+    return GrantOut.of(grant, services.clock())

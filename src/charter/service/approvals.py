@@ -1,0 +1,492 @@
+"""Approvals and step-up confirmations: opened by decisions, decided by humans, closed
+by time or by the kill switch; and the JIT grants an approved eligible binding yields.
+
+The rules of who may vote are in ``charter.approvals.rules``; this module applies them
+in transactions, records every event in the audit log and tells waiters (``notify``)
+after each change is committed.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from charter.approvals.grants import GrantRecord
+from charter.approvals.model import Approval, ApprovalKind, ApprovalStatus, Ballot, Vote
+from charter.approvals.rules import check_voter, in_approver_set, tally
+from charter.audit.records import AuditEntry, format_time
+from charter.clock import Clock
+from charter.errors import CharterError, Conflict, InvalidInput, NotFound, PermissionDenied
+from charter.identity.agents import Agent
+from charter.identity.humans import HumanRole
+from charter.identity.principals import Principal
+from charter.ids import IdFactory, new_id
+from charter.policy.decision import Decision, Effect, Reason, Request
+from charter.policy.evaluate import evaluate
+from charter.policy.separation import conflict_among
+from charter.service.access import require_human
+from charter.service.active import ActiveEngine
+from charter.service.facts import facts_for, request_snapshot, stored_request
+from charter.settings import parse_duration
+from charter.storage.ports import Store, UnitOfWork
+
+__all__ = ["ApprovalService", "approval_json", "open_approval", "withdraw_for_agent"]
+
+_SYSTEM = "system"
+_APPROVAL_EVENTS = {
+    "created": "approval.created",
+    "voted": "approval.voted",
+    "approved": "approval.approved",
+    "denied": "approval.denied",
+    "expired": "approval.expired",
+    "cancelled": "approval.cancelled",
+    "refused": "grant.refused",
+}
+_GRANT_EVENTS = {"issued": "grant.issued", "revoked": "grant.revoked"}
+_READERS = (HumanRole.ADMIN, HumanRole.AUDITOR)
+
+
+def approval_json(approval: Approval) -> dict[str, Any]:
+    """The approval as audit records and webhooks show it (the request's context only by
+    its keys: approvers read it through the API)."""
+    return {
+        "id": approval.id,
+        "kind": approval.kind.value,
+        "agent": approval.agent,
+        "status": approval.status.value,
+        "request_digest": approval.request_digest,
+        "capability": approval.request.get("capability"),
+        "action": approval.request.get("action"),
+        "resource": approval.request.get("resource"),
+        "context_keys": sorted(approval.request.get("context", {})),
+        "policy": approval.policy,
+        "role": approval.role,
+        "approvers": list(approval.approvers),
+        "quorum": approval.quorum,
+        "on_behalf_of": approval.on_behalf_of,
+        "expires_at": format_time(approval.expires_at),
+    }
+
+
+def _record(event: str, actor: str, at: datetime, approval: Approval, **data: Any) -> AuditEntry:
+    return AuditEntry(
+        type=_APPROVAL_EVENTS[event],
+        actor=actor,
+        at=at,
+        agent=approval.agent,
+        subject=approval.id,
+        data={"approval": approval_json(approval), **data},
+    )
+
+
+def _on_behalf_of(request: Request) -> str | None:
+    value = request.context.get("on_behalf_of")
+    return value if isinstance(value, str) and value.startswith("user:") else None
+
+
+def _no_step_up(decision: Decision, why: str) -> Decision:
+    reason = Reason(decision.reasons[0].policy, "step_up", Effect.DENY, why)
+    return Decision(
+        effect=Effect.DENY,
+        code="step_up_unavailable",
+        reasons=(reason,),
+        errors=decision.errors,
+        policy_revision=decision.policy_revision,
+        message=why,
+    )
+
+
+def open_approval(
+    unit: UnitOfWork,
+    *,
+    agent: Agent,
+    request: Request,
+    input: Any,
+    digest: str,
+    decision: Decision,
+    decision_id: str,
+    actor: str,
+    now: datetime,
+    ids: IdFactory,
+) -> tuple[Decision, Approval | None]:
+    """The pending approval (or step-up confirmation) ``decision`` calls for: the one
+    already open for this exact request, or a new one. A step-up with no active human to
+    confirm it turns the decision into a deny (``step_up_unavailable``)."""
+    needed = decision.approval
+    if needed is None:  # never: both effects carry what they need
+        raise ValueError(f"a {decision.effect.value} decision without its approval")
+    step_up = decision.effect is Effect.STEP_UP_REQUIRED
+    on_behalf_of = _on_behalf_of(request)
+    if step_up:
+        human = None if on_behalf_of is None else unit.humans.get(on_behalf_of)
+        if human is None or not human.active:
+            return _no_step_up(
+                decision,
+                "step-up needs context.on_behalf_of naming an active human to confirm it"
+                if human is None
+                else f"{on_behalf_of}, who would confirm this step-up, is deactivated",
+            ), None
+    existing = unit.approvals.pending_for(agent.id, digest)
+    if existing is not None and existing.is_due(now):
+        _expire(unit, existing, now)
+        existing = None
+    if existing is not None:
+        return decision, existing
+    approval = Approval(
+        id=ids("apr"),
+        kind=ApprovalKind.STEP_UP if step_up else ApprovalKind.APPROVAL,
+        agent=agent.id,
+        status=ApprovalStatus.PENDING,
+        request_digest=digest,
+        request=request_snapshot(request, input),
+        policy=needed.policy,
+        policy_revision=decision.policy_revision,
+        approvers=(on_behalf_of,) if step_up and on_behalf_of else needed.spec.approvers,
+        quorum=1 if step_up else needed.spec.quorum,
+        decision_id=decision_id,
+        created_at=now,
+        expires_at=now + needed.spec.expires_in,
+        role=needed.role,
+        max_duration=needed.max_duration,
+        on_behalf_of=on_behalf_of,
+    )
+    try:
+        unit.approvals.add(approval)
+    except Conflict:
+        # A concurrent identical request opened it first: answer with that one.
+        raced = unit.approvals.pending_for(agent.id, digest)
+        if raced is None:
+            raise
+        return decision, raced
+    unit.audit.append(_record("created", actor, now, approval, decision=decision_id))
+    return decision, approval
+
+
+def _expire(unit: UnitOfWork, approval: Approval, now: datetime) -> bool:
+    if not unit.approvals.close(
+        approval.id, ApprovalStatus.EXPIRED, at=now, by=_SYSTEM, reason="expired"
+    ):
+        return False
+    expired = replace(approval, status=ApprovalStatus.EXPIRED, closed_at=now, closed_by=_SYSTEM)
+    unit.audit.append(_record("expired", _SYSTEM, now, expired))
+    return True
+
+
+def withdraw_for_agent(
+    unit: UnitOfWork, agent_id: str, *, now: datetime, by: str, reason: str
+) -> tuple[builtins.list[str], builtins.list[str]]:
+    """The kill switch's share: cancel the agent's pending approvals and revoke its
+    active grants, each audited. Returns the ids cancelled and revoked."""
+    cancelled = []
+    for approval in unit.approvals.list(
+        status=ApprovalStatus.PENDING, agent=agent_id, limit=1_000_000
+    ):
+        if unit.approvals.close(
+            approval.id, ApprovalStatus.CANCELLED, at=now, by=by, reason=reason
+        ):
+            closed = replace(approval, status=ApprovalStatus.CANCELLED, closed_reason=reason)
+            unit.audit.append(_record("cancelled", by, now, closed, reason=reason))
+            cancelled.append(approval.id)
+    revoked = []
+    for grant in unit.grants.active_for(agent_id, now):
+        if unit.grants.revoke(grant.id, at=now, by=by, reason=reason):
+            unit.audit.append(_grant_record("revoked", by, now, grant, reason=reason))
+            revoked.append(grant.id)
+    return cancelled, revoked
+
+
+def grant_json(grant: GrantRecord, now: datetime) -> dict[str, Any]:
+    """The grant as the API, audit records and webhooks show it."""
+    return {
+        "id": grant.id,
+        "agent": grant.agent,
+        "role": grant.role,
+        "policy": grant.policy,
+        "approval": grant.approval_id,
+        "issued_at": format_time(grant.issued_at),
+        "expires_at": format_time(grant.expires_at),
+        "revoked_at": None if grant.revoked_at is None else format_time(grant.revoked_at),
+        "revoked_by": grant.revoked_by,
+        "revoke_reason": grant.revoke_reason,
+        "status": grant.status(now).value,
+    }
+
+
+def _grant_record(
+    event: str, actor: str, at: datetime, grant: GrantRecord, **data: Any
+) -> AuditEntry:
+    return AuditEntry(
+        type=_GRANT_EVENTS[event],
+        actor=actor,
+        at=at,
+        agent=grant.agent,
+        subject=grant.id,
+        data={"grant": grant_json(grant, at), **data},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    """Why an approved eligible binding yields no grant."""
+
+    code: str
+    message: str
+
+
+class ApprovalService:
+    """The approval inbox: read, approve, deny, expire; grants issued and revoked."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        compiled: ActiveEngine,
+        *,
+        ids: IdFactory = new_id,
+        notify: Callable[[str], None] | None = None,
+    ) -> None:
+        self._store, self._clock, self._compiled, self._ids = store, clock, compiled, ids
+        self.notify = notify
+        """Told the id of every approval whose status changed, once the change commits."""
+
+    def _changed(self, approval_ids: builtins.list[str]) -> None:
+        if self.notify is not None:
+            for approval_id in approval_ids:
+                self.notify(approval_id)
+
+    # Reading.
+
+    @staticmethod
+    def _may_read(unit: UnitOfWork, actor: Principal, approval: Approval) -> bool:
+        if not actor.is_human:
+            return actor.id == approval.agent
+        if actor.has_any(*_READERS) or actor.id == approval.on_behalf_of:
+            return True
+        agent = unit.agents.get(approval.agent)
+        human = unit.humans.get(actor.id)
+        if agent is None or human is None:
+            return False
+        return actor.id == agent.owner or in_approver_set(approval.approvers, human, agent.owner)
+
+    def get(self, actor: Principal, approval_id: str) -> Approval:
+        """The approval, closed first if its time is up; ``approval_not_found`` for anyone
+        who may not see it."""
+        with self._store.read() as unit:
+            approval = unit.approvals.get(approval_id)
+            if approval is None or not self._may_read(unit, actor, approval):
+                raise NotFound(f"no approval {approval_id!r}", code="approval_not_found")
+        if approval.is_due(self._clock()):
+            self.expire_due()
+            with self._store.read() as unit:
+                approval = unit.approvals.get(approval_id) or approval
+        return approval
+
+    def list(
+        self,
+        actor: Principal,
+        *,
+        status: ApprovalStatus | None = None,
+        agent: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> builtins.list[Approval]:
+        """The approvals ``actor`` may see, ordered by id: admins and auditors see all;
+        a human those they may decide, own the agent of, or are the subject of; an agent
+        its own."""
+        if not actor.is_human:
+            agent = actor.id if agent in (None, actor.id) else "\x00"
+        found: builtins.list[Approval] = []
+        with self._store.read() as unit:
+            while len(found) < limit:
+                page = unit.approvals.list(status=status, agent=agent, after=after, limit=limit)
+                found.extend(a for a in page if self._may_read(unit, actor, a))
+                if len(page) < limit:
+                    break
+                after = page[-1].id
+        return found[:limit]
+
+    # Deciding.
+
+    def vote(self, actor: Principal, approval_id: str, vote: Vote, reason: str) -> Approval:
+        """Approve or deny as ``actor``; the quorum's last approval (or any deny) closes
+        it, an approval of an eligible binding issuing the grant."""
+        require_human(actor, "decide approvals")
+        if not reason.strip():
+            raise InvalidInput("a reason is required", code="reason_required")
+        now = self._clock()
+        refusal: _Refusal | None = None
+        with self._store.write() as unit:
+            approval = unit.approvals.get(approval_id, for_update=True)
+            if approval is None or not self._may_read(unit, actor, approval):
+                raise NotFound(f"no approval {approval_id!r}", code="approval_not_found")
+            expired = approval.is_due(now)
+            if expired:
+                _expire(unit, approval, now)  # committed, then refused below
+            else:
+                agent = unit.agents.get(approval.agent)
+                human = unit.humans.get(actor.id)
+                if agent is None or human is None:
+                    raise NotFound(f"no approval {approval_id!r}", code="approval_not_found")
+                check_voter(approval, human, agent.owner)
+                ballot = Ballot(actor.id, vote, reason, now)
+                unit.approvals.add_ballot(approval.id, ballot)
+                approval = replace(approval, ballots=(*approval.ballots, ballot))
+                unit.audit.append(
+                    _record("voted", actor.ref, now, approval, vote=vote.value, reason=reason)
+                )
+                approval, refusal = self._settle(unit, approval, agent, actor, now)
+        self._changed([approval.id])
+        if expired:
+            raise Conflict(f"approval {approval_id} has expired", code="approval_expired")
+        if refusal is not None:
+            raise Conflict(refusal.message, code=refusal.code)
+        return approval
+
+    def _settle(
+        self, unit: UnitOfWork, approval: Approval, agent: Agent, actor: Principal, now: datetime
+    ) -> tuple[Approval, _Refusal | None]:
+        """Close the approval if its ballots decide it; issue the grant it may yield."""
+        status = tally(approval.quorum, approval.ballots)
+        if status is ApprovalStatus.PENDING:
+            return approval, None
+        grant: GrantRecord | None = None
+        refusal: _Refusal | None = None
+        reason = "; ".join(ballot.reason for ballot in approval.ballots if ballot.vote is Vote.DENY)
+        if status is ApprovalStatus.APPROVED and approval.role is not None:
+            grant, refusal = self._grant(unit, approval, approval.role, agent, now)
+            if refusal is not None:
+                status, reason = ApprovalStatus.CANCELLED, refusal.message
+        closed = replace(
+            approval,
+            status=status,
+            closed_at=now,
+            closed_by=actor.ref,
+            closed_reason=reason or None,
+            grant_id=None if grant is None else grant.id,
+        )
+        unit.approvals.close(
+            approval.id,
+            status,
+            at=now,
+            by=actor.ref,
+            reason=reason,
+            grant_id=closed.grant_id,
+        )
+        unit.audit.append(_record(status.value, actor.ref, now, closed))
+        if grant is not None:
+            unit.grants.add(grant)
+            unit.audit.append(_grant_record("issued", actor.ref, now, grant))
+        elif refusal is not None:
+            unit.audit.append(_record("refused", actor.ref, now, closed, code=refusal.code))
+        return closed, refusal
+
+    def _grant(
+        self, unit: UnitOfWork, approval: Approval, role: str, agent: Agent, now: datetime
+    ) -> tuple[GrantRecord | None, _Refusal | None]:
+        """The grant of ``role`` an approved eligible binding yields, checked once more:
+        the request must still be allowed with it, and no separation of duty may break."""
+        engine = self._compiled.engine
+        if engine is None:
+            return None, _Refusal("no_policy", "no policy is loaded; no grant is issued")
+        duration = approval.max_duration or timedelta(hours=1)
+        asked = approval.request.get("context", {}).get("duration")
+        if isinstance(asked, str):
+            # An unreadable request for a shorter grant leaves the binding's maximum.
+            with contextlib.suppress(CharterError):
+                duration = min(duration, parse_duration(asked))
+        grant = GrantRecord(
+            id=self._ids("grt"),
+            agent=agent.id,
+            role=role,
+            policy=approval.policy,
+            approval_id=approval.id,
+            issued_at=now,
+            expires_at=now + duration,
+        )
+        held = unit.grants.active_for(agent.id, now)
+        standing = {
+            binding.role
+            for binding in engine.snapshot.bindings_for(agent.id, agent.labels)
+            if binding.activation is None
+            and (binding.expires_at is None or now < binding.expires_at)
+        }
+        roles = standing | {g.role for g in held} | {grant.role}
+        conflict = conflict_among(engine.policy, roles)
+        if conflict is not None:
+            return None, _Refusal(
+                "separation_of_duty",
+                f"the grant of role {grant.role!r} is refused: {conflict.describe()}",
+            )
+        request = stored_request(dict(approval.request))
+        decision = evaluate(request, engine.snapshot, facts_for(agent, [*held, grant]), now)
+        if not decision.allowed:
+            return None, _Refusal(
+                "grant_refused",
+                f"the grant of role {grant.role!r} is refused on re-check: "
+                f"{decision.message or decision.code}",
+            )
+        return grant, None
+
+    # Time.
+
+    def expire_due(self) -> builtins.list[str]:
+        """Close every pending approval whose time is up (the server's sweeper)."""
+        now = self._clock()
+        expired: builtins.list[str] = []
+        with self._store.write() as unit:
+            for approval in unit.approvals.due(now, limit=1000):
+                if _expire(unit, approval, now):
+                    expired.append(approval.id)
+        self._changed(expired)
+        return expired
+
+    # Grants.
+
+    def grants(
+        self,
+        actor: Principal,
+        *,
+        agent: str | None = None,
+        active_only: bool = False,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> builtins.list[GrantRecord]:
+        """Grants, ordered by id: admins and auditors see all, an owner their agents'."""
+        require_human(actor, "read grants")
+        now = self._clock()
+        found: builtins.list[GrantRecord] = []
+        with self._store.read() as unit:
+            while len(found) < limit:
+                page = unit.grants.list(
+                    agent=agent, active_at=now if active_only else None, after=after, limit=limit
+                )
+                for grant in page:
+                    owner = unit.agents.get(grant.agent)
+                    if actor.has_any(*_READERS) or (owner is not None and owner.owner == actor.id):
+                        found.append(grant)
+                if len(page) < limit:
+                    break
+                after = page[-1].id
+        return found[:limit]
+
+    def revoke_grant(self, actor: Principal, grant_id: str, reason: str) -> GrantRecord:
+        """Revoke a grant before it expires: admins, or the agent's owner."""
+        require_human(actor, "revoke grants")
+        now = self._clock()
+        with self._store.write() as unit:
+            grant = unit.grants.get(grant_id)
+            agent = None if grant is None else unit.agents.get(grant.agent)
+            may = actor.has_any(HumanRole.ADMIN) or (agent is not None and agent.owner == actor.id)
+            if grant is None or not (may or actor.has_any(HumanRole.AUDITOR)):
+                raise NotFound(f"no grant {grant_id!r}", code="grant_not_found")
+            if not may:
+                raise PermissionDenied(f"{actor.ref} may not revoke grants", code="forbidden")
+            if not unit.grants.revoke(grant.id, at=now, by=actor.ref, reason=reason):
+                raise Conflict(f"grant {grant_id} is already revoked", code="grant_revoked")
+            grant = replace(grant, revoked_at=now, revoked_by=actor.ref, revoke_reason=reason)
+            unit.audit.append(_grant_record("revoked", actor.ref, now, grant, reason=reason))
+        return grant
