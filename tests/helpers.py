@@ -55,3 +55,23 @@ def log_size(store: SqlStore) -> int:
     """How many records the audit log holds."""
     with store.read() as unit:
         return unit.audit.head().size
+
+
+Person = tuple[str, tuple[str, ...], tuple[HumanRole, ...]]
+"""A human to add: id, groups, roles."""
+
+
+def people(services: Services, who: list[Person]) -> dict[str, dict[str, str]]:
+    """Add each human with their groups and roles; their bearer headers, by id."""
+    headers = {}
+    for human_id, groups, roles in who:
+        services.humans.add(
+            SYSTEM,
+            human_id=human_id,
+            email=f"{human_id.removeprefix('user:')}@x.test",
+            groups=groups,
+            roles=roles,
+        )
+        token = services.tokens.issue_for_human(SYSTEM, human_id).token
+        headers[human_id] = {"Authorization": f"Bearer {token}"}
+    return headers

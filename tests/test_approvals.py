@@ -17,6 +17,7 @@ from charter.policy.model import Capability
 from charter.service import SYSTEM, Services
 from charter.service.decisions import Asked
 from tests.conftest import bearer
+from tests.helpers import people
 
 POLICY = """
 apiVersion: charter/v1
@@ -115,25 +116,18 @@ class Scene:
 
     def __init__(self, api: TestClient, services: Services) -> None:
         self.api, self.services = api, services
-        self.tokens: dict[str, dict[str, str]] = {}
-        people: list[tuple[str, tuple[str, ...], tuple[HumanRole, ...]]] = [
-            ("user:olga", (), ()),
-            ("user:oscar", ("ops",), ()),
-            ("user:otto", ("ops",), ()),
-            ("user:opal", ("ops",), ()),
-            ("user:rita", (), (HumanRole.ADMIN,)),
-            ("user:gate", ("ops",), (HumanRole.ENFORCER,)),
-            ("user:pat", (), (HumanRole.POLICY_ADMIN,)),
-        ]
-        for human_id, groups, roles in people:
-            services.humans.add(
-                SYSTEM,
-                human_id=human_id,
-                email=f"{human_id[5:]}@x.test",
-                groups=groups,
-                roles=roles,
-            )
-            self.tokens[human_id] = bearer(services.tokens.issue_for_human(SYSTEM, human_id).token)
+        self.tokens = people(
+            services,
+            [
+                ("user:olga", (), ()),
+                ("user:oscar", ("ops",), ()),
+                ("user:otto", ("ops",), ()),
+                ("user:opal", ("ops",), ()),
+                ("user:rita", (), (HumanRole.ADMIN,)),
+                ("user:gate", ("ops",), (HumanRole.ENFORCER,)),
+                ("user:pat", (), (HumanRole.POLICY_ADMIN,)),
+            ],
+        )
         self.apply(POLICY)
         self.tokens["ops-bot"] = bearer(services.tokens.issue_for_agent(SYSTEM, "ops-bot").token)
 
@@ -461,6 +455,10 @@ def test_who_sees_which_approvals(scene: Scene) -> None:
         assert answer.status_code == (200 if sees else 404), who
         listed = scene.api.get("/v1/approvals", headers=scene.tokens[who]).json()["approvals"]
         assert [a["id"] for a in listed] == ([approval] if sees else []), who
+    others = scene.api.get(
+        "/v1/approvals", params={"agent": "someone-else"}, headers=scene.tokens["ops-bot"]
+    )
+    assert others.json()["approvals"] == []
 
 
 def test_waiting_returns_once_decided(scene: Scene, live_server: str) -> None:

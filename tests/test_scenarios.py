@@ -17,9 +17,10 @@ from charter.identity.humans import HumanRole
 from charter.policy.loader import read_files
 from charter.service import SYSTEM, Services
 from tests.conftest import bearer
+from tests.helpers import Person, people
 
 PACK = Path(__file__).resolve().parent.parent / "examples" / "policies"
-PEOPLE: list[tuple[str, tuple[str, ...], tuple[HumanRole, ...]]] = [
+PEOPLE: list[Person] = [
     ("user:alice", (), ()),  # owns support-bot
     ("user:bob", (), ()),  # owns identity-ops-agent
     ("user:carol", (), ()),  # owns compliance-copilot
@@ -37,17 +38,7 @@ class Charter:
     """A client per person and per agent, all against the live server."""
 
     def __init__(self, url: str, services: Services) -> None:
-        self.headers: dict[str, dict[str, str]] = {}
-        for human_id, groups, roles in PEOPLE:
-            services.humans.add(
-                SYSTEM,
-                human_id=human_id,
-                email=f"{human_id[5:]}@x.test",
-                groups=groups,
-                roles=roles,
-            )
-            token = services.tokens.issue_for_human(SYSTEM, human_id).token
-            self.headers[human_id] = bearer(token)
+        self.headers = people(services, PEOPLE)
         self.http = httpx.Client(base_url=url, timeout=30)
         applied = self.http.post(
             "/v1/policies", json={"files": read_files(PACK)}, headers=self.headers["user:pat"]

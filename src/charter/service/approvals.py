@@ -298,7 +298,9 @@ class ApprovalService:
         a human those they may decide, own the agent of, or are the subject of; an agent
         its own."""
         if not actor.is_human:
-            agent = actor.id if agent in (None, actor.id) else "\x00"
+            if agent not in (None, actor.id):
+                return []
+            agent = actor.id
         found: builtins.list[Approval] = []
         with self._store.read() as unit:
             while len(found) < limit:
