@@ -11,9 +11,11 @@ from typer.testing import CliRunner
 
 from charter import Client, PolicyInvalid
 from charter.cli.main import app
+from charter.clock import ManualClock
 from charter.identity.humans import HumanRole
 from charter.policy.loader import read_files
 from charter.service import SYSTEM, Services
+from charter.storage.sql import SqlStore
 from tests.conftest import Admin, bearer
 
 PACK = Path(__file__).resolve().parent.parent / "examples" / "policies"
@@ -156,3 +158,19 @@ def test_the_sdk_returns_diagnostics_and_the_cli_applies(
     assert [r["id"] for r in json.loads(listed.stdout)] == [revision]
     rolled = runner.invoke(app, ["policy", "rollback", revision, *remote])
     assert rolled.exit_code == 0
+
+
+def test_a_server_follows_an_activation_made_by_another(
+    store: SqlStore, clock: ManualClock, api: TestClient, policy_admin: str
+) -> None:
+    """Two servers on one store: the other picks the new revision up on its next sweep."""
+    other = Services.build(store, clock=clock)
+    assert other.policies.refresh() is False  # nothing active, nothing held
+    applied = api.post("/v1/policies", json={"files": FILES}, headers=bearer(policy_admin))
+    assert applied.status_code == 201, applied.text
+    assert other.policies.compiled.engine is None
+    assert other.policies.refresh() is True
+    engine = other.policies.compiled.engine
+    assert engine is not None
+    assert engine.revision == applied.json()["revision"]
+    assert other.policies.refresh() is False

@@ -36,7 +36,8 @@ log = logging.getLogger("charter.server")
 
 
 _SWEEP_SECONDS = 1.0
-"""How often pending approvals whose time is up are closed."""
+"""How often pending approvals whose time is up are closed, and the active revision is
+compared with the one held (another server sharing the store may have activated one)."""
 
 
 async def _sweep_loop(services: Services) -> None:
@@ -44,10 +45,12 @@ async def _sweep_loop(services: Services) -> None:
         await asyncio.sleep(_SWEEP_SECONDS)
         try:
             await run_in_threadpool(services.approvals.expire_due)
+            if await run_in_threadpool(services.policies.refresh):
+                log.info("now deciding with policy revision activated elsewhere")
         except CharterError as error:
-            log.warning("approval sweep skipped: %s", error.message)
+            log.warning("periodic sweep skipped: %s", error.message)
         except Exception:
-            log.exception("approval sweep failed")
+            log.exception("periodic sweep failed")
 
 
 async def _checkpoint_loop(services: Services, interval: float) -> None:

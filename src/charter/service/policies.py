@@ -218,9 +218,21 @@ class PolicyService:
         with self._store.read() as unit:
             active = unit.policies.active()
             revision = unit.policies.get(active.revision) if active else None
-        engine = Engine.from_texts(revision.files, clock=self._clock) if revision else None
+            # Bindings may name agents registered outside the policy, as when applied.
+            engine = self._engine(unit, revision.files) if revision else None
         self.compiled.engine = engine
         return engine
+
+    def refresh(self) -> bool:
+        """Follow an activation made by another server on the same store: compile and
+        hold the active revision if it is not the one held. True if it changed."""
+        with self._store.read() as unit:
+            active = unit.policies.active()
+        held = self.compiled.engine
+        if (active.revision if active else None) == (held.revision if held else None):
+            return False
+        self.load_active()
+        return True
 
     @staticmethod
     def _owners_must_be_active(unit: UnitOfWork, agents: tuple[AgentSpec, ...]) -> None:
