@@ -8,6 +8,7 @@ summary says so.
 
 from __future__ import annotations
 
+import http.server
 import os
 import secrets
 import shutil
@@ -15,6 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from fastapi.testclient import TestClient
 
 from charter.clock import ManualClock
 from charter.identity.humans import HumanRole
+from charter.policy.loader import read_files
 from charter.server.app import create_app
 from charter.service import SYSTEM, Services
 from charter.settings import Settings
@@ -176,9 +179,23 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture
-def live_server(services: Services) -> Iterator[str]:
-    """The real app served by uvicorn on a loopback port; yields its base URL."""
+@dataclass
+class Served:
+    """A real uvicorn server on a loopback port, which a test may stop."""
+
+    url: str
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        """Stop serving; the port is closed when this returns."""
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@contextmanager
+def serving(services: Services) -> Iterator[Served]:
+    """The real app over ``services``, served by uvicorn until the block ends."""
     port = free_port()
     config = uvicorn.Config(
         create_app(services, Settings()), host="127.0.0.1", port=port, log_level="warning"
@@ -191,6 +208,62 @@ def live_server(services: Services) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    served = Served(f"http://127.0.0.1:{port}", server, thread)
+    try:
+        yield served
+    finally:
+        served.stop()
+
+
+@pytest.fixture
+def live_server(services: Services) -> Iterator[str]:
+    """The real app served by uvicorn on a loopback port; yields its base URL."""
+    with serving(services) as served:
+        yield served.url
+
+
+PACK = Path(__file__).resolve().parent.parent / "examples" / "policies"
+PACK_OWNERS = ("user:alice", "user:bob", "user:carol", "user:dave")
+
+
+@pytest.fixture
+def pack(services: Services, admin: Admin, api: TestClient) -> None:
+    """The example pack applied (its agents registered) by a policy admin."""
+    for owner in PACK_OWNERS:
+        services.humans.add(SYSTEM, human_id=owner, email=f"{owner[5:]}@example.com")
+    services.humans.add(
+        SYSTEM, human_id="user:pat", email="pat@example.com", roles=[HumanRole.POLICY_ADMIN]
+    )
+    token = services.tokens.issue_for_human(SYSTEM, "user:pat").token
+    applied = api.post("/v1/policies", json={"files": read_files(PACK)}, headers=bearer(token))
+    assert applied.status_code == 201, applied.text
+
+
+@pytest.fixture
+def enforcer(services: Services) -> dict[str, str]:
+    """A gateway's account with the enforcer role: its authorization headers."""
+    services.humans.add(
+        SYSTEM, human_id="user:gateway", email="gw@example.com", roles=[HumanRole.ENFORCER]
+    )
+    return bearer(services.tokens.issue_for_human(SYSTEM, "user:gateway").token)
+
+
+@pytest.fixture
+def served(pack: None, services: Services) -> Iterator[Served]:
+    """A live server, started after the example pack was applied (so it loads it)."""
+    with serving(services) as running:
+        yield running
+
+
+@contextmanager
+def serving_handler(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A real HTTP server on loopback answering with ``handler``; yields its base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

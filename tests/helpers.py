@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typer.testing import CliRunner
+
+from charter.cli.main import app as cli_app
 from charter.identity.agents import Agent, RiskTier
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
@@ -75,3 +78,14 @@ def people(services: Services, who: list[Person]) -> dict[str, dict[str, str]]:
         token = services.tokens.issue_for_human(SYSTEM, human_id).token
         headers[human_id] = {"Authorization": f"Bearer {token}"}
     return headers
+
+
+def agent_token(services: Services, agent_id: str) -> str:
+    """A fresh token for the agent."""
+    return services.tokens.issue_for_agent(SYSTEM, agent_id).token
+
+
+def charter_cli(*args: str) -> tuple[int, str, str]:
+    """Run the ``charter`` command in-process; return (exit code, stdout, stderr)."""
+    result = CliRunner().invoke(cli_app, list(args))
+    return result.exit_code, result.stdout, result.stderr

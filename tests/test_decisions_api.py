@@ -4,21 +4,16 @@ backends; who may ask for whom; the audit record of each decision."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from charter.identity.agents import LifecycleAction
-from charter.identity.humans import HumanRole
-from charter.policy.loader import read_files
 from charter.service import SYSTEM, Services
 from tests.conftest import Admin, bearer
 from tests.helpers import register
 
-PACK = Path(__file__).resolve().parent.parent / "examples" / "policies"
-OWNERS = ("user:alice", "user:bob", "user:carol", "user:dave")
 RECOVERY = {"purpose": "account_recovery", "on_behalf_of": "user:bob"}
 READ = {
     "capability": "request",
@@ -27,28 +22,6 @@ READ = {
     "fields": ["name", "email", "ssn"],
     "context": RECOVERY,
 }
-
-
-@pytest.fixture
-def pack(services: Services, admin: Admin, api: TestClient) -> None:
-    """The example pack applied (its agents registered) by a policy admin."""
-    for owner in OWNERS:
-        services.humans.add(SYSTEM, human_id=owner, email=f"{owner[5:]}@example.com")
-    services.humans.add(
-        SYSTEM, human_id="user:pat", email="pat@example.com", roles=[HumanRole.POLICY_ADMIN]
-    )
-    token = services.tokens.issue_for_human(SYSTEM, "user:pat").token
-    applied = api.post("/v1/policies", json={"files": read_files(PACK)}, headers=bearer(token))
-    assert applied.status_code == 201, applied.text
-
-
-@pytest.fixture
-def enforcer(services: Services) -> dict[str, str]:
-    """A gateway's account with the enforcer role."""
-    services.humans.add(
-        SYSTEM, human_id="user:gateway", email="gw@example.com", roles=[HumanRole.ENFORCER]
-    )
-    return bearer(services.tokens.issue_for_human(SYSTEM, "user:gateway").token)
 
 
 def agent_token(services: Services, agent: str) -> dict[str, str]:

@@ -14,16 +14,21 @@ import pytest
 
 import charter
 import charter.errors
+import charter.sdk
 import charter.wire
+import charter.wire_approvals
 
 EXPECTED: dict[types.ModuleType, list[str]] = {
     charter: [
+        "ApprovalPending",
+        "AsyncClient",
         "AuthenticationError",
         "Capability",
         "CharterError",
         "Client",
         "Conflict",
         "Decision",
+        "Denied",
         "Effect",
         "Engine",
         "Facts",
@@ -36,11 +41,14 @@ EXPECTED: dict[types.ModuleType, list[str]] = {
         "Request",
         "StoreError",
         "Unavailable",
+        "guard",
     ],
     charter.errors: [
+        "ApprovalPending",
         "AuthenticationError",
         "CharterError",
         "Conflict",
+        "Denied",
         "InvalidInput",
         "NotFound",
         "PayloadTooLarge",
@@ -75,6 +83,17 @@ EXPECTED: dict[types.ModuleType, list[str]] = {
         "WhoAmI",
         "printable",
     ],
+    charter.wire_approvals: [
+        "APPROVAL_STATUSES",
+        "ApprovalOut",
+        "ApprovalPage",
+        "ApprovalTicket",
+        "BallotOut",
+        "GrantOut",
+        "GrantPage",
+        "VoteIn",
+    ],
+    charter.sdk: ["AsyncClient", "Client", "guard"],
 }
 
 MODULES = pytest.mark.parametrize("module", list(EXPECTED), ids=lambda module: module.__name__)
@@ -138,3 +157,5 @@ def test_exported_errors_are_the_same_objects_everywhere() -> None:
         assert getattr(charter, name) is getattr(charter.errors, name)
         assert issubclass(getattr(charter, name), charter.CharterError)
     assert charter.Client is charter.sdk.Client
+    assert charter.AsyncClient is charter.sdk.AsyncClient
+    assert charter.guard is charter.sdk.guard

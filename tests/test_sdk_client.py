@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.server
 import inspect
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -31,7 +30,7 @@ from charter.identity.credentials import CredentialState, PrincipalKind
 from charter.identity.humans import HumanRole
 from charter.settings import Settings
 from charter.storage.sql import SqlStore
-from tests.conftest import Admin
+from tests.conftest import Admin, serving_handler
 
 # Every public method of Client, each called for real in the tests below.
 EXERCISED = {
@@ -69,6 +68,19 @@ EXERCISED = {
     "policy_revisions",
     "activate_policy",
 }
+DECISION_SIDE = {
+    "decide",
+    "decide_batch",
+    "wait_for_approval",
+    "list_approvals",
+    "iter_approvals",
+    "get_approval",
+    "approve",
+    "deny",
+    "list_grants",
+    "iter_grants",
+    "revoke_grant",
+}
 
 
 @pytest.fixture
@@ -86,12 +98,10 @@ def _closed_port() -> int:
 
 
 def test_every_public_method_is_exercised() -> None:
-    public = {
-        name
-        for name, _ in inspect.getmembers(Client, inspect.isfunction)
-        if not name.startswith("_")
-    }
-    assert public == EXERCISED
+    public = {name for name in dir(Client) if not name.startswith("_")}
+    # The decision, approval and grant calls are exercised in test_sdk_decisions.py and
+    # test_sdk_approvals.py.
+    assert public == EXERCISED | DECISION_SIDE
 
 
 POLICY = """
@@ -391,13 +401,8 @@ class _NotCharter(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def not_charter() -> Iterator[str]:
     """A real HTTP server on loopback that is not Charter."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotCharter)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    with serving_handler(_NotCharter) as url:
+        yield url
 
 
 def test_a_server_that_is_not_charter_is_unavailable(not_charter: str) -> None:

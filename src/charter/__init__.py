@@ -2,9 +2,11 @@
 
 from charter.clock import ManualClock
 from charter.errors import (
+    ApprovalPending,
     AuthenticationError,
     CharterError,
     Conflict,
+    Denied,
     InvalidInput,
     NotFound,
     PayloadTooLarge,
@@ -13,15 +15,19 @@ from charter.errors import (
     Unavailable,
 )
 from charter.policy import Capability, Decision, Effect, Engine, Facts, PolicyInvalid, Request
-from charter.sdk.client import Client
+from charter.sdk.client import AsyncClient, Client
+from charter.sdk.guard import guard
 
 __all__ = [
+    "ApprovalPending",
+    "AsyncClient",
     "AuthenticationError",
     "Capability",
     "CharterError",
     "Client",
     "Conflict",
     "Decision",
+    "Denied",
     "Effect",
     "Engine",
     "Facts",
@@ -34,6 +40,7 @@ __all__ = [
     "Request",
     "StoreError",
     "Unavailable",
+    "guard",
 ]
 
 __version__ = "0.1.0"

@@ -11,17 +11,24 @@ maps error responses back to the same families::
     ├── Conflict            the request clashes with current state (409)
     ├── AuthenticationError no valid credential (401)
     ├── PermissionDenied    a valid credential without the right to do this (403)
+    │   └── Denied          the policy said no to a guarded call (``charter.guard``)
     ├── PayloadTooLarge     the request body is over the limit (413)
     ├── Unavailable         the server or store cannot be reached: always a deny
+    ├── ApprovalPending     a guarded call waits for a human's approval or step-up
     └── StoreError          the store is not set up or not usable
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
 __all__ = [
+    "ApprovalPending",
     "AuthenticationError",
     "CharterError",
     "Conflict",
+    "Denied",
     "InvalidInput",
     "NotFound",
     "PayloadTooLarge",
@@ -81,6 +88,58 @@ class PermissionDenied(CharterError):
     """The credential is valid but does not allow this call."""
 
     default_code = "forbidden"
+
+
+class Denied(PermissionDenied):
+    """A decision other than ``allow`` stopped a guarded call; the call did not run.
+
+    ``code`` is the decision's code (``no_permission``, ``guardrail``, ...) or, after a
+    wait, what became of the approval (``approval_denied``, ``approval_expired``,
+    ``approval_cancelled``); ``reasons`` name the policy documents and rules.
+    """
+
+    default_code = "denied"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        help: str | None = None,
+        reasons: Sequence[Mapping[str, str]] = (),
+        decision_id: str | None = None,
+    ) -> None:
+        super().__init__(message, code=code, help=help)
+        self.reasons = tuple(dict(reason) for reason in reasons)
+        self.decision_id = decision_id
+
+
+class ApprovalPending(CharterError):
+    """A guarded call needs a human's approval (``kind="approval"``) or step-up
+    (``kind="step_up"``) first; it did not run.
+
+    ``approval_id`` is the approval to wait for (``Client.wait_for_approval``); it is
+    ``None`` when nothing was created to wait on, as with the embedded ``Engine``.
+    """
+
+    default_code = "approval_pending"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        help: str | None = None,
+        approval_id: str | None = None,
+        kind: str = "approval",
+        decision_id: str | None = None,
+        expires_at: datetime | None = None,
+    ) -> None:
+        super().__init__(message, code=code, help=help)
+        self.approval_id = approval_id
+        self.kind = kind
+        self.decision_id = decision_id
+        self.expires_at = expires_at
 
 
 class PayloadTooLarge(CharterError):

@@ -8,10 +8,22 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from charter.approvals.grants import GrantRecord
-from charter.approvals.model import Approval
+from charter.approvals.model import Approval, ApprovalStatus
 from charter.wire import printable
 
-__all__ = ["ApprovalOut", "ApprovalPage", "BallotOut", "GrantOut", "GrantPage", "VoteIn"]
+__all__ = [
+    "APPROVAL_STATUSES",
+    "ApprovalOut",
+    "ApprovalPage",
+    "ApprovalTicket",
+    "BallotOut",
+    "GrantOut",
+    "GrantPage",
+    "VoteIn",
+]
+
+APPROVAL_STATUSES = tuple(status.value for status in ApprovalStatus)
+"""Every status an approval can have; only ``pending`` may still change."""
 
 _Reason = Annotated[
     str, StringConstraints(min_length=1, max_length=1000), AfterValidator(printable)
@@ -33,6 +45,18 @@ class BallotOut(BaseModel):
     vote: str
     reason: str
     at: datetime
+
+
+class ApprovalTicket(BaseModel):
+    """A decision's ``approval``: the approval or confirmation it waits on."""
+
+    id: str
+    kind: str
+    status: str
+    expires_at: datetime
+    policy: str
+    approvers: list[str]
+    quorum: int
 
 
 class ApprovalOut(BaseModel):
@@ -60,6 +84,11 @@ class ApprovalOut(BaseModel):
     used_by: str | None
     used_at: datetime | None
     grant: str | None
+
+    @property
+    def pending(self) -> bool:
+        """True while the approval may still be approved or denied."""
+        return self.status == ApprovalStatus.PENDING.value
 
     @classmethod
     def of(cls, approval: Approval) -> ApprovalOut:

@@ -13,18 +13,26 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from charter.errors import CharterError
+from charter.errors import CharterError, InvalidInput
+from charter.policy.model import Capability
 from charter.sdk.client import Client
 
 __all__ = [
     "EXIT_ERROR",
+    "ActionName",
     "AsJson",
+    "CapabilityName",
+    "ContextJson",
+    "Fields",
+    "ResourcePath",
     "Server",
     "Token",
+    "capability_option",
     "client",
     "emit",
     "fail",
     "handled",
+    "json_option",
     "table",
 ]
 
@@ -39,6 +47,13 @@ Token = Annotated[
     typer.Option("--token", envvar="CHARTER_TOKEN", help="Bearer token.", show_default=False),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+# The parts of a decision request, shared by `charter decide` and `charter policy check`.
+CapabilityName = Annotated[str, typer.Option("--capability", help="request, infer or do.")]
+ActionName = Annotated[str, typer.Option("--action", help="Dotted action name.")]
+ResourcePath = Annotated[str, typer.Option("--resource", help="Resource path.")]
+Fields = Annotated[list[str] | None, typer.Option("--field", help="Requested field (repeatable).")]
+ContextJson = Annotated[str, typer.Option("--context", help="Context as a JSON object.")]
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -66,6 +81,28 @@ def client(server: str, token: str | None) -> Iterator[Client]:
     """A client for the command, with errors handled."""
     with handled(), Client(server, token, timeout=10.0) as connected:
         yield connected
+
+
+def json_option(text: str, *, option: str, code: str, object_only: bool = True) -> Any:
+    """The JSON value an option was given, or ``InvalidInput`` with ``code``."""
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidInput(f"{option} is not JSON: {error}", code=code) from None
+    if object_only and not isinstance(parsed, dict):
+        raise InvalidInput(f"{option} must be a JSON object", code=code)
+    return parsed
+
+
+def capability_option(value: str) -> Capability:
+    """The capability named by ``--capability``, or ``InvalidInput``."""
+    try:
+        return Capability(value)
+    except ValueError:
+        raise InvalidInput(
+            f"--capability must be request, infer or do, not {value!r}",
+            code="invalid_capability",
+        ) from None
 
 
 def _plain(value: Any) -> Any:

@@ -11,14 +11,21 @@ import typer
 
 from charter.cli.common import (
     EXIT_ERROR,
+    ActionName,
     AsJson,
+    CapabilityName,
+    ContextJson,
+    Fields,
+    ResourcePath,
     Server,
     Token,
+    capability_option,
     client,
     emit,
     err,
     fail,
     handled,
+    json_option,
     out,
     table,
 )
@@ -131,37 +138,22 @@ def run_tests(directory: Directory, as_json: AsJson = False) -> None:
 def check(
     directory: Annotated[Path, typer.Option("--dir", help="Policy directory.")],
     agent: Annotated[str, typer.Option(help="Agent id.")],
-    capability: Annotated[str, typer.Option(help="request, infer or do.")],
-    action: Annotated[str, typer.Option(help="Dotted action name.")],
-    resource: Annotated[str, typer.Option(help="Resource path.")],
-    field: Annotated[
-        list[str] | None, typer.Option("--field", help="Requested field (repeatable).")
-    ] = None,
-    context: Annotated[str, typer.Option(help="Context as a JSON object.")] = "{}",
+    capability: CapabilityName,
+    action: ActionName,
+    resource: ResourcePath,
+    field: Fields = None,
+    context: ContextJson = "{}",
     as_json: AsJson = False,
 ) -> None:
     """Decide one request offline and explain it (exit 0 allow, 2 otherwise, 3 invalid)."""
-    from charter.errors import InvalidInput
-    from charter.policy import Capability, Request
+    from charter.policy import Request
 
     engine = _load(directory, as_json)
     with handled():
-        try:
-            parsed = json.loads(context)
-        except json.JSONDecodeError as error:
-            raise InvalidInput(f"--context is not JSON: {error}", code="invalid_context") from None
-        if not isinstance(parsed, dict):
-            raise InvalidInput("--context must be a JSON object", code="invalid_context")
-        try:
-            chosen = Capability(capability)
-        except ValueError:
-            raise InvalidInput(
-                f"--capability must be request, infer or do, not {capability!r}",
-                code="invalid_capability",
-            ) from None
+        parsed = json_option(context, option="--context", code="invalid_context")
         request = Request(
             agent=agent,
-            capability=chosen,
+            capability=capability_option(capability),
             action=action,
             resource=resource,
             fields=tuple(field or ()),

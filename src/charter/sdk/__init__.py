@@ -1,5 +1,6 @@
-"""The Python SDK: a client for the Charter API."""
+"""The Python SDK: clients for the Charter API, and ``guard`` for tool functions."""
 
-from charter.sdk.client import Client
+from charter.sdk.client import AsyncClient, Client
+from charter.sdk.guard import guard
 
-__all__ = ["Client"]
+__all__ = ["AsyncClient", "Client", "guard"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from charter.approvals.grants import GrantRecord
+from charter.approvals.grants import GrantRecord, GrantStatus
 from charter.approvals.model import Approval, ApprovalKind, ApprovalStatus, Ballot, Vote
 from charter.approvals.rules import check_voter, in_approver_set, tally
 from charter.audit.records import AuditEntry, format_time
@@ -453,7 +453,7 @@ class ApprovalService:
         actor: Principal,
         *,
         agent: str | None = None,
-        active_only: bool = False,
+        status: GrantStatus | None = None,
         after: str | None = None,
         limit: int = 100,
     ) -> builtins.list[GrantRecord]:
@@ -464,7 +464,7 @@ class ApprovalService:
         with self._store.read() as unit:
             while len(found) < limit:
                 page = unit.grants.list(
-                    agent=agent, active_at=now if active_only else None, after=after, limit=limit
+                    agent=agent, status=status, now=now, after=after, limit=limit
                 )
                 for grant in page:
                     owner = unit.agents.get(grant.agent)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from charter.approvals.grants import GrantRecord
+from charter.approvals.grants import GrantRecord, GrantStatus
 from charter.approvals.model import Approval, ApprovalStatus, Ballot
 from charter.audit.checkpoints import Checkpoint
 from charter.audit.merkle import Frontier
@@ -258,11 +258,12 @@ class GrantStore(Protocol):
         self,
         *,
         agent: str | None = None,
-        active_at: datetime | None = None,
+        status: GrantStatus | None = None,
+        now: datetime,
         after: str | None = None,
         limit: int = 100,
     ) -> list[GrantRecord]:
-        """Grants ordered by id after ``after``; only those active at ``active_at`` if given."""
+        """Grants ordered by id after ``after``, only those in ``status`` at ``now`` if given."""
         ...
 
     def revoke(self, grant_id: str, *, at: datetime, by: str, reason: str) -> bool:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from charter.approvals.grants import GrantStatus
 from charter.identity.names import AGENT_ID_PATTERN
 from charter.server.deps import Caller, Wired, decode_cursor, encode_cursor
 from charter.wire import LifecycleIn
@@ -23,14 +24,14 @@ def list_grants(
     services: Wired,
     caller: Caller,
     agent: Annotated[str | None, Query(pattern=AGENT_ID_PATTERN, max_length=63)] = None,
-    active: bool = False,
+    status: GrantStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> GrantPage:
-    """Grants (only the active ones with ``active=true``): admins and auditors see all,
+    """Grants (``status``: active, expired or revoked): admins and auditors see all,
     owners their agents'."""
     found = services.approvals.grants(
-        caller, agent=agent, active_only=active, after=decode_cursor(cursor), limit=limit
+        caller, agent=agent, status=status, after=decode_cursor(cursor), limit=limit
     )
     now = services.clock()
     return GrantPage(

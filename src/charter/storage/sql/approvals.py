@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
-from charter.approvals.grants import GrantRecord
+from charter.approvals.grants import GrantRecord, GrantStatus
 from charter.approvals.model import Approval, ApprovalKind, ApprovalStatus, Ballot, Vote
 from charter.errors import Conflict
 from charter.storage.sql.schema import approval_votes, approvals, grants
@@ -287,16 +287,21 @@ class SqlGrantStore:
         self,
         *,
         agent: str | None = None,
-        active_at: datetime | None = None,
+        status: GrantStatus | None = None,
+        now: datetime,
         after: str | None = None,
         limit: int = 100,
     ) -> list[GrantRecord]:
-        """Grants ordered by id after ``after``; only those active at ``active_at`` if given."""
+        """Grants ordered by id after ``after``, only those in ``status`` at ``now`` if given."""
         query = sa.select(grants).order_by(grants.c.id).limit(limit)
         if agent is not None:
             query = query.where(grants.c.agent_id == agent)
-        if active_at is not None:
-            query = query.where(grants.c.revoked_at.is_(None), grants.c.expires_at > active_at)
+        if status is GrantStatus.REVOKED:
+            query = query.where(grants.c.revoked_at.is_not(None))
+        elif status is GrantStatus.ACTIVE:
+            query = query.where(grants.c.revoked_at.is_(None), grants.c.expires_at > now)
+        elif status is GrantStatus.EXPIRED:
+            query = query.where(grants.c.revoked_at.is_(None), grants.c.expires_at <= now)
         if after is not None:
             query = query.where(grants.c.id > after)
         return [_grant(row) for row in self._conn.execute(query).mappings()]

@@ -1,0 +1,303 @@
+"""Every call of the Charter HTTP API, declared once for ``Client`` and ``AsyncClient``.
+
+Each method here builds the ``Call`` it stands for and sends nothing: on a ``Client`` it
+returns the answer, on an ``AsyncClient`` an awaitable of it (see ``charter.sdk.calls``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from charter.identity.agents import AgentStatus, LifecycleAction, RiskTier
+from charter.identity.humans import HumanRole
+from charter.sdk.calls import Call, adapted, drop_none, model, operation, segment, text
+from charter.sdk.decisions import DecisionCalls
+from charter.wire import (
+    AgentOut,
+    AgentPage,
+    AuditPage,
+    DeactivationOut,
+    HumanOut,
+    HumanPage,
+    IssuedTokenOut,
+    LifecycleOut,
+    PolicyApplied,
+    TokenOut,
+    WhoAmI,
+)
+
+__all__ = ["Api"]
+
+_OBJECT = adapted(TypeAdapter(dict[str, Any]))
+_OBJECT_OR_NULL = adapted(TypeAdapter(dict[str, Any] | None))
+_OBJECTS = adapted(TypeAdapter(list[dict[str, Any]]))
+_TOKENS = adapted(TypeAdapter(list[TokenOut]))
+
+
+def _ttl(ttl: timedelta | None) -> dict[str, Any]:
+    return {} if ttl is None else {"ttl_seconds": int(ttl.total_seconds())}
+
+
+class Api(DecisionCalls):
+    """The calls both clients offer; see ``Client`` and ``AsyncClient``."""
+
+    # -- health and identity --------------------------------------------------------
+
+    @operation
+    def health(self) -> Call[dict[str, Any]]:
+        """The server's liveness answer."""
+        return Call("GET", "/healthz", _OBJECT)
+
+    @operation
+    def whoami(self) -> Call[WhoAmI]:
+        """Who this client's token stands for."""
+        return Call("GET", "/v1/whoami", model(WhoAmI))
+
+    # -- agents ---------------------------------------------------------------------
+
+    @operation
+    def register_agent(
+        self,
+        agent_id: str,
+        *,
+        owner: str,
+        purpose: str,
+        risk_tier: RiskTier | str = RiskTier.MEDIUM,
+        display_name: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        recertify_by: datetime | None = None,
+    ) -> Call[AgentOut]:
+        """Register an agent."""
+        body = drop_none(
+            {
+                "id": agent_id,
+                "owner": owner,
+                "purpose": purpose,
+                "risk_tier": str(risk_tier),
+                "display_name": display_name,
+                "labels": dict(labels) if labels is not None else None,
+                "recertify_by": recertify_by.isoformat() if recertify_by else None,
+            }
+        )
+        return Call("POST", "/v1/agents", model(AgentOut), json=body)
+
+    @operation
+    def list_agents(
+        self,
+        *,
+        owner: str | None = None,
+        status: AgentStatus | str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Call[AgentPage]:
+        """One page of agents."""
+        params = drop_none(
+            {
+                "owner": owner,
+                "status": str(status) if status else None,
+                "limit": limit,
+                "cursor": cursor,
+            }
+        )
+        return Call("GET", "/v1/agents", model(AgentPage), params=params)
+
+    @operation
+    def get_agent(self, agent_id: str) -> Call[AgentOut]:
+        """One agent."""
+        return Call("GET", f"/v1/agents/{segment(agent_id)}", model(AgentOut))
+
+    @operation
+    def update_agent(self, /, agent_id: str, **changes: Any) -> Call[AgentOut]:
+        """Change an agent (display_name, owner, purpose, risk_tier, labels, recertify_by)."""
+        body = {
+            key: value.isoformat() if isinstance(value, datetime) else value
+            for key, value in drop_none(changes).items()
+        }
+        return Call("PATCH", f"/v1/agents/{segment(agent_id)}", model(AgentOut), json=body)
+
+    def _move(self, agent_id: str, action: LifecycleAction, reason: str) -> Call[LifecycleOut]:
+        path = f"/v1/agents/{segment(agent_id)}/{action.value}"
+        return Call("POST", path, model(LifecycleOut), json={"reason": reason})
+
+    @operation
+    def suspend_agent(self, agent_id: str, *, reason: str = "") -> Call[LifecycleOut]:
+        """Suspend an agent: its tokens stop working until it is reinstated."""
+        return self._move(agent_id, LifecycleAction.SUSPEND, reason)
+
+    @operation
+    def reinstate_agent(self, agent_id: str, *, reason: str = "") -> Call[LifecycleOut]:
+        """Reinstate a suspended agent."""
+        return self._move(agent_id, LifecycleAction.REINSTATE, reason)
+
+    @operation
+    def retire_agent(self, agent_id: str, *, reason: str = "") -> Call[LifecycleOut]:
+        """Retire an agent for good, revoking all its tokens."""
+        return self._move(agent_id, LifecycleAction.RETIRE, reason)
+
+    # -- tokens ---------------------------------------------------------------------
+
+    @operation
+    def issue_agent_token(
+        self, agent_id: str, *, ttl: timedelta | None = None, description: str = ""
+    ) -> Call[IssuedTokenOut]:
+        """Issue a token to an agent; the clear text is in the result only."""
+        body = {"description": description, **_ttl(ttl)}
+        path = f"/v1/agents/{segment(agent_id)}/tokens"
+        return Call("POST", path, model(IssuedTokenOut), json=body)
+
+    @operation
+    def issue_human_token(
+        self, human_id: str, *, ttl: timedelta | None = None, description: str = ""
+    ) -> Call[IssuedTokenOut]:
+        """Issue a token to a human; the clear text is in the result only."""
+        body = {"description": description, **_ttl(ttl)}
+        path = f"/v1/humans/{segment(human_id)}/tokens"
+        return Call("POST", path, model(IssuedTokenOut), json=body)
+
+    @operation
+    def list_agent_tokens(self, agent_id: str) -> Call[list[TokenOut]]:
+        """An agent's tokens."""
+        return Call("GET", f"/v1/agents/{segment(agent_id)}/tokens", _TOKENS)
+
+    @operation
+    def list_human_tokens(self, human_id: str) -> Call[list[TokenOut]]:
+        """A human's tokens."""
+        return Call("GET", f"/v1/humans/{segment(human_id)}/tokens", _TOKENS)
+
+    @operation
+    def revoke_token(self, token_id: str, *, reason: str = "") -> Call[TokenOut]:
+        """Revoke a token."""
+        path = f"/v1/tokens/{segment(token_id)}"
+        return Call("DELETE", path, model(TokenOut), params={"reason": reason})
+
+    @operation
+    def rotate_token(self, token_id: str, *, ttl: timedelta | None = None) -> Call[IssuedTokenOut]:
+        """Replace a token with a new one, revoking the old."""
+        path = f"/v1/tokens/{segment(token_id)}/rotate"
+        return Call("POST", path, model(IssuedTokenOut), json=_ttl(ttl))
+
+    # -- humans ---------------------------------------------------------------------
+
+    @operation
+    def add_human(
+        self,
+        human_id: str,
+        *,
+        email: str,
+        display_name: str | None = None,
+        groups: list[str] | None = None,
+        roles: list[HumanRole | str] | None = None,
+    ) -> Call[HumanOut]:
+        """Add a human."""
+        body = drop_none(
+            {
+                "id": human_id,
+                "email": email,
+                "display_name": display_name,
+                "groups": groups,
+                "roles": [str(role) for role in roles] if roles is not None else None,
+            }
+        )
+        return Call("POST", "/v1/humans", model(HumanOut), json=body)
+
+    @operation
+    def list_humans(self, *, limit: int = 100, cursor: str | None = None) -> Call[HumanPage]:
+        """One page of humans."""
+        params = drop_none({"limit": limit, "cursor": cursor})
+        return Call("GET", "/v1/humans", model(HumanPage), params=params)
+
+    @operation
+    def get_human(self, human_id: str) -> Call[HumanOut]:
+        """One human."""
+        return Call("GET", f"/v1/humans/{segment(human_id)}", model(HumanOut))
+
+    @operation
+    def update_human(self, /, human_id: str, **changes: Any) -> Call[HumanOut]:
+        """Change a human (email, display_name, groups, roles, active=True)."""
+        path = f"/v1/humans/{segment(human_id)}"
+        return Call("PATCH", path, model(HumanOut), json=drop_none(changes))
+
+    @operation
+    def deactivate_human(self, human_id: str, *, reason: str = "") -> Call[DeactivationOut]:
+        """Deactivate a human; the result lists the agents left orphaned."""
+        path = f"/v1/humans/{segment(human_id)}/deactivate"
+        return Call("POST", path, model(DeactivationOut), json={"reason": reason})
+
+    # -- audit ----------------------------------------------------------------------
+
+    @operation
+    def query_audit(
+        self,
+        *,
+        agent: str | None = None,
+        types: list[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+        after: int | None = None,
+    ) -> Call[AuditPage]:
+        """One page of audit records (``after``: only records past this sequence number)."""
+        params = drop_none(
+            {
+                "agent": agent,
+                "type": types or None,
+                "since": since.isoformat() if since else None,
+                "until": until.isoformat() if until else None,
+                "limit": limit,
+                "cursor": cursor,
+                "after": after,
+            }
+        )
+        return Call("GET", "/v1/audit", model(AuditPage), params=params)
+
+    @operation
+    def verify_audit(self) -> Call[dict[str, Any]]:
+        """Ask the server to verify the whole audit log."""
+        return Call("GET", "/v1/audit/verify", _OBJECT)
+
+    @operation
+    def sign_checkpoint(self) -> Call[dict[str, Any] | None]:
+        """Ask the server to sign a checkpoint now."""
+        return Call("POST", "/v1/audit/checkpoints", _OBJECT_OR_NULL)
+
+    @operation
+    def list_checkpoints(self) -> Call[list[dict[str, Any]]]:
+        """Every signed checkpoint, oldest first: keep copies outside the server."""
+        return Call("GET", "/v1/audit/checkpoints", _OBJECTS)
+
+    @operation
+    def audit_public_key(self) -> Call[str]:
+        """The PEM public key that verifies checkpoints."""
+        return Call("GET", "/v1/audit/public-key", text)
+
+    # -- policies -------------------------------------------------------------------
+
+    @operation
+    def apply_policy(self, files: Mapping[str, str]) -> Call[PolicyApplied]:
+        """Validate and activate a policy given as ``{file name: YAML}``."""
+        return Call("POST", "/v1/policies", model(PolicyApplied), json={"files": dict(files)})
+
+    @operation
+    def diff_policy(self, files: Mapping[str, str]) -> Call[dict[str, Any]]:
+        """What applying ``files`` would change against the active revision."""
+        return Call("POST", "/v1/policies/diff", _OBJECT, json={"files": dict(files)})
+
+    @operation
+    def active_policy(self) -> Call[dict[str, Any] | None]:
+        """The active revision with its files, or None."""
+        return Call("GET", "/v1/policies/active", _OBJECT_OR_NULL)
+
+    @operation
+    def policy_revisions(self, *, limit: int = 100) -> Call[list[dict[str, Any]]]:
+        """Stored revisions, newest first."""
+        return Call("GET", "/v1/policies/revisions", _OBJECTS, params={"limit": limit})
+
+    @operation
+    def activate_policy(self, revision: str) -> Call[dict[str, Any]]:
+        """Reactivate a stored revision (roll back)."""
+        return Call("POST", f"/v1/policies/revisions/{segment(revision)}/activate", _OBJECT)
