@@ -11,6 +11,7 @@ from charter.identity.credentials import TokenLifetimes
 from charter.service.access import SYSTEM
 from charter.service.agents import AgentChanges, AgentService
 from charter.service.audit import AuditService
+from charter.service.commits import GroupCommitter
 from charter.service.decisions import DecisionService
 from charter.service.humans import Deactivation, HumanChanges, HumanService
 from charter.service.policies import PolicyService
@@ -67,5 +68,5 @@ class Services:
             tokens=TokenService(store, clock, lifetimes=lifetimes),
             audit=AuditService(store, clock, signing_key=signing_key, public_key=public_key),
             policies=PolicyService(store, clock, recertify_after=settings.recertify_after),
-            decisions=DecisionService(store, clock),
+            decisions=DecisionService(store, clock, committer=GroupCommitter(store)),
         )

@@ -12,7 +12,7 @@ written in clear: the record holds the context's keys and digests of both.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +28,7 @@ from charter.policy.engine import Engine
 from charter.policy.evaluate import evaluate
 from charter.policy.model import Capability
 from charter.service.access import require_roles
+from charter.service.commits import GroupCommitter
 from charter.storage.ports import Store, UnitOfWork
 
 __all__ = ["NO_POLICY", "Asked", "Decided", "DecisionService"]
@@ -66,8 +67,23 @@ def _digest(value: Any) -> str:
 class DecisionService:
     """Decide requests for agents, one audit record per decision."""
 
-    def __init__(self, store: Store, clock: Clock, *, ids: IdFactory = new_id) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        ids: IdFactory = new_id,
+        committer: GroupCommitter | None = None,
+    ) -> None:
         self._store, self._clock, self._ids = store, clock, ids
+        self._committer = committer
+
+    def _write(self, work: Callable[[UnitOfWork], list[Decided]]) -> list[Decided]:
+        # Group commit (service/commits.py): concurrent decisions share one transaction.
+        if self._committer is not None:
+            return self._committer.run(work)
+        with self._store.write() as unit:
+            return work(unit)
 
     def _for_whom(self, actor: Principal, asked: Asked) -> str:
         if not actor.is_human:
@@ -95,8 +111,9 @@ class DecisionService:
         """
         agents = [self._for_whom(actor, asked) for asked in batch]
         now = self._clock()
-        decided = []
-        with self._store.write() as unit:
+
+        def record(unit: UnitOfWork) -> list[Decided]:
+            decided = []  # inside: a group commit may run this again (service/commits.py)
             for agent_id, asked in zip(agents, batch, strict=True):
                 request = Request(
                     agent=agent_id,
@@ -116,7 +133,9 @@ class DecisionService:
                 one = Decided(self._ids("dec"), decision, digest)
                 unit.audit.append(_record(actor, asked, request, one, now))
                 decided.append(one)
-        return decided
+            return decided
+
+        return self._write(record)
 
 
 _NO_POLICY = Decision(
