@@ -730,7 +730,7 @@ def report(measured: list[Measured], plan: Plan, skipped: list[str], command: st
 def main() -> None:
     """Measure SQLite and PostgreSQL, print the section and record it."""
     parser = argparse.ArgumentParser(description="Charter's HTTP decision benchmark.")
-    parser.add_argument("--seconds", type=float, default=5.0, help="length of each run")
+    parser.add_argument("--seconds", type=float, default=4.0, help="length of each run")
     parser.add_argument("--rounds", type=int, default=3, help="runs per row")
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 32])
     parser.add_argument("--rates", type=int, nargs="+", default=[250, 1000])
