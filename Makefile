@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 PIP := $(BIN)/python -m pip install --quiet --constraint constraints.txt
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest bench bench-http clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ pytest: $(VENV)/.installed-dev
 ## bench: measure embedded decisions and the peer engines; writes docs/benchmarks.md
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.policy
+
+## bench-http: decisions over HTTP (real server, SQLite and PostgreSQL); writes its section of docs/benchmarks.md
+bench-http: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.http
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

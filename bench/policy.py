@@ -1,8 +1,9 @@
 """Embedded decision speed of charter.Engine on a generated workload, and of peer
 engines (Cedar, OPA/Rego through regorus, Casbin) on the same workload, side by side.
 
-Run: `make bench` (or `.venv/bin/python -m bench.policy`). Writes docs/benchmarks.md with
-the machine, the date and the command. The peers need the `bench` extra
+Run: `make bench` (or `.venv/bin/python -m bench.policy`). Writes its section of
+docs/benchmarks.md (between the `policy` markers, see bench/report.py) with the machine,
+the date and the command. The peers need the `bench` extra
 (`pip install -e ".[bench]"`); see bench/peers.py for how the workload is translated.
 """
 
@@ -20,25 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from bench import peers
+from bench.report import REPORT, cpu_name, replace_section
 from bench.workload import NOW, RESOURCES, Workload, build
 from charter.policy.cel import compile_condition
 from charter.policy.compiled import Snapshot
 from charter.policy.compiler import compile_policy
 from charter.policy.decision import Facts, Request
 from charter.policy.evaluate import evaluate
-
-ROOT = Path(__file__).resolve().parent.parent
-REPORT = ROOT / "docs" / "benchmarks.md"
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _timings(
@@ -287,7 +276,7 @@ def run() -> str:
     lines.append(_targets(medians, fastest))
     header = (
         "## Embedded decisions (`charter.Engine`)\n\n"
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_cpu()} "
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {cpu_name()} "
         f"({platform.system()} {platform.machine()}, Python {platform.python_version()}), "
         "with `make bench` (`python -m bench.policy`). Each decision is timed alone "
         "(`perf_counter_ns` around `evaluate`, garbage collector off), three rounds over the "
@@ -321,8 +310,7 @@ def main() -> None:
     """Run and record."""
     section = run()
     print(section)
-    title = "# Benchmarks\n\nNumbers from `bench/`, one command each; never from tests.\n\n"
-    REPORT.write_text(title + section)
+    replace_section(REPORT, "policy", section)
 
 
 if __name__ == "__main__":

@@ -176,9 +176,7 @@ def serve(
     ] = None,
 ) -> None:
     """Run the Charter server."""
-    import uvicorn
-
-    from charter.server.app import create_app
+    from charter.server.app import create_app, serve
     from charter.service import Services
     from charter.storage.keyfile import load_signing_key
     from charter.storage.sql import open_store
@@ -196,7 +194,7 @@ def serve(
         markup=False,
     )
     try:
-        uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
+        serve(application, settings)
     finally:
         store.close()
 

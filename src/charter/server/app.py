@@ -30,7 +30,7 @@ from charter.server.waiters import Waiters
 from charter.service import Services
 from charter.settings import Settings
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "serve"]
 
 log = logging.getLogger("charter.server")
 
@@ -112,3 +112,10 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+def serve(application: FastAPI, settings: Settings) -> None:
+    """Run ``application`` under uvicorn on the settings' host and port, as ``charter serve``."""
+    import uvicorn
+
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")

@@ -13,6 +13,7 @@ from charter.service.active import ActiveEngine
 from charter.service.agents import AgentChanges, AgentService
 from charter.service.approvals import ApprovalService
 from charter.service.audit import AuditService
+from charter.service.commits import GroupCommitter
 from charter.service.decisions import DecisionService
 from charter.service.humans import Deactivation, HumanChanges, HumanService
 from charter.service.policies import PolicyService
@@ -75,6 +76,6 @@ class Services:
             policies=PolicyService(
                 store, clock, recertify_after=settings.recertify_after, compiled=compiled
             ),
-            decisions=DecisionService(store, clock, compiled),
+            decisions=DecisionService(store, clock, compiled, committer=GroupCommitter(store)),
             approvals=ApprovalService(store, clock, compiled),
         )

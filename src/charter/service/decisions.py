@@ -14,7 +14,7 @@ both. (An approval keeps the context for its approvers to read.)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,6 +33,7 @@ from charter.policy.model import Capability
 from charter.service.access import require_roles
 from charter.service.active import ActiveEngine
 from charter.service.approvals import open_approval
+from charter.service.commits import GroupCommitter
 from charter.service.facts import digest_of, facts_for, request_digest
 from charter.storage.ports import Store, UnitOfWork
 
@@ -71,9 +72,23 @@ class DecisionService:
     """Decide requests for agents, one audit record per decision."""
 
     def __init__(
-        self, store: Store, clock: Clock, compiled: ActiveEngine, *, ids: IdFactory = new_id
+        self,
+        store: Store,
+        clock: Clock,
+        compiled: ActiveEngine,
+        *,
+        ids: IdFactory = new_id,
+        committer: GroupCommitter | None = None,
     ) -> None:
         self._store, self._clock, self._compiled, self._ids = store, clock, compiled, ids
+        self._committer = committer
+
+    def _write(self, work: Callable[[UnitOfWork], list[Decided]]) -> list[Decided]:
+        # Group commit (service/commits.py): concurrent decisions share one transaction.
+        if self._committer is not None:
+            return self._committer.run(work)
+        with self._store.write() as unit:
+            return work(unit)
 
     def _for_whom(self, actor: Principal, asked: Asked) -> str:
         if not actor.is_human:
@@ -101,8 +116,9 @@ class DecisionService:
         agents = [self._for_whom(actor, asked) for asked in batch]
         engine = self._compiled.engine  # one revision for the whole batch
         now = self._clock()
-        decided = []
-        with self._store.write() as unit:
+
+        def record(unit: UnitOfWork) -> list[Decided]:
+            decided = []  # inside: a group commit may run this again (service/commits.py)
             for agent_id, asked in zip(agents, batch, strict=True):
                 request = Request(
                     agent=agent_id,
@@ -125,7 +141,9 @@ class DecisionService:
                 one = Decided(decision_id, decision, digest, approval)
                 unit.audit.append(_record(actor, asked, request, one, now))
                 decided.append(one)
-        return decided
+            return decided
+
+        return self._write(record)
 
     def _evaluate(
         self,

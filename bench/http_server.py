@@ -1,0 +1,92 @@
+"""The server `bench/http.py` measures: `charter serve`'s stack plus one bench-only route.
+
+Run: `python -m bench.http_server --data-dir DIR --port PORT` (with `CHARTER_DATABASE_URL`
+for PostgreSQL). It wires the store, the services and the app exactly as `charter serve`
+does (src/charter/cli/main.py) and serves them through the same `charter.server.app.serve`,
+after adding bench-only routes: `POST /bench/empty`, an async route that reads no body,
+checks no token and answers a constant, so the gap between it and `POST /v1/decisions` is
+what deciding, authenticating and recording cost on this stack; `POST /bench/empty-sync`,
+the same as a plain function, which FastAPI runs on its thread pool as it does the
+decision route; and `GET /bench/commits`, the group committer's counts. Product routes
+are left as they are; `GET /v1/whoami` (token checked, nothing else) is the
+authenticated baseline. `--no-group-commit` gives decisions one transaction each, as
+before service/commits.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import Response
+
+from charter.server.app import create_app, serve
+from charter.service import DecisionService, Services
+from charter.service.commits import GroupCommitter
+from charter.settings import Settings
+from charter.storage.keyfile import load_signing_key
+from charter.storage.sql import open_store
+
+EMPTY_PATH = "/bench/empty"
+EMPTY_SYNC_PATH = "/bench/empty-sync"
+COMMITS_PATH = "/bench/commits"
+_EMPTY_BODY = b'{"ok":true}'
+
+
+def build(settings: Settings, *, group_commit: bool = True) -> FastAPI:
+    """The product app over the store in ``settings``, plus the empty routes.
+
+    Without ``group_commit``, decisions go back to one transaction each (the code before
+    service/commits.py), for the before-and-after rows.
+    """
+    key = load_signing_key(settings.signing_key)
+    store = open_store(settings.store_url)
+    services = Services.build(store, settings=settings, signing_key=key)
+    # Wired as Services.build wires it, with a committer this module can read the counts
+    # of, or with none.
+    committer = GroupCommitter(store) if group_commit else None
+    services = replace(
+        services,
+        decisions=DecisionService(
+            store, services.clock, services.policies.compiled, committer=committer
+        ),
+    )
+    application = create_app(services, settings)
+
+    @application.get(COMMITS_PATH, include_in_schema=False)
+    async def commits() -> dict[str, int]:
+        if committer is None:
+            return {"transactions": 0, "works": 0}
+        return {"transactions": committer.transactions, "works": committer.committed}
+
+    @application.post(EMPTY_PATH, include_in_schema=False)
+    async def empty() -> Response:
+        return Response(_EMPTY_BODY, media_type="application/json")
+
+    # The same, as a plain function: FastAPI runs it on the thread pool, as it does the
+    # decision route and each of its dependencies.
+    @application.post(EMPTY_SYNC_PATH, include_in_schema=False)
+    def empty_sync() -> Response:
+        return Response(_EMPTY_BODY, media_type="application/json")
+
+    return application
+
+
+def main() -> None:
+    """Parse the command line and serve until stopped."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--no-group-commit", action="store_true")
+    args = parser.parse_args()
+    settings = Settings.from_env(os.environ, data_dir=args.data_dir, port=args.port)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    serve(build(settings, group_commit=not args.no_group_commit), settings)
+
+
+if __name__ == "__main__":
+    main()

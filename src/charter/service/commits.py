@@ -1,0 +1,160 @@
+"""Group commit: the works of concurrent callers written in one transaction, committed once.
+
+Every decision appends an audit record and is answered only once that record is
+committed. Writers take turns on the audit log's head (SQLite's write lock, PostgreSQL's
+row lock on ``audit_head``), so with one transaction per decision the server does at
+most one decision per commit: a PostgreSQL commit waits for its WAL flush while holding
+the head, and SQLite writers that find the lock taken back off in sleeps of up to 100 ms.
+A ``GroupCommitter`` lets the callers queue instead, in memory, and has one of them write
+everything queued in a single transaction.
+
+Leader and followers: a caller that finds no transaction in progress becomes the leader.
+It takes everything queued (its own work first, up to ``max_batch``), runs the works in
+order in one unit of work, commits once, then hands each caller its result or exception
+and, if more works queued meanwhile, makes the first of their callers the next leader.
+Nobody sleeps or polls: callers wait on their own event until their outcome is known.
+
+A work that raises gets its exception back and leaves no trace: the transaction is rolled
+back and the batch's other works are run again, in the same order, in a new one. So a
+work may run more than once, and only its last run counts: it must act only through the
+unit of work it is handed and return what it made (ids it draws are drawn again; nothing
+from an earlier run escapes). Each work sees what the works before it in the batch
+wrote, as if they had committed one after another. If the commit itself fails, every
+work of the batch gets that error: none of them was committed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar, cast
+
+from charter.storage.ports import Store, UnitOfWork
+
+__all__ = ["GroupCommitter"]
+
+T = TypeVar("T")
+
+MAX_BATCH = 256
+"""Works written in one transaction at most, so one transaction stays short."""
+
+
+class _Queued(Generic[T]):
+    """One caller's work and, once known, its outcome."""
+
+    __slots__ = ("done", "error", "leads", "result", "work")
+
+    def __init__(self, work: Callable[[UnitOfWork], T]) -> None:
+        self.work = work
+        self.done = threading.Event()
+        self.leads = False
+        self.result: T | None = None
+        self.error: BaseException | None = None
+
+
+class GroupCommitter:
+    """Runs works submitted by concurrent threads in shared write transactions."""
+
+    def __init__(self, store: Store, *, max_batch: int = MAX_BATCH) -> None:
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self._store = store
+        self._max_batch = max_batch
+        self._lock = threading.Lock()
+        self._queue: list[_Queued[Any]] = []
+        self._leading = False
+        self._local = threading.local()
+        self._transactions = 0
+        self._committed = 0
+
+    @property
+    def waiting(self) -> int:
+        """Works queued and not yet taken into a transaction."""
+        with self._lock:
+            return sum(not queued.leads for queued in self._queue)
+
+    @property
+    def transactions(self) -> int:
+        """Transactions committed so far."""
+        with self._lock:
+            return self._transactions
+
+    @property
+    def committed(self) -> int:
+        """Works committed so far (``committed / transactions`` is the mean batch)."""
+        with self._lock:
+            return self._committed
+
+    def run(self, work: Callable[[UnitOfWork], T]) -> T:
+        """Run ``work`` in a write transaction, perhaps shared with other callers' works;
+        return its result once that transaction is committed, or raise what it raised."""
+        if getattr(self._local, "inside", False):
+            raise RuntimeError("a work run by a GroupCommitter may not call run() itself")
+        queued: _Queued[T] = _Queued(work)
+        with self._lock:
+            self._queue.append(queued)
+            leads = queued.leads = not self._leading
+            self._leading = True
+        if not leads:
+            queued.done.wait()
+        if queued.leads:
+            self._lead()
+        if queued.error is not None:
+            raise queued.error
+        return cast(T, queued.result)
+
+    def _lead(self) -> None:
+        with self._lock:
+            batch = self._queue[: self._max_batch]
+            del self._queue[: self._max_batch]
+        try:
+            self._write(batch)
+        finally:
+            with self._lock:
+                successor = self._queue[0] if self._queue else None
+                if successor is None:
+                    self._leading = False
+                else:
+                    successor.leads = True
+            for queued in batch:
+                queued.leads = False
+                queued.done.set()
+            if successor is not None:
+                successor.done.set()
+
+    def _write(self, batch: list[_Queued[Any]]) -> None:
+        """Commit every work of ``batch`` that does not raise; each gets its outcome."""
+        pending = list(batch)
+        while pending:
+            failed: _Queued[Any] | None = None
+            try:
+                with self._store.write() as unit:
+                    self._local.inside = True
+                    try:
+                        for queued in pending:
+                            try:
+                                queued.result = queued.work(unit)
+                            except BaseException as error:
+                                queued.error, failed = error, queued
+                                break
+                    finally:
+                        self._local.inside = False
+                    if failed is not None:
+                        # Leave the with-block by an exception: the store rolls back.
+                        raise _RollBack
+            except _RollBack:
+                pending = [queued for queued in pending if queued is not failed]
+                continue
+            except BaseException as error:
+                # Beginning or committing failed: nothing of this batch was written.
+                for queued in pending:
+                    queued.result, queued.error = None, error
+                return
+            with self._lock:
+                self._transactions += 1
+                self._committed += len(pending)
+            return
+
+
+class _RollBack(Exception):
+    """Raised inside the unit of work to roll back a batch one of whose works failed."""

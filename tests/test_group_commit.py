@@ -1,0 +1,285 @@
+"""Group commit on real SQLite and PostgreSQL: many threads, one log that still verifies.
+
+No timing: where a test needs works to be queued behind a transaction, the leader's
+work holds the transaction open on an event until the committer reports them waiting.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from charter.audit.records import AuditEntry, AuditRecord
+from charter.errors import Conflict, Unavailable
+from charter.identity.agents import RiskTier
+from charter.identity.credentials import PrincipalKind
+from charter.identity.humans import HumanRole
+from charter.identity.principals import Principal
+from charter.policy.model import Capability
+from charter.service import SYSTEM, Services
+from charter.service.commits import GroupCommitter
+from charter.service.decisions import Asked
+from charter.storage.ports import UnitOfWork
+from charter.storage.sql import SqlStore
+from charter.storage.sql.store import SqlUnitOfWork, create_sql_engine
+
+THREADS = 8
+PER_THREAD = 25
+AT = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _entry(subject: str) -> AuditEntry:
+    return AuditEntry(type="test.grouped", actor="system", at=AT, subject=subject)
+
+
+def _append(subject: str) -> Callable[[UnitOfWork], int]:
+    def work(unit: UnitOfWork) -> int:
+        return unit.audit.append(_entry(subject)).seq
+
+    return work
+
+
+def _records(store: SqlStore) -> list[AuditRecord]:
+    with store.read() as unit:
+        return list(unit.audit.records())
+
+
+def _wait_until_waiting(committer: GroupCommitter, count: int) -> None:
+    """Block until ``count`` works are queued (the threads are started just before)."""
+    done = threading.Event()
+    while committer.waiting < count:
+        done.wait(0.001)  # yields to the submitting threads; nothing here is timed
+
+
+def test_a_lone_work_commits_and_returns_its_result(store: SqlStore, services: Services) -> None:
+    committer = GroupCommitter(store)
+    assert committer.run(_append("one")) == 0
+    assert committer.run(lambda unit: unit.audit.head().size) == 1
+    assert [record.subject for record in _records(store)] == ["one"]
+    assert (committer.transactions, committer.committed) == (2, 2)
+    assert services.audit.verify_store().ok
+
+
+def test_many_threads_each_get_their_own_result_and_the_log_verifies(
+    store: SqlStore, services: Services
+) -> None:
+    committer = GroupCommitter(store)
+    results: dict[str, int] = {}
+    failures: list[BaseException] = []
+    start = threading.Barrier(THREADS)
+
+    def submit(thread: int) -> None:
+        start.wait()
+        for index in range(PER_THREAD):
+            subject = f"t{thread}-{index}"
+            try:
+                results[subject] = committer.run(_append(subject))
+            except BaseException as error:
+                failures.append(error)
+
+    threads = [threading.Thread(target=submit, args=(n,)) for n in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    records = _records(store)
+    total = THREADS * PER_THREAD
+    assert [record.seq for record in records] == list(range(total))
+    # Each caller got the sequence number its own record was committed under.
+    assert {record.subject: record.seq for record in records} == results
+    # One thread's works stay in the order it submitted them.
+    for thread in range(THREADS):
+        mine = [results[f"t{thread}-{index}"] for index in range(PER_THREAD)]
+        assert mine == sorted(mine)
+    assert committer.committed == total
+    assert committer.transactions <= total
+    report = services.audit.verify_store()
+    assert report.ok, report.problem
+    assert report.records == total
+    assert services.audit.checkpoint() is not None
+    assert services.audit.verify_store().checkpoints_verified == 1
+
+
+def _held_open(
+    committer: GroupCommitter, followers: list[Callable[[UnitOfWork], object]]
+) -> list[object]:
+    """Run a first work that holds its transaction open until every follower is queued;
+    return each follower's result or exception, in order."""
+    entered, release = threading.Event(), threading.Event()
+
+    def first(unit: UnitOfWork) -> int:
+        entered.set()
+        release.wait()
+        return unit.audit.append(_entry("first")).seq
+
+    outcomes: list[object] = [None] * len(followers)
+    leader = threading.Thread(target=committer.run, args=(first,))
+    leader.start()
+    entered.wait()  # the leader is inside its transaction: whoever comes next waits
+
+    def follow(position: int) -> None:
+        try:
+            outcomes[position] = committer.run(followers[position])
+        except BaseException as error:
+            outcomes[position] = error
+
+    threads = []
+    for position in range(len(followers)):
+        threads.append(threading.Thread(target=follow, args=(position,)))
+        threads[-1].start()
+        # One at a time, so the queue's order is the followers' order.
+        _wait_until_waiting(committer, position + 1)
+    release.set()
+    leader.join()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_works_queued_behind_a_transaction_share_the_next_one(
+    store: SqlStore, services: Services
+) -> None:
+    committer = GroupCommitter(store)
+    outcomes = _held_open(committer, [_append(f"f{n}") for n in range(5)])
+    assert outcomes == [1, 2, 3, 4, 5]
+    # The leader's transaction, then the five followers' together.
+    assert (committer.transactions, committer.committed) == (2, 6)
+    assert [record.subject for record in _records(store)] == ["first", "f0", "f1", "f2", "f3", "f4"]
+    assert services.audit.verify_store().ok
+
+
+def test_a_work_that_raises_leaves_no_trace_and_the_others_commit(
+    store: SqlStore, services: Services
+) -> None:
+    committer = GroupCommitter(store)
+    runs: dict[str, int] = {}
+
+    def counted(subject: str) -> Callable[[UnitOfWork], int]:
+        def work(unit: UnitOfWork) -> int:
+            runs[subject] = runs.get(subject, 0) + 1
+            return unit.audit.append(_entry(subject)).seq
+
+        return work
+
+    def broken(unit: UnitOfWork) -> int:
+        # Writes first, then fails: its record must not survive.
+        unit.audit.append(_entry("broken"))
+        raise ValueError("this work fails")
+
+    outcomes = _held_open(committer, [counted("a"), broken, counted("b")])
+    assert isinstance(outcomes[1], ValueError)
+    assert outcomes[0] == 1
+    assert outcomes[2] == 2
+    # The batch was rolled back and the others run again: only their last run counts.
+    assert runs == {"a": 2, "b": 1}
+    assert [record.subject for record in _records(store)] == ["first", "a", "b"]
+    report = services.audit.verify_store()
+    assert report.ok, report.problem
+    assert report.records == 3
+
+
+def test_database_errors_in_some_works_spare_the_others(
+    store: SqlStore, services: Services
+) -> None:
+    """A failed statement aborts a PostgreSQL transaction; the batch's others still commit."""
+    services.humans.add(SYSTEM, human_id="user:owner", email="owner@example.com")
+    services.agents.register(
+        SYSTEM,
+        agent_id="taken",
+        display_name=None,
+        owner="user:owner",
+        purpose="already registered",
+        risk_tier=RiskTier.LOW,
+    )
+    with store.read() as unit:
+        existing = unit.agents.get("taken")
+        before = unit.audit.head().size
+    assert existing is not None
+    committer = GroupCommitter(store)
+
+    def duplicate(unit: UnitOfWork) -> None:
+        unit.agents.add(existing)  # a constraint violation, caught by the store
+
+    def bad_statement(unit: UnitOfWork) -> None:
+        assert isinstance(unit, SqlUnitOfWork)
+        unit.connection.exec_driver_sql("SELECT no_such_column FROM audit_head")
+
+    def reads_after(unit: UnitOfWork) -> int:
+        # Comes after both failures in the batch: it needs a transaction that still works.
+        agent = unit.agents.get("taken")
+        assert agent is not None
+        return unit.audit.append(_entry("after")).seq
+
+    outcomes = _held_open(committer, [_append("before"), duplicate, bad_statement, reads_after])
+    assert isinstance(outcomes[1], Conflict)
+    assert isinstance(outcomes[2], sa.exc.DBAPIError)
+    assert outcomes[0] == before + 1
+    assert outcomes[3] == before + 2
+    assert [record.subject for record in _records(store)][before:] == ["first", "before", "after"]
+    assert services.audit.verify_store().ok
+
+
+def test_a_store_that_cannot_be_reached_fails_the_caller(tmp_path: Path) -> None:
+    engine = create_sql_engine(f"sqlite:///{tmp_path / 'missing' / 'charter.db'}")
+    committer = GroupCommitter(SqlStore(engine))
+    with pytest.raises(Unavailable):
+        committer.run(_append("never"))
+    assert committer.transactions == 0
+    engine.dispose()
+
+
+def test_run_from_inside_a_work_is_refused(store: SqlStore) -> None:
+    committer = GroupCommitter(store)
+
+    def nested(unit: UnitOfWork) -> int:
+        return committer.run(_append("inner"))
+
+    with pytest.raises(RuntimeError, match="may not call run"):
+        committer.run(nested)
+    assert _records(store) == []
+    # The committer is still usable afterwards.
+    assert committer.run(_append("after")) == 0
+
+
+def test_max_batch_must_be_positive(store: SqlStore) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        GroupCommitter(store, max_batch=0)
+
+
+def test_concurrent_decisions_are_each_recorded_once(store: SqlStore, services: Services) -> None:
+    services.humans.add(
+        SYSTEM, human_id="user:gateway", email="gw@example.com", roles=[HumanRole.ENFORCER]
+    )
+    with store.read() as unit:
+        gateway = unit.humans.get("user:gateway")
+        before = unit.audit.head().size
+    assert gateway is not None
+    actor = Principal(PrincipalKind.HUMAN, gateway.id, "tok_test", gateway.roles)
+    asked = Asked(capability=Capability.DO, action="ticket.create", resource="q", agent="bot")
+    decided: list[str] = []
+    start = threading.Barrier(THREADS)
+
+    def decide() -> None:
+        start.wait()
+        for _ in range(PER_THREAD):
+            # No policy applied: each is denied with no_policy, and recorded all the same.
+            (one,) = services.decisions.decide(actor, [asked])
+            assert one.decision.code == "no_policy"
+            decided.append(one.decision_id)
+
+    threads = [threading.Thread(target=decide) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    records = [record for record in _records(store)[before:] if record.type == "decision"]
+    assert sorted(record.subject or "" for record in records) == sorted(decided)
+    assert len(set(decided)) == THREADS * PER_THREAD
+    assert services.audit.verify_store().ok
