@@ -13,7 +13,15 @@ from charter.errors import InvalidInput
 from charter.identity.principals import Principal
 from charter.service import Services
 
-__all__ = ["Caller", "Wired", "decode_cursor", "encode_cursor", "ttl_of", "where"]
+__all__ = [
+    "Caller",
+    "Wired",
+    "authenticate",
+    "decode_cursor",
+    "encode_cursor",
+    "ttl_of",
+    "where",
+]
 
 
 def _services(request: Request) -> Services:
@@ -27,7 +35,8 @@ def where(request: Request) -> str:
     return f"{request.method} {path}"[:200]
 
 
-def _caller(request: Request) -> Principal:
+def authenticate(request: Request) -> Principal:
+    """The caller behind the request's bearer token (remembered for the error handler)."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     token = value.strip() if scheme.lower() == "bearer" else None
@@ -37,7 +46,7 @@ def _caller(request: Request) -> Principal:
 
 
 Wired = Annotated[Services, Depends(_services)]
-Caller = Annotated[Principal, Depends(_caller)]
+Caller = Annotated[Principal, Depends(authenticate)]
 
 
 def encode_cursor(value: str) -> str:

@@ -142,6 +142,10 @@ class AuditStore(Protocol):
         """The current frontier of the log's Merkle tree; ``lock`` holds off writers."""
         ...
 
+    def flush(self) -> None:
+        """Write what was appended so far (the store does before committing)."""
+        ...
+
     def records(self, *, batch: int = 1000) -> Iterator[AuditRecord]:
         """Every record in sequence order."""
         ...

@@ -4,6 +4,12 @@ Appending locks the single head row (``SELECT … FOR UPDATE`` on PostgreSQL; SQ
 write transactions are already exclusive), seals the record against the frontier read
 under that lock and writes both in the caller's transaction. Writers in any number of
 processes therefore take turns, and the tree never forks.
+
+Within one transaction the head is read and locked once: later appends seal against the
+frontier the earlier ones left, and the records and the new head are written together
+by ``flush``, which the store calls before committing (and this store before any read of
+the log), so a transaction of many records costs one head read, one multi-row insert and
+one head update.
 """
 
 from __future__ import annotations
@@ -53,6 +59,10 @@ class SqlAuditStore:
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._frontier: Frontier | None = None
+        """The head as this transaction's appends left it (locked), once one was made."""
+        self._root = ""
+        self._unwritten: list[dict[str, object]] = []
 
     def _head(self, *, for_update: bool) -> Frontier:
         query = sa.select(audit_head).where(audit_head.c.id == HEAD_ID)
@@ -70,39 +80,50 @@ class SqlAuditStore:
         return frontier
 
     def append(self, entry: AuditEntry) -> AuditRecord:
-        """Seal ``entry`` as the next record and store it."""
-        frontier = self._head(for_update=True)
-        record, grown = seal(entry, frontier)
-        self._conn.execute(
-            audit_records.insert().values(
-                seq=record.seq,
-                at=record.at,
-                type=record.type,
-                actor=record.actor,
-                agent_id=record.agent,
-                subject=record.subject,
-                body=record.body,
-                leaf_hash=record.leaf_hash.hex(),
-                tree_root=record.tree_root.hex(),
-            )
+        """Seal ``entry`` as the next record; it is written with the transaction."""
+        frontier = self._frontier or self._head(for_update=True)
+        record, self._frontier = seal(entry, frontier)
+        self._root = record.tree_root.hex()
+        self._unwritten.append(
+            {
+                "seq": record.seq,
+                "at": record.at,
+                "type": record.type,
+                "actor": record.actor,
+                "agent_id": record.agent,
+                "subject": record.subject,
+                "body": record.body,
+                "leaf_hash": record.leaf_hash.hex(),
+                "tree_root": self._root,
+            }
         )
+        return record
+
+    def flush(self) -> None:
+        """Write the records appended so far and the head they leave."""
+        if not self._unwritten or self._frontier is None:
+            return
+        self._conn.execute(audit_records.insert(), self._unwritten)
+        self._unwritten = []
         self._conn.execute(
             audit_head.update()
             .where(audit_head.c.id == HEAD_ID)
             .values(
-                size=grown.size,
-                frontier=",".join(part.hex() for part in grown.hashes),
-                root=record.tree_root.hex(),
+                size=self._frontier.size,
+                frontier=",".join(part.hex() for part in self._frontier.hashes),
+                root=self._root,
             )
         )
-        return record
 
     def head(self, *, lock: bool = False) -> Frontier:
         """The current frontier of the log's Merkle tree; ``lock`` holds off writers."""
+        if self._frontier is not None:
+            return self._frontier  # already locked by this transaction's appends
         return self._head(for_update=lock)
 
     def records(self, *, batch: int = 1000) -> Iterator[AuditRecord]:
         """Every record in sequence order, read in batches."""
+        self.flush()
         after = -1
         while True:
             query = (
@@ -119,6 +140,7 @@ class SqlAuditStore:
 
     def query(self, query: AuditQuery) -> list[AuditRecord]:
         """Records matching ``query``, in sequence order."""
+        self.flush()
         select = (
             sa.select(audit_records)
             .where(audit_records.c.seq > query.after_seq)

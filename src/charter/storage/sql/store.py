@@ -125,7 +125,9 @@ class SqlStore:
                 options["isolation_level"] = "REPEATABLE READ"
             conn.execution_options(**options)
             with conn.begin():
-                yield SqlUnitOfWork.on(conn)
+                unit = SqlUnitOfWork.on(conn)
+                yield unit
+                unit.audit.flush()  # the records appended, written before the commit
 
     @contextmanager
     def write(self) -> Iterator[SqlUnitOfWork]:
