@@ -159,6 +159,9 @@ class DecisionService:
         agent = unit.agents.get(request.agent)
         if agent is None:
             return evaluate(request, engine.snapshot, facts_for(None, ()), now), None
+        decision = evaluate(request, engine.snapshot, facts_for(agent, ()), now)
+        if not _facts_matter(decision):
+            return decision, None
         grants = unit.grants.active_for(agent.id, now)
         usable = unit.approvals.usable_for(agent.id, digest, now)
         facts = facts_for(agent, grants, None if usable is None else usable.id)
@@ -187,6 +190,26 @@ class DecisionService:
 
 
 _OPENS_APPROVAL = (Effect.APPROVAL_REQUIRED, Effect.STEP_UP_REQUIRED)
+_BEFORE_PERMISSIONS = frozenset(
+    {"agent_unknown", "agent_suspended", "agent_retired", "agent_governance"}
+    | {"guardrail", "requirement_unmet"}
+)
+"""Decided by the invariants and the deny guardrails, before grants or approvals count."""
+
+
+def _facts_matter(decision: Decision) -> bool:
+    """Whether grants or an approval could change ``decision``, made without them.
+
+    They only add permissions (an approval also releases every requested field and
+    satisfies friction guardrails): an allow that redacts nothing stays what it is, and
+    what the invariants and deny guardrails decide comes before permissions. Most
+    decisions are one of those, and are made without reading grants and approvals.
+    """
+    if decision.allowed:
+        return bool(decision.redacted_fields)
+    return decision.code not in _BEFORE_PERMISSIONS
+
+
 _NO_POLICY = Decision(
     effect=Effect.DENY, code="no_policy", reasons=(NO_POLICY,), message=NO_POLICY.message
 )

@@ -26,6 +26,30 @@ __all__ = ["SqlApprovalStore", "SqlGrantStore"]
 
 _PENDING = ApprovalStatus.PENDING.value
 
+# Built once: decisions that grants or approvals could change run these.
+_USABLE = (
+    sa.select(approvals)
+    .where(
+        approvals.c.agent_id == sa.bindparam("agent_id"),
+        approvals.c.request_digest == sa.bindparam("digest"),
+        approvals.c.status == ApprovalStatus.APPROVED.value,
+        approvals.c.role.is_(None),
+        approvals.c.used_by.is_(None),
+        approvals.c.expires_at > sa.bindparam("now"),
+    )
+    .order_by(approvals.c.created_at)
+    .limit(1)
+)
+_ACTIVE_GRANTS = (
+    sa.select(grants)
+    .where(
+        grants.c.agent_id == sa.bindparam("agent_id"),
+        grants.c.revoked_at.is_(None),
+        grants.c.expires_at > sa.bindparam("now"),
+    )
+    .order_by(grants.c.id)
+)
+
 
 def _approval(row: RowMapping, ballots: Sequence[Ballot]) -> Approval:
     seconds = row["max_duration_s"]
@@ -77,8 +101,10 @@ class SqlApprovalStore:
             )
         return found
 
-    def _select(self, query: sa.Select[Any]) -> list[Approval]:
-        rows = list(self._conn.execute(query).mappings())
+    def _select(
+        self, query: sa.Select[Any], params: dict[str, Any] | None = None
+    ) -> list[Approval]:
+        rows = list(self._conn.execute(query, params).mappings())
         ballots = self._ballots([row["id"] for row in rows])
         return [_approval(row, ballots[row["id"]]) for row in rows]
 
@@ -132,20 +158,7 @@ class SqlApprovalStore:
 
     def usable_for(self, agent_id: str, digest: str, now: datetime) -> Approval | None:
         """An approved approval of exactly this request that no request has used yet."""
-        query = (
-            sa.select(approvals)
-            .where(
-                approvals.c.agent_id == agent_id,
-                approvals.c.request_digest == digest,
-                approvals.c.status == ApprovalStatus.APPROVED.value,
-                approvals.c.role.is_(None),
-                approvals.c.used_by.is_(None),
-                approvals.c.expires_at > now,
-            )
-            .order_by(approvals.c.created_at)
-            .limit(1)
-        )
-        found = self._select(query)
+        found = self._select(_USABLE, {"agent_id": agent_id, "digest": digest, "now": now})
         return found[0] if found else None
 
     def use(self, approval_id: str, decision_id: str, at: datetime) -> bool:
@@ -272,16 +285,8 @@ class SqlGrantStore:
 
     def active_for(self, agent_id: str, now: datetime) -> list[GrantRecord]:
         """The agent's grants that are neither revoked nor expired."""
-        query = (
-            sa.select(grants)
-            .where(
-                grants.c.agent_id == agent_id,
-                grants.c.revoked_at.is_(None),
-                grants.c.expires_at > now,
-            )
-            .order_by(grants.c.id)
-        )
-        return [_grant(row) for row in self._conn.execute(query).mappings()]
+        rows = self._conn.execute(_ACTIVE_GRANTS, {"agent_id": agent_id, "now": now})
+        return [_grant(row) for row in rows.mappings()]
 
     def list(
         self,

@@ -30,6 +30,21 @@ __all__ = ["SqlAuditStore"]
 
 HEAD_ID = 1
 
+# Built once: a decision's transaction runs these, and building a statement costs more
+# than running it on SQLite.
+_HEAD = sa.select(audit_head).where(audit_head.c.id == HEAD_ID)
+_HEAD_LOCKED = _HEAD.with_for_update()
+_INSERT = audit_records.insert()
+_MOVE_HEAD = (
+    audit_head.update()
+    .where(audit_head.c.id == HEAD_ID)
+    .values(
+        size=sa.bindparam("new_size"),
+        frontier=sa.bindparam("new_frontier"),
+        root=sa.bindparam("new_root"),
+    )
+)
+
 
 def _record(row: RowMapping) -> AuditRecord:
     return AuditRecord(
@@ -65,10 +80,7 @@ class SqlAuditStore:
         self._unwritten: list[dict[str, object]] = []
 
     def _head(self, *, for_update: bool) -> Frontier:
-        query = sa.select(audit_head).where(audit_head.c.id == HEAD_ID)
-        if for_update:
-            query = query.with_for_update()
-        row = self._conn.execute(query).mappings().first()
+        row = self._conn.execute(_HEAD_LOCKED if for_update else _HEAD).mappings().first()
         if row is None:
             raise StoreError(
                 "the audit log has no head row: the store was not migrated",
@@ -103,16 +115,15 @@ class SqlAuditStore:
         """Write the records appended so far and the head they leave."""
         if not self._unwritten or self._frontier is None:
             return
-        self._conn.execute(audit_records.insert(), self._unwritten)
-        self._unwritten = []
+        rows, self._unwritten = self._unwritten, []
+        self._conn.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
         self._conn.execute(
-            audit_head.update()
-            .where(audit_head.c.id == HEAD_ID)
-            .values(
-                size=self._frontier.size,
-                frontier=",".join(part.hex() for part in self._frontier.hashes),
-                root=self._root,
-            )
+            _MOVE_HEAD,
+            {
+                "new_size": self._frontier.size,
+                "new_frontier": ",".join(part.hex() for part in self._frontier.hashes),
+                "new_root": self._root,
+            },
         )
 
     def head(self, *, lock: bool = False) -> Frontier:

@@ -17,6 +17,10 @@ from charter.storage.sql.schema import agents, credentials, humans
 
 __all__ = ["SqlAgentStore", "SqlCredentialStore", "SqlHumanStore"]
 
+# Built once: every decision and every authentication runs these.
+_AGENT = sa.select(agents).where(agents.c.id == sa.bindparam("agent_id"))
+_CREDENTIAL = sa.select(credentials).where(credentials.c.id == sa.bindparam("credential_id"))
+
 
 def _agent_row(agent: Agent) -> dict[str, Any]:
     return {
@@ -58,10 +62,8 @@ class SqlAgentStore:
 
     def get(self, agent_id: str, *, for_update: bool = False) -> Agent | None:
         """Return the agent, locking its row when ``for_update``."""
-        query = sa.select(agents).where(agents.c.id == agent_id)
-        if for_update:
-            query = query.with_for_update()
-        row = self._conn.execute(query).mappings().first()
+        query = _AGENT.with_for_update() if for_update else _AGENT
+        row = self._conn.execute(query, {"agent_id": agent_id}).mappings().first()
         return None if row is None else _agent(row)
 
     def add(self, agent: Agent) -> None:
@@ -214,11 +216,7 @@ class SqlCredentialStore:
 
     def get(self, credential_id: str) -> Credential | None:
         """Return the credential with this id."""
-        row = (
-            self._conn.execute(sa.select(credentials).where(credentials.c.id == credential_id))
-            .mappings()
-            .first()
-        )
+        row = self._conn.execute(_CREDENTIAL, {"credential_id": credential_id}).mappings().first()
         return None if row is None else _credential(row)
 
     def add(self, credential: Credential) -> None:
