@@ -14,6 +14,7 @@ import pytest
 
 import charter
 import charter.errors
+import charter.webhooks
 import charter.wire
 
 EXPECTED: dict[types.ModuleType, list[str]] = {
@@ -47,6 +48,14 @@ EXPECTED: dict[types.ModuleType, list[str]] = {
         "PermissionDenied",
         "StoreError",
         "Unavailable",
+    ],
+    charter.webhooks: [
+        "Delivery",
+        "DeliveryStatus",
+        "Webhook",
+        "WebhookEvent",
+        "WebhookSecrets",
+        "verify_signature",
     ],
     charter.wire: [
         "AgentIn",

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from charter import __version__
-from charter.cli import agents, audit, humans, policy, tokens
+from charter.cli import agents, audit, humans, policy, tokens, webhooks
 from charter.cli.common import EXIT_ERROR, err, handled, out
 from charter.cli.local import DatabaseUrl, DataDir, local_settings
 from charter.errors import StoreError
@@ -30,6 +30,7 @@ app.add_typer(tokens.app, name="tokens")
 app.add_typer(humans.app, name="humans")
 app.add_typer(audit.app, name="audit")
 app.add_typer(policy.app, name="policy")
+app.add_typer(webhooks.app, name="webhooks")
 
 
 def _version(value: bool) -> None:

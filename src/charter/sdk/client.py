@@ -44,6 +44,7 @@ from charter.wire import (
     TokenOut,
     WhoAmI,
 )
+from charter.wire_webhooks import DeliveryPage, WebhookCreated, WebhookOut, WebhookPage
 
 __all__ = ["Client"]
 
@@ -423,3 +424,36 @@ class Client:
     def audit_public_key(self) -> str:
         """The PEM public key that verifies checkpoints."""
         return self._call("GET", "/v1/audit/public-key").text
+
+    # -- webhooks -------------------------------------------------------------------
+
+    def add_webhook(
+        self, url: str, *, events: list[str] | None = None, description: str = ""
+    ) -> WebhookCreated:
+        """Add a webhook (all events unless ``events`` names some); the result holds its
+        signing secret, shown only this once."""
+        body = _drop_none({"url": url, "events": events, "description": description})
+        return self._post(WebhookCreated, "/v1/webhooks", body)
+
+    def list_webhooks(self, *, limit: int = 100, cursor: str | None = None) -> WebhookPage:
+        """One page of webhooks, removed ones too."""
+        params = _drop_none({"limit": limit, "cursor": cursor})
+        return self._get(WebhookPage, "/v1/webhooks", params=params)
+
+    def remove_webhook(self, webhook_id: str) -> WebhookOut:
+        """Stop sending to a webhook; its pending deliveries are given up."""
+        response = self._call("DELETE", f"/v1/webhooks/{_segment(webhook_id)}")
+        return _parse(response, WebhookOut.model_validate_json)
+
+    def webhook_deliveries(
+        self,
+        webhook_id: str,
+        *,
+        status: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> DeliveryPage:
+        """One page of a webhook's delivery log, newest first."""
+        params = _drop_none({"status": status, "limit": limit, "cursor": cursor})
+        path = f"/v1/webhooks/{_segment(webhook_id)}/deliveries"
+        return self._get(DeliveryPage, path, params=params)

@@ -17,6 +17,7 @@ from charter.service.decisions import DecisionService
 from charter.service.humans import Deactivation, HumanChanges, HumanService
 from charter.service.policies import PolicyService
 from charter.service.tokens import TokenService
+from charter.service.webhooks import WebhookService, secrets_from
 from charter.settings import Settings
 from charter.storage.ports import Store
 
@@ -34,6 +35,7 @@ __all__ = [
     "PolicyService",
     "Services",
     "TokenService",
+    "WebhookService",
 ]
 
 
@@ -50,6 +52,7 @@ class Services:
     policies: PolicyService
     decisions: DecisionService
     approvals: ApprovalService
+    webhooks: WebhookService
 
     @classmethod
     def build(
@@ -77,4 +80,7 @@ class Services:
             ),
             decisions=DecisionService(store, clock, compiled),
             approvals=ApprovalService(store, clock, compiled),
+            webhooks=WebhookService(
+                store, clock, keys=secrets_from(signing_key) if signing_key else None
+            ),
         )
