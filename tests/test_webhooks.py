@@ -68,6 +68,22 @@ spec:
   effect: require_approval
   match: {capabilities: [do], actions: [config.change]}
   approval: {approvers: [owner], expiresIn: 1h}
+---
+apiVersion: charter/v1
+kind: Role
+metadata: {name: restarter}
+spec:
+  permissions:
+    - {capability: do, actions: [service.restart]}
+---
+apiVersion: charter/v1
+kind: Binding
+metadata: {name: restarter-eligible}
+spec:
+  role: restarter
+  agents: [ops-bot]
+  activation: eligible
+  approval: {approvers: [owner]}
 """
 CONFIG = {"capability": "do", "action": "config.change", "resource": "prod/web"}
 
@@ -320,6 +336,26 @@ def test_one_event_id_for_every_webhook_and_none_without_subscribers(
     assert len({r.headers["Charter-Delivery"] for r in receiver.requests}) == 2
     for hook in (first, second):
         assert [d["type"] for d in scene.deliveries(hook["id"])] == ["agent.suspended"]
+
+
+def test_grants_and_retirements_are_events_too(
+    scene: Scene, receiver: Receiver, dispatcher: Dispatcher
+) -> None:
+    scene.add_webhook(receiver.url(), events=["grant.issued", "agent.retired"])
+    restart = {"action": "service.restart", "resource": "prod/web"}
+    approval = scene.decide(**restart)["approval"]["id"]
+    grant = scene.vote(approval)["grant"]
+    assert grant.startswith("grt_")
+    retired = scene.api.post(
+        "/v1/agents/ops-bot/retire", json={"reason": "done"}, headers=scene.tokens["user:olga"]
+    )
+    assert retired.status_code == 200, retired.text
+    assert dispatcher.run_once() == 2
+    events = {r.json["type"]: r.json["data"] for r in receiver.requests}
+    assert events["grant.issued"]["grant"]["id"] == grant
+    assert events["grant.issued"]["grant"]["role"] == "restarter"
+    assert events["agent.retired"]["revoked_grants"] == [grant]
+    assert events["agent.retired"]["to"] == "retired"
 
 
 # -- retries --------------------------------------------------------------------------
