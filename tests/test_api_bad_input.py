@@ -35,6 +35,7 @@ from charter.service import SYSTEM, Services
 from charter.settings import Settings
 from charter.storage.ports import AuditQuery
 from charter.wire import AgentIn, AgentPatch, HumanIn, HumanPatch, LifecycleIn, TokenIn
+from charter.wire_webhooks import WebhookIn
 from tests.conftest import Admin
 
 LIMIT = Settings().max_body_bytes
@@ -79,6 +80,11 @@ BASELINES: dict[type[BaseModel], dict[str, Any]] = {
     },
     LifecycleIn: {"reason": "walk"},
     TokenIn: {"ttl_seconds": 60, "description": "walk"},
+    WebhookIn: {
+        "url": "https://hooks.example.com/walk",
+        "events": ["agent.suspended"],
+        "description": "walk",
+    },
 }
 
 MALFORMED_JSON: list[tuple[str, bytes]] = [
@@ -447,6 +453,7 @@ def snapshot(services: Services) -> tuple[Any, ...]:
         services.tokens.list_for(SYSTEM, PrincipalKind.HUMAN, "user:walker"),
         [r.seq for r in services.audit.query(SYSTEM, AuditQuery(limit=1000))],
         services.audit.checkpoints(SYSTEM),
+        services.webhooks.list(SYSTEM, limit=1000),
     )
 
 
@@ -463,13 +470,20 @@ def walk(api: TestClient, admin: Admin, services: Services) -> Walk:
         risk_tier=RiskTier.LOW,
     )
     services.tokens.issue_for_agent(SYSTEM, "walk-bot")
+    services.webhooks.add(SYSTEM, url="https://hooks.example.com/walked")
     api.get("/v1/whoami", headers=admin.headers)  # the admin token's first use is recorded
     return Walk(api, admin.headers, services, snapshot(services))
 
 
 def _valid_path_values(services: Services) -> dict[str, str]:
     token = services.tokens.list_for(SYSTEM, PrincipalKind.AGENT, "walk-bot")[0]
-    return {"agent_id": "walk-bot", "human_id": "user:walker", "token_id": token.id}
+    webhook = services.webhooks.list(SYSTEM)[0]
+    return {
+        "agent_id": "walk-bot",
+        "human_id": "user:walker",
+        "token_id": token.id,
+        "webhook_id": webhook.id,
+    }
 
 
 def _walk_bodies(walk: Walk, endpoint: Endpoint, url: str) -> None:

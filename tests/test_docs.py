@@ -251,3 +251,19 @@ def test_every_verification_problem_is_documented() -> None:
     problems = set(re.findall(r'VerifyProblem\(\s*"([a-z_]+)"', source))
     assert "record_altered" in problems
     assert _missing({f"`{code}`" for code in problems}, _doc("audit-log.md")) == []
+
+
+def test_no_file_keeps_merge_conflict_markers() -> None:
+    """A merge left half-done shows up here, not in a reader's face."""
+    markers = re.compile(r"^(<{7} |>{7} |={7}$)", re.M)
+    suffixes = {".md", ".py", ".yaml", ".toml", ".txt", ".mako"}
+    found = [
+        str(path.relative_to(ROOT))
+        for folder in ("src", "tests", "docs", "bench", "examples")
+        for path in (ROOT / folder).rglob("*")
+        if path.suffix in suffixes and markers.search(path.read_text(errors="replace"))
+    ]
+    found += [
+        name for name in ("README.md", "Makefile") if markers.search((ROOT / name).read_text())
+    ]
+    assert found == []

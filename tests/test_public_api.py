@@ -15,6 +15,7 @@ import pytest
 import charter
 import charter.errors
 import charter.sdk
+import charter.webhooks
 import charter.wire
 import charter.wire_approvals
 
@@ -55,6 +56,14 @@ EXPECTED: dict[types.ModuleType, list[str]] = {
         "PermissionDenied",
         "StoreError",
         "Unavailable",
+    ],
+    charter.webhooks: [
+        "Delivery",
+        "DeliveryStatus",
+        "Webhook",
+        "WebhookEvent",
+        "WebhookSecrets",
+        "verify_signature",
     ],
     charter.wire: [
         "AgentIn",

@@ -67,6 +67,11 @@ EXERCISED = {
     "active_policy",
     "policy_revisions",
     "activate_policy",
+    # Called for real in tests/test_webhooks.py.
+    "add_webhook",
+    "list_webhooks",
+    "remove_webhook",
+    "webhook_deliveries",
 }
 DECISION_SIDE = {
     "decide",

@@ -55,6 +55,8 @@ class Settings:
     token_lifetimes: TokenLifetimes = field(default_factory=TokenLifetimes)
     checkpoint_interval: timedelta = timedelta(seconds=60)
     recertify_after: timedelta = timedelta(days=90)
+    deliver_webhooks: bool = True
+    """False: this process queues webhook deliveries but sends none (tests drive their own)."""
 
     @property
     def store_url(self) -> str:

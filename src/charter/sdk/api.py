@@ -29,6 +29,7 @@ from charter.wire import (
     TokenOut,
     WhoAmI,
 )
+from charter.wire_webhooks import DeliveryPage, WebhookCreated, WebhookOut, WebhookPage
 
 __all__ = ["Api"]
 
@@ -301,3 +302,39 @@ class Api(DecisionCalls):
     def activate_policy(self, revision: str) -> Call[dict[str, Any]]:
         """Reactivate a stored revision (roll back)."""
         return Call("POST", f"/v1/policies/revisions/{segment(revision)}/activate", _OBJECT)
+
+    # -- webhooks -------------------------------------------------------------------
+
+    @operation
+    def add_webhook(
+        self, url: str, *, events: list[str] | None = None, description: str = ""
+    ) -> Call[WebhookCreated]:
+        """Add a webhook (all events unless ``events`` names some); the result holds its
+        signing secret, shown only this once."""
+        body = drop_none({"url": url, "events": events, "description": description})
+        return Call("POST", "/v1/webhooks", model(WebhookCreated), json=body)
+
+    @operation
+    def list_webhooks(self, *, limit: int = 100, cursor: str | None = None) -> Call[WebhookPage]:
+        """One page of webhooks, removed ones too."""
+        params = drop_none({"limit": limit, "cursor": cursor})
+        return Call("GET", "/v1/webhooks", model(WebhookPage), params=params)
+
+    @operation
+    def remove_webhook(self, webhook_id: str) -> Call[WebhookOut]:
+        """Stop sending to a webhook; its pending deliveries are given up."""
+        return Call("DELETE", f"/v1/webhooks/{segment(webhook_id)}", model(WebhookOut))
+
+    @operation
+    def webhook_deliveries(
+        self,
+        webhook_id: str,
+        *,
+        status: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Call[DeliveryPage]:
+        """One page of a webhook's delivery log, newest first."""
+        params = drop_none({"status": status, "limit": limit, "cursor": cursor})
+        path = f"/v1/webhooks/{segment(webhook_id)}/deliveries"
+        return Call("GET", path, model(DeliveryPage), params=params)

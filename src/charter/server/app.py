@@ -15,6 +15,7 @@ from charter import __version__
 from charter.errors import CharterError
 from charter.server.errors import install_error_handlers
 from charter.server.limits import BodySizeLimit
+from charter.server.outbound import HttpSender
 from charter.server.routes import (
     agents,
     approvals,
@@ -25,9 +26,11 @@ from charter.server.routes import (
     humans,
     policies,
     tokens,
+    webhooks,
 )
 from charter.server.waiters import Waiters
 from charter.service import Services
+from charter.service.dispatch import Dispatcher
 from charter.settings import Settings
 
 __all__ = ["create_app", "serve"]
@@ -51,6 +54,22 @@ async def _sweep_loop(services: Services) -> None:
             log.warning("periodic sweep skipped: %s", error.message)
         except Exception:
             log.exception("periodic sweep failed")
+
+
+_DELIVER_SECONDS = 1.0
+"""How often due webhook deliveries are looked for."""
+
+
+async def _delivery_loop(dispatcher: Dispatcher) -> None:
+    while True:
+        await asyncio.sleep(_DELIVER_SECONDS)
+        try:
+            # In a worker thread: requests never wait on a receiver.
+            await run_in_threadpool(dispatcher.run_once)
+        except CharterError as error:
+            log.warning("webhook delivery pass skipped: %s", error.message)
+        except Exception:
+            log.exception("webhook delivery pass failed")
 
 
 async def _checkpoint_loop(services: Services, interval: float) -> None:
@@ -84,12 +103,24 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
             signer = asyncio.create_task(
                 _checkpoint_loop(services, settings.checkpoint_interval.total_seconds())
             )
+        delivery: tuple[asyncio.Task[None], Dispatcher, HttpSender] | None = None
+        if settings.deliver_webhooks and services.webhooks.can_sign:
+            sender = HttpSender()
+            dispatcher = Dispatcher(services.store, services.clock, services.webhooks.keys, sender)
+            delivery = (asyncio.create_task(_delivery_loop(dispatcher)), dispatcher, sender)
         try:
             yield
         finally:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            if delivery is not None:
+                task, dispatcher, sender = delivery
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                await run_in_threadpool(dispatcher.close)
+                sender.close()
             if signer is not None:
                 signer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -108,7 +139,8 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
     app.state.waiters = Waiters()
     services.approvals.notify = app.state.waiters.wake
     install_error_handlers(app, services)
-    for module in (health, agents, humans, tokens, audit, policies, decisions, approvals, grants):
+    routers = (health, agents, humans, tokens, audit, policies, decisions, approvals, grants)
+    for module in (*routers, webhooks):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -18,6 +18,7 @@ from charter.service.decisions import DecisionService
 from charter.service.humans import Deactivation, HumanChanges, HumanService
 from charter.service.policies import PolicyService
 from charter.service.tokens import TokenService
+from charter.service.webhooks import WebhookService, secrets_from
 from charter.settings import Settings
 from charter.storage.ports import Store
 
@@ -35,6 +36,7 @@ __all__ = [
     "PolicyService",
     "Services",
     "TokenService",
+    "WebhookService",
 ]
 
 
@@ -51,6 +53,7 @@ class Services:
     policies: PolicyService
     decisions: DecisionService
     approvals: ApprovalService
+    webhooks: WebhookService
 
     @classmethod
     def build(
@@ -78,4 +81,7 @@ class Services:
             ),
             decisions=DecisionService(store, clock, compiled, committer=GroupCommitter(store)),
             approvals=ApprovalService(store, clock, compiled),
+            webhooks=WebhookService(
+                store, clock, keys=secrets_from(signing_key) if signing_key else None
+            ),
         )

@@ -23,6 +23,7 @@ from charter.service.access import (
     require_roles,
 )
 from charter.service.approvals import withdraw_for_agent
+from charter.service.webhooks import audit_and_publish
 from charter.storage.ports import Store, UnitOfWork
 
 __all__ = [
@@ -254,7 +255,9 @@ class AgentService:
                 cancelled, ended = withdraw_for_agent(
                     unit, agent.id, now=now, by=actor.ref, reason=f"agent {moved.status.value}"
                 )
-            unit.audit.append(
+            # Suspensions and retirements are webhook events too.
+            audit_and_publish(
+                unit,
                 AuditEntry(
                     type=_EVENTS[action],
                     actor=actor.ref,
@@ -269,7 +272,7 @@ class AgentService:
                         "cancelled_approvals": cancelled,
                         "revoked_grants": ended,
                     },
-                )
+                ),
             )
         return moved, revoked
 

@@ -31,6 +31,7 @@ from charter.policy.separation import conflict_among
 from charter.service.access import require_human
 from charter.service.active import ActiveEngine
 from charter.service.facts import facts_for, request_snapshot, stored_request
+from charter.service.webhooks import audit_and_publish
 from charter.settings import parse_duration
 from charter.storage.ports import Store, UnitOfWork
 
@@ -162,7 +163,7 @@ def open_approval(
         if raced is None:
             raise
         return decision, raced
-    unit.audit.append(_record("created", actor, now, approval, decision=decision_id))
+    audit_and_publish(unit, _record("created", actor, now, approval, decision=decision_id), ids=ids)
     return decision, approval
 
 
@@ -172,7 +173,7 @@ def _expire(unit: UnitOfWork, approval: Approval, now: datetime) -> bool:
     ):
         return False
     expired = replace(approval, status=ApprovalStatus.EXPIRED, closed_at=now, closed_by=_SYSTEM)
-    unit.audit.append(_record("expired", _SYSTEM, now, expired))
+    audit_and_publish(unit, _record("expired", _SYSTEM, now, expired))
     return True
 
 
@@ -189,7 +190,7 @@ def withdraw_for_agent(
             approval.id, ApprovalStatus.CANCELLED, at=now, by=by, reason=reason
         ):
             closed = replace(approval, status=ApprovalStatus.CANCELLED, closed_reason=reason)
-            unit.audit.append(_record("cancelled", by, now, closed, reason=reason))
+            audit_and_publish(unit, _record("cancelled", by, now, closed, reason=reason))
             cancelled.append(approval.id)
     revoked = []
     for grant in unit.grants.active_for(agent_id, now):
@@ -378,10 +379,10 @@ class ApprovalService:
             reason=reason,
             grant_id=closed.grant_id,
         )
-        unit.audit.append(_record(status.value, actor.ref, now, closed))
+        audit_and_publish(unit, _record(status.value, actor.ref, now, closed), ids=self._ids)
         if grant is not None:
             unit.grants.add(grant)
-            unit.audit.append(_grant_record("issued", actor.ref, now, grant))
+            audit_and_publish(unit, _grant_record("issued", actor.ref, now, grant), ids=self._ids)
         elif refusal is not None:
             unit.audit.append(_record("refused", actor.ref, now, closed, code=refusal.code))
         return closed, refusal

@@ -23,6 +23,7 @@ from charter.identity.agents import Agent, AgentStatus
 from charter.identity.credentials import Credential, PrincipalKind
 from charter.identity.humans import Human
 from charter.policy.revisions import ActivePolicy, PolicyRevision
+from charter.webhooks.model import Delivery, DeliveryStatus, Webhook
 
 __all__ = [
     "AgentStore",
@@ -35,6 +36,7 @@ __all__ = [
     "PolicyStore",
     "Store",
     "UnitOfWork",
+    "WebhookStore",
 ]
 
 
@@ -275,6 +277,72 @@ class GrantStore(Protocol):
         ...
 
 
+class WebhookStore(Protocol):
+    """Webhooks and the deliveries owed to them (the outbox)."""
+
+    def add(self, webhook: Webhook) -> None:
+        """Insert a new webhook."""
+        ...
+
+    def get(self, webhook_id: str) -> Webhook | None:
+        """The webhook with this id, removed or not."""
+        ...
+
+    def list(self, *, after: str | None = None, limit: int = 100) -> list[Webhook]:
+        """Webhooks, removed ones too, ordered by id after ``after``."""
+        ...
+
+    def active(self) -> builtins.list[Webhook]:
+        """Every webhook not removed."""
+        ...
+
+    def remove(self, webhook_id: str, *, at: datetime, by: str) -> int | None:
+        """Remove a webhook and give up its pending deliveries (returns how many); None if
+        it was removed already."""
+        ...
+
+    def add_delivery(self, delivery: Delivery) -> None:
+        """Insert a delivery owed to a webhook."""
+        ...
+
+    def has_due(self, now: datetime) -> bool:
+        """True if some pending delivery is due at ``now``."""
+        ...
+
+    def claim_due(
+        self, now: datetime, *, lease_until: datetime, limit: int
+    ) -> builtins.list[tuple[Delivery, Webhook]]:
+        """Take up to ``limit`` due deliveries for one attempt each: their attempts are
+        counted and they are not due again until ``lease_until``. Rows another
+        transaction is claiming are skipped, so no two dispatchers claim one delivery."""
+        ...
+
+    def finish(
+        self,
+        delivery: Delivery,
+        *,
+        status: DeliveryStatus,
+        at: datetime,
+        next_attempt_at: datetime | None,
+        status_code: int | None,
+        error: str | None,
+    ) -> bool:
+        """Record how the attempt ``delivery`` was claimed for went; False if the claim
+        was lost meanwhile (the webhook was removed, or the lease ran out)."""
+        ...
+
+    def deliveries(
+        self,
+        webhook_id: str,
+        *,
+        status: DeliveryStatus | None = None,
+        before: tuple[datetime, str] | None = None,
+        limit: int = 100,
+    ) -> builtins.list[Delivery]:
+        """A webhook's deliveries, newest first, older than ``before`` (time, id)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction's view of every store."""
 
@@ -311,6 +379,11 @@ class UnitOfWork(Protocol):
     @property
     def grants(self) -> GrantStore:
         """JIT grants."""
+        ...
+
+    @property
+    def webhooks(self) -> WebhookStore:
+        """Webhooks and their deliveries."""
         ...
 
 

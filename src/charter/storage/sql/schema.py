@@ -21,6 +21,8 @@ __all__ = [
     "metadata",
     "policy_revisions",
     "policy_state",
+    "webhook_deliveries",
+    "webhooks",
 ]
 
 
@@ -212,4 +214,38 @@ grants = sa.Table(
     sa.Column("revoked_by", sa.String(80), nullable=True),
     sa.Column("revoke_reason", sa.Text, nullable=True),
     sa.Index("ix_grants_agent", "agent_id", "expires_at"),
+)
+
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("id", sa.String(24), primary_key=True),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("events", sa.JSON, nullable=False),
+    sa.Column("description", sa.String(200), nullable=False),
+    sa.Column("secret_salt", sa.String(32), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.String(80), nullable=False),
+    sa.Column("removed_at", UTCDateTime, nullable=True),
+    sa.Column("removed_by", sa.String(80), nullable=True),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.String(24), primary_key=True),
+    sa.Column("webhook_id", sa.String(24), sa.ForeignKey("webhooks.id"), nullable=False),
+    sa.Column("event_id", sa.String(24), nullable=False),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=True),
+    sa.Column("last_attempt_at", UTCDateTime, nullable=True),
+    sa.Column("last_status_code", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.String(200), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("delivered_at", UTCDateTime, nullable=True),
+    sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    sa.Index("ix_webhook_deliveries_webhook", "webhook_id", "created_at", "id"),
 )

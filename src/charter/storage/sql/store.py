@@ -24,6 +24,7 @@ from charter.storage.sql.approvals import SqlApprovalStore, SqlGrantStore
 from charter.storage.sql.audit import SqlAuditStore
 from charter.storage.sql.identity import SqlAgentStore, SqlCredentialStore, SqlHumanStore
 from charter.storage.sql.policy import SqlPolicyStore
+from charter.storage.sql.webhooks import SqlWebhookStore
 
 __all__ = ["SqlStore", "SqlUnitOfWork", "create_sql_engine", "open_existing_store", "open_store"]
 
@@ -42,6 +43,7 @@ class SqlUnitOfWork:
     policies: SqlPolicyStore
     approvals: SqlApprovalStore
     grants: SqlGrantStore
+    webhooks: SqlWebhookStore
 
     @classmethod
     def on(cls, conn: Connection) -> SqlUnitOfWork:
@@ -55,6 +57,7 @@ class SqlUnitOfWork:
             policies=SqlPolicyStore(conn),
             approvals=SqlApprovalStore(conn),
             grants=SqlGrantStore(conn),
+            webhooks=SqlWebhookStore(conn),
         )
 
 
