@@ -19,12 +19,16 @@ ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 
 
-def _quickstart() -> str:
+def _block(name: str) -> str:
     block = re.search(
-        r"<!-- quickstart:start -->\s*```bash\n(.*?)```\s*<!-- quickstart:end -->", README, re.S
+        rf"<!-- {name}:start -->\s*```bash\n(.*?)```\s*<!-- {name}:end -->", README, re.S
     )
-    assert block is not None, "the README has lost its quick start block"
+    assert block is not None, f"the README has lost its {name} block"
     return block.group(1)
+
+
+def _quickstart() -> str:
+    return _block("quickstart")
 
 
 @pytest.fixture
@@ -40,6 +44,8 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, int]]:
             "--data-dir",
             ".charter",
             "--demo",
+            "--policy",
+            str(ROOT / "examples" / "policies"),
             "--if-missing",
             "--admin-token-file",
             ".charter/admin.token",
@@ -97,6 +103,27 @@ def test_the_quick_start_works_verbatim(served: tuple[Path, int]) -> None:
     assert '"code":"agent_suspended"' in result.stdout  # and was refused after it
     assert "agent.suspended" in result.stdout  # the tail shows the kill switch
     assert "audit log OK" in result.stdout
+
+
+def test_the_guard_tour_works_verbatim(served: tuple[Path, int]) -> None:
+    """Right after the quick start, as a reader would paste them: one shell."""
+    workdir, port = served
+    script = (_quickstart() + _block("guard-tour")).replace("127.0.0.1:8080", f"127.0.0.1:{port}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTER_")}
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    waits = re.findall(r"not yet: waiting for approval (apr_[a-z2-7]{16})", result.stderr)
+    assert len(waits) == 2, result.stderr
+    assert waits[0] != waits[1]  # the second wait is a new approval: the first was used
+    assert result.stdout.count("added dev-7 to developers") == 1, result.stdout
+    assert "approved" in result.stdout
 
 
 def test_the_readme_names_both_commands() -> None:
