@@ -52,7 +52,11 @@ def build(settings: Settings, *, group_commit: bool = True) -> FastAPI:
     services = replace(
         services,
         decisions=DecisionService(
-            store, services.clock, services.policies.compiled, committer=committer
+            store,
+            services.clock,
+            services.policies.compiled,
+            services.tokens,
+            committer=committer,
         ),
     )
     application = create_app(services, settings)

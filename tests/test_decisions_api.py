@@ -4,13 +4,17 @@ backends; who may ask for whom; the audit record of each decision."""
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from charter.errors import AuthenticationError
 from charter.identity.agents import LifecycleAction
+from charter.policy.model import Capability
 from charter.service import SYSTEM, Services
+from charter.service.decisions import Asked
 from tests.conftest import Admin, bearer
 from tests.helpers import register
 
@@ -176,3 +180,56 @@ def test_approval_required_opens_one_approval_per_request(
         None,
         body["approval"]["id"],
     )
+
+
+@pytest.mark.usefixtures("pack")
+def test_the_token_is_checked_with_the_decision_and_failures_are_audited(
+    api: TestClient, services: Services, admin: Admin
+) -> None:
+    issued = services.tokens.issue_for_agent(SYSTEM, "support-bot")
+    headers = bearer(issued.token)
+    assert api.post("/v1/decisions", json=READ, headers=headers).status_code == 200
+    services.tokens.revoke(SYSTEM, issued.credential.id)
+    refused = api.post("/v1/decisions", json=READ, headers=headers)
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "token_revoked"
+    garbage = api.post("/v1/decisions", json=READ, headers=bearer("tok_nonsense"))
+    assert garbage.json()["error"]["code"] == "token_invalid"
+    none = api.post("/v1/decisions", json=READ)
+    assert none.json()["error"]["code"] == "token_missing"
+    records = api.get("/v1/audit", params={"type": "auth.failed"}, headers=admin.headers)
+    failed = records.json()["records"]
+    assert [r["data"]["code"] for r in failed] == [
+        "token_revoked",
+        "token_invalid",
+        "token_missing",
+    ]
+    assert failed[0]["subject"] == issued.credential.id
+    assert len(decisions(api, admin)) == 1  # refused requests decide nothing
+
+
+@pytest.mark.usefixtures("pack")
+def test_a_bad_token_among_concurrent_decisions_costs_the_others_nothing(
+    services: Services,
+) -> None:
+    good = services.tokens.issue_for_agent(SYSTEM, "support-bot").token
+    asked = Asked(
+        capability=Capability.DO, action="ticket.create", resource="ticketing/queue/support"
+    )
+    start = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def one(token: str) -> None:
+        start.wait()
+        try:
+            [decided] = services.decisions.decide_as(token, [asked], where="test")
+            outcomes.append(decided.decision.effect.value)
+        except AuthenticationError as error:
+            outcomes.append(error.code)
+
+    threads = [threading.Thread(target=one, args=(t,)) for t in [good] * 5 + ["tok_bad"]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["allow"] * 5 + ["token_invalid"]

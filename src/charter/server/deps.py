@@ -17,6 +17,7 @@ __all__ = [
     "Caller",
     "Wired",
     "authenticate",
+    "bearer_token",
     "decode_cursor",
     "encode_cursor",
     "ttl_of",
@@ -35,11 +36,16 @@ def where(request: Request) -> str:
     return f"{request.method} {path}"[:200]
 
 
-def authenticate(request: Request) -> Principal:
-    """The caller behind the request's bearer token (remembered for the error handler)."""
+def bearer_token(request: Request) -> str | None:
+    """The token of the request's ``Authorization: Bearer`` header, if it has one."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
-    token = value.strip() if scheme.lower() == "bearer" else None
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+def authenticate(request: Request) -> Principal:
+    """The caller behind the request's bearer token (remembered for the error handler)."""
+    token = bearer_token(request)
     principal = _services(request).tokens.authenticate(token, where=where(request))
     request.state.principal = principal
     return principal

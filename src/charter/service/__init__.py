@@ -69,17 +69,20 @@ class Services:
         settings = settings or Settings()
         lifetimes: TokenLifetimes = settings.token_lifetimes
         compiled = ActiveEngine()
+        tokens = TokenService(store, clock, lifetimes=lifetimes)
         return cls(
             store=store,
             clock=clock,
             agents=AgentService(store, clock, recertify_after=settings.recertify_after),
             humans=HumanService(store, clock),
-            tokens=TokenService(store, clock, lifetimes=lifetimes),
+            tokens=tokens,
             audit=AuditService(store, clock, signing_key=signing_key, public_key=public_key),
             policies=PolicyService(
                 store, clock, recertify_after=settings.recertify_after, compiled=compiled
             ),
-            decisions=DecisionService(store, clock, compiled, committer=GroupCommitter(store)),
+            decisions=DecisionService(
+                store, clock, compiled, tokens, committer=GroupCommitter(store)
+            ),
             approvals=ApprovalService(store, clock, compiled),
             webhooks=WebhookService(
                 store, clock, keys=secrets_from(signing_key) if signing_key else None

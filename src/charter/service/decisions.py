@@ -17,12 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from charter.approvals.model import Approval
 from charter.audit.records import AuditEntry
 from charter.clock import Clock
-from charter.errors import InvalidInput, PermissionDenied
+from charter.errors import CharterError, InvalidInput, PermissionDenied
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.ids import IdFactory, new_id
@@ -35,6 +35,7 @@ from charter.service.active import ActiveEngine
 from charter.service.approvals import open_approval
 from charter.service.commits import GroupCommitter
 from charter.service.facts import digest_of, facts_for, request_digest
+from charter.service.tokens import Checked, TokenService
 from charter.storage.ports import Store, UnitOfWork
 
 __all__ = ["NO_POLICY", "Asked", "Decided", "DecisionService"]
@@ -76,14 +77,16 @@ class DecisionService:
         store: Store,
         clock: Clock,
         compiled: ActiveEngine,
+        tokens: TokenService,
         *,
         ids: IdFactory = new_id,
         committer: GroupCommitter | None = None,
     ) -> None:
         self._store, self._clock, self._compiled, self._ids = store, clock, compiled, ids
+        self._tokens = tokens
         self._committer = committer
 
-    def _write(self, work: Callable[[UnitOfWork], list[Decided]]) -> list[Decided]:
+    def _write(self, work: Callable[[UnitOfWork], T]) -> T:
         # Group commit (service/commits.py): concurrent decisions share one transaction.
         if self._committer is not None:
             return self._committer.run(work)
@@ -116,34 +119,79 @@ class DecisionService:
         agents = [self._for_whom(actor, asked) for asked in batch]
         engine = self._compiled.engine  # one revision for the whole batch
         now = self._clock()
+        return self._write(lambda unit: self._record_all(unit, actor, agents, batch, engine, now))
 
-        def record(unit: UnitOfWork) -> list[Decided]:
-            decided = []  # inside: a group commit may run this again (service/commits.py)
-            for agent_id, asked in zip(agents, batch, strict=True):
-                request = Request(
-                    agent=agent_id,
-                    capability=asked.capability,
-                    action=asked.action,
-                    resource=asked.resource,
-                    resource_attributes=asked.resource_attributes,
-                    fields=asked.fields,
-                    context=asked.context,
+    def decide_as(
+        self,
+        token: str | None,
+        batch: list[Asked],
+        *,
+        where: str,
+        on_caller: Callable[[Principal], None] | None = None,
+    ) -> list[Decided]:
+        """``decide`` for the holder of a bearer token, checked in the decision's own
+        transaction (one transaction a request, shared by concurrent ones). A bad token is
+        audited and raised as from ``TokenService.authenticate``; ``on_caller`` learns who
+        the caller is before a refusal is raised."""
+        engine = self._compiled.engine
+        now = self._clock()
+
+        def work(unit: UnitOfWork) -> tuple[Checked, list[Decided], CharterError | None]:
+            # Refusals are returned, not raised: raising would undo the batch it shares.
+            checked = self._tokens.check(unit, token, now)
+            if checked.principal is None:
+                return checked, [], None
+            try:
+                agents = [self._for_whom(checked.principal, asked) for asked in batch]
+            except CharterError as refused:
+                return checked, [], refused
+            return (
+                checked,
+                self._record_all(unit, checked.principal, agents, batch, engine, now),
+                None,
+            )
+
+        checked, decided, refused = self._write(work)
+        principal = self._tokens.settle(checked, where=where)
+        if on_caller is not None:
+            on_caller(principal)
+        if refused is not None:
+            raise refused
+        return decided
+
+    def _record_all(
+        self,
+        unit: UnitOfWork,
+        actor: Principal,
+        agents: list[str],
+        batch: list[Asked],
+        engine: Engine | None,
+        now: datetime,
+    ) -> list[Decided]:
+        decided = []  # made inside the work: a group commit may run it again
+        for agent_id, asked in zip(agents, batch, strict=True):
+            request = Request(
+                agent=agent_id,
+                capability=asked.capability,
+                action=asked.action,
+                resource=asked.resource,
+                resource_attributes=asked.resource_attributes,
+                fields=asked.fields,
+                context=asked.context,
+            )
+            digest = request_digest(request, asked.input)
+            decision_id = self._ids("dec")
+            approval: Approval | None = None
+            if engine is None:
+                decision = _NO_POLICY
+            else:
+                decision, approval = self._evaluate(
+                    unit, actor, engine, request, asked.input, digest, decision_id, now
                 )
-                digest = request_digest(request, asked.input)
-                decision_id = self._ids("dec")
-                approval: Approval | None = None
-                if engine is None:
-                    decision = _NO_POLICY
-                else:
-                    decision, approval = self._evaluate(
-                        unit, actor, engine, request, asked.input, digest, decision_id, now
-                    )
-                one = Decided(decision_id, decision, digest, approval)
-                unit.audit.append(_record(actor, asked, request, one, now))
-                decided.append(one)
-            return decided
-
-        return self._write(record)
+            one = Decided(decision_id, decision, digest, approval)
+            unit.audit.append(_record(actor, asked, request, one, now))
+            decided.append(one)
+        return decided
 
     def _evaluate(
         self,
@@ -188,6 +236,8 @@ class DecisionService:
             )
         return decision, None
 
+
+T = TypeVar("T")
 
 _OPENS_APPROVAL = (Effect.APPROVAL_REQUIRED, Effect.STEP_UP_REQUIRED)
 _BEFORE_PERMISSIONS = frozenset(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from charter.audit.records import AuditEntry, format_time
@@ -26,11 +26,22 @@ from charter.service.access import require_owner_or_roles, require_roles
 from charter.service.throttle import FailureBudget, Suppressed
 from charter.storage.ports import Store, UnitOfWork
 
-__all__ = ["TokenService"]
+__all__ = ["Checked", "TokenService"]
 
 # Recording every use would turn each authenticated read into a write; a minute's
 # precision is enough to see which tokens are idle.
 TOUCH_EVERY = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A bearer token as checked: its principal, or the failure; the credential it named."""
+
+    principal: Principal | None
+    credential: Credential | None
+    failure: AuthenticationError | None
+    at: datetime
+
 
 # Failed authentications audited one by one per second and process; the rest are counted.
 FAILURES_PER_SECOND = 50
@@ -238,6 +249,13 @@ class TokenService:
     def authenticate(self, token: str | None, *, where: str) -> Principal:
         """Return the principal a bearer token stands for, or audit the failure and raise."""
         now = self._clock()
+        with self._store.read() as unit:
+            checked = self.check(unit, token, now)
+        return self.settle(checked, where=where)
+
+    def check(self, unit: UnitOfWork, token: str | None, now: datetime) -> Checked:
+        """Check a bearer token with ``unit`` (any transaction, read or write), writing
+        nothing; ``settle`` then records a failure or the token's use."""
         credential: Credential | None = None
         try:
             if not token:
@@ -247,15 +265,22 @@ class TokenService:
                     help="send 'Authorization: Bearer <token>'",
                 )
             credential_id, secret = parse_token(token)
-            with self._store.read() as unit:
-                credential = unit.credentials.get(credential_id)
-                if credential is None or not secret_matches(secret, credential.secret_hash):
-                    credential = None
-                    raise AuthenticationError("the bearer token is not valid", code="token_invalid")
-                principal = self._principal(unit, credential, now)
+            credential = unit.credentials.get(credential_id)
+            if credential is None or not secret_matches(secret, credential.secret_hash):
+                credential = None
+                raise AuthenticationError("the bearer token is not valid", code="token_invalid")
+            return Checked(self._principal(unit, credential, now), credential, None, now)
         except AuthenticationError as failure:
+            return Checked(None, credential, failure, now)
+
+    def settle(self, checked: Checked, *, where: str) -> Principal:
+        """After ``check``: audit a failure and raise it, or note the token's use (at most
+        once a minute) and return its principal."""
+        credential, now = checked.credential, checked.at
+        if checked.principal is None or credential is None:
+            failure = checked.failure or AuthenticationError("not authenticated")
             self._record_failure(failure, credential, where, now)
-            raise
+            raise failure
         if credential.last_used_at is None or now - credential.last_used_at >= TOUCH_EVERY:
             with self._store.write() as unit:
                 # Agent row before credential row: the order retiring an agent takes them in,
@@ -263,7 +288,7 @@ class TokenService:
                 if credential.principal_kind is PrincipalKind.AGENT:
                     unit.agents.touch_last_seen(credential.principal_id, now)
                 unit.credentials.touch(credential.id, now)
-        return principal
+        return checked.principal
 
     @staticmethod
     def _principal(unit: UnitOfWork, credential: Credential, now: datetime) -> Principal:
