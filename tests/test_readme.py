@@ -86,19 +86,24 @@ def _log(workdir: Path) -> str:
     return (workdir / "serve.log").read_text(errors="replace")
 
 
-def test_the_quick_start_works_verbatim(served: tuple[Path, int]) -> None:
+def _paste(script: str, served: tuple[Path, int]) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` in bash as a reader would paste it, against the served demo."""
     workdir, port = served
-    script = _quickstart().replace("127.0.0.1:8080", f"127.0.0.1:{port}")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTER_")}
     result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
+        ["bash", "-euo", "pipefail", "-c", script.replace("127.0.0.1:8080", f"127.0.0.1:{port}")],
         cwd=workdir,
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def test_the_quick_start_works_verbatim(served: tuple[Path, int]) -> None:
+    result = _paste(_quickstart(), served)
     assert '"id":"ticket-triage"' in result.stdout  # the token worked before suspension
     assert '"code":"agent_suspended"' in result.stdout  # and was refused after it
     assert "agent.suspended" in result.stdout  # the tail shows the kill switch
@@ -107,18 +112,7 @@ def test_the_quick_start_works_verbatim(served: tuple[Path, int]) -> None:
 
 def test_the_guard_tour_works_verbatim(served: tuple[Path, int]) -> None:
     """Right after the quick start, as a reader would paste them: one shell."""
-    workdir, port = served
-    script = (_quickstart() + _block("guard-tour")).replace("127.0.0.1:8080", f"127.0.0.1:{port}")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTER_")}
-    result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = _paste(_quickstart() + _block("guard-tour"), served)
     waits = re.findall(r"not yet: waiting for approval (apr_[a-z2-7]{16})", result.stderr)
     assert len(waits) == 2, result.stderr
     assert waits[0] != waits[1]  # the second wait is a new approval: the first was used

@@ -110,10 +110,10 @@ def approve(
     token: Token = None,
     as_json: AsJson = False,
 ) -> None:
-    """Vote to approve; the agent's identical request is then allowed once."""
+    """Vote to approve; at quorum the agent's identical request is allowed once (an
+    eligible binding's approval issues a grant instead)."""
     with client(server, token) as charter:
-        approval = charter.approve(approval_id, reason=reason)
-    emit(approval, as_json=as_json, human=lambda: out.print(_voted(approval), markup=False))
+        _show_vote(charter.approve(approval_id, reason=reason), as_json=as_json)
 
 
 @app.command()
@@ -124,14 +124,16 @@ def deny(
     token: Token = None,
     as_json: AsJson = False,
 ) -> None:
-    """Vote to deny."""
+    """Vote to deny: the first deny decides."""
     with client(server, token) as charter:
-        approval = charter.deny(approval_id, reason=reason)
-    emit(approval, as_json=as_json, human=lambda: out.print(_voted(approval), markup=False))
+        _show_vote(charter.deny(approval_id, reason=reason), as_json=as_json)
 
 
-def _voted(approval: ApprovalOut) -> str:
-    return f"{approval.id} is {approval.status} ({len(approval.votes)}/{approval.quorum} votes)"
+def _show_vote(approval: ApprovalOut, *, as_json: bool) -> None:
+    """The approval as a vote or a wait leaves it: one line, or its JSON."""
+    votes = f"{len(approval.votes)}/{approval.quorum} votes"
+    line = f"{approval.id} is {approval.status} ({votes})"
+    emit(approval, as_json=as_json, human=lambda: out.print(line, markup=False))
 
 
 @app.command()
@@ -147,7 +149,7 @@ def wait(
     """Wait until an approval is decided (exit 0 approved, 2 anything else)."""
     with client(server, token) as charter:
         approval = charter.wait_for_approval(approval_id, timeout=timeout)
-    emit(approval, as_json=as_json, human=lambda: out.print(_voted(approval), markup=False))
+    _show_vote(approval, as_json=as_json)
     if approval.status != "approved":
         raise typer.Exit(EXIT_DENIED)
 
