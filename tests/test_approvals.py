@@ -320,6 +320,13 @@ def test_an_eligible_binding_yields_a_grant_for_its_maximum_duration(
     clock.advance(timedelta(minutes=30))
     assert scene.decide(RESTART)["decision"] == "approval_required"
     assert [r["subject"] for r in scene.records("grant.issued")] == [approved["grant"]]
+    # Expiry is an event too: the sweeper records it, once.
+    assert scene.records("grant.expired") == []
+    scene.services.approvals.expire_due()
+    scene.services.approvals.expire_due()
+    expired = scene.records("grant.expired")
+    assert [(r["subject"], r["actor"]) for r in expired] == [(approved["grant"], "system")]
+    assert expired[0]["data"]["grant"]["status"] == "expired"
 
 
 def test_a_grant_asked_for_a_shorter_time_lasts_that_long(scene: Scene) -> None:

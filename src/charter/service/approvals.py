@@ -47,7 +47,11 @@ _APPROVAL_EVENTS = {
     "cancelled": "approval.cancelled",
     "refused": "grant.refused",
 }
-_GRANT_EVENTS = {"issued": "grant.issued", "revoked": "grant.revoked"}
+_GRANT_EVENTS = {
+    "issued": "grant.issued",
+    "revoked": "grant.revoked",
+    "expired": "grant.expired",
+}
 _READERS = (HumanRole.ADMIN, HumanRole.AUDITOR)
 
 
@@ -437,13 +441,18 @@ class ApprovalService:
     # Time.
 
     def expire_due(self) -> builtins.list[str]:
-        """Close every pending approval whose time is up (the server's sweeper)."""
+        """Close every pending approval whose time is up, and record every grant that ran
+        out by time (the server's sweeper). Returns the approvals closed."""
         now = self._clock()
         expired: builtins.list[str] = []
         with self._store.write() as unit:
             for approval in unit.approvals.due(now, limit=1000):
                 if _expire(unit, approval, now):
                     expired.append(approval.id)
+            for grant in unit.grants.expired_unrecorded(now, limit=1000):
+                if unit.grants.record_expiry(grant.id, now):
+                    record = _grant_record("expired", _SYSTEM, now, grant)
+                    audit_and_publish(unit, record, ids=self._ids)
         self._changed(expired)
         return expired
 

@@ -276,6 +276,14 @@ class GrantStore(Protocol):
         """Revoke a grant that is not revoked yet; False if it already was."""
         ...
 
+    def expired_unrecorded(self, now: datetime, *, limit: int = 100) -> builtins.list[GrantRecord]:
+        """Grants that ran out by time and whose expiry is not recorded yet."""
+        ...
+
+    def record_expiry(self, grant_id: str, at: datetime) -> bool:
+        """Note that the grant's expiry was recorded; False if it already was."""
+        ...
+
 
 class WebhookStore(Protocol):
     """Webhooks and the deliveries owed to them (the outbox)."""

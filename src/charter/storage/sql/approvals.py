@@ -311,6 +311,29 @@ class SqlGrantStore:
             query = query.where(grants.c.id > after)
         return [_grant(row) for row in self._conn.execute(query).mappings()]
 
+    def expired_unrecorded(self, now: datetime, *, limit: int = 100) -> builtins.list[GrantRecord]:
+        """Grants that ran out by time and whose expiry is not recorded yet."""
+        query = (
+            sa.select(grants)
+            .where(
+                grants.c.revoked_at.is_(None),
+                grants.c.expires_at <= now,
+                grants.c.expiry_recorded_at.is_(None),
+            )
+            .order_by(grants.c.expires_at, grants.c.id)
+            .limit(limit)
+        )
+        return [_grant(row) for row in self._conn.execute(query).mappings()]
+
+    def record_expiry(self, grant_id: str, at: datetime) -> bool:
+        """Note that the grant's expiry was recorded; False if it already was."""
+        result = self._conn.execute(
+            grants.update()
+            .where(grants.c.id == grant_id, grants.c.expiry_recorded_at.is_(None))
+            .values(expiry_recorded_at=at)
+        )
+        return result.rowcount == 1
+
     def revoke(self, grant_id: str, *, at: datetime, by: str, reason: str) -> bool:
         """Revoke a grant that is not revoked yet; False if it already was."""
         result = self._conn.execute(

@@ -213,6 +213,7 @@ grants = sa.Table(
     sa.Column("revoked_at", UTCDateTime, nullable=True),
     sa.Column("revoked_by", sa.String(80), nullable=True),
     sa.Column("revoke_reason", sa.Text, nullable=True),
+    sa.Column("expiry_recorded_at", UTCDateTime, nullable=True),
     sa.Index("ix_grants_agent", "agent_id", "expires_at"),
 )
 
