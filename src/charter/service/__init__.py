@@ -15,6 +15,7 @@ from charter.service.approvals import ApprovalService
 from charter.service.audit import AuditService
 from charter.service.commits import GroupCommitter
 from charter.service.decisions import DecisionService
+from charter.service.grants import GrantService
 from charter.service.humans import Deactivation, HumanChanges, HumanService
 from charter.service.policies import PolicyService
 from charter.service.tokens import TokenService
@@ -31,6 +32,7 @@ __all__ = [
     "AuditService",
     "Deactivation",
     "DecisionService",
+    "GrantService",
     "HumanChanges",
     "HumanService",
     "PolicyService",
@@ -53,6 +55,7 @@ class Services:
     policies: PolicyService
     decisions: DecisionService
     approvals: ApprovalService
+    grants: GrantService
     webhooks: WebhookService
 
     @classmethod
@@ -84,6 +87,7 @@ class Services:
                 store, clock, compiled, tokens, committer=GroupCommitter(store)
             ),
             approvals=ApprovalService(store, clock, compiled),
+            grants=GrantService(store, clock),
             webhooks=WebhookService(
                 store, clock, keys=secrets_from(signing_key) if signing_key else None
             ),

@@ -9,30 +9,27 @@ after each change is committed.
 from __future__ import annotations
 
 import builtins
-import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from charter.approvals.grants import GrantRecord, GrantStatus
+from charter.approvals.grants import GrantRecord
 from charter.approvals.model import Approval, ApprovalKind, ApprovalStatus, Ballot, Vote
 from charter.approvals.rules import check_voter, in_approver_set, tally
 from charter.audit.records import AuditEntry, format_time
 from charter.clock import Clock
-from charter.errors import CharterError, Conflict, InvalidInput, NotFound, PermissionDenied
+from charter.errors import Conflict, InvalidInput, NotFound
 from charter.identity.agents import Agent
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.ids import IdFactory, new_id
 from charter.policy.decision import Decision, Effect, Reason, Request
-from charter.policy.evaluate import evaluate
-from charter.policy.separation import conflict_among
 from charter.service.access import require_human
 from charter.service.active import ActiveEngine
-from charter.service.facts import facts_for, request_snapshot, stored_request
+from charter.service.facts import request_snapshot
+from charter.service.grants import Refusal, grant_record, issue_grant
 from charter.service.webhooks import audit_and_publish
-from charter.settings import parse_duration
 from charter.storage.ports import Store, UnitOfWork
 
 __all__ = ["ApprovalService", "approval_json", "open_approval", "withdraw_for_agent"]
@@ -46,11 +43,6 @@ _APPROVAL_EVENTS = {
     "expired": "approval.expired",
     "cancelled": "approval.cancelled",
     "refused": "grant.refused",
-}
-_GRANT_EVENTS = {
-    "issued": "grant.issued",
-    "revoked": "grant.revoked",
-    "expired": "grant.expired",
 }
 _READERS = (HumanRole.ADMIN, HumanRole.AUDITOR)
 
@@ -199,47 +191,9 @@ def withdraw_for_agent(
     revoked = []
     for grant in unit.grants.active_for(agent_id, now):
         if unit.grants.revoke(grant.id, at=now, by=by, reason=reason):
-            unit.audit.append(_grant_record("revoked", by, now, grant, reason=reason))
+            unit.audit.append(grant_record("revoked", by, now, grant, reason=reason))
             revoked.append(grant.id)
     return cancelled, revoked
-
-
-def grant_json(grant: GrantRecord, now: datetime) -> dict[str, Any]:
-    """The grant as the API, audit records and webhooks show it."""
-    return {
-        "id": grant.id,
-        "agent": grant.agent,
-        "role": grant.role,
-        "policy": grant.policy,
-        "approval": grant.approval_id,
-        "issued_at": format_time(grant.issued_at),
-        "expires_at": format_time(grant.expires_at),
-        "revoked_at": None if grant.revoked_at is None else format_time(grant.revoked_at),
-        "revoked_by": grant.revoked_by,
-        "revoke_reason": grant.revoke_reason,
-        "status": grant.status(now).value,
-    }
-
-
-def _grant_record(
-    event: str, actor: str, at: datetime, grant: GrantRecord, **data: Any
-) -> AuditEntry:
-    return AuditEntry(
-        type=_GRANT_EVENTS[event],
-        actor=actor,
-        at=at,
-        agent=grant.agent,
-        subject=grant.id,
-        data={"grant": grant_json(grant, at), **data},
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Refusal:
-    """Why an approved eligible binding yields no grant."""
-
-    code: str
-    message: str
 
 
 class ApprovalService:
@@ -325,7 +279,7 @@ class ApprovalService:
         if not reason.strip():
             raise InvalidInput("a reason is required", code="reason_required")
         now = self._clock()
-        refusal: _Refusal | None = None
+        refusal: Refusal | None = None
         with self._store.write() as unit:
             approval = unit.approvals.get(approval_id, for_update=True)
             if approval is None or not self._may_read(unit, actor, approval):
@@ -355,16 +309,18 @@ class ApprovalService:
 
     def _settle(
         self, unit: UnitOfWork, approval: Approval, agent: Agent, actor: Principal, now: datetime
-    ) -> tuple[Approval, _Refusal | None]:
+    ) -> tuple[Approval, Refusal | None]:
         """Close the approval if its ballots decide it; issue the grant it may yield."""
         status = tally(approval.quorum, approval.ballots)
         if status is ApprovalStatus.PENDING:
             return approval, None
         grant: GrantRecord | None = None
-        refusal: _Refusal | None = None
+        refusal: Refusal | None = None
         reason = "; ".join(ballot.reason for ballot in approval.ballots if ballot.vote is Vote.DENY)
         if status is ApprovalStatus.APPROVED and approval.role is not None:
-            grant, refusal = self._grant(unit, approval, approval.role, agent, now)
+            grant, refusal = issue_grant(
+                unit, self._compiled.engine, approval, approval.role, agent, now, self._ids
+            )
             if refusal is not None:
                 status, reason = ApprovalStatus.CANCELLED, refusal.message
         closed = replace(
@@ -386,57 +342,10 @@ class ApprovalService:
         audit_and_publish(unit, _record(status.value, actor.ref, now, closed), ids=self._ids)
         if grant is not None:
             unit.grants.add(grant)
-            audit_and_publish(unit, _grant_record("issued", actor.ref, now, grant), ids=self._ids)
+            audit_and_publish(unit, grant_record("issued", actor.ref, now, grant), ids=self._ids)
         elif refusal is not None:
             unit.audit.append(_record("refused", actor.ref, now, closed, code=refusal.code))
         return closed, refusal
-
-    def _grant(
-        self, unit: UnitOfWork, approval: Approval, role: str, agent: Agent, now: datetime
-    ) -> tuple[GrantRecord | None, _Refusal | None]:
-        """The grant of ``role`` an approved eligible binding yields, checked once more:
-        the request must still be allowed with it, and no separation of duty may break."""
-        engine = self._compiled.engine
-        if engine is None:
-            return None, _Refusal("no_policy", "no policy is loaded; no grant is issued")
-        duration = approval.max_duration or timedelta(hours=1)
-        asked = approval.request.get("context", {}).get("duration")
-        if isinstance(asked, str):
-            # An unreadable request for a shorter grant leaves the binding's maximum.
-            with contextlib.suppress(CharterError):
-                duration = min(duration, parse_duration(asked))
-        grant = GrantRecord(
-            id=self._ids("grt"),
-            agent=agent.id,
-            role=role,
-            policy=approval.policy,
-            approval_id=approval.id,
-            issued_at=now,
-            expires_at=now + duration,
-        )
-        held = unit.grants.active_for(agent.id, now)
-        standing = {
-            binding.role
-            for binding in engine.snapshot.bindings_for(agent.id, agent.labels)
-            if binding.activation is None
-            and (binding.expires_at is None or now < binding.expires_at)
-        }
-        roles = standing | {g.role for g in held} | {grant.role}
-        conflict = conflict_among(engine.policy, roles)
-        if conflict is not None:
-            return None, _Refusal(
-                "separation_of_duty",
-                f"the grant of role {grant.role!r} is refused: {conflict.describe()}",
-            )
-        request = stored_request(dict(approval.request))
-        decision = evaluate(request, engine.snapshot, facts_for(agent, [*held, grant]), now)
-        if not decision.allowed:
-            return None, _Refusal(
-                "grant_refused",
-                f"the grant of role {grant.role!r} is refused on re-check: "
-                f"{decision.message or decision.code}",
-            )
-        return grant, None
 
     # Time.
 
@@ -451,54 +360,7 @@ class ApprovalService:
                     expired.append(approval.id)
             for grant in unit.grants.expired_unrecorded(now, limit=1000):
                 if unit.grants.record_expiry(grant.id, now):
-                    record = _grant_record("expired", _SYSTEM, now, grant)
+                    record = grant_record("expired", _SYSTEM, now, grant)
                     audit_and_publish(unit, record, ids=self._ids)
         self._changed(expired)
         return expired
-
-    # Grants.
-
-    def grants(
-        self,
-        actor: Principal,
-        *,
-        agent: str | None = None,
-        status: GrantStatus | None = None,
-        after: str | None = None,
-        limit: int = 100,
-    ) -> builtins.list[GrantRecord]:
-        """Grants, ordered by id: admins and auditors see all, an owner their agents'."""
-        require_human(actor, "read grants")
-        now = self._clock()
-        found: builtins.list[GrantRecord] = []
-        with self._store.read() as unit:
-            while len(found) < limit:
-                page = unit.grants.list(
-                    agent=agent, status=status, now=now, after=after, limit=limit
-                )
-                for grant in page:
-                    owner = unit.agents.get(grant.agent)
-                    if actor.has_any(*_READERS) or (owner is not None and owner.owner == actor.id):
-                        found.append(grant)
-                if len(page) < limit:
-                    break
-                after = page[-1].id
-        return found[:limit]
-
-    def revoke_grant(self, actor: Principal, grant_id: str, reason: str) -> GrantRecord:
-        """Revoke a grant before it expires: admins, or the agent's owner."""
-        require_human(actor, "revoke grants")
-        now = self._clock()
-        with self._store.write() as unit:
-            grant = unit.grants.get(grant_id)
-            agent = None if grant is None else unit.agents.get(grant.agent)
-            may = actor.has_any(HumanRole.ADMIN) or (agent is not None and agent.owner == actor.id)
-            if grant is None or not (may or actor.has_any(HumanRole.AUDITOR)):
-                raise NotFound(f"no grant {grant_id!r}", code="grant_not_found")
-            if not may:
-                raise PermissionDenied(f"{actor.ref} may not revoke grants", code="forbidden")
-            if not unit.grants.revoke(grant.id, at=now, by=actor.ref, reason=reason):
-                raise Conflict(f"grant {grant_id} is already revoked", code="grant_revoked")
-            grant = replace(grant, revoked_at=now, revoked_by=actor.ref, revoke_reason=reason)
-            unit.audit.append(_grant_record("revoked", actor.ref, now, grant, reason=reason))
-        return grant

@@ -30,7 +30,7 @@ def list_grants(
 ) -> GrantPage:
     """Grants (``status``: active, expired or revoked): admins and auditors see all,
     owners their agents'."""
-    found = services.approvals.grants(
+    found = services.grants.list(
         caller, agent=agent, status=status, after=decode_cursor(cursor), limit=limit
     )
     now = services.clock()
@@ -45,5 +45,5 @@ def revoke_grant(
     services: Wired, caller: Caller, grant_id: GrantIdPath, body: LifecycleIn
 ) -> GrantOut:
     """End a grant before it expires (admins, the agent's owner)."""
-    grant = services.approvals.revoke_grant(caller, grant_id, body.reason)
+    grant = services.grants.revoke(caller, grant_id, body.reason)
     return GrantOut.of(grant, services.clock())
