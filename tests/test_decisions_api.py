@@ -16,7 +16,7 @@ from charter.policy.model import Capability
 from charter.service import SYSTEM, Services
 from charter.service.decisions import Asked
 from tests.conftest import Admin, bearer
-from tests.helpers import register
+from tests.helpers import agent_token, register
 
 RECOVERY = {"purpose": "account_recovery", "on_behalf_of": "user:bob"}
 READ = {
@@ -26,10 +26,6 @@ READ = {
     "fields": ["name", "email", "ssn"],
     "context": RECOVERY,
 }
-
-
-def agent_token(services: Services, agent: str) -> dict[str, str]:
-    return bearer(services.tokens.issue_for_agent(SYSTEM, agent).token)
 
 
 def decisions(api: TestClient, admin: Admin) -> list[dict[str, Any]]:
@@ -42,7 +38,9 @@ def decisions(api: TestClient, admin: Admin) -> list[dict[str, Any]]:
 def test_an_agent_gets_only_the_approved_fields(
     api: TestClient, services: Services, admin: Admin
 ) -> None:
-    answer = api.post("/v1/decisions", json=READ, headers=agent_token(services, "support-bot"))
+    answer = api.post(
+        "/v1/decisions", json=READ, headers=bearer(agent_token(services, "support-bot"))
+    )
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert (body["decision"], body["code"]) == ("allow", "allowed")
@@ -69,7 +67,7 @@ def test_an_agent_gets_only_the_approved_fields(
 def test_the_secrets_agent_opens_tickets_but_never_rotates_production_credentials(
     api: TestClient, services: Services
 ) -> None:
-    token = agent_token(services, "secrets-scanner")
+    token = bearer(agent_token(services, "secrets-scanner"))
     ticket = {
         "capability": "do",
         "action": "ticket.create",
@@ -86,7 +84,7 @@ def test_the_secrets_agent_opens_tickets_but_never_rotates_production_credential
 def test_an_agent_token_decides_only_for_itself(
     api: TestClient, services: Services, admin: Admin
 ) -> None:
-    token = agent_token(services, "support-bot")
+    token = bearer(agent_token(services, "support-bot"))
     mine = api.post("/v1/decisions", json={**READ, "agent": "support-bot"}, headers=token)
     assert mine.status_code == 200
     other = api.post("/v1/decisions", json={**READ, "agent": "secrets-scanner"}, headers=token)
@@ -161,7 +159,7 @@ def test_a_batch_is_decided_in_order_and_bounded(
 def test_approval_required_opens_one_approval_per_request(
     api: TestClient, services: Services
 ) -> None:
-    token = agent_token(services, "identity-ops-agent")
+    token = bearer(agent_token(services, "identity-ops-agent"))
     elevate = {
         "capability": "do",
         "action": "pam.elevate",

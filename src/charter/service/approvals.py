@@ -238,10 +238,14 @@ class ApprovalService:
             approval = unit.approvals.get(approval_id)
             if approval is None or not self._may_read(unit, actor, approval):
                 raise NotFound(f"no approval {approval_id!r}", code="approval_not_found")
-        if approval.is_due(self._clock()):
-            self.expire_due()
-            with self._store.read() as unit:
+        now = self._clock()
+        if approval.is_due(now):
+            with self._store.write() as unit:
+                due = unit.approvals.get(approval_id, for_update=True)
+                if due is not None and due.is_due(now):
+                    _expire(unit, due, now)
                 approval = unit.approvals.get(approval_id) or approval
+            self._changed([approval_id])
         return approval
 
     def list(
