@@ -16,7 +16,9 @@ from charter.errors import (
 )
 from charter.policy import Capability, Decision, Effect, Engine, Facts, PolicyInvalid, Request
 from charter.sdk.client import AsyncClient, Client
+from charter.sdk.decisions import cite
 from charter.sdk.guard import guard
+from charter.secrets import redact
 
 __all__ = [
     "ApprovalPending",
@@ -40,7 +42,9 @@ __all__ = [
     "Request",
     "StoreError",
     "Unavailable",
+    "cite",
     "guard",
+    "redact",
 ]
 
 __version__ = "0.1.0"

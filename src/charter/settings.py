@@ -11,6 +11,7 @@
 | ``CHARTER_HUMAN_TOKEN_MAX_TTL`` | ``90d`` | longest human token lifetime (human default: 30d) |
 | ``CHARTER_CHECKPOINT_INTERVAL`` | ``60s`` | how often the server signs an audit checkpoint |
 | ``CHARTER_RECERTIFY_AFTER`` | ``90d`` | default recertify-by date of a new agent, from registration |
+| ``CHARTER_INFERENCE_MAX_AGE`` | ``1h`` | how long an allowed inference may be cited in ``context.derived_from`` |
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class Settings:
     token_lifetimes: TokenLifetimes = field(default_factory=TokenLifetimes)
     checkpoint_interval: timedelta = timedelta(seconds=60)
     recertify_after: timedelta = timedelta(days=90)
+    inference_max_age: timedelta = timedelta(hours=1)
     deliver_webhooks: bool = True
     """False: this process queues webhook deliveries but sends none (tests drive their own)."""
 
@@ -113,6 +115,8 @@ class Settings:
             values["checkpoint_interval"] = parse_duration(env["CHARTER_CHECKPOINT_INTERVAL"])
         if "CHARTER_RECERTIFY_AFTER" in env:
             values["recertify_after"] = parse_duration(env["CHARTER_RECERTIFY_AFTER"])
+        if "CHARTER_INFERENCE_MAX_AGE" in env:
+            values["inference_max_age"] = parse_duration(env["CHARTER_INFERENCE_MAX_AGE"])
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]
 

@@ -391,6 +391,9 @@ class DecisionOut(BaseModel):
     redacted_fields: list[str]
     approval: dict[str, Any] | None
     message: str | None
+    secrets: list[dict[str, Any]] = []
+    """What the secrets scanner found in the context and input: type, path, offsets,
+    confidence, fingerprint, whether it is a registered leak; never a value."""
 
 
 class DecisionBatchIn(_In):

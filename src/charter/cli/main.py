@@ -12,7 +12,17 @@ from typing import Annotated
 import typer
 
 from charter import __version__
-from charter.cli import agents, approvals, audit, decide, humans, policy, tokens, webhooks
+from charter.cli import (
+    agents,
+    approvals,
+    audit,
+    decide,
+    humans,
+    policy,
+    secrets,
+    tokens,
+    webhooks,
+)
 from charter.cli.common import EXIT_ERROR, err, handled, out
 from charter.cli.local import DatabaseUrl, DataDir, local_settings
 from charter.errors import StoreError
@@ -33,6 +43,7 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(approvals.app, name="approvals")
 app.add_typer(approvals.grants_app, name="grants")
 app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(secrets.app, name="secrets")
 app.command("decide")(decide.decide)
 
 

@@ -10,9 +10,12 @@ from typing import Any
 
 from charter.identity.agents import AgentStatus, RiskTier
 from charter.policy.model import ApprovalSpec, Capability
+from charter.secrets.findings import Finding
 
 __all__ = [
+    "ADVISORY_MAX_AGE",
     "NO_PERMISSION",
+    "Advisory",
     "AgentFacts",
     "ApprovalNeeded",
     "Decision",
@@ -44,6 +47,8 @@ class Request:
     resource_attributes: Mapping[str, Any] = field(default_factory=dict)
     fields: tuple[str, ...] = ()
     context: Mapping[str, Any] = field(default_factory=dict)
+    secrets: tuple[Finding, ...] = ()
+    """What the secrets scanner found in the context and input (no values)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +71,20 @@ class Grant:
     expires_at: datetime
 
 
+ADVISORY_MAX_AGE = timedelta(hours=1)
+"""How long an inference may be cited by the requests built on it, by default."""
+
+
+@dataclass(frozen=True, slots=True)
+class Advisory:
+    """An allowed ``infer`` decision: what a later request may cite as its ground."""
+
+    decision_id: str
+    agent: str
+    action: str
+    decided_at: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class Facts:
     """Everything gathered before deciding; recorded with the decision."""
@@ -74,6 +93,11 @@ class Facts:
     grants: tuple[Grant, ...] = ()
     approval_id: str | None = None
     """An approved, unused approval for exactly this request, if there is one."""
+    leaked: tuple[str, ...] = ()
+    """Fingerprints of registered leaks found in the request's context or input."""
+    advisories: tuple[Advisory, ...] = ()
+    """The inferences found among the ids the request cites in ``context.derived_from``."""
+    advisory_max_age: timedelta = ADVISORY_MAX_AGE
 
 
 @dataclass(frozen=True, slots=True)

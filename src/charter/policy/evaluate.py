@@ -4,7 +4,8 @@ It reads nothing but its arguments: no clock, no store, no environment. The step
 order, the first that applies deciding:
 
 1. invariants no policy can switch off (unknown, suspended or retired agent; an agent
-   acting on Charter's own governance);
+   acting on Charter's own governance; a registered leak in the request; citations of
+   inferences that are not this agent's, recent, allowed ones);
 2. deny guardrails whose match and ``when`` hold, and any matching guardrail whose
    ``require`` does not hold;
 3. permissions from standing bindings, active grants, or an approval of exactly this
@@ -34,8 +35,17 @@ from charter.policy.compiled import (
     Snapshot,
     Variables,
 )
-from charter.policy.decision import AgentFacts, Decision, Effect, Facts, Reason, Request
+from charter.policy.decision import (
+    Advisory,
+    AgentFacts,
+    Decision,
+    Effect,
+    Facts,
+    Reason,
+    Request,
+)
 from charter.policy.model import ExcessFields
+from charter.policy.provenance import provenance
 
 __all__ = ["GOVERNANCE_PREFIX", "evaluate", "request_variables"]
 
@@ -49,11 +59,18 @@ class _RequestVariables(Variables):
     ``now``; and the errors its conditions met. Created only when a rule with a
     condition is reached."""
 
-    __slots__ = ("_agent", "_now", "_request", "errors")
+    __slots__ = ("_advisories", "_agent", "_now", "_request", "errors")
 
-    def __init__(self, request: Request, agent: AgentFacts, now: datetime) -> None:
+    def __init__(
+        self,
+        request: Request,
+        agent: AgentFacts,
+        now: datetime,
+        advisories: tuple[Advisory, ...] = (),
+    ) -> None:
         super().__init__()
         self._request, self._agent, self._now = request, agent, now
+        self._advisories = advisories
         self.errors: list[str] = []
 
     def source(self, name: str) -> Any:
@@ -78,17 +95,23 @@ class _RequestVariables(Variables):
                 "capability": request.capability.value,
                 "action": request.action,
                 "fields": list(request.fields),
-                "derived_from_inference": False,
-                "secrets": [],
+                "derived_from_inference": bool(self._advisories),
+                "inference_actions": [advisory.action for advisory in self._advisories],
+                "secrets": [
+                    {"type": f.type, "confidence": f.confidence, "path": f.path}
+                    for f in request.secrets
+                ],
             }
         if name == "now":
             return self._now
         raise KeyError(name)
 
 
-def request_variables(request: Request, agent: AgentFacts, now: datetime) -> Variables:
+def request_variables(
+    request: Request, agent: AgentFacts, now: datetime, advisories: tuple[Advisory, ...] = ()
+) -> Variables:
     """The condition variables of ``request`` (built lazily)."""
-    return _RequestVariables(request, agent, now)
+    return _RequestVariables(request, agent, now, advisories)
 
 
 def _holds(
@@ -159,6 +182,20 @@ def _refused(agent: AgentFacts, revision: str) -> Decision:
     )
 
 
+def _leaked(fingerprints: tuple[str, ...], revision: str) -> Decision:
+    return _deny(
+        "leaked_secret",
+        Reason(
+            "invariant",
+            "no_leaked_secrets",
+            Effect.DENY,
+            f"the request carries a secret reported leaked ({', '.join(fingerprints)})",
+        ),
+        revision,
+        [],
+    )
+
+
 def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) -> Decision:
     """Decide ``request`` against ``snapshot`` given ``facts`` at ``now``."""
     # 1. Invariants.
@@ -167,6 +204,19 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
         return _unknown(request, snapshot.revision)
     if agent.status is not _ACTIVE or request.action.startswith(GOVERNANCE_PREFIX):
         return _refused(agent, snapshot.revision)
+    if facts.leaked:
+        return _leaked(facts.leaked, snapshot.revision)
+    inferred: tuple[Advisory, ...] = ()
+    if "derived_from" in request.context:
+        traced = provenance(agent.id, request.context, facts, now)
+        if traced.problem is not None:
+            return _deny(
+                "invalid_provenance",
+                Reason("invariant", "provenance", Effect.DENY, traced.problem),
+                snapshot.revision,
+                [],
+            )
+        inferred = traced.advisories
     capability, action, resource = request.capability, request.action, request.resource
     key = (capability, action)
     # Most rules have no condition: the variables appear with the first one.
@@ -178,7 +228,7 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
         if not guard.covers_resource(resource):
             continue
         if guard.when is not None:
-            variables = variables or _RequestVariables(request, agent, now)
+            variables = variables or _RequestVariables(request, agent, now, inferred)
             if not _holds(variables, guard.when, guard, "when", on_error=True):
                 continue
         return _answer(guard.outcome, variables)
@@ -187,11 +237,11 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
         if not guard.covers_resource(resource):
             continue
         if guard.when is not None:
-            variables = variables or _RequestVariables(request, agent, now)
+            variables = variables or _RequestVariables(request, agent, now, inferred)
             if not _holds(variables, guard.when, guard, "when", on_error=True):
                 continue
         if guard.require is not None:
-            variables = variables or _RequestVariables(request, agent, now)
+            variables = variables or _RequestVariables(request, agent, now, inferred)
             if not _holds(variables, guard.require, guard, "require", on_error=False):
                 return _answer(guard.unmet, variables)
         friction = friction or guard
@@ -213,7 +263,7 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
             if not permission.covers_resource(resource):
                 continue
             if permission.when is not None:
-                variables = variables or _RequestVariables(request, agent, now)
+                variables = variables or _RequestVariables(request, agent, now, inferred)
                 if not _holds(variables, permission.when, permission, "when", on_error=False):
                     continue
             matched.append((permission, None))
@@ -225,7 +275,7 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
             continue
         if binding.expires_at is not None and now >= binding.expires_at:
             continue
-        variables = variables or _RequestVariables(request, agent, now)
+        variables = variables or _RequestVariables(request, agent, now, inferred)
         covering = _covering(permissions, resource, variables)
         if covering and binding.activation is None:
             matched.extend((permission, None) for permission in covering)
@@ -236,7 +286,7 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
         permissions = by_role.get(grant.role)
         if permissions is None or now >= grant.expires_at:
             continue
-        variables = variables or _RequestVariables(request, agent, now)
+        variables = variables or _RequestVariables(request, agent, now, inferred)
         covering = _covering(permissions, resource, variables)
         matched.extend((permission, grant.id) for permission in covering)
         grant_used = grant_used or bool(covering)

@@ -7,6 +7,7 @@ from datetime import datetime
 from charter.policy.compiled import Condition, ConditionError, Snapshot, Variables
 from charter.policy.decision import Decision, Effect, Facts, Request
 from charter.policy.evaluate import request_variables
+from charter.policy.provenance import provenance
 
 __all__ = ["explain", "trace"]
 
@@ -31,7 +32,8 @@ def trace(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) -> 
     agent = facts.agent
     if agent is None or agent.id != request.agent:
         return ["  the agent is not known to the registry"]
-    variables = request_variables(request, agent, now)
+    traced = provenance(agent.id, request.context, facts, now)
+    variables = request_variables(request, agent, now, traced.advisories)
     capability, action, resource = request.capability, request.action, request.resource
     for index in (snapshot.deny, snapshot.friction):
         for guard in index.candidates(capability, action):

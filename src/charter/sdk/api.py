@@ -29,6 +29,7 @@ from charter.wire import (
     TokenOut,
     WhoAmI,
 )
+from charter.wire_secrets import LeakOut, LeakPage, ScanOut
 from charter.wire_webhooks import DeliveryPage, WebhookCreated, WebhookOut, WebhookPage
 
 __all__ = ["Api"]
@@ -338,3 +339,42 @@ class Api(DecisionCalls):
         params = drop_none({"status": status, "limit": limit, "cursor": cursor})
         path = f"/v1/webhooks/{segment(webhook_id)}/deliveries"
         return Call("GET", path, model(DeliveryPage), params=params)
+
+    # -- secrets ----------------------------------------------------------------------
+
+    @operation
+    def report_leak(
+        self,
+        *,
+        note: str,
+        value: str | None = None,
+        fingerprint: str | None = None,
+        ticket: str | None = None,
+        source: str | None = None,
+    ) -> Call[LeakOut]:
+        """Register an exposed secret by its value (fingerprinted by the server, never
+        kept) or its fingerprint; later decisions carrying it are denied."""
+        body = drop_none(
+            {
+                "value": value,
+                "fingerprint": fingerprint,
+                "note": note,
+                "ticket": ticket,
+                "source": source,
+            }
+        )
+        return Call("POST", "/v1/leaks", model(LeakOut), json=body)
+
+    @operation
+    def list_leaks(self, *, limit: int = 100, cursor: str | None = None) -> Call[LeakPage]:
+        """One page of registered leaks."""
+        params = drop_none({"limit": limit, "cursor": cursor})
+        return Call("GET", "/v1/leaks", model(LeakPage), params=params)
+
+    @operation
+    def scan(self, content: Any, *, redact: bool = True) -> Call[ScanOut]:
+        """Scan what an agent would surface: the content with its secrets masked (only
+        registered leaks with ``redact=False``) and the findings."""
+        return Call(
+            "POST", "/v1/secrets/scan", model(ScanOut), json={"content": content, "redact": redact}
+        )

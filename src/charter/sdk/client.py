@@ -21,6 +21,7 @@ from charter.sdk.calls import Call, Operation, reaching
 from charter.sdk.decisions import ApprovalWait
 from charter.wire import AgentOut
 from charter.wire_approvals import ApprovalOut, GrantOut
+from charter.wire_secrets import LeakOut
 
 __all__ = ["AsyncClient", "Client"]
 
@@ -116,6 +117,10 @@ class Client(Api):
     def iter_grants(self, **filters: Any) -> Iterator[GrantOut]:
         """Every grant matching the filters, page by page."""
         return _walk(lambda cursor: self.list_grants(cursor=cursor, **filters), lambda p: p.grants)
+
+    def iter_leaks(self) -> Iterator[LeakOut]:
+        """Every registered leak, page by page."""
+        return _walk(lambda cursor: self.list_leaks(cursor=cursor), lambda p: p.leaks)
 
 
 class AsyncClient(Api):

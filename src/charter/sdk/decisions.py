@@ -10,12 +10,13 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
+from charter.errors import InvalidInput
 from charter.policy.model import Capability
 from charter.sdk.calls import Call, drop_none, model, operation, segment
 from charter.wire import DecisionBatchOut, DecisionIn, DecisionOut
 from charter.wire_approvals import ApprovalOut, ApprovalPage, GrantOut, GrantPage
 
-__all__ = ["MAX_POLL_SECONDS", "ApprovalWait", "DecisionCalls", "approval_poll"]
+__all__ = ["MAX_POLL_SECONDS", "ApprovalWait", "DecisionCalls", "approval_poll", "cite"]
 
 MAX_POLL_SECONDS = 60
 """The longest single long-poll the server holds (``GET /v1/approvals/{id}/wait``)."""
@@ -110,9 +111,14 @@ class DecisionCalls:
         fields: Sequence[str] | str = (),
         context: Mapping[str, Any] | None = None,
         input: Any = None,
+        derived_from: DecisionOut | str | Sequence[DecisionOut | str] | None = None,
     ) -> Call[DecisionOut]:
         """Decide one request (``agent``: only with an enforcer's token); never raises for
-        a deny: read ``decision`` (``allow`` is the only yes)."""
+        a deny: read ``decision`` (``allow`` is the only yes). ``derived_from`` names the
+        inferences (their decisions or ids) this request is built on: they become
+        ``context.derived_from``, which the server checks."""
+        if derived_from is not None:
+            context = {**(context or {}), **cite(derived_from)}
         body = _decision(
             capability,
             action,
@@ -193,3 +199,23 @@ class DecisionCalls:
         """Revoke a grant before it expires."""
         path = f"/v1/grants/{segment(grant_id)}/revoke"
         return Call("POST", path, model(GrantOut), json={"reason": reason})
+
+
+def cite(inferences: DecisionOut | str | Sequence[DecisionOut | str]) -> dict[str, list[str]]:
+    """The context entry that carries provenance from inferences to the action built on
+    them: ``{"derived_from": [decision ids]}``, from allowed ``infer`` decisions (as
+    ``decide`` answered them) or their ids."""
+    items = [inferences] if isinstance(inferences, DecisionOut | str) else list(inferences)
+    ids = []
+    for item in items:
+        if isinstance(item, DecisionOut):
+            if item.decision != "allow":
+                raise InvalidInput(
+                    f"decision {item.decision_id} was {item.decision}: only an allowed "
+                    "inference may be cited",
+                    code="invalid_provenance",
+                )
+            ids.append(item.decision_id)
+        else:
+            ids.append(item)
+    return {"derived_from": ids}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,7 @@ from charter.sdk.arguments import (
     source,
 )
 from charter.sdk.client import AsyncClient, Client
+from charter.secrets import redact
 from charter.wire import DecisionOut
 from charter.wire_approvals import ApprovalOut, ApprovalTicket
 
@@ -131,6 +133,7 @@ class _Plan:
     input: Callable[[Arguments], Any] | None
     waits: bool
     wait_timeout: float
+    redact_output: bool = False
 
     def ask(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Asked:
         bound = self.signature.bind(*args, **kwargs)
@@ -254,9 +257,23 @@ def _sync(fn: Callable[..., Any], plan: _Plan, decider: Client | Engine) -> Call
         if (waiting := plan.judge(verdict, may_wait=plan.waits)) is not None:
             plan.settle(verdict, wait(waiting, plan.wait_timeout))
             plan.judge(verdict := decide(asked), may_wait=False)
-        return plan.release(fn(*args, **kwargs), verdict)
+        result = plan.release(fn(*args, **kwargs), verdict)
+        if isinstance(decider, Engine) or not _jsonable(result):
+            return redact(result) if plan.redact_output else result
+        return decider.scan(result, redact=plan.redact_output).content
 
     return guarded
+
+
+def _jsonable(result: Any) -> bool:
+    """Whether ``result`` holds strings and can be sent to be scanned as JSON."""
+    if not isinstance(result, str | Mapping | list | tuple):
+        return False
+    try:
+        json.dumps(result)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 _AsyncDecide = Callable[[Asked], Awaitable[_Verdict]]
@@ -290,7 +307,10 @@ def _async(
         if (waiting := plan.judge(verdict, may_wait=plan.waits)) is not None:
             plan.settle(verdict, await wait(waiting, plan.wait_timeout))
             plan.judge(verdict := await decide(asked), may_wait=False)
-        return plan.release(await fn(*args, **kwargs), verdict)
+        result = plan.release(await fn(*args, **kwargs), verdict)
+        if isinstance(decider, Engine) or not _jsonable(result):
+            return redact(result) if plan.redact_output else result
+        return (await decider.scan(result, redact=plan.redact_output)).content
 
     return guarded
 
@@ -308,6 +328,7 @@ def guard(
     input: bool | Callable[[Arguments], Any] = True,
     wait: bool = False,
     wait_timeout: float | None = None,
+    redact_output: bool = False,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Run the decorated tool function only when ``decider`` allows the call.
 
@@ -320,7 +341,9 @@ def guard(
     required with an ``Engine`` and with an enforcer's token. ``wait=True`` (or a
     ``wait_timeout`` in seconds, default 60) waits for an approval or step-up and then
     decides again. With ``capability="request"``, a mapping the function returns loses
-    the decision's ``redacted_fields`` keys (top level only).
+    the decision's ``redacted_fields`` keys (top level only). Through a server, the
+    function's JSON result is scanned and its registered leaks masked;
+    ``redact_output=True`` masks every secret found (over an ``Engine`` too).
     """
     chosen = capability_of(capability)
     if wait_timeout is not None and wait_timeout <= 0:
@@ -351,6 +374,7 @@ def guard(
             input=input_source(input),
             waits=waits,
             wait_timeout=wait_timeout or DEFAULT_WAIT_SECONDS,
+            redact_output=redact_output,
         )
         if inspect.iscoroutinefunction(fn):
             if isinstance(decider, Client):

@@ -119,15 +119,22 @@ class Scanner:
         return self._run(value, path, leaks)[0]
 
     def mask(
-        self, value: Any, *, path: str = "$", leaks: LeakSet | None = None
+        self,
+        value: Any,
+        *,
+        path: str = "$",
+        leaks: LeakSet | None = None,
+        only_leaked: bool = False,
     ) -> tuple[Any, list[Finding]]:
-        """``value`` with every secret replaced by its placeholder, and the findings.
-        Without findings ``value`` itself is returned, not a copy."""
+        """``value`` with every secret (or, ``only_leaked``, every registered leak)
+        replaced by its placeholder, and all the findings. With nothing to replace
+        ``value`` itself is returned, not a copy."""
         findings, texts, kept = self._run(value, path, leaks)
-        if not findings:
+        chosen = [hit for hit in kept if hit.leaked] if only_leaked else kept
+        if not chosen:
             return value, findings
         by_text: dict[int, list[_Hit]] = {}
-        for hit in kept:
+        for hit in chosen:
             by_text.setdefault(hit.index, []).append(hit)
         replaced = {index: _masked(texts[index], hits) for index, hits in by_text.items()}
         return _rebuild(value, replaced, itertools.count()), findings
@@ -149,6 +156,7 @@ class Scanner:
         for hit in kept:
             fingerprint = hit.fingerprint or self.fingerprint(hit.secret)
             leaked = hit.leaked or (leaks is not None and fingerprint in leaks.fingerprints)
+            hit.leaked = leaked
             findings.append(
                 Finding(
                     type=hit.type,

@@ -25,6 +25,7 @@ from charter.server.routes import (
     health,
     humans,
     policies,
+    secrets,
     tokens,
     webhooks,
 )
@@ -39,8 +40,9 @@ log = logging.getLogger("charter.server")
 
 
 _SWEEP_SECONDS = 1.0
-"""How often pending approvals whose time is up are closed, and the active revision is
-compared with the one held (another server sharing the store may have activated one)."""
+"""How often pending approvals whose time is up are closed, and the active revision and
+the leaked-secret registry are compared with those held (another server sharing the
+store may have changed them)."""
 
 
 async def _sweep_loop(services: Services) -> None:
@@ -50,6 +52,8 @@ async def _sweep_loop(services: Services) -> None:
             await run_in_threadpool(services.approvals.expire_due)
             if await run_in_threadpool(services.policies.refresh):
                 log.info("now deciding with policy revision activated elsewhere")
+            if await run_in_threadpool(services.secrets.refresh):
+                log.info("leaked-secret registry changed elsewhere; now deciding with it")
         except CharterError as error:
             log.warning("periodic sweep skipped: %s", error.message)
         except Exception:
@@ -140,7 +144,7 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
     services.approvals.notify = app.state.waiters.wake
     install_error_handlers(app, services)
     routers = (health, agents, humans, tokens, audit, policies, decisions, approvals, grants)
-    for module in (*routers, webhooks):
+    for module in (*routers, secrets, webhooks):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

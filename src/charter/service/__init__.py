@@ -18,6 +18,7 @@ from charter.service.decisions import DecisionService
 from charter.service.grants import GrantService
 from charter.service.humans import Deactivation, HumanChanges, HumanService
 from charter.service.policies import PolicyService
+from charter.service.secrets import LeakService, scanner_from
 from charter.service.tokens import TokenService
 from charter.service.webhooks import WebhookService, secrets_from
 from charter.settings import Settings
@@ -35,6 +36,7 @@ __all__ = [
     "GrantService",
     "HumanChanges",
     "HumanService",
+    "LeakService",
     "PolicyService",
     "Services",
     "TokenService",
@@ -56,6 +58,7 @@ class Services:
     decisions: DecisionService
     approvals: ApprovalService
     grants: GrantService
+    secrets: LeakService
     webhooks: WebhookService
 
     @classmethod
@@ -73,6 +76,8 @@ class Services:
         lifetimes: TokenLifetimes = settings.token_lifetimes
         compiled = ActiveEngine()
         tokens = TokenService(store, clock, lifetimes=lifetimes)
+        scanner, keyed = scanner_from(signing_key)
+        secrets = LeakService(store, clock, scanner, keyed=keyed)
         return cls(
             store=store,
             clock=clock,
@@ -84,10 +89,17 @@ class Services:
                 store, clock, recertify_after=settings.recertify_after, compiled=compiled
             ),
             decisions=DecisionService(
-                store, clock, compiled, tokens, committer=GroupCommitter(store)
+                store,
+                clock,
+                compiled,
+                tokens,
+                secrets,
+                committer=GroupCommitter(store),
+                advisory_max_age=settings.inference_max_age,
             ),
             approvals=ApprovalService(store, clock, compiled),
             grants=GrantService(store, clock),
+            secrets=secrets,
             webhooks=WebhookService(
                 store, clock, keys=secrets_from(signing_key) if signing_key else None
             ),

@@ -27,7 +27,6 @@ from charter.ids import IdFactory, new_id
 from charter.policy.decision import Decision, Effect, Reason, Request
 from charter.service.access import require_human
 from charter.service.active import ActiveEngine
-from charter.service.facts import request_snapshot
 from charter.service.grants import Refusal, grant_record, issue_grant
 from charter.service.webhooks import audit_and_publish
 from charter.storage.ports import Store, UnitOfWork
@@ -102,7 +101,7 @@ def open_approval(
     *,
     agent: Agent,
     request: Request,
-    input: Any,
+    snapshot: dict[str, Any],
     digest: str,
     decision: Decision,
     decision_id: str,
@@ -112,7 +111,8 @@ def open_approval(
 ) -> tuple[Decision, Approval | None]:
     """The pending approval (or step-up confirmation) ``decision`` calls for: the one
     already open for this exact request, or a new one. A step-up with no active human to
-    confirm it turns the decision into a deny (``step_up_unavailable``)."""
+    confirm it turns the decision into a deny (``step_up_unavailable``). ``snapshot`` is
+    the request as ``request_snapshot`` keeps it (masked), ``digest`` its digest."""
     needed = decision.approval
     if needed is None:  # never: both effects carry what they need
         raise ValueError(f"a {decision.effect.value} decision without its approval")
@@ -139,7 +139,7 @@ def open_approval(
         agent=agent.id,
         status=ApprovalStatus.PENDING,
         request_digest=digest,
-        request=request_snapshot(request, input),
+        request=snapshot,
         policy=needed.policy,
         policy_revision=decision.policy_revision,
         approvers=(on_behalf_of,) if step_up and on_behalf_of else needed.spec.approvers,

@@ -7,16 +7,19 @@ of exactly this request, evaluates against the active revision held in memory, u
 the approval (once), opens the approval or step-up confirmation the answer calls for,
 and answers only once the decision's audit record is committed.
 
-Until the secrets guard lands, nothing the caller sends as ``context`` or ``input`` is
-written in clear to the audit log: the record holds the context's keys and digests of
-both. (An approval keeps the context for its approvers to read.)
+The context and input are scanned for secrets first: the findings (no values) reach CEL
+as ``request.secrets`` and the audit record; a registered leak among them denies the
+request (``leaked_secret``). Inferences cited in ``context.derived_from`` are looked up,
+and an allowed ``infer`` decision is kept for later requests to cite. The audit record
+holds the context's keys and digests of the masked context and input; an approval keeps
+both, masked, for its approvers to read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from charter.approvals.model import Approval
@@ -26,15 +29,18 @@ from charter.errors import CharterError, InvalidInput, PermissionDenied
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.ids import IdFactory, new_id
-from charter.policy.decision import Decision, Effect, Reason, Request
+from charter.policy.decision import ADVISORY_MAX_AGE, Advisory, Decision, Effect, Reason, Request
 from charter.policy.engine import Engine
 from charter.policy.evaluate import evaluate
 from charter.policy.model import Capability
+from charter.policy.provenance import cited
+from charter.secrets import Finding
 from charter.service.access import require_roles
 from charter.service.active import ActiveEngine
 from charter.service.approvals import open_approval
 from charter.service.commits import GroupCommitter
-from charter.service.facts import digest_of, facts_for, request_digest
+from charter.service.facts import digest_of, facts_for, request_snapshot
+from charter.service.secrets import LeakService, Scanned
 from charter.service.tokens import Checked, TokenService
 from charter.storage.ports import Store, UnitOfWork
 
@@ -67,6 +73,8 @@ class Decided:
     decision: Decision
     digest: str
     approval: Approval | None = None
+    secrets: tuple[Finding, ...] = ()
+    """What the secrets scanner found in the request (no values)."""
 
 
 class DecisionService:
@@ -78,13 +86,16 @@ class DecisionService:
         clock: Clock,
         compiled: ActiveEngine,
         tokens: TokenService,
+        secrets: LeakService,
         *,
         ids: IdFactory = new_id,
         committer: GroupCommitter | None = None,
+        advisory_max_age: timedelta = ADVISORY_MAX_AGE,
     ) -> None:
         self._store, self._clock, self._compiled, self._ids = store, clock, compiled, ids
-        self._tokens = tokens
+        self._tokens, self._secrets = tokens, secrets
         self._committer = committer
+        self._advisory_max_age = advisory_max_age
 
     def _write(self, work: Callable[[UnitOfWork], T]) -> T:
         # Group commit (service/commits.py): concurrent decisions share one transaction.
@@ -169,7 +180,9 @@ class DecisionService:
         now: datetime,
     ) -> list[Decided]:
         decided = []  # made inside the work: a group commit may run it again
+        leaks = self._secrets.leaks()
         for agent_id, asked in zip(agents, batch, strict=True):
+            scanned = self._secrets.scan_request(dict(asked.context), asked.input, leaks)
             request = Request(
                 agent=agent_id,
                 capability=asked.capability,
@@ -178,18 +191,23 @@ class DecisionService:
                 resource_attributes=asked.resource_attributes,
                 fields=asked.fields,
                 context=asked.context,
+                secrets=scanned.findings,
             )
-            digest = request_digest(request, asked.input)
+            snapshot = request_snapshot(request, scanned.context, scanned.input)
+            digest = digest_of(snapshot)
             decision_id = self._ids("dec")
             approval: Approval | None = None
             if engine is None:
                 decision = _NO_POLICY
             else:
                 decision, approval = self._evaluate(
-                    unit, actor, engine, request, asked.input, digest, decision_id, now
+                    unit, actor, engine, request, scanned, snapshot, digest, decision_id, now
                 )
-            one = Decided(decision_id, decision, digest, approval)
-            unit.audit.append(_record(actor, asked, request, one, now))
+                if decision.allowed and request.capability is Capability.INFER:
+                    advisory = Advisory(decision_id, agent_id, request.action, now)
+                    unit.advisories.add(advisory)
+            one = Decided(decision_id, decision, digest, approval, scanned.findings)
+            unit.audit.append(_record(actor, request, scanned, one, now))
             decided.append(one)
         return decided
 
@@ -199,7 +217,8 @@ class DecisionService:
         actor: Principal,
         engine: Engine,
         request: Request,
-        input: Any,
+        scanned: Scanned,
+        snapshot: dict[str, Any],
         digest: str,
         decision_id: str,
         now: datetime,
@@ -207,26 +226,33 @@ class DecisionService:
         agent = unit.agents.get(request.agent)
         if agent is None:
             return evaluate(request, engine.snapshot, facts_for(None, ()), now), None
-        decision = evaluate(request, engine.snapshot, facts_for(agent, ()), now)
+        ids = cited(request.context) if "derived_from" in request.context else ()
+        base = facts_for(
+            agent,
+            (),
+            leaked=scanned.leaked,
+            advisories=unit.advisories.get_many(ids) if ids else (),
+            advisory_max_age=self._advisory_max_age,
+        )
+        decision = evaluate(request, engine.snapshot, base, now)
         if not _facts_matter(decision):
             return decision, None
-        grants = unit.grants.active_for(agent.id, now)
+        grants = tuple(grant.as_fact() for grant in unit.grants.active_for(agent.id, now))
         usable = unit.approvals.usable_for(agent.id, digest, now)
-        facts = facts_for(agent, grants, None if usable is None else usable.id)
+        facts = replace(base, grants=grants, approval_id=None if usable is None else usable.id)
         decision = evaluate(request, engine.snapshot, facts, now)
         if usable is not None and decision.allowed:
             # Single use: of two identical requests racing for it, one marks it used; the
             # other is decided again without it.
             if unit.approvals.use(usable.id, decision_id, now):
                 return decision, None
-            facts = facts_for(agent, grants)
-            decision = evaluate(request, engine.snapshot, facts, now)
+            decision = evaluate(request, engine.snapshot, replace(facts, approval_id=None), now)
         if decision.effect in _OPENS_APPROVAL:
             return open_approval(
                 unit,
                 agent=agent,
                 request=request,
-                input=input,
+                snapshot=snapshot,
                 digest=digest,
                 decision=decision,
                 decision_id=decision_id,
@@ -242,7 +268,7 @@ T = TypeVar("T")
 _OPENS_APPROVAL = (Effect.APPROVAL_REQUIRED, Effect.STEP_UP_REQUIRED)
 _BEFORE_PERMISSIONS = frozenset(
     {"agent_unknown", "agent_suspended", "agent_retired", "agent_governance"}
-    | {"guardrail", "requirement_unmet"}
+    | {"leaked_secret", "invalid_provenance", "guardrail", "requirement_unmet"}
 )
 """Decided by the invariants and the deny guardrails, before grants or approvals count."""
 
@@ -277,10 +303,10 @@ def _shown(request: Request) -> dict[str, Any]:
 
 
 def _record(
-    actor: Principal, asked: Asked, request: Request, decided: Decided, now: datetime
+    actor: Principal, request: Request, scanned: Scanned, decided: Decided, now: datetime
 ) -> AuditEntry:
-    # The context's and input's values stay out: they may carry secrets, and nothing
-    # masks them until the secrets guard lands.
+    # The context and input appear only as digests of their masked forms: the secrets
+    # found are listed (type, place, fingerprint), never their values.
     return AuditEntry(
         type="decision",
         actor=actor.ref,
@@ -291,8 +317,9 @@ def _record(
             "request": {
                 **_shown(request),
                 "context_keys": sorted(request.context),
-                "context_digest": digest_of(dict(request.context)),
-                "input_digest": None if asked.input is None else digest_of(asked.input),
+                "context_digest": digest_of(scanned.context),
+                "input_digest": None if scanned.input is None else digest_of(scanned.input),
+                "secrets": [finding.to_json() for finding in scanned.findings],
             },
             "request_digest": decided.digest,
             "approval": None if decided.approval is None else decided.approval.id,

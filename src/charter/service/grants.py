@@ -20,6 +20,7 @@ from charter.identity.principals import Principal
 from charter.ids import IdFactory
 from charter.policy.engine import Engine
 from charter.policy.evaluate import evaluate
+from charter.policy.provenance import cited
 from charter.policy.separation import conflict_among
 from charter.service.access import require_human
 from charter.service.facts import facts_for, stored_request
@@ -116,7 +117,16 @@ def issue_grant(
             "separation_of_duty", f"the grant of role {role!r} is refused: {conflict.describe()}"
         )
     request = stored_request(dict(approval.request))
-    decision = evaluate(request, engine.snapshot, facts_for(agent, [*held, grant]), now)
+    # The inferences it cites were checked when it was made; they still count, however
+    # long the approval took.
+    citations = cited(request.context) or ()
+    facts = facts_for(
+        agent,
+        [*held, grant],
+        advisories=unit.advisories.get_many(citations) if citations else (),
+        advisory_max_age=timedelta.max,
+    )
+    decision = evaluate(request, engine.snapshot, facts, now)
     if not decision.allowed:
         return None, Refusal(
             "grant_refused",

@@ -22,10 +22,13 @@ from charter.audit.records import AuditEntry, AuditRecord
 from charter.identity.agents import Agent, AgentStatus
 from charter.identity.credentials import Credential, PrincipalKind
 from charter.identity.humans import Human
+from charter.policy.decision import Advisory
 from charter.policy.revisions import ActivePolicy, PolicyRevision
+from charter.secrets.leaks import Leak
 from charter.webhooks.model import Delivery, DeliveryStatus, Webhook
 
 __all__ = [
+    "AdvisoryStore",
     "AgentStore",
     "ApprovalStore",
     "AuditQuery",
@@ -33,6 +36,7 @@ __all__ = [
     "CredentialStore",
     "GrantStore",
     "HumanStore",
+    "LeakStore",
     "PolicyStore",
     "Store",
     "UnitOfWork",
@@ -285,6 +289,38 @@ class GrantStore(Protocol):
         ...
 
 
+class LeakStore(Protocol):
+    """The leaked-secret registry: fingerprints, never values."""
+
+    def add(self, leak: Leak) -> bool:
+        """Register ``leak``; False if its fingerprint is registered already."""
+        ...
+
+    def get(self, fingerprint: str) -> Leak | None:
+        """The registered leak with this fingerprint."""
+        ...
+
+    def list(self, *, after: str | None = None, limit: int = 100) -> builtins.list[Leak]:
+        """Registered leaks ordered by fingerprint after ``after``."""
+        ...
+
+    def lookup(self) -> builtins.list[tuple[str, int | None]]:
+        """Every registered fingerprint with the length of its secret (if known)."""
+        ...
+
+
+class AdvisoryStore(Protocol):
+    """Allowed inferences, which later requests may cite."""
+
+    def add(self, advisory: Advisory) -> None:
+        """Keep an allowed ``infer`` decision."""
+        ...
+
+    def get_many(self, decision_ids: Sequence[str]) -> builtins.list[Advisory]:
+        """The advisories among ``decision_ids`` (unknown ids are left out)."""
+        ...
+
+
 class WebhookStore(Protocol):
     """Webhooks and the deliveries owed to them (the outbox)."""
 
@@ -387,6 +423,16 @@ class UnitOfWork(Protocol):
     @property
     def grants(self) -> GrantStore:
         """JIT grants."""
+        ...
+
+    @property
+    def leaks(self) -> LeakStore:
+        """The leaked-secret registry."""
+        ...
+
+    @property
+    def advisories(self) -> AdvisoryStore:
+        """Allowed inferences."""
         ...
 
     @property

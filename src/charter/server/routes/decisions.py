@@ -35,6 +35,7 @@ def _out(decided: Decided) -> DecisionOut:
     return DecisionOut(
         **decided.decision.to_json(),
         decision_id=decided.decision_id,
+        secrets=[finding.to_json() for finding in decided.secrets],
         approval=None
         if approval is None
         else {

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 __all__ = [
+    "advisories",
     "agents",
     "approval_votes",
     "approvals",
@@ -18,6 +19,7 @@ __all__ = [
     "credentials",
     "grants",
     "humans",
+    "leaked_secrets",
     "metadata",
     "policy_revisions",
     "policy_state",
@@ -249,4 +251,26 @@ webhook_deliveries = sa.Table(
     sa.Column("delivered_at", UTCDateTime, nullable=True),
     sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
     sa.Index("ix_webhook_deliveries_webhook", "webhook_id", "created_at", "id"),
+)
+
+leaked_secrets = sa.Table(
+    "leaked_secrets",
+    metadata,
+    sa.Column("fingerprint", sa.String(40), primary_key=True),
+    sa.Column("type", sa.String(40), nullable=True),
+    sa.Column("length", sa.Integer, nullable=True),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("ticket", sa.Text, nullable=True),
+    sa.Column("source", sa.Text, nullable=True),
+    sa.Column("reported_by", sa.String(80), nullable=False),
+    sa.Column("reported_at", UTCDateTime, nullable=False),
+)
+
+advisories = sa.Table(
+    "advisories",
+    metadata,
+    sa.Column("decision_id", sa.String(24), primary_key=True),
+    sa.Column("agent_id", sa.String(63), nullable=False),
+    sa.Column("action", sa.String(200), nullable=False),
+    sa.Column("decided_at", UTCDateTime, nullable=False),
 )

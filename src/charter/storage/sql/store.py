@@ -24,6 +24,7 @@ from charter.storage.sql.approvals import SqlApprovalStore, SqlGrantStore
 from charter.storage.sql.audit import SqlAuditStore
 from charter.storage.sql.identity import SqlAgentStore, SqlCredentialStore, SqlHumanStore
 from charter.storage.sql.policy import SqlPolicyStore
+from charter.storage.sql.secrets import SqlAdvisoryStore, SqlLeakStore
 from charter.storage.sql.webhooks import SqlWebhookStore
 
 __all__ = ["SqlStore", "SqlUnitOfWork", "create_sql_engine", "open_existing_store", "open_store"]
@@ -43,6 +44,8 @@ class SqlUnitOfWork:
     policies: SqlPolicyStore
     approvals: SqlApprovalStore
     grants: SqlGrantStore
+    leaks: SqlLeakStore
+    advisories: SqlAdvisoryStore
     webhooks: SqlWebhookStore
 
     @classmethod
@@ -57,6 +60,8 @@ class SqlUnitOfWork:
             policies=SqlPolicyStore(conn),
             approvals=SqlApprovalStore(conn),
             grants=SqlGrantStore(conn),
+            leaks=SqlLeakStore(conn),
+            advisories=SqlAdvisoryStore(conn),
             webhooks=SqlWebhookStore(conn),
         )
 
