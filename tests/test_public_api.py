@@ -15,6 +15,7 @@ import pytest
 import charter
 import charter.errors
 import charter.sdk
+import charter.secrets
 import charter.webhooks
 import charter.wire
 import charter.wire_approvals
@@ -42,7 +43,9 @@ EXPECTED: dict[types.ModuleType, list[str]] = {
         "Request",
         "StoreError",
         "Unavailable",
+        "cite",
         "guard",
+        "redact",
     ],
     charter.errors: [
         "ApprovalPending",
@@ -57,6 +60,16 @@ EXPECTED: dict[types.ModuleType, list[str]] = {
         "StoreError",
         "Unavailable",
     ],
+    charter.secrets: [
+        "LEAKED_SECRET",
+        "MAX_DEPTH",
+        "SECRET_TYPES",
+        "Finding",
+        "LeakSet",
+        "Scanner",
+        "placeholder",
+        "redact",
+    ],
     charter.webhooks: [
         "Delivery",
         "DeliveryStatus",
@@ -66,6 +79,7 @@ EXPECTED: dict[types.ModuleType, list[str]] = {
         "verify_signature",
     ],
     charter.wire: [
+        "MAX_JSON_DEPTH",
         "AgentIn",
         "AgentOut",
         "AgentPage",
@@ -91,6 +105,7 @@ EXPECTED: dict[types.ModuleType, list[str]] = {
         "UtcDateTime",
         "WhoAmI",
         "printable",
+        "printable_json",
     ],
     charter.wire_approvals: [
         "APPROVAL_STATUSES",
@@ -131,10 +146,15 @@ def _public_attributes(module: types.ModuleType) -> set[str]:
     }
 
 
+def _isort_style(name: str) -> tuple[int, str]:
+    """Ruff's order (RUF022): CONSTANTS, then Classes, then functions."""
+    return (0 if name.isupper() else 1 if name[:1].isupper() else 2, name)
+
+
 @MODULES
 def test_all_is_pinned_and_sorted(module: types.ModuleType) -> None:
     assert module.__all__ == EXPECTED[module]
-    assert module.__all__ == sorted(module.__all__)
+    assert module.__all__ == sorted(module.__all__, key=_isort_style)
     assert len(set(module.__all__)) == len(module.__all__)
 
 

@@ -37,6 +37,7 @@ from charter.identity.names import (
 from charter.policy.model import Capability
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "AgentIn",
     "AgentOut",
     "AgentPage",
@@ -62,6 +63,7 @@ __all__ = [
     "UtcDateTime",
     "WhoAmI",
     "printable",
+    "printable_json",
 ]
 
 _MAX_TTL_SECONDS = 10 * 366 * 24 * 3600
@@ -79,6 +81,31 @@ def printable(value: str) -> str:
 
 
 _Printable = AfterValidator(printable)
+
+MAX_JSON_DEPTH = 64
+"""JSON sent as context, input or content nests at most this deep."""
+
+
+def printable_json(value: Any) -> Any:
+    """``printable`` for every string (and key) of a JSON value, nested at most
+    ``MAX_JSON_DEPTH`` levels."""
+
+    def walk(node: Any, depth: int) -> None:
+        if isinstance(node, str):
+            printable(node)
+        elif isinstance(node, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                raise ValueError(f"must not nest deeper than {MAX_JSON_DEPTH} levels")
+            for key in node if isinstance(node, dict) else ():
+                printable(key)
+            for item in node.values() if isinstance(node, dict) else node:
+                walk(item, depth + 1)
+
+    walk(value, 0)
+    return value
+
+
+_PrintableJson = AfterValidator(printable_json)
 
 
 def _time_text(value: Any) -> Any:
@@ -362,7 +389,7 @@ class ResourceIn(_In):
     """A resource with attributes; a plain string stands for ``{"id": ...}``."""
 
     id: _Resource
-    attributes: Annotated[dict[_Key, Any], Field(max_length=64)] = {}
+    attributes: Annotated[dict[_Key, Any], Field(max_length=64), _PrintableJson] = {}
 
 
 class DecisionIn(_In):
@@ -374,8 +401,8 @@ class DecisionIn(_In):
     action: _Action
     resource: _Resource | ResourceIn
     fields: Annotated[list[_Field], Field(max_length=200)] = []
-    context: Annotated[dict[_Key, Any], Field(max_length=64)] = {}
-    input: Any = None
+    context: Annotated[dict[_Key, Any], Field(max_length=64), _PrintableJson] = {}
+    input: Annotated[Any, _PrintableJson] = None
 
 
 class DecisionOut(BaseModel):

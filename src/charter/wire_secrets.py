@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from charter.secrets.leaks import MAX_NOTE, Leak
-from charter.wire import printable
+from charter.wire import printable, printable_json
 
 __all__ = ["LeakIn", "LeakOut", "LeakPage", "ScanIn", "ScanOut"]
 
@@ -22,7 +22,10 @@ class LeakIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    value: Annotated[str, StringConstraints(min_length=1, max_length=16384)] | None = None
+    value: (
+        Annotated[str, StringConstraints(min_length=1, max_length=16384), AfterValidator(printable)]
+        | None
+    ) = None
     fingerprint: Annotated[str, StringConstraints(pattern=r"^fp_[0-9a-f]{32}$")] | None = None
     note: _Text
     ticket: _Text | None = None
@@ -60,8 +63,10 @@ class ScanIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    content: Any = Field(description="a string, or any JSON value")
-    redact: bool = Field(
+    content: Annotated[Any, AfterValidator(printable_json)] = Field(
+        description="a string, or any JSON value"
+    )
+    redact: StrictBool = Field(
         default=True,
         description="mask every finding; false masks only registered leaks",
     )

@@ -24,11 +24,11 @@ __all__ = [
     "redact",
 ]
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 _LOCAL = Scanner()
 
 
-def redact(value: T) -> T:
+def redact(value: _T) -> _T:
     """``value`` (a text, or JSON made of dicts, lists and scalars) with every secret the
     detectors find replaced by ``[REDACTED:<type>]``. Registered leaks need the server's
     key: the SDK's guard asks the server for those."""

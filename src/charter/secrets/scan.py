@@ -111,7 +111,12 @@ class Scanner:
         """``fp_`` and 32 hex characters of HMAC-SHA256(key, secret); None without a key."""
         if self._key is None:
             return None
-        return "fp_" + hmac.digest(self._key, secret.encode("utf-8"), hashlib.sha256).hex()[:32]
+        return (
+            "fp_"
+            + hmac.digest(self._key, secret.encode("utf-8", "surrogatepass"), hashlib.sha256).hex()[
+                :32
+            ]
+        )
 
     def scan(self, value: Any, *, path: str = "$", leaks: LeakSet | None = None) -> list[Finding]:
         """Every secret in ``value`` (a text, or JSON made of dicts, lists and scalars),
@@ -293,8 +298,17 @@ def _masked(text: str, hits: list[_Hit]) -> str:
 
 def _present(text: str) -> list[int]:
     """The automaton's patterns that occur in ``text`` (its stubs call this a bool)."""
-    found: Any = _AUTOMATON.Match(text)
+    found: Any = _AUTOMATON.Match(_encodable(text))
     return list(found or ())
+
+
+def _encodable(text: str) -> str:
+    """``text`` as RE2 can take it: a lone surrogate becomes one "?" (offsets stay)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
 
 
 def _text_hits(texts: list[str], *, decode: bool) -> Iterator[_Hit]:
@@ -388,7 +402,7 @@ def _mixed(value: str) -> bool:
 def _name_hits(texts: list[str], names: list[str]) -> Iterator[_Hit]:
     """Values under secret-like JSON keys (one pass over all the names)."""
     joined = "\n".join(names)
-    if not _ANY_KEY.search(joined):
+    if not _ANY_KEY.search(_encodable(joined)):
         return
     starts: list[int] = []
     offset = 0

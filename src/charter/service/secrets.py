@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from charter.audit.records import AuditEntry
 from charter.clock import Clock
-from charter.errors import InvalidInput, StoreError
+from charter.errors import InvalidInput, Unavailable
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.secrets import Finding, LeakSet, Scanner
@@ -116,10 +116,10 @@ class LeakService:
         whether it is new (a second report of the same secret changes nothing)."""
         require_roles(actor, "report leaked secrets", HumanRole.ADMIN)
         if not self._keyed:
-            raise StoreError(
+            raise Unavailable(
                 "this server has no key to fingerprint secrets with",
                 code="fingerprint_key_missing",
-                help="run `charter init` so the server has its key",
+                help="start the server with its audit signing key (charter serve does)",
             )
         found, kind, length = self._identify(value, fingerprint)
         _check_text("note", note, required=True)
