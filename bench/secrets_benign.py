@@ -89,7 +89,7 @@ def git_shas(rng: random.Random) -> tuple[str, str]:
         [
             f"commit {sha}\nAuthor: Dana <dana@example.com>\n\n    Fix retry loop\n",
             f"{_ts(rng)} INFO deploy: rolled out api at {sha} ({sha[:7]}) to prod",
-            f'{{"head_sha": "{sha}", "base_ref": "main", "check": "lint", "conclusion": "success"}}',
+            json.dumps({"head_sha": sha, "base_ref": "main", "check": "lint", "conclusion": "ok"}),
             f"Merge pull request #{rng.randint(100, 9999)} from acme/fix-{sha[:8]}",
         ]
     )
@@ -121,7 +121,8 @@ def lockfiles(rng: random.Random) -> tuple[str, str]:
         return "json", json.dumps(entry, indent=2)
     return "config", (
         f'[[package]]\nname = "{package}"\nversion = "1.2.3"\n'
-        f'files = [\n    {{file = "{package}-1.2.3.tar.gz", hash = "sha256:{fmt.hex_digest(rng)}"}},\n]'
+        f'files = [\n    {{file = "{package}-1.2.3.tar.gz", '
+        f'hash = "sha256:{fmt.hex_digest(rng)}"}},\n]'
         f"\n\n# go.sum\ngithub.com/acme/x v1.4.0 h1:{fmt.b64(rng.randbytes(32))}\n"
     )
 
@@ -154,7 +155,8 @@ def plain_urls(rng: random.Random) -> tuple[str, str]:
             "mysql://root@127.0.0.1:3306/test",
             "https://user@example.com/login?next=/dashboard",
             f"https://s3.eu-west-1.amazonaws.com/bucket/key?X-Amz-Date=20261201T000000Z"
-            f"&X-Amz-Expires=300&X-Amz-SignedHeaders=host&versionId={fmt.pick(rng, fmt.BASE62, 32)}",
+            "&X-Amz-Expires=300&X-Amz-SignedHeaders=host"
+            f"&versionId={fmt.pick(rng, fmt.BASE62, 32)}",
         ]
     )
     return "config", f"DATABASE_HOST=db\nUPSTREAM_URL={url}\n"
