@@ -320,3 +320,12 @@ def test_the_filters_do_not_hide_a_real_value_next_to_a_placeholder(scanner: Sca
     text = f"GITHUB_TOKEN=ghp_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\nGITHUB_TOKEN={token}\n"
     finding = _only(scanner.scan(text))
     assert text[finding.start : finding.end] == token
+
+
+def test_the_committed_corpus_is_what_its_generator_makes() -> None:
+    """bench/data/secrets_corpus.jsonl is generated: an edit by hand, or a generator change
+    without regenerating (`python -m bench.secrets_corpus`), fails here."""
+    from bench import secrets_corpus
+
+    made = secrets_corpus.dumps(secrets_corpus.build())
+    assert secrets_corpus.CORPUS.read_text(encoding="utf-8") == made
