@@ -1,0 +1,424 @@
+"""The detectors: one pattern for each secret format, and the rule for values assigned to
+secret-like names.
+
+Formats follow the issuers' published shapes (prefixes, alphabets, lengths, checksums).
+All patterns are RE2 syntax: ``scan.py`` joins them into one automaton that reads a text
+once, whatever the number of rules, so adding a rule costs almost nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from charter.secrets.filters import (
+    entropy,
+    is_hash_name,
+    is_hex,
+    is_placeholder,
+    is_sequential,
+    is_uuid,
+    looks_like_path_or_url,
+    not_secret_name,
+)
+
+__all__ = [
+    "BASE64_MARKS",
+    "FAMILIES",
+    "PERCENT_ESCAPE",
+    "RULES",
+    "SECRET_NAME",
+    "Family",
+    "Rule",
+    "assigned",
+    "secret_span",
+]
+
+Check = Callable[[str], float | None]
+"""A rule's second look at a match: the confidence, or None to drop it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One secret format: its exact shape (a Python regular expression, matched where the
+    family's prefix was found), how sure a match is, and a second look at it."""
+
+    type: str
+    pattern: str
+    confidence: float
+    check: Check | None = None
+    priority: int = 3
+    """Of two overlapping findings the higher priority stays (provider formats 3,
+    headers and URLs 2, names 1)."""
+    regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "regex", re.compile(self.pattern, re.DOTALL))
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """Rules that share a prefix: the scanner's automaton looks for the prefix (RE2, no
+    counted repetitions, so the automaton stays small); the rules are tried in order at
+    each place it is found."""
+
+    prefix: str
+    rules: tuple[Rule, ...]
+    lead: str | None = None
+    """Characters that may come before the prefix as part of a match (a URL's scheme
+    before ``://``): a Python regular expression ending in ``$``."""
+    finder: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    lead_regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "finder", re.compile(self.prefix))
+        object.__setattr__(self, "lead_regex", re.compile(self.lead) if self.lead else None)
+
+
+_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _base62(number: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        number, digit = divmod(number, 62)
+        digits.append(_B62[digit])
+    return "".join(reversed(digits))
+
+
+def _github(token: str) -> float | None:
+    # Classic tokens end in the base62 CRC32 of the 30 characters after the prefix.
+    body, checksum = token[4:-6], token[-6:]
+    return 0.99 if _base62(zlib.crc32(body.encode()), 6) == checksum else 0.85
+
+
+def _not_placeholder(confidence: float) -> Check:
+    def check(value: str) -> float | None:
+        return None if is_placeholder(value) or is_sequential(value[4:]) else confidence
+
+    return check
+
+
+def _b64url_json(part: str) -> dict[str, object] | None:
+    try:
+        decoded = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        value = json.loads(decoded)
+    except (binascii.Error, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _jwt(token: str) -> float | None:
+    header, _, rest = token.partition(".")
+    claims, _, signature = rest.partition(".")
+    decoded = _b64url_json(header)
+    if decoded is None or "alg" not in decoded or _b64url_json(claims) is None:
+        return None
+    return 0.95 if len(signature) >= 16 else 0.6
+
+
+def _basic(credential: str) -> float | None:
+    try:
+        decoded = base64.b64decode(credential + "=" * (-len(credential) % 4), validate=True)
+        text = decoded.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    _, colon, password = text.partition(":")
+    if not colon or not password or not text.isprintable() or is_placeholder(password):
+        return None
+    return 0.95
+
+
+def _bearer(credential: str) -> float | None:
+    if len(credential) < 8 or is_placeholder(credential) or is_sequential(credential):
+        return None
+    return 0.9 if entropy(credential) >= 3.0 else None
+
+
+_AUTH_VALUE = re.compile(r"(?i)(basic|bearer|token|digest)\s+([A-Za-z0-9._~+/\-]+=*)")
+
+
+def _authorization(header: str) -> float | None:
+    found = _AUTH_VALUE.search(header)
+    if found is None:
+        return None
+    scheme, credential = found.group(1).lower(), found.group(2)
+    return _basic(credential) if scheme == "basic" else _bearer(credential)
+
+
+_URL_PASSWORD = re.compile(r"://[^\s:/@\"'<>]+:([^\s@/\"'<>]+)@")
+
+
+def _url_password(url: str) -> float | None:
+    found = _URL_PASSWORD.search(url)
+    if found is None:
+        return None
+    password = found.group(1)
+    if is_placeholder(password) or password.lower() in {"pass", "pwd", "passw0rd", "x"}:
+        return None
+    return 0.9
+
+
+def secret_span(rule_type: str, match: str) -> tuple[int, int]:
+    """Where, inside a rule's match, the secret itself is (the whole match for most)."""
+    if rule_type == "url_password":
+        found = _URL_PASSWORD.search(match)
+        if found is not None:
+            return found.span(1)
+    elif rule_type == "authorization_header":
+        found = _AUTH_VALUE.search(match)
+        if found is not None:
+            return found.span(2)
+    return 0, len(match)
+
+
+_PEM = r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"
+
+FAMILIES: tuple[Family, ...] = (
+    Family(
+        r"-----BEGIN[ A-Z0-9]*PRIVATE KEY",
+        (
+            Rule(
+                "private_key",
+                _PEM + r".{0,16384}?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----",
+                0.99,
+            ),
+            Rule("private_key", _PEM + r"[A-Za-z0-9+/=\s\\]{40,}", 0.9),  # cut short
+        ),
+    ),
+    Family(
+        r"(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|APKA)[A-Z2-7]",
+        (
+            Rule(
+                "aws_access_key",
+                r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|APKA)[A-Z2-7]{16}\b",
+                0.95,
+                _not_placeholder(0.95),
+            ),
+        ),
+    ),
+    Family(r"gh[pousr]_", (Rule("github_token", r"\bgh[pousr]_[A-Za-z0-9]{36}\b", 0.9, _github),)),
+    Family(
+        r"github_pat_",
+        (Rule("github_token", r"\bgithub_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}\b", 0.97),),
+    ),
+    Family(
+        r"gl(?:pat|dt|rt|ptt|soat|cbt|ft|imt|oas)-|GR1348941",
+        (
+            Rule(
+                "gitlab_token",
+                r"\b(?:gl(?:pat|dt|rt|ptt|soat|cbt|ft|imt|oas)-|GR1348941)[A-Za-z0-9_\-]{20,}",
+                0.95,
+                _not_placeholder(0.95),
+            ),
+        ),
+    ),
+    Family(
+        r"https://hooks\.slack\.com/",
+        (
+            Rule(
+                "slack_webhook",
+                r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_\-]{20,}",
+                0.95,
+            ),
+        ),
+    ),
+    Family(
+        r"xox[abposr]-|xapp-",
+        (
+            Rule("slack_token", r"\bxox[abposr]-[A-Za-z0-9\-]{10,}", 0.95, _not_placeholder(0.95)),
+            Rule("slack_token", r"\bxapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+", 0.95),
+        ),
+    ),
+    Family(
+        r"[sr]k_(?:live|test)_",
+        (
+            Rule(
+                "stripe_key",
+                r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{20,247}\b",
+                0.95,
+                _not_placeholder(0.95),
+            ),
+        ),
+    ),
+    Family(
+        r"sk-",
+        (
+            Rule("anthropic_key", r"\bsk-ant-(?:api|admin|oat|sid)\d{2}-[A-Za-z0-9_\-]{80,}", 0.97),
+            Rule(
+                "openai_key",
+                r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{40,}",
+                0.95,
+                _not_placeholder(0.95),
+            ),
+            Rule("openai_key", r"\bsk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}\b", 0.97),
+            Rule("openai_key", r"\bsk-[A-Za-z0-9]{48}\b", 0.85, _not_placeholder(0.85)),
+        ),
+    ),
+    Family(
+        r"AIza",
+        (Rule("google_api_key", r"\bAIza[0-9A-Za-z_\-]{35}", 0.95, _not_placeholder(0.95)),),
+    ),
+    Family(r"npm_", (Rule("npm_token", r"\bnpm_[A-Za-z0-9]{36}\b", 0.95, _not_placeholder(0.95)),)),
+    Family(r"pypi-AgE", (Rule("pypi_token", r"\bpypi-AgE[IN][A-Za-z0-9_\-]{50,}", 0.97),)),
+    Family(
+        r"eyJ",
+        (
+            Rule(
+                "jwt",
+                r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*",
+                0.9,
+                _jwt,
+            ),
+        ),
+    ),
+    Family(
+        r"://",
+        (
+            Rule(
+                "url_password",
+                r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@\"'<>]+:[^\s@/\"'<>]+@",
+                0.9,
+                _url_password,
+                priority=2,
+            ),
+        ),
+        lead=r"[A-Za-z][A-Za-z0-9+.\-]{0,30}$",
+    ),
+    Family(
+        r"(?i:authorization)",
+        (
+            Rule(
+                "authorization_header",
+                r"(?i:authorization)[\"']?\s*[:=]\s*[\"']?(?i:basic|bearer|token|digest)\s+"
+                r"[A-Za-z0-9._~+/\-]+=*",
+                0.9,
+                _authorization,
+                priority=2,
+            ),
+        ),
+    ),
+    Family(
+        r"(?i:bearer)\s",
+        (
+            Rule(
+                "authorization_header",
+                r"\b(?i:bearer)\s+[A-Za-z0-9._~+/\-]{16,}=*",
+                0.75,
+                _authorization,
+                priority=2,
+            ),
+        ),
+    ),
+)
+RULES: tuple[Rule, ...] = tuple(rule for family in FAMILIES for rule in family.rules)
+
+SECRET_NAME = (
+    r"(?i:pass(?:word|wd|phrase)?|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|"
+    r"private[_\-]?key|auth[_\-]?key|credentials?|signing[_\-]?key|client[_\-]?secret|"
+    r"conn(?:ection)?[_\-]?str(?:ing)?)"
+)
+"""A word that makes the value assigned to a name a candidate secret."""
+_ENCODED_WORDS = (
+    "AKIA",
+    "ASIA",
+    "ghp_",
+    "gho_",
+    "ghs_",
+    "ghu_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "xoxb-",
+    "xoxp-",
+    "xoxa-",
+    "xapp-",
+    "hooks.slack.com",
+    "sk_live_",
+    "sk_test_",
+    "rk_live_",
+    "sk-proj-",
+    "sk-ant-",
+    "sk-",
+    "AIza",
+    "npm_",
+    "pypi-",
+    "eyJ",
+    "-----BEGIN",
+    "://",
+    "password",
+    "Password",
+    "PASSWORD",
+    "passwd",
+    "secret",
+    "Secret",
+    "SECRET",
+    "token",
+    "Token",
+    "TOKEN",
+    "api_key",
+    "API_KEY",
+    "apikey",
+    "ApiKey",
+    "Bearer ",
+    "Basic ",
+)
+
+
+def _base64_of(word: str) -> set[str]:
+    """The base64 text ``word`` always turns into, whatever its offset in the encoded
+    bytes (three alignments; the characters the neighbours also shape are left out)."""
+    shapes = set()
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + word.encode()).decode()
+        first, last = (shift * 8 + 5) // 6, ((shift + len(word)) * 8) // 6
+        if last - first >= 4:
+            shapes.add(encoded[first:last])
+            shapes.add(encoded[first:last].replace("+", "-").replace("/", "_"))
+    return shapes
+
+
+BASE64_MARKS = "|".join(
+    sorted({re.escape(shape) for word in _ENCODED_WORDS for shape in _base64_of(word)})
+)
+"""What the base64 (or base64url) of a known prefix or a secret-like name looks like:
+where one is found, the run around it is decoded and scanned again."""
+PERCENT_ESCAPE = r"%[0-9A-Fa-f]{2}"
+"""A sign of URL encoding."""
+
+_PASSWORD_NAME = re.compile(r"(?i)pass(?:word|wd|phrase)?$|pwd$|^pass|password")
+_AWS_SECRET_NAME = re.compile(r"(?i)aws.*secret|secret.?access.?key")
+_AWS_SECRET = re.compile(r"^[A-Za-z0-9/+]{40}$")
+
+
+def assigned(name: str, value: str) -> tuple[str, float] | None:
+    """The type and confidence of a secret ``value`` assigned to ``name`` (a secret-like
+    name), or None when the value is a placeholder, a reference or not secret-like."""
+    if not_secret_name(name) or is_placeholder(value) or looks_like_path_or_url(value):
+        return None
+    if _AWS_SECRET_NAME.search(name) and _AWS_SECRET.match(value):
+        return ("aws_secret_key", 0.9) if not is_sequential(value) else None
+    if is_sequential(value) or is_uuid(value):
+        return None
+    if _PASSWORD_NAME.search(name):
+        # People's passwords are short and far from random; what is left after the
+        # placeholders is taken as a password.
+        if len(value) < 6 or entropy(value) < 2.0:
+            return None
+        return "generic_secret", 0.7 if entropy(value) < 3.0 else 0.8
+    if len(value) < 12:
+        return None
+    score = entropy(value)
+    if is_hex(value):
+        # Hex is at most 4 bits a character; under a hash-like name it is a digest.
+        if is_hash_name(name) or len(value) < 20 or score < 3.0:
+            return None
+        return "generic_secret", 0.7
+    if score < 3.0:
+        return None
+    return "generic_secret", 0.85 if score >= 4.0 else 0.7
