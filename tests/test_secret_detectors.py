@@ -16,6 +16,7 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 import pytest
+
 from charter.secrets import Finding, Scanner
 
 ALNUM = string.ascii_letters + string.digits
@@ -131,6 +132,21 @@ POSITIVES: list[tuple[str, Make, str]] = [
         "DATABASE_URL=postgresql://orders_app:{}@db.internal:5432/orders\n",
     ),
     (
+        "url_password",
+        lambda r: _chars(r, ALNUM, 22),
+        "CACHE_URL=redis://:{}@cache:6379/0\n",
+    ),
+    (
+        "aws_secret_key",
+        lambda r: "/" + _chars(r, ALNUM, 20) + "+" + _chars(r, ALNUM, 18),
+        "aws_secret_access_key = {}\n",
+    ),
+    (
+        "aws_secret_key",
+        lambda r: _chars(r, ALNUM, 25) + "/" + _chars(r, ALNUM, 14),
+        '{{"tool": "set_env", "arguments": {{"name": "AWS_SECRET_ACCESS_KEY", "value": "{}"}}}}',
+    ),
+    (
         "authorization_header",
         lambda r: _chars(r, URLSAFE, 40),
         "GET /api/v2/reports HTTP/1.1\r\nHost: reports.internal\r\nAuthorization: Bearer {}\r\n",
@@ -153,7 +169,9 @@ def _only(findings: list[Finding]) -> Finding:
     return findings[0]
 
 
-@pytest.mark.parametrize(("kind", "make", "template"), POSITIVES, ids=[p[0] for p in POSITIVES])
+@pytest.mark.parametrize(
+    ("kind", "make", "template"), POSITIVES, ids=[f"{p[0]}-{n}" for n, p in enumerate(POSITIVES)]
+)
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_each_type_is_found_where_it_is(
     scanner: Scanner, kind: str, make: Make, template: str, seed: int
@@ -295,6 +313,19 @@ BENIGN: dict[str, str] = {
     "digits": "api_key=1234567890",
     "repeated": "password = aaaaaaaaaaaaaaaa",
     "code_reference": 'api_key = os.environ["OPENAI_API_KEY"]',
+    "dotted_code_reference": "secret = settings.SECRET_KEY",
+    "attribute_reference": "password=self.config.db_password,",
+    "call_reference": 'password = getpass.getpass("Password: ")',
+    "subscript_reference": 'client_secret = request.headers["X-Client-Secret"]',
+    "cut_reference": "DB_PASSWORD=${DB_PASSWORD}",
+    "command_substitution": "DB_PASSWORD=$(cat /run/secrets/db_password)",
+    "yaml_secret_tag": "password: !secret db_password",
+    "secrets_manager_arn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbCdEf",
+    "secret_manager_path": "secret: prod/db-password",
+    "keyboard_rows": "password = qwertyuiopasdfgh",
+    "digits_wrapping": "api_key=12345678901234567890",
+    "alphabet_then_digits": "secret: abcdefghijklmnopqrstuvwxyz0123456789",
+    "hex_digest_near_aws_words": f"aws_secret_rotation_commit: {_hex(11, 40)}",
     "aws_doc_example": "aws_access_key_id = AKIAIOSFODNN7EXAMPLE",
     "aws_doc_secret_example": "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     "x_github_token": "GITHUB_TOKEN=ghp_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
