@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 PIP := $(BIN)/python -m pip install --quiet --constraint constraints.txt
 
-.PHONY: run test lint typecheck pytest bench bench-http clean
+.PHONY: run test lint typecheck pytest bench bench-http bench-secrets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ bench: $(VENV)/.installed-bench
 ## bench-http: decisions over HTTP (real server, SQLite and PostgreSQL); writes its section of docs/benchmarks.md
 bench-http: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.http
+
+## bench-secrets: charter.secrets against detect-secrets on bench/data/secrets_corpus.jsonl; writes its section of docs/benchmarks.md
+bench-secrets: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.secrets
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -15,6 +15,7 @@ from collections import Counter
 
 __all__ = [
     "entropy",
+    "is_code_reference",
     "is_hash_name",
     "is_hex",
     "is_placeholder",
@@ -28,6 +29,9 @@ _PLACEHOLDER = re.compile(
     r"""
     ^<[^<>]*>$                              # <token>
     | \$\{[^}]*\}                           # ${VAR}
+    | ^\$\{[A-Za-z_]                         # ${VAR, its brace cut off by the value's end
+    | ^\$\(                                  # $(command)
+    | ^!(?:secret|vault|env|Ref|Sub|GetAtt|ImportValue)\b  # YAML tags that fetch a value
     | ^\$[A-Za-z_][A-Za-z0-9_]*$            # $VAR
     | \{\{.*\}\}                            # {{ secret }}
     | \{%.*%\}                              # {% ... %}
@@ -60,10 +64,26 @@ _NOT_SECRET_NAME = re.compile(
     r"created|updated|at|limit|max|min|timeout|placeholder|count|arn|ref|env|var|"
     r"manager|store|backend|lookup|location|region|algorithm|alg|usage|key_id|keyid)$)"
     r"|^(?:has|is|use|no|allow|require|show)[_\-]"
+    r"|secrets?_?manager"
 )
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _PATH_OR_URL = re.compile(r"(?i)^(?:[a-z][a-z0-9+.\-]*://|/|\./|\.\./|~/|[a-z]:\\)")
-_KEYBOARD = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "abcdefghijklmnopqrstuvwxyz", "0123456789")
+# A secret manager's path: prod/db-password, kv/data/payments (a lower-case word first).
+_SECRET_PATH = re.compile(r"^[a-z]{2,}[a-z0-9_\-]*(?:/[A-Za-z0-9_.\-]+)+$")
+# Rows people type a "random" value along; digits wrap round (1234567890), and rows run
+# into the next (qwertyuiopasdf, abc...xyz0123...).
+_KEYBOARD = (
+    "qwertyuiopasdfghjklzxcvbnm",
+    "abcdefghijklmnopqrstuvwxyz0123456789",
+    "012345678901234567890123456789",
+)
+_ROWS = (*_KEYBOARD, *(row[::-1] for row in _KEYBOARD))
+_NOT_ALNUM = re.compile(r"[^a-z0-9]")
+# An identifier path (settings.SECRET_KEY, self.config.db_password) or a call or index
+# (getpass.getpass(...), request.headers[...]): code that fetches the secret. Each part
+# is in one case, as names are, so a mixed-case password with a dot is not taken for one.
+_CODE_PART = r"(?:[a-z_][a-z0-9_]*|[A-Z_][A-Z0-9_]*)"
+_CODE_REFERENCE = re.compile(rf"^{_CODE_PART}(?:\.{_CODE_PART})+(?:[(\[].*)?$|^{_CODE_PART}[(\[]")
 
 
 def entropy(value: str) -> float:
@@ -82,22 +102,35 @@ def is_placeholder(value: str) -> bool:
 def is_sequential(value: str) -> bool:
     """Runs of the alphabet, digits or keyboard rows, or mostly one repeated character."""
     lowered = value.lower()
-    if len(value) >= 4 and Counter(lowered).most_common(1)[0][1] * 2 > len(value):
+    # One character more than half the time leaves at most half the value distinct:
+    # the count is only taken then (the scanner asks this of every token it finds).
+    if (
+        len(value) >= 4
+        and len(set(lowered)) <= len(value) // 2 + 1
+        and Counter(lowered).most_common(1)[0][1] * 2 > len(value)
+    ):
         return True
-    stripped = re.sub(r"[^a-z0-9]", "", lowered)
+    stripped = _NOT_ALNUM.sub("", lowered)
     if len(stripped) >= 6:
-        for row in _KEYBOARD:
-            if stripped in row or stripped in row[::-1]:
-                return True
+        if any(stripped in row for row in _ROWS):
+            return True
         # 1234..., abcd..., with a fixed step
-        steps = {ord(b) - ord(a) for a, b in itertools.pairwise(stripped)}
-        if len(steps) == 1 and steps <= {1, -1, 0}:
+        step = ord(stripped[1]) - ord(stripped[0])
+        if step in (1, -1, 0) and all(
+            ord(b) - ord(a) == step for a, b in itertools.pairwise(stripped)
+        ):
             return True
     # A short unit repeated: abcabcabc, 121212
     for unit in range(1, min(5, len(value) // 3) + 1):
         if value == value[:unit] * (len(value) // unit) + value[: len(value) % unit]:
             return True
     return False
+
+
+def is_code_reference(value: str) -> bool:
+    """An expression that reads the secret from elsewhere: ``settings.SECRET_KEY``,
+    ``getpass.getpass(``, ``request.headers[``."""
+    return bool(_CODE_REFERENCE.match(value))
 
 
 def is_uuid(value: str) -> bool:
@@ -122,5 +155,6 @@ def not_secret_name(name: str) -> bool:
 
 
 def looks_like_path_or_url(value: str) -> bool:
-    """A URL or a file path: a reference to where a secret is, not the secret."""
-    return bool(_PATH_OR_URL.match(value))
+    """A URL, a file path or a secret manager's path: a reference to where a secret is,
+    not the secret."""
+    return bool(_PATH_OR_URL.match(value) or _SECRET_PATH.match(value))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from charter.secrets.filters import (
     entropy,
+    is_code_reference,
     is_hash_name,
     is_hex,
     is_placeholder,
@@ -94,6 +95,8 @@ def _base62(number: int, width: int) -> str:
 def _github(token: str) -> float | None:
     # Classic tokens end in the base62 CRC32 of the 30 characters after the prefix.
     body, checksum = token[4:-6], token[-6:]
+    if is_placeholder(token) or is_sequential(token[4:]):
+        return None  # ghp_XXXX..., as documentation writes one
     return 0.99 if _base62(zlib.crc32(body.encode()), 6) == checksum else 0.85
 
 
@@ -151,7 +154,8 @@ def _authorization(header: str) -> float | None:
     return _basic(credential) if scheme == "basic" else _bearer(credential)
 
 
-_URL_PASSWORD = re.compile(r"://[^\s:/@\"'<>]+:([^\s@/\"'<>]+)@")
+# The user may be empty: redis://:password@host is how Redis URLs carry one.
+_URL_PASSWORD = re.compile(r"://[^\s:/@\"'<>]*:([^\s@/\"'<>]+)@")
 
 
 def _url_password(url: str) -> float | None:
@@ -164,8 +168,28 @@ def _url_password(url: str) -> float | None:
     return 0.9
 
 
+_AWS_SECRET_LENGTH = 40
+
+
+def _aws_secret(match: str) -> float | None:
+    # No prefix of its own: 40 characters of base64's alphabet soon after the words "AWS
+    # secret", in mixed case with digits (a hex digest or a word is not one).
+    value = match[-_AWS_SECRET_LENGTH:]
+    if is_placeholder(value) or is_sequential(value) or is_hex(value):
+        return None
+    if not (_mixed(value) and any(c.isupper() for c in value) and any(c.islower() for c in value)):
+        return None
+    return 0.85
+
+
+def _mixed(value: str) -> bool:
+    return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+
+
 def secret_span(rule_type: str, match: str) -> tuple[int, int]:
     """Where, inside a rule's match, the secret itself is (the whole match for most)."""
+    if rule_type == "aws_secret_key":
+        return max(0, len(match) - _AWS_SECRET_LENGTH), len(match)
     if rule_type == "url_password":
         found = _URL_PASSWORD.search(match)
         if found is not None:
@@ -199,6 +223,18 @@ FAMILIES: tuple[Family, ...] = (
                 r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|APKA)[A-Z2-7]{16}\b",
                 0.95,
                 _not_placeholder(0.95),
+            ),
+        ),
+    ),
+    Family(
+        r"[Aa][Ww][Ss][_ \-]?[Ss][Ee][Cc][Rr][Ee][Tt]",
+        (
+            Rule(
+                "aws_secret_key",
+                r"[Aa][Ww][Ss][_ \-]?[Ss][Ee][Cc][Rr][Ee][Tt][^\n]{0,60}?"
+                r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])",
+                0.85,
+                _aws_secret,
             ),
         ),
     ),
@@ -282,7 +318,7 @@ FAMILIES: tuple[Family, ...] = (
         (
             Rule(
                 "url_password",
-                r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@\"'<>]+:[^\s@/\"'<>]+@",
+                r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@\"'<>]*:[^\s@/\"'<>]+@",
                 0.9,
                 _url_password,
                 priority=2,
@@ -318,10 +354,22 @@ FAMILIES: tuple[Family, ...] = (
 )
 RULES: tuple[Rule, ...] = tuple(rule for family in FAMILIES for rule in family.rules)
 
-SECRET_NAME = (
-    r"(?i:pass(?:word|wd|phrase)?|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|"
-    r"private[_\-]?key|auth[_\-]?key|credentials?|signing[_\-]?key|client[_\-]?secret|"
-    r"conn(?:ection)?[_\-]?str(?:ing)?)"
+
+def _any_case(pattern: str) -> str:
+    """``pattern`` with each letter as a class of both cases: ``[Kk][Ee][Yy]``."""
+    return re.sub(r"[A-Za-z]", lambda m: f"[{m.group().upper()}{m.group().lower()}]", pattern)
+
+
+# Grouped by first letter and spelt in both cases rather than with (?i): Python's re tries
+# every alternative of a case-insensitive group at every character, which made this one
+# pattern most of a scan's time; a class as each branch's first item lets it skip the
+# branches that cannot start there. The words are those of
+# pass(word|wd|phrase)?, pwd, secret, token, api_?key, apikey, access_?key, private_?key,
+# auth_?key, credentials?, signing_?key, client_?secret, conn(ection)?_?str(ing)?.
+SECRET_NAME = _any_case(
+    r"(?:p(?:ass(?:word|wd|phrase)?|wd|rivate[_\-]?key)|s(?:ecret|igning[_\-]?key)|token|"
+    r"a(?:pi[_\-]?key|ccess[_\-]?key|uth[_\-]?key)|"
+    r"c(?:redentials?|lient[_\-]?secret|onn(?:ection)?[_\-]?str(?:ing)?))"
 )
 """A word that makes the value assigned to a name a candidate secret."""
 _ENCODED_WORDS = (
@@ -399,10 +447,14 @@ _AWS_SECRET = re.compile(r"^[A-Za-z0-9/+]{40}$")
 def assigned(name: str, value: str) -> tuple[str, float] | None:
     """The type and confidence of a secret ``value`` assigned to ``name`` (a secret-like
     name), or None when the value is a placeholder, a reference or not secret-like."""
-    if not_secret_name(name) or is_placeholder(value) or looks_like_path_or_url(value):
+    if not_secret_name(name) or is_placeholder(value):
         return None
+    # Before the path test: an AWS secret key may begin with a slash.
     if _AWS_SECRET_NAME.search(name) and _AWS_SECRET.match(value):
-        return ("aws_secret_key", 0.9) if not is_sequential(value) else None
+        # Under an AWS name, but a hex digest or a word is not a secret key.
+        return ("aws_secret_key", 0.9) if _aws_secret(value) is not None else None
+    if looks_like_path_or_url(value) or is_code_reference(value):
+        return None
     if is_sequential(value) or is_uuid(value):
         return None
     if _PASSWORD_NAME.search(name):

@@ -1,0 +1,509 @@
+"""Charter's secrets scanner against detect-secrets on the labelled corpus, and its speed.
+
+Run: `make bench-secrets` (or `.venv/bin/python -m bench.secrets`). Reads
+bench/data/secrets_corpus.jsonl (bench/secrets_corpus.py makes it), scans every sample's
+text with `charter.secrets.Scanner.scan` and with detect-secrets (the `bench` extra)
+through its in-process API, scores both the same way (`score`), times Charter, and
+writes its section of docs/benchmarks.md (between the `secrets` markers, see
+bench/report.py).
+
+Scoring: a labelled secret is found when some finding's span overlaps it, whatever type
+the finding names (Charter's type accuracy is reported beside). A finding overlapping no
+labelled secret is a false positive, each distinct span counted once. Recall = found /
+labelled; precision = found / (found + false positives), so a tool gains nothing by
+reporting one secret several times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import platform
+import random
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bench import secrets_formats as fmt
+from bench.report import REPORT, ROOT, cpu_name, replace_section
+from bench.secrets_corpus import CORPUS, SEED, build, load
+
+SECTION = "secrets"
+TARGET_RECALL = 0.95
+TARGET_PRECISION = 0.95
+TARGET_MASK_US = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where a tool says a secret is in a sample's text, and what it calls it."""
+
+    start: int
+    end: int
+    type: str
+
+
+Scan = Callable[[str], list[Span]]
+
+
+@dataclass
+class Score:
+    """One tool's results over the corpus."""
+
+    labelled: Counter[str] = field(default_factory=Counter)
+    found: Counter[str] = field(default_factory=Counter)
+    typed: Counter[str] = field(default_factory=Counter)
+    encoded_labelled: Counter[str] = field(default_factory=Counter)
+    encoded_found: Counter[str] = field(default_factory=Counter)
+    false_by_type: Counter[str] = field(default_factory=Counter)
+    false_by_family: Counter[str] = field(default_factory=Counter)
+    true_by_type: Counter[str] = field(default_factory=Counter)
+    examples: list[str] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
+
+    @property
+    def recall(self) -> float:
+        """Found over labelled, all types."""
+        return sum(self.found.values()) / max(1, sum(self.labelled.values()))
+
+    @property
+    def false_positives(self) -> int:
+        """Distinct spans that overlap no labelled secret."""
+        return sum(self.false_by_type.values())
+
+    @property
+    def precision(self) -> float:
+        """Found over found plus false positives."""
+        found = sum(self.found.values())
+        return found / max(1, found + self.false_positives)
+
+
+def _overlaps(a_start: int, a_end: int, b_start: int, b_end: int) -> bool:
+    return a_start < b_end and b_start < a_end
+
+
+def score(samples: list[dict[str, Any]], scan: Scan) -> Score:
+    """Score ``scan`` over ``samples`` (see the module docstring)."""
+    result = Score()
+    for sample in samples:
+        text, labels = sample["text"], sample["secrets"]
+        spans: dict[tuple[int, int], str] = {}
+        for span in scan(text):
+            spans.setdefault((span.start, span.end), span.type)
+        for label in labels:
+            kind, encoding = label["type"], label["encoding"]
+            hits = [
+                t for (s, e), t in spans.items() if _overlaps(s, e, label["start"], label["end"])
+            ]
+            result.labelled[kind] += 1
+            if encoding:
+                result.encoded_labelled[encoding] += 1
+            if hits:
+                result.found[kind] += 1
+                result.typed[kind] += kind in hits
+                if encoding:
+                    result.encoded_found[encoding] += 1
+            elif len(result.missed) < 400:
+                secret = text[label["start"] : label["end"]]
+                result.missed.append(f"{sample['id']} {kind} {encoding} {secret[:60]!r}")
+        for (start, end), kind in spans.items():
+            if any(_overlaps(start, end, label["start"], label["end"]) for label in labels):
+                result.true_by_type[kind] += 1
+                continue
+            result.false_by_type[kind] += 1
+            result.false_by_family[sample["family"]] += 1
+            if len(result.examples) < 400:
+                result.examples.append(f"{sample['id']} {kind} {text[start:end][:60]!r}")
+    return result
+
+
+# -- the tools ---------------------------------------------------------------------------
+
+
+def charter_scan() -> Scan:
+    """`Scanner.scan` on the text, without fingerprints."""
+    from charter.secrets import Scanner
+
+    scanner = Scanner(key=None)
+
+    def scan(text: str) -> list[Span]:
+        return [Span(f.start, f.end, f.type) for f in scanner.scan(text)]
+
+    return scan
+
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    offset = 0
+    for line in text.split("\n"):
+        yield offset, line
+        offset += len(line) + 1
+
+
+def detect_secrets_scan(labels_of: Callable[[str], list[dict[str, Any]]]) -> Scan:
+    """detect-secrets' `scan_line` on each line, with every plugin and the default filters.
+
+    `scan_line` is its ad hoc mode: when a line has no quoted string, the entropy plugins
+    return every word with its entropy and leave the limit to the caller, as `scan
+    --string` does when it prints them; here the plugin's own limit is applied to those,
+    as a file scan would. It gives the secret's value, not its place: the value is located
+    in its line, at an occurrence overlapping a labelled secret if there is one (its best
+    case), else at the first.
+    """
+    from detect_secrets.core.scan import scan_line
+    from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
+    from detect_secrets.settings import get_plugins
+
+    def scan(text: str) -> list[Span]:
+        labels = labels_of(text)
+        entropy = {
+            p.secret_type: p for p in get_plugins() if isinstance(p, HighEntropyStringsPlugin)
+        }
+        spans: list[Span] = []
+        for offset, line in _lines(text):
+            for secret in scan_line(line):
+                value = secret.secret_value or ""
+                plugin = entropy.get(secret.type)
+                if not value or (
+                    plugin and plugin.calculate_shannon_entropy(value) <= plugin.entropy_limit
+                ):
+                    continue
+                places = []
+                at = line.find(value)
+                while at >= 0:
+                    places.append(offset + at)
+                    at = line.find(value, at + 1)
+                if not places:
+                    continue
+                start = next(
+                    (
+                        p
+                        for p in places
+                        if any(
+                            _overlaps(p, p + len(value), lb["start"], lb["end"]) for lb in labels
+                        )
+                    ),
+                    places[0],
+                )
+                spans.append(Span(start, start + len(value), secret.type))
+        return spans
+
+    return scan
+
+
+# -- speed ---------------------------------------------------------------------------------
+
+
+def tool_arguments(*, with_secret: bool) -> dict[str, Any]:
+    """A ~1 KB JSON tool call as an agent sends it; with a GitHub token in a header if asked."""
+    rng = random.Random(7)  # noqa: S311 - fixed content, not a secret
+    headers = {"Content-Type": "application/json", "X-Request-Id": fmt.uuid4(rng)}
+    token = fmt.github_token(random.Random(3))  # noqa: S311 - a fake token
+    headers["Authorization"] = f"token {token}" if with_secret else "token ${GITHUB_TOKEN}"
+    description = (
+        "Customer reports that exports started failing after the 2.3 upgrade. Steps: open "
+        "Reports, choose 'Last 90 days', click Export CSV; the spinner never stops and the "
+        "browser console shows a 504 from /api/v2/exports after 60 seconds. Affects the EU "
+        "tenant only, since Tuesday. Logs attached in the linked ticket; trace "
+        f"{fmt.hex_digest(rng, 32)}, build {fmt.hex_digest(rng, 40)}. Priority set by the "
+        "support rota; please confirm the workaround (smaller date range) with the customer."
+    )
+    return {
+        "tool": "http_request",
+        "call_id": "call_" + fmt.pick(rng, fmt.BASE62, 24),
+        "arguments": {
+            "method": "POST",
+            "url": "https://api.github.com/repos/acme/reports/issues",
+            "headers": headers,
+            "body": {
+                "title": "CSV export times out for EU tenant",
+                "body": description,
+                "labels": ["bug", "exports", "customer-reported"],
+                "assignees": ["dana-ops"],
+                "milestone": 14,
+            },
+        },
+    }
+
+
+def _timed(call: Callable[[], object], repetitions: int) -> tuple[float, float]:
+    """Median and p99 in µs, each call timed alone with the garbage collector off."""
+    clock = time.perf_counter_ns
+    samples: list[float] = []
+    for _ in range(200):
+        call()
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(repetitions):
+            start = clock()
+            call()
+            samples.append((clock() - start) / 1000)
+    finally:
+        gc.enable()
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.99)]
+
+
+def _throughput(scan: Callable[[str], object], texts: list[str], rounds: int) -> float:
+    """MB (10^6 bytes of UTF-8) scanned per second, the median of ``rounds`` passes."""
+    size = sum(len(text.encode()) for text in texts)
+    rates = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for text in texts:
+            scan(text)
+        rates.append(size / 1e6 / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+# -- the report ----------------------------------------------------------------------------
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "–"  # noqa: RUF001
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "**not met**"
+
+
+def _top(counter: Counter[str], limit: int = 8) -> str:
+    items = sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return ", ".join(f"`{name}` {count}" for name, count in items) or "none"
+
+
+def _corpus_lines(samples: list[dict[str, Any]]) -> list[str]:
+    labels = [label for sample in samples for label in sample["secrets"]]
+    kinds = Counter(sample["kind"] for sample in samples)
+    encodings = Counter(label["encoding"] for label in labels if label["encoding"])
+    benign = [sample for sample in samples if not sample["secrets"]]
+    families = sorted({sample["family"] for sample in benign})
+    return [
+        f"**The corpus** (`{CORPUS.relative_to(ROOT)}`, written by "
+        "`python -m bench.secrets_corpus` from one seed, byte for byte the same each time): "
+        f"{len(samples):,} samples ({', '.join(f'{n} {k}' for k, n in kinds.most_common())}) "
+        f"holding {len(labels)} fake secrets of {len({lb['type'] for lb in labels})} types, "
+        f"{encodings['base64']} of them base64-encoded and {encodings['url']} URL-encoded, "
+        f"and {len(benign):,} samples with none. The secrets are random values in each "
+        "provider's published format (prefix, length, alphabet; GitHub's classic tokens "
+        "with their CRC32 checksum), placed where agents meet them: JSON tool arguments, "
+        "application and access logs, .env, YAML, INI and JSON configs, chat messages, "
+        "HTTP request dumps, shell commands, source code and connection strings, among "
+        "UUIDs, commit SHAs and request ids. The samples without secrets are look-alikes "
+        f"in {len(families)} families: {', '.join(f'`{f}`' for f in families)} (placeholders "
+        "such as `<token>`, `${API_KEY}`, `{{ secret }}`, `changeme`; references such as "
+        "`password: ${DB_PASSWORD}`; AWS's documented `AKIAIOSFODNN7EXAMPLE`; "
+        "sha256/sha512 in checksums, lockfiles and `integrity` fields; base64 images "
+        "and data; public keys and certificates; Stripe publishable keys).",
+    ]
+
+
+def _tables(charter: Score, peer: Score, samples: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| tool | recall | precision | found / labelled | false positives | "
+        "base64-encoded found | URL-encoded found |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, result in (("Charter (`Scanner.scan`)", charter), ("detect-secrets", peer)):
+        found, labelled = sum(result.found.values()), sum(result.labelled.values())
+        lines.append(
+            f"| {name} | {result.recall:.1%} | {result.precision:.1%} | {found} / {labelled} | "
+            f"{result.false_positives} | "
+            f"{result.encoded_found['base64']} / {result.encoded_labelled['base64']} | "
+            f"{result.encoded_found['url']} / {result.encoded_labelled['url']} |"
+        )
+    lines += [
+        "",
+        "Per labelled type (recall counts a detection under any type name; type accuracy = "
+        "share of the labelled secrets Charter reported under the label's own type; "
+        "Charter precision = of Charter's distinct findings reported under this type, the "
+        "share that overlap a labelled secret):",
+        "",
+        "| type | labelled | Charter recall | detect-secrets recall | Charter type accuracy | "
+        "Charter precision (reported type) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for kind in sorted(charter.labelled):
+        n = charter.labelled[kind]
+        reported = charter.true_by_type[kind] + charter.false_by_type[kind]
+        lines.append(
+            f"| `{kind}` | {n} | {_pct(charter.found[kind], n)} | {_pct(peer.found[kind], n)} | "
+            f"{_pct(charter.typed[kind], n)} | {_pct(charter.true_by_type[kind], reported)} |"
+        )
+    benign = sum(not sample["secrets"] for sample in samples)
+    lines += [
+        "",
+        f"False positives, by the type each tool reported: Charter {_top(charter.false_by_type)}; "
+        f"detect-secrets {_top(peer.false_by_type)}.",
+        "",
+        f"By the family of the sample they were in ({benign:,} samples have no secret; "
+        "a family named after a template is a sample that also holds labelled secrets): "
+        f"Charter {_top(charter.false_by_family)}; detect-secrets {_top(peer.false_by_family)}.",
+    ]
+    return lines
+
+
+@dataclass(frozen=True)
+class Results:
+    """Everything one run measured."""
+
+    samples: list[dict[str, Any]]
+    charter: Score
+    peer: Score
+    other_seed: Score
+    peer_version: str
+    charter_rate: float
+    peer_rate: float
+    call_size: int
+    timings: dict[str, tuple[float, float]]
+
+
+def measure() -> Results:
+    """Score both tools on the corpus and time Charter."""
+    from importlib.metadata import version
+
+    from detect_secrets.settings import default_settings
+
+    from charter.secrets import Scanner
+
+    samples = load()
+    labels_by_text = {sample["text"]: sample["secrets"] for sample in samples}
+    texts = [sample["text"] for sample in samples]
+    charter = score(samples, charter_scan())
+    # The same templates with new random values: the rules were tuned on the committed
+    # corpus, so this shows whether they fit its values rather than its formats.
+    other_seed = score(build(SEED + 1), charter_scan())
+    with default_settings():
+        peer_scan = detect_secrets_scan(lambda text: labels_by_text.get(text, []))
+        peer = score(samples, peer_scan)
+        peer_rate = _throughput(peer_scan, texts, rounds=1)
+
+    scanner = Scanner(key=b"\x00" * 32)
+    charter_rate = _throughput(scanner.scan, texts, rounds=5)
+    benign_value, secret_value = tool_arguments(with_secret=False), tool_arguments(with_secret=True)
+    masked, findings = scanner.mask(secret_value)
+    if [f.type for f in findings] != ["github_token"] or "[REDACTED:" not in json.dumps(masked):
+        raise RuntimeError(f"mask did not redact the one token: {findings}")
+    if scanner.scan(benign_value):
+        raise RuntimeError("the benign tool call has findings: the timing would not be benign")
+    benign_text = json.dumps(benign_value)
+    timings = {
+        "`mask`, no secret": _timed(lambda: scanner.mask(benign_value), 5_000),
+        "`mask`, one GitHub token in a header": _timed(lambda: scanner.mask(secret_value), 5_000),
+        "`scan`, no secret": _timed(lambda: scanner.scan(benign_value), 5_000),
+        "`scan` of the same call as JSON text, no secret": _timed(
+            lambda: scanner.scan(benign_text), 5_000
+        ),
+    }
+    return Results(
+        samples=samples,
+        charter=charter,
+        peer=peer,
+        other_seed=other_seed,
+        peer_version=version("detect-secrets"),
+        charter_rate=charter_rate,
+        peer_rate=peer_rate,
+        call_size=len(benign_text.encode()),
+        timings=timings,
+    )
+
+
+def render(results: Results) -> str:
+    """The markdown section for ``results``."""
+    samples, charter, peer, timings = (
+        results.samples,
+        results.charter,
+        results.peer,
+        results.timings,
+    )
+    texts = [sample["text"] for sample in samples]
+    mask_median = timings["`mask`, no secret"][0]
+    mask_secret = timings["`mask`, one GitHub token in a header"][0]
+    lines = [
+        "## Secrets scanner (`charter.secrets`)",
+        "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {cpu_name()} "
+        f"({platform.system()} {platform.machine()}, Python {platform.python_version()}), "
+        f"with `make bench-secrets` (`python -m bench.secrets`), against detect-secrets "
+        f"{results.peer_version}.",
+        "",
+        *_corpus_lines(samples),
+        "",
+        "**Scoring.** Each sample's text is scanned whole by `Scanner.scan` (no "
+        "fingerprints) and line by line by detect-secrets' in-process `scan_line` inside "
+        "`default_settings()` (every plugin, the default filters). `scan_line` gives a "
+        "value, not a place: it is located in its line, at an occurrence overlapping a "
+        "labelled secret if there is one, else at the first. In that ad hoc mode the "
+        "entropy plugins return unquoted words whatever their entropy (for `scan --string` "
+        "to print); the plugins' own limits are applied to those here, as a file scan "
+        "applies them. A labelled secret is found when any finding's span overlaps it, "
+        "under whatever type; a finding that overlaps no labelled secret is a false "
+        "positive, each distinct span once. Recall = found / labelled; precision = found / "
+        "(found + false positives).",
+        "",
+        *_tables(charter, peer, samples),
+        "",
+        "Charter's rules and filters (`src/charter/secrets/rules.py`, `filters.py`) were "
+        "tuned while looking at this corpus's misses and false positives, so these numbers "
+        "flatter it. On a corpus generated from the next seed (the same templates with new "
+        f"values) it finds {results.other_seed.recall:.1%} with a precision of "
+        f"{results.other_seed.precision:.1%} ({results.other_seed.false_positives} false "
+        "positives); new surroundings, not new values, are what would test it.",
+        "",
+        f"**Speed.** Charter scans the whole corpus at {results.charter_rate:.1f} MB/s "
+        "(median of 5 "
+        f"passes over {sum(len(t.encode()) for t in texts) / 1e6:.2f} MB, one core); "
+        f"detect-secrets as driven here at {results.peer_rate:.2f} MB/s. A "
+        f"{results.call_size:,}-byte JSON tool "
+        "call (`bench.secrets.tool_arguments`), each call timed alone with "
+        "`perf_counter_ns`, 5,000 repetitions after 200 warm-up calls, garbage collector off:",
+        "",
+        "| call | median µs | p99 µs |",
+        "|---|---|---|",
+        *(f"| {name} | {median:.1f} | {p99:.1f} |" for name, (median, p99) in timings.items()),
+        "",
+        "Profiled (cProfile) when this benchmark was written, the RE2 automaton took 2-3 µs "
+        "of a 1 KB scan; most of the rest was the Python `re` passes and checks after it in "
+        "`scan.py` (the secret-name finder over the whole text, the pass over JSON keys, "
+        "placeholder and sequence checks of each candidate), and with a secret, its "
+        "fingerprint, paths and the rebuilt copy.",
+        "",
+        "**Against the targets**, in this run:",
+        "",
+        f"- recall {charter.recall:.1%} (≥ 95%: {_verdict(charter.recall >= TARGET_RECALL)}; "
+        f"detect-secrets {peer.recall:.1%}, above it: {_verdict(charter.recall > peer.recall)})",
+        f"- precision {charter.precision:.1%} (≥ 95%: "
+        f"{_verdict(charter.precision >= TARGET_PRECISION)}; detect-secrets "
+        f"{peer.precision:.1%}, above it: {_verdict(charter.precision > peer.precision)})",
+        f"- `mask` of a ~1 KB tool call: {mask_median:.1f} µs without a secret, "
+        f"{mask_secret:.1f} µs with one (≤ {TARGET_MASK_US:.0f}: "
+        f"{_verdict(mask_median <= TARGET_MASK_US)}, "
+        f"{_verdict(mask_secret <= TARGET_MASK_US)})",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Measure, print and record the section."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--misses", action="store_true", help="also list each tool's misses and false positives"
+    )
+    args = parser.parse_args(argv)
+    results = measure()
+    section = render(results)
+    print(section)
+    if args.misses:
+        for name, result in (("charter", results.charter), ("detect-secrets", results.peer)):
+            print(f"\n# {name}: missed\n" + "\n".join(result.missed))
+            print(f"\n# {name}: false positives\n" + "\n".join(result.examples))
+    replace_section(REPORT, SECTION, section)
+
+
+if __name__ == "__main__":
+    main()
