@@ -73,11 +73,9 @@ class Family:
     lead: str | None = None
     """Characters that may come before the prefix as part of a match (a URL's scheme
     before ``://``): a Python regular expression ending in ``$``."""
-    finder: re.Pattern[str] = field(init=False, repr=False, compare=False)
     lead_regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "finder", re.compile(self.prefix))
         object.__setattr__(self, "lead_regex", re.compile(self.lead) if self.lead else None)
 
 

@@ -45,29 +45,39 @@ __all__ = ["MAX_DEPTH", "Scanner", "placeholder"]
 MAX_DEPTH = 64
 """JSON nested deeper than this is refused rather than scanned in part."""
 
-# One automaton tells which families' prefixes (and whether secret-like names, base64 of
-# known prefixes, URL escapes) occur at all; only those are then looked for one by one.
+# One automaton tells which families' prefixes (and whether a secret-like name assigned a
+# value, base64 of known prefixes, URL escapes) occur at all; only those are then looked
+# for one by one.
 _KEYWORD = len(FAMILIES)
 _BASE64 = len(FAMILIES) + 1
 _PERCENT = len(FAMILIES) + 2
 _AUTOMATON = re2.Set.SearchSet()
 for _pattern in (
     *(family.prefix for family in FAMILIES),
-    SECRET_NAME,
+    SECRET_NAME + r"""[A-Za-z0-9_.\-]*["']?[ \t]{0,3}(?:=|:|[ \t](?:is|was)[ \t])""",
     BASE64_MARKS,
     PERCENT_ESCAPE,
 ):
     _AUTOMATON.Add(_pattern)
 _AUTOMATON.Compile()
-_FINDERS = {
-    _KEYWORD: re.compile(SECRET_NAME),
-    _BASE64: re.compile(BASE64_MARKS),
-    _PERCENT: re.compile(PERCENT_ESCAPE),
-}
+# Where each pattern the automaton saw occurs. Python's ``re`` finds a prefix quickly
+# but a long alternation slowly, and RE2's Python wrapper costs microseconds a match, so
+# secret-like names are found by their lowercase stems and checked where each stem is.
+_FINDERS = [
+    *(re.compile(family.prefix) for family in FAMILIES),
+    None,  # secret-like names: _names_in
+    re.compile(BASE64_MARKS),
+    re.compile(PERCENT_ESCAPE),
+]
+_NAME_AT = re.compile(SECRET_NAME)
+_KEY_AT = re.compile(f"{SECRET_NAME}|(?i:authorization)")
+_STEMS = (
+    "pass", "pwd", "private", "secret", "signing", "token", "api", "access", "auth",
+    "credential", "client", "conn",
+)  # fmt: skip
+"""Where every secret-like name starts, lowercased (``_NAME_AT`` has them all)."""
 _BASE64_CHARS = re.compile(r"[A-Za-z0-9+/_\-]*={0,2}")
 _BASE64_BEFORE = re.compile(r"[A-Za-z0-9+/_\-]*$")
-_KEYS = re.compile(f"{SECRET_NAME}|(?i:authorization)")
-_ANY_KEY = re2.compile(_KEYS.pattern)  # the quick look before Python's slower one
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_.\-]*")
 _NAME_BEFORE = re.compile(r"[A-Za-z0-9_.\-]*$")
 _ASSIGNMENT = re.compile(
@@ -296,9 +306,28 @@ def _masked(text: str, hits: list[_Hit]) -> str:
     return "".join(pieces)
 
 
+def _spans(finder: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    return [match.span() for match in finder.finditer(text)]
+
+
+def _names_in(text: str, name_at: re.Pattern[str]) -> list[tuple[int, int]]:
+    """Where secret-like names (``name_at``) occur in ``text``, in order."""
+    lowered = text.lower()
+    found: set[tuple[int, int]] = set()
+    for stem in (*_STEMS, "authorization") if name_at is _KEY_AT else _STEMS:
+        position = lowered.find(stem)
+        while position >= 0:
+            match = name_at.match(text, position)
+            if match is not None:
+                found.add(match.span())
+            position = lowered.find(stem, position + 1)
+    return sorted(found)
+
+
 def _present(text: str) -> list[int]:
-    """The automaton's patterns that occur in ``text`` (its stubs call this a bool)."""
-    found: Any = _AUTOMATON.Match(_encodable(text))
+    """The automaton's patterns that occur in ``text`` (encodable; its stubs call this
+    a bool)."""
+    found: Any = _AUTOMATON.Match(text)
     return list(found or ())
 
 
@@ -314,7 +343,7 @@ def _encodable(text: str) -> str:
 def _text_hits(texts: list[str], *, decode: bool) -> Iterator[_Hit]:
     """Hits of every rule in ``texts``, numbered by the text they are in."""
     joined = "\n".join(texts)
-    present = _present(joined)
+    present = _present(_encodable(joined))
     if not present:
         return
     starts: list[int] = []
@@ -325,11 +354,12 @@ def _text_hits(texts: list[str], *, decode: bool) -> Iterator[_Hit]:
     escaped: set[int] = set()
     for group in sorted(present):
         family = FAMILIES[group] if group < _KEYWORD else None
-        finder = family.finder if family is not None else _FINDERS[group]
-        for match in finder.finditer(joined):
-            index = bisect.bisect_right(starts, match.start()) - 1
+        finder = _FINDERS[group]
+        spans = _names_in(joined, _NAME_AT) if finder is None else _spans(finder, joined)
+        for begin, finish in spans:
+            index = bisect.bisect_right(starts, begin) - 1
             text, base = texts[index], starts[index]
-            start, end = match.start() - base, min(match.end() - base, len(text))
+            start, end = begin - base, min(finish - base, len(text))
             if family is not None:
                 hit = _family_hit(family, index, text, start)
                 if hit is not None:
@@ -379,7 +409,8 @@ def _family_hit(family: Family, index: int, text: str, start: int) -> _Hit | Non
 def _assignment(index: int, text: str, start: int, end: int) -> _Hit | None:
     """``NAME = value`` (or ``: value``, ``=> value``, ``is value``) around a secret-like
     word at ``text[start:end]``."""
-    name_start = start - len(_NAME_BEFORE.search(text, 0, start).group(0))  # type: ignore[union-attr]
+    # Bounded: a search anchored at the end still reads from where it is told to start.
+    name_start = start - len(_NAME_BEFORE.search(text, max(0, start - 128), start).group(0))  # type: ignore[union-attr]
     name_end = end + len(_NAME_CHARS.match(text, end).group(0))  # type: ignore[union-attr]
     found = _ASSIGNMENT.match(text, name_end)
     if found is None:
@@ -402,7 +433,8 @@ def _mixed(value: str) -> bool:
 def _name_hits(texts: list[str], names: list[str]) -> Iterator[_Hit]:
     """Values under secret-like JSON keys (one pass over all the names)."""
     joined = "\n".join(names)
-    if not _ANY_KEY.search(_encodable(joined)):
+    found = _names_in(joined, _KEY_AT)
+    if not found:
         return
     starts: list[int] = []
     offset = 0
@@ -410,8 +442,8 @@ def _name_hits(texts: list[str], names: list[str]) -> Iterator[_Hit]:
         starts.append(offset)
         offset += len(name) + 1
     seen: set[int] = set()
-    for match in _KEYS.finditer(joined):
-        first = bisect.bisect_right(starts, match.start()) - 1
+    for begin, _ in found:
+        first = bisect.bisect_right(starts, begin) - 1
         name = names[first]
         # Every string under that name (a list's items share it).
         for index in range(first, len(names)):
@@ -452,7 +484,7 @@ def _header_value(index: int, value: str, lead: int) -> _Hit | None:
 
 def _decoded_base64(index: int, text: str, start: int, end: int) -> Iterator[_Hit]:
     """Decode the base64 run around a mark at ``text[start:end]`` and scan it."""
-    run_start = start - len(_BASE64_BEFORE.search(text, 0, start).group(0))  # type: ignore[union-attr]
+    run_start = start - len(_BASE64_BEFORE.search(text, max(0, start - 65536), start).group(0))  # type: ignore[union-attr]
     run_end = end + len(_BASE64_CHARS.match(text, end).group(0))  # type: ignore[union-attr]
     decoded = decode_base64(text[run_start:run_end])
     if decoded is None:
