@@ -85,7 +85,8 @@ def agent_token(services: Services, agent_id: str) -> str:
     return services.tokens.issue_for_agent(SYSTEM, agent_id).token
 
 
-def charter_cli(*args: str) -> tuple[int, str, str]:
-    """Run the ``charter`` command in-process; return (exit code, stdout, stderr)."""
-    result = CliRunner().invoke(cli_app, list(args))
+def charter_cli(*args: str, input: str | None = None) -> tuple[int, str, str]:
+    """Run the ``charter`` command in-process (``input`` on its standard input); return
+    (exit code, stdout, stderr)."""
+    result = CliRunner().invoke(cli_app, list(args), input=input)
     return result.exit_code, result.stdout, result.stderr

@@ -106,6 +106,7 @@ EXPECTED: dict[types.ModuleType, list[str]] = {
         "WhoAmI",
         "printable",
         "printable_json",
+        "unicode_json",
     ],
     charter.wire_approvals: [
         "APPROVAL_STATUSES",

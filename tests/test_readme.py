@@ -120,6 +120,19 @@ def test_the_guard_tour_works_verbatim(served: tuple[Path, int]) -> None:
     assert "approved" in result.stdout
 
 
+def test_the_secrets_tour_works_verbatim(served: tuple[Path, int]) -> None:
+    """Right after the quick start, in the same shell."""
+    result = _paste(_quickstart() + _block("secrets-tour"), served)
+    out = result.stdout
+    assert "github_token" in out  # the local scan found it
+    assert "registered: fp_" in out
+    assert "DENY (leaked_secret)" in out
+    assert "export GITHUB_TOKEN=[REDACTED:github_token]" in out
+    assert "APPROVAL_REQUIRED" in out
+    assert "Guardrail/inferred-privilege-changes-need-approval" in out
+    assert "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" not in _log(served[0])
+
+
 def test_the_readme_names_both_commands() -> None:
     assert "make run" in README
     assert "make test" in README

@@ -30,6 +30,7 @@ PEOPLE: list[Person] = [
     ("user:pat", (), (HumanRole.POLICY_ADMIN,)),
     ("user:gate", (), (HumanRole.ENFORCER,)),  # the tool gateway
     ("user:audrey", (), (HumanRole.AUDITOR,)),
+    ("user:sam", (), (HumanRole.ADMIN,)),  # security engineer on incident duty
 ]
 AGENTS = ("support-bot", "compliance-copilot", "secrets-scanner", "identity-ops-agent")
 

@@ -8,6 +8,7 @@ fits in UTC: a wrong JSON type is refused, never coerced.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -64,6 +65,7 @@ __all__ = [
     "WhoAmI",
     "printable",
     "printable_json",
+    "unicode_json",
 ]
 
 _MAX_TTL_SECONDS = 10 * 366 * 24 * 3600
@@ -88,16 +90,33 @@ MAX_JSON_DEPTH = 64
 
 def printable_json(value: Any) -> Any:
     """``printable`` for every string (and key) of a JSON value, nested at most
-    ``MAX_JSON_DEPTH`` levels."""
+    ``MAX_JSON_DEPTH`` levels (what is stored: context, input, attributes)."""
+    return _each_string(value, printable)
 
+
+def unicode_json(value: Any) -> Any:
+    """Every string (and key) of a JSON value valid Unicode (NUL allowed), nested at most
+    ``MAX_JSON_DEPTH`` levels (what is answered but never stored: scanned content)."""
+
+    def encodable(text: str) -> str:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("must be valid Unicode (no lone surrogates)") from None
+        return text
+
+    return _each_string(value, encodable)
+
+
+def _each_string(value: Any, check: Callable[[str], str]) -> Any:
     def walk(node: Any, depth: int) -> None:
         if isinstance(node, str):
-            printable(node)
+            check(node)
         elif isinstance(node, dict | list):
             if depth >= MAX_JSON_DEPTH:
                 raise ValueError(f"must not nest deeper than {MAX_JSON_DEPTH} levels")
             for key in node if isinstance(node, dict) else ():
-                printable(key)
+                check(key)
             for item in node.values() if isinstance(node, dict) else node:
                 walk(item, depth + 1)
 

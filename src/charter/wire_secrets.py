@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from charter.secrets.leaks import MAX_NOTE, Leak
-from charter.wire import printable, printable_json
+from charter.wire import printable, unicode_json
 
 __all__ = ["LeakIn", "LeakOut", "LeakPage", "ScanIn", "ScanOut"]
 
@@ -63,7 +63,7 @@ class ScanIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    content: Annotated[Any, AfterValidator(printable_json)] = Field(
+    content: Annotated[Any, AfterValidator(unicode_json)] = Field(
         description="a string, or any JSON value"
     )
     redact: StrictBool = Field(

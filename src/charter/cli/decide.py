@@ -40,6 +40,13 @@ def show_decision(decision: DecisionOut) -> None:
         out.print(f"  because: {rule} ({reason.get('effect', '?')})", markup=False)
     for error in decision.errors:
         out.print(f"  condition error: {error}", markup=False)
+    for finding in decision.secrets:
+        leaked = ", registered leak" if finding.get("leaked") else ""
+        out.print(
+            f"  secret: {finding.get('type')} at {finding.get('path')} "
+            f"[{finding.get('start')}:{finding.get('end')}] ({finding.get('fingerprint')}{leaked})",
+            markup=False,
+        )
     approval = decision.approval
     if approval is not None:
         approvers = ", ".join(str(a) for a in approval.get("approvers") or []) or "-"

@@ -94,9 +94,53 @@ def entropy(value: str) -> float:
     return -sum(n / total * math.log2(n / total) for n in Counter(value).values())
 
 
+_TEMPLATE_MARKS = frozenset("<${}%[!")
+_REFERENCE_STARTS = ("process.env", "os.environ", "env.", "secrets.", "vault:", "ssm:", "arn:aws:")
+_STAND_IN_PARTS = (
+    "example", "sample", "dummy", "placeholder", "changeme", "change_me", "your_", "your-",
+    "your ", "redacted", "fake", "insert_", "insert-", "insert ", "replaceme", "replace_me",
+    "replace-me", "replace me", "todo", "xxxxx", "***", "...", "____", "####",
+)  # fmt: skip
+_STAND_IN_WORDS = frozenset(
+    {
+        "none",
+        "null",
+        "nil",
+        "undefined",
+        "true",
+        "false",
+        "empty",
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "string",
+        "value",
+        "test",
+        "testing",
+        "admin",
+        "default",
+        "hidden",
+        "masked",
+        "required",
+        "optional",
+        "na",
+        "n/a",
+    }
+)
+
+
 def is_placeholder(value: str) -> bool:
     """A template, reference, redaction or an obvious stand-in word."""
-    return bool(_PLACEHOLDER.search(value) or _PLACEHOLDER_WORDS.search(value))
+    # The cheap tests first: the scanner asks this of every candidate it finds.
+    lowered = value.lower()
+    if lowered in _STAND_IN_WORDS or any(part in lowered for part in _STAND_IN_PARTS):
+        return True
+    if "not" in lowered and _PLACEHOLDER_WORDS.search(value):
+        return True  # not_a_real_secret and the like
+    if _TEMPLATE_MARKS.isdisjoint(value) and not lowered.startswith(_REFERENCE_STARTS):
+        return False
+    return bool(_PLACEHOLDER.search(value))
 
 
 def is_sequential(value: str) -> bool:

@@ -18,6 +18,7 @@ import bisect
 import hashlib
 import hmac
 import itertools
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -269,8 +270,8 @@ def _format(root: str, trail: list[str | int]) -> str:
         elif _IDENTIFIER.match(step):
             parts.append(f".{step}")
         else:
-            escaped = step.replace("\\", "\\\\").replace('"', '\\"')
-            parts.append(f'["{escaped}"]')
+            # JSON's own escapes: control characters and lone surrogates become text.
+            parts.append(f"[{json.dumps(step, ensure_ascii=not step.isprintable())}]")
     return "".join(parts)
 
 

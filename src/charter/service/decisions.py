@@ -34,7 +34,7 @@ from charter.policy.engine import Engine
 from charter.policy.evaluate import evaluate
 from charter.policy.model import Capability
 from charter.policy.provenance import cited
-from charter.secrets import Finding
+from charter.secrets import Finding, LeakSet
 from charter.service.access import require_roles
 from charter.service.active import ActiveEngine
 from charter.service.approvals import open_approval
@@ -129,8 +129,11 @@ class DecisionService:
         """
         agents = [self._for_whom(actor, asked) for asked in batch]
         engine = self._compiled.engine  # one revision for the whole batch
+        leaks = self._secrets.leaks()
         now = self._clock()
-        return self._write(lambda unit: self._record_all(unit, actor, agents, batch, engine, now))
+        return self._write(
+            lambda unit: self._record_all(unit, actor, agents, batch, engine, leaks, now)
+        )
 
     def decide_as(
         self,
@@ -145,6 +148,7 @@ class DecisionService:
         audited and raised as from ``TokenService.authenticate``; ``on_caller`` learns who
         the caller is before a refusal is raised."""
         engine = self._compiled.engine
+        leaks = self._secrets.leaks()
         now = self._clock()
 
         def work(unit: UnitOfWork) -> tuple[Checked, list[Decided], CharterError | None]:
@@ -158,7 +162,7 @@ class DecisionService:
                 return checked, [], refused
             return (
                 checked,
-                self._record_all(unit, checked.principal, agents, batch, engine, now),
+                self._record_all(unit, checked.principal, agents, batch, engine, leaks, now),
                 None,
             )
 
@@ -177,10 +181,10 @@ class DecisionService:
         agents: list[str],
         batch: list[Asked],
         engine: Engine | None,
+        leaks: LeakSet,
         now: datetime,
     ) -> list[Decided]:
         decided = []  # made inside the work: a group commit may run it again
-        leaks = self._secrets.leaks()
         for agent_id, asked in zip(agents, batch, strict=True):
             scanned = self._secrets.scan_request(dict(asked.context), asked.input, leaks)
             request = Request(
