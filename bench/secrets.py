@@ -369,7 +369,8 @@ DECIDE_SCANNED = "the same decision after masking its context and the call as it
 
 def _decisions(scanner: Any, tool_call: dict[str, Any]) -> tuple[Callable[[], object], ...]:
     """A decision as the embedded engine makes it, and the same with the scan the server
-    does first (``LeakService.scan_request``: context and input masked, findings passed)."""
+    does first (``LeakService.scan_request``: context and input masked in one pass, the
+    findings passed on)."""
     from dataclasses import replace
 
     from charter import Capability, Engine, Request
@@ -390,9 +391,8 @@ def _decisions(scanner: Any, tool_call: dict[str, Any]) -> tuple[Callable[[], ob
         return engine.decide(request)
 
     def scanned() -> object:
-        _, in_context = scanner.mask(context, path="$.context")
-        _, in_input = scanner.mask(tool_call, path="$.input")
-        return engine.decide(replace(request, secrets=(*in_context, *in_input)))
+        _, findings = scanner.mask({"context": context, "input": tool_call})
+        return engine.decide(replace(request, secrets=tuple(findings)))
 
     return alone, scanned
 

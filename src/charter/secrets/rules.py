@@ -73,6 +73,9 @@ class Family:
     lead: str | None = None
     """Characters that may come before the prefix as part of a match (a URL's scheme
     before ``://``): a Python regular expression ending in ``$``."""
+    needs: str | None = None
+    """Text every match holds within 256 characters of the prefix (a URL's ``@`` before
+    its host): where it is missing, no rule is tried."""
     lead_regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -323,6 +326,7 @@ FAMILIES: tuple[Family, ...] = (
             ),
         ),
         lead=r"[A-Za-z][A-Za-z0-9+.\-]{0,30}$",
+        needs="@",
     ),
     Family(
         r"(?i:authorization)",

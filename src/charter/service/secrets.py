@@ -93,12 +93,10 @@ class LeakService:
         return self._leaks
 
     def scan_request(self, context: dict[str, Any], input: Any, leaks: LeakSet) -> Scanned:
-        """Mask the secrets of a decision request's context and input."""
-        masked_context, in_context = self.scanner.mask(context, path="$.context", leaks=leaks)
-        if input is None:
-            return Scanned(masked_context, None, tuple(in_context))
-        masked_input, in_input = self.scanner.mask(input, path="$.input", leaks=leaks)
-        return Scanned(masked_context, masked_input, (*in_context, *in_input))
+        """Mask the secrets of a decision request's context and input (in one pass: the
+        paths start ``$.context`` and ``$.input``)."""
+        masked, findings = self.scanner.mask({"context": context, "input": input}, leaks=leaks)
+        return Scanned(masked["context"], masked["input"], tuple(findings))
 
     # -- use cases ----------------------------------------------------------------------
 

@@ -1,0 +1,308 @@
+"""Matching: where a text holds a secret, before any path or fingerprint is put on it.
+
+An RE2 set tells which rules' prefixes (and whether a secret-like name is assigned a
+value, base64 of a known prefix, URL escapes) occur in a text at all; only those are
+then looked for and matched exactly by their rule, and overlapping hits are settled by
+priority. ``Scanner`` (``scan.py``) walks JSON values and puts paths, fingerprints and
+registered leaks on what this finds.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import re2
+
+from charter.secrets.decoding import decode_base64, decode_percent
+from charter.secrets.filters import is_placeholder
+from charter.secrets.rules import (
+    BASE64_MARKS,
+    FAMILIES,
+    PERCENT_ESCAPE,
+    RULES,
+    SECRET_NAME,
+    Family,
+    assigned,
+    secret_span,
+)
+
+__all__ = ["Hit", "name_hits", "text_hits", "without_overlaps"]
+
+# One automaton tells which families' prefixes (and whether a secret-like name assigned a
+# value, base64 of known prefixes, URL escapes) occur at all; only those are then looked
+# for one by one.
+_KEYWORD = len(FAMILIES)
+_BASE64 = len(FAMILIES) + 1
+_PERCENT = len(FAMILIES) + 2
+_AUTOMATON = re2.Set.SearchSet()
+for _pattern in (
+    *(family.prefix for family in FAMILIES),
+    SECRET_NAME + r"""[A-Za-z0-9_.\-]*["']?[ \t]{0,3}(?:=|:|[ \t](?:is|was)[ \t])""",
+    BASE64_MARKS,
+    PERCENT_ESCAPE,
+):
+    _AUTOMATON.Add(_pattern)
+_AUTOMATON.Compile()
+# Where each pattern the automaton saw occurs. Python's ``re`` finds a prefix quickly
+# but a long alternation slowly, and RE2's Python wrapper costs microseconds a match, so
+# secret-like names are found by their lowercase stems and checked where each stem is.
+_FINDERS = [
+    *(re.compile(family.prefix) for family in FAMILIES),
+    None,  # secret-like names: _names_in
+    re.compile(BASE64_MARKS),
+    re.compile(PERCENT_ESCAPE),
+]
+_NAME_AT = re.compile(SECRET_NAME)
+_KEY_AT = re.compile(f"{SECRET_NAME}|(?i:authorization)")
+_STEMS = (
+    "pass", "pwd", "private", "secret", "signing", "token", "api", "access", "auth",
+    "credential", "client", "conn",
+)  # fmt: skip
+"""Where every secret-like name starts, lowercased (``_NAME_AT`` has them all)."""
+_BASE64_CHARS = re.compile(r"[A-Za-z0-9+/_\-]*={0,2}")
+_BASE64_BEFORE = re.compile(r"[A-Za-z0-9+/_\-]*$")
+_NAME_CHARS = re.compile(r"[A-Za-z0-9_.\-]*")
+_NAME_BEFORE = re.compile(r"[A-Za-z0-9_.\-]*$")
+_ASSIGNMENT = re.compile(
+    r"""["']?[ \t]{0,3}(?:(=>|:=|=(?!=)|:)|[ \t]+(?:is|was)[ \t]+)[ \t]{0,3}"""
+    r"""(?:"([^"\n]{1,256})"|'([^'\n]{1,256})'|`([^`\n]{1,256})`|([^\s"'`,;<>)\]}]{1,256}))"""
+)
+_AUTH_NAME = re.compile(r"(?i)^(?:proxy-)?authorization$")
+_AUTH_VALUE = re.compile(r"(?i)^(basic|bearer|token|digest)\s+(\S{8,})$")
+
+
+@dataclass(slots=True)
+class Hit:
+    """A finding before its path and fingerprint: which string, where, the secret."""
+
+    index: int
+    type: str
+    start: int
+    end: int
+    confidence: float
+    priority: int
+    secret: str
+    encoding: str | None = None
+    fingerprint: str | None = None
+    leaked: bool = False
+
+
+def _spans(finder: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    return [match.span() for match in finder.finditer(text)]
+
+
+def _names_in(text: str, name_at: re.Pattern[str]) -> list[tuple[int, int]]:
+    """Where secret-like names (``name_at``) occur in ``text``, in order."""
+    lowered = text.lower()
+    found: set[tuple[int, int]] = set()
+    for stem in (*_STEMS, "authorization") if name_at is _KEY_AT else _STEMS:
+        position = lowered.find(stem)
+        while position >= 0:
+            match = name_at.match(text, position)
+            if match is not None:
+                found.add(match.span())
+            position = lowered.find(stem, position + 1)
+    return sorted(found)
+
+
+def _present(text: str) -> list[int]:
+    """The automaton's patterns that occur in ``text`` (its stubs call this a bool)."""
+    try:
+        found: Any = _AUTOMATON.Match(text)
+    except UnicodeEncodeError:
+        found = _AUTOMATON.Match(_encodable(text))
+    return list(found or ())
+
+
+def _encodable(text: str) -> str:
+    """``text`` as RE2 can take it: a lone surrogate becomes one "?" (offsets stay)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def text_hits(texts: list[str], *, decode: bool) -> Iterator[Hit]:
+    """Hits of every rule in ``texts``, numbered by the text they are in."""
+    joined = "\n".join(texts)
+    present = _present(joined)
+    if not present:
+        return
+    starts: list[int] = []
+    offset = 0
+    for text in texts:
+        starts.append(offset)
+        offset += len(text) + 1
+    escaped: set[int] = set()
+    for group in sorted(present):
+        family = FAMILIES[group] if group < _KEYWORD else None
+        finder = _FINDERS[group]
+        spans = _names_in(joined, _NAME_AT) if finder is None else _spans(finder, joined)
+        for begin, finish in spans:
+            index = bisect.bisect_right(starts, begin) - 1
+            text, base = texts[index], starts[index]
+            start, end = begin - base, min(finish - base, len(text))
+            if family is not None:
+                hit = _family_hit(family, index, text, start)
+                if hit is not None:
+                    yield hit
+            elif group == _KEYWORD:
+                hit = _assignment(index, text, start, end)
+                if hit is not None:
+                    yield hit
+            elif group == _BASE64:
+                if decode:
+                    yield from _decoded_base64(index, text, start, end)
+            else:
+                escaped.add(index)
+    if decode:
+        for index in sorted(escaped):
+            yield from _decoded_percent(index, texts[index])
+
+
+def _family_hit(family: Family, index: int, text: str, start: int) -> Hit | None:
+    """The first of the family's rules whose exact shape matches where its prefix is
+    (or just before, by its lead) and passes its check."""
+    if family.needs is not None and family.needs not in text[start : start + 256]:
+        return None
+    if family.lead_regex is not None:
+        lead = family.lead_regex.search(text, max(0, start - 31), start)
+        if lead is not None:
+            start = lead.start()
+    for rule in family.rules:
+        found = rule.regex.match(text, start)
+        if found is None:
+            continue
+        matched = found.group(0)
+        confidence = rule.confidence if rule.check is None else rule.check(matched)
+        if confidence is None:
+            continue
+        inner_start, inner_end = secret_span(rule.type, matched)
+        return Hit(
+            index,
+            rule.type,
+            start + inner_start,
+            start + inner_end,
+            confidence,
+            rule.priority,
+            matched[inner_start:inner_end],
+        )
+    return None
+
+
+def _assignment(index: int, text: str, start: int, end: int) -> Hit | None:
+    """``NAME = value`` (or ``: value``, ``=> value``, ``is value``) around a secret-like
+    word at ``text[start:end]``."""
+    # Bounded: a search anchored at the end still reads from where it is told to start.
+    name_start = start - len(_NAME_BEFORE.search(text, max(0, start - 128), start).group(0))  # type: ignore[union-attr]
+    name_end = end + len(_NAME_CHARS.match(text, end).group(0))  # type: ignore[union-attr]
+    found = _ASSIGNMENT.match(text, name_end)
+    if found is None:
+        return None
+    group = next(g for g in (2, 3, 4, 5) if found.group(g) is not None)
+    value = found.group(group)
+    if found.group(1) is None and not _mixed(value):
+        return None  # "the password is incorrect": prose, not a password
+    judged = assigned(text[name_start:name_end], value)
+    if judged is None:
+        return None
+    kind, confidence = judged
+    return Hit(index, kind, *found.span(group), confidence, 1, value)
+
+
+def _mixed(value: str) -> bool:
+    return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+
+
+def name_hits(texts: list[str], names: list[str]) -> Iterator[Hit]:
+    """Values under secret-like JSON keys (one pass over all the names)."""
+    joined = "\n".join(names)
+    found = _names_in(joined, _KEY_AT)
+    if not found:
+        return
+    starts: list[int] = []
+    offset = 0
+    for name in names:
+        starts.append(offset)
+        offset += len(name) + 1
+    seen: set[int] = set()
+    for begin, _ in found:
+        first = bisect.bisect_right(starts, begin) - 1
+        name = names[first]
+        # Every string under that name (a list's items share it).
+        for index in range(first, len(names)):
+            if names[index] is not name and names[index] != name:
+                break
+            if index in seen:
+                continue
+            seen.add(index)
+            hit = _named_value(index, name, texts[index])
+            if hit is not None:
+                yield hit
+
+
+def _named_value(index: int, name: str, text: str) -> Hit | None:
+    value = text.strip()
+    if not value:
+        return None
+    lead = len(text) - len(text.lstrip())
+    if _AUTH_NAME.match(name):
+        return _header_value(index, value, lead)
+    judged = assigned(name, value)
+    if judged is None:
+        return None
+    return Hit(index, judged[0], lead, lead + len(value), judged[1], 1, value)
+
+
+def _header_value(index: int, value: str, lead: int) -> Hit | None:
+    found = _AUTH_VALUE.match(value)
+    if found is None or is_placeholder(found.group(2)):
+        return None
+    rule = next(r for r in RULES if r.type == "authorization_header")
+    confidence = rule.check(f"Authorization: {value}") if rule.check else rule.confidence
+    if confidence is None:
+        return None
+    start, end = found.span(2)
+    return Hit(index, rule.type, lead + start, lead + end, confidence, 2, found.group(2))
+
+
+def _decoded_base64(index: int, text: str, start: int, end: int) -> Iterator[Hit]:
+    """Decode the base64 run around a mark at ``text[start:end]`` and scan it."""
+    run_start = start - len(_BASE64_BEFORE.search(text, max(0, start - 65536), start).group(0))  # type: ignore[union-attr]
+    run_end = end + len(_BASE64_CHARS.match(text, end).group(0))  # type: ignore[union-attr]
+    decoded = decode_base64(text[run_start:run_end])
+    if decoded is None:
+        return
+    for hit in text_hits([decoded], decode=False):
+        yield Hit(
+            index, hit.type, run_start, run_end, hit.confidence, hit.priority, hit.secret, "base64"
+        )
+
+
+def _decoded_percent(index: int, text: str) -> Iterator[Hit]:
+    decoded = decode_percent(text)
+    if decoded is None:
+        return
+    plain, spans = decoded
+    for hit in text_hits([plain], decode=False):
+        start, end = spans[hit.start][0], spans[hit.end - 1][1]
+        # Nothing escaped inside: the plain scan may have it too (one of the two stays).
+        encoding = "url" if end - start != hit.end - hit.start else None
+        yield Hit(index, hit.type, start, end, hit.confidence, hit.priority, hit.secret, encoding)
+
+
+def without_overlaps(hits: list[Hit]) -> list[Hit]:
+    """Of overlapping hits in one string, the most specific (then surest, then longest)."""
+    if len(hits) < 2:
+        return hits
+    kept: list[Hit] = []
+    ranked = sorted(hits, key=lambda h: (-h.priority, -h.confidence, h.start - h.end))
+    for hit in ranked:
+        if not any(k.index == hit.index and k.start < hit.end and hit.start < k.end for k in kept):
+            kept.append(hit)
+    return sorted(kept, key=lambda h: (h.index, h.start))
