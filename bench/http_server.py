@@ -56,7 +56,9 @@ def build(settings: Settings, *, group_commit: bool = True) -> FastAPI:
             services.clock,
             services.policies.compiled,
             services.tokens,
+            services.secrets,
             committer=committer,
+            advisory_max_age=settings.inference_max_age,
         ),
     )
     application = create_app(services, settings)
