@@ -34,7 +34,7 @@ from charter.policy.engine import Engine
 from charter.policy.evaluate import evaluate
 from charter.policy.model import Capability
 from charter.policy.provenance import cited
-from charter.secrets import Finding, LeakSet
+from charter.secrets import Finding
 from charter.service.access import require_roles
 from charter.service.active import ActiveEngine
 from charter.service.approvals import open_approval
@@ -129,10 +129,10 @@ class DecisionService:
         """
         agents = [self._for_whom(actor, asked) for asked in batch]
         engine = self._compiled.engine  # one revision for the whole batch
-        leaks = self._secrets.leaks()
+        scans = self._scan(batch)
         now = self._clock()
         return self._write(
-            lambda unit: self._record_all(unit, actor, agents, batch, engine, leaks, now)
+            lambda unit: self._record_all(unit, actor, agents, batch, scans, engine, now)
         )
 
     def decide_as(
@@ -148,7 +148,7 @@ class DecisionService:
         audited and raised as from ``TokenService.authenticate``; ``on_caller`` learns who
         the caller is before a refusal is raised."""
         engine = self._compiled.engine
-        leaks = self._secrets.leaks()
+        scans = self._scan(batch)
         now = self._clock()
 
         def work(unit: UnitOfWork) -> tuple[Checked, list[Decided], CharterError | None]:
@@ -162,7 +162,7 @@ class DecisionService:
                 return checked, [], refused
             return (
                 checked,
-                self._record_all(unit, checked.principal, agents, batch, engine, leaks, now),
+                self._record_all(unit, checked.principal, agents, batch, scans, engine, now),
                 None,
             )
 
@@ -174,19 +174,26 @@ class DecisionService:
             raise refused
         return decided
 
+    def _scan(self, batch: list[Asked]) -> list[Scanned]:
+        """Each request's context and input, masked, with what was found: done before the
+        transaction, which need not wait for it."""
+        leaks = self._secrets.leaks()
+        return [
+            self._secrets.scan_request(dict(asked.context), asked.input, leaks) for asked in batch
+        ]
+
     def _record_all(
         self,
         unit: UnitOfWork,
         actor: Principal,
         agents: list[str],
         batch: list[Asked],
+        scans: list[Scanned],
         engine: Engine | None,
-        leaks: LeakSet,
         now: datetime,
     ) -> list[Decided]:
         decided = []  # made inside the work: a group commit may run it again
-        for agent_id, asked in zip(agents, batch, strict=True):
-            scanned = self._secrets.scan_request(dict(asked.context), asked.input, leaks)
+        for agent_id, asked, scanned in zip(agents, batch, scans, strict=True):
             request = Request(
                 agent=agent_id,
                 capability=asked.capability,
