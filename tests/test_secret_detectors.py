@@ -203,6 +203,19 @@ def test_a_secret_in_json_has_its_path(scanner: Scanner) -> None:
     assert finding.type == "github_token"
 
 
+def test_a_name_value_pair_takes_its_name_from_the_sibling(scanner: Scanner) -> None:
+    # Kubernetes env lists and AWS tags: the key is "value", the name is beside it.
+    manifest = {
+        "env": [
+            {"name": "LOG_LEVEL", "value": "debug-verbose-2"},
+            {"name": "DB_PASSWORD", "value": "Zq8!rT4pLm2x"},
+        ],
+        "tags": [{"Key": "Team", "Value": "payments"}, {"key": "api_token", "value": "abc"}],
+    }
+    found = scanner.scan(manifest)
+    assert [(f.type, f.path) for f in found] == [("generic_secret", "$.env[1].value")]
+
+
 def test_mask_replaces_the_secret_and_keeps_the_rest(scanner: Scanner) -> None:
     token = _github(random.Random(7))
     value = {"repo": "acme/api", "env": {"GITHUB_TOKEN": token}, "retries": 3}

@@ -149,11 +149,14 @@ def _collect(value: Any) -> tuple[list[str], list[str]]:
         if depth >= MAX_DEPTH:
             raise _too_deep()
         if isinstance(node, dict):
+            # {"name": "DB_PASSWORD", "value": "..."} (Kubernetes env, AWS tags): the
+            # value's name is the sibling's text, not "value".
+            named = node.get("name", node.get("key")) if "value" in node else None
             for key, item in node.items():
                 key = key if isinstance(key, str) else str(key)
                 if isinstance(item, str):
                     add_text(item)
-                    add_name(key)
+                    add_name(named if key == "value" and isinstance(named, str) else key)
                 elif isinstance(item, _CONTAINERS):
                     walk(item, key, depth + 1)
         else:
