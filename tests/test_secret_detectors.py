@@ -216,6 +216,16 @@ def test_a_name_value_pair_takes_its_name_from_the_sibling(scanner: Scanner) -> 
     assert [(f.type, f.path) for f in found] == [("generic_secret", "$.env[1].value")]
 
 
+def test_a_connection_string_password_is_a_url_password(scanner: Scanner) -> None:
+    text = "Server=tcp:db.internal,1433;User ID=app;Password=gCetaNSNFlt94A8Mkt;Encrypt=True"
+    finding = _only(scanner.scan(text))
+    assert (finding.type, text[finding.start : finding.end]) == (
+        "url_password",
+        "gCetaNSNFlt94A8Mkt",
+    )
+    assert _only(scanner.scan("password=gCetaNSNFlt94A8Mkt")).type == "generic_secret"
+
+
 def test_mask_replaces_the_secret_and_keeps_the_rest(scanner: Scanner) -> None:
     token = _github(random.Random(7))
     value = {"repo": "acme/api", "env": {"GITHUB_TOKEN": token}, "retries": 3}

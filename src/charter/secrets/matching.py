@@ -71,6 +71,7 @@ _ASSIGNMENT = re.compile(
     r"""["']?[ \t]{0,3}(?:(=>|:=|=(?!=)|:)|[ \t]+(?:is|was)[ \t]+)[ \t]{0,3}"""
     r"""(?:"([^"\n]{1,256})"|'([^'\n]{1,256})'|`([^`\n]{1,256})`|([^\s"'`,;<>)\]}]{1,256}))"""
 )
+_CONNECTION_PASSWORD = re.compile(r"(?i)^(?:password|pwd)$")
 _AUTH_NAME = re.compile(r"(?i)^(?:proxy-)?authorization$")
 _AUTH_VALUE = re.compile(r"(?i)^(basic|bearer|token|digest)\s+(\S{8,})$")
 
@@ -95,14 +96,14 @@ def _spans(finder: re.Pattern[str], text: str) -> list[tuple[int, int]]:
     return [match.span() for match in finder.finditer(text)]
 
 
-def _names_in(text: str, name_at: re.Pattern[str]) -> list[tuple[int, int]]:
-    """Where secret-like names (``name_at``) occur in ``text``, in order."""
+def _names_in(text: str) -> list[tuple[int, int]]:
+    """Where secret-like names occur in ``text``, in order: found by their stems."""
     lowered = text.lower()
     found: set[tuple[int, int]] = set()
-    for stem in (*_STEMS, "authorization") if name_at is _KEY_AT else _STEMS:
+    for stem in _STEMS:
         position = lowered.find(stem)
         while position >= 0:
-            match = name_at.match(text, position)
+            match = _NAME_AT.match(text, position)
             if match is not None:
                 found.add(match.span())
             position = lowered.find(stem, position + 1)
@@ -142,7 +143,7 @@ def text_hits(texts: list[str], *, decode: bool) -> Iterator[Hit]:
     for group in sorted(present):
         family = FAMILIES[group] if group < _KEYWORD else None
         finder = _FINDERS[group]
-        spans = _names_in(joined, _NAME_AT) if finder is None else _spans(finder, joined)
+        spans = _names_in(joined) if finder is None else _spans(finder, joined)
         for begin, finish in spans:
             index = bisect.bisect_right(starts, begin) - 1
             text, base = texts[index], starts[index]
@@ -208,11 +209,16 @@ def _assignment(index: int, text: str, start: int, end: int) -> Hit | None:
     value = found.group(group)
     if found.group(1) is None and not _mixed(value):
         return None  # "the password is incorrect": prose, not a password
-    judged = assigned(text[name_start:name_end], value)
+    name = text[name_start:name_end]
+    judged = assigned(name, value)
     if judged is None:
         return None
     kind, confidence = judged
-    return Hit(index, kind, *found.span(group), confidence, 1, value)
+    value_start, value_end = found.span(group)
+    around = text[name_start - 1 : name_start] + text[value_end : value_end + 1]
+    if kind == "generic_secret" and ";" in around and _CONNECTION_PASSWORD.match(name):
+        kind = "url_password"  # Server=...;Password=...; in a connection string
+    return Hit(index, kind, value_start, value_end, confidence, 1, value)
 
 
 def _mixed(value: str) -> bool:
@@ -220,30 +226,28 @@ def _mixed(value: str) -> bool:
 
 
 def name_hits(texts: list[str], names: list[str]) -> Iterator[Hit]:
-    """Values under secret-like JSON keys (one pass over all the names)."""
-    joined = "\n".join(names)
-    found = _names_in(joined, _KEY_AT)
-    if not found:
-        return
-    starts: list[int] = []
-    offset = 0
-    for name in names:
-        starts.append(offset)
-        offset += len(name) + 1
-    seen: set[int] = set()
-    for begin, _ in found:
-        first = bisect.bisect_right(starts, begin) - 1
-        name = names[first]
-        # Every string under that name (a list's items share it).
-        for index in range(first, len(names)):
-            if names[index] is not name and names[index] != name:
-                break
-            if index in seen:
-                continue
-            seen.add(index)
+    """Values under secret-like JSON keys."""
+    for index, name in enumerate(names):
+        if name and _secret_like(name):
             hit = _named_value(index, name, texts[index])
             if hit is not None:
                 yield hit
+
+
+_SECRET_LIKE: dict[str, bool] = {}
+"""Names seen, and whether each is secret-like: the keys of a tool's arguments repeat
+from call to call, so each is looked at once (up to ``_SECRET_LIKE_MAX`` of them)."""
+_SECRET_LIKE_MAX = 4096
+
+
+def _secret_like(name: str) -> bool:
+    known = _SECRET_LIKE.get(name)
+    if known is None:
+        known = _KEY_AT.search(name) is not None
+        if len(_SECRET_LIKE) >= _SECRET_LIKE_MAX:
+            _SECRET_LIKE.clear()
+        _SECRET_LIKE[name] = known
+    return known
 
 
 def _named_value(index: int, name: str, text: str) -> Hit | None:
