@@ -18,15 +18,14 @@ from typing import Any
 import re2
 
 from charter.secrets.decoding import decode_base64, decode_percent
-from charter.secrets.filters import is_placeholder
 from charter.secrets.rules import (
     BASE64_MARKS,
     FAMILIES,
     PERCENT_ESCAPE,
-    RULES,
     SECRET_NAME,
     Family,
     assigned,
+    credential_confidence,
     secret_span,
 )
 
@@ -265,14 +264,15 @@ def _named_value(index: int, name: str, text: str) -> Hit | None:
 
 def _header_value(index: int, value: str, lead: int) -> Hit | None:
     found = _AUTH_VALUE.match(value)
-    if found is None or is_placeholder(found.group(2)):
+    if found is None:
         return None
-    rule = next(r for r in RULES if r.type == "authorization_header")
-    confidence = rule.check(f"Authorization: {value}") if rule.check else rule.confidence
+    confidence = credential_confidence(found.group(1), found.group(2))
     if confidence is None:
         return None
     start, end = found.span(2)
-    return Hit(index, rule.type, lead + start, lead + end, confidence, 2, found.group(2))
+    return Hit(
+        index, "authorization_header", lead + start, lead + end, confidence, 2, found.group(2)
+    )
 
 
 def _decoded_base64(index: int, text: str, start: int, end: int) -> Iterator[Hit]:

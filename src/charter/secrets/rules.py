@@ -37,6 +37,7 @@ __all__ = [
     "Family",
     "Rule",
     "assigned",
+    "credential_confidence",
     "secret_span",
 ]
 
@@ -151,8 +152,13 @@ def _authorization(header: str) -> float | None:
     found = _AUTH_VALUE.search(header)
     if found is None:
         return None
-    scheme, credential = found.group(1).lower(), found.group(2)
-    return _basic(credential) if scheme == "basic" else _bearer(credential)
+    return credential_confidence(found.group(1), found.group(2))
+
+
+def credential_confidence(scheme: str, credential: str) -> float | None:
+    """How sure an ``Authorization: <scheme> <credential>`` value is a secret, or None:
+    Basic only when it decodes to ``user:password``, the others when random enough."""
+    return _basic(credential) if scheme.lower() == "basic" else _bearer(credential)
 
 
 # The user may be empty: redis://:password@host is how Redis URLs carry one.
