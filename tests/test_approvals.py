@@ -396,11 +396,18 @@ def test_step_up_is_confirmed_by_exactly_the_on_behalf_of_human(scene: Scene) ->
 
 
 def test_step_up_without_a_human_to_confirm_it_is_a_deny(scene: Scene) -> None:
-    for context in ({}, {"on_behalf_of": "user:nobody"}, {"on_behalf_of": "customer-7"}):
+    for context in ({}, {"on_behalf_of": "user:nobody"}):
         answer = scene.decide({**CLOSE, "context": context})
         assert answer["decision"] == "deny", context
         assert answer["code"] == "step_up_unavailable"
         assert answer["approval"] is None
+    # Not a human id at all: refused before any policy (canonical requests).
+    answer = scene.decide({**CLOSE, "context": {"on_behalf_of": "customer-7"}})
+    assert (answer["decision"], answer["code"], answer["approval"]) == (
+        "deny",
+        "invalid_request",
+        None,
+    )
 
 
 def test_the_kill_switch_cancels_approvals_and_revokes_grants(

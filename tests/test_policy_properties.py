@@ -5,12 +5,14 @@ and conditions, compiled with the real compiler and CEL, and evaluated with the 
 evaluator: adding a deny guardrail never allows more, removing a binding never grants
 more (except by removing an ``onExcessFields: deny`` permission, which as documented
 vetoes what another permission would allow with redaction), and an unknown or inactive
-agent is always denied.
+agent is always denied; and no spelling of a resource under a denied prefix is allowed.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
+import urllib.parse
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import example, given, settings
@@ -281,3 +283,71 @@ def test_a_decision_is_deterministic_and_released_fields_were_requested(
         assert sorted((*first.released_fields, *first.redacted_fields)) == sorted(request.fields)
     else:
         assert first.released_fields == ()
+
+
+def _downstream(resource: str) -> str:
+    """What a lenient system downstream might make of a resource id: escapes decoded,
+    compatibility forms folded, invisible characters dropped, case and dot segments
+    ignored, trailing dots trimmed (as Windows does)."""
+    text = resource
+    for _ in range(3):
+        text = urllib.parse.unquote(text)
+    text = unicodedata.normalize("NFKC", text).replace("\\", "/")
+    text = "".join(c for c in text if unicodedata.category(c) not in {"Cc", "Cf", "Zs"})
+    parts: list[str] = []
+    for segment in text.lower().split("/"):
+        if segment in {"", "."}:
+            continue
+        if segment == "..":
+            if parts:
+                parts.pop()
+            continue
+        parts.append(segment.rstrip(".") or segment)
+    return "/".join(parts)
+
+
+_TRICKS = (
+    lambda s, i: s[:i] + s[i:].swapcase(),
+    lambda s, i: s[:i] + "./" + s[i:] if i == 0 or s[i - 1] == "/" else s,
+    lambda s, i: s[:i] + "y/../" + s[i:] if i == 0 or s[i - 1] == "/" else s,
+    lambda s, i: s[:i] + "/" + s[i:],
+    lambda s, i: s[:i] + f"%{ord(s[i]):02x}" + s[i + 1 :] if i < len(s) else s,
+    lambda s, i: s[:i] + "%2e%2e/" + s[i:],
+    lambda s, i: s[:i] + chr(ord(s[i]) + 0xFEE0) + s[i + 1 :] if i < len(s) and s[i] != "/" else s,
+    lambda s, i: s[:i] + "\u200b" + s[i:],
+    lambda s, i: s[:i] + "\u00ad" + s[i:],
+    lambda s, i: s[:i] + " " + s[i:],
+    lambda s, i: s[:i] + "\t" + s[i:],
+    lambda s, i: s[:i] + "." + s[i:],
+    lambda s, i: s.replace("/", "\\"),
+    lambda s, i: s.replace("/", "%2F"),
+)
+
+
+@st.composite
+def spellings(draw: st.DrawFn) -> str:
+    spelled: str = draw(st.sampled_from(("x/1", "x/2", "x/1/deep", "x")))
+    for trick in draw(st.lists(st.sampled_from(_TRICKS), min_size=1, max_size=4)):
+        spelled = trick(spelled, draw(st.integers(0, len(spelled))))
+    return spelled
+
+
+@SETTINGS
+@given(policies(), requests, facts(), spellings())
+def test_no_spelling_of_a_resource_under_a_denied_prefix_is_allowed(
+    policy: Policy, request: Request, given_facts: Facts, spelled: str
+) -> None:
+    # Beside whatever else the policy says, the agent holds every action on every resource:
+    # only the wall stands between it and x/.
+    everything = Role("r-all", tuple(Permission(c, ("**",), ("**",)) for c in CAPABILITIES))
+    wall = Guardrail("wall", GuardrailEffect.DENY, Match(resources=("x/**",)))
+    walled = dataclasses.replace(
+        policy,
+        roles=(*policy.roles, everything),
+        bindings=(*policy.bindings, Binding("b-all", "r-all", agents=(AGENT,))),
+        guardrails=(*policy.guardrails, wall),
+    )
+    target = _downstream(spelled)
+    decision = decide(walled, dataclasses.replace(request, resource=spelled), given_facts)
+    if target == "x" or target.startswith("x/"):
+        assert not decision.allowed, (spelled, target, decision)

@@ -20,6 +20,13 @@ from charter.identity.humans import Human, HumanRole
 __all__ = ["check_voter", "in_approver_set", "tally"]
 
 
+def _same_principal(one: str | None, other: str) -> bool:
+    # Requests are refused unless on_behalf_of is one canonical id; records written before
+    # that rule are compared loosely too, so that no spelling turns a requester into an
+    # independent approver.
+    return one is not None and one.strip().casefold() == other.strip().casefold()
+
+
 def in_approver_set(approvers: Iterable[str], human: Human, agent_owner: str) -> bool:
     """Whether ``human`` is named by the approver set (before the four-eyes rule)."""
     for approver in approvers:
@@ -53,7 +60,7 @@ def check_voter(approval: Approval, human: Human, agent_owner: str) -> None:
                 code="not_on_behalf_of",
             )
     else:
-        if human.id == approval.on_behalf_of:
+        if _same_principal(approval.on_behalf_of, human.id):
             raise PermissionDenied(
                 f"{human.id} is who the request is made for and cannot approve it",
                 code="four_eyes",

@@ -98,6 +98,15 @@ def _every_resource(resource: str) -> bool:
     return True
 
 
+def _folding_case(covers: Callable[[str], bool]) -> Callable[[str], bool]:
+    """``covers`` (of lowercased patterns) applied to the lowercased resource."""
+
+    def covers_any_case(resource: str) -> bool:
+        return covers(resource.lower())
+
+    return covers_any_case
+
+
 def _guardrail(
     guardrail: Guardrail, conditions: ConditionCompiler, revision: str
 ) -> CompiledGuardrail:
@@ -133,7 +142,13 @@ def _guardrail(
         require=conditions(guardrail.require) if guardrail.require else None,
         outcome=outcome,
         unmet=_deny("requirement_unmet", Reason(name, "require", Effect.DENY, unmet), revision),
-        covers_resource=any_of(resources) if resources else _every_resource,
+        # A guardrail restricts: it matches a resource whatever its case, so that a system
+        # downstream that ignores case is never reached by a spelling the guard missed.
+        covers_resource=(
+            _folding_case(any_of([RESOURCE.compile(p.lower()) for p in match.resources]))
+            if resources
+            else _every_resource
+        ),
     )
 
 

@@ -3,6 +3,8 @@
 It reads nothing but its arguments: no clock, no store, no environment. The steps, in
 order, the first that applies deciding:
 
+0. a request whose action, resource, fields, attribute keys or principals are not in
+   canonical form (``charter.policy.canonical``) is refused (``invalid_request``);
 1. invariants no policy can switch off (unknown, suspended or retired agent; an agent
    acting on Charter's own governance; a registered leak in the request; citations of
    inferences that are not this agent's, recent, allowed ones);
@@ -27,6 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from charter.identity.agents import AgentStatus
+from charter.policy.canonical import non_canonical
 from charter.policy.compiled import (
     CompiledGuardrail,
     CompiledPermission,
@@ -196,8 +199,21 @@ def _leaked(fingerprints: tuple[str, ...], revision: str) -> Decision:
     )
 
 
+def _invalid(problem: str, revision: str) -> Decision:
+    return _deny(
+        "invalid_request",
+        Reason("invariant", "canonical_request", Effect.DENY, problem),
+        revision,
+        [],
+    )
+
+
 def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) -> Decision:
     """Decide ``request`` against ``snapshot`` given ``facts`` at ``now``."""
+    # 0. One spelling for every name matched on: anything else is refused, never guessed.
+    problem = non_canonical(request)
+    if problem is not None:
+        return _invalid(problem, snapshot.revision)
     # 1. Invariants.
     agent = facts.agent
     if agent is None or agent.id != request.agent:

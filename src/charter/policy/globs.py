@@ -96,4 +96,6 @@ def any_of(globs: Sequence[Glob]) -> Callable[[str], bool]:
 
 
 ACTION = GlobSyntax(".", re.compile(r"[a-z0-9_][a-z0-9_-]*"), "action")
-RESOURCE = GlobSyntax("/", re.compile(r"[A-Za-z0-9_.:@=+-]+"), "resource")
+# The canonical alphabet of resource ids (charter.policy.canonical): no segment ends in a
+# dot, so none is made of dots only.
+RESOURCE = GlobSyntax("/", re.compile(r"[A-Za-z0-9_.:@=+-]*[A-Za-z0-9_:@=+-]"), "resource")

@@ -10,6 +10,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 from charter.identity.agents import RiskTier
+from charter.policy.canonical import FIELD
 from charter.policy.cel import CelSyntaxError, compile_condition
 from charter.policy.celcheck import check_types
 from charter.policy.diagnostics import Diagnostic, Severity, did_you_mean
@@ -80,6 +81,20 @@ def _globs(
                 syntax.compile(pattern)
             except GlobError as error:
                 checks.error(source, "invalid_glob", str(error))
+
+
+def _fields(checks: _Checks, source: Source, where: str, fields: Iterable[str]) -> None:
+    # Requests must spell fields canonically; a field only a non-canonical spelling
+    # names could never be released.
+    for name in fields:
+        if FIELD.fullmatch(name) is None:
+            checks.error(
+                source,
+                "invalid_field",
+                f"{where}: field {name!r} is not canonical",
+                f"field names are lowercase ASCII letters, digits, '_' and '-' in segments "
+                f"joined by single dots (write {name.strip().lower()!r}?)",
+            )
 
 
 def _condition(checks: _Checks, source: Source, where: str, expression: str | None) -> None:
@@ -168,6 +183,7 @@ def validate(loaded: LoadedDocuments, *, known_agents: Collection[str] = ()) -> 
         for number, permission in enumerate(role.permissions):
             where = f"Role/{role.name} permissions[{number}]"
             _globs(checks, permission.source, permission.actions, permission.resources)
+            _fields(checks, permission.source, where, permission.fields or ())
             _condition(checks, permission.source, f"{where}.when", permission.when)
     for guardrail in policy.guardrails:
         where = f"Guardrail/{guardrail.name}"

@@ -78,6 +78,9 @@ class Services:
         tokens = TokenService(store, clock, lifetimes=lifetimes)
         scanner, keyed = scanner_from(signing_key)
         secrets = LeakService(store, clock, scanner, keyed=keyed)
+        policies = PolicyService(
+            store, clock, recertify_after=settings.recertify_after, compiled=compiled
+        )
         return cls(
             store=store,
             clock=clock,
@@ -85,9 +88,7 @@ class Services:
             humans=HumanService(store, clock),
             tokens=tokens,
             audit=AuditService(store, clock, signing_key=signing_key, public_key=public_key),
-            policies=PolicyService(
-                store, clock, recertify_after=settings.recertify_after, compiled=compiled
-            ),
+            policies=policies,
             decisions=DecisionService(
                 store,
                 clock,
@@ -96,6 +97,7 @@ class Services:
                 secrets,
                 committer=GroupCommitter(store),
                 advisory_max_age=settings.inference_max_age,
+                follow_activation=policies.hold_active,
             ),
             approvals=ApprovalService(store, clock, compiled),
             grants=GrantService(store, clock),

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from charter.approvals.model import Approval
 from charter.audit.records import AuditEntry
 from charter.clock import Clock
-from charter.errors import CharterError, InvalidInput, PermissionDenied
+from charter.errors import CharterError, InvalidInput, PermissionDenied, Unavailable
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.ids import IdFactory, new_id
@@ -91,8 +91,10 @@ class DecisionService:
         ids: IdFactory = new_id,
         committer: GroupCommitter | None = None,
         advisory_max_age: timedelta = ADVISORY_MAX_AGE,
+        follow_activation: Callable[[UnitOfWork], Engine | None] | None = None,
     ) -> None:
         self._store, self._clock, self._compiled, self._ids = store, clock, compiled, ids
+        self._follow = follow_activation
         self._tokens, self._secrets = tokens, secrets
         self._committer = committer
         self._advisory_max_age = advisory_max_age
@@ -128,12 +130,9 @@ class DecisionService:
         Without an active revision every request is denied with ``no_policy``.
         """
         agents = [self._for_whom(actor, asked) for asked in batch]
-        engine = self._compiled.engine  # one revision for the whole batch
         scans = self._scan(batch)
         now = self._clock()
-        return self._write(
-            lambda unit: self._record_all(unit, actor, agents, batch, scans, engine, now)
-        )
+        return self._write(lambda unit: self._record_all(unit, actor, agents, batch, scans, now))
 
     def decide_as(
         self,
@@ -147,11 +146,13 @@ class DecisionService:
         transaction (one transaction a request, shared by concurrent ones). A bad token is
         audited and raised as from ``TokenService.authenticate``; ``on_caller`` learns who
         the caller is before a refusal is raised."""
-        engine = self._compiled.engine
         scans = self._scan(batch)
         now = self._clock()
 
         def work(unit: UnitOfWork) -> tuple[Checked, list[Decided], CharterError | None]:
+            # The token is checked after the decision takes its place in the log, so that
+            # no decision is recorded after the revocation of the token that asked for it.
+            unit.audit.head(lock=True)
             # Refusals are returned, not raised: raising would undo the batch it shares.
             checked = self._tokens.check(unit, token, now)
             if checked.principal is None:
@@ -162,7 +163,7 @@ class DecisionService:
                 return checked, [], refused
             return (
                 checked,
-                self._record_all(unit, checked.principal, agents, batch, scans, engine, now),
+                self._record_all(unit, checked.principal, agents, batch, scans, now),
                 None,
             )
 
@@ -173,6 +174,21 @@ class DecisionService:
         if refused is not None:
             raise refused
         return decided
+
+    def _active_engine(self, unit: UnitOfWork) -> Engine | None:
+        """The engine of the revision active in this transaction: the one held, or, when
+        another server activated a newer one, that one compiled and held from now on."""
+        active = unit.policies.active()
+        held = self._compiled.engine
+        if (active.revision if active else None) == (held.revision if held else None):
+            return held
+        if self._follow is None:
+            raise Unavailable(
+                "the active policy revision is not the one this server holds",
+                code="policy_unsettled",
+                help="restart the server or reload its policy",
+            )
+        return self._follow(unit)
 
     def _scan(self, batch: list[Asked]) -> list[Scanned]:
         """Each request's context and input, masked, with what was found: done before the
@@ -189,9 +205,14 @@ class DecisionService:
         agents: list[str],
         batch: list[Asked],
         scans: list[Scanned],
-        engine: Engine | None,
         now: datetime,
     ) -> list[Decided]:
+        """Decide and record the batch by the revision active in ``unit``."""
+        # The decision takes its place in the audit log first (the head's lock) and reads
+        # the active revision, the agent and its grants and approvals after: whatever
+        # suspension, revocation or activation is recorded before it, it decides by.
+        unit.audit.head(lock=True)
+        engine = self._active_engine(unit)  # one revision for the whole batch
         decided = []  # made inside the work: a group commit may run it again
         for agent_id, asked, scanned in zip(agents, batch, scans, strict=True):
             request = Request(

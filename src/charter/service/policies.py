@@ -223,6 +223,14 @@ class PolicyService:
         self.compiled.engine = engine
         return engine
 
+    def hold_active(self, unit: UnitOfWork) -> Engine | None:
+        """Compile and hold the revision active in ``unit`` (another server activated it)."""
+        active = unit.policies.active()
+        revision = unit.policies.get(active.revision) if active else None
+        engine = self._engine(unit, revision.files) if revision else None
+        self.compiled.engine = engine
+        return engine
+
     def refresh(self) -> bool:
         """Follow an activation made by another server on the same store: compile and
         hold the active revision if it is not the one held. True if it changed."""

@@ -127,10 +127,14 @@ class SqlAuditStore:
         )
 
     def head(self, *, lock: bool = False) -> Frontier:
-        """The current frontier of the log's Merkle tree; ``lock`` holds off writers."""
+        """The current frontier of the log's Merkle tree; ``lock`` holds off writers until
+        the transaction ends (and the records it appends follow that frontier)."""
         if self._frontier is not None:
-            return self._frontier  # already locked by this transaction's appends
-        return self._head(for_update=lock)
+            return self._frontier  # already locked by this transaction
+        if lock:
+            self._frontier = self._head(for_update=True)
+            return self._frontier
+        return self._head(for_update=False)
 
     def records(self, *, batch: int = 1000) -> Iterator[AuditRecord]:
         """Every record in sequence order, read in batches."""
