@@ -12,6 +12,8 @@
 | ``CHARTER_CHECKPOINT_INTERVAL`` | ``60s`` | how often the server signs an audit checkpoint |
 | ``CHARTER_RECERTIFY_AFTER`` | ``90d`` | default recertify-by date of a new agent, from registration |
 | ``CHARTER_INFERENCE_MAX_AGE`` | ``1h`` | how long an allowed inference may be cited in ``context.derived_from`` |
+| ``CHARTER_STORE_TIMEOUT`` | ``5s`` | longest a request waits on a store that does not answer (then 503) |
+| ``CHARTER_STORE_CONNECT_RETRY`` | ``30s`` | how long ``charter serve`` retries an unreachable store at start |
 """
 
 from __future__ import annotations
@@ -57,6 +59,10 @@ class Settings:
     checkpoint_interval: timedelta = timedelta(seconds=60)
     recertify_after: timedelta = timedelta(days=90)
     inference_max_age: timedelta = timedelta(hours=1)
+    store_timeout: timedelta = timedelta(seconds=5)
+    """Bounds every wait on the store (``charter.storage.sql.bounds``)."""
+    store_connect_retry: timedelta = timedelta(seconds=30)
+    """How long ``charter serve`` keeps trying a store it cannot reach at start."""
     deliver_webhooks: bool = True
     """False: this process queues webhook deliveries but sends none (tests drive their own)."""
 
@@ -117,6 +123,10 @@ class Settings:
             values["recertify_after"] = parse_duration(env["CHARTER_RECERTIFY_AFTER"])
         if "CHARTER_INFERENCE_MAX_AGE" in env:
             values["inference_max_age"] = parse_duration(env["CHARTER_INFERENCE_MAX_AGE"])
+        if "CHARTER_STORE_TIMEOUT" in env:
+            values["store_timeout"] = parse_duration(env["CHARTER_STORE_TIMEOUT"])
+        if "CHARTER_STORE_CONNECT_RETRY" in env:
+            values["store_connect_retry"] = parse_duration(env["CHARTER_STORE_CONNECT_RETRY"])
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]
 

@@ -6,8 +6,9 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -25,7 +26,11 @@ from charter.cli import (
 )
 from charter.cli.common import EXIT_ERROR, err, handled, out
 from charter.cli.local import DatabaseUrl, DataDir, local_settings
-from charter.errors import StoreError
+from charter.errors import StoreError, Unavailable
+
+if TYPE_CHECKING:
+    from charter.settings import Settings
+    from charter.storage.sql import SqlStore
 
 __all__ = ["app", "main"]
 
@@ -191,12 +196,11 @@ def serve(
     from charter.server.app import create_app, serve
     from charter.service import Services
     from charter.storage.keyfile import load_signing_key
-    from charter.storage.sql import open_store
 
     with handled():
         settings = local_settings(data_dir, database_url, host=host, port=port)
         key = load_signing_key(settings.signing_key)
-        store = open_store(settings.store_url)
+        store = _open_retrying(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     services = Services.build(store, settings=settings, signing_key=key)
     application = create_app(services, settings)
@@ -209,6 +213,45 @@ def serve(
         serve(application, settings)
     finally:
         store.close()
+
+
+def _open_retrying(settings: Settings) -> SqlStore:
+    """Open the store, retrying for ``CHARTER_STORE_CONNECT_RETRY`` while it cannot be
+    reached: one line when it first fails, one more when giving up (exit 1)."""
+    from charter.storage.sql import open_store
+    from charter.storage.sql.bounds import StoreBounds
+
+    bounds = StoreBounds.of(settings.store_timeout)
+    retry = settings.store_connect_retry.total_seconds()
+    deadline = time.monotonic() + retry
+    told = False
+    while True:
+        try:
+            return open_store(settings.store_url, bounds=bounds)
+        except Unavailable as error:
+            reason = _reason(error)
+            if time.monotonic() >= deadline:
+                err.print(
+                    f"charter serve: gave up, the store could not be reached within "
+                    f"{retry:g}s ({reason}) [store_unavailable]",
+                    markup=False,
+                )
+                raise typer.Exit(EXIT_ERROR) from None
+            if not told:
+                err.print(
+                    f"charter serve: the store cannot be reached ({reason}); "
+                    f"retrying for up to {retry:g}s",
+                    markup=False,
+                )
+                told = True
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+
+
+def _reason(error: Unavailable) -> str:
+    """The first line of what the driver said, without the URL's password."""
+    cause = error.__cause__
+    text = str(getattr(cause, "orig", None) or cause or error.message)
+    return " ".join(text.split())[:300]
 
 
 def main() -> None:

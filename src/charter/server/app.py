@@ -33,6 +33,8 @@ from charter.server.waiters import Waiters
 from charter.service import Services
 from charter.service.dispatch import Dispatcher
 from charter.settings import Settings
+from charter.storage.sql.bounds import StoreBounds
+from charter.storage.sql.listen import listener_for
 
 __all__ = ["create_app", "serve"]
 
@@ -95,12 +97,19 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # The active policy, compiled once and swapped whole when this server activates
-        # another (replicas learn of other servers' changes only at restart, for now).
+        # another; other servers' activations are followed (listener, sweep, and the
+        # check every decision makes inside its transaction).
         try:
             await run_in_threadpool(services.policies.load_active)
         except (CharterError, SQLAlchemyError) as error:
             # Start anyway: /readyz reports the store, and nothing is decided without policy.
             log.error("could not load the active policy: %s", error)
+        # PostgreSQL: other servers' changes are followed as they commit; the sweep
+        # below stays as the fallback.
+        listener = listener_for(services.store, services.follow_change)
+        if listener is not None:
+            listener.start()
+        _app.state.listener = listener
         sweeper = asyncio.create_task(_sweep_loop(services))
         signer = None
         if services.audit.can_sign:
@@ -115,6 +124,8 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            if listener is not None:
+                await run_in_threadpool(listener.stop)
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
@@ -140,6 +151,9 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.store_timeout = max(
+        settings.store_timeout.total_seconds(), StoreBounds.of(settings.store_timeout).request
+    )
     app.state.waiters = Waiters()
     services.approvals.notify = app.state.waiters.wake
     install_error_handlers(app, services)

@@ -14,7 +14,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
@@ -32,6 +33,7 @@ from charter.identity.principals import Principal
 from charter.policy.engine import PolicyInvalid
 from charter.server.deps import where
 from charter.service import Services
+from charter.storage.sql.store import store_unavailable
 
 __all__ = ["error_response", "install_error_handlers", "status_of"]
 
@@ -124,10 +126,20 @@ def install_error_handlers(app: FastAPI, services: Services) -> None:
         code = _HTTP_CODES.get(error.status_code, "http_error")
         return error_response(error.status_code, code, str(error.detail))
 
-    @app.exception_handler(OperationalError)
-    async def store_down(_request: Request, error: OperationalError) -> JSONResponse:
-        log.error("store unavailable: %s", error.orig)
-        return error_response(503, "store_unavailable", "the store cannot be reached")
+    # The store translates these into ``Unavailable``; any that escape it (a driver or
+    # pool error raised outside a unit of work) still answer 503, never 500.
+    async def store_down(request: Request, error: Exception) -> JSONResponse:
+        if not isinstance(error, OperationalError | PoolTimeout) and not (
+            isinstance(error, DBAPIError) and error.connection_invalidated
+        ):
+            return await unexpected(request, error)
+        unavailable = store_unavailable(error)
+        log.error("store unavailable on %s %s: %s", request.method, request.url.path, error)
+        return error_response(503, unavailable.code, unavailable.message, help=unavailable.help)
+
+    app.add_exception_handler(OperationalError, store_down)
+    app.add_exception_handler(PoolTimeout, store_down)
+    app.add_exception_handler(DBAPIError, store_down)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -61,6 +61,17 @@ class Services:
     secrets: LeakService
     webhooks: WebhookService
 
+    def follow_change(self, topic: str) -> None:
+        """Bring what this process holds in memory up to date with a change another
+        server committed to the shared store: ``policy``, ``leaks``, ``tokens``,
+        ``agents``, ``humans``, or ``*`` (anything). Tokens, agents and humans are read
+        from the store by every request, so only the compiled policy and the
+        leaked-secret registry are refreshed."""
+        if topic in ("policy", "*"):
+            self.policies.refresh()
+        if topic in ("leaks", "*"):
+            self.secrets.refresh()
+
     @classmethod
     def build(
         cls,

@@ -1,14 +1,23 @@
-"""Liveness and readiness probes (unauthenticated)."""
+"""Liveness and readiness probes (unauthenticated).
+
+``/healthz`` is liveness only: it runs on the event loop, touches neither the store nor
+the worker threads, and answers while the store is frozen or every worker is busy.
+``/readyz`` pings the store within the store timeout and answers 503
+``store_unavailable`` when it cannot.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from charter import __version__
 from charter.errors import Unavailable
-from charter.server.deps import Wired
 from charter.server.errors import error_response
+from charter.service import Services
 
 __all__ = ["router"]
 
@@ -16,17 +25,27 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok", "version": __version__}
 
 
 @router.get("/readyz", response_model=None)
-def readyz(services: Wired) -> dict[str, str | None] | JSONResponse:
+async def readyz(request: Request) -> dict[str, str | None] | JSONResponse:
     """The store is reachable and migrated; says which policy revision is loaded."""
+    services: Services = request.app.state.services
+    bound: float = request.app.state.store_timeout
     try:
-        services.store.ping()
+        # Bounded here too: a ping waiting for a free worker thread counts.
+        await asyncio.wait_for(run_in_threadpool(services.store.ping), bound)
     except Unavailable as error:
-        return error_response(503, error.code, error.message)
+        return error_response(503, error.code, error.message, help=error.help)
+    except TimeoutError:
+        return error_response(
+            503,
+            "store_unavailable",
+            f"the store did not answer within {bound:g}s",
+            help="retry shortly; the server's log says why",
+        )
     policy = services.policies.compiled.engine
     return {"status": "ready", "policy_revision": policy.revision if policy else None}

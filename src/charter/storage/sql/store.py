@@ -5,10 +5,15 @@ that Charter issues ``BEGIN IMMEDIATE`` itself for write transactions: a writer 
 the database's write lock up front instead of failing half-way on upgrade, and readers
 are never blocked. PostgreSQL runs at READ COMMITTED with row locks where writers must
 take turns (the audit head, an agent whose status changes).
+
+Every wait on the store is bounded (``charter.storage.sql.bounds``); a store that does
+not answer in time, refuses connections or has no connection to spare raises
+``Unavailable`` (``store_unavailable``), never a driver error.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,19 +22,30 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from charter.errors import StoreError, Unavailable
 from charter.storage.sql.approvals import SqlApprovalStore, SqlGrantStore
 from charter.storage.sql.audit import SqlAuditStore
+from charter.storage.sql.bounds import StoreBounds, bounded_connection_class
 from charter.storage.sql.identity import SqlAgentStore, SqlCredentialStore, SqlHumanStore
 from charter.storage.sql.policy import SqlPolicyStore
 from charter.storage.sql.secrets import SqlAdvisoryStore, SqlLeakStore
 from charter.storage.sql.webhooks import SqlWebhookStore
 
-__all__ = ["SqlStore", "SqlUnitOfWork", "create_sql_engine", "open_existing_store", "open_store"]
+__all__ = [
+    "SqlStore",
+    "SqlUnitOfWork",
+    "create_sql_engine",
+    "open_existing_store",
+    "open_store",
+    "store_unavailable",
+]
 
 _WRITE = "charter_write"
+
+log = logging.getLogger("charter.store")
 
 
 @dataclass(slots=True)
@@ -66,7 +82,32 @@ class SqlUnitOfWork:
         )
 
 
-def _configure_sqlite(engine: Engine) -> None:
+_UNREACHABLE = (OperationalError, PoolTimeout)
+"""Driver and pool errors that mean the store did not answer, refused or had no
+connection to spare (timeouts, lost connections, lock and statement limits)."""
+
+
+def store_unavailable(error: SQLAlchemyError) -> Unavailable:
+    """The ``Unavailable`` error a store that did not answer ``error`` is reported as."""
+    if isinstance(error, PoolTimeout):
+        detail = "no connection to the store was free in time"
+    else:
+        detail = " ".join(str(getattr(error, "orig", None) or error).split())
+    log.info("store unavailable: %s", detail[:500])
+    return Unavailable(
+        "the store did not answer in time or cannot be reached",
+        code="store_unavailable",
+        help="retry shortly; the server's log says why",
+    )
+
+
+def _unreachable(error: BaseException) -> bool:
+    if isinstance(error, _UNREACHABLE):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def _configure_sqlite(engine: Engine, bounds: StoreBounds) -> None:
     @sa.event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -74,7 +115,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={bounds.sqlite_busy_ms()}")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
@@ -83,8 +124,22 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def create_sql_engine(url: str) -> Engine:
-    """Create an engine for ``url`` with Charter's per-backend settings."""
+def _configure_postgres(engine: Engine, bounds: StoreBounds) -> None:
+    connection_class = bounded_connection_class(bounds)
+
+    @sa.event.listens_for(engine, "do_connect")
+    def on_connect(_dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+        # The URL may carry options of its own (a search_path): the limits are added.
+        given = cparams.get("options") or ""
+        cparams["options"] = f"{given} {bounds.postgres_options()}".strip()
+        cparams["connect_timeout"] = bounds.connect
+        return connection_class.connect(*cargs, **cparams)
+
+
+def create_sql_engine(url: str, bounds: StoreBounds | None = None) -> Engine:
+    """Create an engine for ``url`` with Charter's per-backend settings and waits bounded
+    by ``bounds`` (the default store timeout when None)."""
+    bounds = bounds or StoreBounds()
     try:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError as exc:
@@ -92,14 +147,24 @@ def create_sql_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         engine = sa.create_engine(
             parsed,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={"check_same_thread": False, "timeout": bounds.timeout},
             pool_size=8,
             max_overflow=8,
+            pool_timeout=bounds.pool_wait,
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, bounds)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return sa.create_engine(parsed, pool_pre_ping=True, pool_size=8, max_overflow=8)
+        # Pre-ping: a connection lost while the database was away is replaced, not used.
+        engine = sa.create_engine(
+            parsed,
+            pool_pre_ping=True,
+            pool_size=8,
+            max_overflow=8,
+            pool_timeout=bounds.pool_wait,
+        )
+        _configure_postgres(engine, bounds)
+        return engine
     raise StoreError(
         f"unsupported database {parsed.get_backend_name()!r}",
         code="invalid_database_url",
@@ -110,8 +175,9 @@ def create_sql_engine(url: str) -> Engine:
 class SqlStore:
     """The SQL implementation of ``charter.storage.Store``."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, bounds: StoreBounds | None = None) -> None:
         self.engine = engine
+        self.bounds = bounds or StoreBounds()
 
     @property
     def backend(self) -> str:
@@ -121,12 +187,16 @@ class SqlStore:
     @contextmanager
     def _unit(self, *, write: bool) -> Iterator[SqlUnitOfWork]:
         try:
-            conn = self.engine.connect()
-        except OperationalError as exc:
-            raise Unavailable(
-                "the store cannot be reached", code="store_unavailable", help=str(exc.orig)
-            ) from None
-        with conn:
+            with self._transaction(write=write) as unit:
+                yield unit
+        except SQLAlchemyError as error:
+            if not _unreachable(error):
+                raise
+            raise store_unavailable(error) from error
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[SqlUnitOfWork]:
+        with self.engine.connect() as conn:
             options: dict[str, Any] = {_WRITE: write}
             if not write and conn.dialect.name == "postgresql":
                 # A read sees one snapshot, so a verification reads a log that holds still.
@@ -157,6 +227,8 @@ class SqlStore:
                 with conn.begin():
                     conn.exec_driver_sql("SELECT size FROM audit_head")
         except SQLAlchemyError as exc:
+            if _unreachable(exc):
+                raise store_unavailable(exc) from exc
             raise Unavailable(
                 "the store is not reachable or not initialised", code="store_unavailable"
             ) from exc
@@ -166,17 +238,24 @@ class SqlStore:
         self.engine.dispose()
 
 
-def open_store(url: str, *, migrate: bool = True) -> SqlStore:
+def open_store(url: str, *, migrate: bool = True, bounds: StoreBounds | None = None) -> SqlStore:
     """Open the store at ``url``, bringing its schema to the latest migration."""
     from charter.storage.sql.migrate import upgrade
 
-    store = SqlStore(create_sql_engine(url))
+    bounds = bounds or StoreBounds()
+    store = SqlStore(create_sql_engine(url, bounds), bounds)
     if migrate:
-        upgrade(store.engine)
+        try:
+            upgrade(store.engine)
+        except SQLAlchemyError as error:
+            store.close()
+            if not _unreachable(error):
+                raise
+            raise store_unavailable(error) from error
     return store
 
 
-def open_existing_store(url: str) -> SqlStore:
+def open_existing_store(url: str, *, bounds: StoreBounds | None = None) -> SqlStore:
     """Open an initialised store without changing it: no file is created, nothing migrated."""
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite" and not (
@@ -187,7 +266,8 @@ def open_existing_store(url: str) -> SqlStore:
             code="store_not_initialised",
             help="check --data-dir / CHARTER_DATABASE_URL, or run 'charter init'",
         )
-    store = SqlStore(create_sql_engine(url))
+    bounds = bounds or StoreBounds()
+    store = SqlStore(create_sql_engine(url, bounds), bounds)
     try:
         store.ping()
     except Unavailable:
