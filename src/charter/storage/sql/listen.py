@@ -7,7 +7,7 @@ status (``agents``), a human's status or roles (``humans``). A ``ChangeListener`
 one dedicated connection in a daemon thread, and hands each topic announced for its own
 schema to a callback; after every (re)connection it hands ``ALL`` (anything may have
 changed while it was not listening). It reconnects by itself, every wait is bounded, and
-``stop`` ends it within a second or so.
+``stop`` ends it within a fraction of a second.
 
 Notifications make changes prompt; they are not what makes them correct (a decision
 checks the active revision inside its own transaction), and the periodic refresh stays
@@ -36,7 +36,7 @@ TOPICS = ("policy", "leaks", "tokens", "agents", "humans")
 ALL = "*"
 """The topic handed after (re)connecting: every cache should be checked."""
 
-_POLL_SECONDS = 0.5
+_POLL_SECONDS = 0.2
 """How long one wait for notifications lasts before the stop flag is looked at."""
 _HEARTBEAT_SECONDS = 15.0
 """How often a silent connection is checked (a bounded query), to notice one lost."""
