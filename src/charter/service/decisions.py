@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from charter.approvals.model import Approval
 from charter.audit.records import AuditEntry
 from charter.clock import Clock
-from charter.errors import CharterError, InvalidInput, PermissionDenied, Unavailable
+from charter.errors import CharterError, InvalidInput, PermissionDenied
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.ids import IdFactory, new_id
@@ -88,10 +88,10 @@ class DecisionService:
         tokens: TokenService,
         secrets: LeakService,
         *,
+        follow_activation: Callable[[UnitOfWork], Engine | None],
         ids: IdFactory = new_id,
         committer: GroupCommitter | None = None,
         advisory_max_age: timedelta = ADVISORY_MAX_AGE,
-        follow_activation: Callable[[UnitOfWork], Engine | None] | None = None,
     ) -> None:
         self._store, self._clock, self._compiled, self._ids = store, clock, compiled, ids
         self._follow = follow_activation
@@ -182,12 +182,6 @@ class DecisionService:
         held = self._compiled.engine
         if (active.revision if active else None) == (held.revision if held else None):
             return held
-        if self._follow is None:
-            raise Unavailable(
-                "the active policy revision is not the one this server holds",
-                code="policy_unsettled",
-                help="restart the server or reload its policy",
-            )
         return self._follow(unit)
 
     def _scan(self, batch: list[Asked]) -> list[Scanned]:
