@@ -1,0 +1,121 @@
+"""Refuse JSON bodies holding numbers that do not survive a round trip, for every route.
+
+Python's ``json`` (and so the framework) reads ``NaN``, ``Infinity`` and ``-Infinity``,
+turns ``1e999999`` into infinity and reads integers of any size. None of them is JSON a
+client can read back the same (PostgreSQL's ``jsonb`` refuses the first, most parsers
+round the last), and an approver would be shown ``null`` for a value the request's
+digest covers. So a body holding one is answered ``400 invalid_json`` before any route
+or model sees it, as is a body nested too deep to parse. Bodies that are not JSON at all
+are left to the routes (``400 malformed_json``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["MAX_INTEGER", "MIN_INTEGER", "FiniteJson", "json_problem"]
+
+MIN_INTEGER = -(2**63)
+MAX_INTEGER = 2**63 - 1
+"""Integers must fit in 64 bits, signed."""
+
+
+class _Refused(ValueError):
+    """A number that is valid to Python's parser but not accepted here."""
+
+
+def _constant(name: str) -> object:
+    raise _Refused(f"{name} is not a JSON number")
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Refused(f"the number {text[:40]} is too large to be represented")
+    return value
+
+
+def _integer(text: str) -> int:
+    # Digit count first: int() of thousands of digits is slow, and Python refuses some.
+    digits = text.lstrip("-")
+    if len(digits) > 19 or not MIN_INTEGER <= int(text) <= MAX_INTEGER:
+        raise _Refused(f"the integer {text[:40]} does not fit in 64 bits")
+    return int(text)
+
+
+def json_problem(body: bytes) -> str | None:
+    """Why ``body`` is refused as JSON, or None when it is fine (or not JSON at all)."""
+    try:
+        json.loads(body, parse_constant=_constant, parse_float=_float, parse_int=_integer)
+    except _Refused as refused:
+        return str(refused)
+    except RecursionError:
+        return "the body nests too deep"
+    except (ValueError, UnicodeDecodeError):
+        return None  # not JSON: the route answers for it
+    return None
+
+
+class FiniteJson:
+    """ASGI middleware: a request body that ``json_problem`` refuses gets 400 ``invalid_json``.
+
+    Every body is checked, whatever its Content-Type: the framework reads some bodies as
+    JSON without one. Runs inside ``BodySizeLimit``, so bodies are bounded already.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        problem = json_problem(body) if body.strip() else None
+        if problem is not None:
+            await _refuse(send, problem)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+async def _refuse(send: Send, problem: str) -> None:
+    body = json.dumps(
+        {
+            "error": {
+                "code": "invalid_json",
+                "message": f"the request body is refused: {problem}",
+                "help": "send finite numbers, and integers between -2^63 and 2^63-1",
+            }
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 400,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
