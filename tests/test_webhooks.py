@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -42,6 +43,20 @@ from charter.webhooks.model import (
 )
 from charter.webhooks.signing import WebhookSecrets, signature_header
 from tests.conftest import Admin, bearer, free_port
+
+# -- private targets on: these receivers listen on loopback ------------------------------
+
+
+@pytest.fixture
+def services(store: SqlStore, clock: ManualClock, signing_key: Ed25519PrivateKey) -> Services:
+    """Every use case, with webhooks allowed to reach the loopback receivers below."""
+    return Services.build(
+        store,
+        clock=clock,
+        signing_key=signing_key,
+        settings=Settings(webhook_allow_private_targets=True),
+    )
+
 
 POLICY = """
 apiVersion: charter/v1
@@ -167,7 +182,7 @@ def quiet_api(services: Services) -> Iterator[TestClient]:
 
 @pytest.fixture
 def dispatcher(services: Services, clock: ManualClock) -> Iterator[Dispatcher]:
-    sender = HttpSender(timeout=5.0)
+    sender = HttpSender(timeout=5.0, allow_private=True)
     opened = Dispatcher(services.store, clock, services.webhooks.keys, sender)
     yield opened
     opened.close()
@@ -581,7 +596,7 @@ def test_urls_are_checked_and_events_deduplicated_in_the_domain() -> None:
     with pytest.raises(InvalidInput) as refused:
         check_url("javascript:alert(1)")
     assert refused.value.code == "invalid_webhook_url"
-    assert check_url("http://127.0.0.1:8080/x") == "http://127.0.0.1:8080/x"
+    assert check_url("http://127.0.0.1:8080/x", allow_private=True) == "http://127.0.0.1:8080/x"
     twice = [WebhookEvent.GRANT_ISSUED, WebhookEvent.APPROVAL_CREATED, WebhookEvent.GRANT_ISSUED]
     assert events_of(twice) == (WebhookEvent.APPROVAL_CREATED, WebhookEvent.GRANT_ISSUED)
     assert events_of(None) == tuple(WebhookEvent)
@@ -609,7 +624,7 @@ def test_two_dispatchers_deliver_each_delivery_once(
             publish(unit, WebhookEvent.AGENT_SUSPENDED, {"n": n}, clock())
     # Two stores, two connection pools: as two server processes would be.
     stores = [open_store(database_url, migrate=False) for _ in range(2)]
-    senders = [HttpSender() for _ in stores]
+    senders = [HttpSender(allow_private=True) for _ in stores]
     dispatchers = [
         Dispatcher(s, clock, services.webhooks.keys, sender, batch=7, workers=2)
         for s, sender in zip(stores, senders, strict=True)

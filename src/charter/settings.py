@@ -142,7 +142,8 @@ class Settings:
             values["inference_max_age"] = parse_duration(env["CHARTER_INFERENCE_MAX_AGE"])
         if "CHARTER_WEBHOOK_ALLOW_PRIVATE_TARGETS" in env:
             values["webhook_allow_private_targets"] = _boolean(
-                env["CHARTER_WEBHOOK_ALLOW_PRIVATE_TARGETS"], "CHARTER_WEBHOOK_ALLOW_PRIVATE_TARGETS"
+                env["CHARTER_WEBHOOK_ALLOW_PRIVATE_TARGETS"],
+                "CHARTER_WEBHOOK_ALLOW_PRIVATE_TARGETS",
             )
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]

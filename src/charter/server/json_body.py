@@ -1,60 +1,31 @@
 """Refuse JSON bodies holding numbers that do not survive a round trip, for every route.
 
-Python's ``json`` (and so the framework) reads ``NaN``, ``Infinity`` and ``-Infinity``,
-turns ``1e999999`` into infinity and reads integers of any size. None of them is JSON a
-client can read back the same (PostgreSQL's ``jsonb`` refuses the first, most parsers
-round the last), and an approver would be shown ``null`` for a value the request's
-digest covers. So a body holding one is answered ``400 invalid_json`` before any route
-or model sees it, as is a body nested too deep to parse. Bodies that are not JSON at all
-are left to the routes (``400 malformed_json``).
+The framework reads ``NaN``, ``Infinity``, ``1e999999`` and integers of any size
+(``charter.jsonbounds``); an approver would then be shown ``null`` for a value the
+request's digest covers. So a body holding one is answered ``400 invalid_json`` before
+any route or model sees it, as is a body nested too deep to parse. Bodies that are not
+JSON at all are left to the routes (``400 malformed_json``).
 """
 
 from __future__ import annotations
 
 import json
-import math
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["MAX_INTEGER", "MIN_INTEGER", "FiniteJson", "json_problem"]
+from charter.errors import InvalidInput
+from charter.jsonbounds import loads
 
-MIN_INTEGER = -(2**63)
-MAX_INTEGER = 2**63 - 1
-"""Integers must fit in 64 bits, signed."""
-
-
-class _Refused(ValueError):
-    """A number that is valid to Python's parser but not accepted here."""
-
-
-def _constant(name: str) -> object:
-    raise _Refused(f"{name} is not a JSON number")
-
-
-def _float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise _Refused(f"the number {text[:40]} is too large to be represented")
-    return value
-
-
-def _integer(text: str) -> int:
-    # Digit count first: int() of thousands of digits is slow, and Python refuses some.
-    digits = text.lstrip("-")
-    if len(digits) > 19 or not MIN_INTEGER <= int(text) <= MAX_INTEGER:
-        raise _Refused(f"the integer {text[:40]} does not fit in 64 bits")
-    return int(text)
+__all__ = ["FiniteJson", "json_problem"]
 
 
 def json_problem(body: bytes) -> str | None:
     """Why ``body`` is refused as JSON, or None when it is fine (or not JSON at all)."""
     try:
-        json.loads(body, parse_constant=_constant, parse_float=_float, parse_int=_integer)
-    except _Refused as refused:
-        return str(refused)
-    except RecursionError:
-        return "the body nests too deep"
-    except (ValueError, UnicodeDecodeError):
+        loads(body)
+    except InvalidInput as refused:
+        return refused.message
+    except ValueError:
         return None  # not JSON: the route answers for it
     return None
 

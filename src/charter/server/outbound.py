@@ -49,7 +49,9 @@ class _CheckedBackend(httpcore.SyncBackend):
         try:
             found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError) as error:
-            raise httpcore.ConnectError(f"cannot resolve the host ({type(error).__name__})")
+            raise httpcore.ConnectError(
+                f"cannot resolve the host ({type(error).__name__})"
+            ) from None
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in found]
         if not addresses:
             raise httpcore.ConnectError("the host resolves to no address")
@@ -57,9 +59,7 @@ class _CheckedBackend(httpcore.SyncBackend):
             problem = address_problem(address, allow_private=self.allow_private)
             if problem is not None:
                 raise TargetRefused(problem)
-        return super().connect_tcp(
-            str(addresses[0]), port, timeout, local_address, socket_options
-        )
+        return super().connect_tcp(str(addresses[0]), port, timeout, local_address, socket_options)
 
 
 class _CheckedTransport(httpx.HTTPTransport):
