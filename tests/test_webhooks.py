@@ -121,10 +121,10 @@ class Received:
 
 
 class Receiver:
-    """An HTTP server on loopback that records every POST and answers the statuses it is
-    told to (200 once the script runs out)."""
+    """An HTTP server on loopback (or ``host``) that records every POST and answers the
+    statuses it is told to (200 once the script runs out)."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.requests: list[Received] = []
         self.answers: list[int] = []
         self.arrived = threading.Condition()
@@ -144,7 +144,7 @@ class Receiver:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = http.server.ThreadingHTTPServer((host, 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

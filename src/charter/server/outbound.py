@@ -22,8 +22,9 @@ import httpcore
 import httpx
 
 from charter import __version__
+from charter.errors import InvalidInput
 from charter.service.dispatch import Outcome
-from charter.webhooks.targets import address_problem
+from charter.webhooks.targets import Address, address_problem, host_address, host_problem
 
 __all__ = ["HttpSender", "TargetRefused"]
 
@@ -47,12 +48,23 @@ class _CheckedBackend(httpcore.SyncBackend):
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
         try:
-            found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError) as error:
-            raise httpcore.ConnectError(
-                f"cannot resolve the host ({type(error).__name__})"
-            ) from None
-        addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in found]
+            # Judged as registration judged it first (the C library may read it otherwise).
+            problem = host_problem(host, allow_private=self.allow_private)
+            literal = host_address(host)
+        except InvalidInput as error:
+            raise TargetRefused(error.message) from None
+        if problem is not None:
+            raise TargetRefused(problem)
+        if literal is not None:
+            addresses: list[Address] = [literal]
+        else:
+            try:
+                found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            except (OSError, UnicodeError) as error:
+                raise httpcore.ConnectError(
+                    f"cannot resolve the host ({type(error).__name__})"
+                ) from None
+            addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in found]
         if not addresses:
             raise httpcore.ConnectError("the host resolves to no address")
         for address in addresses:

@@ -26,7 +26,7 @@ from urllib.parse import unquote
 
 from charter.errors import InvalidInput
 
-__all__ = ["Address", "address_problem", "check_target", "host_address"]
+__all__ = ["Address", "address_problem", "check_target", "host_address", "host_problem"]
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -133,9 +133,10 @@ def address_problem(address: Address, *, allow_private: bool) -> str | None:
     return None
 
 
-def check_target(host: str, *, allow_private: bool) -> None:
-    """Refuse a webhook host that is, or always names, a forbidden address
-    (``webhook_target_forbidden``). Other names are checked when delivering."""
+def host_problem(host: str, *, allow_private: bool) -> str | None:
+    """Why a webhook may not be sent to ``host`` as written (an address, or a name that is
+    always local or a metadata service), or None. Other names are judged by what they
+    resolve to. A host that looks numeric but is no valid address is ``InvalidInput``."""
     address = host_address(host)
     problem = None
     if address is not None:
@@ -146,6 +147,13 @@ def check_target(host: str, *, allow_private: bool) -> None:
             problem = f"{name} is a metadata service"
         elif (name in _LOCAL_NAMES or name.endswith(".localhost")) and not allow_private:
             problem = f"{name} is the server itself (CHARTER_WEBHOOK_ALLOW_PRIVATE_TARGETS is off)"
+    return problem
+
+
+def check_target(host: str, *, allow_private: bool) -> None:
+    """Refuse a webhook host that is, or always names, a forbidden address
+    (``webhook_target_forbidden``). Other names are checked when delivering."""
+    problem = host_problem(host, allow_private=allow_private)
     if problem is not None:
         raise InvalidInput(
             f"webhooks may not be sent to {host[:100]!r}: {problem}",
