@@ -71,7 +71,15 @@ class _CheckedBackend(httpcore.SyncBackend):
             problem = address_problem(address, allow_private=self.allow_private)
             if problem is not None:
                 raise TargetRefused(problem)
-        return super().connect_tcp(str(addresses[0]), port, timeout, local_address, socket_options)
+        refused: httpcore.ConnectError | None = None
+        for address in dict.fromkeys(addresses):  # each checked address, in resolver order
+            try:
+                return super().connect_tcp(
+                    str(address), port, timeout, local_address, socket_options
+                )
+            except httpcore.ConnectError as error:
+                refused = error
+        raise refused or httpcore.ConnectError("no address to connect to")
 
 
 class _CheckedTransport(httpx.HTTPTransport):
