@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from charter import Client, InvalidInput
+from charter.approvals.grants import grant_duration
 from charter.cli.main import app as cli_app
 from charter.clock import ManualClock
 from charter.identity.agents import LifecycleAction, RiskTier
@@ -138,6 +139,34 @@ def test_an_approval_holding_an_unreadable_duration_can_still_be_decided(
     grant = scene.api.get("/v1/grants", headers=scene.tokens["user:rita"]).json()["grants"][0]
     span = datetime.fromisoformat(grant["expires_at"]) - datetime.fromisoformat(grant["issued_at"])
     assert span == timedelta(minutes=30)  # the binding's maxDuration
+
+
+def test_an_approval_holding_an_overlong_maximum_grants_no_more_than_the_bound(
+    scene: ApprovalScene, store: SqlStore
+) -> None:
+    """A binding maximum stored before policies were bounded (63 years here) yields a
+    grant of at most ``MAX_DURATION``, and the vote still succeeds."""
+    approval_id = scene.decide(RESTART)["approval"]["id"]
+    with store.engine.begin() as conn:
+        conn.execute(
+            approvals.update()
+            .where(approvals.c.id == approval_id)
+            .values(max_duration_s=2_000_000_000)
+        )
+    voted = scene.vote(approval_id, "user:opal")
+    assert voted.status_code == 200, voted.text
+    grant = scene.api.get("/v1/grants", headers=scene.tokens["user:rita"]).json()["grants"][0]
+    span = datetime.fromisoformat(grant["expires_at"]) - datetime.fromisoformat(grant["issued_at"])
+    assert span == MAX_DURATION
+
+
+def test_grant_duration_never_raises_and_never_exceeds_the_bound() -> None:
+    binding = timedelta(minutes=30)
+    for asked in [*BAD_DURATIONS, "\x00", "9" * 10**5]:
+        assert grant_duration(binding, asked) == binding, asked
+    assert grant_duration(binding, "10m") == timedelta(minutes=10)
+    assert grant_duration(None, None) == timedelta(hours=1)
+    assert grant_duration(timedelta.max, None) == MAX_DURATION
 
 
 # -- policy numbers, times and durations ------------------------------------------------
