@@ -346,6 +346,16 @@ def test_the_sdk_never_sends_what_the_server_refuses(value: Any) -> None:
             assert refused.value.code == "invalid_json"
 
 
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), -1.0])
+def test_the_sdk_never_waits_for_an_unbounded_time(timeout: float) -> None:
+    with (
+        Client(f"http://127.0.0.1:{free_port()}", "charter_unused") as client,
+        pytest.raises(InvalidInput) as refused,
+    ):
+        client.wait_for_approval("apr_x", timeout=timeout)
+    assert refused.value.code == "invalid_timeout"
+
+
 def test_the_cli_reads_no_json_the_server_refuses(tmp_path: Any) -> None:
     runner = CliRunner()
     for value in ("NaN", "Infinity", "1e999", "9" * 30):
