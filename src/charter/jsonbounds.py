@@ -56,8 +56,8 @@ def loads(text: str | bytes, *, code: str = "invalid_json") -> Any:
 
 
 def dumps(value: Any, *, code: str = "invalid_json") -> str:
-    """Compact JSON text of ``value``; a non-finite number, an integer beyond 64 bits or
-    a value JSON cannot hold is ``InvalidInput(code)``."""
+    """Compact JSON text of ``value``; a non-finite number, an integer beyond 64 bits, a
+    lone surrogate or a value JSON cannot hold is ``InvalidInput(code)``."""
 
     def check(node: Any) -> None:
         if isinstance(node, dict):
@@ -75,7 +75,9 @@ def dumps(value: Any, *, code: str = "invalid_json") -> str:
 
     try:
         check(value)
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text.encode("utf-8")  # a lone surrogate cannot be sent
+        return text
     except (ValueError, TypeError, RecursionError) as error:
         raise InvalidInput(
             f"the value cannot be sent as JSON: {error}", code=code, help=_HELP
