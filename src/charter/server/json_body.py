@@ -77,7 +77,8 @@ async def _refuse(send: Send, problem: str) -> None:
                 "message": f"the request body is refused: {problem}",
                 "help": "send finite numbers, and integers between -2^63 and 2^63-1",
             }
-        }
+        },
+        separators=(",", ":"),
     ).encode()
     await send(
         {
