@@ -7,12 +7,14 @@ hand between steps, as time passes between a suspension and a reinstatement.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 from charter.approvals.model import ApprovalStatus, Vote
 from charter.clock import ManualClock
@@ -23,9 +25,15 @@ from charter.service.access import BREAK_GLASS
 from charter.service.approvals import withdraw_for_agent
 from charter.storage.sql import SqlStore
 from charter.storage.sql.schema import agents
-from tests.test_approvals import CLOSE, CONFIG, RESTART, Scene, scene  # noqa: F401
+from tests.test_approvals import CLOSE, CONFIG, RESTART, Scene
 
 MINUTE = timedelta(minutes=1)
+
+
+@pytest.fixture
+def scene(api: TestClient, services: Services) -> Scene:
+    """The approvals scene: ops-bot owned by olga, approvers, an admin (rita)."""
+    return Scene(api, services)
 
 
 def lifecycle(scene: Scene, action: str, who: str = "user:rita") -> dict[str, Any]:
@@ -242,14 +250,12 @@ def test_concurrent_votes_and_suspensions_leave_nothing_usable(
         clock.advance(MINUTE)
         start = threading.Barrier(2)
 
-        def vote(approval: str = approval) -> None:
+        def vote(approval: str = approval, start: threading.Barrier = start) -> None:
             start.wait()
-            try:
+            with contextlib.suppress(Conflict):
                 services.approvals.vote(olga, approval, Vote.APPROVE, "fine")
-            except Conflict:
-                pass
 
-        def suspend() -> None:
+        def suspend(start: threading.Barrier = start) -> None:
             start.wait()
             services.agents.transition(SYSTEM, "ops-bot", LifecycleAction.SUSPEND)
 
