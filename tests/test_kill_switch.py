@@ -8,12 +8,17 @@ hand between steps, as time passes between a suspension and a reinstatement.
 from __future__ import annotations
 
 import contextlib
+import secrets
 import threading
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
 from fastapi.testclient import TestClient
 
 from charter.approvals.model import ApprovalStatus, Vote
@@ -24,7 +29,10 @@ from charter.service import SYSTEM, Services
 from charter.service.access import BREAK_GLASS
 from charter.service.approvals import withdraw_for_agent
 from charter.storage.sql import SqlStore
-from charter.storage.sql.schema import agents
+from charter.storage.sql.migrate import MIGRATIONS, upgrade
+from charter.storage.sql.schema import agents, humans
+from charter.storage.sql.store import create_sql_engine
+from tests.conftest import BACKENDS, POSTGRES_URL
 from tests.test_approvals import CLOSE, CONFIG, RESTART, Scene
 
 MINUTE = timedelta(minutes=1)
@@ -270,3 +278,79 @@ def test_concurrent_votes_and_suspensions_leave_nothing_usable(
         clock.advance(MINUTE)
         services.agents.transition(SYSTEM, "ops-bot", LifecycleAction.REINSTATE)
         clock.advance(MINUTE)
+
+
+@pytest.fixture
+def unmigrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database: a SQLite file or a fresh PostgreSQL schema."""
+    yield from _empty_database(request.param, tmp_path)
+
+
+def _empty_database(backend: str, tmp_path: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL suite skipped: CHARTER_TEST_POSTGRES_URL is not set")
+    schema = f"charter_test_{secrets.token_hex(6)}"
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        url = sa.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.mark.parametrize("unmigrated_url", BACKENDS, indirect=True)
+def test_the_migration_voids_what_agents_stopped_before_it_held(unmigrated_url: str) -> None:
+    """Agents suspended or retired before migration 0008 get their last change as their
+    suspension time (who made it is unknown: only an admin reinstates them)."""
+    engine = create_sql_engine(unmigrated_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0006_secrets")
+        conn.execute(
+            humans.insert().values(
+                id="user:olga",
+                email="olga@x.test",
+                display_name="olga",
+                groups=[],
+                roles=[],
+                active=True,
+                created_at=at,
+                updated_at=at,
+            )
+        )
+        for number, status in enumerate(("active", "suspended", "retired")):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO agents (id, display_name, owner, purpose, risk_tier, status,"
+                    " labels, created_at, updated_at) VALUES (:id, :id, 'user:olga', 'x',"
+                    " 'low', :status, '{}', :at, :updated)"
+                ),
+                {
+                    "id": f"{status}-bot",
+                    "status": status,
+                    "at": at,
+                    "updated": at + number * MINUTE,
+                },
+            )
+        conn.commit()
+    upgrade(engine)
+    store = SqlStore(engine)
+    try:
+        with store.read() as unit:
+            found = {a.id: a for a in unit.agents.list()}
+        assert found["active-bot"].suspended_at is None
+        assert found["suspended-bot"].suspended_at == at + MINUTE
+        assert found["retired-bot"].suspended_at == at + 2 * MINUTE
+        assert {a.suspended_by for a in found.values()} == {None}
+    finally:
+        store.close()

@@ -21,6 +21,18 @@ def upgrade() -> None:
     with op.batch_alter_table("agents") as batch:
         batch.add_column(sa.Column("suspended_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("suspended_by", sa.String(80), nullable=True))
+    # Agents stopped before this revision: their last change is at or after the stop, so
+    # nothing they held then is usable. Who stopped them is not known: only an admin
+    # reinstates them.
+    agents = sa.table(
+        "agents",
+        sa.column("status", sa.String),
+        sa.column("updated_at", sa.DateTime(timezone=True)),
+        sa.column("suspended_at", sa.DateTime(timezone=True)),
+    )
+    op.execute(
+        agents.update().where(agents.c.status != "active").values(suspended_at=agents.c.updated_at)
+    )
 
 
 def downgrade() -> None:
