@@ -133,6 +133,8 @@ def test_a_policy_admin_cannot_change_an_existing_agents_rights(
     error = refused.json()["error"]
     assert error["code"] == "policy_changes_agent"
     assert "Agent/ops-bot" in error["message"]
+    if "labels" in change:
+        assert "labels {'team': 'ops'} -> " in error["message"]
     # Nothing written: the agent, the active revision, the stored revisions.
     assert cast.agent() == before
     assert cast.active() == revision

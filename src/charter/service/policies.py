@@ -94,7 +94,7 @@ def rights_changed(current: Agent, spec: AgentSpec) -> list[str]:
     if spec.risk_tier is not current.risk_tier:
         changed.append(f"riskTier {current.risk_tier.value} -> {spec.risk_tier.value}")
     if dict(spec.labels) != dict(current.labels):
-        changed.append("labels")
+        changed.append(f"labels {dict(current.labels)} -> {dict(spec.labels)}")
     return changed
 
 
