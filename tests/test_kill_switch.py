@@ -168,6 +168,28 @@ def test_approvals_and_grants_from_before_the_last_suspension_are_refused_at_use
     assert scene.decide(RESTART)["decision"] == "approval_required"
 
 
+def test_an_approval_found_before_a_suspension_cannot_be_used_after_it(
+    scene: Scene, services: Services, clock: ManualClock
+) -> None:
+    """A decision that found the approval usable, then lost the race to the kill switch,
+    cannot mark it used: whether the suspension voided it or only noted its time."""
+    voided = approved_config(scene, clock)
+    lifecycle(scene, "suspend")
+    clock.advance(MINUTE)
+    lifecycle(scene, "reinstate")
+    with services.store.write() as unit:
+        assert not unit.approvals.use(voided, "dec_late", clock())
+    clock.advance(MINUTE)
+    marked = approved_config(
+        scene, clock
+    )  # approved after the reinstatement, then a suspension time is noted
+    _mark_suspended(services.store, clock)
+    with services.store.write() as unit:
+        assert not unit.approvals.use(marked, "dec_late", clock())
+        found = unit.approvals.get(marked)
+        assert found is not None and found.used_by is None
+
+
 def test_a_vote_on_a_suspended_agents_approval_is_refused(
     scene: Scene, services: Services, clock: ManualClock
 ) -> None:

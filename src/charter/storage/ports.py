@@ -229,7 +229,8 @@ class ApprovalStore(Protocol):
         ...
 
     def use(self, approval_id: str, decision_id: str, at: datetime) -> bool:
-        """Mark the approval used by ``decision_id``; False if another request was first."""
+        """Mark the approval used by ``decision_id``; False if another request was first,
+        or the kill switch voided it meanwhile."""
         ...
 
     def add_ballot(self, approval_id: str, ballot: Ballot) -> None:

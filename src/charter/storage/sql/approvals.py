@@ -173,10 +173,16 @@ class SqlApprovalStore:
         return found[0] if found else None
 
     def use(self, approval_id: str, decision_id: str, at: datetime) -> bool:
-        """Mark the approval used by ``decision_id``; False if another request was first."""
+        """Mark the approval used by ``decision_id``; False if another request was first,
+        or the kill switch voided it meanwhile."""
         result = self._conn.execute(
             approvals.update()
-            .where(approvals.c.id == approval_id, approvals.c.used_by.is_(None))
+            .where(
+                approvals.c.id == approval_id,
+                approvals.c.used_by.is_(None),
+                approvals.c.status == _APPROVED,
+                ~_before_suspension(approvals.c.agent_id, approvals.c.created_at),
+            )
             .values(used_by=decision_id, used_at=at)
         )
         return result.rowcount == 1
