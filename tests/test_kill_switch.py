@@ -180,14 +180,14 @@ def test_an_approval_found_before_a_suspension_cannot_be_used_after_it(
     with services.store.write() as unit:
         assert not unit.approvals.use(voided, "dec_late", clock())
     clock.advance(MINUTE)
-    marked = approved_config(
-        scene, clock
-    )  # approved after the reinstatement, then a suspension time is noted
+    # Approved after the reinstatement; then a suspension time is noted.
+    marked = approved_config(scene, clock)
     _mark_suspended(services.store, clock)
     with services.store.write() as unit:
         assert not unit.approvals.use(marked, "dec_late", clock())
         found = unit.approvals.get(marked)
-        assert found is not None and found.used_by is None
+        assert found is not None
+        assert found.used_by is None
 
 
 def test_a_vote_on_a_suspended_agents_approval_is_refused(
