@@ -281,7 +281,8 @@ def test_approval_and_agent_events_arrive_signed(
     scene.suspend()
     assert receiver.requests == []  # nothing is sent inside a request
 
-    assert dispatcher.run_once() == 10
+    # The approved approval was never used: the suspension voids it too.
+    assert dispatcher.run_once() == 11
     assert dispatcher.run_once() == 0
     by_path: dict[str, list[Received]] = {}
     for got in receiver.requests:
@@ -300,6 +301,7 @@ def test_approval_and_agent_events_arrive_signed(
             ("approval.expired", expired),
             ("approval.created", cancelled),
             ("approval.cancelled", cancelled),
+            ("approval.cancelled", approved),
             ("agent.suspended", None),
         ]
     )
@@ -328,7 +330,7 @@ def test_approval_and_agent_events_arrive_signed(
         "odd",
     )
     assert suspended["actor"] == "user:olga"
-    assert suspended["cancelled_approvals"] == [cancelled]
+    assert suspended["cancelled_approvals"] == [cancelled, approved]
     # A replay later than the tolerance is refused.
     clock.advance(timedelta(minutes=6))
     old = receiver.requests[0]
