@@ -40,6 +40,9 @@ _BUDGET_FACTOR = 8
 _BUDGET_FLOOR = 1 << 20
 """Decoding wrappings may produce 8 times the value's characters, and 1 MiB more."""
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DELIMITED = re.compile(r"[^/\\?&#=:;,|@.]+")
+"""The pieces of a path, URL, query or principal id a leak may be one of."""
+_HAS_DELIMITER = re.compile(r"[/\\?&#=:;,|@.]")
 
 
 def placeholder(finding_type: str) -> str:
@@ -323,7 +326,9 @@ def _masked(text: str, hits: list[Hit]) -> str:
 def _spans(text: str) -> Iterator[tuple[int, int]]:
     """Spans of ``text`` that could be a registered leak: the whole (trimmed) string and
     each whitespace-separated word, with and without surrounding punctuation, and the
-    value part of ``name=value`` words (after the first or the last separator)."""
+    value part of ``name=value`` words (after the first or the last separator), and each
+    piece of a word between path, URL, query and name delimiters (``vault/<it>/db``,
+    ``?token=<it>&``, ``user:<it>``, ``scanner.<it>.read``)."""
     seen: set[tuple[int, int]] = set()
     candidates = [(0, len(text))]
     position = 0
@@ -331,6 +336,10 @@ def _spans(text: str) -> Iterator[tuple[int, int]]:
         start = text.index(word, position)
         position = start + len(word)
         candidates.append((start, position))
+        if len(word) > 1 and _HAS_DELIMITER.search(word):
+            candidates.extend(
+                (start + piece.start(), start + piece.end()) for piece in _DELIMITED.finditer(word)
+            )
         trimmed = word.strip(_WORD_EDGES)
         if trimmed and trimmed != word:
             inner = start + word.index(trimmed)
