@@ -36,7 +36,7 @@ READ = {"capability": "request", "action": "scanner.finding.read", "resource": "
 
 def _dump(store: SqlStore) -> str:
     """Every row of every table, as text."""
-    rows = []
+    rows: list[str] = []
     with store.engine.connect() as conn:
         for table in metadata.sorted_tables:
             rows.extend(repr(tuple(row)) for row in conn.execute(sa.select(table)))
@@ -200,7 +200,7 @@ def test_a_wrapped_leak_is_found(
         pytest.skip("longer than a key may be (the request is refused as it is)")
     _register(api, admin)
     scanner = bearer(agent_token(services, "secrets-scanner"))
-    request = {
+    request: dict[str, Any] = {
         "input value": {"input": {"note": f"use {wrapped} today"}},
         "context key": {"context": {wrapped: 1}},
         "resource id": {"resource": f"scanner/findings/{wrapped}"},

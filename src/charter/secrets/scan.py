@@ -155,8 +155,12 @@ class Scanner:
         self, text: str, leaks: LeakSet, shortest: int, budget: Budget
     ) -> Iterator[tuple[int, int, str | None, str]]:
         """Spans of ``text`` that are a registered leak, as it is or once unwrapped: each
-        with the wrappings taken off (None: none) and the leak's fingerprint."""
-        for start, end in _spans(text):
+        with the wrappings taken off (None: none) and the leak's fingerprint. No wrapping
+        decodes to more characters than it has, so nothing shorter than the shortest leak
+        is looked at."""
+        if len(text) < shortest:
+            return
+        for start, end in _spans(text, shortest):
             candidate = text[start:end]
             if leaks.wants(end - start):
                 fingerprint = self.fingerprint(candidate)
@@ -173,7 +177,7 @@ class Scanner:
 
     def _leak_among(self, text: str, leaks: LeakSet) -> str | None:
         """The fingerprint of a registered leak that ``text`` or one of its words is."""
-        for start, end in _spans(text):
+        for start, end in _spans(text, leaks.shortest()):
             if leaks.wants(end - start):
                 fingerprint = self.fingerprint(text[start:end])
                 if fingerprint in leaks.fingerprints:
@@ -323,18 +327,21 @@ def _masked(text: str, hits: list[Hit]) -> str:
     return "".join(pieces)
 
 
-def _spans(text: str) -> Iterator[tuple[int, int]]:
+def _spans(text: str, shortest: int = 1) -> Iterator[tuple[int, int]]:
     """Spans of ``text`` that could be a registered leak: the whole (trimmed) string and
     each whitespace-separated word, with and without surrounding punctuation, and the
     value part of ``name=value`` words (after the first or the last separator), and each
     piece of a word between path, URL, query and name delimiters (``vault/<it>/db``,
-    ``?token=<it>&``, ``user:<it>``, ``scanner.<it>.read``)."""
+    ``?token=<it>&``, ``user:<it>``, ``scanner.<it>.read``); none shorter than
+    ``shortest``."""
     seen: set[tuple[int, int]] = set()
     candidates = [(0, len(text))]
     position = 0
     for word in text.split():
         start = text.index(word, position)
         position = start + len(word)
+        if len(word) < shortest:
+            continue  # and every part of it
         candidates.append((start, position))
         if len(word) > 1 and _HAS_DELIMITER.search(word):
             candidates.extend(
@@ -360,6 +367,6 @@ def _spans(text: str) -> Iterator[tuple[int, int]]:
             start += 1
         while end > start and text[end - 1].isspace():
             end -= 1
-        if end > start and (start, end) not in seen:
+        if end - start >= shortest and (start, end) not in seen:
             seen.add((start, end))
             yield start, end
