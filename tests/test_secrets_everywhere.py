@@ -200,11 +200,12 @@ def test_a_wrapped_leak_is_found(
         pytest.skip("longer than a key may be (the request is refused as it is)")
     _register(api, admin)
     scanner = bearer(agent_token(services, "secrets-scanner"))
-    request: dict[str, Any] = {
+    placed: dict[str, dict[str, Any]] = {
         "input value": {"input": {"note": f"use {wrapped} today"}},
         "context key": {"context": {wrapped: 1}},
         "resource id": {"resource": f"scanner/findings/{wrapped}"},
-    }[where]
+    }
+    request = placed[where]
     answer = api.post("/v1/decisions", json=_wrapped(request), headers=scanner)
     assert answer.status_code == 200, answer.text
     body = answer.json()
