@@ -150,6 +150,26 @@ def test_an_unknown_agent_carrying_a_leak_is_recorded_masked(
     assert record["agent"] == "[REDACTED:leaked_secret]"
 
 
+@pytest.mark.usefixtures("pack")
+def test_an_agent_naming_another_agent_with_a_leak_is_recorded_for_itself(
+    api: TestClient, services: Services, store: SqlStore, admin: Admin
+) -> None:
+    # Without a leak this is 403 forbidden (nothing recorded); the leak comes first.
+    _register(api, admin)
+    scanner = bearer(agent_token(services, "secrets-scanner"))
+    answer = api.post("/v1/decisions", json=_wrapped({}, agent=LEAK), headers=scanner)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["code"] == "leaked_secret"
+    assert LEAK not in answer.text
+    assert LEAK not in _dump(store)
+    [record] = api.get("/v1/audit", params={"type": "decision"}, headers=admin.headers).json()[
+        "records"
+    ]
+    assert record["agent"] == "secrets-scanner"
+    other = api.post("/v1/decisions", json=_wrapped({}, agent="helpdesk-bot"), headers=scanner)
+    assert other.status_code == 403
+
+
 def _hex(text: str) -> str:
     return text.encode().hex()
 

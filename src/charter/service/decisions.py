@@ -113,7 +113,9 @@ class DecisionService:
 
     def _for_whom(self, actor: Principal, asked: Asked, scanned: Scanned) -> str:
         if not actor.is_human:
-            if asked.agent is not None and asked.agent != actor.id:
+            # A leak comes first: an agent naming another agent with one is recorded (for
+            # itself) as carrying a leak.
+            if asked.agent is not None and asked.agent != actor.id and not scanned.leaked:
                 raise PermissionDenied(
                     f"{actor.ref} may not ask for decisions for agent {scanned.agent!r}",
                     code="forbidden",
@@ -349,12 +351,12 @@ _NO_POLICY = Decision(
 
 def _masked(request: Request, asked: Asked, scanned: Scanned) -> Request:
     """``request`` with every string the scanner masked masked (the agent an agent token
-    decides for is its own, and was not sent)."""
+    decides for is its own, whatever it sent)."""
     if not scanned.swaps:
         return request
     return replace(
         request,
-        agent=scanned.agent if asked.agent is not None and scanned.agent else request.agent,
+        agent=scanned.agent if asked.agent == request.agent and scanned.agent else request.agent,
         action=scanned.action,
         resource=scanned.resource,
         resource_attributes=scanned.resource_attributes,
