@@ -206,6 +206,11 @@ WRAPPINGS = {
     "base64 of an assignment": _b64(f"password={LEAK}"),
     "base64 of json": _b64(json.dumps({"password": LEAK})),
     "html-escaped hex": html.escape(_hex(LEAK)),
+    "hex with colons": ":".join(f"{b:02x}" for b in LEAK.encode()),
+    "base64 in lines": "\n".join(
+        _b64(_b64(LEAK))[i : i + 16] for i in range(0, len(_b64(_b64(LEAK))), 16)
+    ),
+    "double url-encoded": _url(_url(LEAK)),
 }
 
 
@@ -218,10 +223,13 @@ def test_a_wrapped_leak_is_found(
     wrapped = WRAPPINGS[wrapping]
     if where == "context key" and len(wrapped) > 200:
         pytest.skip("longer than a key may be (the request is refused as it is)")
+    lines = any(c.isspace() for c in wrapped)
+    if where == "resource id" and (lines or ":" in wrapped):
+        pytest.skip("not one piece of a path")
     _register(api, admin)
     scanner = bearer(agent_token(services, "secrets-scanner"))
     placed: dict[str, dict[str, Any]] = {
-        "input value": {"input": {"note": f"use {wrapped} today"}},
+        "input value": {"input": {"note": wrapped if lines else f"use {wrapped} today"}},
         "context key": {"context": {wrapped: 1}},
         "resource id": {"resource": f"scanner/findings/{wrapped}"},
     }

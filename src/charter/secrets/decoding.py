@@ -91,6 +91,11 @@ def _utf8(escaped: str) -> bool:
 
 _HEX_RUN = re.compile(r"^(?:0[xX])?((?:[0-9a-fA-F]{2})+)$")
 _BASE64_RUN = re.compile(r"^[A-Za-z0-9+/_-]+={0,2}$")
+_BASE64_LINES = re.compile(r"^[A-Za-z0-9+/]+(?:\s+[A-Za-z0-9+/]+)+={0,2}$")
+"""Base64 broken into lines (MIME, PEM bodies)."""
+_SEPARATED_HEX = re.compile(r"^[0-9a-fA-F]{2}(?:[ :,-][0-9a-fA-F]{2})+$")
+"""Hex bytes with a separator between them: ``70:6c:75`` or ``70 6c 75``."""
+_SEPARATORS = re.compile(r"[\s:,-]")
 _BACKSLASH = re.compile(
     r"\\(?:u\{([0-9a-fA-F]{1,6})\}|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|x([0-9a-fA-F]{2})"
     r"|([\\/\"'bfnrt]))"
@@ -173,6 +178,14 @@ def _layers(text: str) -> Iterator[tuple[str, str]]:
         hexed = decode_hex(text)
         if hexed is not None:
             yield hexed, "hex"
+    elif _SEPARATED_HEX.match(text):
+        hexed = decode_hex(_SEPARATORS.sub("", text))
+        if hexed is not None:
+            yield hexed, "hex"
+    elif _BASE64_LINES.match(text):
+        lines = decode_base64("".join(text.split()))
+        if lines is not None:
+            yield lines, "base64"
     if _BASE64_RUN.match(text):
         based = decode_base64(text) if not _HEX_RUN.match(text) else _base64_of_hex(text)
         if based is not None:
