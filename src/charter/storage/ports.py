@@ -326,6 +326,10 @@ class LeakStore(Protocol):
         """Every registered fingerprint with the length of its secret (if known)."""
         ...
 
+    def count(self) -> int:
+        """How many leaks are registered (never fewer later: the registry's version)."""
+        ...
+
 
 class AdvisoryStore(Protocol):
     """Allowed inferences, which later requests may cite."""
