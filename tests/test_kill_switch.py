@@ -25,9 +25,11 @@ from charter.approvals.model import ApprovalStatus, Vote
 from charter.clock import ManualClock
 from charter.errors import Conflict
 from charter.identity.agents import AgentStatus, LifecycleAction
+from charter.policy.model import Capability
 from charter.service import SYSTEM, Services
 from charter.service.access import BREAK_GLASS
 from charter.service.approvals import withdraw_for_agent
+from charter.service.decisions import Asked
 from charter.storage.sql import SqlStore
 from charter.storage.sql.migrate import MIGRATIONS, upgrade
 from charter.storage.sql.schema import agents, humans
@@ -376,3 +378,55 @@ def test_the_migration_voids_what_agents_stopped_before_it_held(unmigrated_url: 
         assert {a.suspended_by for a in found.values()} == {None}
     finally:
         store.close()
+
+
+def test_decisions_using_approvals_race_suspensions_without_failing(
+    scene: Scene, services: Services, clock: ManualClock
+) -> None:
+    """A decision that uses an approval and a suspension that voids it take their locks
+    in one order: both finish (no deadlock, no error), and whichever is first in the log
+    decides whether the approval was used."""
+    gate = services.tokens.authenticate(
+        scene.tokens["user:gate"]["Authorization"].removeprefix("Bearer "), where="test"
+    )
+    failures: list[BaseException] = []
+    for round_ in range(8):
+        request = {**CONFIG, "input": {"round": round_}}
+        approval = scene.decide(request)["approval"]["id"]
+        clock.advance(MINUTE)
+        assert scene.vote(approval, "user:olga").json()["status"] == "approved"
+        clock.advance(MINUTE)
+        start = threading.Barrier(2)
+        asked = Asked(
+            capability=Capability.DO,
+            action=CONFIG["action"],
+            resource=CONFIG["resource"],
+            agent="ops-bot",
+            input={"round": round_},
+        )
+
+        def decide(start: threading.Barrier = start, asked: Asked = asked) -> None:
+            start.wait()
+            try:
+                services.decisions.decide(gate, [asked])
+            except BaseException as error:  # pragma: no cover - reported below
+                failures.append(error)
+
+        def suspend(start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                services.agents.transition(SYSTEM, "ops-bot", LifecycleAction.SUSPEND)
+            except BaseException as error:  # pragma: no cover - reported below
+                failures.append(error)
+
+        threads = [threading.Thread(target=decide), threading.Thread(target=suspend)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert not failures, failures
+        with services.store.read() as unit:
+            assert unit.approvals.unused_for("ops-bot") == [], round_
+        clock.advance(MINUTE)
+        services.agents.transition(SYSTEM, "ops-bot", LifecycleAction.REINSTATE)
+        clock.advance(MINUTE)
