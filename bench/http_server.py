@@ -57,6 +57,7 @@ def build(settings: Settings, *, group_commit: bool = True) -> FastAPI:
             services.policies.compiled,
             services.tokens,
             services.secrets,
+            follow_activation=services.policies.hold_active,
             committer=committer,
             advisory_max_age=settings.inference_max_age,
         ),

@@ -258,7 +258,7 @@ def test_owner_change_is_recorded_on_its_own(services: Services, alice: Principa
     assert last_record_types(services, 2) == ["agent.updated", "agent.owner_changed"]
     [changed] = services.audit.query(SYSTEM, AuditQuery(types=["agent.owner_changed"]))
     assert changed.agent == "support-bot"
-    assert changed.data() == {"from": "user:alice", "to": "user:bob"}
+    assert changed.data() == {"from": "user:alice", "to": "user:bob", "revoked_tokens": []}
     # The new owner now holds the owner's rights, the old one lost them.
     bob = services.tokens.authenticate(
         services.tokens.issue_for_human(SYSTEM, "user:bob").token, where="test"

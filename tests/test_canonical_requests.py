@@ -4,6 +4,8 @@ their case; four eyes cannot be spelled around."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -74,6 +76,14 @@ spec:
   effect: deny
   match: {capabilities: [request], actions: [data.read]}
   when: 'has(resource.attributes.data_class) && resource.attributes.data_class == "restricted"'
+---
+apiVersion: charter/v1
+kind: Guardrail
+metadata: {name: small-refunds-only}
+spec:
+  effect: deny
+  match: {actions: [payments.refund]}
+  when: 'has(context.amount) && !(context.amount <= 100.0)'
 """
 
 
@@ -276,6 +286,35 @@ def test_on_behalf_of_is_one_canonical_human_id(engine: Engine, who: Any) -> Non
     assert (decision.effect, decision.code) == (Effect.DENY, "invalid_request")
     fine = decide(engine, resource="vault/dev/db", context={"on_behalf_of": "user:bob"})
     assert fine.effect is Effect.ALLOW
+
+
+NON_FINITE = [math.nan, -math.nan, math.inf, -math.inf, float("1e999")]
+
+
+@pytest.mark.parametrize("number", NON_FINITE)
+@pytest.mark.parametrize(
+    "where",
+    [
+        lambda n: {"context": {"amount": n}},
+        lambda n: {"context": {"amount": 5.0, "lines": [{"amount": n}]}},
+        lambda n: {"resource_attributes": {"amount": n}},
+    ],
+)
+def test_a_number_that_is_not_finite_is_refused(
+    engine: Engine, number: float, where: Callable[[float], dict[str, Any]]
+) -> None:
+    # NaN compares false with everything: a guard written as "amount <= 100" must not be
+    # the only thing that stands between it and an allow.
+    decision = decide(engine, action="payments.refund", resource="payments/1", **where(number))
+    assert decision.effect is Effect.DENY
+    assert decision.code == "invalid_request"
+
+
+def test_finite_numbers_are_decided(engine: Engine) -> None:
+    small = decide(engine, action="payments.refund", resource="payments/1", context={"amount": 5.0})
+    large = decide(engine, action="payments.refund", resource="payments/1", context={"amount": 1e9})
+    assert small.effect is Effect.ALLOW
+    assert (large.effect, large.code) == (Effect.DENY, "guardrail")
 
 
 def test_policies_spell_fields_canonically() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -42,6 +43,20 @@ from charter.webhooks.model import (
 )
 from charter.webhooks.signing import WebhookSecrets, signature_header
 from tests.conftest import Admin, bearer, free_port
+
+# -- private targets on: these receivers listen on loopback ------------------------------
+
+
+@pytest.fixture
+def services(store: SqlStore, clock: ManualClock, signing_key: Ed25519PrivateKey) -> Services:
+    """Every use case, with webhooks allowed to reach the loopback receivers below."""
+    return Services.build(
+        store,
+        clock=clock,
+        signing_key=signing_key,
+        settings=Settings(webhook_allow_private_targets=True),
+    )
+
 
 POLICY = """
 apiVersion: charter/v1
@@ -106,10 +121,10 @@ class Received:
 
 
 class Receiver:
-    """An HTTP server on loopback that records every POST and answers the statuses it is
-    told to (200 once the script runs out)."""
+    """An HTTP server on loopback (or ``host``) that records every POST and answers the
+    statuses it is told to (200 once the script runs out)."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.requests: list[Received] = []
         self.answers: list[int] = []
         self.arrived = threading.Condition()
@@ -129,7 +144,7 @@ class Receiver:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = http.server.ThreadingHTTPServer((host, 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -167,7 +182,7 @@ def quiet_api(services: Services) -> Iterator[TestClient]:
 
 @pytest.fixture
 def dispatcher(services: Services, clock: ManualClock) -> Iterator[Dispatcher]:
-    sender = HttpSender(timeout=5.0)
+    sender = HttpSender(timeout=5.0, allow_private=True)
     opened = Dispatcher(services.store, clock, services.webhooks.keys, sender)
     yield opened
     opened.close()
@@ -266,7 +281,8 @@ def test_approval_and_agent_events_arrive_signed(
     scene.suspend()
     assert receiver.requests == []  # nothing is sent inside a request
 
-    assert dispatcher.run_once() == 10
+    # The approved approval was never used: the suspension voids it too.
+    assert dispatcher.run_once() == 11
     assert dispatcher.run_once() == 0
     by_path: dict[str, list[Received]] = {}
     for got in receiver.requests:
@@ -285,6 +301,7 @@ def test_approval_and_agent_events_arrive_signed(
             ("approval.expired", expired),
             ("approval.created", cancelled),
             ("approval.cancelled", cancelled),
+            ("approval.cancelled", approved),
             ("agent.suspended", None),
         ]
     )
@@ -313,7 +330,7 @@ def test_approval_and_agent_events_arrive_signed(
         "odd",
     )
     assert suspended["actor"] == "user:olga"
-    assert suspended["cancelled_approvals"] == [cancelled]
+    assert suspended["cancelled_approvals"] == [cancelled, approved]
     # A replay later than the tolerance is refused.
     clock.advance(timedelta(minutes=6))
     old = receiver.requests[0]
@@ -581,7 +598,7 @@ def test_urls_are_checked_and_events_deduplicated_in_the_domain() -> None:
     with pytest.raises(InvalidInput) as refused:
         check_url("javascript:alert(1)")
     assert refused.value.code == "invalid_webhook_url"
-    assert check_url("http://127.0.0.1:8080/x") == "http://127.0.0.1:8080/x"
+    assert check_url("http://127.0.0.1:8080/x", allow_private=True) == "http://127.0.0.1:8080/x"
     twice = [WebhookEvent.GRANT_ISSUED, WebhookEvent.APPROVAL_CREATED, WebhookEvent.GRANT_ISSUED]
     assert events_of(twice) == (WebhookEvent.APPROVAL_CREATED, WebhookEvent.GRANT_ISSUED)
     assert events_of(None) == tuple(WebhookEvent)
@@ -609,7 +626,7 @@ def test_two_dispatchers_deliver_each_delivery_once(
             publish(unit, WebhookEvent.AGENT_SUSPENDED, {"n": n}, clock())
     # Two stores, two connection pools: as two server processes would be.
     stores = [open_store(database_url, migrate=False) for _ in range(2)]
-    senders = [HttpSender() for _ in stores]
+    senders = [HttpSender(allow_private=True) for _ in stores]
     dispatchers = [
         Dispatcher(s, clock, services.webhooks.keys, sender, batch=7, workers=2)
         for s, sender in zip(stores, senders, strict=True)

@@ -14,6 +14,10 @@
 | ``CHARTER_INFERENCE_MAX_AGE`` | ``1h`` | how long an allowed inference may be cited in ``context.derived_from`` |
 | ``CHARTER_STORE_TIMEOUT`` | ``5s`` | longest a request waits on a store that does not answer (then 503) |
 | ``CHARTER_STORE_CONNECT_RETRY`` | ``30s`` | how long ``charter serve`` retries an unreachable store at start |
+| ``CHARTER_WEBHOOK_ALLOW_PRIVATE_TARGETS`` | ``false`` | ``true``: webhooks may target private and loopback addresses (never link-local or metadata ones) |
+
+Every duration is a positive whole number of ``s``, ``m``, ``h`` or ``d`` of at most
+``MAX_DURATION`` (ten years).
 """
 
 from __future__ import annotations
@@ -27,22 +31,38 @@ from pathlib import Path
 from charter.errors import InvalidInput
 from charter.identity.credentials import TokenLifetimes
 
-__all__ = ["Settings", "parse_duration"]
+__all__ = ["MAX_DURATION", "Settings", "parse_duration"]
 
-_DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
+MAX_DURATION = timedelta(days=3660)
+"""The longest duration anything accepts (ten years): a grant, a token lifetime, a policy's
+``expiresIn``. Longer ones are refused, never rounded down."""
+
+# ASCII digits only (``\d`` would take fullwidth and other digits int() reads), and few
+# enough of them that int() never works hard: 3660 days is 316 224 000 seconds, 9 digits.
+_DURATION = re.compile(r"([0-9]{1,12})([smhd])", re.ASCII)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+_MAX_TEXT = 64
 
 
 def parse_duration(text: str) -> timedelta:
-    """Parse ``30s``, ``15m``, ``24h`` or ``7d`` into a ``timedelta``."""
-    match = _DURATION.fullmatch(text.strip())
+    """Parse ``30s``, ``15m``, ``24h`` or ``7d`` into a ``timedelta`` of at most
+    ``MAX_DURATION``; anything else is ``InvalidInput`` (``invalid_duration``)."""
+    match = _DURATION.fullmatch(text.strip()) if len(text) <= _MAX_TEXT else None
     if match is None or int(match.group(1)) == 0:
         raise InvalidInput(
-            f"invalid duration {text!r}",
+            f"invalid duration {text[:_MAX_TEXT]!r}",
             code="invalid_duration",
             help="write a positive whole number followed by s, m, h or d, e.g. 24h",
         )
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    amount, unit = int(match.group(1)), _UNITS[match.group(2)]
+    seconds = amount * int(timedelta(**{unit: 1}).total_seconds())
+    if seconds > MAX_DURATION.total_seconds():
+        raise InvalidInput(
+            f"duration {text.strip()!r} is longer than {MAX_DURATION.days} days",
+            code="invalid_duration",
+            help=f"durations are at most {MAX_DURATION.days}d (ten years)",
+        )
+    return timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +83,9 @@ class Settings:
     """Bounds every wait on the store (``charter.storage.sql.bounds``)."""
     store_connect_retry: timedelta = timedelta(seconds=30)
     """How long ``charter serve`` keeps trying a store it cannot reach at start."""
+    webhook_allow_private_targets: bool = False
+    """True: webhooks may target private and loopback addresses (link-local and cloud
+    metadata addresses stay refused)."""
     deliver_webhooks: bool = True
     """False: this process queues webhook deliveries but sends none (tests drive their own)."""
 
@@ -127,11 +150,30 @@ class Settings:
             values["store_timeout"] = parse_duration(env["CHARTER_STORE_TIMEOUT"])
         if "CHARTER_STORE_CONNECT_RETRY" in env:
             values["store_connect_retry"] = parse_duration(env["CHARTER_STORE_CONNECT_RETRY"])
+        if "CHARTER_WEBHOOK_ALLOW_PRIVATE_TARGETS" in env:
+            values["webhook_allow_private_targets"] = _boolean(
+                env["CHARTER_WEBHOOK_ALLOW_PRIVATE_TARGETS"],
+                "CHARTER_WEBHOOK_ALLOW_PRIVATE_TARGETS",
+            )
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]
 
 
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def _boolean(text: str, name: str) -> bool:
+    value = _BOOLEANS.get(text.strip().lower())
+    if value is None:
+        raise InvalidInput(f"{name} must be true or false, not {text!r}", code="invalid_setting")
+    return value
+
+
 def _integer(text: str, name: str, *, minimum: int) -> int:
+    if not re.fullmatch(r"[0-9]{1,12}", text.strip(), re.ASCII):
+        raise InvalidInput(
+            f"{name} must be a whole number, not {text[:64]!r}", code="invalid_setting"
+        )
     try:
         value = int(text)
     except ValueError:

@@ -21,9 +21,11 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StringConstraints,
+    field_validator,
 )
 
 from charter.clock import to_utc
+from charter.errors import InvalidInput
 from charter.identity.agents import Agent, AgentStatus, RiskTier
 from charter.identity.credentials import Credential, CredentialState, IssuedToken, PrincipalKind
 from charter.identity.humans import Human, HumanRole
@@ -36,6 +38,7 @@ from charter.identity.names import (
     MAX_LABELS,
 )
 from charter.policy.model import Capability
+from charter.settings import parse_duration
 
 __all__ = [
     "MAX_JSON_DEPTH",
@@ -422,6 +425,21 @@ class DecisionIn(_In):
     fields: Annotated[list[_Field], Field(max_length=200)] = []
     context: Annotated[dict[_Key, Any], Field(max_length=64), _PrintableJson] = {}
     input: Annotated[Any, _PrintableJson] = None
+
+    @field_validator("context")
+    @classmethod
+    def _readable_duration(cls, context: dict[str, Any]) -> dict[str, Any]:
+        # ``context.duration`` asks an approval for a shorter grant: refused here when it
+        # is not a duration, so no approval ever holds one that cannot be read.
+        if "duration" in context:
+            asked = context["duration"]
+            if not isinstance(asked, str):
+                raise ValueError("duration must be a string such as 30m, 2h or 7d")
+            try:
+                parse_duration(asked)
+            except InvalidInput as error:
+                raise ValueError(error.message) from None
+        return context
 
 
 class DecisionOut(BaseModel):

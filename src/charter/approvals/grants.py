@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
+from charter.errors import CharterError
 from charter.policy.decision import Grant
+from charter.settings import MAX_DURATION, parse_duration
 
-__all__ = ["GrantRecord", "GrantStatus"]
+__all__ = ["DEFAULT_GRANT_DURATION", "GrantRecord", "GrantStatus", "grant_duration"]
+
+DEFAULT_GRANT_DURATION = timedelta(hours=1)
+"""How long a grant lasts when its binding names no ``maxDuration``."""
+
+
+def grant_duration(max_duration: timedelta | None, asked: Any) -> timedelta:
+    """How long a grant lasts: the binding's maximum, or less when the request's
+    ``context.duration`` (``asked``) reads as a shorter duration; never longer than
+    ``MAX_DURATION``. A stored value that cannot be read (written before it was checked,
+    or by an older server) is ignored: an approval can always be decided."""
+    duration = min(max_duration or DEFAULT_GRANT_DURATION, MAX_DURATION)
+    if isinstance(asked, str):
+        with contextlib.suppress(CharterError):
+            duration = min(duration, parse_duration(asked))
+    return duration
 
 
 class GrantStatus(StrEnum):

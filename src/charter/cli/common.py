@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from charter.errors import CharterError, InvalidInput
+from charter.jsonbounds import loads
 from charter.policy.model import Capability
 from charter.sdk.client import Client
 
@@ -86,7 +87,7 @@ def client(server: str, token: str | None) -> Iterator[Client]:
 def json_option(text: str, *, option: str, code: str, object_only: bool = True) -> Any:
     """The JSON value an option was given, or ``InvalidInput`` with ``code``."""
     try:
-        parsed = json.loads(text)
+        parsed = loads(text, code=code)
     except json.JSONDecodeError as error:
         raise InvalidInput(f"{option} is not JSON: {error}", code=code) from None
     if object_only and not isinstance(parsed, dict):

@@ -74,12 +74,25 @@ class Agent:
     recertify_by: datetime | None = None
     last_seen_at: datetime | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    suspended_at: datetime | None = None
+    """When the agent was last suspended (kept after reinstatement): approvals and grants
+    from before it are void."""
+    suspended_by: str | None = None
+    """Who made the last suspension (``user:<id>``); only they or an admin lift it."""
 
     @property
     def ref(self) -> str:
         """The agent as an actor reference: ``agent:<id>``."""
         return f"agent:{self.id}"
 
-    def with_status(self, status: AgentStatus, at: datetime) -> Agent:
-        """Return a copy in ``status``, updated at ``at``."""
-        return replace(self, status=status, updated_at=at)
+    def with_status(self, status: AgentStatus, at: datetime, *, by: str | None = None) -> Agent:
+        """Return a copy in ``status``, updated at ``at`` (by ``by``). Suspending or
+        retiring notes when and by whom: everything the agent held before is void."""
+        if status is AgentStatus.ACTIVE:
+            return replace(self, status=status, updated_at=at)
+        return replace(self, status=status, updated_at=at, suspended_at=at, suspended_by=by)
+
+    def voids(self, at: datetime) -> bool:
+        """True when something created or approved at ``at`` predates the agent's last
+        suspension (or retirement), so it may never be used."""
+        return self.suspended_at is not None and at <= self.suspended_at

@@ -20,11 +20,14 @@ instead of guessing what a downstream system would make of them:
   case in SCIM and LDAP, so the one spelling is the lowercase one;
 - **principals**: the agent id as registered, and ``context.on_behalf_of``, when
   present, one human id (``user:bob``) and nothing else: not padded, not a list, not an
-  object.
+  object;
+- **numbers** in the context and resource attributes (what conditions read): finite. A
+  ``NaN`` compares false with everything, so ``context.amount > 1000`` would let it pass.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -97,6 +100,31 @@ def _on_behalf_of_problem(context: Mapping[str, Any]) -> str | None:
     )
 
 
+def _non_finite(value: Any) -> bool:
+    """Whether ``value`` holds a NaN or an infinity, at any depth."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if type(item) is float:
+            if not math.isfinite(item):
+                return True
+        elif isinstance(item, Mapping):
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return False
+
+
+def _numbers_problem(request: Request) -> str | None:
+    for name, values in (
+        ("context", request.context),
+        ("resource attributes", request.resource_attributes),
+    ):
+        if values and _non_finite(values):
+            return f"the {name} hold a number that is not finite (NaN or infinity)"
+    return None
+
+
 def non_canonical(request: Request) -> str | None:
     """Why ``request`` is not in canonical form, or None when it is."""
     if not isinstance(request.agent, str) or _AGENT.fullmatch(request.agent) is None:
@@ -119,5 +147,7 @@ def non_canonical(request: Request) -> str | None:
         if problem is not None:
             return problem
     if request.context:
-        return _on_behalf_of_problem(request.context)
-    return None
+        problem = _on_behalf_of_problem(request.context)
+        if problem is not None:
+            return problem
+    return _numbers_problem(request)

@@ -21,6 +21,10 @@ E = TypeVar("E", bound=StrEnum)
 _INT = "tag:yaml.org,2002:int"
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
+_DECIMAL = re.compile(r"[+-]?[0-9]{1,18}", re.ASCII)
+_MAX_TIMESTAMP = 64
+MAX_INTEGER = 1000
+"""The largest whole number a policy holds unless a reader says otherwise (a quorum)."""
 
 
 class NodeReader:
@@ -131,14 +135,21 @@ class NodeReader:
             )
             return None
 
-    def integer(self, node: yaml.Node, what: str, *, minimum: int) -> int | None:
-        """A whole number at least ``minimum``."""
-        if not isinstance(node, yaml.ScalarNode) or node.tag != _INT:
+    def integer(
+        self, node: yaml.Node, what: str, *, minimum: int, maximum: int = MAX_INTEGER
+    ) -> int | None:
+        """A whole number from ``minimum`` to ``maximum``, written in plain decimal digits
+        (YAML's hex, octal, ``1_000`` and ``1:30`` forms are refused)."""
+        if (
+            not isinstance(node, yaml.ScalarNode)
+            or node.tag != _INT
+            or not _DECIMAL.fullmatch(node.value)
+        ):
             self.error(node, "expected_integer", f"{what} must be a whole number")
             return None
         value = int(node.value)
-        if value < minimum:
-            self.error(node, "invalid_value", f"{what} must be at least {minimum}")
+        if not minimum <= value <= maximum:
+            self.error(node, "invalid_value", f"{what} must be between {minimum} and {maximum}")
             return None
         return value
 
@@ -159,8 +170,16 @@ class NodeReader:
             self.error(node, "expected_timestamp", f"{what} must be an ISO 8601 time")
             return None
         try:
+            if len(node.value) > _MAX_TIMESTAMP:
+                raise ValueError("too long")
             moment = datetime.fromisoformat(node.value)
-        except ValueError:
-            self.error(node, "expected_timestamp", f"{what} {node.value!r} is not an ISO 8601 time")
+            return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        except (ValueError, OverflowError):
+            # OverflowError: an offset pushes the time past year 9999 (or before 1) in UTC.
+            shown = node.value[:_MAX_TIMESTAMP]
+            self.error(
+                node,
+                "expected_timestamp",
+                f"{what} {shown!r} is not an ISO 8601 time between years 1 and 9999 in UTC",
+            )
             return None
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

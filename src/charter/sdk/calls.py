@@ -30,6 +30,7 @@ from charter.errors import (
     PermissionDenied,
     Unavailable,
 )
+from charter.jsonbounds import dumps
 from charter.policy.diagnostics import Diagnostic, Severity
 from charter.policy.engine import PolicyInvalid
 from charter.policy.model import Source
@@ -76,14 +77,18 @@ class Call(Generic[T]):
     timeout: float | None = None
     """Seconds to wait for this call; ``None``: the client's timeout."""
 
-    def request(self) -> dict[str, Any]:
-        """The keyword arguments of ``httpx.Client.request`` for this call."""
-        request = {
+    def request(self, headers: Mapping[str, str]) -> dict[str, Any]:
+        """The keyword arguments of ``httpx.Client.request`` for this call, sent with
+        ``headers``; a body the server would refuse as JSON is ``InvalidInput`` here."""
+        request: dict[str, Any] = {
             "method": self.method,
             "url": self.path,
             "params": self.params,
-            "json": self.json,
+            "headers": headers,
         }
+        if self.json is not None:
+            request["content"] = dumps(self.json).encode("utf-8")
+            request["headers"] = {**headers, "Content-Type": "application/json"}
         return request if self.timeout is None else {**request, "timeout": self.timeout}
 
     def answer(self, response: httpx.Response) -> T:

@@ -88,7 +88,7 @@ class Client(Api):
 
     def _send(self, call: Call[T]) -> T:
         with reaching():
-            response = self._http.request(**call.request(), headers=self._headers)
+            response = self._http.request(**call.request(self._headers))
         return call.answer(response)
 
     def wait_for_approval(self, approval_id: str, *, timeout: float = 60.0) -> ApprovalOut:
@@ -163,7 +163,7 @@ class AsyncClient(Api):
 
     async def _send(self, call: Call[T]) -> T:
         with reaching():
-            response = await self._http.request(**call.request(), headers=self._headers)
+            response = await self._http.request(**call.request(self._headers))
         return call.answer(response)
 
     async def wait_for_approval(self, approval_id: str, *, timeout: float = 60.0) -> ApprovalOut:

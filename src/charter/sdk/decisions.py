@@ -76,6 +76,11 @@ class ApprovalWait:
     def __init__(
         self, approval_id: str, timeout: float, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
+        if isinstance(timeout, bool) or not math.isfinite(timeout) or timeout < 0:
+            raise InvalidInput(
+                f"timeout must be a finite number of seconds, at least 0, not {timeout!r}",
+                code="invalid_timeout",
+            )
         self._id, self._clock = approval_id, clock
         self._deadline = clock() + timeout
 

@@ -50,10 +50,13 @@ class Finding:
     """``base64`` or ``url`` when the secret was found only once decoded."""
     leaked: bool = False
     """The fingerprint is in the leaked-secret registry."""
+    key: bool = False
+    """The secret is in a JSON key (the one ``path`` ends with, shown masked)."""
 
     def to_json(self) -> dict[str, Any]:
-        """The finding as the API, the audit log and CEL see it: no value, ever."""
-        return {
+        """The finding as the API, the audit log and CEL see it: no value, ever (``key``
+        only when the secret is in a key)."""
+        shown = {
             "type": self.type,
             "path": self.path,
             "start": self.start,
@@ -63,6 +66,9 @@ class Finding:
             "encoding": self.encoding,
             "leaked": self.leaked,
         }
+        if self.key:
+            shown["key"] = True
+        return shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +79,8 @@ class LeakSet:
     fingerprints: frozenset[str] = frozenset()
     lengths: frozenset[int] | None = frozenset()
     """None: some leak was registered by fingerprint alone, so every length counts."""
+    count: int = 0
+    """How many leaks were registered when this view was read (never fewer later)."""
 
     @classmethod
     def of(cls, leaks: Iterable[tuple[str, int | None]]) -> LeakSet:
@@ -82,10 +90,15 @@ class LeakSet:
         return cls(
             fingerprints=frozenset(fingerprint for fingerprint, _ in pairs),
             lengths=None if None in lengths else frozenset(n for n in lengths if n is not None),
+            count=len(pairs),
         )
 
     def __bool__(self) -> bool:
         return bool(self.fingerprints)
+
+    def shortest(self) -> int:
+        """The length of the shortest registered leak (1 when some length is unknown)."""
+        return 1 if self.lengths is None or not self.lengths else min(self.lengths)
 
     def wants(self, length: int) -> bool:
         """Whether a candidate of ``length`` characters could be a registered leak."""

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from charter import __version__
 from charter.errors import CharterError
 from charter.server.errors import install_error_handlers
+from charter.server.json_body import FiniteJson
 from charter.server.limits import BodySizeLimit
 from charter.server.outbound import HttpSender
 from charter.server.routes import (
@@ -118,7 +119,7 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
             )
         delivery: tuple[asyncio.Task[None], Dispatcher, HttpSender] | None = None
         if settings.deliver_webhooks and services.webhooks.can_sign:
-            sender = HttpSender()
+            sender = HttpSender(allow_private=services.webhooks.allow_private_targets)
             dispatcher = Dispatcher(services.store, services.clock, services.webhooks.keys, sender)
             delivery = (asyncio.create_task(_delivery_loop(dispatcher)), dispatcher, sender)
         try:
@@ -160,6 +161,7 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
     routers = (health, agents, humans, tokens, audit, policies, decisions, approvals, grants)
     for module in (*routers, secrets, webhooks):
         app.include_router(module.router)
+    app.add_middleware(FiniteJson)  # inside the size limit: bodies it reads are bounded
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
 

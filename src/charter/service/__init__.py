@@ -114,6 +114,9 @@ class Services:
             grants=GrantService(store, clock),
             secrets=secrets,
             webhooks=WebhookService(
-                store, clock, keys=secrets_from(signing_key) if signing_key else None
+                store,
+                clock,
+                keys=secrets_from(signing_key) if signing_key else None,
+                allow_private_targets=settings.webhook_allow_private_targets,
             ),
         )

@@ -10,7 +10,7 @@ from typing import Any
 
 from charter.audit.records import AuditEntry, format_time
 from charter.clock import Clock
-from charter.errors import Conflict, InvalidInput, NotFound
+from charter.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from charter.identity.agents import Agent, AgentStatus, LifecycleAction, RiskTier, next_status
 from charter.identity.credentials import PrincipalKind
 from charter.identity.humans import HumanRole
@@ -23,6 +23,7 @@ from charter.service.access import (
     require_roles,
 )
 from charter.service.approvals import withdraw_for_agent
+from charter.service.tokens import revoke_former_owners_tokens
 from charter.service.webhooks import audit_and_publish
 from charter.storage.ports import Store, UnitOfWork
 
@@ -80,6 +81,20 @@ def _owner_must_be_active(unit: UnitOfWork, owner: str) -> None:
         raise Conflict(f"owner {owner!r} is deactivated", code="owner_inactive")
 
 
+def _may_lift(actor: Principal, agent: Agent) -> None:
+    """An owner reinstates only an agent they suspended themselves; an admin any."""
+    if actor.has_any(HumanRole.ADMIN) or (
+        agent.suspended_by is not None and agent.suspended_by == actor.ref
+    ):
+        return
+    by = agent.suspended_by or "someone else"
+    raise PermissionDenied(
+        f"{actor.ref} may not reinstate agent {agent.id!r}: it was suspended by {by}",
+        code="reinstate_needs_admin",
+        help="an owner lifts only a suspension they made; ask an admin",
+    )
+
+
 def record_registration(unit: UnitOfWork, actor: Principal, agent: Agent) -> None:
     """Store a new agent and its ``agent.registered`` record, in the caller's transaction."""
     unit.agents.add(agent)
@@ -99,6 +114,8 @@ def record_update(
     unit: UnitOfWork, actor: Principal, before: Agent, after: Agent, **note: Any
 ) -> bool:
     """Save a changed agent with ``agent.updated`` (and ``agent.owner_changed``) records.
+    A new owner takes the agent without the tokens the former owner minted for it: those
+    are revoked, and listed in the ``agent.owner_changed`` record.
 
     Returns False, writing nothing, when nothing changed.
     """
@@ -118,6 +135,9 @@ def record_update(
         )
     )
     if after.owner != before.owner:
+        revoked = revoke_former_owners_tokens(
+            unit, after.id, before.owner, at=after.updated_at, by=actor.ref
+        )
         unit.audit.append(
             AuditEntry(
                 type="agent.owner_changed",
@@ -125,7 +145,7 @@ def record_update(
                 at=after.updated_at,
                 agent=after.id,
                 subject=after.ref,
-                data={"from": before.owner, "to": after.owner},
+                data={"from": before.owner, "to": after.owner, "revoked_tokens": revoked},
             )
         )
     return True
@@ -226,9 +246,11 @@ class AgentService:
         self, actor: Principal, agent_id: str, action: LifecycleAction, *, reason: str = ""
     ) -> tuple[Agent, builtins.list[str]]:
         """Suspend, reinstate or retire, in one transaction. Suspending or retiring cancels
-        the agent's pending approvals and revokes its grants; retiring also revokes every
-        token (a suspended agent's tokens are refused while it is suspended). Returns the
-        revoked token ids."""
+        the agent's pending approvals and its approved ones not yet used, revokes its
+        grants and notes the time (nothing from before it is ever usable again); retiring
+        also revokes every token (a suspended agent's tokens are refused while it is
+        suspended). An owner lifts only a suspension they made; others need an admin.
+        Returns the revoked token ids."""
         now = self._clock()
         what = f"{action.value} agents"
         with self._store.write() as unit:
@@ -238,8 +260,9 @@ class AgentService:
                 require_roles(actor, what, HumanRole.ADMIN)
                 raise NotFound(f"no agent {agent_id!r}", code="agent_not_found")
             require_owner_or_roles(actor, agent, what, HumanRole.ADMIN)
-            moved = agent.with_status(next_status(agent.status, action), now)
+            moved = agent.with_status(next_status(agent.status, action), now, by=actor.ref)
             if action is LifecycleAction.REINSTATE:
+                _may_lift(actor, agent)
                 # An agent goes back to work only with someone accountable for it.
                 _owner_must_be_active(unit, agent.owner)
             unit.agents.save(moved)

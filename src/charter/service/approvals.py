@@ -14,13 +14,13 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from charter.approvals.grants import GrantRecord
+from charter.approvals.grants import GrantRecord, GrantStatus
 from charter.approvals.model import Approval, ApprovalKind, ApprovalStatus, Ballot, Vote
 from charter.approvals.rules import check_voter, in_approver_set, tally
 from charter.audit.records import AuditEntry, format_time
 from charter.clock import Clock
 from charter.errors import Conflict, InvalidInput, NotFound
-from charter.identity.agents import Agent
+from charter.identity.agents import Agent, AgentStatus
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.ids import IdFactory, new_id
@@ -131,6 +131,15 @@ def open_approval(
     if existing is not None and existing.is_due(now):
         _expire(unit, existing, now)
         existing = None
+    if existing is not None and agent.voids(existing.created_at):
+        # Left from before the agent's last suspension: void, never carried over.
+        reason = f"agent {AgentStatus.SUSPENDED.value}"
+        if unit.approvals.close(
+            existing.id, ApprovalStatus.CANCELLED, at=now, by=_SYSTEM, reason=reason
+        ):
+            closed = replace(existing, status=ApprovalStatus.CANCELLED, closed_reason=reason)
+            audit_and_publish(unit, _record("cancelled", _SYSTEM, now, closed, reason=reason))
+        existing = None
     if existing is not None:
         return decision, existing
     approval = Approval(
@@ -176,8 +185,10 @@ def _expire(unit: UnitOfWork, approval: Approval, now: datetime) -> bool:
 def withdraw_for_agent(
     unit: UnitOfWork, agent_id: str, *, now: datetime, by: str, reason: str
 ) -> tuple[builtins.list[str], builtins.list[str]]:
-    """The kill switch's share: cancel the agent's pending approvals and revoke its
-    active grants, each audited. Returns the ids cancelled and revoked."""
+    """The kill switch's share: cancel the agent's pending approvals and its approved
+    ones no request has used yet, and revoke its grants, each audited. The agent's row is
+    locked by the caller (so no vote can approve behind it). Returns the ids of the
+    approvals cancelled and of the grants revoked."""
     cancelled = []
     for approval in unit.approvals.list(
         status=ApprovalStatus.PENDING, agent=agent_id, limit=1_000_000
@@ -188,8 +199,25 @@ def withdraw_for_agent(
             closed = replace(approval, status=ApprovalStatus.CANCELLED, closed_reason=reason)
             audit_and_publish(unit, _record("cancelled", by, now, closed, reason=reason))
             cancelled.append(approval.id)
+    for approval in unit.approvals.unused_for(agent_id):
+        # Approved but not used: it would allow its request after a reinstatement.
+        if unit.approvals.void(approval.id, at=now, by=by, reason=reason):
+            voided = replace(
+                approval,
+                status=ApprovalStatus.CANCELLED,
+                closed_at=now,
+                closed_by=by,
+                closed_reason=reason,
+            )
+            record = _record("cancelled", by, now, voided, reason=reason, was="approved")
+            audit_and_publish(unit, record)
+            cancelled.append(approval.id)
     revoked = []
-    for grant in unit.grants.active_for(agent_id, now):
+    # Every grant not revoked or expired, including any the agent's new suspension
+    # time already hides from decisions.
+    for grant in unit.grants.list(
+        agent=agent_id, status=GrantStatus.ACTIVE, now=now, limit=1_000_000
+    ):
         if unit.grants.revoke(grant.id, at=now, by=by, reason=reason):
             unit.audit.append(grant_record("revoked", by, now, grant, reason=reason))
             revoked.append(grant.id)
@@ -285,18 +313,30 @@ class ApprovalService:
         now = self._clock()
         refusal: Refusal | None = None
         with self._store.write() as unit:
-            approval = unit.approvals.get(approval_id, for_update=True)
-            if approval is None or not self._may_read(unit, actor, approval):
+            seen = unit.approvals.get(approval_id)
+            if seen is None or not self._may_read(unit, actor, seen):
                 raise NotFound(f"no approval {approval_id!r}", code="approval_not_found")
+            # The agent's row before the approval's, as the kill switch takes them: a
+            # suspension either comes first (and this vote sees the approval cancelled)
+            # or waits for this vote (and then cancels what it approved).
+            agent = unit.agents.get(seen.agent, for_update=True)
+            approval = unit.approvals.get(approval_id, for_update=True) or seen
             expired = approval.is_due(now)
             if expired:
                 _expire(unit, approval, now)  # committed, then refused below
             else:
-                agent = unit.agents.get(approval.agent)
                 human = unit.humans.get(actor.id)
                 if agent is None or human is None:
                     raise NotFound(f"no approval {approval_id!r}", code="approval_not_found")
                 check_voter(approval, human, agent.owner)
+                if agent.status is not AgentStatus.ACTIVE or agent.voids(approval.created_at):
+                    # Never: the kill switch cancelled it in the transaction that stopped
+                    # the agent. Refused all the same, rather than approved.
+                    raise Conflict(
+                        f"agent {agent.id!r} is {agent.status.value}; "
+                        f"approval {approval_id} can no longer be decided",
+                        code="approval_closed",
+                    )
                 ballot = Ballot(actor.id, vote, reason, now)
                 unit.approvals.add_ballot(approval.id, ballot)
                 approval = replace(approval, ballots=(*approval.ballots, ballot))

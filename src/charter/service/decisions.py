@@ -7,12 +7,17 @@ of exactly this request, evaluates against the active revision held in memory, u
 the approval (once), opens the approval or step-up confirmation the answer calls for,
 and answers only once the decision's audit record is committed.
 
-The context and input are scanned for secrets first: the findings (no values) reach CEL
-as ``request.secrets`` and the audit record; a registered leak among them denies the
-request (``leaked_secret``). Inferences cited in ``context.derived_from`` are looked up,
-and an allowed ``infer`` decision is kept for later requests to cite. The audit record
-holds the context's keys and digests of the masked context and input; an approval keeps
-both, masked, for its approvers to read.
+Every string of the request (agent, action, resource and its attributes, fields,
+context and input, keys included) is scanned for secrets first: the findings (no
+values) reach CEL as ``request.secrets`` and the audit record; a registered leak among
+them denies the request (``leaked_secret``) before anything else, even before the agent
+is looked up. The registry's view is checked again inside the decision's transaction.
+What is recorded, answered or kept for approvers is the masked request: the evaluator
+decides on the request as sent, and what its messages repeat of it is masked too.
+Inferences cited in ``context.derived_from`` are looked up, and an allowed ``infer``
+decision is kept for later requests to cite. The audit record holds the context's keys
+and digests of the masked context and input; an approval keeps both, masked, for its
+approvers to read.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Any, TypeVar
 from charter.approvals.model import Approval
 from charter.audit.records import AuditEntry
 from charter.clock import Clock
-from charter.errors import CharterError, InvalidInput, PermissionDenied, Unavailable
+from charter.errors import CharterError, InvalidInput, PermissionDenied
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.ids import IdFactory, new_id
@@ -34,13 +39,13 @@ from charter.policy.engine import Engine
 from charter.policy.evaluate import evaluate
 from charter.policy.model import Capability
 from charter.policy.provenance import cited
-from charter.secrets import Finding
+from charter.secrets import Finding, LeakSet
 from charter.service.access import require_roles
 from charter.service.active import ActiveEngine
 from charter.service.approvals import open_approval
 from charter.service.commits import GroupCommitter
 from charter.service.facts import digest_of, facts_for, request_snapshot
-from charter.service.secrets import LeakService, Scanned
+from charter.service.secrets import LeakService, Scanned, leaked_decision
 from charter.service.tokens import Checked, TokenService
 from charter.storage.ports import Store, UnitOfWork
 
@@ -88,10 +93,10 @@ class DecisionService:
         tokens: TokenService,
         secrets: LeakService,
         *,
+        follow_activation: Callable[[UnitOfWork], Engine | None],
         ids: IdFactory = new_id,
         committer: GroupCommitter | None = None,
         advisory_max_age: timedelta = ADVISORY_MAX_AGE,
-        follow_activation: Callable[[UnitOfWork], Engine | None] | None = None,
     ) -> None:
         self._store, self._clock, self._compiled, self._ids = store, clock, compiled, ids
         self._follow = follow_activation
@@ -106,11 +111,13 @@ class DecisionService:
         with self._store.write() as unit:
             return work(unit)
 
-    def _for_whom(self, actor: Principal, asked: Asked) -> str:
+    def _for_whom(self, actor: Principal, asked: Asked, scanned: Scanned) -> str:
         if not actor.is_human:
-            if asked.agent is not None and asked.agent != actor.id:
+            # A leak comes first: an agent naming another agent with one is recorded (for
+            # itself) as carrying a leak.
+            if asked.agent is not None and asked.agent != actor.id and not scanned.leaked:
                 raise PermissionDenied(
-                    f"{actor.ref} may not ask for decisions for agent {asked.agent!r}",
+                    f"{actor.ref} may not ask for decisions for agent {scanned.agent!r}",
                     code="forbidden",
                     help="an agent token decides only for its own agent; leave out 'agent'",
                 )
@@ -129,8 +136,11 @@ class DecisionService:
 
         Without an active revision every request is denied with ``no_policy``.
         """
-        agents = [self._for_whom(actor, asked) for asked in batch]
         scans = self._scan(batch)
+        agents = [
+            self._for_whom(actor, asked, scanned)
+            for asked, scanned in zip(batch, scans, strict=True)
+        ]
         now = self._clock()
         return self._write(lambda unit: self._record_all(unit, actor, agents, batch, scans, now))
 
@@ -158,7 +168,10 @@ class DecisionService:
             if checked.principal is None:
                 return checked, [], None
             try:
-                agents = [self._for_whom(checked.principal, asked) for asked in batch]
+                agents = [
+                    self._for_whom(checked.principal, asked, scanned)
+                    for asked, scanned in zip(batch, scans, strict=True)
+                ]
             except CharterError as refused:
                 return checked, [], refused
             return (
@@ -182,20 +195,24 @@ class DecisionService:
         held = self._compiled.engine
         if (active.revision if active else None) == (held.revision if held else None):
             return held
-        if self._follow is None:
-            raise Unavailable(
-                "the active policy revision is not the one this server holds",
-                code="policy_unsettled",
-                help="restart the server or reload its policy",
-            )
         return self._follow(unit)
 
-    def _scan(self, batch: list[Asked]) -> list[Scanned]:
-        """Each request's context and input, masked, with what was found: done before the
-        transaction, which need not wait for it."""
-        leaks = self._secrets.leaks()
+    def _scan(self, batch: list[Asked], leaks: LeakSet | None = None) -> list[Scanned]:
+        """Each request, masked, with what was found: done before the transaction, which
+        need not wait for it (and again inside it if a leak was registered meanwhile)."""
+        view = self._secrets.leaks() if leaks is None else leaks
         return [
-            self._secrets.scan_request(dict(asked.context), asked.input, leaks) for asked in batch
+            self._secrets.scan_request(
+                view,
+                agent=asked.agent,
+                action=asked.action,
+                resource=asked.resource,
+                resource_attributes=asked.resource_attributes,
+                fields=asked.fields,
+                context=asked.context,
+                input=asked.input,
+            )
+            for asked in batch
         ]
 
     def _record_all(
@@ -213,6 +230,10 @@ class DecisionService:
         # suspension, revocation or activation is recorded before it, it decides by.
         unit.audit.head(lock=True)
         engine = self._active_engine(unit)  # one revision for the whole batch
+        # A leak reported before this decision took its place counts, on every server.
+        fresh = self._secrets.current(unit, scans[0].leaks) if scans else None
+        if fresh is not None:
+            scans = self._scan(batch, fresh)
         decided = []  # made inside the work: a group commit may run it again
         for agent_id, asked, scanned in zip(agents, batch, scans, strict=True):
             request = Request(
@@ -225,21 +246,26 @@ class DecisionService:
                 context=asked.context,
                 secrets=scanned.findings,
             )
-            snapshot = request_snapshot(request, scanned.context, scanned.input)
+            # What is kept, answered and digested: the request as masked.
+            shown = _masked(request, asked, scanned)
+            snapshot = request_snapshot(shown, scanned.context, scanned.input)
             digest = digest_of(snapshot)
             decision_id = self._ids("dec")
             approval: Approval | None = None
-            if engine is None:
+            if scanned.leaked:
+                decision = leaked_decision(scanned, engine.revision if engine else None)
+            elif engine is None:
                 decision = _NO_POLICY
             else:
                 decision, approval = self._evaluate(
                     unit, actor, engine, request, scanned, snapshot, digest, decision_id, now
                 )
+                decision = scanned.scrubbed(decision)
                 if decision.allowed and request.capability is Capability.INFER:
-                    advisory = Advisory(decision_id, agent_id, request.action, now)
+                    advisory = Advisory(decision_id, shown.agent, shown.action, now)
                     unit.advisories.add(advisory)
             one = Decided(decision_id, decision, digest, approval, scanned.findings)
-            unit.audit.append(_record(actor, request, scanned, one, now))
+            unit.audit.append(_record(actor, shown, scanned, one, now))
             decided.append(one)
         return decided
 
@@ -323,6 +349,22 @@ _NO_POLICY = Decision(
 )
 
 
+def _masked(request: Request, asked: Asked, scanned: Scanned) -> Request:
+    """``request`` with every string the scanner masked masked (the agent an agent token
+    decides for is its own, whatever it sent)."""
+    if not scanned.swaps:
+        return request
+    return replace(
+        request,
+        agent=scanned.agent if asked.agent == request.agent and scanned.agent else request.agent,
+        action=scanned.action,
+        resource=scanned.resource,
+        resource_attributes=scanned.resource_attributes,
+        fields=scanned.fields,
+        context=scanned.context,
+    )
+
+
 def _shown(request: Request) -> dict[str, Any]:
     """The request as its audit record shows it."""
     return {
@@ -348,7 +390,7 @@ def _record(
         data={
             "request": {
                 **_shown(request),
-                "context_keys": sorted(request.context),
+                "context_keys": sorted(scanned.context),
                 "context_digest": digest_of(scanned.context),
                 "input_digest": None if scanned.input is None else digest_of(scanned.input),
                 "secrets": [finding.to_json() for finding in scanned.findings],

@@ -4,16 +4,15 @@ revoked early, and expired by time."""
 from __future__ import annotations
 
 import builtins
-import contextlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from charter.approvals.grants import GrantRecord, GrantStatus
+from charter.approvals.grants import GrantRecord, GrantStatus, grant_duration
 from charter.approvals.model import Approval
 from charter.audit.records import AuditEntry, format_time
 from charter.clock import Clock
-from charter.errors import CharterError, Conflict, NotFound, PermissionDenied
+from charter.errors import Conflict, NotFound, PermissionDenied
 from charter.identity.agents import Agent
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
@@ -24,7 +23,6 @@ from charter.policy.provenance import cited
 from charter.policy.separation import conflict_among
 from charter.service.access import require_human
 from charter.service.facts import facts_for, stored_request
-from charter.settings import parse_duration
 from charter.storage.ports import Store, UnitOfWork
 
 __all__ = ["GrantService", "Refusal", "grant_json", "grant_record", "issue_grant"]
@@ -90,12 +88,9 @@ def issue_grant(
     The caller stores it (or records the refusal)."""
     if engine is None:
         return None, Refusal("no_policy", "no policy is loaded; no grant is issued")
-    duration = approval.max_duration or timedelta(hours=1)
-    asked = approval.request.get("context", {}).get("duration")
-    if isinstance(asked, str):
-        # An unreadable request for a shorter grant leaves the binding's maximum.
-        with contextlib.suppress(CharterError):
-            duration = min(duration, parse_duration(asked))
+    context = approval.request.get("context")
+    asked = context.get("duration") if isinstance(context, dict) else None
+    duration = grant_duration(approval.max_duration, asked)
     grant = GrantRecord(
         id=ids("grt"),
         agent=agent.id,

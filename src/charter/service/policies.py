@@ -2,7 +2,13 @@
 
 Applying validates the whole policy against the registry, stores an immutable revision
 named by its content hash, upserts the agents it declares and activates it, all in one
-transaction with its audit records. A policy with any error is refused whole.
+transaction with its audit records. A policy with any error is refused whole. Rolling
+back re-declares the older revision's agents the same way.
+
+A policy declaring agents is no wider a door than the agents API: changing what confers
+rights over an existing agent (its owner) or feeds decisions about it (its risk tier and
+labels), or making oneself the owner of a new agent, needs an admin
+(``policy_changes_agent``). Applying or rolling back never changes an agent's status.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import Any
 
 from charter.audit.records import AuditEntry
 from charter.clock import Clock
-from charter.errors import NotFound
+from charter.errors import NotFound, PermissionDenied
 from charter.identity.agents import Agent, AgentStatus
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
@@ -29,7 +35,7 @@ from charter.service.active import ActiveEngine
 from charter.service.agents import record_registration, record_update
 from charter.storage.ports import Store, UnitOfWork
 
-__all__ = ["Applied", "PolicyService", "diff_policies"]
+__all__ = ["Applied", "PolicyService", "diff_policies", "rights_changed"]
 
 WRITERS = (HumanRole.POLICY_ADMIN, HumanRole.ADMIN)
 READERS = (HumanRole.POLICY_ADMIN, HumanRole.ADMIN, HumanRole.AUDITOR)
@@ -78,6 +84,20 @@ def diff_policies(before: Policy | None, after: Policy) -> dict[str, dict[str, l
     return changes
 
 
+def rights_changed(current: Agent, spec: AgentSpec) -> list[str]:
+    """What declaring ``spec`` would change of an existing agent that only an admin may
+    change: the owner (who mints its tokens, reinstates it, approves as ``owner``) and
+    the attributes decisions read (risk tier, labels: binding selectors, conditions)."""
+    changed = []
+    if spec.owner != current.owner:
+        changed.append(f"owner {current.owner} -> {spec.owner}")
+    if spec.risk_tier is not current.risk_tier:
+        changed.append(f"riskTier {current.risk_tier.value} -> {spec.risk_tier.value}")
+    if dict(spec.labels) != dict(current.labels):
+        changed.append(f"labels {dict(current.labels)} -> {dict(spec.labels)}")
+    return changed
+
+
 def _file_digests(files: Mapping[str, str]) -> dict[str, str]:
     return {name: hashlib.sha256(text.encode("utf-8")).hexdigest() for name, text in files.items()}
 
@@ -112,7 +132,7 @@ class PolicyService:
             engine = self._engine(unit, files)
         with self._store.write() as unit:
             self._owners_must_be_active(unit, engine.policy.agents)
-            registered, updated = self._upsert_agents(unit, actor, engine.policy.agents)
+            registered, updated = self._declare_agents(unit, actor, engine.policy.agents)
             revision = PolicyRevision(
                 id=engine.revision,
                 created_at=now,
@@ -172,7 +192,8 @@ class PolicyService:
         }
 
     def rollback(self, actor: Principal, revision: str) -> ActivePolicy:
-        """Reactivate an earlier revision."""
+        """Reactivate an earlier revision, re-declaring its agents as applying it would
+        (the same rights are needed)."""
         require_roles(actor, "roll back policy", *WRITERS)
         now = self._clock()
         with self._store.write() as unit:
@@ -180,6 +201,10 @@ class PolicyService:
             if stored is None:
                 raise NotFound(f"no policy revision {revision!r}", code="revision_not_found")
             engine = Engine.from_texts(stored.files, clock=self._clock)
+            # Only owners it would give agents to must be active: a rollback is what an
+            # operator reaches for in a hurry, and an unchanged owner blocks nothing.
+            self._owners_must_be_active(unit, self._owner_changes(unit, engine.policy.agents))
+            self._declare_agents(unit, actor, engine.policy.agents)
             active = unit.policies.active(lock=True)
             previous = active.revision if active else None
             unit.policies.activate(revision, at=now, by=actor.ref)
@@ -261,13 +286,58 @@ class PolicyService:
         if problems:
             raise PolicyInvalid(problems)
 
-    def _upsert_agents(
+    @staticmethod
+    def _owner_changes(unit: UnitOfWork, specs: tuple[AgentSpec, ...]) -> tuple[AgentSpec, ...]:
+        """The declarations that would register an agent or give one a new owner."""
+        changing = []
+        for spec in specs:
+            current = unit.agents.get(spec.name)
+            if current is None or (
+                current.status is not AgentStatus.RETIRED and current.owner != spec.owner
+            ):
+                changing.append(spec)
+        return tuple(changing)
+
+    @staticmethod
+    def _may_declare(
+        unit: UnitOfWork, actor: Principal, specs: tuple[AgentSpec, ...]
+    ) -> dict[str, Agent | None]:
+        """The declared agents as they stand (locked), once ``actor`` is known to have the
+        rights every declaration needs: a non-admin may not change what an admin governs
+        on an existing agent, nor make themself the owner of a new one."""
+        found: dict[str, Agent | None] = {}
+        refused = []
+        for spec in specs:
+            current = unit.agents.get(spec.name, for_update=True)
+            found[spec.name] = current
+            if actor.has_any(HumanRole.ADMIN):
+                continue
+            if current is None:
+                if actor.is_human and spec.owner == actor.id:
+                    refused.append(f"Agent/{spec.name}: a new agent owned by {actor.ref}")
+                continue
+            if current.status is AgentStatus.RETIRED:
+                continue  # left as it is
+            changed = rights_changed(current, spec)
+            if changed:
+                refused.append(f"Agent/{spec.name}: {', '.join(changed)}")
+        if refused:
+            raise PermissionDenied(
+                f"{actor.ref} may not change agents through a policy: {'; '.join(refused)}",
+                code="policy_changes_agent",
+                help="declare the agents as they are registered (charter agents get), or "
+                "ask an admin to apply this policy or to change the agents directly",
+            )
+        return found
+
+    def _declare_agents(
         self, unit: UnitOfWork, actor: Principal, specs: tuple[AgentSpec, ...]
     ) -> tuple[list[str], list[str]]:
         now = self._clock()
         registered, updated = [], []
+        found = self._may_declare(unit, actor, specs)
         for spec in specs:
-            current = unit.agents.get(spec.name, for_update=True)
+            current = found[spec.name]
             if current is None:
                 agent = Agent(
                     id=spec.name,
@@ -286,6 +356,8 @@ class PolicyService:
                 continue
             if current.status is AgentStatus.RETIRED:
                 continue  # retired is terminal; the policy cannot bring it back
+            # Everything but what a declaration governs is kept: the status above all
+            # (a suspended agent stays suspended), and when and by whom it was suspended.
             agent = replace(
                 current,
                 owner=spec.owner,

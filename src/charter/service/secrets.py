@@ -6,8 +6,16 @@ key made at ``charter init``): the store holds fingerprints, never a secret, and
 the database alone cannot test guesses against them.
 
 Each server holds the registry in memory (fingerprints and the lengths of their
-secrets); a report through this server counts for its next decision, and a report
-through another server sharing the store within a second (the sweeper's refresh).
+secrets). A decision checks, inside its own transaction, that the registry still has as
+many leaks as the view it was scanned against (leaks are never removed, so the count is
+the registry's version) and is scanned again when it has not: a leak registered through
+any server before a decision commits counts for it. The sweeper's refresh keeps the view
+fresh between decisions.
+
+A decision request is scanned whole: the agent, the action, the resource and its
+attributes (keys and values), the fields, the context and the input (keys and values,
+nested). What is recorded or sent of it is the masked copy (``Scanned``); the raw
+strings stay in memory for the one decision.
 """
 
 from __future__ import annotations
@@ -17,7 +25,8 @@ import hashlib
 import hmac
 import re
 import secrets as random
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -29,10 +38,11 @@ from charter.clock import Clock
 from charter.errors import InvalidInput, Unavailable
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
+from charter.policy.decision import Decision, Effect, Reason
 from charter.secrets import Finding, LeakSet, Scanner
 from charter.secrets.leaks import MAX_NOTE, Leak
 from charter.service.access import require_roles
-from charter.storage.ports import Store
+from charter.storage.ports import Store, UnitOfWork
 
 __all__ = ["FINGERPRINT", "MAX_SECRET", "LeakService", "Scanned", "scanner_from"]
 
@@ -52,13 +62,27 @@ def scanner_from(signing_key: Ed25519PrivateKey | None) -> tuple[Scanner, bool]:
     return Scanner(hmac.new(seed, _LABEL, hashlib.sha256).digest()), True
 
 
+_SEES_LEAKS = (HumanRole.ADMIN, HumanRole.AUDITOR)
+"""Who a scan tells which findings are registered leaks (and their fingerprints)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Scanned:
-    """A request's context and input with their secrets masked, and the findings."""
+    """A decision request with its secrets masked (every string of it, keys included),
+    the findings, and the registry's view it was scanned against."""
 
+    agent: str | None
+    action: str
+    resource: str
+    resource_attributes: dict[str, Any]
+    fields: tuple[str, ...]
     context: dict[str, Any]
     input: Any
     findings: tuple[Finding, ...]
+    leaks: LeakSet = field(default_factory=LeakSet)
+    swaps: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    """Each string that was masked and what it became (held for the one decision, to
+    mask what the evaluator's messages repeat of the request)."""
 
     @property
     def leaked(self) -> tuple[str, ...]:
@@ -66,6 +90,64 @@ class Scanned:
         return tuple(
             dict.fromkeys(f.fingerprint for f in self.findings if f.leaked and f.fingerprint)
         )
+
+    def masked(self, text: str) -> str:
+        """``text`` with every masked string of the request in it masked too (as it is,
+        and as ``repr`` quotes it)."""
+        for raw, shown in self.swaps:
+            if raw in text:
+                text = text.replace(raw, shown)
+            quoted = repr(raw)[1:-1]
+            if quoted != raw and quoted in text:
+                text = text.replace(quoted, repr(shown)[1:-1])
+        return text
+
+    def scrubbed(self, decision: Decision) -> Decision:
+        """``decision`` with what its messages and fields repeat of the request masked."""
+        if not self.swaps:
+            return decision
+        return replace(
+            decision,
+            message=self.masked(decision.message),
+            reasons=tuple(
+                replace(reason, message=self.masked(reason.message)) for reason in decision.reasons
+            ),
+            errors=tuple(self.masked(error) for error in decision.errors),
+            released_fields=tuple(self.masked(name) for name in decision.released_fields),
+            redacted_fields=tuple(self.masked(name) for name in decision.redacted_fields),
+        )
+
+
+def leaked_decision(scanned: Scanned, revision: str | None) -> Decision:
+    """The deny a request carrying a registered leak gets, before anything else."""
+    reason = Reason(
+        "invariant",
+        "no_leaked_secrets",
+        Effect.DENY,
+        f"the request carries a secret reported leaked ({', '.join(scanned.leaked)})",
+    )
+    return Decision(
+        effect=Effect.DENY,
+        code="leaked_secret",
+        reasons=(reason,),
+        policy_revision=revision or "",
+        message=reason.message,
+    )
+
+
+def _swaps(raw: Any, masked: Any, found: list[tuple[str, str]]) -> None:
+    """The strings (and keys) of ``raw`` that differ in ``masked``, the same shape."""
+    if isinstance(raw, str):
+        if raw != masked:
+            found.append((raw, masked))
+    elif isinstance(raw, Mapping) and isinstance(masked, Mapping):
+        for (key, item), (shown, masked_item) in zip(raw.items(), masked.items(), strict=False):
+            if isinstance(key, str) and key != shown:
+                found.append((key, shown))
+            _swaps(item, masked_item, found)
+    elif isinstance(raw, list | tuple) and isinstance(masked, list | tuple):
+        for item, masked_item in zip(raw, masked, strict=False):
+            _swaps(item, masked_item, found)
 
 
 class LeakService:
@@ -92,11 +174,55 @@ class LeakService:
             self._leaks = LeakSet.of(unit.leaks.lookup())
         return self._leaks
 
-    def scan_request(self, context: dict[str, Any], input: Any, leaks: LeakSet) -> Scanned:
-        """Mask the secrets of a decision request's context and input (in one pass: the
-        paths start ``$.context`` and ``$.input``)."""
-        masked, findings = self.scanner.mask({"context": context, "input": input}, leaks=leaks)
-        return Scanned(masked["context"], masked["input"], tuple(findings))
+    def current(self, unit: UnitOfWork, seen: LeakSet) -> LeakSet | None:
+        """The registry as ``unit`` sees it when it has changed since ``seen`` (a leak was
+        registered since; None: it has not). Run inside the decision's transaction, after
+        it took its place in the audit log, where a leak report also takes its place."""
+        if unit.leaks.count() == seen.count:
+            return None
+        self._leaks = LeakSet.of(unit.leaks.lookup())
+        return self._leaks
+
+    def scan_request(
+        self,
+        leaks: LeakSet,
+        *,
+        agent: str | None,
+        action: str,
+        resource: str,
+        resource_attributes: Mapping[str, Any],
+        fields: tuple[str, ...],
+        context: Mapping[str, Any],
+        input: Any,
+    ) -> Scanned:
+        """Mask the secrets of every string of a decision request, keys included (in one
+        pass: the paths start ``$.agent``, ``$.action``, ``$.resource``,
+        ``$.resource_attributes``, ``$.fields``, ``$.context`` and ``$.input``)."""
+        whole = {
+            "agent": agent,
+            "action": action,
+            "resource": resource,
+            "resource_attributes": dict(resource_attributes),
+            "fields": list(fields),
+            "context": dict(context),
+            "input": input,
+        }
+        masked, findings = self.scanner.mask(whole, leaks=leaks)
+        swaps: list[tuple[str, str]] = []
+        if masked is not whole:
+            _swaps(whole, masked, swaps)
+        return Scanned(
+            agent=masked["agent"],
+            action=masked["action"],
+            resource=masked["resource"],
+            resource_attributes=masked["resource_attributes"],
+            fields=tuple(masked["fields"]),
+            context=masked["context"],
+            input=masked["input"],
+            findings=tuple(findings),
+            leaks=leaks,
+            swaps=tuple(swaps),
+        )
 
     # -- use cases ----------------------------------------------------------------------
 
@@ -143,10 +269,12 @@ class LeakService:
 
     def scan(
         self, actor: Principal, content: Any, *, redact_all: bool = True
-    ) -> tuple[Any, builtins.list[Finding]]:
+    ) -> tuple[Any, builtins.list[dict[str, Any]]]:
         """Scan what an agent would surface (a tool result, a model's output): the content
         with every finding masked (or, without ``redact_all``, only the registered
-        leaks), and the findings. Finding a registered leak is audited."""
+        leaks), and the findings as the caller may see them: which are registered leaks,
+        and the fingerprints, only for admins and auditors (anyone else could test
+        guesses against the registry). Finding a registered leak is audited."""
         masked, findings = self.scanner.mask(
             content, leaks=self.leaks(), only_leaked=not redact_all
         )
@@ -154,7 +282,9 @@ class LeakService:
         if leaked:
             with self._store.write() as unit:
                 unit.audit.append(_seen(actor, leaked, self._clock()))
-        return masked, findings
+        if actor.has_any(*_SEES_LEAKS):
+            return masked, [finding.to_json() for finding in findings]
+        return masked, [_unmarked(finding) for finding in findings]
 
     def _identify(
         self, value: str | None, fingerprint: str | None
@@ -181,6 +311,12 @@ class LeakService:
             )
         whole = [f for f in self.scanner.scan(secret) if f.start == 0 and f.end == len(secret)]
         return digest, whole[0].type if whole else None, len(secret)
+
+
+def _unmarked(finding: Finding) -> dict[str, Any]:
+    shown = finding.to_json()
+    del shown["leaked"], shown["fingerprint"]
+    return shown
 
 
 def _check_text(name: str, value: str | None, *, required: bool = False) -> None:

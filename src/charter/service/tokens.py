@@ -26,7 +26,7 @@ from charter.service.access import require_owner_or_roles, require_roles
 from charter.service.throttle import FailureBudget, Suppressed
 from charter.storage.ports import Store, UnitOfWork
 
-__all__ = ["Checked", "TokenService"]
+__all__ = ["Checked", "TokenService", "revoke_former_owners_tokens"]
 
 # Recording every use would turn each authenticated read into a write; a minute's
 # precision is enough to see which tokens are idle.
@@ -341,6 +341,17 @@ class TokenService:
         if suppressed is not None:
             with self._store.write() as unit:
                 unit.audit.append(_suppressed_entry(suppressed, self._clock()))
+
+
+def revoke_former_owners_tokens(
+    unit: UnitOfWork, agent_id: str, former_owner: str, *, at: datetime, by: str
+) -> list[str]:
+    """When an agent changes owner: revoke the agent's tokens its former owner minted or
+    rotated (they were the owner's to hand out, not the new owner's). Returns their ids;
+    the caller records them."""
+    return unit.credentials.revoke_minted_by(
+        PrincipalKind.AGENT, agent_id, former_owner, at=at, by=by
+    )
 
 
 def _suppressed_entry(suppressed: Suppressed, now: datetime) -> AuditEntry:

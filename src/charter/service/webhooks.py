@@ -124,8 +124,11 @@ class WebhookService:
         *,
         keys: WebhookSecrets | None,
         ids: IdFactory = new_id,
+        allow_private_targets: bool = False,
     ) -> None:
         self._store, self._clock, self._keys, self._ids = store, clock, keys, ids
+        self.allow_private_targets = allow_private_targets
+        """True: webhooks may target private and loopback addresses (never link-local)."""
 
     @property
     def can_sign(self) -> bool:
@@ -154,7 +157,7 @@ class WebhookService:
         """Add a webhook (admins); returns it and its secret, which is shown only now."""
         require_roles(actor, "add webhooks", HumanRole.ADMIN)
         keys = self.keys
-        check_url(url)
+        check_url(url, allow_private=self.allow_private_targets)
         if len(description) > MAX_DESCRIPTION:
             raise InvalidInput(
                 f"the description is longer than {MAX_DESCRIPTION} characters",

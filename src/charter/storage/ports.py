@@ -120,6 +120,13 @@ class CredentialStore(Protocol):
         """Revoke every unrevoked credential of a principal; return their ids."""
         ...
 
+    def revoke_minted_by(
+        self, kind: PrincipalKind, principal_id: str, minted_by: str, *, at: datetime, by: str
+    ) -> list[str]:
+        """Revoke every unrevoked credential of a principal that ``minted_by`` issued or
+        rotated; return their ids."""
+        ...
+
     def touch(self, credential_id: str, at: datetime) -> None:
         """Record a use of the credential."""
         ...
@@ -209,11 +216,21 @@ class ApprovalStore(Protocol):
         ...
 
     def usable_for(self, agent_id: str, digest: str, now: datetime) -> Approval | None:
-        """An approved approval of exactly this request that no request has used yet."""
+        """An approved approval of exactly this request that no request has used yet,
+        created after the agent's last suspension."""
+        ...
+
+    def unused_for(self, agent_id: str) -> builtins.list[Approval]:
+        """The agent's approved approvals that no request has used, oldest first."""
+        ...
+
+    def void(self, approval_id: str, *, at: datetime, by: str, reason: str) -> bool:
+        """Cancel an approved approval no request has used; False if it was used first."""
         ...
 
     def use(self, approval_id: str, decision_id: str, at: datetime) -> bool:
-        """Mark the approval used by ``decision_id``; False if another request was first."""
+        """Mark the approval used by ``decision_id``; False if another request was first,
+        or the kill switch voided it meanwhile."""
         ...
 
     def add_ballot(self, approval_id: str, ballot: Ballot) -> None:
@@ -261,7 +278,8 @@ class GrantStore(Protocol):
         ...
 
     def active_for(self, agent_id: str, now: datetime) -> list[GrantRecord]:
-        """The agent's grants that are neither revoked nor expired."""
+        """The agent's grants that are neither revoked nor expired, nor issued before its
+        last suspension."""
         ...
 
     def list(
@@ -306,6 +324,10 @@ class LeakStore(Protocol):
 
     def lookup(self) -> builtins.list[tuple[str, int | None]]:
         """Every registered fingerprint with the length of its secret (if known)."""
+        ...
+
+    def count(self) -> int:
+        """How many leaks are registered (never fewer later: the registry's version)."""
         ...
 
 

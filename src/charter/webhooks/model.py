@@ -15,6 +15,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from charter.errors import InvalidInput
+from charter.webhooks.targets import check_target
 
 __all__ = [
     "MAX_ATTEMPTS",
@@ -119,8 +120,9 @@ def next_attempt_at(attempts: int, now: datetime) -> datetime | None:
     return now + RETRY_DELAYS[max(attempts, 1) - 1]
 
 
-def check_url(url: str) -> str:
-    """Refuse anything but an absolute http(s) URL with a host and no credentials."""
+def check_url(url: str, *, allow_private: bool = False) -> str:
+    """Refuse anything but an absolute http(s) URL with a host and no credentials, and
+    any whose host is a forbidden target (``charter.webhooks.targets``)."""
     problem = None
     try:
         parts = urlsplit(url)
@@ -139,12 +141,17 @@ def check_url(url: str) -> str:
             problem = "it carries credentials (user:password@)"
         elif any(ch.isspace() or not ch.isprintable() for ch in url):
             problem = "it contains spaces or control characters"
+        elif "\\" in url:
+            # Browsers and some clients read a backslash as a slash: the host is ambiguous.
+            problem = "it contains a backslash"
     if problem is not None:
         raise InvalidInput(
             f"invalid webhook URL: {problem}",
             code="invalid_webhook_url",
             help="give an absolute URL such as https://hooks.example.com/charter",
         )
+    if parts is not None and parts.hostname:
+        check_target(parts.hostname, allow_private=allow_private)
     return url
 
 

@@ -51,6 +51,7 @@ def list_leaks(
 def scan(services: Wired, caller: Caller, body: ScanIn) -> ScanOut:
     """Scan text or JSON an agent would surface; the content comes back with its
     secrets masked (``[REDACTED:type]``), or only its registered leaks with
-    ``redact: false``. Any caller; finding a registered leak is audited."""
+    ``redact: false``. Any caller; only admins and auditors are told which findings are
+    registered leaks (``leaked``, ``fingerprint``). Finding a registered leak is audited."""
     content, findings = services.secrets.scan(caller, body.content, redact_all=body.redact)
-    return ScanOut(content=content, findings=[finding.to_json() for finding in findings])
+    return ScanOut(content=content, findings=findings)

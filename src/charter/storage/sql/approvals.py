@@ -20,11 +20,19 @@ from sqlalchemy.exc import IntegrityError
 from charter.approvals.grants import GrantRecord, GrantStatus
 from charter.approvals.model import Approval, ApprovalKind, ApprovalStatus, Ballot, Vote
 from charter.errors import Conflict
-from charter.storage.sql.schema import approval_votes, approvals, grants
+from charter.storage.sql.schema import agents, approval_votes, approvals, grants
 
 __all__ = ["SqlApprovalStore", "SqlGrantStore"]
 
 _PENDING = ApprovalStatus.PENDING.value
+_APPROVED = ApprovalStatus.APPROVED.value
+
+
+def _before_suspension(agent_id: sa.ColumnElement[Any], at: sa.ColumnElement[Any]) -> Any:
+    """True when ``at`` is at or before the last suspension of the agent ``agent_id``:
+    what the agent held then is void, whatever its row says."""
+    return sa.exists().where(agents.c.id == agent_id, agents.c.suspended_at >= at)
+
 
 # Built once: decisions that grants or approvals could change run these.
 _USABLE = (
@@ -36,6 +44,7 @@ _USABLE = (
         approvals.c.role.is_(None),
         approvals.c.used_by.is_(None),
         approvals.c.expires_at > sa.bindparam("now"),
+        ~_before_suspension(approvals.c.agent_id, approvals.c.created_at),
     )
     .order_by(approvals.c.created_at)
     .limit(1)
@@ -46,6 +55,7 @@ _ACTIVE_GRANTS = (
         grants.c.agent_id == sa.bindparam("agent_id"),
         grants.c.revoked_at.is_(None),
         grants.c.expires_at > sa.bindparam("now"),
+        ~_before_suspension(grants.c.agent_id, grants.c.issued_at),
     )
     .order_by(grants.c.id)
 )
@@ -157,16 +167,57 @@ class SqlApprovalStore:
         return found[0] if found else None
 
     def usable_for(self, agent_id: str, digest: str, now: datetime) -> Approval | None:
-        """An approved approval of exactly this request that no request has used yet."""
+        """An approved approval of exactly this request that no request has used yet,
+        created after the agent's last suspension."""
         found = self._select(_USABLE, {"agent_id": agent_id, "digest": digest, "now": now})
         return found[0] if found else None
 
     def use(self, approval_id: str, decision_id: str, at: datetime) -> bool:
-        """Mark the approval used by ``decision_id``; False if another request was first."""
+        """Mark the approval used by ``decision_id``; False if another request was first,
+        or the kill switch voided it meanwhile."""
         result = self._conn.execute(
             approvals.update()
-            .where(approvals.c.id == approval_id, approvals.c.used_by.is_(None))
+            .where(
+                approvals.c.id == approval_id,
+                approvals.c.used_by.is_(None),
+                approvals.c.status == _APPROVED,
+                ~_before_suspension(approvals.c.agent_id, approvals.c.created_at),
+            )
             .values(used_by=decision_id, used_at=at)
+        )
+        return result.rowcount == 1
+
+    def unused_for(self, agent_id: str) -> builtins.list[Approval]:
+        """The agent's approved approvals that no request has used (whether or not their
+        time is up), oldest first."""
+        query = (
+            sa.select(approvals)
+            .where(
+                approvals.c.agent_id == agent_id,
+                approvals.c.status == _APPROVED,
+                approvals.c.role.is_(None),
+                approvals.c.used_by.is_(None),
+            )
+            .order_by(approvals.c.created_at, approvals.c.id)
+        )
+        return self._select(query)
+
+    def void(self, approval_id: str, *, at: datetime, by: str, reason: str) -> bool:
+        """Cancel an approved approval no request has used; False if it was used first
+        (or is not approved)."""
+        result = self._conn.execute(
+            approvals.update()
+            .where(
+                approvals.c.id == approval_id,
+                approvals.c.status == _APPROVED,
+                approvals.c.used_by.is_(None),
+            )
+            .values(
+                status=ApprovalStatus.CANCELLED.value,
+                closed_at=at,
+                closed_by=by,
+                closed_reason=reason,
+            )
         )
         return result.rowcount == 1
 
@@ -284,7 +335,8 @@ class SqlGrantStore:
         )
 
     def active_for(self, agent_id: str, now: datetime) -> list[GrantRecord]:
-        """The agent's grants that are neither revoked nor expired."""
+        """The agent's grants that are neither revoked nor expired, nor issued before its
+        last suspension."""
         rows = self._conn.execute(_ACTIVE_GRANTS, {"agent_id": agent_id, "now": now})
         return [_grant(row) for row in rows.mappings()]
 

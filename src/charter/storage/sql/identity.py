@@ -35,6 +35,8 @@ def _agent_row(agent: Agent) -> dict[str, Any]:
         "updated_at": agent.updated_at,
         "recertify_by": agent.recertify_by,
         "last_seen_at": agent.last_seen_at,
+        "suspended_at": agent.suspended_at,
+        "suspended_by": agent.suspended_by,
     }
 
 
@@ -51,6 +53,8 @@ def _agent(row: RowMapping) -> Agent:
         updated_at=row["updated_at"],
         recertify_by=row["recertify_by"],
         last_seen_at=row["last_seen_at"],
+        suspended_at=row["suspended_at"],
+        suspended_by=row["suspended_by"],
     )
 
 
@@ -248,6 +252,26 @@ class SqlCredentialStore:
         owned = (
             (credentials.c.principal_kind == kind.value)
             & (credentials.c.principal_id == principal_id)
+            & credentials.c.revoked_at.is_(None)
+        )
+        ids = [row[0] for row in self._conn.execute(sa.select(credentials.c.id).where(owned))]
+        if ids:
+            self._conn.execute(
+                credentials.update()
+                .where(credentials.c.id.in_(ids))
+                .values(revoked_at=at, revoked_by=by)
+            )
+        return sorted(ids)
+
+    def revoke_minted_by(
+        self, kind: PrincipalKind, principal_id: str, minted_by: str, *, at: datetime, by: str
+    ) -> list[str]:
+        """Revoke every unrevoked credential of a principal that ``minted_by`` issued or
+        rotated; return their ids."""
+        owned = (
+            (credentials.c.principal_kind == kind.value)
+            & (credentials.c.principal_id == principal_id)
+            & (credentials.c.created_by == minted_by)
             & credentials.c.revoked_at.is_(None)
         )
         ids = [row[0] for row in self._conn.execute(sa.select(credentials.c.id).where(owned))]

@@ -77,6 +77,8 @@ agents = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("recertify_by", UTCDateTime, nullable=True),
     sa.Column("last_seen_at", UTCDateTime, nullable=True),
+    sa.Column("suspended_at", UTCDateTime, nullable=True),
+    sa.Column("suspended_by", sa.String(80), nullable=True),
 )
 
 credentials = sa.Table(

@@ -16,6 +16,7 @@ from charter.storage.sql.schema import advisories, leaked_secrets
 __all__ = ["SqlAdvisoryStore", "SqlLeakStore"]
 
 _LOOKUP = sa.select(leaked_secrets.c.fingerprint, leaked_secrets.c.length)
+_COUNT = sa.select(sa.func.count()).select_from(leaked_secrets)
 
 
 def _leak(row: RowMapping) -> Leak:
@@ -75,6 +76,10 @@ class SqlLeakStore:
     def lookup(self) -> builtins.list[tuple[str, int | None]]:
         """Every registered fingerprint with the length of its secret (if known)."""
         return [(row[0], row[1]) for row in self._conn.execute(_LOOKUP)]
+
+    def count(self) -> int:
+        """How many leaks are registered (never fewer later: the registry's version)."""
+        return int(self._conn.execute(_COUNT).scalar_one())
 
 
 class SqlAdvisoryStore:

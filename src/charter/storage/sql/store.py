@@ -3,8 +3,8 @@
 SQLite runs in WAL mode with foreign keys on. Its driver is put in autocommit mode so
 that Charter issues ``BEGIN IMMEDIATE`` itself for write transactions: a writer takes
 the database's write lock up front instead of failing half-way on upgrade, and readers
-are never blocked. PostgreSQL runs at READ COMMITTED with row locks where writers must
-take turns (the audit head, an agent whose status changes).
+are never blocked. PostgreSQL runs at READ COMMITTED; a write transaction takes the
+audit head's row lock first, so writers take turns in the log's order and never deadlock.
 
 Every wait on the store is bounded (``charter.storage.sql.bounds``); a store that does
 not answer in time, refuses connections or has no connection to spare raises
@@ -204,6 +204,11 @@ class SqlStore:
             conn.execution_options(**options)
             with conn.begin():
                 unit = SqlUnitOfWork.on(conn)
+                if write and conn.dialect.name == "postgresql":
+                    # Writers take turns at the audit head before any other lock, so two
+                    # writers never hold each other's rows (a decision using an approval,
+                    # a suspension voiding it); SQLite's BEGIN IMMEDIATE does the same.
+                    unit.audit.head(lock=True)
                 yield unit
                 unit.audit.flush()  # the records appended, written before the commit
 
