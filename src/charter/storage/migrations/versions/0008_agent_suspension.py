@@ -2,7 +2,7 @@
 never usable again, and only an admin lifts a suspension someone else made.
 
 Revision ID: 0008_agent_suspension
-Revises: 0006_secrets
+Revises: 0007_change_notifications
 Create Date: 2026-12-05
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_agent_suspension"
-down_revision = "0006_secrets"
+down_revision = "0007_change_notifications"
 branch_labels = None
 depends_on = None
 
