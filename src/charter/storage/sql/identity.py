@@ -254,14 +254,7 @@ class SqlCredentialStore:
             & (credentials.c.principal_id == principal_id)
             & credentials.c.revoked_at.is_(None)
         )
-        ids = [row[0] for row in self._conn.execute(sa.select(credentials.c.id).where(owned))]
-        if ids:
-            self._conn.execute(
-                credentials.update()
-                .where(credentials.c.id.in_(ids))
-                .values(revoked_at=at, revoked_by=by)
-            )
-        return sorted(ids)
+        return self._revoke_where(owned, at=at, by=by)
 
     def revoke_minted_by(
         self, kind: PrincipalKind, principal_id: str, minted_by: str, *, at: datetime, by: str
@@ -274,6 +267,10 @@ class SqlCredentialStore:
             & (credentials.c.created_by == minted_by)
             & credentials.c.revoked_at.is_(None)
         )
+        return self._revoke_where(owned, at=at, by=by)
+
+    def _revoke_where(self, owned: Any, *, at: datetime, by: str) -> list[str]:
+        """Revoke the credentials ``owned`` selects; return their ids."""
         ids = [row[0] for row in self._conn.execute(sa.select(credentials.c.id).where(owned))]
         if ids:
             self._conn.execute(
