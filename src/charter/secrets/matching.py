@@ -17,10 +17,10 @@ from typing import Any
 
 import re2
 
+from charter.secrets import providers, rules
 from charter.secrets.decoding import decode_base64, decode_percent
 from charter.secrets.rules import (
     BASE64_MARKS,
-    FAMILIES,
     PERCENT_ESCAPE,
     SECRET_NAME,
     Family,
@@ -29,7 +29,10 @@ from charter.secrets.rules import (
     secret_span,
 )
 
-__all__ = ["Hit", "name_hits", "text_hits", "without_overlaps"]
+__all__ = ["FAMILIES", "Hit", "name_hits", "text_hits", "without_overlaps"]
+
+FAMILIES: tuple[Family, ...] = (*rules.FAMILIES, *providers.FAMILIES)
+"""Every family of rules: the first formats (``rules.py``) and the providers'."""
 
 # One automaton tells which families' prefixes (and whether a secret-like name assigned a
 # value, base64 of known prefixes, URL escapes) occur at all; only those are then looked
@@ -178,6 +181,15 @@ def _family_hit(family: Family, index: int, text: str, start: int) -> Hit | None
         found = rule.regex.match(text, start)
         if found is None:
             continue
+        if rule.group != 0:
+            secret = found.group(rule.group)
+            if secret is None:
+                continue
+            confidence = rule.confidence if rule.check is None else rule.check(secret)
+            if confidence is None:
+                continue
+            begin, finish = found.span(rule.group)
+            return Hit(index, rule.type, begin, finish, confidence, rule.priority, secret)
         matched = found.group(0)
         confidence = rule.confidence if rule.check is None else rule.check(matched)
         if confidence is None:

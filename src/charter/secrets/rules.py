@@ -57,6 +57,9 @@ class Rule:
     priority: int = 3
     """Of two overlapping findings the higher priority stays (provider formats 3,
     headers and URLs 2, names 1)."""
+    group: int | str = 0
+    """The regular expression's group that is the secret itself (0: the whole match);
+    ``check`` is given that group's text."""
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
