@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 PIP := $(BIN)/python -m pip install --quiet --constraint constraints.txt
 
-.PHONY: run test lint typecheck pytest bench bench-http bench-secrets clean
+.PHONY: run test lint typecheck pytest bench bench-http bench-secrets migration clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,14 @@ bench-http: $(VENV)/.installed-bench
 ## bench-secrets: charter.secrets against detect-secrets on bench/data/secrets_corpus.jsonl; writes its section of docs/benchmarks.md
 bench-secrets: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.secrets
+
+## migration: write the next migration from what schema.py has and the migrations lack (MESSAGE="...")
+migration: $(VENV)/.installed-dev
+	@test -n "$(MESSAGE)" || { echo 'usage: make migration MESSAGE="what it changes"'; exit 2; }
+	$(BIN)/python -c 'import sys, tempfile, pathlib; from charter.storage.sql.migrate import new_revision; \
+		written = new_revision(sys.argv[1], pathlib.Path(tempfile.mkdtemp())); \
+		print(written or "schema.py and the migrations agree: nothing to write")' "$(MESSAGE)"
+	$(BIN)/ruff format --quiet src/charter/storage/migrations/versions
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
