@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 PIP := $(BIN)/python -m pip install --quiet --constraint constraints.txt
 
-.PHONY: run test lint typecheck pytest bench bench-http bench-secrets migration clean
+.PHONY: run test lint typecheck pytest test-fast bench bench-http bench-secrets migration clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ typecheck: $(VENV)/.installed-dev
 
 pytest: $(VENV)/.installed-dev
 	$(BIN)/pytest
+
+## test-fast: the inner loop: lint, types and the tests that need no PostgreSQL and start no server
+test-fast: lint typecheck
+	env -u CHARTER_TEST_POSTGRES_URL $(BIN)/pytest -q -m "not live and not postgres"
 
 ## bench: measure embedded decisions and the peer engines; writes docs/benchmarks.md
 bench: $(VENV)/.installed-bench

@@ -9,6 +9,7 @@ summary says so.
 from __future__ import annotations
 
 import http.server
+import inspect
 import os
 import secrets
 import shutil
@@ -52,6 +53,30 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"CHARTER_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {exc}"
         ) from exc
+
+
+_LIVE_FIXTURES = frozenset({"live_server", "served"})
+_LIVE_CALLS = ("serving(", "serving_handler(", "subprocess", "Popen", "run_cli(")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what ``make test-fast`` leaves out: tests on PostgreSQL (``postgres``) and
+    tests that start a server or a process (``live``)."""
+    live_source: dict[object, bool] = {}
+    for item in items:
+        if not isinstance(item, pytest.Function):
+            continue
+        if getattr(item, "callspec", None) and "postgres" in item.callspec.id.split("-"):
+            item.add_marker(pytest.mark.postgres)
+        function = item.function
+        if function not in live_source:
+            try:
+                source = inspect.getsource(function)
+            except (OSError, TypeError):
+                source = ""
+            live_source[function] = any(call in source for call in _LIVE_CALLS)
+        if live_source[function] or _LIVE_FIXTURES.intersection(item.fixturenames):
+            item.add_marker(pytest.mark.live)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
