@@ -8,22 +8,14 @@ summary says so.
 
 from __future__ import annotations
 
-import http.server
 import inspect
-import os
 import secrets
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
@@ -32,13 +24,12 @@ from charter.identity.humans import HumanRole
 from charter.policy.loader import read_files
 from charter.server.app import create_app
 from charter.service import SYSTEM, Services
-from charter.settings import Settings
 from charter.storage.sql import SqlStore, open_store
 from charter.storage.sql.migrate import upgrade
 from charter.storage.sql.store import create_sql_engine
-
-POSTGRES_URL = os.environ.get("CHARTER_TEST_POSTGRES_URL")
-BACKENDS = ["sqlite", "postgres"]
+from tests.helpers import BACKENDS, PACK, PACK_OWNERS, POSTGRES_URL, Admin, bearer
+from tests.scenes import Charter
+from tests.servers import Served, serving
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -162,18 +153,6 @@ def services(store: SqlStore, clock: ManualClock, signing_key: Ed25519PrivateKey
     return Services.build(store, clock=clock, signing_key=signing_key)
 
 
-@dataclass(frozen=True)
-class Admin:
-    """The first admin and their bearer token."""
-
-    id: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
 @pytest.fixture
 def admin(services: Services) -> Admin:
     """``user:admin`` with the admin role and a token."""
@@ -191,64 +170,11 @@ def api(services: Services) -> Iterator[TestClient]:
         yield client
 
 
-def bearer(token: str) -> dict[str, str]:
-    """Authorization headers for ``token``."""
-    return {"Authorization": f"Bearer {token}"}
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class Served:
-    """A real uvicorn server on a loopback port, which a test may stop."""
-
-    url: str
-    server: uvicorn.Server
-    thread: threading.Thread
-
-    def stop(self) -> None:
-        """Stop serving; the port is closed when this returns."""
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-@contextmanager
-def serving(services: Services) -> Iterator[Served]:
-    """The real app over ``services``, served by uvicorn until the block ends."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(services, Settings()), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    served = Served(f"http://127.0.0.1:{port}", server, thread)
-    try:
-        yield served
-    finally:
-        served.stop()
-
-
 @pytest.fixture
 def live_server(services: Services) -> Iterator[str]:
     """The real app served by uvicorn on a loopback port; yields its base URL."""
     with serving(services) as served:
         yield served.url
-
-
-PACK = Path(__file__).resolve().parent.parent / "examples" / "policies"
-PACK_OWNERS = ("user:alice", "user:bob", "user:carol", "user:dave")
 
 
 @pytest.fixture
@@ -280,15 +206,8 @@ def served(pack: None, services: Services) -> Iterator[Served]:
         yield running
 
 
-@contextmanager
-def serving_handler(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
-    """A real HTTP server on loopback answering with ``handler``; yields its base URL."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+@pytest.fixture
+def charter(live_server: str, services: Services) -> Iterator[Charter]:
+    client = Charter(live_server, services)
+    yield client
+    client.http.close()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
 from typer.testing import CliRunner
 
 from charter.cli.main import app as cli_app
@@ -90,3 +94,26 @@ def charter_cli(*args: str, input: str | None = None) -> tuple[int, str, str]:
     (exit code, stdout, stderr)."""
     result = CliRunner().invoke(cli_app, list(args), input=input)
     return result.exit_code, result.stdout, result.stderr
+
+
+POSTGRES_URL = os.environ.get("CHARTER_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgres"]
+PACK = Path(__file__).resolve().parent.parent / "examples" / "policies"
+PACK_OWNERS = ("user:alice", "user:bob", "user:carol", "user:dave")
+
+
+@dataclass(frozen=True)
+class Admin:
+    """The first admin and their bearer token."""
+
+    id: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def bearer(token: str) -> dict[str, str]:
+    """Authorization headers for ``token``."""
+    return {"Authorization": f"Bearer {token}"}

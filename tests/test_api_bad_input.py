@@ -37,7 +37,7 @@ from charter.storage.ports import AuditQuery
 from charter.wire import AgentIn, AgentPatch, HumanIn, HumanPatch, LifecycleIn, TokenIn
 from charter.wire_secrets import LeakIn, ScanIn
 from charter.wire_webhooks import WebhookIn
-from tests.conftest import Admin
+from tests.helpers import Admin
 
 LIMIT = Settings().max_body_bytes
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")

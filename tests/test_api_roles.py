@@ -27,7 +27,7 @@ from charter.identity.humans import HumanRole
 from charter.server.app import create_app
 from charter.service import SYSTEM, Services
 from charter.storage.sql import SqlStore, open_store
-from tests.conftest import Admin, bearer
+from tests.helpers import Admin, bearer
 
 
 @dataclass(frozen=True)

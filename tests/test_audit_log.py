@@ -27,8 +27,7 @@ from charter.service import SYSTEM, Services
 from charter.storage.ports import AuditQuery
 from charter.storage.sql import SqlStore
 from charter.storage.sql.schema import audit_records
-from tests.conftest import Admin
-from tests.helpers import human
+from tests.helpers import Admin, human
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

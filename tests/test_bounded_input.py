@@ -34,11 +34,10 @@ from charter.settings import MAX_DURATION, Settings, parse_duration
 from charter.storage.sql import SqlStore
 from charter.storage.sql.schema import approvals
 from charter.webhooks.targets import host_address
-from tests.conftest import free_port
 from tests.helpers import people
-from tests.test_approvals import RESTART
-from tests.test_approvals import Scene as ApprovalScene
-from tests.test_webhooks import Receiver
+from tests.scenes import RESTART
+from tests.scenes import Scene as ApprovalScene
+from tests.servers import Receiver, free_port
 
 
 @pytest.fixture

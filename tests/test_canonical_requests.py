@@ -14,8 +14,7 @@ from fastapi.testclient import TestClient
 from charter import Capability, Engine, Request
 from charter.policy.decision import Effect
 from charter.service import SYSTEM, Services
-from tests.conftest import bearer
-from tests.helpers import agent_token
+from tests.helpers import agent_token, bearer
 
 POLICY = """
 apiVersion: charter/v1

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from charter.cli.main import app
 from charter.sdk.client import Client
-from tests.conftest import Admin
+from tests.helpers import Admin
 
 runner = CliRunner()
 

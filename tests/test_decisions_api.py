@@ -15,8 +15,7 @@ from charter.identity.agents import LifecycleAction
 from charter.policy.model import Capability
 from charter.service import SYSTEM, Services
 from charter.service.decisions import Asked
-from tests.conftest import Admin, bearer
-from tests.helpers import agent_token, register
+from tests.helpers import Admin, agent_token, bearer, register
 
 RECOVERY = {"purpose": "account_recovery", "on_behalf_of": "user:bob"}
 READ = {

@@ -41,8 +41,8 @@ from charter.service import SYSTEM, Services
 from charter.settings import Settings
 from charter.storage.sql import open_store
 from charter.storage.sql.bounds import StoreBounds
-from tests.conftest import POSTGRES_URL, free_port
-from tests.helpers import add_human, agent_token, login, register
+from tests.helpers import POSTGRES_URL, add_human, agent_token, login, register
+from tests.servers import free_port
 
 TIMEOUT = timedelta(seconds=4)
 BOUNDS = StoreBounds.of(TIMEOUT)

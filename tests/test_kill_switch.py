@@ -34,8 +34,8 @@ from charter.storage.sql import SqlStore
 from charter.storage.sql.migrate import MIGRATIONS, upgrade
 from charter.storage.sql.schema import agents, humans
 from charter.storage.sql.store import create_sql_engine
-from tests.conftest import BACKENDS, POSTGRES_URL
-from tests.test_approvals import CLOSE, CONFIG, RESTART, Scene
+from tests.helpers import BACKENDS, POSTGRES_URL
+from tests.scenes import CLOSE, CONFIG, RESTART, Scene
 
 MINUTE = timedelta(minutes=1)
 

@@ -16,7 +16,7 @@ from charter.identity.humans import HumanRole
 from charter.policy.loader import read_files
 from charter.service import SYSTEM, Services
 from charter.storage.sql import SqlStore
-from tests.conftest import Admin, bearer
+from tests.helpers import Admin, bearer
 
 PACK = Path(__file__).resolve().parent.parent / "examples" / "policies"
 FILES = read_files(PACK)

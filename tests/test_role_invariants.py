@@ -20,8 +20,7 @@ from charter.clock import ManualClock
 from charter.identity.agents import RiskTier
 from charter.identity.humans import HumanRole
 from charter.service import SYSTEM, Services
-from tests.conftest import bearer
-from tests.helpers import people
+from tests.helpers import bearer, people
 
 MINUTE = timedelta(minutes=1)
 

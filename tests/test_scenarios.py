@@ -4,70 +4,10 @@ every call made over HTTP with real tokens."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
-
-import httpx
-import pytest
 
 from charter.clock import ManualClock
-from charter.identity.humans import HumanRole
-from charter.policy.loader import read_files
-from charter.service import SYSTEM, Services
-from tests.conftest import bearer
-from tests.helpers import Person, people
-
-PACK = Path(__file__).resolve().parent.parent / "examples" / "policies"
-PEOPLE: list[Person] = [
-    ("user:alice", (), ()),  # owns support-bot
-    ("user:bob", (), ()),  # owns identity-ops-agent
-    ("user:carol", (), ()),  # owns compliance-copilot
-    ("user:dave", (), ()),  # owns secrets-scanner
-    ("user:ivy", ("identity-ops",), ()),  # approves elevations
-    ("user:erin", (), ()),  # a customer support acts for
-    ("user:pat", (), (HumanRole.POLICY_ADMIN,)),
-    ("user:gate", (), (HumanRole.ENFORCER,)),  # the tool gateway
-    ("user:audrey", (), (HumanRole.AUDITOR,)),
-    ("user:sam", (), (HumanRole.ADMIN,)),  # security engineer on incident duty
-]
-AGENTS = ("support-bot", "compliance-copilot", "secrets-scanner", "identity-ops-agent")
-
-
-class Charter:
-    """A client per person and per agent, all against the live server."""
-
-    def __init__(self, url: str, services: Services) -> None:
-        self.headers = people(services, PEOPLE)
-        self.http = httpx.Client(base_url=url, timeout=30)
-        applied = self.http.post(
-            "/v1/policies", json={"files": read_files(PACK)}, headers=self.headers["user:pat"]
-        )
-        assert applied.status_code == 201, applied.text
-        for agent in AGENTS:
-            self.headers[agent] = bearer(services.tokens.issue_for_agent(SYSTEM, agent).token)
-
-    def decide(self, agent: str, request: dict[str, Any]) -> dict[str, Any]:
-        answer = self.http.post("/v1/decisions", json=request, headers=self.headers[agent])
-        assert answer.status_code == 200, answer.text
-        body: dict[str, Any] = answer.json()
-        return body
-
-    def post(self, path: str, who: str, body: dict[str, Any]) -> httpx.Response:
-        return self.http.post(path, json=body, headers=self.headers[who])
-
-    def get(self, path: str, who: str, **params: Any) -> Any:
-        answer = self.http.get(path, params=params, headers=self.headers[who])
-        assert answer.status_code == 200, answer.text
-        return answer.json()
-
-
-@pytest.fixture
-def charter(live_server: str, services: Services) -> Iterator[Charter]:
-    client = Charter(live_server, services)
-    yield client
-    client.http.close()
+from tests.scenes import Charter
 
 
 def test_support_agent_gets_only_the_approved_customer_fields(charter: Charter) -> None:

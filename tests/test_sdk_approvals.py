@@ -17,9 +17,9 @@ from charter import ApprovalPending, AsyncClient, Client, Denied, guard
 from charter.identity.humans import HumanRole
 from charter.service import SYSTEM, Services
 from charter.wire_approvals import ApprovalOut
-from tests.conftest import Admin, Served
-from tests.helpers import agent_token
+from tests.helpers import Admin, agent_token
 from tests.helpers import charter_cli as charter
+from tests.servers import Served
 
 OPEN_TICKET = {"ticket": {"id": "INC-1", "status": "open"}}
 

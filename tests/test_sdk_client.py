@@ -30,9 +30,9 @@ from charter.identity.credentials import CredentialState, PrincipalKind
 from charter.identity.humans import HumanRole
 from charter.settings import Settings
 from charter.storage.sql import SqlStore
-from tests.conftest import Admin, serving_handler
+from tests.helpers import Admin
+from tests.servers import serving_handler
 
-# Every public method of Client, each called for real in the tests below.
 EXERCISED = {
     "close",
     "health",

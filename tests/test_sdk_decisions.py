@@ -26,8 +26,7 @@ from charter import (
 )
 from charter.service import Services
 from charter.wire import DecisionIn
-from tests.conftest import PACK, Admin
-from tests.helpers import agent_token
+from tests.helpers import PACK, Admin, agent_token
 
 RECOVERY = {"purpose": "account_recovery", "on_behalf_of": "user:bob"}
 CUSTOMER = {"name": "Ann", "email": "ann@example.com", "ssn": "078-05-1120", "tier": "gold"}

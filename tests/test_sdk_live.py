@@ -13,9 +13,9 @@ import pytest
 
 from charter import AsyncClient, Client, Unavailable, guard
 from charter.service import Services
-from tests.conftest import Served, serving_handler
 from tests.helpers import agent_token
 from tests.helpers import charter_cli as charter
+from tests.servers import Served, serving_handler
 
 RECOVERY = {"purpose": "account_recovery", "on_behalf_of": "user:bob"}
 READ = {"capability": "request", "action": "crm.customer.read"}

@@ -20,8 +20,8 @@ from charter.service import SYSTEM, Services
 from charter.service.decisions import Asked
 from charter.storage.sql import SqlStore
 from charter.storage.sql.schema import approvals
-from tests.conftest import Admin, Served, bearer
-from tests.helpers import agent_token, charter_cli, people
+from tests.helpers import Admin, agent_token, bearer, charter_cli, people
+from tests.servers import Served
 
 # Fake, by the published formats.
 STRIPE = "sk_live_4eC39HqLyjWDarjtT1zdp7dcQ2xPb9Lm"

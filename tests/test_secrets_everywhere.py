@@ -24,8 +24,7 @@ from charter.service import SYSTEM, Services
 from charter.service.decisions import Asked
 from charter.storage.sql import SqlStore
 from charter.storage.sql.schema import metadata
-from tests.conftest import Admin, bearer
-from tests.helpers import agent_token, people
+from tests.helpers import Admin, agent_token, bearer, people
 
 # A password no detector knows by its looks; lowercase with dashes, so that it is also a
 # well-formed agent id (the wire accepts it there, and only the registry can catch it).

@@ -17,7 +17,7 @@ from charter.clock import ManualClock
 from charter.service import Services
 from charter.storage.sql import SqlStore
 from charter.storage.sql.schema import metadata
-from tests.test_scenarios import Charter, charter  # noqa: F401 (the fixture)
+from tests.scenes import Charter
 
 # Fake, by the published format: ghp_ + 30 base62 + their base62 CRC32.
 LEAKED_TOKEN = "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"
@@ -39,7 +39,7 @@ def _stored_text(store: SqlStore, database_url: str) -> bytes:
 
 
 def test_a_leaked_secret_is_never_used_nor_surfaced(
-    charter: Charter,  # noqa: F811
+    charter: Charter,
     store: SqlStore,
     database_url: str,
     live_server: str,
@@ -133,7 +133,7 @@ def test_a_leaked_secret_is_never_used_nor_surfaced(
 
 
 def test_an_inference_becomes_action_only_with_a_human(
-    charter: Charter,  # noqa: F811
+    charter: Charter,
     clock: ManualClock,
     live_server: str,
 ) -> None:

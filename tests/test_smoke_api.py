@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import Admin, bearer
+from tests.helpers import Admin, bearer
 
 
 def test_register_issue_suspend_refuse(api: TestClient, admin: Admin) -> None:

@@ -31,8 +31,8 @@ from charter.storage.keyfile import create_signing_key
 from charter.storage.sql import SqlStore, open_store
 from charter.storage.sql.bounds import StoreBounds
 from charter.storage.sql.store import create_sql_engine
-from tests.conftest import bearer, free_port
-from tests.helpers import add_human
+from tests.helpers import add_human, bearer
+from tests.servers import free_port
 
 SLACK = 1.5
 """Seconds allowed on top of a bound (scheduling on a loaded machine)."""

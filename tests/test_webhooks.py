@@ -4,14 +4,11 @@ backoff on the manual clock, logged, and never in the way of a decision."""
 
 from __future__ import annotations
 
-import http.server
 import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
-from email.message import Message
 from typing import Any
 
 import pytest
@@ -42,9 +39,8 @@ from charter.webhooks.model import (
     events_of,
 )
 from charter.webhooks.signing import WebhookSecrets, signature_header
-from tests.conftest import Admin, bearer, free_port
-
-# -- private targets on: these receivers listen on loopback ------------------------------
+from tests.helpers import Admin, bearer
+from tests.servers import Received, Receiver, free_port
 
 
 @pytest.fixture
@@ -104,62 +100,6 @@ CONFIG = {"capability": "do", "action": "config.change", "resource": "prod/web"}
 
 
 # -- a real receiver ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Received:
-    """One request the receiver got."""
-
-    path: str
-    headers: Message
-    body: bytes
-
-    @property
-    def json(self) -> dict[str, Any]:
-        parsed: dict[str, Any] = json.loads(self.body)
-        return parsed
-
-
-class Receiver:
-    """An HTTP server on loopback (or ``host``) that records every POST and answers the
-    statuses it is told to (200 once the script runs out)."""
-
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        self.requests: list[Received] = []
-        self.answers: list[int] = []
-        self.arrived = threading.Condition()
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                with receiver.arrived:
-                    status = receiver.answers.pop(0) if receiver.answers else 200
-                    receiver.requests.append(Received(self.path, self.headers, body))
-                    receiver.arrived.notify_all()
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer((host, 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, path: str = "/hook") -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
-
-    def wait_for(self, count: int, timeout: float = 10.0) -> bool:
-        """Wait until ``count`` requests have arrived (for the server's own loop)."""
-        with self.arrived:
-            return self.arrived.wait_for(lambda: len(self.requests) >= count, timeout)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture
