@@ -3,9 +3,10 @@
 Policies are built as model objects over a small alphabet of actions, resources, fields
 and conditions, compiled with the real compiler and CEL, and evaluated with the real
 evaluator: adding a deny guardrail never allows more, removing a binding never grants
-more (except by removing an ``onExcessFields: deny`` permission, which as documented
-vetoes what another permission would allow with redaction), and an unknown or inactive
-agent is always denied; and no spelling of a resource under a denied prefix is allowed.
+more (an ``onExcessFields: deny`` permission denies excess fields only when every
+matching permission says so, so it takes nothing away from another that redacts), and an
+unknown or inactive agent is always denied; and no spelling of a resource under a denied
+prefix is allowed.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""The scenarios of the product brief (DESIGN.md §2), end to end: the example policy
-pack applied to a real server (uvicorn on loopback) over real SQLite and PostgreSQL,
-every call made over HTTP with real tokens."""
+"""The scenarios of the product brief (docs/policy.md, "The example pack"), end to end:
+the example policy pack applied to a real server (uvicorn on loopback) over real SQLite
+and PostgreSQL, every call made over HTTP with real tokens."""
 
 from __future__ import annotations
 

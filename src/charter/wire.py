@@ -415,8 +415,8 @@ class ResourceIn(_In):
 
 
 class DecisionIn(_In):
-    """One decision request (DESIGN.md §8). ``agent`` is for enforcer tokens; an agent
-    token decides for itself and may leave it out."""
+    """One decision request (``POST /v1/decisions``, docs/api.md). ``agent`` is for
+    enforcer tokens; an agent token decides for itself and may leave it out."""
 
     agent: _AgentId | None = None
     capability: Capability

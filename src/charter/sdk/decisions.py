@@ -40,7 +40,7 @@ def _decision(
     context: Mapping[str, Any] | None,
     input: Any,
 ) -> dict[str, Any]:
-    """A decision request as the API takes it (DESIGN.md §8)."""
+    """A decision request as the API takes it (``DecisionIn``; docs/api.md#decisions)."""
     body: dict[str, Any] = {
         "capability": str(capability),
         "action": action,
