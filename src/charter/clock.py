@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["Clock", "ManualClock", "system_clock", "to_utc"]
+__all__ = ["Clock", "ManualClock", "format_time", "system_clock", "to_utc"]
 
 Clock = Callable[[], datetime]
 """A clock returns the current time as an aware UTC ``datetime``."""
@@ -21,6 +21,12 @@ def to_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+def format_time(moment: datetime) -> str:
+    """Render a UTC time with microseconds: the one form Charter writes a time in (audit
+    record bodies, API answers, events)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class ManualClock:

@@ -28,41 +28,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from charter.durations import MAX_DURATION, parse_duration
 from charter.errors import InvalidInput
 from charter.identity.credentials import TokenLifetimes
 
 __all__ = ["MAX_DURATION", "Settings", "parse_duration"]
-
-MAX_DURATION = timedelta(days=3660)
-"""The longest duration anything accepts (ten years): a grant, a token lifetime, a policy's
-``expiresIn``. Longer ones are refused, never rounded down."""
-
-# ASCII digits only (``\d`` would take fullwidth and other digits int() reads), and few
-# enough of them that int() never works hard: 3660 days is 316 224 000 seconds, 9 digits.
-_DURATION = re.compile(r"([0-9]{1,12})([smhd])", re.ASCII)
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-_MAX_TEXT = 64
-
-
-def parse_duration(text: str) -> timedelta:
-    """Parse ``30s``, ``15m``, ``24h`` or ``7d`` into a ``timedelta`` of at most
-    ``MAX_DURATION``; anything else is ``InvalidInput`` (``invalid_duration``)."""
-    match = _DURATION.fullmatch(text.strip()) if len(text) <= _MAX_TEXT else None
-    if match is None or int(match.group(1)) == 0:
-        raise InvalidInput(
-            f"invalid duration {text[:_MAX_TEXT]!r}",
-            code="invalid_duration",
-            help="write a positive whole number followed by s, m, h or d, e.g. 24h",
-        )
-    amount, unit = int(match.group(1)), _UNITS[match.group(2)]
-    seconds = amount * int(timedelta(**{unit: 1}).total_seconds())
-    if seconds > MAX_DURATION.total_seconds():
-        raise InvalidInput(
-            f"duration {text.strip()!r} is longer than {MAX_DURATION.days} days",
-            code="invalid_duration",
-            help=f"durations are at most {MAX_DURATION.days}d (ten years)",
-        )
-    return timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True, slots=True)

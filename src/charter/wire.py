@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from charter.clock import to_utc
+from charter.durations import parse_duration
 from charter.errors import InvalidInput
 from charter.identity.agents import Agent, AgentStatus, RiskTier
 from charter.identity.credentials import Credential, CredentialState, IssuedToken, PrincipalKind
@@ -38,7 +39,6 @@ from charter.identity.names import (
     MAX_LABELS,
 )
 from charter.policy.model import Capability
-from charter.settings import parse_duration
 
 __all__ = [
     "MAX_JSON_DEPTH",

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from charter.durations import MAX_DURATION, parse_duration
 from charter.errors import CharterError
 from charter.policy.decision import Grant
-from charter.settings import MAX_DURATION, parse_duration
 
 __all__ = ["DEFAULT_GRANT_DURATION", "GrantRecord", "GrantStatus", "grant_duration"]
 

@@ -16,13 +16,13 @@ from datetime import datetime
 from typing import Any
 
 from charter.audit.merkle import Frontier, leaf_hash
+from charter.clock import format_time
 
 __all__ = [
     "SCHEMA_VERSION",
     "AuditEntry",
     "AuditRecord",
     "canonical_json",
-    "format_time",
     "seal",
 ]
 
@@ -32,11 +32,6 @@ SCHEMA_VERSION = 1
 def canonical_json(value: Any) -> str:
     """Serialise ``value`` the one way Charter hashes it."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def format_time(moment: datetime) -> str:
-    """Render a UTC time with microseconds, the form used inside record bodies."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from charter.audit.checkpoints import Checkpoint, signature_holds
 from charter.audit.merkle import Frontier, leaf_hash
-from charter.audit.records import AuditRecord, canonical_json, format_time
+from charter.audit.records import AuditRecord, canonical_json
+from charter.clock import format_time
 
 __all__ = ["VerifyProblem", "VerifyReport", "verify_log"]
 

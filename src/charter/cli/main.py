@@ -277,10 +277,10 @@ def admin_token(
     For when every admin token has expired or been lost. It needs what only an operator
     has: the store itself and the audit signing key (mode 0600).
     """
+    from charter.durations import parse_duration
     from charter.identity.humans import HumanRole
     from charter.service import Services
     from charter.service.access import BREAK_GLASS
-    from charter.settings import parse_duration
     from charter.storage.keyfile import load_signing_key
     from charter.storage.sql import open_existing_store
 

@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from charter.cli.common import AsJson, Server, Token, client, emit, err, out, table
+from charter.durations import parse_duration
 from charter.errors import InvalidInput
-from charter.settings import parse_duration
 from charter.wire import IssuedTokenOut, TokenOut
 
 __all__ = ["app"]

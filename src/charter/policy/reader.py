@@ -10,10 +10,10 @@ from typing import TypeVar
 
 import yaml
 
+from charter.durations import parse_duration
 from charter.errors import InvalidInput
 from charter.policy.diagnostics import Diagnostic, Severity, did_you_mean
 from charter.policy.model import Source
-from charter.settings import parse_duration
 
 __all__ = ["NodeReader"]
 

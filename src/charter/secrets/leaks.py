@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from charter.audit.records import format_time
+from charter.clock import format_time
 
 __all__ = ["MAX_NOTE", "Leak"]
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from charter.audit.records import AuditEntry, format_time
-from charter.clock import Clock
+from charter.audit.records import AuditEntry
+from charter.clock import Clock, format_time
 from charter.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from charter.identity.agents import Agent, AgentStatus, LifecycleAction, RiskTier, next_status
 from charter.identity.credentials import PrincipalKind

@@ -17,8 +17,8 @@ from typing import Any
 from charter.approvals.grants import GrantRecord, GrantStatus
 from charter.approvals.model import Approval, ApprovalKind, ApprovalStatus, Ballot, Vote
 from charter.approvals.rules import check_voter, in_approver_set, tally
-from charter.audit.records import AuditEntry, format_time
-from charter.clock import Clock
+from charter.audit.records import AuditEntry
+from charter.clock import Clock, format_time
 from charter.errors import Conflict, InvalidInput, NotFound
 from charter.identity.agents import Agent, AgentStatus
 from charter.identity.humans import HumanRole

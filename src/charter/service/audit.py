@@ -12,7 +12,7 @@ from charter.audit.checkpoints import Checkpoint, sign_checkpoint
 from charter.audit.records import AuditEntry, AuditRecord
 from charter.audit.verify import VerifyProblem, VerifyReport, verify_log
 from charter.clock import Clock
-from charter.errors import StoreError
+from charter.errors import NotFound, StoreError
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.service.access import require_roles
@@ -88,6 +88,21 @@ class AuditService:
         require_roles(actor, "read checkpoints", HumanRole.AUDITOR, HumanRole.ADMIN)
         with self._store.read() as unit:
             return unit.audit.checkpoints()
+
+    def sign_as(self, actor: Principal) -> Checkpoint | None:
+        """Sign a checkpoint now, for an admin: None when nothing was added since the
+        last one; ``signing_key_missing`` (404, as for the public key) without a key."""
+        require_roles(actor, "sign checkpoints", HumanRole.ADMIN)
+        if self._signing_key is None:
+            raise NotFound("this server has no audit signing key", code="signing_key_missing")
+        return self.checkpoint()
+
+    def public_key_for(self, actor: Principal) -> Ed25519PublicKey:
+        """The key that verifies checkpoint signatures: auditors and admins."""
+        require_roles(actor, "read the public key", HumanRole.AUDITOR, HumanRole.ADMIN)
+        if self.public_key is None:
+            raise NotFound("this server has no audit signing key", code="signing_key_missing")
+        return self.public_key
 
     def checkpoint(self) -> Checkpoint | None:
         """Sign the log's current head if it grew since the last checkpoint."""

@@ -10,8 +10,8 @@ from typing import Any
 
 from charter.approvals.grants import GrantRecord, GrantStatus, grant_duration
 from charter.approvals.model import Approval
-from charter.audit.records import AuditEntry, format_time
-from charter.clock import Clock
+from charter.audit.records import AuditEntry
+from charter.clock import Clock, format_time
 from charter.errors import Conflict, NotFound, PermissionDenied
 from charter.identity.agents import Agent
 from charter.identity.humans import HumanRole

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from charter.audit.records import AuditEntry, format_time
-from charter.clock import Clock
+from charter.audit.records import AuditEntry
+from charter.clock import Clock, format_time
 from charter.errors import AuthenticationError, Conflict, NotFound
 from charter.identity.agents import Agent, AgentStatus
 from charter.identity.credentials import (

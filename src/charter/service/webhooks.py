@@ -19,8 +19,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from charter.audit.records import AuditEntry, canonical_json, format_time
-from charter.clock import Clock
+from charter.audit.records import AuditEntry, canonical_json
+from charter.clock import Clock, format_time
 from charter.errors import Conflict, InvalidInput, NotFound, Unavailable
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal

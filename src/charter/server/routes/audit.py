@@ -7,11 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
-from charter.errors import InvalidInput, NotFound
-from charter.identity.humans import HumanRole
+from charter.errors import InvalidInput
 from charter.identity.names import AGENT_ID_PATTERN
 from charter.server.deps import Caller, Wired, decode_cursor, encode_cursor
-from charter.service.access import require_roles
 from charter.service.audit import MAX_PAGE
 from charter.storage.keyfile import public_key_pem
 from charter.storage.ports import AuditQuery
@@ -84,18 +82,11 @@ def list_checkpoints(services: Wired, caller: Caller) -> list[dict[str, Any]]:
 @router.post("/checkpoints", status_code=201)
 def sign_checkpoint(services: Wired, caller: Caller) -> dict[str, Any] | None:
     """Sign a checkpoint now (admins); null when nothing was added since the last one."""
-    require_roles(caller, "sign checkpoints", HumanRole.ADMIN)
-    if not services.audit.can_sign:
-        # The same answer as for the public key: without a key there is nothing to sign.
-        raise NotFound("this server has no audit signing key", code="signing_key_missing")
-    checkpoint = services.audit.checkpoint()
+    checkpoint = services.audit.sign_as(caller)
     return None if checkpoint is None else checkpoint.to_json()
 
 
 @router.get("/public-key", response_class=PlainTextResponse)
 def public_key(services: Wired, caller: Caller) -> str:
     """The PEM public key that verifies checkpoint signatures."""
-    require_roles(caller, "read the public key", HumanRole.AUDITOR, HumanRole.ADMIN)
-    if services.audit.public_key is None:
-        raise NotFound("this server has no audit signing key", code="signing_key_missing")
-    return public_key_pem(services.audit.public_key)
+    return public_key_pem(services.audit.public_key_for(caller))

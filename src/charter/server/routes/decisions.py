@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from charter.audit.records import format_time
+from charter.clock import format_time
 from charter.server.deps import bearer_token, where
 from charter.service import Services
 from charter.service.decisions import Asked, Decided

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from charter.audit.records import format_time
+from charter.clock import format_time
 from charter.errors import InvalidInput
 from charter.server.deps import Caller, Wired, decode_cursor, encode_cursor
 from charter.webhooks.model import Delivery, DeliveryStatus
