@@ -14,15 +14,15 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
-	$(PIP) --editable .
+	$(PIP) --editable ".[server]"
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PIP) --editable ".[dev]"
+	$(PIP) --editable ".[server,dev]"
 	touch $@
 
 $(VENV)/.installed-bench: $(VENV)/.installed-dev
-	$(PIP) --editable ".[dev,bench]"
+	$(PIP) --editable ".[server,dev,bench]"
 	touch $@
 
 ## run: initialise ./.charter (first time: prints the admin token) and serve on :8080

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ast
 import inspect
+import subprocess
+import sys
 import types
 
 import pytest
@@ -189,3 +191,21 @@ def test_exported_errors_are_the_same_objects_everywhere() -> None:
     assert charter.Client is charter.sdk.Client
     assert charter.AsyncClient is charter.sdk.AsyncClient
     assert charter.guard is charter.sdk.guard
+
+
+def test_importing_charter_loads_neither_the_engine_nor_the_server() -> None:
+    """``import charter`` is light: the engine, CEL, the scanner, the SDK's HTTP client and
+    the server's stack are loaded only when a name that needs them is first used."""
+    heavy = ["charter.policy", "charter.secrets", "charter.sdk", "cel", "re2", "httpx"]
+    heavy += ["fastapi", "sqlalchemy", "alembic", "psycopg", "uvicorn", "pydantic"]
+    probe = (
+        "import sys, charter; "
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules)); "
+        "charter.Engine; "
+        "print('charter.policy' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    assert out[0] == "[]"
+    assert out[1] == "True"

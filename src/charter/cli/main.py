@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from charter import __version__
 from charter.cli import (
     agents,
     approvals,
@@ -27,6 +26,7 @@ from charter.cli import (
 from charter.cli.common import EXIT_ERROR, err, handled, out
 from charter.cli.local import DatabaseUrl, DataDir, local_settings
 from charter.errors import StoreError, Unavailable
+from charter.version import __version__
 
 if TYPE_CHECKING:
     from charter.settings import Settings
@@ -260,6 +260,22 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(EXIT_ERROR)
+    except ModuleNotFoundError as missing:
+        # The SDK-only install (pip install charter) has no server packages: the commands
+        # that open a store or serve say what to install instead of a traceback.
+        if (missing.name or "").partition(".")[0] not in _SERVER_PACKAGES:
+            raise
+        err.print(
+            f"charter: this command needs the server's packages ({missing.name} is not "
+            "installed): pip install 'charter[server]'",
+            markup=False,
+        )
+        sys.exit(EXIT_ERROR)
+
+
+_SERVER_PACKAGES = frozenset(
+    {"fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "psycopg"}
+)
 
 
 @app.command("admin-token")

@@ -11,7 +11,6 @@ from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from charter import __version__
 from charter.errors import CharterError
 from charter.server.errors import install_error_handlers
 from charter.server.json_body import FiniteJson
@@ -36,6 +35,7 @@ from charter.service.dispatch import Dispatcher
 from charter.settings import Settings
 from charter.storage.sql.bounds import StoreBounds
 from charter.storage.sql.listen import listener_for
+from charter.version import __version__
 
 __all__ = ["create_app", "serve"]
 

@@ -21,9 +21,9 @@ from collections.abc import Iterable, Mapping
 import httpcore
 import httpx
 
-from charter import __version__
 from charter.errors import InvalidInput
 from charter.service.dispatch import Outcome
+from charter.version import __version__
 from charter.webhooks.targets import Address, address_problem, host_address, host_problem
 
 __all__ = ["HttpSender", "TargetRefused"]

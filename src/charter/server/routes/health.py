@@ -14,10 +14,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from charter import __version__
 from charter.errors import Unavailable
 from charter.server.errors import error_response
 from charter.service import Services
+from charter.version import __version__
 
 __all__ = ["router"]
 
