@@ -43,7 +43,7 @@ def _document(kind: str, spec: dict[str, Any], name_pattern: str) -> dict[str, A
             "metadata": _object(
                 {
                     "name": {"type": "string", "pattern": f"^{name_pattern}$"},
-                    "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "labels": _LABELS,
                     "description": {"type": "string"},
                 },
                 ["name"],
@@ -54,107 +54,89 @@ def _document(kind: str, spec: dict[str, Any], name_pattern: str) -> dict[str, A
     )
 
 
+_APPROVAL = _object(
+    {
+        "approvers": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "string", "pattern": f"^({APPROVER_PATTERN})$"},
+        },
+        "quorum": {"type": "integer", "minimum": 1},
+        "expiresIn": _DURATION,
+    }
+)
+_MATCH = _object(
+    {
+        "capabilities": {"type": "array", "items": _enum(Capability)},
+        "actions": _STRINGS,
+        "resources": _STRINGS,
+    }
+)
+_PERMISSION = _object(
+    {
+        "capability": _enum(Capability),
+        "actions": {**_STRINGS, "minItems": 1},
+        "resources": _STRINGS,
+        "fields": _STRINGS,
+        "when": _CONDITION,
+        "onExcessFields": _enum(ExcessFields),
+    },
+    ["capability", "actions"],
+)
+_LABELS = {"type": "object", "additionalProperties": {"type": "string"}}
+
+_SPECS: dict[str, dict[str, Any]] = {
+    "Agent": _object(
+        {
+            "owner": {"type": "string", "pattern": HUMAN_ID_PATTERN},
+            "purpose": {"type": "string"},
+            "riskTier": _enum(RiskTier),
+        },
+        ["owner"],
+    ),
+    "Role": _object({"permissions": {"type": "array", "items": _PERMISSION}}, ["permissions"]),
+    "Binding": _object(
+        {
+            "role": {"type": "string", "pattern": f"^{NAME_PATTERN}$"},
+            "agents": _STRINGS,
+            "selector": _object({"labels": _LABELS}, ["labels"]),
+            "activation": _enum(Activation),
+            "expiresAt": {"type": "string", "format": "date-time"},
+            "maxDuration": _DURATION,
+            "approval": _APPROVAL,
+        },
+        ["role"],
+    ),
+    "Guardrail": _object(
+        {
+            "effect": _enum(GuardrailEffect),
+            "match": _MATCH,
+            "when": _CONDITION,
+            "require": _CONDITION,
+            "message": {"type": "string"},
+            "approval": _APPROVAL,
+        },
+        ["effect", "match"],
+    ),
+    "SeparationOfDuty": _object(
+        {
+            "conflicting": {"type": "array", "items": _MATCH, "minItems": 2, "maxItems": 2},
+            "message": {"type": "string"},
+        },
+        ["conflicting"],
+    ),
+    "PolicyTest": _object(
+        {"now": {"type": "string"}, "cases": {"type": "array", "minItems": 1}}, ["cases"]
+    ),
+}
+"""Each kind's ``spec``; every kind but Agent is named like a policy document."""
+
+
 def policy_schema() -> dict[str, Any]:
     """The JSON Schema (2020-12) that every policy document satisfies."""
-    approval = _object(
-        {
-            "approvers": {
-                "type": "array",
-                "minItems": 1,
-                "items": {"type": "string", "pattern": f"^({APPROVER_PATTERN})$"},
-            },
-            "quorum": {"type": "integer", "minimum": 1},
-            "expiresIn": _DURATION,
-        }
-    )
-    match = _object(
-        {
-            "capabilities": {"type": "array", "items": _enum(Capability)},
-            "actions": _STRINGS,
-            "resources": _STRINGS,
-        }
-    )
-    permission = _object(
-        {
-            "capability": _enum(Capability),
-            "actions": {**_STRINGS, "minItems": 1},
-            "resources": _STRINGS,
-            "fields": _STRINGS,
-            "when": _CONDITION,
-            "onExcessFields": _enum(ExcessFields),
-        },
-        ["capability", "actions"],
-    )
     documents = [
-        _document(
-            "Agent",
-            _object(
-                {
-                    "owner": {"type": "string", "pattern": HUMAN_ID_PATTERN},
-                    "purpose": {"type": "string"},
-                    "riskTier": _enum(RiskTier),
-                },
-                ["owner"],
-            ),
-            AGENT_ID_PATTERN[1:-1],
-        ),
-        _document(
-            "Role",
-            _object({"permissions": {"type": "array", "items": permission}}, ["permissions"]),
-            NAME_PATTERN,
-        ),
-        _document(
-            "Binding",
-            _object(
-                {
-                    "role": {"type": "string", "pattern": f"^{NAME_PATTERN}$"},
-                    "agents": _STRINGS,
-                    "selector": _object(
-                        {"labels": {"type": "object", "additionalProperties": {"type": "string"}}},
-                        ["labels"],
-                    ),
-                    "activation": _enum(Activation),
-                    "expiresAt": {"type": "string", "format": "date-time"},
-                    "maxDuration": _DURATION,
-                    "approval": approval,
-                },
-                ["role"],
-            ),
-            NAME_PATTERN,
-        ),
-        _document(
-            "Guardrail",
-            _object(
-                {
-                    "effect": _enum(GuardrailEffect),
-                    "match": match,
-                    "when": _CONDITION,
-                    "require": _CONDITION,
-                    "message": {"type": "string"},
-                    "approval": approval,
-                },
-                ["effect", "match"],
-            ),
-            NAME_PATTERN,
-        ),
-        _document(
-            "SeparationOfDuty",
-            _object(
-                {
-                    "conflicting": {"type": "array", "items": match, "minItems": 2, "maxItems": 2},
-                    "message": {"type": "string"},
-                },
-                ["conflicting"],
-            ),
-            NAME_PATTERN,
-        ),
-        _document(
-            "PolicyTest",
-            _object(
-                {"now": {"type": "string"}, "cases": {"type": "array", "minItems": 1}}, ["cases"]
-            ),
-            NAME_PATTERN,
-        ),
+        _document(kind, spec, AGENT_ID_PATTERN[1:-1] if kind == "Agent" else NAME_PATTERN)
+        for kind, spec in _SPECS.items()
     ]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
