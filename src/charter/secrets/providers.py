@@ -43,11 +43,14 @@ def _random(confidence: float, skip: int = 0) -> Check:
             return None
         if len(body) >= 16 and entropy(body) < 2.5:
             return None
+        if len(body) <= 80 and _REPEAT.search(body):
+            return None  # aaaaaa..., 777777: typed, not generated
         return confidence
 
     return check
 
 
+_REPEAT = re.compile(r"(.)\1{5}")
 _RUN = 8
 """A generated value almost never holds this many characters counting up (``abcdefgh``,
 ``01234567``): documentation's made-up values do."""
@@ -83,7 +86,7 @@ _NOT_SECRET_WORDS = (
 """Where a name ends so, the value is not its secret (``twilio_account_sid``)."""
 _NOT_SECRET_ENDINGS = "".join(f"(?<!{_any_case(word)})" for word in _NOT_SECRET_WORDS)
 _ASSIGNMENT = (
-    r"[A-Za-z0-9_.\-]{0,40}" + _NOT_SECRET_ENDINGS + r"(?:[\"'`]|&quot;)?\]?"
+    r"(?:[A-Za-z0-9_.\-]{1,40}" + _NOT_SECRET_ENDINGS + r")?(?:[\"'`]|&quot;)?\]?"
     r"(?:[ \t]*:?[ \t]*(?:string|String|str)\??)?"
     r"[ \t]*(?:\?\?=|:{1,3}=|[?.+]?=>?|:|,|>|\{|[ \t](?=[ \t]*[\"'A-Za-z0-9]))"
     r"\s{0,12}(?:[\"'`]?[A-Za-z_][A-Za-z0-9_.\-]{0,30}[\"'`]?[ \t]*[:=][ \t]*)?"
@@ -91,14 +94,22 @@ _ASSIGNMENT = (
 )
 
 
-def _named(names: tuple[str, ...], *shapes: tuple[str, str], confidence: float = NAMED) -> Family:
+_WORD_START = r"(?:(?<![A-Za-z])|(?<=[a-z])(?=[A-Z]))"
+"""The provider's name starts a word (``okta_``, ``MY_OKTA``, ``myOkta``), not inside one
+(``rookTable``)."""
+
+
+def _named(
+    names: tuple[str, ...], *shapes: tuple[str, str], confidence: float = NAMED, cased: bool = False
+) -> Family:
     """Values in the provider's shapes, ``(type, pattern)`` tried in order, next to one
-    of its ``names`` (regular expressions, read in any case)."""
-    name = "(?:" + "|".join(_any_case(n) for n in names) + ")"
+    of its ``names`` (regular expressions, read in any case unless ``cased``: then as
+    written, for a name that is also the start of common words, ``sumOf``)."""
+    name = "(?:" + "|".join(n if cased else _any_case(n) for n in names) + ")"
     rules = tuple(
         Rule(
             shape_kind,
-            name + _ASSIGNMENT + f"(?P<secret>{shape})(?![A-Za-z0-9_\\-+/=])",
+            _WORD_START + name + _ASSIGNMENT + f"(?P<secret>{shape})(?![A-Za-z0-9_\\-+/=])",
             confidence,
             _random(confidence),
             group="secret",
@@ -330,6 +341,14 @@ _PREFIXED: tuple[Family, ...] = (
     ),
     _token("flutterwave_secret", r"\bFLWSECK", r"\bFLWSECK(?:_TEST)?-[a-hA-H0-9]{32}-X\b"),
     _token("settlemint_token", r"\bsm_[pas]at_", r"\bsm_[pas]at_[A-Za-z0-9]{16}\b"),
+    _token("intra42_secret", r"\bs-s4t2(?:ud|af)-", r"\bs-s4t2(?:ud|af)-[a-fA-F0-9]{64}\b"),
+    _token("clickhouse_secret", r"\b4b1d[A-Za-z0-9]", r"\b4b1d[A-Za-z0-9]{38}\b"),
+    _token(
+        "lob_api_key",
+        r"\b(?:live|test)_(?:pub_)?[0-9a-f][0-9a-f][0-9a-f][0-9a-f]",
+        r"\b(?:live|test)_(?:pub_[a-f0-9]{31}|[a-f0-9]{35})\b",
+        confidence=0.9,
+    ),
 )
 
 
@@ -404,6 +423,24 @@ _DISCORD_WEBHOOK = Family(
     lead=r"https?://(?:ptb\.|canary\.)?$",
 )
 
+_TEAMS_WEBHOOK = Family(
+    r"\.webhook\.office\.com/webhookb2/",
+    (
+        Rule(
+            "microsoftteams_webhook",
+            r"https://[A-Za-z0-9\-]+\.webhook\.office\.com/webhookb2/"
+            + _UUID
+            + "@"
+            + _UUID
+            + r"/IncomingWebhook/[A-Za-z0-9]{32}/"
+            + _UUID,
+            PREFIXED,
+            _random(PREFIXED),
+        ),
+    ),
+    lead=r"https://[A-Za-z0-9\-]{1,24}$",
+)
+
 _NUGET_CONFIG = Family(
     r"[Cc]lear[Tt]ext[Pp]assword",
     (
@@ -452,7 +489,7 @@ NAMED_FAMILIES: tuple[Family, ...] = (
         ("mailchimp",),
         ("mailchimp_api_key", r"[0-9a-fA-F]{32}-us[0-9]{1,2}"),
     ),
-    _named(("okta",), ("okta_token", r"00[A-Za-z0-9_=\-]{40}")),
+    _named(("[Oo]kta", "OKTA"), ("okta_token", r"00[A-Za-z0-9_=\-]{40}"), cased=True),
     _named(
         ("cloudflare", "cf_api"),
         ("cloudflare_api_key", r"[a-fA-F0-9]{37}"),
@@ -545,6 +582,39 @@ NAMED_FAMILIES: tuple[Family, ...] = (
     _named(("hubspot",), ("hubspot_api_key", _UUID)),
     _named(("netlify",), ("netlify_token", r"[A-Za-z0-9_=\-]{40,46}")),
     _named(("trello",), ("trello_token", _alnum(32))),
+    _named(
+        ("bundle_enterprise__contribsys__com", "bundle_gems__contribsys__com"),
+        ("sidekiq_secret", r"[a-fA-F0-9]{8}:[a-fA-F0-9]{8}"),
+    ),
+    _named(("[Ss]umo", "SUMO"), ("sumologic_token", _alnum(64)), cased=True),
+    _named(("adafruit",), ("adafruit_api_key", r"[A-Za-z0-9_\-]{32}")),
+    _named(("beamer",), ("beamer_api_key", r"b_[A-Za-z0-9=_\-]{44}")),
+    _named(("codecov",), ("codecov_token", _alnum(32))),
+    _named(("coinbase",), ("coinbase_token", _extended(64))),
+    _named(("droneci", "drone"), ("droneci_token", _alnum(32))),
+    _named(("[Ee]tsy", "ETSY"), ("etsy_token", _alnum(24)), cased=True),
+    _named(("finicity",), ("finicity_token", _HEX32), ("finicity_secret", _alnum(20))),
+    _named(("finnhub",), ("finnhub_token", _alnum(20))),
+    _named(("flickr",), ("flickr_token", _alnum(32))),
+    _named(("freshbooks",), ("freshbooks_token", _alnum(64))),
+    _named(("gitter",), ("gitter_token", r"[A-Za-z0-9_\-]{40}")),
+    _named(("kraken",), ("kraken_token", r"[A-Za-z0-9/=_+\-]{80,90}")),
+    _named(("kucoin",), ("kucoin_secret", _UUID), ("kucoin_token", r"[a-fA-F0-9]{24}")),
+    _named(("looker",), ("looker_secret", _alnum(24))),
+    _named(("mattermost",), ("mattermost_token", _alnum(26))),
+    _named(("[Mm]eraki", "MERAKI"), ("meraki_api_key", r"[0-9a-f]{40}"), cased=True),
+    _named(("message[_\\-]?bird",), ("messagebird_token", _alnum(25))),
+    _named(("nytimes", "new[_\\-]?york[_\\-]?times"), ("nytimes_token", _extended(32))),
+    _named(
+        ("plaid",),
+        ("plaid_token", r"access-(?:sandbox|development|production)-" + _UUID),
+        ("plaid_secret", _alnum(30)),
+    ),
+    _named(("private[_\\-]?ai",), ("privateai_token", r"[A-Za-z0-9]{32}")),
+    _named(("rapidapi",), ("rapidapi_token", r"[A-Za-z0-9_\-]{50}")),
+    _named(("sendbird",), ("sendbird_token", r"[a-fA-F0-9]{40}")),
+    _named(("squarespace",), ("squarespace_token", _UUID)),
+    _named(("linked[_\\-]?in",), ("linkedin_secret", _alnum(16))),
 )
 """The families whose prefix is a provider's name: they fire on the name alone, and
 match only where a value in the provider's shape is assigned to it."""
@@ -553,6 +623,7 @@ FAMILIES: tuple[Family, ...] = (
     *_PREFIXED,
     *_AZURE,
     _DISCORD_WEBHOOK,
+    _TEAMS_WEBHOOK,
     _NUGET_CONFIG,
     *NAMED_FAMILIES,
 )
