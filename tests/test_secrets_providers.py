@@ -129,7 +129,7 @@ PREFIXED: list[tuple[str, Make]] = [
     ("aws_bedrock_key", _join("ABSK", _c(B64, 130))),
     ("aws_session_token", _join("IQoJb3JpZ2luX2Vj", _c(B64, 300))),
     ("aws_session_token", _join("FwoGZXIvYXdzE", _c(B64, 200))),
-    ("dnkey_token", _join("dnkey-", _c(LOWER, 26), "-", _c(LOWER, 52))),
+    ("definednetworking_token", _join("dnkey-", _c(LOWER, 26), "-", _c(LOWER, 52))),
     ("duffel_token", _join("duffel_test_", _c(URLSAFE, 43))),
     ("flutterwave_secret", _join("FLWSECK_TEST-", _c("abcdefgh0123456789", 32), "-X")),
     ("settlemint_token", _join("sm_pat_", _c(ALNUM, 16))),
@@ -235,6 +235,11 @@ AZURE_AND_OTHERS: list[tuple[str, Make, str]] = [
             _uuid,
         ),
         '{{"channel": "ops", "webhook_url": "{}"}}',
+    ),
+    (
+        "kubernetes_token",
+        _join(_c(LOWER, 6), ".", _c(LOWER, 16)),
+        "kubeadm join 10.0.0.5:6443 --token {} --discovery-token-ca-cert-hash sha256:abc",
     ),
     (
         "sidekiq_secret",
@@ -450,6 +455,7 @@ LOOK_ALIKES = [
     "pul-3f9a0c71e2b84d56",
     "AGE-SECRET-KEY-1" + "b" * 58,
     "NRAK-short",
+    "order SK83920174658392017465839201746583 shipped",
     "a hvs.short token",
     "ya29.short",
     # placeholders that keep the prefix

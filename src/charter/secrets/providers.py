@@ -39,8 +39,8 @@ def _random(confidence: float, skip: int = 0) -> Check:
 
     def check(value: str) -> float | None:
         body = value[skip:]
-        if is_placeholder(body) or is_sequential(body) or _counts_up(body):
-            return None
+        if is_placeholder(body) or is_sequential(body) or _counts_up(body) or body.isdigit():
+            return None  # all digits: a number (an order's, a SKU), not a key
         if len(body) >= 16 and entropy(body) < 2.5:
             return None
         if len(body) <= 80 and _REPEAT.search(body):
@@ -135,7 +135,11 @@ def _extended(n: int | str) -> str:
 # --- Formats with a prefix of their own ----------------------------------------------
 
 _PREFIXED: tuple[Family, ...] = (
-    _token("twilio_api_key", r"\bSK[0-9a-f][0-9a-f][0-9a-f][0-9a-f]", r"\bSK[0-9a-f]{32}\b"),
+    _token(
+        "twilio_api_key",
+        r"\bSK[0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F]",
+        r"\bSK[0-9a-fA-F]{32}\b",
+    ),
     _token(
         "sendgrid_api_key",
         r"\bSG\.[A-Za-z0-9_\-]",
@@ -335,7 +339,7 @@ _PREFIXED: tuple[Family, ...] = (
         r"\b(?:IQoJb3JpZ2luX2|FwoGZXIvYXdz|FQoGZXIvYXdz)",
         r"\b(?:IQoJb3JpZ2luX2|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9+/]{80,2000}={0,2}",
     ),
-    _token("dnkey_token", r"\bdnkey-", r"\bdnkey-[a-z0-9=_\-]{26}-[a-z0-9=_\-]{52}"),
+    _token("definednetworking_token", r"\bdnkey-", r"\bdnkey-[a-z0-9=_\-]{26}-[a-z0-9=_\-]{52}"),
     _token(
         "duffel_token", r"\bduffel_(?:test|live)_", r"\bduffel_(?:test|live)_[A-Za-z0-9_=\-]{43}"
     ),
@@ -440,6 +444,20 @@ _TEAMS_WEBHOOK = Family(
     ),
     lead=r"https://[A-Za-z0-9\-]{1,24}$",
 )
+
+_KUBEADM_TOKEN = Family(
+    r"--(?:discovery-)?token[ =]",
+    (
+        Rule(
+            "kubernetes_token",
+            r"--(?:discovery-)?token[ =](?P<secret>[a-z0-9]{6}\.[a-z0-9]{16})(?![A-Za-z0-9_\-])",
+            PREFIXED,
+            _random(PREFIXED),
+            group="secret",
+        ),
+    ),
+)
+"""A cluster's bootstrap token, as ``kubeadm join … --token abcdef.0123456789abcdef``."""
 
 _NUGET_CONFIG = Family(
     r"[Cc]lear[Tt]ext[Pp]assword",
@@ -624,6 +642,7 @@ FAMILIES: tuple[Family, ...] = (
     *_AZURE,
     _DISCORD_WEBHOOK,
     _TEAMS_WEBHOOK,
+    _KUBEADM_TOKEN,
     _NUGET_CONFIG,
     *NAMED_FAMILIES,
 )
