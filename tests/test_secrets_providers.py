@@ -127,6 +127,7 @@ PREFIXED: list[tuple[str, Make]] = [
     ("cloudflare_origin_ca_key", _join("v1.0-", _c(HEX, 24), "-", _c(HEX, 146))),
     ("mailgun_api_key", _join("key-", _c(HEX, 32))),
     ("aws_bedrock_key", _join("ABSK", _c(B64, 130))),
+    ("aws_access_key", _join("A3TX", _c(string.ascii_uppercase + "234567", 16))),
     ("aws_session_token", _join("IQoJb3JpZ2luX2Vj", _c(B64, 300))),
     ("aws_session_token", _join("FwoGZXIvYXdzE", _c(B64, 200))),
     ("definednetworking_token", _join("dnkey-", _c(LOWER, 26), "-", _c(LOWER, 52))),
