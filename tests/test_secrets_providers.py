@@ -474,6 +474,7 @@ LOOK_ALIKES = [
     "twilio_account_sid = AC3f9a0c71e2b84d56a9c0e1f27b3d4a5f",
     'TWILIO_ACCOUNT_SID="3f9a0c71e2b84d56a9c0e1f27b3d4a5f"',
     "heroku_app_id: 1f0e4a52-6a1b-4c3d-9e8f-7a6b5c4d3e2f",
+    "sentry:\n  release: 9fceb02d0ae598e95dc970b74767f19372d61af8e3b0c44298fc1c149afbf4c8\n",
     "SENTRY_RELEASE=9fceb02d0ae598e95dc970b74767f19372d61af8e3b0c44298fc1c149afbf4c8",
     "datadog_api_key = ${DD_API_KEY}",
     'okta_token = "00xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"',
