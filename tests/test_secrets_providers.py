@@ -483,6 +483,7 @@ LOOK_ALIKES = [
     "datadog: enabled",
     "rookTable = 0023452Lllk2KqjLBvaxANWEgTd7bqjsxjo8aZj0wd",
     "sgp_5555555dAAAAA7777777CcccCFaaaaaaaaaaaaaa",
+    "https://cdn.example.net/img.png?w=300&sig=3f9a0c71e2b84d56a9c0e1f27b3d4a5f9e8d7c6b5a4f3e2d",
     "the global_settings = 3f9a0c71e2b84d56a9c0e1f27b3d4a5f; blob: 9e8d7c6b5a4f3e2d1c0b",
     # ordinary text that shares a prefix's first characters
     "API-first design; ASK the team; the pat.match(x) call; sig=abc; sha256~ delta",

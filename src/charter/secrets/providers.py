@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from charter.secrets.filters import entropy, is_placeholder, is_sequential
+from charter.secrets.filters import entropy, is_hex, is_placeholder, is_sequential
 from charter.secrets.rules import Check, Family, Rule
 
 __all__ = ["FAMILIES", "NAMED", "NAMED_FAMILIES", "PREFIXED", "TYPES"]
@@ -360,6 +360,12 @@ _PREFIXED: tuple[Family, ...] = (
 
 # --- Azure: keys in connection strings and SAS URLs, AD client secrets ---------------
 
+
+def _sas_signature(value: str) -> float | None:
+    # A SAS signature is base64 of an HMAC; other signed URLs' sig= in hex are not SAS.
+    return None if is_hex(value) else _random(0.9)(value)
+
+
 _AZURE: tuple[Family, ...] = (
     Family(
         r"[Aa]ccount[Kk]ey=",
@@ -393,7 +399,7 @@ _AZURE: tuple[Family, ...] = (
                 r"[?&;]sig=(?P<secret>(?:[A-Za-z0-9+/]|%2[Bb]|%2[Ff]){40,90}(?:=|%3[Dd]){0,2})"
                 r"(?![A-Za-z0-9+/%])",
                 0.9,
-                _random(0.9),
+                _sas_signature,
                 group="secret",
             ),
         ),
