@@ -145,7 +145,9 @@ _PREFIXED: tuple[Family, ...] = (
     _token(
         "sendgrid_api_key",
         r"\bSG\.[A-Za-z0-9_\-]",
-        r"\bSG\.[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{40,50}(?![A-Za-z0-9_\-])",
+        # Issued as SG.<22>.<43>; some tools write the 66 characters after SG. in one run.
+        r"\bSG\.(?:[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{40,50}|[A-Za-z0-9_=.\-]{66})"
+        r"(?![A-Za-z0-9_=.\-])",
     ),
     _token("huggingface_token", r"\bhf_[A-Za-z]", r"\bhf_[A-Za-z0-9]{34}\b"),
     _token("huggingface_token", r"\bapi_org_[A-Za-z]", r"\bapi_org_[A-Za-z0-9]{34}\b"),
@@ -190,7 +192,7 @@ _PREFIXED: tuple[Family, ...] = (
     _token("pulumi_token", r"\bpul-[0-9a-f]", r"\bpul-[a-f0-9]{40}\b"),
     _token("linear_api_key", r"\blin_api_", r"\blin_api_[A-Za-z0-9]{40}\b"),
     _token("linear_token", r"\blin_oauth_", r"\blin_oauth_[a-f0-9]{64}\b"),
-    _token("newrelic_api_key", r"\bNRAK-", r"\bNRAK-[A-Z0-9]{27}\b"),
+    _token("newrelic_api_key", r"\bNRAK-", r"\bNRAK-[A-Za-z0-9]{27}\b"),
     _token("newrelic_key", r"\bNRII-", r"\bNRII-[A-Za-z0-9\-]{32}(?![A-Za-z0-9\-])"),
     _token("newrelic_token", r"\bNRJS-", r"\bNRJS-[a-f0-9]{19}\b"),
     _token("grafana_token", r"\bglc_", r"\bglc_[A-Za-z0-9+/]{32,400}={0,3}(?![A-Za-z0-9+/=])"),
@@ -204,7 +206,7 @@ _PREFIXED: tuple[Family, ...] = (
     ),
     _token("square_token", r"\bsq0atp-", r"\bsq0atp-[A-Za-z0-9_\-]{22,60}(?![A-Za-z0-9_\-])"),
     _token("square_secret", r"\bsq0csp-", r"\bsq0csp-[A-Za-z0-9_\-]{43}(?![A-Za-z0-9_\-])"),
-    _token("square_token", r"\bEAAA[A-Za-z0-9]", r"\bEAAA[A-Za-z0-9_\-]{60}(?![A-Za-z0-9_\-])"),
+    _token("square_token", r"\bEAAA[A-Za-z0-9]", r"\bEAAA[A-Za-z0-9_\-]{22,60}(?![A-Za-z0-9_\-])"),
     _token(
         "age_secret_key",
         r"AGE-SECRET-KEY-1",
@@ -221,11 +223,11 @@ _PREFIXED: tuple[Family, ...] = (
     ),
     _token("facebook_token", r"\bEAA[B-Z][A-Za-z0-9]", r"\bEAA[B-Z][A-Za-z0-9]{100,}\b"),
     Family(
-        r"[0-9][0-9][0-9][0-9][0-9][0-9]\|[A-Za-z0-9_\-]",
+        r"[0-9][0-9][0-9][0-9][0-9][0-9](?:\||%7[Cc])[A-Za-z0-9_\-]",
         (
             Rule(
                 "facebook_token",
-                r"[0-9]{15,16}\|[A-Za-z0-9_\-]{27,40}(?![A-Za-z0-9_\-])",
+                r"[0-9]{15,16}(?:\||%7[Cc])[A-Za-z0-9_\-]{27,40}(?![A-Za-z0-9_\-])",
                 PREFIXED,
                 _random(PREFIXED),
             ),
