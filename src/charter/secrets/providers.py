@@ -39,8 +39,8 @@ def _random(confidence: float, skip: int = 0) -> Check:
 
     def check(value: str) -> float | None:
         body = value[skip:]
-        if is_placeholder(body) or is_sequential(body) or _counts_up(body) or body.isdigit():
-            return None  # all digits: a number (an order's, a SKU), not a key
+        if is_placeholder(body) or is_sequential(body) or _counts_up(body):
+            return None
         if len(body) >= 16 and entropy(body) < 2.5:
             return None
         if len(body) <= 80 and _REPEAT.search(body):
@@ -50,7 +50,7 @@ def _random(confidence: float, skip: int = 0) -> Check:
     return check
 
 
-_REPEAT = re.compile(r"(.)\1{5}")
+_REPEAT = re.compile(r"([^A])\1{5}")  # runs of A: base64 of zero bytes, in real tokens too
 _RUN = 8
 """A generated value almost never holds this many characters counting up (``abcdefgh``,
 ``01234567``): documentation's made-up values do."""
@@ -65,13 +65,24 @@ def _counts_up(body: str) -> bool:
     return False
 
 
+def _not_a_number(confidence: float, skip: int) -> Check:
+    """``_random``, and a prefix followed by digits alone is a number (an order's, a
+    SKU: ``SK8392…``), not a key."""
+    plausible = _random(confidence, skip)
+
+    def check(value: str) -> float | None:
+        return None if value[skip:].isdigit() else plausible(value)
+
+    return check
+
+
 def _token(kind: str, prefix: str, pattern: str, *, confidence: float = PREFIXED) -> Family:
     """A format with a prefix of its own: found in any surroundings. ``prefix`` is what
     the automaton looks for (no counted repetitions); ``pattern`` the exact shape from
     there, its fixed start skipped by the randomness check."""
     literal = re.match(r"[A-Za-z0-9_\-]*", prefix.removeprefix(r"\b"))
     fixed = len(literal.group(0)) if literal else 0
-    return Family(prefix, (Rule(kind, pattern, confidence, _random(confidence, fixed)),))
+    return Family(prefix, (Rule(kind, pattern, confidence, _not_a_number(confidence, fixed)),))
 
 
 # How a value is assigned to a name that holds the provider's: the rest of the name, a
@@ -88,7 +99,7 @@ _NOT_SECRET_ENDINGS = "".join(f"(?<!{_any_case(word)})" for word in _NOT_SECRET_
 _ASSIGNMENT = (
     r"(?:[A-Za-z0-9_.\-]{1,40}" + _NOT_SECRET_ENDINGS + r")?(?:[\"'`]|&quot;)?\]?"
     r"(?:[ \t]*:?[ \t]*(?:string|String|str)\??)?"
-    r"[ \t]*(?:\?\?=|:{1,3}=|[?.+]?=>?|:|,|>|\{|[ \t](?=[ \t]*[\"'A-Za-z0-9]))"
+    r"[ \t]*(?:\?\?=|:{1,3}=|[?.+]?=>?|:|,|>|\{|[ \t](?=[ \t]*[\"'A-Za-z0-9_+/\-]))"
     r"\s{0,12}(?:[\"'`]?[A-Za-z_][A-Za-z0-9_.\-]{0,30}"
     + _NOT_SECRET_ENDINGS
     + r"[\"'`]?[ \t]*[:=][ \t]*)?"
@@ -347,7 +358,11 @@ _PREFIXED: tuple[Family, ...] = (
     _token(
         "duffel_token", r"\bduffel_(?:test|live)_", r"\bduffel_(?:test|live)_[A-Za-z0-9_=\-]{43}"
     ),
-    _token("flutterwave_secret", r"\bFLWSECK", r"\bFLWSECK(?:_TEST)?-[a-hA-H0-9]{32}-X\b"),
+    _token(
+        "flutterwave_secret",
+        r"\bFLWSECK",
+        r"\bFLWSECK(?:_TEST)?-(?:[a-hA-H0-9]{32}-X|[a-hA-H0-9]{12})\b",
+    ),
     _token("settlemint_token", r"\bsm_[pas]at_", r"\bsm_[pas]at_[A-Za-z0-9]{16}\b"),
     _token("intra42_secret", r"\bs-s4t2(?:ud|af)-", r"\bs-s4t2(?:ud|af)-[a-fA-F0-9]{64}\b"),
     _token("clickhouse_secret", r"\b4b1d[A-Za-z0-9]", r"\b4b1d[A-Za-z0-9]{38}\b"),
@@ -606,10 +621,15 @@ NAMED_FAMILIES: tuple[Family, ...] = (
         ("aws_session_token", "aws_security_token", "awssessiontoken"),
         ("aws_session_token", r"[A-Za-z0-9+/]{100,2000}={0,2}"),
     ),
-    _named(("dropbox",), ("dropbox_token", r"sl\.[A-Za-z0-9_=\-]{130,150}")),
+    _named(
+        ("dropbox",),
+        ("dropbox_token", r"sl\.[A-Za-z0-9_=\-]{130,150}"),
+        ("dropbox_token", r"[A-Za-z0-9]{11}AAAAAAAAAA[A-Za-z0-9_=\-]{43}"),
+        ("dropbox_token", _alnum(15)),
+    ),
     _named(("hubspot",), ("hubspot_api_key", _UUID)),
     _named(("netlify",), ("netlify_token", r"[A-Za-z0-9_=\-]{40,46}")),
-    _named(("trello",), ("trello_token", _alnum(32))),
+    _named(("trello",), ("trello_token", r"[A-Za-z0-9\-]{32}")),
     _named(
         ("bundle_enterprise__contribsys__com", "bundle_gems__contribsys__com"),
         ("sidekiq_secret", r"[a-fA-F0-9]{8}:[a-fA-F0-9]{8}"),
