@@ -167,7 +167,9 @@ _PREFIXED: tuple[Family, ...] = (
     _token("databricks_token", r"\bdapi[0-9a-f]", r"\bdapi[0-9a-f]{32}(?:-[0-9])?\b"),
     _token("digitalocean_token", r"\bdo[opr]_v1_", r"\bdo[opr]_v1_[a-f0-9]{64}\b"),
     _token(
-        "atlassian_api_token", r"\bATATT3", r"\bATATT3[A-Za-z0-9_\-=]{150,220}(?![A-Za-z0-9_\-=])"
+        "atlassian_api_token",
+        r"\bAT[AC]TT3",
+        r"\bAT[AC]TT3[A-Za-z0-9_\-=]{150,220}(?![A-Za-z0-9_\-=])",
     ),
     _token("heroku_api_key", r"\bHRKU-AA", r"\bHRKU-AA[0-9a-zA-Z_\-]{58}(?![0-9a-zA-Z_\-])"),
     _token("google_oauth_secret", r"\bGOCSPX-", r"\bGOCSPX-[A-Za-z0-9_\-]{28}(?![A-Za-z0-9_\-])"),
@@ -364,6 +366,44 @@ _PREFIXED: tuple[Family, ...] = (
         r"\bFLWSECK(?:_TEST)?-(?:[a-hA-H0-9]{32}-X|[a-hA-H0-9]{12})\b",
     ),
     _token("settlemint_token", r"\bsm_[pas]at_", r"\bsm_[pas]at_[A-Za-z0-9]{16}\b"),
+    _token(
+        "docker_token",
+        r"\bdckr_(?:pat|oat)_",
+        r"\bdckr_(?:pat|oat)_[A-Za-z0-9_\-]{27,60}(?![A-Za-z0-9_\-])",
+    ),
+    _token("supabase_token", r"\bsbp_[0-9a-f]", r"\bsbp_[a-f0-9]{40}\b"),
+    _token(
+        "supabase_secret",
+        r"\bsb_secret_",
+        r"\bsb_secret_[A-Za-z0-9_\-]{31,60}(?![A-Za-z0-9_\-])",
+    ),
+    _token("pinecone_api_key", r"\bpcsk_", r"\bpcsk_[A-Za-z0-9_]{40,120}\b"),
+    _token(
+        "langsmith_api_key", r"\blsv2_(?:pt|sk)_", r"\blsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}\b"
+    ),
+    _token("tavily_api_key", r"\btvly-", r"\btvly-(?:dev-|prod-)?[A-Za-z0-9]{32}\b"),
+    _token("openrouter_api_key", r"\bsk-or-v1-", r"\bsk-or-v1-[a-f0-9]{64}\b"),
+    _token("nvidia_api_key", r"\bnvapi-", r"\bnvapi-[A-Za-z0-9_\-]{64}(?![A-Za-z0-9_\-])"),
+    _token("render_api_key", r"\brnd_[A-Za-z0-9]", r"\brnd_[A-Za-z0-9]{32}\b"),
+    _token("figma_token", r"\bfigd_", r"\bfigd_[A-Za-z0-9_\-]{40,}(?![A-Za-z0-9_\-])"),
+    _token("clickup_token", r"\bpk_[0-9]", r"\bpk_[0-9]{3,12}_[A-Z0-9]{32}\b"),
+    _token(
+        "braintree_token",
+        r"access_token\$(?:production|sandbox)\$",
+        r"access_token\$(?:production|sandbox)\$[a-z0-9]{16}\$[a-f0-9]{32}\b",
+    ),
+    Family(
+        r":APA91b",
+        (
+            Rule(
+                "google_fcm_key",
+                r"AAAA[A-Za-z0-9_\-]{7}:APA91b[A-Za-z0-9_\-]{130,140}(?![A-Za-z0-9_\-])",
+                PREFIXED,
+                _random(PREFIXED),
+            ),
+        ),
+        lead=r"(?<![A-Za-z0-9_\-])AAAA[A-Za-z0-9_\-]{7}$",
+    ),
     _token("intra42_secret", r"\bs-s4t2(?:ud|af)-", r"\bs-s4t2(?:ud|af)-[a-fA-F0-9]{64}\b"),
     _token("clickhouse_secret", r"\b4b1d[A-Za-z0-9]", r"\b4b1d[A-Za-z0-9]{38}\b"),
     _token(
@@ -510,6 +550,8 @@ NAMED_FAMILIES: tuple[Family, ...] = (
         ("azure",),
         ("azure_storage_key", r"[A-Za-z0-9+/]{86}=="),
         ("azure_client_secret", r"[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.\-]{31,34}"),
+        ("azure_devops_token", r"[a-z2-7]{52}"),
+        ("azure_api_key", _HEX32),
     ),
     _named(
         ("discord",),
@@ -663,6 +705,11 @@ NAMED_FAMILIES: tuple[Family, ...] = (
     _named(("sendbird",), ("sendbird_token", r"[a-fA-F0-9]{40}")),
     _named(("squarespace",), ("squarespace_token", _UUID)),
     _named(("linked[_\\-]?in",), ("linkedin_secret", _alnum(16))),
+    _named(("pagerduty",), ("pagerduty_token", r"[A-Za-z0-9_+\-]{20}")),
+    _named(("vercel",), ("vercel_token", _alnum(24))),
+    _named(("auth0",), ("auth0_secret", r"[A-Za-z0-9_\-]{64}")),
+    _named(("postmark",), ("postmark_token", _UUID)),
+    _named(("elevenlabs", "xi_api_key"), ("elevenlabs_api_key", r"(?:sk_)?[a-f0-9]{32,48}")),
 )
 """The families whose prefix is a provider's name: they fire on the name alone, and
 match only where a value in the provider's shape is assigned to it."""
