@@ -329,7 +329,9 @@ _PREFIXED: tuple[Family, ...] = (
     _token("xai_api_key", r"\bxai-[A-Za-z0-9]", r"\bxai-[A-Za-z0-9]{80}\b"),
     _token("replicate_token", r"\br8_[A-Za-z0-9]", r"\br8_[A-Za-z0-9]{37}\b"),
     _token("adobe_secret", r"\bp8e-", r"\bp8e-[A-Za-z0-9]{32}\b"),
-    _token("clojars_token", r"\b(?i:clojars_)", r"\b(?i:clojars_)[A-Za-z0-9]{60}\b"),
+    _token(
+        "clojars_token", r"\b[Cc][Ll][Oo][Jj][Aa][Rr][Ss]_", r"\b(?i:clojars_)[A-Za-z0-9]{60}\b"
+    ),
     _token("easypost_api_key", r"\bEZ[AT]K", r"\bEZ[AT]K[A-Za-z0-9]{54}\b"),
     _token("frameio_token", r"\bfio-u-", r"\bfio-u-[A-Za-z0-9_=\-]{64}(?![A-Za-z0-9_=\-])"),
     _token("infracost_api_key", r"\bico-[A-Za-z0-9]", r"\bico-[A-Za-z0-9]{32}\b"),
