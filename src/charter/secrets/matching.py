@@ -103,7 +103,7 @@ _ASSIGNMENT = re.compile(
     rf"""(?:\\?["'])?(?:(?:[ \t]*:[ \t]*|[ \t]+){_TYPE})?[ \t]{{0,3}}"""
     r"""(?:(=>|:{1,3}=|\?\?=|[?+.]=|=(?!=)|:)|[ \t]+(?:is|was)[ \t]+)[ \t]{0,3}"""
     rf"""(?:{_QUOTED}|`([^`\n]{{1,256}})`"""
-    r"""|((?:[^\s"'`,;<>)\]}&\\]|\\(?![nrt"'\\])){1,256}))"""
+    r"""|((?:[^\s"'`,;<>()\]}&\\]|\\(?![nrt"'\\])){1,256}\(?))"""
 )
 """``NAME = v`` and its kin: ``:``, ``=>``, Makefile's ``:=``, ``::=``, ``:::=``, ``?=``,
 ``+=``, PHP's ``.=`` and ``??=``, typed declarations, ``is``/``was`` in prose; an
@@ -296,6 +296,8 @@ def _assignment(index: int, text: str, start: int, end: int) -> Hit | None:
         return None
     value_start, value_end = found
     value = text[value_start:value_end]
+    if _names_a_name(value) or (text[value_start - 1] not in "\"'`" and "(" in value):
+        return None  # password = newPassword, token = readToken(): code, not a value
     name = text[name_start:name_end].lstrip("-")
     judged = assigned(name, value, near=text[max(0, name_start - 256) : value_end + 256])
     if judged is None:
@@ -322,7 +324,7 @@ def _value_after(text: str, name_start: int, name_end: int) -> tuple[int, int] |
             return _span(found)
     if _ARGUMENT_BEFORE.search(before):
         found = _ARGUMENT.match(text, name_end)
-        if found is not None and not _names_a_name(_group(found)):
+        if found is not None:
             return _span(found)
     if before.endswith("<") or _ATTRIBUTE_BEFORE.search(before):
         found = _ELEMENT.match(text, name_end) or _ATTRIBUTE.match(text, name_end)
@@ -348,7 +350,8 @@ def _span(found: re.Match[str]) -> tuple[int, int]:
 
 
 def _names_a_name(value: str) -> bool:
-    """``rename("password", "user_password")``: the second argument is a name too."""
+    """``rename("password", "user_password")``, ``password = newPassword``: what is
+    given to the name is a name too (letters only, with a secret-like word)."""
     return bool(_NAMED_VALUE_WORD.match(value)) and _NAME_AT.search(value) is not None
 
 
