@@ -319,6 +319,17 @@ LOOK_ALIKES: dict[str, str] = {
     "export_command": "export API_TOKEN=$(vault read -field=token secret/x)",
     "fish_command": "set -x API_TOKEN (cat ~/.token)",
     "translation": 'getString(R.string.password, "Enter password")',
+    # found on the Python standard library and its packages
+    "tuple_of_words": 'passed = report.outcome in ("passed", "skipped")',
+    "bypass_argument": 'MovedAttribute("proxy_bypass", "urllib", "urllib.request")',
+    "namedtuple_fields": "class Token(namedtuple('Token', 'type string start end')):",
+    "label_argument": '("aws_secret_access_key", "AWS Secret Access Key"),',
+    "json_path_argument": 'assert found == [("generic_secret", "$.env[1].value")]',
+    "append_identifier": "password_chars += required_characters",
+    "flag_outfile": '--private-key-outfile "myCore.private.key"',
+    "paging_flag": "aws dynamodb list-tables --starting-token abCDeFGhiJK1mnOPqrST3uv",
+    "paging_key": '{"NextToken": "eyJPZmZzZXQiOjEwMH0xYTJiM2M0ZDVl", "Items": []}',
+    "docstring_placeholder": "``mysql -pSECRET`` and ``curl -u user:SECRET``.",
 }
 
 

@@ -143,9 +143,13 @@ fish."""
 _COMMAND_PASSWORD = re.compile(
     r"""\b(?:mysql|mariadb)[a-z]*[ \t][^\n]*?[ \t]-p(?:"(?P<dq>[^"\n]{1,256})"|"""
     r"""'(?P<sq>[^'\n]{1,256})'|(?P<bare>[^\s"'`;|&<>\-][^\s"'`;|&<>]{0,255}))"""
-    r"""|[ \t](?:-u|--user)(?:[ \t]+|=)["']?[^\s:"']{0,128}["']?:["']?(?P<user>[^\s"'@]{1,256})"""
+    r"""|[ \t](?:-u|--user)(?:[ \t]+|=)["']?[^\s:"']{0,128}["']?:["']?(?P<user>[^\s"'`@]{1,256})"""
 )
 """``mysql -pSECRET`` and ``curl -u user:SECRET``: a password with no name beside it."""
+_ARGUMENT_VALUE = re.compile(r"^[^\s$\[\](){}<>]{8,}$")
+_CODE_OPERATORS = frozenset(("+=", ".=", "??="))
+"""Operators of code more than of configuration: the value after one must be quoted."""
+_NAME_ENDS = re.compile(f"(?:{SECRET_NAME})[sS]?$")
 _NAMED_VALUE_WORD = re.compile(r"^[A-Za-z][A-Za-z_.\-]*$")
 _CONNECTION_PASSWORD = re.compile(r"(?i)^(?:password|pwd)$")
 _AUTH_NAME = re.compile(r"(?i)^(?:proxy-)?authorization$")
@@ -318,13 +322,22 @@ def _value_after(text: str, name_start: int, name_end: int) -> tuple[int, int] |
         return _span(found)
     found = _ASSIGNMENT.match(text, name_end)
     if found is not None:
-        value = _group(found)
-        if found.group(1) is not None or _mixed(value):
-            # Without an operator it is prose: "the password is incorrect" is no password.
-            return _span(found)
+        operator, value = found.group(1), _group(found)
+        if operator is None and not _mixed(value):
+            return None  # without an operator it is prose: "the password is incorrect"
+        if (
+            operator in _CODE_OPERATORS
+            and text[found.start(found.lastindex or 0) - 1] not in "\"'`"
+        ):
+            return None  # password_chars += required_chars: code, not a value
+        return _span(found)
+    # The forms below name a value by a word that may be anything else too (an argument,
+    # a flag): only a name that ends in the secret-like word names a secret.
+    if _NAME_ENDS.search(text, name_start, name_end) is None:
+        return None
     if _ARGUMENT_BEFORE.search(before):
         found = _ARGUMENT.match(text, name_end)
-        if found is not None:
+        if found is not None and _argument_value(_group(found)):
             return _span(found)
     if before.endswith("<") or _ATTRIBUTE_BEFORE.search(before):
         found = _ELEMENT.match(text, name_end) or _ATTRIBUTE.match(text, name_end)
@@ -349,6 +362,19 @@ def _span(found: re.Match[str]) -> tuple[int, int]:
     return found.span(found.lastindex or 0)
 
 
+def _argument_value(value: str) -> bool:
+    """A second argument that reads as a secret: one word of 8 characters or more, not
+    only letters, without the marks of code or a path (``"urllib"``, ``"$.env[1]"``)."""
+    return _ARGUMENT_VALUE.match(value) is not None and not value.isalpha()
+
+
+def _random_enough(value: str) -> bool:
+    """A password with no name beside it: letters and digits, or both cases at length."""
+    return _mixed(value) or (
+        len(value) >= 10 and any(c.isupper() for c in value) and any(c.islower() for c in value)
+    )
+
+
 def _names_a_name(value: str) -> bool:
     """``rename("password", "user_password")``, ``password = newPassword``: what is
     given to the name is a name too (letters only, with a secret-like word)."""
@@ -362,7 +388,7 @@ def _command_hits(joined: str, starts: list[int], texts: list[str]) -> Iterator[
         group = found.lastgroup or "bare"
         begin, finish = found.span(group)
         judged = assigned("password", found.group(group))
-        if judged is None or (group == "bare" and not _mixed(found.group(group))):
+        if judged is None or not _random_enough(found.group(group)):
             continue
         index = bisect.bisect_right(starts, begin) - 1
         base = starts[index]

@@ -458,6 +458,11 @@ _AWS_NAME = re.compile(r"(?<![A-Za-z])(?:aws|Aws|AWS)|(?<=[a-z0-9])Aws|(?i:secre
 a value of its shape is one, and other values are judged as usual."""
 _AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z2-7]{16}\b")
 _AWS_SECRET = re.compile(r"^[A-Za-z0-9/+]{40}$")
+_PAGING_NAME = re.compile(
+    r"(?i)(?:next|start(?:ing)?|page|change|sequence|continuation|pagination|cursor|"
+    r"idempotency|sync)[_\-.]?token"
+)
+"""``NextToken``, ``--starting-token``: where a list goes on from, not a credential."""
 
 
 def assigned(name: str, value: str, *, near: str = "") -> tuple[str, float] | None:
@@ -465,7 +470,7 @@ def assigned(name: str, value: str, *, near: str = "") -> tuple[str, float] | No
     name), or None when the value is a placeholder, a reference or not secret-like.
     ``near`` is the text around the assignment: an AWS key id there makes a
     ``secret_key`` of the right shape an AWS secret key."""
-    if not_secret_name(name) or is_placeholder(value):
+    if not_secret_name(name) or is_placeholder(value) or _PAGING_NAME.search(name):
         return None
     # Before the path test: an AWS secret key may begin with a slash.
     if _AWS_SECRET.match(value):
