@@ -60,6 +60,7 @@ FORMS: dict[str, str] = {
     "ini_quoted": 'twilioToken="{v}"',
     "ini_unquoted": "twilioToken = {v}",
     "env": "SENDGRID_API_KEY={v}\nLOG_LEVEL=info\n",
+    "url_query": "https://api.internal/v1/messages?twilioToken={v}&fooBar=baz",
     "json": '{{\n    "twilio_token": "{v}"\n}}',
     "json_escaped_quotes": '{{\\"db_password\\": \\"{v}\\", \\"port\\": 5432}}',
     "json_holding_env": '{{"config.ini": "TWILIO_TOKEN={v}\\nBACKUP_ENABLED=true"}}',
@@ -257,6 +258,13 @@ def test_an_aws_shaped_value_under_an_aws_name_is_an_aws_secret_key(
     found = [f for f in scanner.scan(text) if f.type != "aws_access_key"]
     assert len(found) == 1, found
     assert (found[0].type, text[found[0].start : found[0].end]) == ("aws_secret_key", value)
+
+
+def test_an_ampersand_ends_a_value_only_before_the_next_query_parameter(
+    scanner: Scanner,
+) -> None:
+    password = "Uq4&Rt~9L%x_" + SHAPES["base62"](random.Random(5))[:12]
+    _the_value(scanner, f"[database]\nuser = etl\npassword = {password}\n", password)
 
 
 def test_a_secret_key_far_from_an_aws_key_id_is_not_called_aws(scanner: Scanner) -> None:

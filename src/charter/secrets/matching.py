@@ -103,11 +103,12 @@ _ASSIGNMENT = re.compile(
     rf"""(?:\\?["'])?(?:(?:[ \t]*:[ \t]*|[ \t]+){_TYPE})?[ \t]{{0,3}}"""
     r"""(?:(=>|:{1,3}=|\?\?=|[?+.]=|=(?!=)|:)|[ \t]+(?:is|was)[ \t]+)[ \t]{0,3}"""
     rf"""(?:{_QUOTED}|`([^`\n]{{1,256}})`"""
-    r"""|((?:[^\s"'`,;<>()\]}&\\]|\\(?![nrt"'\\])){1,256}\(?))"""
+    r"""|((?:[^\s"'`,;<>()\]}&\\]|&(?![A-Za-z_][\w.\-]*=)|\\(?![nrt"'\\])){1,256}\(?))"""
 )
 """``NAME = v`` and its kin: ``:``, ``=>``, Makefile's ``:=``, ``::=``, ``:::=``, ``?=``,
 ``+=``, PHP's ``.=`` and ``??=``, typed declarations, ``is``/``was`` in prose; an
-unquoted value ends where a ``\n`` escape does (an .env inside a JSON string)."""
+unquoted value ends where a ``\n`` escape does (an .env inside a JSON string) or a
+query's next ``&name=`` begins."""
 _YAML_BLOCK = re.compile(
     r"""(?:\\?["'])?[ \t]*:[ \t]*[|>][+\-0-9]{0,2}[ \t]*\r?\n"""
     r"""[ \t]+([^\s#]{1,256})[ \t]*(?:\r?\n|$)"""
