@@ -66,6 +66,9 @@ FORMS: dict[str, str] = {
     "json_holding_env": '{{"config.ini": "TWILIO_TOKEN={v}\\nBACKUP_ENABLED=true"}}',
     "yaml": "twilio_token: {v}\n",
     "yaml_quoted": "apiKey: '{v}'\n",
+    "json_name_value_text": '{{\n    "name": "twilio_token",\n    "value": "{v}"\n}}',
+    "postman_key_value_text": '{{"key": "X-Api-Key", "value": "{v}", "type": "text"}}',
+    "kubernetes_env": "env:\n  - name: DB_PASSWORD\n    value: {v}\n",
     "yaml_literal_block": "api_token: |\n  {v}\n",
     "yaml_folded_block": "api_token: >-\n    {v}\nnext: 1\n",
     # XML
@@ -326,6 +329,7 @@ LOOK_ALIKES: dict[str, str] = {
     "comparison": 'if password != "":',
     "export_command": "export API_TOKEN=$(vault read -field=token secret/x)",
     "fish_command": "set -x API_TOKEN (cat ~/.token)",
+    "kubernetes_value_from": "- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef: {name: db}\n",
     "translation": 'getString(R.string.password, "Enter password")',
     # found on the Python standard library and its packages
     "tuple_of_words": 'passed = report.outcome in ("passed", "skipped")',

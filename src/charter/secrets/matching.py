@@ -44,6 +44,8 @@ _NAMED_GATE = "|".join(
         # f("NAME", "v"), variable "NAME" {, key="NAME" value="v", name="NAME">v<
         SECRET_NAME + _TAIL + r"""\\?["'](?:[ \t]*[,{]|[ \t]+(?:value|content)|[^<>\n]{0,40}>)""",
         SECRET_NAME + _TAIL + r"[ \t]+[Ss]tring[ \t]",  # Go: var NAME string = "v"
+        # - name: NAME\n  value: v
+        SECRET_NAME + _TAIL + r"""\\?["']?[ \t]*,?[ \t]*\r?\n[ \t]*\\?["']?[Vv]alue""",
         r"--[A-Za-z0-9_\-]*" + SECRET_NAME,  # --token v
         r"(?:_header|RequestHeader|SetEnv|setenv|set)[ \t]+(?:[a-z\-]+[ \t]+)?"
         + _TAIL
@@ -120,6 +122,13 @@ _ARGUMENT_BEFORE = re.compile(r"""\([ \t]*\\?["']$""")
 _HCL_DEFAULT = re.compile(r"""\\?"[ \t]*\{[^{}]{0,512}?\bdefault[ \t]*=[ \t]*"([^"\n]{1,256})\"""")
 """Terraform's ``variable "NAME" { default = "v" }``, across lines."""
 _HCL_BEFORE = re.compile(r"""\bvariable[ \t]+\\?"$""")
+_PAIR = re.compile(
+    r"""(?:\\?["'])?[ \t]*,?[ \t]*(?:\r?\n[ \t]*)?\\?["']?[Vv]alue\\?["']?[ \t]*[:=][ \t]*"""
+    rf"""(?:{_QUOTED}|([^\s"'`,;<>{{}}\[\]]{{1,256}}))"""
+)
+"""A value named by its sibling in text: ``{"name": "NAME", "value": "v"}`` (HAR,
+Postman), ``- name: NAME`` then ``value: v`` (Kubernetes env)."""
+_PAIR_BEFORE = re.compile(r"""\b(?:name|key|Name|Key)\\?["']?[ \t]*[:=][ \t]*\\?["']?$""")
 _ELEMENT = re.compile(r"""(?:\\?["'])?[ \t]*>[ \t\r\n]*([^\s<>"']{1,256})[ \t\r\n]*</""")
 """XML's ``<NAME>v</NAME>`` (across lines too) and ``<property name="NAME">v</property>``."""
 _ELEMENT_BEFORE = re.compile(r"""<$|\b(?:name|key)[ \t]*=[ \t]*\\?["']$""")
@@ -336,6 +345,10 @@ def _value_after(text: str, name_start: int, name_end: int) -> tuple[int, int] |
     # a flag): only a name that ends in the secret-like word names a secret.
     if _NAME_ENDS.search(text, name_start, name_end) is None:
         return None
+    if _PAIR_BEFORE.search(before):
+        found = _PAIR.match(text, name_end)
+        if found is not None:
+            return _span(found)
     if _ARGUMENT_BEFORE.search(before):
         found = _ARGUMENT.match(text, name_end)
         if found is not None and _argument_value(_group(found)):
