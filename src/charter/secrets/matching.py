@@ -159,7 +159,6 @@ _COMMAND_PASSWORD = re.compile(
 _ARGUMENT_VALUE = re.compile(r"^[^\s$\[\](){}<>]{8,}$")
 _CODE_OPERATORS = frozenset(("+=", ".=", "??="))
 """Operators of code more than of configuration: the value after one must be quoted."""
-_NAME_ENDS = re.compile(f"(?:{SECRET_NAME})[sS]?$")
 _NAMED_VALUE_WORD = re.compile(r"^[A-Za-z][A-Za-z_.\-]*$")
 _CONNECTION_PASSWORD = re.compile(r"(?i)^(?:password|pwd)$")
 _AUTH_NAME = re.compile(r"(?i)^(?:proxy-)?authorization$")
@@ -305,7 +304,7 @@ def _assignment(index: int, text: str, start: int, end: int) -> Hit | None:
     # Bounded: a search anchored at the end still reads from where it is told to start.
     name_start = start - len(_NAME_BEFORE.search(text, max(0, start - 128), start).group(0))  # type: ignore[union-attr]
     name_end = end + len(_NAME_CHARS.match(text, end).group(0))  # type: ignore[union-attr]
-    found = _value_after(text, name_start, name_end)
+    found = _value_after(text, name_start, end, name_end)
     if found is None:
         return None
     value_start, value_end = found
@@ -323,9 +322,12 @@ def _assignment(index: int, text: str, start: int, end: int) -> Hit | None:
     return Hit(index, kind, value_start, value_end, confidence, 1, value)
 
 
-def _value_after(text: str, name_start: int, name_end: int) -> tuple[int, int] | None:
-    """Where the value named by ``text[name_start:name_end]`` is: the first of the forms
-    that fits, each tried only where what comes before the name allows it."""
+def _value_after(
+    text: str, name_start: int, word_end: int, name_end: int
+) -> tuple[int, int] | None:
+    """Where the value named by ``text[name_start:name_end]`` is (its secret-like word
+    ends at ``word_end``): the first of the forms that fits, each tried only where what
+    comes before the name allows it."""
     before = text[max(0, name_start - 40) : name_start]
     found = _YAML_BLOCK.match(text, name_end) or _HCL_DEFAULT.match(text, name_end)
     if found is not None and (found.re is _YAML_BLOCK or _HCL_BEFORE.search(before)):
@@ -343,24 +345,27 @@ def _value_after(text: str, name_start: int, name_end: int) -> tuple[int, int] |
         return _span(found)
     # The forms below name a value by a word that may be anything else too (an argument,
     # a flag): only a name that ends in the secret-like word names a secret.
-    if _NAME_ENDS.search(text, name_start, name_end) is None:
+    if name_end - word_end > 1 or (name_end > word_end and text[word_end] not in "sS"):
         return None
-    if _PAIR_BEFORE.search(before):
+    # Each form's look behind the name is a search from every start: the last character
+    # first, which most names fail.
+    last = before[-1:]
+    if last in "\"':= \t" and _PAIR_BEFORE.search(before):
         found = _PAIR.match(text, name_end)
         if found is not None:
             return _span(found)
-    if _ARGUMENT_BEFORE.search(before):
+    if last in "\"'" and _ARGUMENT_BEFORE.search(before):
         found = _ARGUMENT.match(text, name_end)
         if found is not None and _argument_value(_group(found)):
             return _span(found)
-    if before.endswith("<") or _ATTRIBUTE_BEFORE.search(before):
+    if last == "<" or (last in "\"'" and _ATTRIBUTE_BEFORE.search(before)):
         found = _ELEMENT.match(text, name_end) or _ATTRIBUTE.match(text, name_end)
         if found is not None:
             return _span(found)
     flag = text.startswith("--", name_start) and (
         name_start == 0 or text[name_start - 1] in " \t'\""
     )
-    if flag or _DIRECTIVE_BEFORE.search(before):
+    if flag or (last in " \t" and _DIRECTIVE_BEFORE.search(before)):
         found = _SPACED.match(text, name_end)
         if found is not None and (found.group(3) is None or _mixed(found.group(3))):
             return _span(found)  # an unquoted word after a space: only a mixed one
