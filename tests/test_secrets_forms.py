@@ -170,8 +170,11 @@ def test_a_value_under_a_secret_like_name_is_found_in_each_form(
     scanner: Scanner, form: str, shape: str
 ) -> None:
     value = SHAPES[shape](random.Random(f"{form}-{shape}"))
-    finding = _the_value(scanner, FORMS[form].format(v=value), value)
-    assert finding.type == "generic_secret"
+    text = FORMS[form].format(v=value)
+    finding = _the_value(scanner, text, value)
+    # A provider named in the name may claim the value (twilioToken and 32 hex digits
+    # is a Twilio auth token): the form's part is finding it, exactly.
+    assert finding.type == "generic_secret" or finding.type.split("_")[0] in text.lower()
 
 
 @pytest.mark.parametrize("form", AUTHORIZATION_FORMS)
