@@ -34,18 +34,45 @@ __all__ = ["FAMILIES", "Hit", "name_hits", "text_hits", "without_overlaps"]
 FAMILIES: tuple[Family, ...] = (*rules.FAMILIES, *providers.FAMILIES)
 """Every family of rules: the first formats (``rules.py``) and the providers'."""
 
+_TAIL = r"[A-Za-z0-9_.\-]*"
+_NAMED_GATE = "|".join(
+    (
+        # NAME = v, NAME: v, NAME := v (and ::=, :::=, ?=, +=, .=, ??=), NAME => v, <NAME>v
+        SECRET_NAME
+        + _TAIL
+        + r"""(?:\\?["'])?[ \t]{0,3}(?:[=:>]|[.?+]{1,2}=|[ \t](?:is|was)[ \t])""",
+        # f("NAME", "v"), variable "NAME" {, key="NAME" value="v", name="NAME">v<
+        SECRET_NAME + _TAIL + r"""\\?["'](?:[ \t]*[,{]|[ \t]+(?:value|content)|[^<>\n]{0,40}>)""",
+        SECRET_NAME + _TAIL + r"[ \t]+[Ss]tring[ \t]",  # Go: var NAME string = "v"
+        # - name: NAME\n  value: v
+        SECRET_NAME + _TAIL + r"""\\?["']?[ \t]*,?[ \t]*\r?\n[ \t]*\\?["']?[Vv]alue""",
+        r"--[A-Za-z0-9_\-]*" + SECRET_NAME,  # --token v
+        r"(?:_header|RequestHeader|SetEnv|setenv|set)[ \t]+(?:[a-z\-]+[ \t]+)?"
+        + _TAIL
+        + SECRET_NAME,
+    )
+)
+"""Where a secret-like name may be given a value: the automaton's look for one."""
+_COMMAND_GATE = (
+    r"(?:mysql|mariadb)[a-z]*[ \t][^\n]*[ \t]-p[^\s\-]|[ \t](?:-u|--user)[ \t=]+[^\s]*:[^\s]"
+)
+"""Command lines with a password and no secret-like name: ``mysql -pSECRET``,
+``curl -u user:SECRET``."""
+
 # One automaton tells which families' prefixes (and whether a secret-like name assigned a
 # value, base64 of known prefixes, URL escapes) occur at all; only those are then looked
 # for one by one.
 _KEYWORD = len(FAMILIES)
 _BASE64 = len(FAMILIES) + 1
 _PERCENT = len(FAMILIES) + 2
+_COMMAND = len(FAMILIES) + 3
 _AUTOMATON = re2.Set.SearchSet()
 for _pattern in (
     *(family.prefix for family in FAMILIES),
-    SECRET_NAME + r"""[A-Za-z0-9_.\-]*["']?[ \t]{0,3}(?:=|:|[ \t](?:is|was)[ \t])""",
+    _NAMED_GATE,
     BASE64_MARKS,
     PERCENT_ESCAPE,
+    _COMMAND_GATE,
 ):
     _AUTOMATON.Add(_pattern)
 _AUTOMATON.Compile()
@@ -57,6 +84,7 @@ _FINDERS = [
     None,  # secret-like names: _names_in
     re.compile(BASE64_MARKS),
     re.compile(PERCENT_ESCAPE),
+    None,  # command lines: _command_hits
 ]
 _NAME_AT = re.compile(SECRET_NAME)
 _KEY_AT = re.compile(f"{SECRET_NAME}|(?i:authorization)")
@@ -69,10 +97,69 @@ _BASE64_CHARS = re.compile(r"[A-Za-z0-9+/_\-]*={0,2}")
 _BASE64_BEFORE = re.compile(r"[A-Za-z0-9+/_\-]*$")
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_.\-]*")
 _NAME_BEFORE = re.compile(r"[A-Za-z0-9_.\-]*$")
+_QUOTED = r"""\\"([^"\\\n]{1,256})\\"|"([^"\n]{1,256})"|'([^'\n]{1,256})'"""
+"""A quoted value: ``"v"``, ``'v'``, or ``\"v\"`` inside a JSON string."""
+_TYPE = r"(?:&(?:'static[ \t]+)?str|[Ss]tring\??|str|CharSequence|SecureString)"
+"""A declared type that holds text: Kotlin, TypeScript, Rust ``: T =``, Go ``NAME T =``."""
 _ASSIGNMENT = re.compile(
-    r"""["']?[ \t]{0,3}(?:(=>|:=|=(?!=)|:)|[ \t]+(?:is|was)[ \t]+)[ \t]{0,3}"""
-    r"""(?:"([^"\n]{1,256})"|'([^'\n]{1,256})'|`([^`\n]{1,256})`|([^\s"'`,;<>)\]}]{1,256}))"""
+    rf"""(?:\\?["'])?(?:(?:[ \t]*:[ \t]*|[ \t]+){_TYPE})?[ \t]{{0,3}}"""
+    r"""(?:(=>|:{1,3}=|\?\?=|[?+.]=|=(?!=)|:)|[ \t]+(?:is|was)[ \t]+)[ \t]{0,3}"""
+    rf"""(?:{_QUOTED}|`([^`\n]{{1,256}})`"""
+    r"""|((?:[^\s"'`,;<>()\]}&\\]|&(?![A-Za-z_][\w.\-]*=)|\\(?![nrt"'\\])){1,256}\(?))"""
 )
+"""``NAME = v`` and its kin: ``:``, ``=>``, Makefile's ``:=``, ``::=``, ``:::=``, ``?=``,
+``+=``, PHP's ``.=`` and ``??=``, typed declarations, ``is``/``was`` in prose; an
+unquoted value ends where a ``\n`` escape does (an .env inside a JSON string) or a
+query's next ``&name=`` begins."""
+_YAML_BLOCK = re.compile(
+    r"""(?:\\?["'])?[ \t]*:[ \t]*[|>][+\-0-9]{0,2}[ \t]*\r?\n"""
+    r"""[ \t]+([^\s#]{1,256})[ \t]*(?:\r?\n|$)"""
+)
+"""YAML's block scalars, ``NAME: |`` or ``NAME: >-`` and the value on the next line."""
+_ARGUMENT = re.compile(rf"""\\?["'][ \t]*,[ \t]*(?:{_QUOTED})""")
+"""``f("NAME", "v")``: System.setProperty, os.environ.setdefault, define, Header.Set."""
+_ARGUMENT_BEFORE = re.compile(r"""\([ \t]*\\?["']$""")
+_HCL_DEFAULT = re.compile(r"""\\?"[ \t]*\{[^{}]{0,512}?\bdefault[ \t]*=[ \t]*"([^"\n]{1,256})\"""")
+"""Terraform's ``variable "NAME" { default = "v" }``, across lines."""
+_HCL_BEFORE = re.compile(r"""\bvariable[ \t]+\\?"$""")
+_PAIR = re.compile(
+    r"""(?:\\?["'])?[ \t]*,?[ \t]*(?:\r?\n[ \t]*)?\\?["']?[Vv]alue\\?["']?[ \t]*[:=][ \t]*"""
+    rf"""(?:{_QUOTED}|([^\s"'`,;<>{{}}\[\]]{{1,256}}))"""
+)
+"""A value named by its sibling in text: ``{"name": "NAME", "value": "v"}`` (HAR,
+Postman), ``- name: NAME`` then ``value: v`` (Kubernetes env)."""
+_PAIR_BEFORE = re.compile(r"""\b(?:name|key|Name|Key)\\?["']?[ \t]*[:=][ \t]*\\?["']?$""")
+_ELEMENT = re.compile(r"""(?:\\?["'])?[ \t]*>[ \t\r\n]*([^\s<>"']{1,256})[ \t\r\n]*</""")
+"""XML's ``<NAME>v</NAME>`` (across lines too) and ``<property name="NAME">v</property>``."""
+_ELEMENT_BEFORE = re.compile(r"""<$|\b(?:name|key)[ \t]*=[ \t]*\\?["']$""")
+_ATTRIBUTE = re.compile(
+    r"""\\?["'][ \t\r\n]+(?:value|content)[ \t]*=[ \t]*(?:"""
+    + _QUOTED
+    + r""")|\\?["'][ \t]*/?>[ \t\r\n]*<value(?:[ \t]*=[ \t]*"([^"\n]{1,256})"|>([^<\s]{1,256})</)"""
+)
+"""``<add key="NAME" value="v"/>``, ``<entry name="NAME" value="v"/>``, and a ``<value>``
+element after the name's."""
+_ATTRIBUTE_BEFORE = re.compile(r"""\b(?:name|key)[ \t]*=[ \t]*\\?["']$""")
+_SPACED = re.compile(
+    r"""(?:[ \t]+|=)(?:"([^"\n]{1,256})"|'([^'\n]{1,256})'|([^\s"'`;|&<>]{1,256}))"""
+)
+"""A value after a space: ``--token v``, ``proxy_set_header X-Api-Key "v";``."""
+_DIRECTIVE_BEFORE = re.compile(
+    r"(?:proxy_set_header|add_header|more_set_headers|RequestHeader[ \t]+(?:set|add|append)|"
+    r"SetEnv|setenv|set(?:[ \t]+-[a-zA-Z]+)?)[ \t]+$"
+)
+"""Configuration directives and shells that name a value by a space: nginx, Apache, csh,
+fish."""
+_COMMAND_PASSWORD = re.compile(
+    r"""\b(?:mysql|mariadb)[a-z]*[ \t][^\n]*?[ \t]-p(?:"(?P<dq>[^"\n]{1,256})"|"""
+    r"""'(?P<sq>[^'\n]{1,256})'|(?P<bare>[^\s"'`;|&<>\-][^\s"'`;|&<>]{0,255}))"""
+    r"""|[ \t](?:-u|--user)(?:[ \t]+|=)["']?[^\s:"']{0,128}["']?:["']?(?P<user>[^\s"'`@]{1,256})"""
+)
+"""``mysql -pSECRET`` and ``curl -u user:SECRET``: a password with no name beside it."""
+_ARGUMENT_VALUE = re.compile(r"^[^\s$\[\](){}<>]{8,}$")
+_CODE_OPERATORS = frozenset(("+=", ".=", "??="))
+"""Operators of code more than of configuration: the value after one must be quoted."""
+_NAMED_VALUE_WORD = re.compile(r"^[A-Za-z][A-Za-z_.\-]*$")
 _CONNECTION_PASSWORD = re.compile(r"(?i)^(?:password|pwd)$")
 _AUTH_NAME = re.compile(r"(?i)^(?:proxy-)?authorization$")
 _AUTH_VALUE = re.compile(r"(?i)^(basic|bearer|token|digest)\s+(\S{8,})$")
@@ -143,6 +230,8 @@ def text_hits(texts: list[str], *, decode: bool) -> Iterator[Hit]:
         offset += len(text) + 1
     escaped: set[int] = set()
     for group in sorted(present):
+        if group == _COMMAND:
+            continue
         family = FAMILIES[group] if group < _KEYWORD else None
         finder = _FINDERS[group]
         spans = _names_in(joined) if finder is None else _spans(finder, joined)
@@ -163,6 +252,8 @@ def text_hits(texts: list[str], *, decode: bool) -> Iterator[Hit]:
                     yield from _decoded_base64(index, text, start, end)
             else:
                 escaped.add(index)
+    if _COMMAND in present:
+        yield from _command_hits(joined, starts, texts)
     if decode:
         for index in sorted(escaped):
             yield from _decoded_percent(index, texts[index])
@@ -208,28 +299,122 @@ def _family_hit(family: Family, index: int, text: str, start: int) -> Hit | None
 
 
 def _assignment(index: int, text: str, start: int, end: int) -> Hit | None:
-    """``NAME = value`` (or ``: value``, ``=> value``, ``is value``) around a secret-like
-    word at ``text[start:end]``."""
+    """The value given to a secret-like word at ``text[start:end]``, in whichever of the
+    ways a value is written down it is (``_value_after``)."""
     # Bounded: a search anchored at the end still reads from where it is told to start.
     name_start = start - len(_NAME_BEFORE.search(text, max(0, start - 128), start).group(0))  # type: ignore[union-attr]
     name_end = end + len(_NAME_CHARS.match(text, end).group(0))  # type: ignore[union-attr]
-    found = _ASSIGNMENT.match(text, name_end)
+    found = _value_after(text, name_start, end, name_end)
     if found is None:
         return None
-    group = next(g for g in (2, 3, 4, 5) if found.group(g) is not None)
-    value = found.group(group)
-    if found.group(1) is None and not _mixed(value):
-        return None  # "the password is incorrect": prose, not a password
-    name = text[name_start:name_end]
-    judged = assigned(name, value)
+    value_start, value_end = found
+    value = text[value_start:value_end]
+    if _names_a_name(value) or (text[value_start - 1] not in "\"'`" and "(" in value):
+        return None  # password = newPassword, token = readToken(): code, not a value
+    name = text[name_start:name_end].lstrip("-")
+    judged = assigned(name, value, near=text[max(0, name_start - 256) : value_end + 256])
     if judged is None:
         return None
     kind, confidence = judged
-    value_start, value_end = found.span(group)
     around = text[name_start - 1 : name_start] + text[value_end : value_end + 1]
     if kind == "generic_secret" and ";" in around and _CONNECTION_PASSWORD.match(name):
         kind = "url_password"  # Server=...;Password=...; in a connection string
     return Hit(index, kind, value_start, value_end, confidence, 1, value)
+
+
+def _value_after(
+    text: str, name_start: int, word_end: int, name_end: int
+) -> tuple[int, int] | None:
+    """Where the value named by ``text[name_start:name_end]`` is (its secret-like word
+    ends at ``word_end``): the first of the forms that fits, each tried only where what
+    comes before the name allows it."""
+    before = text[max(0, name_start - 40) : name_start]
+    found = _YAML_BLOCK.match(text, name_end) or _HCL_DEFAULT.match(text, name_end)
+    if found is not None and (found.re is _YAML_BLOCK or _HCL_BEFORE.search(before)):
+        return _span(found)
+    found = _ASSIGNMENT.match(text, name_end)
+    if found is not None:
+        operator, value = found.group(1), _group(found)
+        if operator is None and not _mixed(value):
+            return None  # without an operator it is prose: "the password is incorrect"
+        if (
+            operator in _CODE_OPERATORS
+            and text[found.start(found.lastindex or 0) - 1] not in "\"'`"
+        ):
+            return None  # password_chars += required_chars: code, not a value
+        return _span(found)
+    # The forms below name a value by a word that may be anything else too (an argument,
+    # a flag): only a name that ends in the secret-like word names a secret.
+    if name_end - word_end > 1 or (name_end > word_end and text[word_end] not in "sS"):
+        return None
+    # Each form's look behind the name is a search from every start: the last character
+    # first, which most names fail.
+    last = before[-1:]
+    if last in "\"':= \t" and _PAIR_BEFORE.search(before):
+        found = _PAIR.match(text, name_end)
+        if found is not None:
+            return _span(found)
+    if last in "\"'" and _ARGUMENT_BEFORE.search(before):
+        found = _ARGUMENT.match(text, name_end)
+        if found is not None and _argument_value(_group(found)):
+            return _span(found)
+    if last == "<" or (last in "\"'" and _ATTRIBUTE_BEFORE.search(before)):
+        found = _ELEMENT.match(text, name_end) or _ATTRIBUTE.match(text, name_end)
+        if found is not None:
+            return _span(found)
+    flag = text.startswith("--", name_start) and (
+        name_start == 0 or text[name_start - 1] in " \t'\""
+    )
+    if flag or (last in " \t" and _DIRECTIVE_BEFORE.search(before)):
+        found = _SPACED.match(text, name_end)
+        if found is not None and (found.group(3) is None or _mixed(found.group(3))):
+            return _span(found)  # an unquoted word after a space: only a mixed one
+    return None
+
+
+def _group(found: re.Match[str]) -> str:
+    """The value a form matched: its last group that took part."""
+    return found.group(found.lastindex or 0)
+
+
+def _span(found: re.Match[str]) -> tuple[int, int]:
+    return found.span(found.lastindex or 0)
+
+
+def _argument_value(value: str) -> bool:
+    """A second argument that reads as a secret: one word of 8 characters or more, not
+    only letters, without the marks of code or a path (``"urllib"``, ``"$.env[1]"``)."""
+    return _ARGUMENT_VALUE.match(value) is not None and not value.isalpha()
+
+
+def _random_enough(value: str) -> bool:
+    """A password with no name beside it: letters and digits, or both cases at length."""
+    return _mixed(value) or (
+        len(value) >= 10 and any(c.isupper() for c in value) and any(c.islower() for c in value)
+    )
+
+
+def _names_a_name(value: str) -> bool:
+    """``rename("password", "user_password")``, ``password = newPassword``: what is
+    given to the name is a name too (letters only, with a secret-like word)."""
+    return bool(_NAMED_VALUE_WORD.match(value)) and _NAME_AT.search(value) is not None
+
+
+def _command_hits(joined: str, starts: list[int], texts: list[str]) -> Iterator[Hit]:
+    """Passwords on command lines that no name introduces: ``mysql -pSECRET``,
+    ``curl -u user:SECRET``."""
+    for found in _COMMAND_PASSWORD.finditer(joined):
+        group = found.lastgroup or "bare"
+        begin, finish = found.span(group)
+        judged = assigned("password", found.group(group))
+        if judged is None or not _random_enough(found.group(group)):
+            continue
+        index = bisect.bisect_right(starts, begin) - 1
+        base = starts[index]
+        if finish - base > len(texts[index]):
+            continue
+        kind, confidence = judged
+        yield Hit(index, kind, begin - base, finish - base, confidence, 1, found.group(group))
 
 
 def _mixed(value: str) -> bool:

@@ -452,18 +452,34 @@ PERCENT_ESCAPE = r"%[0-9A-Fa-f]{2}"
 
 _PASSWORD_NAME = re.compile(r"(?i)pass(?:word|wd|phrase)?$|pwd$|^pass|password")
 _AWS_SECRET_NAME = re.compile(r"(?i)aws.*secret|secret.?access.?key")
+"""A name only an AWS secret key goes under: any other value there is none."""
+_AWS_NAME = re.compile(r"(?<![A-Za-z])(?:aws|Aws|AWS)|(?<=[a-z0-9])Aws|(?i:secret.?key)")
+"""A name an AWS secret key may go under (``awsToken``, ``AWS_KEY``, ``secretKey``): there
+a value of its shape is one, and other values are judged as usual."""
+_AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z2-7]{16}\b")
 _AWS_SECRET = re.compile(r"^[A-Za-z0-9/+]{40}$")
+_PAGING_NAME = re.compile(
+    r"(?i)(?:next|start(?:ing)?|page|change|sequence|continuation|pagination|cursor|"
+    r"idempotency|sync)[_\-.]?token"
+)
+"""``NextToken``, ``--starting-token``: where a list goes on from, not a credential."""
 
 
-def assigned(name: str, value: str) -> tuple[str, float] | None:
+def assigned(name: str, value: str, *, near: str = "") -> tuple[str, float] | None:
     """The type and confidence of a secret ``value`` assigned to ``name`` (a secret-like
-    name), or None when the value is a placeholder, a reference or not secret-like."""
-    if not_secret_name(name) or is_placeholder(value):
+    name), or None when the value is a placeholder, a reference or not secret-like.
+    ``near`` is the text around the assignment: an AWS key id there makes a
+    ``secret_key`` of the right shape an AWS secret key."""
+    if not_secret_name(name) or is_placeholder(value) or _PAGING_NAME.search(name):
         return None
     # Before the path test: an AWS secret key may begin with a slash.
-    if _AWS_SECRET_NAME.search(name) and _AWS_SECRET.match(value):
-        # Under an AWS name, but a hex digest or a word is not a secret key.
-        return ("aws_secret_key", 0.9) if _aws_secret(value) is not None else None
+    if _AWS_SECRET.match(value):
+        strict = _AWS_SECRET_NAME.search(name) is not None
+        shaped = _aws_secret(value) is not None
+        if shaped and (strict or _aws_name(name, near)):
+            return "aws_secret_key", 0.9
+        if strict:
+            return None  # under an AWS name, but a hex digest or a word is no secret key
     if looks_like_path_or_url(value) or is_code_reference(value):
         return None
     if is_sequential(value) or is_uuid(value):
@@ -485,3 +501,11 @@ def assigned(name: str, value: str) -> tuple[str, float] | None:
     if score < 3.0:
         return None
     return "generic_secret", 0.85 if score >= 4.0 else 0.7
+
+
+def _aws_name(name: str, near: str) -> bool:
+    """``awsToken``, ``AWS_KEY``; a ``secret_key`` only with an AWS key id near it."""
+    found = _AWS_NAME.search(name)
+    if found is None:
+        return False
+    return found.group(0)[0] in "aA" or _AWS_KEY_ID.search(near) is not None

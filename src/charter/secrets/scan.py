@@ -200,9 +200,14 @@ def _collect(value: Any) -> tuple[list[str], list[str], set[int]]:
         if depth >= MAX_DEPTH:
             raise _too_deep()
         if isinstance(node, dict):
-            # {"name": "DB_PASSWORD", "value": "..."} (Kubernetes env, AWS tags): the
-            # value's name is the sibling's text, not "value".
-            named = node.get("name", node.get("key")) if "value" in node else None
+            # {"name": "DB_PASSWORD", "value": "..."} (Kubernetes env, HAR and Postman
+            # headers, AWS tags, CloudFormation parameters): the value's name is the
+            # sibling's text, not "value".
+            named, value_key = (
+                _sibling_name(node)
+                if "value" in node or "Value" in node or "ParameterValue" in node
+                else (None, "")
+            )
             for key, item in node.items():
                 key = key if isinstance(key, str) else str(key)
                 keys.add(len(texts))
@@ -210,7 +215,7 @@ def _collect(value: Any) -> tuple[list[str], list[str], set[int]]:
                 add_name("")
                 if isinstance(item, str):
                     add_text(item)
-                    add_name(named if key == "value" and isinstance(named, str) else key)
+                    add_name(named if key == value_key and isinstance(named, str) else key)
                 elif isinstance(item, _CONTAINERS):
                     walk(item, key, depth + 1)
         else:
@@ -229,6 +234,15 @@ def _collect(value: Any) -> tuple[list[str], list[str], set[int]]:
 
 
 _CONTAINERS = (dict, list, tuple)
+
+
+def _sibling_name(node: dict[Any, Any]) -> tuple[Any, str]:
+    """The name a ``{name, value}`` pair gives its value, and the value's key."""
+    if "value" in node:
+        return node.get("name", node.get("key")), "value"
+    if "Value" in node:
+        return node.get("Name", node.get("Key")), "Value"
+    return node.get("ParameterKey"), "ParameterValue"
 
 
 def _paths(value: Any, root: str, wanted: set[int]) -> dict[int, str]:
