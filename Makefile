@@ -57,8 +57,10 @@ bench: $(VENV)/.installed-bench
 bench-http: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.http
 
-## bench-secrets: charter.secrets against detect-secrets on bench/data/secrets_corpus.jsonl; writes its section of docs/benchmarks.md
+## bench-secrets: charter.secrets against detect-secrets on both secrets corpora and on harmless real text; writes its section of docs/benchmarks.md
 bench-secrets: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.secrets_corpus --check
+	$(BIN)/python -m bench.secrets_wild --check
 	$(BIN)/python -m bench.secrets
 
 ## migration: write the next migration from what schema.py has and the migrations lack (MESSAGE="...")
