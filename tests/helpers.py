@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 from typer.testing import CliRunner
 
@@ -14,6 +16,25 @@ from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.service import SYSTEM, Services
 from charter.storage.sql import SqlStore
+
+
+class HttpResponse(Protocol):
+    """What the tests read of an HTTP answer, from ``httpx`` or from Starlette's TestClient.
+
+    The TestClient answers with ``httpx2`` responses while live clients use ``httpx``: the
+    two classes are unrelated to mypy, so helpers that check either take this instead.
+    """
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def json(self) -> Any: ...
 
 
 def add_human(

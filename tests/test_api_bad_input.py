@@ -37,7 +37,7 @@ from charter.storage.ports import AuditQuery
 from charter.wire import AgentIn, AgentPatch, HumanIn, HumanPatch, LifecycleIn, TokenIn
 from charter.wire_secrets import LeakIn, ScanIn
 from charter.wire_webhooks import WebhookIn
-from tests.helpers import Admin
+from tests.helpers import Admin, HttpResponse
 
 LIMIT = Settings().max_body_bytes
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
@@ -202,7 +202,7 @@ BAD_ENUM_QUERY: list[tuple[str, str]] = [
 # -- the error shape ------------------------------------------------------------------
 
 
-def shape_problem(response: httpx.Response) -> str | None:
+def shape_problem(response: HttpResponse) -> str | None:
     """Why ``response`` is not a 4xx in the JSON error shape, or None if it is."""
     if not 400 <= response.status_code < 500:
         return f"status {response.status_code}"
@@ -275,6 +275,7 @@ def endpoints(app: FastAPI) -> list[Endpoint]:
         if isinstance(route, APIRoute):
             path = context.path_format
             assert path is not None
+            assert route.methods is not None
             found.extend(Endpoint(method, path, route) for method in sorted(route.methods))
         else:
             assert isinstance(route, Route), f"unexpected route {route!r}"
@@ -346,7 +347,9 @@ def bad_values(schema: dict[str, Any], root: dict[str, Any], valid: Any) -> list
             ]
             cases.append(("too many items", [item] * (variant.get("maxItems", 10_000) + 1)))
         elif kind == "object" and "properties" not in variant:
-            value_schema = next(iter(variant.get("patternProperties", {}).values()), {})
+            value_schema: dict[str, Any] = next(
+                iter(variant.get("patternProperties", {}).values()), {}
+            )
             key, value = (
                 next(iter(valid.items())) if isinstance(valid, dict) and valid else ("k", "v")
             )
@@ -437,7 +440,7 @@ class Walk:
     problems: list[str] = field(default_factory=list, repr=False)
     sent: int = 0
 
-    def send(self, label: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def send(self, label: str, method: str, url: str, **kwargs: Any) -> HttpResponse:
         headers = {**self.headers, **kwargs.pop("headers", {})}
         response = self.client.request(method, url, headers=headers, **kwargs)
         self.sent += 1

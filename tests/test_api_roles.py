@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from fastapi.testclient import TestClient
-from httpx import Response
 
 from charter.audit.checkpoints import checkpoint_message
 from charter.clock import ManualClock
@@ -27,7 +26,7 @@ from charter.identity.humans import HumanRole
 from charter.server.app import create_app
 from charter.service import SYSTEM, Services
 from charter.storage.sql import SqlStore, open_store
-from tests.helpers import Admin, bearer
+from tests.helpers import Admin, HttpResponse, bearer
 
 
 @dataclass(frozen=True)
@@ -87,12 +86,14 @@ def secret_of(token: str) -> str:
     return token.split("_", 2)[2]
 
 
-def error_code(response: Response) -> str:
+def error_code(response: HttpResponse) -> str:
     code: str = response.json()["error"]["code"]
     return code
 
 
-def call(api: TestClient, who: dict[str, str], method: str, url: str, body: Any = None) -> Response:
+def call(
+    api: TestClient, who: dict[str, str], method: str, url: str, body: Any = None
+) -> HttpResponse:
     return api.request(method, url, headers=who, json=body)
 
 

@@ -3,7 +3,6 @@ backends: every rule the server enforces whatever the policy says."""
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +15,7 @@ from charter.policy.model import Capability
 from charter.service import Services
 from charter.service.decisions import Asked
 from tests.scenes import CLOSE, CONFIG, DEPLOY, POLICY, RESTART, Scene
+from tests.waiting import barrier, join_all, spawn
 
 
 @pytest.fixture
@@ -53,18 +53,14 @@ def test_two_concurrent_identical_requests_cannot_both_use_one_approval(
         scene.tokens["ops-bot"]["Authorization"].removeprefix("Bearer "), where="test"
     )
     asked = Asked(capability=Capability.DO, action="config.change", resource="prod/web")
-    start = threading.Barrier(4)
+    start = barrier(4)
     effects: list[str] = []
 
     def one() -> None:
         start.wait()
         effects.append(services.decisions.decide(agent, [asked])[0].decision.effect.value)
 
-    threads = [threading.Thread(target=one) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    join_all([spawn(one) for _ in range(4)])
     assert sorted(effects) == [
         "allow",
         "approval_required",
@@ -351,8 +347,7 @@ def test_waiting_returns_once_decided(scene: Scene, live_server: str) -> None:
             )
             answers.append(answer.json())
 
-        waiter = threading.Thread(target=wait)
-        waiter.start()
+        waiter = spawn(wait)
         for human in ("user:oscar", "user:otto"):
             voted = client.post(
                 f"/v1/approvals/{approval}/approve",
@@ -360,6 +355,6 @@ def test_waiting_returns_once_decided(scene: Scene, live_server: str) -> None:
                 headers=scene.tokens[human],
             )
             assert voted.status_code == 200, voted.text
-        waiter.join(timeout=65)
+        join_all([waiter], timeout=65)  # the server answers by its own 60s at the latest
     assert answers
     assert answers[0]["status"] == "approved"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -335,11 +335,12 @@ def test_too_deep_a_body_is_refused_not_crashed_on(api: TestClient) -> None:
 def test_the_sdk_never_sends_what_the_server_refuses(value: Any) -> None:
     # No server listens there: an InvalidInput (not Unavailable) proves nothing was sent.
     with Client(f"http://127.0.0.1:{free_port()}", "charter_unused") as client:
-        for call in (
+        calls: list[Callable[[], object]] = [
             lambda: client.decide("do", "x.y", resource="r/1", context={"deep": [{"n": value}]}),
             lambda: client.decide("do", "x.y", resource="r/1", input={"n": value}),
             lambda: client.decide("do", "x.y", resource="r/1", resource_attributes={"n": value}),
-        ):
+        ]
+        for call in calls:
             with pytest.raises(InvalidInput) as refused:
                 call()
             assert refused.value.code == "invalid_json"

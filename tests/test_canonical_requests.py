@@ -92,7 +92,11 @@ def engine() -> Engine:
 
 
 def decide(engine: Engine, **asked: Any) -> Any:
-    fields = dict(agent="janitor", capability=Capability.DO, action="secrets.rotate")
+    fields: dict[str, Any] = {
+        "agent": "janitor",
+        "capability": Capability.DO,
+        "action": "secrets.rotate",
+    }
     fields.update(asked)
     return engine.decide(Request(**fields))
 

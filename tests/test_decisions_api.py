@@ -4,7 +4,6 @@ backends; who may ask for whom; the audit record of each decision."""
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from charter.policy.model import Capability
 from charter.service import SYSTEM, Services
 from charter.service.decisions import Asked
 from tests.helpers import Admin, agent_token, bearer, register
+from tests.waiting import barrier, join_all, spawn
 
 RECOVERY = {"purpose": "account_recovery", "on_behalf_of": "user:bob"}
 READ = {
@@ -213,7 +213,7 @@ def test_a_bad_token_among_concurrent_decisions_costs_the_others_nothing(
     asked = Asked(
         capability=Capability.DO, action="ticket.create", resource="ticketing/queue/support"
     )
-    start = threading.Barrier(6)
+    start = barrier(6)
     outcomes: list[str] = []
 
     def one(token: str) -> None:
@@ -224,9 +224,5 @@ def test_a_bad_token_among_concurrent_decisions_costs_the_others_nothing(
         except AuthenticationError as error:
             outcomes.append(error.code)
 
-    threads = [threading.Thread(target=one, args=(t,)) for t in [good] * 5 + ["tok_bad"]]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    join_all([spawn(one, token) for token in [good] * 5 + ["tok_bad"]])
     assert sorted(outcomes) == ["allow"] * 5 + ["token_invalid"]

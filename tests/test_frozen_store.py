@@ -43,6 +43,7 @@ from charter.storage.sql import open_store
 from charter.storage.sql.bounds import StoreBounds
 from tests.helpers import POSTGRES_URL, add_human, agent_token, login, register
 from tests.servers import free_port
+from tests.waiting import join_all
 
 TIMEOUT = timedelta(seconds=4)
 BOUNDS = StoreBounds.of(TIMEOUT)
@@ -241,8 +242,7 @@ def test_a_frozen_database_gives_bounded_503s_and_the_server_recovers(
                 health = _call(client, "GET", "/healthz")
                 assert health.status == 200
                 assert health.seconds < 0.5, health
-                for thread in threads:
-                    thread.join(timeout=60)
+                join_all(threads)
                 for name, result in results.items():
                     assert result.status == 503, (name, result)
                     assert result.body["error"]["code"] == "store_unavailable", (name, result)

@@ -2,6 +2,7 @@
 
 No timing: where a test needs works to be queued behind a transaction, the leader's
 work holds the transaction open on an event until the committer reports them waiting.
+Every wait is bounded (``tests.waiting``): a lost wake-up fails the test, never hangs it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from charter.service.decisions import Asked
 from charter.storage.ports import UnitOfWork
 from charter.storage.sql import SqlStore
 from charter.storage.sql.store import SqlUnitOfWork, create_sql_engine
+from tests.waiting import barrier, join_all, spawn, wait_for, wait_until
 
 THREADS = 8
 PER_THREAD = 25
@@ -51,9 +53,7 @@ def _records(store: SqlStore) -> list[AuditRecord]:
 
 def _wait_until_waiting(committer: GroupCommitter, count: int) -> None:
     """Block until ``count`` works are queued (the threads are started just before)."""
-    done = threading.Event()
-    while committer.waiting < count:
-        done.wait(0.001)  # yields to the submitting threads; nothing here is timed
+    wait_until(lambda: committer.waiting >= count, f"{count} works queued in the committer")
 
 
 def test_a_lone_work_commits_and_returns_its_result(store: SqlStore, services: Services) -> None:
@@ -71,7 +71,7 @@ def test_many_threads_each_get_their_own_result_and_the_log_verifies(
     committer = GroupCommitter(store)
     results: dict[str, int] = {}
     failures: list[BaseException] = []
-    start = threading.Barrier(THREADS)
+    start = barrier(THREADS)
 
     def submit(thread: int) -> None:
         start.wait()
@@ -82,11 +82,7 @@ def test_many_threads_each_get_their_own_result_and_the_log_verifies(
             except BaseException as error:
                 failures.append(error)
 
-    threads = [threading.Thread(target=submit, args=(n,)) for n in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    join_all([spawn(submit, n) for n in range(THREADS)])
 
     assert failures == []
     records = _records(store)
@@ -95,8 +91,8 @@ def test_many_threads_each_get_their_own_result_and_the_log_verifies(
     # Each caller got the sequence number its own record was committed under.
     assert {record.subject: record.seq for record in records} == results
     # One thread's works stay in the order it submitted them.
-    for thread in range(THREADS):
-        mine = [results[f"t{thread}-{index}"] for index in range(PER_THREAD)]
+    for n in range(THREADS):
+        mine = [results[f"t{n}-{index}"] for index in range(PER_THREAD)]
         assert mine == sorted(mine)
     assert committer.committed == total
     assert committer.transactions <= total
@@ -116,30 +112,28 @@ def _held_open(
 
     def first(unit: UnitOfWork) -> int:
         entered.set()
-        release.wait()
+        wait_for(release, "the test releasing the leader's transaction")
         return unit.audit.append(_entry("first")).seq
 
     outcomes: list[object] = [None] * len(followers)
-    leader = threading.Thread(target=committer.run, args=(first,))
-    leader.start()
-    entered.wait()  # the leader is inside its transaction: whoever comes next waits
+    threads = [spawn(committer.run, first)]
+    try:
+        # The leader is inside its transaction: whoever comes next waits.
+        wait_for(entered, "the leader entering its transaction")
 
-    def follow(position: int) -> None:
-        try:
-            outcomes[position] = committer.run(followers[position])
-        except BaseException as error:
-            outcomes[position] = error
+        def follow(position: int) -> None:
+            try:
+                outcomes[position] = committer.run(followers[position])
+            except BaseException as error:
+                outcomes[position] = error
 
-    threads = []
-    for position in range(len(followers)):
-        threads.append(threading.Thread(target=follow, args=(position,)))
-        threads[-1].start()
-        # One at a time, so the queue's order is the followers' order.
-        _wait_until_waiting(committer, position + 1)
-    release.set()
-    leader.join()
-    for thread in threads:
-        thread.join()
+        for position in range(len(followers)):
+            threads.append(spawn(follow, position))
+            # One at a time, so the queue's order is the followers' order.
+            _wait_until_waiting(committer, position + 1)
+    finally:
+        release.set()  # even after a failure: the leader must not be left holding
+    join_all(threads)
     return outcomes
 
 
@@ -264,7 +258,7 @@ def test_concurrent_decisions_are_each_recorded_once(store: SqlStore, services: 
     actor = Principal(PrincipalKind.HUMAN, gateway.id, "tok_test", gateway.roles)
     asked = Asked(capability=Capability.DO, action="ticket.create", resource="q", agent="bot")
     decided: list[str] = []
-    start = threading.Barrier(THREADS)
+    start = barrier(THREADS)
 
     def decide() -> None:
         start.wait()
@@ -274,11 +268,7 @@ def test_concurrent_decisions_are_each_recorded_once(store: SqlStore, services: 
             assert one.decision.code == "no_policy"
             decided.append(one.decision_id)
 
-    threads = [threading.Thread(target=decide) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    join_all([spawn(decide) for _ in range(THREADS)])
     records = [record for record in _records(store)[before:] if record.type == "decision"]
     assert sorted(record.subject or "" for record in records) == sorted(decided)
     assert len(set(decided)) == THREADS * PER_THREAD

@@ -33,9 +33,10 @@ from charter.service.decisions import Asked
 from charter.storage.sql import SqlStore
 from charter.storage.sql.migrate import MIGRATIONS, upgrade
 from charter.storage.sql.schema import agents, humans
-from charter.storage.sql.store import create_sql_engine
+from charter.storage.sql.store import SqlUnitOfWork, create_sql_engine
 from tests.helpers import BACKENDS, POSTGRES_URL
 from tests.scenes import CLOSE, CONFIG, RESTART, Scene
+from tests.waiting import barrier, join_all, spawn, wait_for
 
 MINUTE = timedelta(minutes=1)
 
@@ -142,6 +143,13 @@ def test_a_grant_issued_before_a_suspension_is_gone_after_reinstatement(
     assert [(g["id"], g["status"]) for g in grants] == [(grant, "revoked")]
 
 
+def _sql_store(services: Services) -> SqlStore:
+    """The services' store, which these tests reach below the ports (rows, connections)."""
+    store = services.store
+    assert isinstance(store, SqlStore)
+    return store
+
+
 def _mark_suspended(store: SqlStore, clock: ManualClock) -> None:
     """Note a suspension at ``clock()`` on the agent's row and nothing else, as a
     suspension whose voiding missed something (a record from before this rule)."""
@@ -159,7 +167,7 @@ def test_approvals_and_grants_from_before_the_last_suspension_are_refused_at_use
     approved_config(scene, clock)
     grant = scene.vote(scene.decide(RESTART)["approval"]["id"], "user:oscar").json()["grant"]
     clock.advance(MINUTE)
-    _mark_suspended(services.store, clock)
+    _mark_suspended(_sql_store(services), clock)
     clock.advance(MINUTE)
     # Still approved, still active in their rows; never counted.
     with services.store.read() as unit:
@@ -184,7 +192,7 @@ def test_an_approval_found_before_a_suspension_cannot_be_used_after_it(
     clock.advance(MINUTE)
     # Approved after the reinstatement; then a suspension time is noted.
     marked = approved_config(scene, clock)
-    _mark_suspended(services.store, clock)
+    _mark_suspended(_sql_store(services), clock)
     with services.store.write() as unit:
         assert not unit.approvals.use(marked, "dec_late", clock())
         found = unit.approvals.get(marked)
@@ -226,9 +234,10 @@ def test_a_vote_racing_a_suspension_never_leaves_a_usable_approval(
         with services.store.write() as unit:
             agent = unit.agents.get("ops-bot", for_update=True)
             assert agent is not None
+            assert isinstance(unit, SqlUnitOfWork)
             holder.append(unit.connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
             holding.set()
-            assert release.wait(30)
+            wait_for(release, "the test releasing the suspension")
             now = clock()
             unit.agents.save(agent.with_status(AgentStatus.SUSPENDED, now, by="user:rita"))
             withdraw_for_agent(unit, "ops-bot", now=now, by="user:rita", reason="race")
@@ -239,17 +248,19 @@ def test_a_vote_racing_a_suspension_never_leaves_a_usable_approval(
         except Conflict as refused:
             outcome.append(refused.code)
 
-    suspender = threading.Thread(target=suspend_slowly)
-    suspender.start()
-    assert holding.wait(30)
-    voter = threading.Thread(target=vote)
-    voter.start()
+    suspender = spawn(suspend_slowly)
+    try:
+        wait_for(holding, "the suspension taking the agent's row")
+    except BaseException:
+        release.set()
+        raise
+    voter = spawn(vote)
     # Wait (bounded) until the vote is blocked on a row lock, then let the suspension go.
     waiting = sa.text(
         "SELECT count(*) FROM pg_stat_activity WHERE :holder = ANY(pg_blocking_pids(pid))"
     )
     blocked = False
-    with services.store.engine.connect() as conn:
+    with _sql_store(services).engine.connect() as conn:
         for _ in range(2000):
             seen = conn.execute(waiting, {"holder": holder[0]}).scalar_one()
             conn.rollback()  # pg_stat_activity holds still within one transaction
@@ -258,8 +269,7 @@ def test_a_vote_racing_a_suspension_never_leaves_a_usable_approval(
                 break
             threading.Event().wait(0.005)
     release.set()
-    suspender.join(30)
-    voter.join(30)
+    join_all([suspender, voter])
     assert blocked, f"the vote did not wait for the agent row: {outcome}"
     assert outcome == ["approval_closed"]
     assert scene.approval(approval)["status"] == "cancelled"
@@ -280,7 +290,7 @@ def test_concurrent_votes_and_suspensions_leave_nothing_usable(
     for round_ in range(8):
         approval = scene.decide({**CONFIG, "input": {"round": round_}})["approval"]["id"]
         clock.advance(MINUTE)
-        start = threading.Barrier(2)
+        start = barrier(2)
 
         def vote(approval: str = approval, start: threading.Barrier = start) -> None:
             start.wait()
@@ -291,11 +301,7 @@ def test_concurrent_votes_and_suspensions_leave_nothing_usable(
             start.wait()
             services.agents.transition(SYSTEM, "ops-bot", LifecycleAction.SUSPEND)
 
-        threads = [threading.Thread(target=vote), threading.Thread(target=suspend)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
+        join_all([spawn(vote), spawn(suspend)])
         with services.store.read() as unit:
             assert unit.approvals.unused_for("ops-bot") == [], round_
             assert unit.approvals.get(approval).status is ApprovalStatus.CANCELLED  # type: ignore[union-attr]
@@ -396,7 +402,7 @@ def test_decisions_using_approvals_race_suspensions_without_failing(
         clock.advance(MINUTE)
         assert scene.vote(approval, "user:olga").json()["status"] == "approved"
         clock.advance(MINUTE)
-        start = threading.Barrier(2)
+        start = barrier(2)
         asked = Asked(
             capability=Capability.DO,
             action=CONFIG["action"],
@@ -419,11 +425,7 @@ def test_decisions_using_approvals_race_suspensions_without_failing(
             except BaseException as error:  # pragma: no cover - reported below
                 failures.append(error)
 
-        threads = [threading.Thread(target=decide), threading.Thread(target=suspend)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
+        join_all([spawn(decide), spawn(suspend)])
         assert not failures, failures
         with services.store.read() as unit:
             assert unit.approvals.unused_for("ops-bot") == [], round_

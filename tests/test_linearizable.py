@@ -23,6 +23,7 @@ from charter.service import Services
 from charter.service.decisions import Asked
 from charter.storage.sql import SqlStore, open_store
 from tests.helpers import add_human, agent_token, login, register
+from tests.waiting import join_all
 
 POLICY = """
 apiVersion: charter/v1
@@ -93,8 +94,7 @@ def test_no_allow_is_recorded_after_a_suspension(
             services.agents.transition(alice, "janitor", LifecycleAction.REINSTATE, reason="y")
     finally:
         stop.set()
-        for thread in threads:
-            thread.join(timeout=60)
+        join_all(threads)
     assert not failures, failures
 
     status = "active"
@@ -141,8 +141,10 @@ def test_no_allow_is_recorded_after_a_token_is_revoked(
         try:
             services.tokens.revoke(alice, issued.credential.id)
         finally:
-            thread.join(timeout=60)
-            give_up.set()
+            try:
+                join_all([thread])
+            finally:
+                give_up.set()
     assert not failures, failures
 
     revoked = False
@@ -221,8 +223,7 @@ def test_decisions_follow_policy_activations_in_log_order(
                 services.policies.apply(pat, {"p.yaml": POLICY + f"# {round_}\n"})
         finally:
             stop.set()
-            for thread in threads:
-                thread.join(timeout=60)
+            join_all(threads)
         assert not failures, failures
     finally:
         other_store.close()

@@ -9,7 +9,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 
@@ -20,6 +20,16 @@ from charter.wire_approvals import ApprovalOut
 from tests.helpers import Admin, agent_token
 from tests.helpers import charter_cli as charter
 from tests.servers import Served
+from tests.waiting import join_all, spawn
+
+
+class Asked(TypedDict):
+    """What a decision asks for: a capability and an action on a resource."""
+
+    capability: str
+    action: str
+    resource: str
+
 
 OPEN_TICKET = {"ticket": {"id": "INC-1", "status": "open"}}
 
@@ -127,9 +137,7 @@ def _in_thread(call: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any
         except Exception as error:
             outcome["error"] = error
 
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
+    return spawn(run), outcome
 
 
 def test_guard_waits_for_the_approval_then_runs_the_tool(ops: Client, ivan: Client) -> None:
@@ -139,7 +147,7 @@ def test_guard_waits_for_the_approval_then_runs_the_tool(ops: Client, ivan: Clie
     approval = _first_pending(ivan, "identity-ops-agent")
     assert elevations.done == []
     ivan.approve(approval.id, reason="ok")
-    thread.join(timeout=30)
+    join_all([thread], timeout=30)
     assert outcome == {"value": "elevated on db-2"}
     assert elevations.done == ["db-2"]
 
@@ -148,7 +156,7 @@ def test_guard_waits_and_a_denied_approval_is_a_deny(ops: Client, ivan: Client) 
     elevations = Elevations()
     thread, outcome = _in_thread(lambda: elevations.guarded(ops, wait=True)("db-3"))
     ivan.deny(_first_pending(ivan, "identity-ops-agent").id, reason="no ticket in PAM")
-    thread.join(timeout=70)
+    join_all([thread], timeout=70)
     denied = outcome["error"]
     assert isinstance(denied, Denied)
     assert denied.code == "approval_denied"
@@ -218,7 +226,11 @@ def test_the_approvals_and_grants_commands(
     assert charter("approvals", "wait", second, "--timeout", "5", *as_ops)[0] == 2
 
     # An eligible binding: the approval yields a time-bound grant of the role.
-    disable = {"capability": "do", "action": "idp.user.disable", "resource": "idp/users/mallory"}
+    disable: Asked = {
+        "capability": "do",
+        "action": "idp.user.disable",
+        "resource": "idp/users/mallory",
+    }
     answer = ops.decide(**disable)
     assert answer.decision == "approval_required"
     assert answer.approval is not None

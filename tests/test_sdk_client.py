@@ -5,10 +5,10 @@ from __future__ import annotations
 import http.server
 import inspect
 import socket
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -343,7 +343,7 @@ def test_errors_come_back_in_their_family_with_the_servers_code(
 def test_an_id_cannot_steer_a_call_elsewhere(client: Client, bad_id: str) -> None:
     client.add_human("user:alice", email="alice@example.com")
     client.register_agent("victim-bot", owner="user:alice", purpose="x")
-    calls = [
+    calls: list[Callable[[], object]] = [
         lambda: client.get_agent(bad_id),
         lambda: client.suspend_agent(bad_id),
         lambda: client.list_agent_tokens(bad_id),
@@ -366,28 +366,52 @@ def test_a_server_error_is_unavailable(client: Client, store: SqlStore) -> None:
     assert failed.value.code in {"store_unavailable", "internal_error"}
 
 
-def test_an_unreachable_server_is_unavailable_promptly() -> None:
+@pytest.fixture
+def attempts(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, float | None]]:
+    """Every request the SDK's own connection pool sends, as the timeouts it carries.
+
+    No clock is read: a client that retried or waited past its bound shows here as more
+    attempts or other timeouts, whatever the machine's speed.
+    """
+    sent: list[dict[str, float | None]] = []
+    handle = httpx.HTTPTransport.handle_request
+
+    def recording(transport: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+        sent.append(dict(request.extensions["timeout"]))
+        return handle(transport, request)
+
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", recording)
+    return sent
+
+
+def _bounded_by(seconds: float) -> dict[str, float | None]:
+    return {"connect": seconds, "read": seconds, "write": seconds, "pool": seconds}
+
+
+def test_an_unreachable_server_is_unavailable_promptly(
+    attempts: list[dict[str, float | None]],
+) -> None:
     assert inspect.signature(Client).parameters["timeout"].default == 2.0
-    started = time.monotonic()
     url = f"http://127.0.0.1:{_closed_port()}"
     with Client(url, "cht_x") as client, pytest.raises(Unavailable) as unreachable:
         client.whoami()
-    assert time.monotonic() - started < 1.0
+    # One attempt, bounded by the default timeout: a refused connection is not retried.
+    assert attempts == [_bounded_by(2.0)]
     assert unreachable.value.code == "unreachable"
     assert isinstance(unreachable.value, CharterError)
 
 
-def test_a_server_that_never_answers_times_out() -> None:
+def test_a_server_that_never_answers_times_out(attempts: list[dict[str, float | None]]) -> None:
     with socket.socket() as listening:
         # Accepted by the kernel, never answered.
         listening.bind(("127.0.0.1", 0))
         listening.listen()
         url = f"http://127.0.0.1:{listening.getsockname()[1]}"
-        started = time.monotonic()
         with Client(url, timeout=0.2) as client, pytest.raises(Unavailable) as slow:
             client.health()
         assert slow.value.code == "timeout"
-        assert time.monotonic() - started < 2.0
+        # It gave up after one attempt, on the bound it was given.
+        assert attempts == [_bounded_by(0.2)]
 
 
 class _NotCharter(http.server.BaseHTTPRequestHandler):

@@ -7,8 +7,8 @@ Approvals that a server creates and waits on are in ``test_sdk_approvals.py``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -37,10 +37,19 @@ def decision_count(api: TestClient, admin: Admin) -> int:
     return len(page.json()["records"])
 
 
+def pool(api: TestClient) -> httpx.Client:
+    """``api`` as the SDK's connection pool, so the SDK calls the real ASGI app.
+
+    Starlette's TestClient is an ``httpx2.Client``: the SDK makes the same calls on it as on
+    an ``httpx.Client``, but to mypy the two classes are unrelated.
+    """
+    return cast(httpx.Client, api)
+
+
 @pytest.fixture
 def bot(api: TestClient, services: Services, pack: None) -> Client:
     """support-bot's client, over the real ASGI app."""
-    return Client("http://testserver", agent_token(services, "support-bot"), http=api)
+    return Client("http://testserver", agent_token(services, "support-bot"), http=pool(api))
 
 
 @pytest.fixture
@@ -101,7 +110,7 @@ def test_decide_and_decide_batch_through_the_app(
     assert answer.decision_id.startswith("dec_")
 
     rotate = {"capability": "do", "action": "secrets.rotate", "resource": "vault/prod/payments"}
-    gateway = Client("http://testserver", enforcer["Authorization"][7:], http=api)
+    gateway = Client("http://testserver", enforcer["Authorization"][7:], http=pool(api))
     batch = gateway.decide_batch(
         [
             DecisionIn.model_validate({**rotate, "agent": "secrets-scanner"}),
@@ -191,7 +200,7 @@ def test_guard_refuses_an_argument_that_would_change_the_resource(
 
 @pytest.mark.usefixtures("pack")
 def test_approval_required_raises_approval_pending(api: TestClient, services: Services) -> None:
-    ops = Client("http://testserver", agent_token(services, "identity-ops-agent"), http=api)
+    ops = Client("http://testserver", agent_token(services, "identity-ops-agent"), http=pool(api))
     ran = []
 
     @guard(
@@ -295,7 +304,7 @@ def test_guard_refuses_what_it_cannot_enforce(engine: Engine, bot: Client) -> No
     async def async_tool(customer_id: str) -> None:
         return None
 
-    mistakes = [
+    mistakes: list[Callable[[], object]] = [
         lambda: guard(engine, capability="do", action="a", resource="r")(tool),
         lambda: guard(engine, agent="x", capability="do", action="a", resource="r", wait=True),
         lambda: guard(bot, capability="act", action="a", resource="r"),

@@ -7,7 +7,7 @@ import http.server
 import json
 import socket
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 import pytest
 
@@ -17,8 +17,16 @@ from tests.helpers import agent_token
 from tests.helpers import charter_cli as charter
 from tests.servers import Served, serving_handler
 
+
+class Asked(TypedDict):
+    """The capability and action a guard or a decision asks for."""
+
+    capability: str
+    action: str
+
+
 RECOVERY = {"purpose": "account_recovery", "on_behalf_of": "user:bob"}
-READ = {"capability": "request", "action": "crm.customer.read"}
+READ: Asked = {"capability": "request", "action": "crm.customer.read"}
 
 
 class Tool:

@@ -41,6 +41,7 @@ from charter.webhooks.model import (
 from charter.webhooks.signing import WebhookSecrets, signature_header
 from tests.helpers import Admin, bearer
 from tests.servers import Received, Receiver, free_port
+from tests.waiting import barrier, join_all
 
 
 @pytest.fixture
@@ -370,6 +371,7 @@ def test_a_dead_endpoint_never_blocks_a_decision_and_is_given_up(
     attempts = 0
     while dispatcher.run_once():
         attempts += 1
+        assert attempts <= MAX_ATTEMPTS, "the dispatcher kept retrying past its limit"
         if attempts < MAX_ATTEMPTS:
             clock.advance(RETRY_DELAYS[attempts - 1])
     assert attempts == MAX_ATTEMPTS
@@ -572,7 +574,7 @@ def test_two_dispatchers_deliver_each_delivery_once(
         for s, sender in zip(stores, senders, strict=True)
     ]
     # Both claim at the same moment, round after round, until neither finds anything.
-    step = threading.Barrier(2)
+    step = barrier(2)
     sent = [0, 0]
     counts = [0, 0]
 
@@ -589,8 +591,7 @@ def test_two_dispatchers_deliver_each_delivery_once(
     try:
         for thread in threads:
             thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        join_all(threads)
     finally:
         for dispatcher, sender, opened in zip(dispatchers, senders, stores, strict=True):
             dispatcher.close()
