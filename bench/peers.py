@@ -665,7 +665,7 @@ def casbin_peer(policy: Policy, facts: Mapping[str, Facts], now: datetime, direc
     import logging
     import time
 
-    import casbin  # type: ignore[import-untyped]
+    import casbin
 
     translated = casbin_policy(policy, facts, now)
     model_path, csv_path = directory / "model.conf", directory / "policy.csv"

@@ -159,14 +159,14 @@ def _peer_section(
         "disagreements |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for label, setup, timings in rows:
-        mixed = _stats(timings["mixed"][0])
-        conditional = _stats(timings["conditional"][0])
-        novel = _stats(timings["novel"][0])
+    for label, setup, timing in rows:
+        mixed = _stats(timing["mixed"][0])
+        conditional = _stats(timing["conditional"][0])
+        novel = _stats(timing["novel"][0])
         disagreements = sum(
             answer != want
             for name in requests
-            for answer, want in zip(timings[name][1], expected[name], strict=True)
+            for answer, want in zip(timing[name][1], expected[name], strict=True)
         )
         lines.append(
             f"| {label} | {setup} | {mixed[0]:.1f} | {mixed[1]:.1f} | {mixed[2]:,.0f} | "
@@ -178,7 +178,7 @@ def _peer_section(
     lines.extend(f"- {note}" for note in notes)
     fastest = {
         name: min(
-            ((label, _stats(timings[name][0])[0] / base[name]) for label, _, timings in rows[1:]),
+            ((label, _stats(timing[name][0])[0] / base[name]) for label, _, timing in rows[1:]),
             key=lambda pair: pair[1],
             default=("no peer measured", 0.0),
         )

@@ -147,10 +147,10 @@ def jwt(rng: random.Random) -> str:
         "scope": rng.choice(["read write", "openid profile email", "admin"]),
     }
     signature = rng.randbytes(64 if alg != "HS256" else 32)
-    compact = {"separators": (",", ":")}
+    compact = (",", ":")
     parts = (
-        json.dumps(header, **compact).encode(),
-        json.dumps(claims, **compact).encode(),
+        json.dumps(header, separators=compact).encode(),
+        json.dumps(claims, separators=compact).encode(),
         signature,
     )
     return ".".join(b64url(part) for part in parts)

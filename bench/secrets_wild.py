@@ -109,7 +109,7 @@ def _secret_samples(rng: random.Random) -> list[dict[str, Any]]:
 
 
 def _lookalike_samples(rng: random.Random) -> list[dict[str, Any]]:
-    samples = []
+    samples: list[dict[str, Any]] = []
     for family, make in FAMILIES.items():
         for _ in range(PER_FAMILY):
             kind, form, provider, text = make(rng)

@@ -23,7 +23,8 @@ from bench.secrets_wild_providers import PROVIDERS
 
 @pytest.fixture(scope="module")
 def samples() -> list[dict[str, Any]]:
-    return wild.load()
+    loaded: list[dict[str, Any]] = wild.load()
+    return loaded
 
 
 def test_committed_corpus_is_what_the_generator_makes() -> None:
@@ -118,7 +119,7 @@ def test_type_accuracy_compares_slugs_and_first_types_in_full() -> None:
 
 
 def test_score_counts_by_provider_form_and_family() -> None:
-    corpus = [
+    corpus: list[dict[str, Any]] = [
         {"family": "go_var", "form": "go_var", "text": "x = SECRET", "provider": "twilio",
          "secrets": [{"type": "twilio_token", "start": 4, "end": 10, "encoding": None}]},
         {"family": "prose", "form": "prose", "text": "the token expired", "provider": None,

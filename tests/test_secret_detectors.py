@@ -13,6 +13,7 @@ import random
 import string
 import zlib
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -228,7 +229,7 @@ def test_a_connection_string_password_is_a_url_password(scanner: Scanner) -> Non
 
 def test_mask_replaces_the_secret_and_keeps_the_rest(scanner: Scanner) -> None:
     token = _github(random.Random(7))
-    value = {"repo": "acme/api", "env": {"GITHUB_TOKEN": token}, "retries": 3}
+    value: dict[str, Any] = {"repo": "acme/api", "env": {"GITHUB_TOKEN": token}, "retries": 3}
     masked, findings = scanner.mask(value)
     assert masked == {"repo": "acme/api", "env": {"GITHUB_TOKEN": "[REDACTED:github_token]"},
                       "retries": 3}  # fmt: skip
