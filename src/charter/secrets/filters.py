@@ -82,17 +82,22 @@ _NOT_ALNUM = re.compile(r"[^a-z0-9]")
 # is in one case, as names are, so a mixed-case password with a dot is not taken for one.
 _CODE_PART = r"(?:[a-z_][a-z0-9_]*|[A-Z_][A-Z0-9_]*)"
 # A call or an index may name its parts in any case a language names them in (System,
-# getenv, GetEnvironmentVariable, from_pretrained), each part made of word-like humps: a
-# generated password with a bracket in it ("Xk9(q!") does not read as one.
-_NAME_PART = (
-    r"(?:[a-z_][a-z0-9_]*|[A-Z_][A-Z0-9_]*"
-    r"|_?[A-Za-z][a-z]+(?:[A-Z][a-z]+|[A-Z]+(?![a-z])|\d+|_[A-Za-z0-9]+)*)"
-)
+# getenv, GetEnvironmentVariable, from_pretrained), each part word-like: three or more
+# characters, no digit, humps of two letters or more. A generated password with a
+# bracket in it ("Xk9(q!") does not read as one. Plain patterns, checked part by part:
+# one nested pattern for all of it backtracks without end on long random values.
 _JOIN = r"(?:\.|->|::)"
-_CODE_REFERENCE = re.compile(
-    rf"^\$?{_CODE_PART}(?:{_JOIN}{_CODE_PART})+(?:[(\[].*)?$"
-    rf"|^(?:new\s+|await\s+)?[$@]?{_NAME_PART}(?:{_JOIN}{_NAME_PART})*[(\[]"
-)
+_CODE_REFERENCE = re.compile(rf"^\$?{_CODE_PART}(?:{_JOIN}{_CODE_PART})+(?:[(\[].*)?$")
+_CALL = re.compile(rf"^(?:new\s+|await\s+)?[$@]?(\w+(?:{_JOIN}\w+)*)[(\[]", re.ASCII)
+_CALL_JOIN = re.compile(_JOIN)
+
+
+def _word_like(part: str) -> bool:
+    if len(part.strip("_")) < 3 or any(c.isdigit() for c in part):
+        return False
+    return all(len(piece) >= 2 for piece in _WORD_PIECE.findall(part))
+
+
 # A name passed on, not a value: db_password, apiToken, SECRET_KEY_BASE (words only, one
 # of them a secret's; a value made of digits and symbols is no identifier).
 _SECRET_STEM = re.compile(r"(?i)pass|pwd|secret|token|key|cred|auth")
@@ -175,7 +180,9 @@ def is_placeholder(value: str) -> bool:
 
 # Letters only, words apart by one separator or a change of case: TOKEN_GOES_HERE,
 # your-token, SlackBotToken, RANDOMSTRINGHERE.
-_PHRASE = re.compile(r"^[A-Za-z]{2,}(?:[ _\-.]?[A-Za-z]+){0,12}$")
+_PHRASE = re.compile(
+    r"^[A-Za-z]{2,}(?:[ _\-.][A-Za-z]+){0,12}$"
+)  # one way to match: no backtracking
 
 
 def _is_phrase(value: str) -> bool:
@@ -223,7 +230,10 @@ def is_code_reference(value: str) -> bool:
         return True
     if _IDENTIFIER_NAME.match(value) and _SECRET_STEM.search(value):
         return True
-    return bool(_CODE_REFERENCE.match(value))
+    if _CODE_REFERENCE.match(value):
+        return True
+    call = _CALL.match(value)
+    return call is not None and all(map(_word_like, _CALL_JOIN.split(call.group(1))))
 
 
 def is_uuid(value: str) -> bool:
