@@ -14,12 +14,16 @@ import re
 from collections import Counter
 
 __all__ = [
+    "DEFAULT_CREDENTIAL_CONFIDENCE",
     "entropy",
     "is_code_reference",
+    "is_default_credential",
     "is_hash_name",
     "is_hex",
     "is_placeholder",
+    "is_published_example",
     "is_sequential",
+    "is_stand_in",
     "is_uuid",
     "looks_like_path_or_url",
     "not_secret_name",
@@ -77,7 +81,42 @@ _NOT_ALNUM = re.compile(r"[^a-z0-9]")
 # (getpass.getpass(...), request.headers[...]): code that fetches the secret. Each part
 # is in one case, as names are, so a mixed-case password with a dot is not taken for one.
 _CODE_PART = r"(?:[a-z_][a-z0-9_]*|[A-Z_][A-Z0-9_]*)"
-_CODE_REFERENCE = re.compile(rf"^{_CODE_PART}(?:\.{_CODE_PART})+(?:[(\[].*)?$|^{_CODE_PART}[(\[]")
+# A call or an index may name its parts in any case a language names them in (System,
+# getenv, GetEnvironmentVariable, from_pretrained), each part word-like: three or more
+# characters, no digit, humps of two letters or more. A generated password with a
+# bracket in it ("Xk9(q!") does not read as one. Plain patterns, checked part by part:
+# one nested pattern for all of it backtracks without end on long random values.
+_JOIN = r"(?:\.|->|::)"
+_CODE_REFERENCE = re.compile(rf"^\$?{_CODE_PART}(?:{_JOIN}{_CODE_PART})+(?:[(\[].*)?$")
+_CALL = re.compile(rf"^(?:new\s+|await\s+)?[$@]?(\w+(?:{_JOIN}\w+)*)[(\[]", re.ASCII)
+_CALL_JOIN = re.compile(_JOIN)
+
+
+def _word_like(part: str) -> bool:
+    if len(part.strip("_")) < 3 or any(c.isdigit() for c in part):
+        return False
+    return all(len(piece) >= 2 for piece in _WORD_PIECE.findall(part))
+
+
+# A name passed on, not a value: db_password, apiToken, SECRET_KEY_BASE (words only, one
+# of them a secret's; a value made of digits and symbols is no identifier).
+_SECRET_STEM = re.compile(r"(?i)pass|pwd|secret|token|key|cred|auth")
+_IDENTIFIER_NAME = re.compile(r"^(?:[a-z]+(?:_[a-z]+)+|[a-z]+(?:[A-Z][a-z]+)+|[A-Z]+(?:_[A-Z]+)+)$")
+_TYPE_NAMES = frozenset(
+    {
+        "str", "string", "bytes", "char[]", "byte[]", "secretstr", "secretbytes",
+        "securestring", "secretstring", "sensitivestring", "secretkeyref", "secretref",
+        "valuefrom", "configmapkeyref", "fieldref", "secretkeyselector", "charfield",
+        "passwordfield", "passwordinput", "textfield", "varchar", "optional[str]",
+    }
+)  # fmt: skip
+"""Types and Kubernetes reference keys written where a value would be: ``password: str``,
+``password: SecretStr``, ``valueFrom``/``secretKeyRef`` (the value is fetched from a
+Secret)."""
+_FILE_NAME = re.compile(
+    r"(?i)^[\w\-]+(?:\.[\w\-]+)*\.(?:json|ya?ml|toml|ini|cfg|conf|env|properties|xml|txt|"
+    r"key|pem|crt|cer|der|csr|p12|pfx|jks|keystore|kdbx|gpg|asc|pub|ppk|enc|secret|token)$"
+)
 
 
 def entropy(value: str) -> float:
@@ -132,9 +171,26 @@ def is_placeholder(value: str) -> bool:
         return True
     if "not" in lowered and _NOT_REAL.search(lowered):
         return True  # not_a_real_secret and the like
+    if value in _PUBLISHED_EXAMPLES or (_PHRASE.match(value) and _is_phrase(value)):
+        return True
     if _TEMPLATE_MARKS.isdisjoint(value) and not lowered.startswith(_REFERENCE_STARTS):
         return False
     return bool(_PLACEHOLDER.search(value))
+
+
+# Letters only, words apart by one separator or a change of case: TOKEN_GOES_HERE,
+# your-token, SlackBotToken, RANDOMSTRINGHERE.
+_PHRASE = re.compile(
+    r"^[A-Za-z]{2,}(?:[ _\-.][A-Za-z]+){0,12}$"
+)  # one way to match: no backtracking
+
+
+def _is_phrase(value: str) -> bool:
+    """Vocabulary words end to end (two or more): what documentation writes for a value."""
+    pieces = _WORD_PIECE.findall(value)
+    if len(pieces) < 2 and len(value) < 8:
+        return False
+    return all(_is_words(piece.lower()) for piece in pieces)
 
 
 def is_sequential(value: str) -> bool:
@@ -166,9 +222,18 @@ def is_sequential(value: str) -> bool:
 
 
 def is_code_reference(value: str) -> bool:
-    """An expression that reads the secret from elsewhere: ``settings.SECRET_KEY``,
-    ``getpass.getpass(``, ``request.headers[``."""
-    return bool(_CODE_REFERENCE.match(value))
+    """An expression that reads the secret from elsewhere (``settings.SECRET_KEY``,
+    ``getpass.getpass(``, ``System.getenv(``, ``$_ENV[``, ``new SecretKeySpec(``,
+    ``models.CharField(``), a type written where a value would be (``str``,
+    ``SecretStr``, ``secretKeyRef``), or a variable passed on (``db_password``)."""
+    if value.lower() in _TYPE_NAMES:
+        return True
+    if _IDENTIFIER_NAME.match(value) and _SECRET_STEM.search(value):
+        return True
+    if _CODE_REFERENCE.match(value):
+        return True
+    call = _CALL.match(value)
+    return call is not None and all(map(_word_like, _CALL_JOIN.split(call.group(1))))
 
 
 def is_uuid(value: str) -> bool:
@@ -193,6 +258,200 @@ def not_secret_name(name: str) -> bool:
 
 
 def looks_like_path_or_url(value: str) -> bool:
-    """A URL, a file path or a secret manager's path: a reference to where a secret is,
-    not the secret."""
-    return bool(_PATH_OR_URL.match(value) or _SECRET_PATH.match(value))
+    """A URL, a file path, a file's name (``token.json``, ``deploy-key.pem``) or a secret
+    manager's path: a reference to where a secret is, not the secret."""
+    return bool(_PATH_OR_URL.match(value) or _SECRET_PATH.match(value) or _FILE_NAME.match(value))
+
+
+# -- published examples ------------------------------------------------------------------
+
+_PUBLISHED_EXAMPLES = frozenset(
+    {
+        # Stripe's API reference: test-mode keys of Stripe's own public demo account, printed
+        # in every curl example for years (a test key a user copies from their dashboard is
+        # still reported: only these are public).
+        "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+        "sk_test_BQokikJOvBiI2HlWgH4olfQ2",
+        # The Firebase Android SDK's sample and test configurations (firebase-android-sdk):
+        # copied into apps' example configs and tutorials, restricted to no project.
+        "AIzaSyabcdefghijklmnopqrstuvwxyz1234567",
+        "AIzaSyAnLA7NfeLquW1tJFpx_eQCxoX-oo6YyIs",
+        "AIzaSyCkEhVjf3pduRDt6d1yKOMitrUEke8agEM",
+        "AIzaSyDMAScliyLx7F0NPDEJi1QmyCgHIAODrlU",
+        "AIzaSyD3asb-2pEZVqMkmL6M9N6nHZRR_znhrh0",
+        "AIzayDNSXIbFmlXbIE6mCzDLQAqITYefhixbX4A",
+        "AIzaSyAdOS2zB6NCsk1pCdZ4-P6GBdi_UUPwX7c",
+        "AIzaSyASWm6HmTMdYWpgMnjRBjxcQ9CKctWmLd4",
+        "AIzaSyANUvH9H9BsUccjsu2pCmEkOPjjaXeDQgY",
+        "AIzaSyA5_iVawFQ8ABuTZNUdcwERLJv_a_p4wtM",
+        "AIzaSyA4UrcGxgwQFTfaI3no3t7Lt1sjmdnP5sQ",
+        "AIzaSyDSb51JiIcB6OJpwwMicseKRhhrOq1cS7g",
+        "AIzaSyBF2RrAIm4a0mO64EShQfqfd2AFnzAvvuU",
+        "AIzaSyBcE-OOIbhjyR83gm4r2MFCu4MJmprNXsw",
+        "AIzaSyB8qGxt4ec15vitgn44duC5ucxaOi4FmqE",
+        "AIzaSyA8vmApnrHNFE0bApF4hoZ11srVL_n0nvY",
+    }
+)
+"""Keys that look real but were published by their issuer as documentation samples. AWS's
+documented pairs (``AKIAIOSFODNN7EXAMPLE``, ``wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY``)
+need no entry: every value with ``EXAMPLE`` in it is a stand-in (``is_placeholder``)."""
+
+
+def is_published_example(value: str) -> bool:
+    """A key its issuer published in documentation or an SDK's samples (Stripe's API
+    reference, the Firebase SDK): public, so not a leak."""
+    return value in _PUBLISHED_EXAMPLES
+
+
+# -- stand-ins that keep a real prefix ---------------------------------------------------
+
+# The words documentation fills a token's place with (TOKEN_GOES_HERE, your-api-key,
+# SlackAppConfigurationAccessTokenHere, RANDOMSTRINGHERE): instructions, the names of
+# credentials and of their issuers. Typed here rather than taken from a dictionary
+# package: the scanner has no dependency beyond RE2, and a general dictionary would find
+# words in random text far more often (every three-letter word is a chance hit).
+_VOCABULARY = frozenset(
+    """
+    a an the this that these my our your their its his her me we you it is are be was
+    to of for in on at by as or and not no with from into here there goes go put paste
+    insert enter add set replace fill use get copy own new old real actual valid invalid
+    some any all only full very more random string strings text value values data item
+    key keys token tokens secret secrets password passwords passwd pass pwd passphrase
+    credential credentials cred creds auth oauth bearer access refresh session sessions
+    api apis apikey app apps application client server service services user users
+    username account accounts admin root guest bot bots org organization organisation
+    team workspace project personal private public id ident identifier name names
+    example examples sample samples dummy fake mock test tests testing demo placeholder
+    redacted masked hidden changeme change todo fixme foo bar baz qux quux xyz abc
+    lorem ipsum dolor sit amet default generated generate create created live prod
+    production dev develop development staging stage local localhost sandbox webhook
+    webhooks hook hooks url uri endpoint signing signature encryption encrypt master
+    main deploy deployment build read write scope scoped upload download integration
+    install installation instance environment env config configuration setting
+    settings uppercase lowercase character characters long short char chars number
+    numbers digit digits letters letter please need must should will can do see docs
+    doc documentation tbd null none nil empty undefined true false super secure
+    security strong one two three first second something thing stuff code cert
+    certificate ssh rsa pem gpg pgp hmac jwt ssl tls http https www com net io initial
+    temp temporary tmp version internal external global store file path hello world
+    welcome provided obtained look like looks
+    github gitlab slack stripe openai anthropic google gcp firebase aws amazon azure
+    microsoft npm pypi docker heroku twilio sendgrid mailgun mailchimp shopify discord
+    telegram twitter facebook hugging face huggingface databricks digitalocean
+    atlassian jira confluence datadog okta cloudflare vault hashicorp terraform doppler
+    postman pulumi linear newrelic grafana sentry square notion sonar snyk bitbucket
+    dropbox openshift kubernetes
+    """.split()  # noqa: SIM905 (a paragraph of words reads better than a list)
+)
+_LONGEST_WORD = max(map(len, _VOCABULARY))
+# A word as it is written in an identifier: TOKEN, Token, token (camel case split apart).
+_WORD_PIECE = re.compile(r"[A-Z]+(?![a-z])|[A-Z][a-z]+|[a-z]+")
+_PART = re.compile(r"[A-Za-z0-9]+")
+# Where a token's body starts: after its issuer's prefix of short lowercase words and
+# separators (ghp_, sk-proj-, xoxe.xoxp-, sha256~, glpat-).
+_TOKEN_PREFIX = re.compile(r"^(?:[a-z][a-z0-9]{0,9}[_\-.~])+")
+_STAND_IN_SHARE = 0.5
+"""A body more than half made of words, runs and repeats is no random value."""
+_MIN_RANDOM = 6
+
+
+def _is_words(letters: str) -> bool:
+    """Whether ``letters`` (lowercase) is made of vocabulary words end to end."""
+    ends = [True] + [False] * len(letters)
+    for end in range(1, len(letters) + 1):
+        for start in range(max(0, end - _LONGEST_WORD), end):
+            if ends[start] and letters[start:end] in _VOCABULARY:
+                ends[end] = True
+                break
+    return ends[-1]
+
+
+def _run_marks(part: str, covered: list[bool], base: int) -> None:
+    """Mark the runs of ``part`` that no generator makes: a character repeated three times
+    or more (xxx, 000), or four or more stepping by one (abcd, 12345, 4321), in any case."""
+    lowered = part.lower()
+    start = 0
+    while start < len(lowered):
+        end = start + 1
+        step = None
+        while end < len(lowered):
+            diff = ord(lowered[end]) - ord(lowered[end - 1])
+            if diff not in (-1, 0, 1) or (step is not None and diff != step):
+                break
+            step = diff
+            end += 1
+        if end - start >= (3 if step == 0 else 4):
+            for position in range(base + start, base + end):
+                covered[position] = True
+            start = end
+        else:
+            start += 1
+
+
+def _non_random_share(body: str) -> float:
+    """The share of ``body``'s letters and digits that are vocabulary words, repeats or
+    runs (1.0 for a body with none)."""
+    covered = [False] * len(body)
+    total = 0
+    for part in _PART.finditer(body):
+        text, base = part.group(), part.start()
+        total += len(text)
+        _run_marks(text, covered, base)
+        for piece in _WORD_PIECE.finditer(text):
+            word = piece.group()
+            # Two letters count as a word only standing alone (my-bot-token): a random
+            # value has two-letter words in it by chance.
+            if (len(word) >= 3 or len(word) == len(text)) and _is_words(word.lower()):
+                for position in range(base + piece.start(), base + piece.end()):
+                    covered[position] = True
+    if total == 0:
+        return 1.0
+    alnum = sum(1 for position, flag in enumerate(covered) if flag and body[position].isalnum())
+    return alnum / total
+
+
+def is_stand_in(value: str, body_start: int | None = None) -> bool:
+    """A token that keeps its issuer's prefix but whose body is no random value: a
+    placeholder (``shpat_<access-token>``, ``sk-...``), a published example, words
+    (``npm_TOKEN_GOES_HERE``, ``xoxb-your-token``), runs and repeats (``ghp_XXXX…``,
+    ``xoxb-12345-abcd234``, ``AKIAXXXXXXXXXXXXXXXX``), or too short to be random.
+
+    ``body_start`` is where the issuer's prefix ends; by default, after the leading
+    lowercase words and their separators (``github_pat_``, ``sk-proj-``). A random body
+    of the issuer's alphabet keeps most of its characters out of words and runs, so more
+    than half in them marks a stand-in; several character classes, entropy and no long
+    word are what a real one shows."""
+    if is_placeholder(value) or is_published_example(value):
+        return True
+    if body_start is None:
+        prefix = _TOKEN_PREFIX.match(value)
+        body_start = prefix.end() if prefix else 0
+    body = value[body_start:]
+    if sum(c.isalnum() for c in body) < _MIN_RANDOM or is_sequential(body):
+        return True
+    return _non_random_share(body) > _STAND_IN_SHARE
+
+
+# -- default credentials -----------------------------------------------------------------
+
+_DEFAULT_CREDENTIALS = frozenset(
+    {
+        ("guest", "guest"), ("admin", "admin"), ("root", "root"), ("postgres", "postgres"),
+        ("user", "password"), ("admin", "password"), ("root", "password"), ("sa", ""),
+        ("root", ""), ("user", "user"), ("test", "test"), ("demo", "demo"),
+        ("admin", "admin123"), ("root", "toor"), ("elastic", "changeme"),
+        ("neo4j", "neo4j"), ("minioadmin", "minioadmin"), ("rabbitmq", "rabbitmq"),
+        ("mysql", "mysql"), ("oracle", "oracle"), ("tomcat", "tomcat"),
+        ("admin", "secret"), ("user", "pass"), ("admin", "pass"),
+    }
+)  # fmt: skip
+DEFAULT_CREDENTIAL_CONFIDENCE = 0.3
+"""How sure a default credential (``guest:guest``) is a secret: reported, so a policy can
+see it, but under the ``>= 0.9`` an example guardrail asks for."""
+
+
+def is_default_credential(user: str, password: str) -> bool:
+    """A product's shipped or conventional default (``guest:guest`` of RabbitMQ,
+    ``postgres:postgres``, ``sa`` with no password): no one's secret, but a system still
+    open with it is worth a look."""
+    return (user.lower(), password.lower()) in _DEFAULT_CREDENTIALS

@@ -17,12 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from charter.secrets.filters import (
+    DEFAULT_CREDENTIAL_CONFIDENCE,
     entropy,
     is_code_reference,
+    is_default_credential,
     is_hash_name,
     is_hex,
     is_placeholder,
     is_sequential,
+    is_stand_in,
     is_uuid,
     looks_like_path_or_url,
     not_secret_name,
@@ -100,14 +103,18 @@ def _base62(number: int, width: int) -> str:
 def _github(token: str) -> float | None:
     # Classic tokens end in the base62 CRC32 of the 30 characters after the prefix.
     body, checksum = token[4:-6], token[-6:]
-    if is_placeholder(token) or is_sequential(token[4:]):
+    if is_stand_in(token, 4):
         return None  # ghp_XXXX..., as documentation writes one
     return 0.99 if _base62(zlib.crc32(body.encode()), 6) == checksum else 0.85
 
 
-def _not_placeholder(confidence: float) -> Check:
+def _not_placeholder(confidence: float, body_start: int | None = None) -> Check:
+    """``confidence`` unless the value is a stand-in keeping the prefix
+    (``filters.is_stand_in``; its body starts at ``body_start``, by default after the
+    prefix's lowercase words)."""
+
     def check(value: str) -> float | None:
-        return None if is_placeholder(value) or is_sequential(value[4:]) else confidence
+        return None if is_stand_in(value, body_start) else confidence
 
     return check
 
@@ -121,11 +128,19 @@ def _b64url_json(part: str) -> dict[str, object] | None:
     return value if isinstance(value, dict) else None
 
 
+# jwt.io's sample token, copied into countless tutorials: its claims, whatever the
+# algorithm it is shown signed with (the HS256 one's key is "your-256-bit-secret").
+_SAMPLE_CLAIMS = {"sub": "1234567890", "name": "John Doe"}
+
+
 def _jwt(token: str) -> float | None:
     header, _, rest = token.partition(".")
     claims, _, signature = rest.partition(".")
     decoded = _b64url_json(header)
-    if decoded is None or "alg" not in decoded or _b64url_json(claims) is None:
+    body = _b64url_json(claims)
+    if decoded is None or "alg" not in decoded or body is None:
+        return None
+    if all(body.get(claim) == value for claim, value in _SAMPLE_CLAIMS.items()):
         return None
     return 0.95 if len(signature) >= 16 else 0.6
 
@@ -165,14 +180,16 @@ def credential_confidence(scheme: str, credential: str) -> float | None:
 
 
 # The user may be empty: redis://:password@host is how Redis URLs carry one.
-_URL_PASSWORD = re.compile(r"://[^\s:/@\"'<>]*:([^\s@/\"'<>]+)@")
+_URL_PASSWORD = re.compile(r"://([^\s:/@\"'<>]*):([^\s@/\"'<>]+)@")
 
 
 def _url_password(url: str) -> float | None:
     found = _URL_PASSWORD.search(url)
     if found is None:
         return None
-    password = found.group(1)
+    user, password = found.group(1), found.group(2)
+    if is_default_credential(user, password):
+        return DEFAULT_CREDENTIAL_CONFIDENCE  # guest:guest, postgres:postgres
     if is_placeholder(password) or password.lower() in {"pass", "pwd", "passw0rd", "x"}:
         return None
     return 0.9
@@ -203,7 +220,7 @@ def secret_span(rule_type: str, match: str) -> tuple[int, int]:
     if rule_type == "url_password":
         found = _URL_PASSWORD.search(match)
         if found is not None:
-            return found.span(1)
+            return found.span(2)
     elif rule_type == "authorization_header":
         found = _AUTH_VALUE.search(match)
         if found is not None:
@@ -212,6 +229,33 @@ def secret_span(rule_type: str, match: str) -> tuple[int, int]:
 
 
 _PEM = r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"
+_PEM_ARMOUR = re.compile(r"-----(?:BEGIN|END)[ A-Z0-9]*-----")
+_PEM_HEADER = re.compile(r"^[A-Za-z\-]+: .*$", re.MULTILINE)  # Proc-Type:, DEK-Info:
+_PEM_SPACE = re.compile(r"\s|\\[nr]|\\")
+_BASE64_BODY = re.compile(r"^[A-Za-z0-9+/]+=*$")
+_KEY_BODY_MIN = 64
+"""A real key's base64 is longer than this (the smallest, Ed25519 in PKCS#8, is 64)."""
+_OPENSSH_MAGIC = "b3BlbnNzaC1rZXktdjE"  # base64 of "openssh-key-v1"
+
+
+def _private_key(confidence: float) -> Check:
+    """``confidence`` when the block holds key material: base64 of at least 64
+    characters, not a placeholder, a run or a repeat; an OpenSSH key starts with its
+    format's magic. Documentation's ``...``, ``<your key here>``, ``${PRIVATE_KEY}`` or a
+    body of ``x`` are not keys."""
+
+    def check(block: str) -> float | None:
+        body = _PEM_SPACE.sub("", _PEM_HEADER.sub("", _PEM_ARMOUR.sub("", block)))
+        if len(body) < _KEY_BODY_MIN or not _BASE64_BODY.match(body):
+            return None
+        if "OPENSSH" in block[:40] and not body.startswith(_OPENSSH_MAGIC):
+            return None
+        if is_sequential(body) or entropy(body) < 4.0:
+            return None
+        return confidence
+
+    return check
+
 
 FAMILIES: tuple[Family, ...] = (
     Family(
@@ -221,8 +265,11 @@ FAMILIES: tuple[Family, ...] = (
                 "private_key",
                 _PEM + r".{0,16384}?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----",
                 0.99,
+                _private_key(0.99),
             ),
-            Rule("private_key", _PEM + r"[A-Za-z0-9+/=\s\\]{40,}", 0.9),  # cut short
+            Rule(
+                "private_key", _PEM + r"[A-Za-z0-9+/=\s\\]{40,}", 0.9, _private_key(0.9)
+            ),  # cut short
         ),
     ),
     Family(
@@ -232,7 +279,7 @@ FAMILIES: tuple[Family, ...] = (
                 "aws_access_key",
                 r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|APKA)[A-Z2-7]{16}\b",
                 0.95,
-                _not_placeholder(0.95),
+                _not_placeholder(0.95, 4),
             ),
         ),
     ),
@@ -251,7 +298,14 @@ FAMILIES: tuple[Family, ...] = (
     Family(r"gh[pousr]_", (Rule("github_token", r"\bgh[pousr]_[A-Za-z0-9]{36}\b", 0.9, _github),)),
     Family(
         r"github_pat_",
-        (Rule("github_token", r"\bgithub_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}\b", 0.97),),
+        (
+            Rule(
+                "github_token",
+                r"\bgithub_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}\b",
+                0.97,
+                _not_placeholder(0.97),
+            ),
+        ),
     ),
     Family(
         r"gl(?:pat|dt|rt|ptt|soat|cbt|ft|imt|oas)-|GR1348941",
@@ -308,7 +362,7 @@ FAMILIES: tuple[Family, ...] = (
     ),
     Family(
         r"AIza",
-        (Rule("google_api_key", r"\bAIza[0-9A-Za-z_\-]{35}", 0.95, _not_placeholder(0.95)),),
+        (Rule("google_api_key", r"\bAIza[0-9A-Za-z_\-]{35}", 0.95, _not_placeholder(0.95, 4)),),
     ),
     Family(r"npm_", (Rule("npm_token", r"\bnpm_[A-Za-z0-9]{36}\b", 0.95, _not_placeholder(0.95)),)),
     Family(r"pypi-AgE", (Rule("pypi_token", r"\bpypi-AgE[IN][A-Za-z0-9_\-]{50,}", 0.97),)),
