@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 
 __all__ = ["MAX_DURATION", "parse_duration"]
@@ -28,7 +29,7 @@ def parse_duration(text: str) -> timedelta:
     if match is None or int(match.group(1)) == 0:
         raise InvalidInput(
             f"invalid duration {text[:_MAX_TEXT]!r}",
-            code="invalid_duration",
+            code=ErrorCode.INVALID_DURATION,
             help="write a positive whole number followed by s, m, h or d, e.g. 24h",
         )
     amount, unit = int(match.group(1)), _UNITS[match.group(2)]
@@ -36,7 +37,7 @@ def parse_duration(text: str) -> timedelta:
     if seconds > MAX_DURATION.total_seconds():
         raise InvalidInput(
             f"duration {text.strip()!r} is longer than {MAX_DURATION.days} days",
-            code="invalid_duration",
+            code=ErrorCode.INVALID_DURATION,
             help=f"durations are at most {MAX_DURATION.days}d (ten years)",
         )
     return timedelta(seconds=seconds)

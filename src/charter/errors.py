@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from charter.codes import ErrorCode
+
 __all__ = [
     "ApprovalPending",
     "AuthenticationError",
@@ -41,7 +43,7 @@ __all__ = [
 class CharterError(Exception):
     """Root of every error Charter raises on purpose; carries a stable ``code``."""
 
-    default_code = "charter_error"
+    default_code = ErrorCode.CHARTER_ERROR
 
     def __init__(self, message: str, *, code: str | None = None, help: str | None = None) -> None:
         super().__init__(message)
@@ -57,37 +59,37 @@ class CharterError(Exception):
         return body
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+        return f"{type(self).__name__}(code={str(self.code)!r}, message={self.message!r})"
 
 
 class InvalidInput(CharterError):
     """The input is malformed or inconsistent."""
 
-    default_code = "invalid_input"
+    default_code = ErrorCode.INVALID_INPUT
 
 
 class NotFound(CharterError):
     """The named thing does not exist."""
 
-    default_code = "not_found"
+    default_code = ErrorCode.NOT_FOUND
 
 
 class Conflict(CharterError):
     """The request clashes with the current state (duplicate, illegal transition)."""
 
-    default_code = "conflict"
+    default_code = ErrorCode.CONFLICT
 
 
 class AuthenticationError(CharterError):
     """No valid credential was presented."""
 
-    default_code = "unauthenticated"
+    default_code = ErrorCode.UNAUTHENTICATED
 
 
 class PermissionDenied(CharterError):
     """The credential is valid but does not allow this call."""
 
-    default_code = "forbidden"
+    default_code = ErrorCode.FORBIDDEN
 
 
 class Denied(PermissionDenied):
@@ -98,7 +100,7 @@ class Denied(PermissionDenied):
     ``approval_cancelled``); ``reasons`` name the policy documents and rules.
     """
 
-    default_code = "denied"
+    default_code = ErrorCode.DENIED
 
     def __init__(
         self,
@@ -122,7 +124,7 @@ class ApprovalPending(CharterError):
     ``None`` when nothing was created to wait on, as with the embedded ``Engine``.
     """
 
-    default_code = "approval_pending"
+    default_code = ErrorCode.APPROVAL_PENDING
 
     def __init__(
         self,
@@ -145,16 +147,16 @@ class ApprovalPending(CharterError):
 class PayloadTooLarge(CharterError):
     """The request body is larger than the server accepts."""
 
-    default_code = "payload_too_large"
+    default_code = ErrorCode.PAYLOAD_TOO_LARGE
 
 
 class Unavailable(CharterError):
     """The server or store could not be reached; callers must treat this as a deny."""
 
-    default_code = "unavailable"
+    default_code = ErrorCode.UNAVAILABLE
 
 
 class StoreError(CharterError):
     """The store is missing, not initialised or unusable."""
 
-    default_code = "store_error"
+    default_code = ErrorCode.STORE_ERROR

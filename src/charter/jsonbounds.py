@@ -12,6 +12,7 @@ import json
 import math
 from typing import Any
 
+from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 
 __all__ = ["MAX_INTEGER", "MIN_INTEGER", "dumps", "loads"]
@@ -43,7 +44,7 @@ def _integer(text: str) -> int:
     return int(text)
 
 
-def loads(text: str | bytes, *, code: str = "invalid_json") -> Any:
+def loads(text: str | bytes, *, code: str = ErrorCode.INVALID_JSON) -> Any:
     """Parse JSON, refusing non-finite numbers, integers beyond 64 bits and nesting too
     deep to parse with ``InvalidInput(code)``. Text that is not JSON at all raises
     ``json.JSONDecodeError`` (a ``ValueError``), as ``json.loads`` does."""
@@ -55,7 +56,7 @@ def loads(text: str | bytes, *, code: str = "invalid_json") -> Any:
         raise InvalidInput("the JSON nests too deep", code=code, help=_HELP) from None
 
 
-def dumps(value: Any, *, code: str = "invalid_json") -> str:
+def dumps(value: Any, *, code: str = ErrorCode.INVALID_JSON) -> str:
     """Compact JSON text of ``value``; a non-finite number, an integer beyond 64 bits, a
     lone surrogate or a value JSON cannot hold is ``InvalidInput(code)``."""
 

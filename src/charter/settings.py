@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from charter.codes import ErrorCode
 from charter.durations import MAX_DURATION, parse_duration
 from charter.errors import InvalidInput
 from charter.identity.credentials import TokenLifetimes
@@ -135,21 +136,23 @@ _BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "
 def _boolean(text: str, name: str) -> bool:
     value = _BOOLEANS.get(text.strip().lower())
     if value is None:
-        raise InvalidInput(f"{name} must be true or false, not {text!r}", code="invalid_setting")
+        raise InvalidInput(
+            f"{name} must be true or false, not {text!r}", code=ErrorCode.INVALID_SETTING
+        )
     return value
 
 
 def _integer(text: str, name: str, *, minimum: int) -> int:
     if not re.fullmatch(r"[0-9]{1,12}", text.strip(), re.ASCII):
         raise InvalidInput(
-            f"{name} must be a whole number, not {text[:64]!r}", code="invalid_setting"
+            f"{name} must be a whole number, not {text[:64]!r}", code=ErrorCode.INVALID_SETTING
         )
     try:
         value = int(text)
     except ValueError:
         raise InvalidInput(
-            f"{name} must be a whole number, not {text!r}", code="invalid_setting"
+            f"{name} must be a whole number, not {text!r}", code=ErrorCode.INVALID_SETTING
         ) from None
     if value < minimum:
-        raise InvalidInput(f"{name} must be at least {minimum}", code="invalid_setting")
+        raise InvalidInput(f"{name} must be at least {minimum}", code=ErrorCode.INVALID_SETTING)
     return value

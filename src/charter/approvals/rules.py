@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from charter.approvals.model import Approval, ApprovalKind, ApprovalStatus, Ballot, Vote
+from charter.codes import ErrorCode
 from charter.errors import Conflict, PermissionDenied
 from charter.identity.humans import Human, HumanRole
 
@@ -44,37 +45,37 @@ def check_voter(approval: Approval, human: Human, agent_owner: str) -> None:
     if approval.status is not ApprovalStatus.PENDING:
         raise Conflict(
             f"approval {approval.id} is already {approval.status.value}",
-            code="approval_expired"
+            code=ErrorCode.APPROVAL_EXPIRED
             if approval.status is ApprovalStatus.EXPIRED
-            else "approval_closed",
+            else ErrorCode.APPROVAL_CLOSED,
         )
     if HumanRole.ENFORCER in human.roles:
         raise PermissionDenied(
             f"{human.id} is an enforcer account; enforcers never approve",
-            code="forbidden",
+            code=ErrorCode.FORBIDDEN,
         )
     if approval.kind is ApprovalKind.STEP_UP:
         if human.id != approval.on_behalf_of:
             raise PermissionDenied(
                 f"only {approval.on_behalf_of}, on whose behalf the agent acts, confirms this",
-                code="not_on_behalf_of",
+                code=ErrorCode.NOT_ON_BEHALF_OF,
             )
     else:
         if _same_principal(approval.on_behalf_of, human.id):
             raise PermissionDenied(
                 f"{human.id} is who the request is made for and cannot approve it",
-                code="four_eyes",
+                code=ErrorCode.FOUR_EYES,
                 help="another member of the approver set must decide",
             )
         if not in_approver_set(approval.approvers, human, agent_owner):
             raise PermissionDenied(
                 f"{human.id} is not among the approvers: {', '.join(approval.approvers)}",
-                code="not_an_approver",
+                code=ErrorCode.NOT_AN_APPROVER,
             )
     if any(ballot.human == human.id for ballot in approval.ballots):
         raise Conflict(
             f"{human.id} has already voted on approval {approval.id}",
-            code="already_voted",
+            code=ErrorCode.ALREADY_VOTED,
             help=f"a quorum of {approval.quorum} needs distinct humans",
         )
 

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from charter.cli.common import AsJson, Server, Token, client, emit, out, table
+from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 from charter.identity.agents import AgentStatus, LifecycleAction, RiskTier
 from charter.wire import AgentOut, LifecycleOut
@@ -33,7 +34,7 @@ def parse_labels(pairs: list[str] | None) -> dict[str, str] | None:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise InvalidInput(f"label {pair!r} is not key=value", code="invalid_labels")
+            raise InvalidInput(f"label {pair!r} is not key=value", code=ErrorCode.INVALID_LABELS)
         labels[key] = value
     return labels
 

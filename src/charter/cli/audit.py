@@ -15,6 +15,7 @@ import typer
 from charter.audit.checkpoints import Checkpoint, checkpoint_from_json
 from charter.cli.common import EXIT_ERROR, AsJson, Server, Token, client, emit, handled, out
 from charter.cli.local import DatabaseUrl, DataDir, local_settings
+from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 
 __all__ = ["app"]
@@ -106,12 +107,12 @@ def _read_checkpoints(path: Path) -> list[Checkpoint]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise InvalidInput(
-            f"cannot read {path}: {exc.strerror}", code="checkpoints_unreadable"
+            f"cannot read {path}: {exc.strerror}", code=ErrorCode.CHECKPOINTS_UNREADABLE
         ) from None
     try:
         return [checkpoint_from_json(json.loads(line)) for line in lines if line.strip()]
     except ValueError as exc:
-        raise InvalidInput(f"{path}: {exc}", code="checkpoints_invalid") from None
+        raise InvalidInput(f"{path}: {exc}", code=ErrorCode.CHECKPOINTS_INVALID) from None
 
 
 @app.command()

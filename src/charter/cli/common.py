@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
+from charter.codes import ErrorCode
 from charter.errors import CharterError, InvalidInput
 from charter.jsonbounds import loads
 from charter.policy.model import Capability
@@ -102,7 +103,7 @@ def capability_option(value: str) -> Capability:
     except ValueError:
         raise InvalidInput(
             f"--capability must be request, infer or do, not {value!r}",
-            code="invalid_capability",
+            code=ErrorCode.INVALID_CAPABILITY,
         ) from None
 
 

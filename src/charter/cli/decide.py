@@ -22,6 +22,7 @@ from charter.cli.common import (
     out,
 )
 from charter.cli.policy import EXIT_DENIED
+from charter.codes import ErrorCode
 from charter.wire import DecisionOut
 
 __all__ = ["decide", "show_decision"]
@@ -89,10 +90,12 @@ def decide(
             resource=resource,
             agent=agent,
             fields=field or (),
-            context=json_option(context, option="--context", code="invalid_context"),
+            context=json_option(context, option="--context", code=ErrorCode.INVALID_CONTEXT),
             input=None
             if input is None
-            else json_option(input, option="--input", code="invalid_input_json", object_only=False),
+            else json_option(
+                input, option="--input", code=ErrorCode.INVALID_INPUT_JSON, object_only=False
+            ),
         )
     emit(decision, as_json=as_json, human=lambda: show_decision(decision))
     if decision.decision != "allow":

@@ -25,6 +25,7 @@ from charter.cli import (
 )
 from charter.cli.common import EXIT_ERROR, err, handled, out
 from charter.cli.local import DatabaseUrl, DataDir, local_settings
+from charter.codes import ErrorCode
 from charter.errors import StoreError, Unavailable
 from charter.version import __version__
 
@@ -107,7 +108,7 @@ def init(
                 return
             raise StoreError(
                 f"Charter is already initialised ({settings.signing_key} exists)",
-                code="already_initialised",
+                code=ErrorCode.ALREADY_INITIALISED,
                 help="use that store, or pick another --data-dir",
             )
         if policy is not None:
@@ -122,7 +123,7 @@ def init(
                 if unit.humans.list(limit=1):
                     raise StoreError(
                         "this database already has Charter data but no signing key was found",
-                        code="already_initialised",
+                        code=ErrorCode.ALREADY_INITIALISED,
                         help="point CHARTER_SIGNING_KEY at its key",
                     )
             key = create_signing_key(settings.signing_key)
@@ -312,7 +313,7 @@ def admin_token(
             if target is None or HumanRole.ADMIN not in target.roles:
                 raise StoreError(
                     f"{human} is not an admin of this store",
-                    code="not_an_admin",
+                    code=ErrorCode.NOT_AN_ADMIN,
                     help="name an existing human with the admin role: --human user:...",
                 )
             issued = services.tokens.issue_for_human(

@@ -29,6 +29,7 @@ from charter.cli.common import (
     out,
     table,
 )
+from charter.codes import ErrorCode
 
 __all__ = ["EXIT_DENIED", "EXIT_INVALID_POLICY", "app"]
 
@@ -150,7 +151,7 @@ def check(
 
     engine = _load(directory, as_json)
     with handled():
-        parsed = json_option(context, option="--context", code="invalid_context")
+        parsed = json_option(context, option="--context", code=ErrorCode.INVALID_CONTEXT)
         request = Request(
             agent=agent,
             capability=capability_option(capability),
@@ -175,10 +176,10 @@ def _files(directory: Path) -> dict[str, str]:
     from charter.policy.loader import read_files
 
     if not directory.is_dir():
-        raise InvalidInput(f"{directory} is not a directory", code="policy_not_found")
+        raise InvalidInput(f"{directory} is not a directory", code=ErrorCode.POLICY_NOT_FOUND)
     files = read_files(directory)
     if not files:
-        raise InvalidInput(f"{directory} holds no .yaml files", code="policy_not_found")
+        raise InvalidInput(f"{directory} holds no .yaml files", code=ErrorCode.POLICY_NOT_FOUND)
     return files
 
 

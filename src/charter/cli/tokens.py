@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from charter.cli.common import AsJson, Server, Token, client, emit, err, out, table
+from charter.codes import ErrorCode
 from charter.durations import parse_duration
 from charter.errors import InvalidInput
 from charter.wire import IssuedTokenOut, TokenOut
@@ -31,7 +32,7 @@ def _one_principal(agent: str | None, human: str | None) -> tuple[bool, str]:
         return True, agent
     if human is not None and agent is None:
         return False, human
-    raise InvalidInput("name exactly one of --agent or --human", code="invalid_arguments")
+    raise InvalidInput("name exactly one of --agent or --human", code=ErrorCode.INVALID_ARGUMENTS)
 
 
 def _show_issued(issued: IssuedTokenOut) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
+from charter.codes import ErrorCode
 from charter.errors import Conflict
 
 __all__ = ["Agent", "AgentStatus", "LifecycleAction", "RiskTier", "next_status"]
@@ -52,7 +53,7 @@ def next_status(current: AgentStatus, action: LifecycleAction) -> AgentStatus:
     if current not in allowed_from:
         raise Conflict(
             f"cannot {action.value} an agent that is {current.value}",
-            code="invalid_transition",
+            code=ErrorCode.INVALID_TRANSITION,
             help="retired agents cannot change; only suspended agents can be reinstated; "
             "only active agents can be suspended",
         )

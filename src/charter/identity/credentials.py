@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from charter.codes import ErrorCode
 from charter.errors import AuthenticationError, InvalidInput
 
 __all__ = [
@@ -104,11 +105,11 @@ class TokenLifetimes:
         if requested is None:
             return min(default, cap)
         if requested <= timedelta(0):
-            raise InvalidInput("token lifetime must be positive", code="invalid_ttl")
+            raise InvalidInput("token lifetime must be positive", code=ErrorCode.INVALID_TTL)
         if requested > cap:
             raise InvalidInput(
                 f"token lifetime {requested} exceeds the maximum of {cap} for {kind.value}s",
-                code="ttl_too_long",
+                code=ErrorCode.TTL_TOO_LONG,
                 help="ask for a shorter lifetime, or raise the maximum in the server settings",
             )
         return requested
@@ -138,7 +139,7 @@ def parse_token(token: str) -> tuple[str, str]:
     if match is None:
         raise AuthenticationError(
             "the bearer token is malformed",
-            code="token_invalid",
+            code=ErrorCode.TOKEN_INVALID,
             help="Charter tokens look like cht_<id>_<secret>",
         )
     return f"tok_{match.group(1)}", match.group(2)

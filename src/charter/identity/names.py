@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 
 __all__ = [
@@ -37,7 +38,7 @@ def check_agent_id(agent_id: str) -> str:
     if not _AGENT_ID.fullmatch(agent_id):
         raise InvalidInput(
             f"invalid agent id {agent_id!r}",
-            code="invalid_agent_id",
+            code=ErrorCode.INVALID_AGENT_ID,
             help="agent ids are 2-63 characters: lowercase letters, digits and '-', "
             "starting with a letter or digit",
         )
@@ -49,7 +50,7 @@ def check_human_id(human_id: str) -> str:
     if not _HUMAN_ID.fullmatch(human_id):
         raise InvalidInput(
             f"invalid human id {human_id!r}",
-            code="invalid_human_id",
+            code=ErrorCode.INVALID_HUMAN_ID,
             help="human ids look like 'user:alice' (lowercase letters, digits, '.', '_', '-')",
         )
     return human_id
@@ -58,12 +59,14 @@ def check_human_id(human_id: str) -> str:
 def check_labels(labels: Mapping[str, str]) -> dict[str, str]:
     """Return ``labels`` as a plain dict if every key and value is well-formed."""
     if len(labels) > MAX_LABELS:
-        raise InvalidInput(f"at most {MAX_LABELS} labels are allowed", code="invalid_labels")
+        raise InvalidInput(
+            f"at most {MAX_LABELS} labels are allowed", code=ErrorCode.INVALID_LABELS
+        )
     for key, value in labels.items():
         if not _LABEL_KEY.fullmatch(key) or not _LABEL_VALUE.fullmatch(value):
             raise InvalidInput(
                 f"invalid label {key!r}: {value!r}",
-                code="invalid_labels",
+                code=ErrorCode.INVALID_LABELS,
                 help="label keys are lowercase letters, digits, '.', '_', '/', '-'; "
                 "values are up to 63 letters, digits, '.', '_', '-'",
             )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from charter.codes import DecisionCode
 from charter.policy.compiled import (
     CompiledBinding,
     CompiledGuardrail,
@@ -37,7 +38,7 @@ ConditionCompiler = Callable[[str], Condition]
 """Turns a CEL expression into a ready ``Condition`` (raising on a bad expression)."""
 
 
-def _deny(code: str, reason: Reason, revision: str) -> Decision:
+def _deny(code: DecisionCode, reason: Reason, revision: str) -> Decision:
     return Decision(
         effect=Effect.DENY,
         code=code,
@@ -64,7 +65,10 @@ def _role_index(
             when=conditions(permission.when) if permission.when else None,
             reason=reason,
             allow=Decision(
-                effect=Effect.ALLOW, code="allowed", reasons=(reason,), policy_revision=revision
+                effect=Effect.ALLOW,
+                code=DecisionCode.ALLOWED,
+                reasons=(reason,),
+                policy_revision=revision,
             ),
             covers_resource=any_of(resources),
         )
@@ -78,7 +82,7 @@ def _activation(binding: Binding, revision: str) -> Decision | None:
     name = f"Binding/{binding.name}"
     return Decision(
         effect=Effect.APPROVAL_REQUIRED,
-        code="approval_required",
+        code=DecisionCode.APPROVAL_REQUIRED,
         reasons=(
             Reason(
                 name,
@@ -115,14 +119,14 @@ def _guardrail(
     resources = tuple(RESOURCE.compile(pattern) for pattern in match.resources)
     if guardrail.effect is GuardrailEffect.DENY:
         outcome = _deny(
-            "guardrail", Reason(name, "effect", Effect.DENY, guardrail.message), revision
+            DecisionCode.GUARDRAIL, Reason(name, "effect", Effect.DENY, guardrail.message), revision
         )
     else:
         if guardrail.effect is GuardrailEffect.REQUIRE_STEP_UP:
             # Confirmed by the human the agent acts for; only the expiry of the spec counts.
-            effect, code = Effect.STEP_UP_REQUIRED, "step_up_required"
+            effect, code = Effect.STEP_UP_REQUIRED, DecisionCode.STEP_UP_REQUIRED
         else:
-            effect, code = Effect.APPROVAL_REQUIRED, "approval_required"
+            effect, code = Effect.APPROVAL_REQUIRED, DecisionCode.APPROVAL_REQUIRED
         approval = ApprovalNeeded(name, guardrail.approval)
         outcome = Decision(
             effect=effect,
@@ -141,7 +145,9 @@ def _guardrail(
         when=conditions(guardrail.when) if guardrail.when else None,
         require=conditions(guardrail.require) if guardrail.require else None,
         outcome=outcome,
-        unmet=_deny("requirement_unmet", Reason(name, "require", Effect.DENY, unmet), revision),
+        unmet=_deny(
+            DecisionCode.REQUIREMENT_UNMET, Reason(name, "require", Effect.DENY, unmet), revision
+        ),
         # A guardrail restricts: it matches a resource whatever its case, so that a system
         # downstream that ignores case is never reached by a spelling the guard missed.
         covers_resource=(
@@ -191,7 +197,7 @@ def compile_policy(policy: Policy, *, revision: str, conditions: ConditionCompil
         by_selector=tuple(by_selector),
         deny=deny,
         friction=friction,
-        no_permission=_deny("no_permission", NO_PERMISSION, revision),
+        no_permission=_deny(DecisionCode.NO_PERMISSION, NO_PERMISSION, revision),
         exact_roles={key: tuple(names) for key, names in exact_roles.items()},
         wildcard_roles=tuple(name for name, index in roles.items() if index.wildcard),
     )

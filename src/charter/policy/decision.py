@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from charter.codes import DecisionCode
 from charter.identity.agents import AgentStatus, RiskTier
 from charter.policy.model import ApprovalSpec, Capability
 from charter.secrets.findings import Finding
@@ -134,7 +135,7 @@ class Decision:
     """The evaluator's full answer."""
 
     effect: Effect
-    code: str
+    code: DecisionCode
     reasons: tuple[Reason, ...] = ()
     errors: tuple[str, ...] = ()
     released_fields: tuple[str, ...] = ()

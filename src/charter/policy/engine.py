@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from charter.clock import Clock, system_clock, to_utc
+from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 from charter.identity.agents import AgentStatus
 from charter.policy.cel import compile_condition
@@ -28,7 +29,7 @@ __all__ = ["Engine", "PolicyInvalid", "revision_of"]
 class PolicyInvalid(InvalidInput):
     """A policy with errors: every diagnostic is in ``diagnostics``."""
 
-    default_code = "invalid_policy"
+    default_code = ErrorCode.INVALID_POLICY
 
     def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
         errors = [d for d in diagnostics if d.severity.value == "error"]
@@ -118,7 +119,7 @@ class Engine:
         """Load every ``*.yaml`` / ``*.yml`` file under ``directory``."""
         root = Path(directory)
         if not root.is_dir():
-            raise InvalidInput(f"{root} is not a directory", code="policy_not_found")
+            raise InvalidInput(f"{root} is not a directory", code=ErrorCode.POLICY_NOT_FOUND)
         texts = read_files(root)
         return cls.from_texts(texts, clock=clock)
 

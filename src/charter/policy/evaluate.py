@@ -28,6 +28,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from charter.codes import DecisionCode
 from charter.identity.agents import AgentStatus
 from charter.policy.canonical import non_canonical
 from charter.policy.compiled import (
@@ -50,7 +51,7 @@ from charter.policy.decision import (
 from charter.policy.model import ExcessFields
 from charter.policy.provenance import provenance
 
-__all__ = ["GOVERNANCE_PREFIX", "evaluate", "request_variables"]
+__all__ = ["BEFORE_PERMISSIONS", "GOVERNANCE_PREFIX", "evaluate", "request_variables"]
 
 _ACTIVE = AgentStatus.ACTIVE
 GOVERNANCE_PREFIX = "charter."
@@ -143,7 +144,7 @@ def _answer(decision: Decision, variables: _RequestVariables | None) -> Decision
     return decision if variables is None else _with_errors(decision, variables.errors)
 
 
-def _deny(code: str, reason: Reason, revision: str, errors: list[str]) -> Decision:
+def _deny(code: DecisionCode, reason: Reason, revision: str, errors: list[str]) -> Decision:
     return Decision(
         effect=Effect.DENY,
         code=code,
@@ -156,24 +157,38 @@ def _deny(code: str, reason: Reason, revision: str, errors: list[str]) -> Decisi
 
 def _unknown(request: Request, revision: str) -> Decision:
     return _deny(
-        "agent_unknown",
+        DecisionCode.AGENT_UNKNOWN,
         Reason("invariant", "known_agent", Effect.DENY, f"unknown agent {request.agent!r}"),
         revision,
         [],
     )
 
 
+_INACTIVE = {
+    AgentStatus.SUSPENDED: DecisionCode.AGENT_SUSPENDED,
+    AgentStatus.RETIRED: DecisionCode.AGENT_RETIRED,
+}
+
+BEFORE_PERMISSIONS = frozenset(
+    {DecisionCode.AGENT_UNKNOWN, *_INACTIVE.values(), DecisionCode.AGENT_GOVERNANCE}
+    | {DecisionCode.LEAKED_SECRET, DecisionCode.INVALID_PROVENANCE}
+    | {DecisionCode.GUARDRAIL, DecisionCode.REQUIREMENT_UNMET}
+)
+"""The codes the invariants and the deny guardrails decide, before any permission counts:
+grants and approvals, which only add permissions, cannot change these decisions."""
+
+
 def _refused(agent: AgentFacts, revision: str) -> Decision:
     """An agent that is not active, or an action on Charter's own governance."""
     if agent.status is not AgentStatus.ACTIVE:
         return _deny(
-            f"agent_{agent.status.value}",
+            _INACTIVE[agent.status],
             Reason("invariant", "active_agent", Effect.DENY, f"the agent is {agent.status.value}"),
             revision,
             [],
         )
     return _deny(
-        "agent_governance",
+        DecisionCode.AGENT_GOVERNANCE,
         Reason(
             "invariant",
             "humans_govern",
@@ -187,7 +202,7 @@ def _refused(agent: AgentFacts, revision: str) -> Decision:
 
 def _leaked(fingerprints: tuple[str, ...], revision: str) -> Decision:
     return _deny(
-        "leaked_secret",
+        DecisionCode.LEAKED_SECRET,
         Reason(
             "invariant",
             "no_leaked_secrets",
@@ -201,7 +216,7 @@ def _leaked(fingerprints: tuple[str, ...], revision: str) -> Decision:
 
 def _invalid(problem: str, revision: str) -> Decision:
     return _deny(
-        "invalid_request",
+        DecisionCode.INVALID_REQUEST,
         Reason("invariant", "canonical_request", Effect.DENY, problem),
         revision,
         [],
@@ -227,7 +242,7 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
         traced = provenance(agent.id, request.context, facts, now)
         if traced.problem is not None:
             return _deny(
-                "invalid_provenance",
+                DecisionCode.INVALID_PROVENANCE,
                 Reason("invariant", "provenance", Effect.DENY, traced.problem),
                 snapshot.revision,
                 [],
@@ -356,7 +371,7 @@ def _allow(
             # The standing permissions refuse these fields; the eligible route is still open.
             return _with_errors(eligible, errors)
         return _deny(
-            "excess_fields",
+            DecisionCode.EXCESS_FIELDS,
             Reason(
                 f"Role/{strict[0].role}",
                 f"permissions[{strict[0].index}]",
@@ -374,7 +389,7 @@ def _allow(
         reasons.append(Reason(f"Approval/{approval_id}", "approved", Effect.ALLOW))
     return Decision(
         effect=Effect.ALLOW,
-        code="allowed",
+        code=DecisionCode.ALLOWED,
         reasons=tuple(reasons),
         errors=tuple(errors),
         released_fields=released,

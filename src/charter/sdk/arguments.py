@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
+from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 from charter.policy.model import Capability
 
@@ -31,7 +32,7 @@ _NOT_INPUT = frozenset({"self", "cls"})
 
 def refuse(message: str, help: str | None = None) -> InvalidInput:
     """The error for a guard that is set up wrongly (raised when decorating)."""
-    return InvalidInput(message, code="invalid_guard", help=help)
+    return InvalidInput(message, code=ErrorCode.INVALID_GUARD, help=help)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,7 @@ class ResourceTemplate:
             if text in {"", ".", ".."} or "/" in text:
                 raise InvalidInput(
                     f"argument {{{name}}}={text!r} would not be one segment of {self._template!r}",
-                    code="unsafe_resource_argument",
+                    code=ErrorCode.UNSAFE_RESOURCE_ARGUMENT,
                     help="pass resource= a callable to build paths of several segments",
                 )
             parts.append(text)
@@ -112,7 +113,7 @@ def field_names(value: Any) -> tuple[str, ...]:
         return ()
     names = (value,) if isinstance(value, str) else tuple(value)
     if not all(isinstance(name, str) for name in names):
-        raise InvalidInput("the requested fields must be strings", code="invalid_fields")
+        raise InvalidInput("the requested fields must be strings", code=ErrorCode.INVALID_FIELDS)
     return names
 
 

@@ -20,6 +20,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from charter.codes import ErrorCode
 from charter.errors import (
     AuthenticationError,
     CharterError,
@@ -105,11 +106,11 @@ def reaching() -> Iterator[None]:
         yield
     except httpx.TimeoutException as exc:
         raise Unavailable(
-            f"the Charter server did not answer in time: {exc}", code="timeout"
+            f"the Charter server did not answer in time: {exc}", code=ErrorCode.TIMEOUT
         ) from None
     except httpx.HTTPError as exc:
         raise Unavailable(
-            f"the Charter server cannot be reached: {exc}", code="unreachable"
+            f"the Charter server cannot be reached: {exc}", code=ErrorCode.UNREACHABLE
         ) from None
 
 
@@ -155,10 +156,10 @@ def _error_of(response: httpx.Response) -> CharterError:
         body = response.json()["error"]
         code, message, help = str(body["code"]), str(body["message"]), body.get("help")
     except (ValueError, KeyError, TypeError):
-        code, message, help = "http_error", f"HTTP {response.status_code}", None
+        code, message, help = ErrorCode.HTTP_ERROR, f"HTTP {response.status_code}", None
     if response.status_code >= 500:
         return Unavailable(message, code=code, help=help)
-    if code == "invalid_policy":
+    if code == ErrorCode.INVALID_POLICY:
         return PolicyInvalid(_diagnostics(body.get("diagnostics")))
     family = _FAMILIES.get(response.status_code, CharterError)
     return family(message, code=code, help=help)
@@ -189,7 +190,7 @@ def _parse(response: httpx.Response, validate: Callable[[bytes], T]) -> T:
     except ValidationError:
         raise Unavailable(
             f"{response.request.url} did not answer as a Charter server does",
-            code="invalid_response",
+            code=ErrorCode.INVALID_RESPONSE,
         ) from None
 
 

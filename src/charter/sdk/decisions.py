@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
+from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 from charter.policy.model import Capability
 from charter.sdk.calls import Call, drop_none, model, operation, segment
@@ -79,7 +80,7 @@ class ApprovalWait:
         if isinstance(timeout, bool) or not math.isfinite(timeout) or timeout < 0:
             raise InvalidInput(
                 f"timeout must be a finite number of seconds, at least 0, not {timeout!r}",
-                code="invalid_timeout",
+                code=ErrorCode.INVALID_TIMEOUT,
             )
         self._id, self._clock = approval_id, clock
         self._deadline = clock() + timeout
@@ -218,7 +219,7 @@ def cite(inferences: DecisionOut | str | Sequence[DecisionOut | str]) -> dict[st
                 raise InvalidInput(
                     f"decision {item.decision_id} was {item.decision}: only an allowed "
                     "inference may be cited",
-                    code="invalid_provenance",
+                    code=ErrorCode.INVALID_PROVENANCE,
                 )
             ids.append(item.decision_id)
         else:

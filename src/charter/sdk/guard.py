@@ -22,6 +22,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 
 from pydantic import ValidationError
 
+from charter.codes import ErrorCode
 from charter.errors import ApprovalPending, Denied, Unavailable
 from charter.policy.decision import Decision, Request
 from charter.policy.engine import Engine
@@ -53,9 +54,9 @@ R = TypeVar("R")
 _ALLOW, _DENY = "allow", "deny"
 _KINDS = {"approval_required": "approval", "step_up_required": "step_up"}
 _SETTLED = {
-    "denied": "approval_denied",
-    "expired": "approval_expired",
-    "cancelled": "approval_cancelled",
+    "denied": ErrorCode.APPROVAL_DENIED,
+    "expired": ErrorCode.APPROVAL_EXPIRED,
+    "cancelled": ErrorCode.APPROVAL_CANCELLED,
 }
 
 
@@ -78,7 +79,7 @@ class _Verdict:
         except ValidationError:
             raise Unavailable(
                 "the decision's approval is not what a Charter server sends",
-                code="invalid_response",
+                code=ErrorCode.INVALID_RESPONSE,
             ) from None
         return cls(
             out.decision,
@@ -166,7 +167,7 @@ class _Plan:
         if kind is None:
             raise Unavailable(
                 f"the server answered an unknown decision {verdict.effect!r}",
-                code="invalid_response",
+                code=ErrorCode.INVALID_RESPONSE,
             )
         ticket = verdict.ticket
         approval_id = ticket.id if ticket is not None else None
@@ -188,7 +189,7 @@ class _Plan:
         if code is None:
             raise Unavailable(
                 f"approval {approval.id} has an unknown status {approval.status!r}",
-                code="invalid_response",
+                code=ErrorCode.INVALID_RESPONSE,
             )
         raise Denied(
             f"approval {approval.id} for {self.action} was {approval.status}",

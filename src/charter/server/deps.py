@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 from charter.identity.principals import Principal
 from charter.service import Services
@@ -69,10 +70,12 @@ def decode_cursor(cursor: str | None) -> str | None:
         value = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
     except (binascii.Error, UnicodeError, ValueError):
         raise InvalidInput(
-            "the cursor is not one this server issued", code="invalid_cursor"
+            "the cursor is not one this server issued", code=ErrorCode.INVALID_CURSOR
         ) from None
     if not value or not value.isprintable():
-        raise InvalidInput("the cursor is not one this server issued", code="invalid_cursor")
+        raise InvalidInput(
+            "the cursor is not one this server issued", code=ErrorCode.INVALID_CURSOR
+        )
     return value
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from charter.codes import ErrorCode
 from charter.errors import (
     AuthenticationError,
     CharterError,
@@ -50,14 +51,14 @@ _STATUS: list[tuple[type[CharterError], int]] = [
 ]
 
 _HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthenticated",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    406: "not_acceptable",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
+    400: ErrorCode.BAD_REQUEST,
+    401: ErrorCode.UNAUTHENTICATED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    406: ErrorCode.NOT_ACCEPTABLE,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
 }
 
 
@@ -110,7 +111,7 @@ def install_error_handlers(app: FastAPI, services: Services) -> None:
         if any(problem.get("type") == "json_invalid" for problem in problems):
             return error_response(
                 400,
-                "malformed_json",
+                ErrorCode.MALFORMED_JSON,
                 "the request body is not valid JSON",
                 help="send a JSON object with Content-Type: application/json",
             )
@@ -119,11 +120,13 @@ def install_error_handlers(app: FastAPI, services: Services) -> None:
             for problem in problems
         ]
         summary = "; ".join(f"{field['path']}: {field['message']}" for field in fields[:5])
-        return error_response(422, "invalid_request", summary or "invalid request", fields=fields)
+        return error_response(
+            422, ErrorCode.INVALID_REQUEST, summary or "invalid request", fields=fields
+        )
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, error: HTTPException) -> JSONResponse:
-        code = _HTTP_CODES.get(error.status_code, "http_error")
+        code = _HTTP_CODES.get(error.status_code, ErrorCode.HTTP_ERROR)
         return error_response(error.status_code, code, str(error.detail))
 
     # The store translates these into ``Unavailable``; any that escape it (a driver or
@@ -144,4 +147,6 @@ def install_error_handlers(app: FastAPI, services: Services) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal_error", "the server failed; the error was logged")
+        return error_response(
+            500, ErrorCode.INTERNAL_ERROR, "the server failed; the error was logged"
+        )

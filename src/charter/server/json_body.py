@@ -13,6 +13,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 from charter.jsonbounds import loads
 
@@ -73,7 +74,7 @@ async def _refuse(send: Send, problem: str) -> None:
     body = json.dumps(
         {
             "error": {
-                "code": "invalid_json",
+                "code": ErrorCode.INVALID_JSON,
                 "message": f"the request body is refused: {problem}",
                 "help": "send finite numbers, and integers between -2^63 and 2^63-1",
             }

@@ -6,6 +6,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from charter.codes import ErrorCode
+
 __all__ = ["BodySizeLimit"]
 
 
@@ -58,7 +60,7 @@ class BodySizeLimit:
         body = json.dumps(
             {
                 "error": {
-                    "code": "payload_too_large",
+                    "code": ErrorCode.PAYLOAD_TOO_LARGE,
                     "message": f"request bodies are limited to {self.max_bytes} bytes",
                 }
             }

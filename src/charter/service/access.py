@@ -7,6 +7,7 @@ embedded use) enforces the same rules. A refusal is a ``PermissionDenied`` with 
 
 from __future__ import annotations
 
+from charter.codes import ErrorCode
 from charter.errors import PermissionDenied
 from charter.identity.agents import Agent
 from charter.identity.credentials import PrincipalKind
@@ -39,7 +40,7 @@ BREAK_GLASS = Principal(
 def _refuse(actor: Principal, what: str) -> PermissionDenied:
     return PermissionDenied(
         f"{actor.ref} may not {what}",
-        code="forbidden",
+        code=ErrorCode.FORBIDDEN,
         help=None if actor.is_human else "agent tokens reach only the agent-facing calls",
     )
 

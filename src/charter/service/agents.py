@@ -10,6 +10,7 @@ from typing import Any
 
 from charter.audit.records import AuditEntry
 from charter.clock import Clock, format_time
+from charter.codes import ErrorCode
 from charter.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from charter.identity.agents import Agent, AgentStatus, LifecycleAction, RiskTier, next_status
 from charter.identity.credentials import PrincipalKind
@@ -74,11 +75,11 @@ def _owner_must_be_active(unit: UnitOfWork, owner: str) -> None:
     if human is None:
         raise InvalidInput(
             f"owner {owner!r} is not a known human",
-            code="unknown_owner",
+            code=ErrorCode.UNKNOWN_OWNER,
             help="add the human first: charter humans add",
         )
     if not human.active:
-        raise Conflict(f"owner {owner!r} is deactivated", code="owner_inactive")
+        raise Conflict(f"owner {owner!r} is deactivated", code=ErrorCode.OWNER_INACTIVE)
 
 
 def _may_lift(actor: Principal, agent: Agent) -> None:
@@ -90,7 +91,7 @@ def _may_lift(actor: Principal, agent: Agent) -> None:
     by = agent.suspended_by or "someone else"
     raise PermissionDenied(
         f"{actor.ref} may not reinstate agent {agent.id!r}: it was suspended by {by}",
-        code="reinstate_needs_admin",
+        code=ErrorCode.REINSTATE_NEEDS_ADMIN,
         help="an owner lifts only a suspension they made; ask an admin",
     )
 
@@ -199,7 +200,7 @@ class AgentService:
         if agent is None or not can_read_agent(actor, agent):
             # Non-readers learn nothing about which agents exist.
             require_roles(actor, "read agents", HumanRole.ADMIN, HumanRole.AUDITOR)
-            raise NotFound(f"no agent {agent_id!r}", code="agent_not_found")
+            raise NotFound(f"no agent {agent_id!r}", code=ErrorCode.AGENT_NOT_FOUND)
         return agent
 
     def list(
@@ -225,7 +226,7 @@ class AgentService:
         with self._store.write() as unit:
             agent = self._locked(unit, agent_id)
             if agent.status is AgentStatus.RETIRED:
-                raise Conflict(f"agent {agent_id!r} is retired", code="agent_retired")
+                raise Conflict(f"agent {agent_id!r} is retired", code=ErrorCode.AGENT_RETIRED)
             updated = replace(
                 agent,
                 display_name=changes.display_name or agent.display_name,
@@ -258,7 +259,7 @@ class AgentService:
             if agent is None:
                 # As with reads, non-admins learn nothing about which agents exist.
                 require_roles(actor, what, HumanRole.ADMIN)
-                raise NotFound(f"no agent {agent_id!r}", code="agent_not_found")
+                raise NotFound(f"no agent {agent_id!r}", code=ErrorCode.AGENT_NOT_FOUND)
             require_owner_or_roles(actor, agent, what, HumanRole.ADMIN)
             moved = agent.with_status(next_status(agent.status, action), now, by=actor.ref)
             if action is LifecycleAction.REINSTATE:
@@ -303,5 +304,5 @@ class AgentService:
     def _locked(unit: UnitOfWork, agent_id: str) -> Agent:
         agent = unit.agents.get(agent_id, for_update=True)
         if agent is None:
-            raise NotFound(f"no agent {agent_id!r}", code="agent_not_found")
+            raise NotFound(f"no agent {agent_id!r}", code=ErrorCode.AGENT_NOT_FOUND)
         return agent

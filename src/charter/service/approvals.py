@@ -19,6 +19,7 @@ from charter.approvals.model import Approval, ApprovalKind, ApprovalStatus, Ball
 from charter.approvals.rules import check_voter, in_approver_set, tally
 from charter.audit.records import AuditEntry
 from charter.clock import Clock, format_time
+from charter.codes import DecisionCode, ErrorCode
 from charter.errors import Conflict, InvalidInput, NotFound
 from charter.identity.agents import Agent, AgentStatus
 from charter.identity.humans import HumanRole
@@ -88,7 +89,7 @@ def _no_step_up(decision: Decision, why: str) -> Decision:
     reason = Reason(decision.reasons[0].policy, "step_up", Effect.DENY, why)
     return Decision(
         effect=Effect.DENY,
-        code="step_up_unavailable",
+        code=DecisionCode.STEP_UP_UNAVAILABLE,
         reasons=(reason,),
         errors=decision.errors,
         policy_revision=decision.policy_revision,
@@ -265,7 +266,7 @@ class ApprovalService:
         with self._store.read() as unit:
             approval = unit.approvals.get(approval_id)
             if approval is None or not self._may_read(unit, actor, approval):
-                raise NotFound(f"no approval {approval_id!r}", code="approval_not_found")
+                raise NotFound(f"no approval {approval_id!r}", code=ErrorCode.APPROVAL_NOT_FOUND)
         now = self._clock()
         if approval.is_due(now):
             with self._store.write() as unit:
@@ -309,13 +310,13 @@ class ApprovalService:
         it, an approval of an eligible binding issuing the grant."""
         require_human(actor, "decide approvals")
         if not reason.strip():
-            raise InvalidInput("a reason is required", code="reason_required")
+            raise InvalidInput("a reason is required", code=ErrorCode.REASON_REQUIRED)
         now = self._clock()
         refusal: Refusal | None = None
         with self._store.write() as unit:
             seen = unit.approvals.get(approval_id)
             if seen is None or not self._may_read(unit, actor, seen):
-                raise NotFound(f"no approval {approval_id!r}", code="approval_not_found")
+                raise NotFound(f"no approval {approval_id!r}", code=ErrorCode.APPROVAL_NOT_FOUND)
             # The agent's row before the approval's, as the kill switch takes them: a
             # suspension either comes first (and this vote sees the approval cancelled)
             # or waits for this vote (and then cancels what it approved).
@@ -327,7 +328,9 @@ class ApprovalService:
             else:
                 human = unit.humans.get(actor.id)
                 if agent is None or human is None:
-                    raise NotFound(f"no approval {approval_id!r}", code="approval_not_found")
+                    raise NotFound(
+                        f"no approval {approval_id!r}", code=ErrorCode.APPROVAL_NOT_FOUND
+                    )
                 check_voter(approval, human, agent.owner)
                 if agent.status is not AgentStatus.ACTIVE or agent.voids(approval.created_at):
                     # Never: the kill switch cancelled it in the transaction that stopped
@@ -335,7 +338,7 @@ class ApprovalService:
                     raise Conflict(
                         f"agent {agent.id!r} is {agent.status.value}; "
                         f"approval {approval_id} can no longer be decided",
-                        code="approval_closed",
+                        code=ErrorCode.APPROVAL_CLOSED,
                     )
                 ballot = Ballot(actor.id, vote, reason, now)
                 unit.approvals.add_ballot(approval.id, ballot)
@@ -346,7 +349,7 @@ class ApprovalService:
                 approval, refusal = self._settle(unit, approval, agent, actor, now)
         self._changed([approval.id])
         if expired:
-            raise Conflict(f"approval {approval_id} has expired", code="approval_expired")
+            raise Conflict(f"approval {approval_id} has expired", code=ErrorCode.APPROVAL_EXPIRED)
         if refusal is not None:
             raise Conflict(refusal.message, code=refusal.code)
         return approval

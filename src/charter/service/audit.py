@@ -12,6 +12,7 @@ from charter.audit.checkpoints import Checkpoint, sign_checkpoint
 from charter.audit.records import AuditEntry, AuditRecord
 from charter.audit.verify import VerifyProblem, VerifyReport, verify_log
 from charter.clock import Clock
+from charter.codes import ErrorCode
 from charter.errors import NotFound, StoreError
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
@@ -94,20 +95,24 @@ class AuditService:
         last one; ``signing_key_missing`` (404, as for the public key) without a key."""
         require_roles(actor, "sign checkpoints", HumanRole.ADMIN)
         if self._signing_key is None:
-            raise NotFound("this server has no audit signing key", code="signing_key_missing")
+            raise NotFound(
+                "this server has no audit signing key", code=ErrorCode.SIGNING_KEY_MISSING
+            )
         return self.checkpoint()
 
     def public_key_for(self, actor: Principal) -> Ed25519PublicKey:
         """The key that verifies checkpoint signatures: auditors and admins."""
         require_roles(actor, "read the public key", HumanRole.AUDITOR, HumanRole.ADMIN)
         if self.public_key is None:
-            raise NotFound("this server has no audit signing key", code="signing_key_missing")
+            raise NotFound(
+                "this server has no audit signing key", code=ErrorCode.SIGNING_KEY_MISSING
+            )
         return self.public_key
 
     def checkpoint(self) -> Checkpoint | None:
         """Sign the log's current head if it grew since the last checkpoint."""
         if self._signing_key is None:
-            raise StoreError("no audit signing key is loaded", code="signing_key_missing")
+            raise StoreError("no audit signing key is loaded", code=ErrorCode.SIGNING_KEY_MISSING)
         with self._store.write() as unit:
             head = unit.audit.head(lock=True)
             existing = unit.audit.checkpoints()

@@ -30,13 +30,14 @@ from typing import Any, TypeVar
 from charter.approvals.model import Approval
 from charter.audit.records import AuditEntry
 from charter.clock import Clock
+from charter.codes import DecisionCode, ErrorCode
 from charter.errors import CharterError, InvalidInput, PermissionDenied
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.ids import IdFactory, new_id
 from charter.policy.decision import ADVISORY_MAX_AGE, Advisory, Decision, Effect, Reason, Request
 from charter.policy.engine import Engine
-from charter.policy.evaluate import evaluate
+from charter.policy.evaluate import BEFORE_PERMISSIONS, evaluate
 from charter.policy.model import Capability
 from charter.policy.provenance import cited
 from charter.secrets import Finding, LeakSet
@@ -118,7 +119,7 @@ class DecisionService:
             if asked.agent is not None and asked.agent != actor.id and not scanned.leaked:
                 raise PermissionDenied(
                     f"{actor.ref} may not ask for decisions for agent {scanned.agent!r}",
-                    code="forbidden",
+                    code=ErrorCode.FORBIDDEN,
                     help="an agent token decides only for its own agent; leave out 'agent'",
                 )
             return actor.id
@@ -126,7 +127,7 @@ class DecisionService:
         if asked.agent is None:
             raise InvalidInput(
                 "an enforcer must name the agent the decision is for",
-                code="agent_required",
+                code=ErrorCode.AGENT_REQUIRED,
                 help='add "agent": "<agent id>" to the request',
             )
         return asked.agent
@@ -324,11 +325,6 @@ class DecisionService:
 T = TypeVar("T")
 
 _OPENS_APPROVAL = (Effect.APPROVAL_REQUIRED, Effect.STEP_UP_REQUIRED)
-_BEFORE_PERMISSIONS = frozenset(
-    {"agent_unknown", "agent_suspended", "agent_retired", "agent_governance"}
-    | {"leaked_secret", "invalid_provenance", "guardrail", "requirement_unmet"}
-)
-"""Decided by the invariants and the deny guardrails, before grants or approvals count."""
 
 
 def _facts_matter(decision: Decision) -> bool:
@@ -341,11 +337,11 @@ def _facts_matter(decision: Decision) -> bool:
     """
     if decision.allowed:
         return bool(decision.redacted_fields)
-    return decision.code not in _BEFORE_PERMISSIONS
+    return decision.code not in BEFORE_PERMISSIONS
 
 
 _NO_POLICY = Decision(
-    effect=Effect.DENY, code="no_policy", reasons=(NO_POLICY,), message=NO_POLICY.message
+    effect=Effect.DENY, code=DecisionCode.NO_POLICY, reasons=(NO_POLICY,), message=NO_POLICY.message
 )
 
 

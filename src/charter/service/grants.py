@@ -12,6 +12,7 @@ from charter.approvals.grants import GrantRecord, GrantStatus, grant_duration
 from charter.approvals.model import Approval
 from charter.audit.records import AuditEntry
 from charter.clock import Clock, format_time
+from charter.codes import ErrorCode
 from charter.errors import Conflict, NotFound, PermissionDenied
 from charter.identity.agents import Agent
 from charter.identity.humans import HumanRole
@@ -70,7 +71,7 @@ def grant_record(
 class Refusal:
     """Why an approved eligible binding yields no grant."""
 
-    code: str
+    code: ErrorCode
     message: str
 
 
@@ -87,7 +88,7 @@ def issue_grant(
     stored request must still be allowed with it, and no separation of duty may break.
     The caller stores it (or records the refusal)."""
     if engine is None:
-        return None, Refusal("no_policy", "no policy is loaded; no grant is issued")
+        return None, Refusal(ErrorCode.NO_POLICY, "no policy is loaded; no grant is issued")
     context = approval.request.get("context")
     asked = context.get("duration") if isinstance(context, dict) else None
     duration = grant_duration(approval.max_duration, asked)
@@ -109,7 +110,8 @@ def issue_grant(
     conflict = conflict_among(engine.policy, standing | {g.role for g in held} | {role})
     if conflict is not None:
         return None, Refusal(
-            "separation_of_duty", f"the grant of role {role!r} is refused: {conflict.describe()}"
+            ErrorCode.SEPARATION_OF_DUTY,
+            f"the grant of role {role!r} is refused: {conflict.describe()}",
         )
     request = stored_request(dict(approval.request))
     # The inferences it cites were checked when it was made; they still count, however
@@ -124,7 +126,7 @@ def issue_grant(
     decision = evaluate(request, engine.snapshot, facts, now)
     if not decision.allowed:
         return None, Refusal(
-            "grant_refused",
+            ErrorCode.GRANT_REFUSED,
             f"the grant of role {role!r} is refused on re-check: "
             f"{decision.message or decision.code}",
         )
@@ -173,11 +175,13 @@ class GrantService:
             agent = None if grant is None else unit.agents.get(grant.agent)
             may = actor.has_any(HumanRole.ADMIN) or (agent is not None and agent.owner == actor.id)
             if grant is None or not (may or actor.has_any(HumanRole.AUDITOR)):
-                raise NotFound(f"no grant {grant_id!r}", code="grant_not_found")
+                raise NotFound(f"no grant {grant_id!r}", code=ErrorCode.GRANT_NOT_FOUND)
             if not may:
-                raise PermissionDenied(f"{actor.ref} may not revoke grants", code="forbidden")
+                raise PermissionDenied(
+                    f"{actor.ref} may not revoke grants", code=ErrorCode.FORBIDDEN
+                )
             if not unit.grants.revoke(grant.id, at=now, by=actor.ref, reason=reason):
-                raise Conflict(f"grant {grant_id} is already revoked", code="grant_revoked")
+                raise Conflict(f"grant {grant_id} is already revoked", code=ErrorCode.GRANT_REVOKED)
             grant = replace(grant, revoked_at=now, revoked_by=actor.ref, revoke_reason=reason)
             unit.audit.append(grant_record("revoked", actor.ref, now, grant, reason=reason))
         return grant

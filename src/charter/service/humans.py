@@ -9,6 +9,7 @@ from typing import Any
 
 from charter.audit.records import AuditEntry
 from charter.clock import Clock
+from charter.codes import ErrorCode
 from charter.errors import Conflict, InvalidInput, NotFound
 from charter.identity.agents import Agent, AgentStatus
 from charter.identity.credentials import PrincipalKind
@@ -58,7 +59,7 @@ def human_snapshot(human: Human) -> dict[str, Any]:
 
 def _check_email(email: str) -> str:
     if not _EMAIL.fullmatch(email):
-        raise InvalidInput(f"invalid email address {email!r}", code="invalid_email")
+        raise InvalidInput(f"invalid email address {email!r}", code=ErrorCode.INVALID_EMAIL)
     return email
 
 
@@ -67,7 +68,7 @@ def _check_groups(groups: Iterable[str]) -> tuple[str, ...]:
     if len(unique) > MAX_GROUPS or not all(_GROUP.fullmatch(group) for group in unique):
         raise InvalidInput(
             "invalid groups",
-            code="invalid_groups",
+            code=ErrorCode.INVALID_GROUPS,
             help=f"at most {MAX_GROUPS} groups of lowercase letters, digits, '.', '_', '-'",
         )
     return unique
@@ -124,7 +125,7 @@ class HumanService:
         with self._store.read() as unit:
             human = unit.humans.get(human_id)
         if human is None:
-            raise NotFound(f"no human {human_id!r}", code="human_not_found")
+            raise NotFound(f"no human {human_id!r}", code=ErrorCode.HUMAN_NOT_FOUND)
         return human
 
     def list(self, actor: Principal, *, after: str | None = None, limit: int = 100) -> list[Human]:
@@ -139,7 +140,7 @@ class HumanService:
         if changes.active is False:
             raise InvalidInput(
                 "deactivate a human with the deactivate call, which reports orphaned agents",
-                code="use_deactivate",
+                code=ErrorCode.USE_DEACTIVATE,
             )
         now = self._clock()
         with self._store.write() as unit:
@@ -180,7 +181,7 @@ class HumanService:
         with self._store.write() as unit:
             human = self._locked(unit, human_id)
             if not human.active:
-                raise Conflict(f"{human_id} is already deactivated", code="human_inactive")
+                raise Conflict(f"{human_id} is already deactivated", code=ErrorCode.HUMAN_INACTIVE)
             if HumanRole.ADMIN in human.roles:
                 self._keep_an_admin(unit, human_id)
             updated = replace(human, active=False, updated_at=now)
@@ -212,7 +213,7 @@ class HumanService:
     def _locked(unit: UnitOfWork, human_id: str) -> Human:
         human = unit.humans.get(human_id, for_update=True)
         if human is None:
-            raise NotFound(f"no human {human_id!r}", code="human_not_found")
+            raise NotFound(f"no human {human_id!r}", code=ErrorCode.HUMAN_NOT_FOUND)
         return human
 
     @staticmethod
@@ -230,6 +231,6 @@ class HumanService:
             after = page[-1].id
         raise Conflict(
             f"{leaving} is the last active admin",
-            code="last_admin",
+            code=ErrorCode.LAST_ADMIN,
             help="give another human the admin role first",
         )

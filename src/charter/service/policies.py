@@ -22,6 +22,7 @@ from typing import Any
 
 from charter.audit.records import AuditEntry
 from charter.clock import Clock
+from charter.codes import ErrorCode
 from charter.errors import NotFound, PermissionDenied
 from charter.identity.agents import Agent, AgentStatus
 from charter.identity.humans import HumanRole
@@ -199,7 +200,9 @@ class PolicyService:
         with self._store.write() as unit:
             stored = unit.policies.get(revision)
             if stored is None:
-                raise NotFound(f"no policy revision {revision!r}", code="revision_not_found")
+                raise NotFound(
+                    f"no policy revision {revision!r}", code=ErrorCode.REVISION_NOT_FOUND
+                )
             engine = Engine.from_texts(stored.files, clock=self._clock)
             # Only owners it would give agents to must be active: a rollback is what an
             # operator reaches for in a hurry, and an unchanged owner blocks nothing.
@@ -277,7 +280,7 @@ class PolicyService:
                 problems.append(
                     Diagnostic(
                         Severity.ERROR,
-                        "unknown_owner" if owner is None else "owner_inactive",
+                        ErrorCode.UNKNOWN_OWNER if owner is None else ErrorCode.OWNER_INACTIVE,
                         f"Agent/{spec.name}: owner {spec.owner!r} is {state}",
                         spec.source,
                         "add the human first: charter humans add" if owner is None else None,
@@ -324,7 +327,7 @@ class PolicyService:
         if refused:
             raise PermissionDenied(
                 f"{actor.ref} may not change agents through a policy: {'; '.join(refused)}",
-                code="policy_changes_agent",
+                code=ErrorCode.POLICY_CHANGES_AGENT,
                 help="declare the agents as they are registered (charter agents get), or "
                 "ask an admin to apply this policy or to change the agents directly",
             )

@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from charter.audit.records import AuditEntry
 from charter.clock import Clock
+from charter.codes import DecisionCode, ErrorCode
 from charter.errors import InvalidInput, Unavailable
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
@@ -128,7 +129,7 @@ def leaked_decision(scanned: Scanned, revision: str | None) -> Decision:
     )
     return Decision(
         effect=Effect.DENY,
-        code="leaked_secret",
+        code=DecisionCode.LEAKED_SECRET,
         reasons=(reason,),
         policy_revision=revision or "",
         message=reason.message,
@@ -242,7 +243,7 @@ class LeakService:
         if not self._keyed:
             raise Unavailable(
                 "this server has no key to fingerprint secrets with",
-                code="fingerprint_key_missing",
+                code=ErrorCode.FINGERPRINT_KEY_MISSING,
                 help="start the server with its audit signing key (charter serve does)",
             )
         found, kind, length = self._identify(value, fingerprint)
@@ -294,20 +295,20 @@ class LeakService:
             if not FINGERPRINT.match(fingerprint):
                 raise InvalidInput(
                     f"{fingerprint!r} is not a fingerprint (fp_ and 32 hex digits)",
-                    code="invalid_fingerprint",
+                    code=ErrorCode.INVALID_FINGERPRINT,
                 )
             return fingerprint, None, None
         if value is None or fingerprint is not None:
             raise InvalidInput(
                 "give the leaked secret's value or its fingerprint, not both",
-                code="leak_value_or_fingerprint",
+                code=ErrorCode.LEAK_VALUE_OR_FINGERPRINT,
             )
         secret = value.strip()
         digest = self.scanner.fingerprint(secret)
         if not secret or len(secret) > MAX_SECRET or digest is None:
             raise InvalidInput(
                 f"the leaked secret must be 1 to {MAX_SECRET} characters",
-                code="invalid_secret",
+                code=ErrorCode.INVALID_SECRET,
             )
         whole = [f for f in self.scanner.scan(secret) if f.start == 0 and f.end == len(secret)]
         return digest, whole[0].type if whole else None, len(secret)
@@ -325,7 +326,7 @@ def _check_text(name: str, value: str | None, *, required: bool = False) -> None
     if value is None or not value.strip() or len(value) > MAX_NOTE:
         raise InvalidInput(
             f"{name} must be 1 to {MAX_NOTE} characters",
-            code="invalid_leak_report",
+            code=ErrorCode.INVALID_LEAK_REPORT,
         )
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from charter.audit.records import AuditEntry
 from charter.clock import Clock, format_time
+from charter.codes import ErrorCode
 from charter.errors import AuthenticationError, Conflict, NotFound
 from charter.identity.agents import Agent, AgentStatus
 from charter.identity.credentials import (
@@ -27,6 +28,15 @@ from charter.service.throttle import FailureBudget, Suppressed
 from charter.storage.ports import Store, UnitOfWork
 
 __all__ = ["Checked", "TokenService", "revoke_former_owners_tokens"]
+
+_AGENT_INACTIVE = {
+    AgentStatus.SUSPENDED: ErrorCode.AGENT_SUSPENDED,
+    AgentStatus.RETIRED: ErrorCode.AGENT_RETIRED,
+}
+_TOKEN_UNUSABLE = {
+    CredentialState.EXPIRED: ErrorCode.TOKEN_EXPIRED,
+    CredentialState.REVOKED: ErrorCode.TOKEN_REVOKED,
+}
 
 # Recording every use would turn each authenticated read into a write; a minute's
 # precision is enough to see which tokens are idle.
@@ -79,7 +89,7 @@ class TokenService:
             if agent.status is not AgentStatus.ACTIVE:
                 raise Conflict(
                     f"agent {agent_id!r} is {agent.status.value}; tokens go to active agents",
-                    code=f"agent_{agent.status.value}",
+                    code=_AGENT_INACTIVE[agent.status],
                 )
             return self._issue(unit, actor, PrincipalKind.AGENT, agent_id, ttl, description)
 
@@ -96,9 +106,9 @@ class TokenService:
         with self._store.write() as unit:
             human = unit.humans.get(human_id)
             if human is None:
-                raise NotFound(f"no human {human_id!r}", code="human_not_found")
+                raise NotFound(f"no human {human_id!r}", code=ErrorCode.HUMAN_NOT_FOUND)
             if not human.active:
-                raise Conflict(f"{human_id} is deactivated", code="human_inactive")
+                raise Conflict(f"{human_id} is deactivated", code=ErrorCode.HUMAN_INACTIVE)
             return self._issue(unit, actor, PrincipalKind.HUMAN, human_id, ttl, description)
 
     def _issue(
@@ -198,14 +208,14 @@ class TokenService:
             if old.state(now) is not CredentialState.ACTIVE:
                 raise Conflict(
                     f"token {credential_id} is {old.state(now).value}; only active tokens rotate",
-                    code=f"token_{old.state(now).value}",
+                    code=_TOKEN_UNUSABLE[old.state(now)],
                 )
             if old.principal_kind is PrincipalKind.AGENT:
                 agent = _agent(unit, old.principal_id)
                 if agent.status is not AgentStatus.ACTIVE:
                     raise Conflict(
                         f"agent {agent.id!r} is {agent.status.value}",
-                        code=f"agent_{agent.status.value}",
+                        code=_AGENT_INACTIVE[agent.status],
                     )
             unit.credentials.save(replace(old, revoked_at=now, revoked_by=actor.ref))
             return self._issue(
@@ -224,7 +234,7 @@ class TokenService:
         credential = unit.credentials.get(credential_id)
         if credential is None:
             require_roles(actor, what, HumanRole.ADMIN)
-            raise NotFound(f"no token {credential_id!r}", code="token_not_found")
+            raise NotFound(f"no token {credential_id!r}", code=ErrorCode.TOKEN_NOT_FOUND)
         self._may_manage(unit, actor, credential.principal_kind, credential.principal_id, what)
         return credential
 
@@ -261,14 +271,16 @@ class TokenService:
             if not token:
                 raise AuthenticationError(
                     "no bearer token was presented",
-                    code="token_missing",
+                    code=ErrorCode.TOKEN_MISSING,
                     help="send 'Authorization: Bearer <token>'",
                 )
             credential_id, secret = parse_token(token)
             credential = unit.credentials.get(credential_id)
             if credential is None or not secret_matches(secret, credential.secret_hash):
                 credential = None
-                raise AuthenticationError("the bearer token is not valid", code="token_invalid")
+                raise AuthenticationError(
+                    "the bearer token is not valid", code=ErrorCode.TOKEN_INVALID
+                )
             return Checked(self._principal(unit, credential, now), credential, None, now)
         except AuthenticationError as failure:
             return Checked(None, credential, failure, now)
@@ -295,19 +307,23 @@ class TokenService:
         state = credential.state(now)
         if state is CredentialState.EXPIRED:
             raise AuthenticationError(
-                "the bearer token has expired", code="token_expired", help="ask for a new token"
+                "the bearer token has expired",
+                code=ErrorCode.TOKEN_EXPIRED,
+                help="ask for a new token",
             )
         if state is CredentialState.REVOKED:
-            raise AuthenticationError("the bearer token was revoked", code="token_revoked")
+            raise AuthenticationError("the bearer token was revoked", code=ErrorCode.TOKEN_REVOKED)
         if credential.principal_kind is PrincipalKind.AGENT:
             agent = unit.agents.get(credential.principal_id)
             if agent is None or agent.status is not AgentStatus.ACTIVE:
-                status = "retired" if agent is None else agent.status.value
-                raise AuthenticationError(f"the agent is {status}", code=f"agent_{status}")
+                status = AgentStatus.RETIRED if agent is None else agent.status
+                raise AuthenticationError(
+                    f"the agent is {status.value}", code=_AGENT_INACTIVE[status]
+                )
             return Principal(PrincipalKind.AGENT, agent.id, credential.id)
         human = unit.humans.get(credential.principal_id)
         if human is None or not human.active:
-            raise AuthenticationError("the human is deactivated", code="human_inactive")
+            raise AuthenticationError("the human is deactivated", code=ErrorCode.HUMAN_INACTIVE)
         return Principal(PrincipalKind.HUMAN, human.id, credential.id, human.roles)
 
     def _record_failure(
@@ -366,7 +382,7 @@ def _suppressed_entry(suppressed: Suppressed, now: datetime) -> AuditEntry:
 def _agent(unit: UnitOfWork, agent_id: str) -> Agent:
     agent = unit.agents.get(agent_id)
     if agent is None:
-        raise NotFound(f"no agent {agent_id!r}", code="agent_not_found")
+        raise NotFound(f"no agent {agent_id!r}", code=ErrorCode.AGENT_NOT_FOUND)
     return agent
 
 
@@ -378,7 +394,7 @@ def _managed_agent(
     if agent is None:
         # Non-admins learn nothing about which agents exist, as with reads.
         require_roles(actor, what, *roles)
-        raise NotFound(f"no agent {agent_id!r}", code="agent_not_found")
+        raise NotFound(f"no agent {agent_id!r}", code=ErrorCode.AGENT_NOT_FOUND)
     require_owner_or_roles(actor, agent, what, *roles)
     return agent
 

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from charter.audit.records import AuditEntry, canonical_json
 from charter.clock import Clock, format_time
+from charter.codes import ErrorCode
 from charter.errors import Conflict, InvalidInput, NotFound, Unavailable
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
@@ -141,7 +142,7 @@ class WebhookService:
         if self._keys is None:
             raise Unavailable(
                 "this server has no key to sign webhook deliveries with",
-                code="webhook_key_missing",
+                code=ErrorCode.WEBHOOK_KEY_MISSING,
                 help="start the server with its audit signing key (charter serve does)",
             )
         return self._keys
@@ -161,7 +162,7 @@ class WebhookService:
         if len(description) > MAX_DESCRIPTION:
             raise InvalidInput(
                 f"the description is longer than {MAX_DESCRIPTION} characters",
-                code="invalid_description",
+                code=ErrorCode.INVALID_DESCRIPTION,
             )
         now = self._clock()
         webhook = Webhook(
@@ -177,7 +178,7 @@ class WebhookService:
             if len(unit.webhooks.active()) >= MAX_WEBHOOKS:
                 raise Conflict(
                     f"there are already {MAX_WEBHOOKS} webhooks",
-                    code="too_many_webhooks",
+                    code=ErrorCode.TOO_MANY_WEBHOOKS,
                     help="remove one first: charter webhooks remove",
                 )
             unit.webhooks.add(webhook)
@@ -214,7 +215,9 @@ class WebhookService:
             webhook = self._found(unit, webhook_id)
             dropped = unit.webhooks.remove(webhook_id, at=now, by=actor.ref)
             if dropped is None:
-                raise Conflict(f"webhook {webhook_id} is already removed", code="webhook_removed")
+                raise Conflict(
+                    f"webhook {webhook_id} is already removed", code=ErrorCode.WEBHOOK_REMOVED
+                )
             unit.audit.append(
                 AuditEntry(
                     type="webhook.removed",
@@ -245,5 +248,5 @@ class WebhookService:
     def _found(unit: UnitOfWork, webhook_id: str) -> Webhook:
         webhook = unit.webhooks.get(webhook_id)
         if webhook is None:
-            raise NotFound(f"no webhook {webhook_id!r}", code="webhook_not_found")
+            raise NotFound(f"no webhook {webhook_id!r}", code=ErrorCode.WEBHOOK_NOT_FOUND)
         return webhook

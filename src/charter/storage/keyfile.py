@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_public_key,
 )
 
+from charter.codes import ErrorCode
 from charter.errors import StoreError
 
 __all__ = ["create_signing_key", "load_public_key", "load_signing_key", "public_key_pem"]
@@ -35,7 +36,7 @@ def create_signing_key(path: Path) -> Ed25519PrivateKey:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         raise StoreError(
-            f"a signing key already exists at {path}", code="signing_key_exists"
+            f"a signing key already exists at {path}", code=ErrorCode.SIGNING_KEY_EXISTS
         ) from None
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
@@ -50,23 +51,25 @@ def load_signing_key(path: Path) -> Ed25519PrivateKey:
     except FileNotFoundError:
         raise StoreError(
             f"no audit signing key at {path}",
-            code="signing_key_missing",
+            code=ErrorCode.SIGNING_KEY_MISSING,
             help="run 'charter init' to create one, or set CHARTER_SIGNING_KEY",
         ) from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise StoreError(
             f"the audit signing key {path} is readable by others (mode {stat.filemode(mode)})",
-            code="signing_key_exposed",
+            code=ErrorCode.SIGNING_KEY_EXPOSED,
             help=f"chmod 600 {path}",
         )
     try:
         key = load_pem_private_key(path.read_bytes(), password=None)
     except (ValueError, TypeError):
         raise StoreError(
-            f"{path} is not an unencrypted PEM private key", code="signing_key_invalid"
+            f"{path} is not an unencrypted PEM private key", code=ErrorCode.SIGNING_KEY_INVALID
         ) from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise StoreError(f"{path} is not an Ed25519 private key", code="signing_key_invalid")
+        raise StoreError(
+            f"{path} is not an Ed25519 private key", code=ErrorCode.SIGNING_KEY_INVALID
+        )
     return key
 
 
@@ -75,9 +78,11 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     try:
         key = load_pem_public_key(path.read_bytes())
     except FileNotFoundError:
-        raise StoreError(f"no public key at {path}", code="public_key_missing") from None
+        raise StoreError(f"no public key at {path}", code=ErrorCode.PUBLIC_KEY_MISSING) from None
     except ValueError:
-        raise StoreError(f"{path} is not a PEM public key", code="public_key_invalid") from None
+        raise StoreError(
+            f"{path} is not a PEM public key", code=ErrorCode.PUBLIC_KEY_INVALID
+        ) from None
     if not isinstance(key, Ed25519PublicKey):
-        raise StoreError(f"{path} is not an Ed25519 public key", code="public_key_invalid")
+        raise StoreError(f"{path} is not an Ed25519 public key", code=ErrorCode.PUBLIC_KEY_INVALID)
     return key

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 from charter.webhooks.targets import check_target
 
@@ -147,7 +148,7 @@ def check_url(url: str, *, allow_private: bool = False) -> str:
     if problem is not None:
         raise InvalidInput(
             f"invalid webhook URL: {problem}",
-            code="invalid_webhook_url",
+            code=ErrorCode.INVALID_WEBHOOK_URL,
             help="give an absolute URL such as https://hooks.example.com/charter",
         )
     if parts is not None and parts.hostname:
@@ -169,5 +170,5 @@ def events_of(names: Iterable[WebhookEvent] | None) -> tuple[WebhookEvent, ...]:
         return tuple(WebhookEvent)
     chosen = set(names)
     if not chosen:
-        raise InvalidInput("subscribe to at least one event", code="invalid_webhook_events")
+        raise InvalidInput("subscribe to at least one event", code=ErrorCode.INVALID_WEBHOOK_EVENTS)
     return tuple(event for event in WebhookEvent if event in chosen)

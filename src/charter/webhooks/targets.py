@@ -24,6 +24,7 @@ import ipaddress
 import unicodedata
 from urllib.parse import unquote
 
+from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 
 __all__ = ["Address", "address_problem", "check_target", "host_address", "host_problem"]
@@ -97,7 +98,7 @@ def _number(label: str) -> int | None:
 def _bad_host(host: str) -> InvalidInput:
     return InvalidInput(
         f"invalid webhook URL: the host {host[:100]!r} is not a valid address",
-        code="invalid_webhook_url",
+        code=ErrorCode.INVALID_WEBHOOK_URL,
         help="give an absolute URL such as https://hooks.example.com/charter",
     )
 
@@ -157,6 +158,6 @@ def check_target(host: str, *, allow_private: bool) -> None:
     if problem is not None:
         raise InvalidInput(
             f"webhooks may not be sent to {host[:100]!r}: {problem}",
-            code="webhook_target_forbidden",
+            code=ErrorCode.WEBHOOK_TARGET_FORBIDDEN,
             help="give a public address; link-local and metadata addresses are never allowed",
         )

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
+from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 from charter.identity.names import AGENT_ID_PATTERN
 from charter.server.deps import Caller, Wired, decode_cursor, encode_cursor
@@ -27,7 +28,9 @@ def _after_seq(cursor: str | None) -> int:
     if value is None:
         return -1
     if not value.isdigit() or len(value) > 18:
-        raise InvalidInput("the cursor is not one this server issued", code="invalid_cursor")
+        raise InvalidInput(
+            "the cursor is not one this server issued", code=ErrorCode.INVALID_CURSOR
+        )
     return int(value)
 
 
@@ -49,7 +52,7 @@ def query_audit(
     following the log), and the two cannot be combined.
     """
     if cursor is not None and after is not None:
-        raise InvalidInput("give either cursor or after, not both", code="cursor_and_after")
+        raise InvalidInput("give either cursor or after, not both", code=ErrorCode.CURSOR_AND_AFTER)
     records = services.audit.query(
         caller,
         AuditQuery(

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from charter.codes import ErrorCode
 from charter.errors import Unavailable
 from charter.server.errors import error_response
 from charter.service import Services
@@ -43,7 +44,7 @@ async def readyz(request: Request) -> dict[str, str | None] | JSONResponse:
     except TimeoutError:
         return error_response(
             503,
-            "store_unavailable",
+            ErrorCode.STORE_UNAVAILABLE,
             f"the store did not answer within {bound:g}s",
             help="retry shortly; the server's log says why",
         )

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from charter.clock import format_time
+from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 from charter.server.deps import Caller, Wired, decode_cursor, encode_cursor
 from charter.webhooks.model import Delivery, DeliveryStatus
@@ -41,10 +42,12 @@ def _before(cursor: str | None) -> tuple[datetime, str] | None:
         moment = datetime.strptime(at, _TIME).replace(tzinfo=UTC)
     except ValueError:
         raise InvalidInput(
-            "the cursor is not one this server issued", code="invalid_cursor"
+            "the cursor is not one this server issued", code=ErrorCode.INVALID_CURSOR
         ) from None
     if not delivery_id.startswith("dlv_"):
-        raise InvalidInput("the cursor is not one this server issued", code="invalid_cursor")
+        raise InvalidInput(
+            "the cursor is not one this server issued", code=ErrorCode.INVALID_CURSOR
+        )
     return moment, delivery_id
 
 

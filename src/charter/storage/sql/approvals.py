@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from charter.approvals.grants import GrantRecord, GrantStatus
 from charter.approvals.model import Approval, ApprovalKind, ApprovalStatus, Ballot, Vote
+from charter.codes import ErrorCode
 from charter.errors import Conflict
 from charter.storage.sql.schema import agents, approval_votes, approvals, grants
 
@@ -153,7 +154,7 @@ class SqlApprovalStore:
                 )
         except IntegrityError:
             raise Conflict(
-                "an approval is already pending for this request", code="approval_pending"
+                "an approval is already pending for this request", code=ErrorCode.APPROVAL_PENDING
             ) from None
 
     def pending_for(self, agent_id: str, digest: str) -> Approval | None:
@@ -237,7 +238,7 @@ class SqlApprovalStore:
         except IntegrityError:
             raise Conflict(
                 f"{ballot.human} has already voted on approval {approval_id}",
-                code="already_voted",
+                code=ErrorCode.ALREADY_VOTED,
             ) from None
 
     def close(

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from charter.audit.checkpoints import Checkpoint
 from charter.audit.merkle import Frontier
 from charter.audit.records import AuditEntry, AuditRecord, seal
+from charter.codes import ErrorCode
 from charter.errors import StoreError
 from charter.storage.ports import AuditQuery
 from charter.storage.sql.schema import audit_checkpoints, audit_head, audit_records
@@ -65,7 +66,9 @@ def _frontier(row: RowMapping) -> Frontier:
     try:
         hashes = tuple(bytes.fromhex(part) for part in text.split(",")) if text else ()
     except ValueError:
-        raise StoreError("the audit log head is corrupt", code="audit_head_corrupt") from None
+        raise StoreError(
+            "the audit log head is corrupt", code=ErrorCode.AUDIT_HEAD_CORRUPT
+        ) from None
     return Frontier(int(row["size"]), hashes)
 
 
@@ -84,11 +87,11 @@ class SqlAuditStore:
         if row is None:
             raise StoreError(
                 "the audit log has no head row: the store was not migrated",
-                code="store_not_initialised",
+                code=ErrorCode.STORE_NOT_INITIALISED,
             )
         frontier = _frontier(row)
         if not frontier.is_consistent():
-            raise StoreError("the audit log head is corrupt", code="audit_head_corrupt")
+            raise StoreError("the audit log head is corrupt", code=ErrorCode.AUDIT_HEAD_CORRUPT)
         return frontier
 
     def append(self, entry: AuditEntry) -> AuditRecord:

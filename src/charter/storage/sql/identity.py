@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
+from charter.codes import ErrorCode
 from charter.errors import Conflict
 from charter.identity.agents import Agent, AgentStatus, RiskTier
 from charter.identity.credentials import Credential, PrincipalKind
@@ -76,7 +77,9 @@ class SqlAgentStore:
             with self._conn.begin_nested():
                 self._conn.execute(agents.insert().values(**_agent_row(agent)))
         except IntegrityError:
-            raise Conflict(f"agent {agent.id!r} already exists", code="agent_exists") from None
+            raise Conflict(
+                f"agent {agent.id!r} already exists", code=ErrorCode.AGENT_EXISTS
+            ) from None
 
     def save(self, agent: Agent) -> None:
         """Overwrite an existing agent."""
@@ -155,7 +158,7 @@ class SqlHumanStore:
         except IntegrityError:
             raise Conflict(
                 f"a human with id {human.id!r} or email {human.email!r} already exists",
-                code="human_exists",
+                code=ErrorCode.HUMAN_EXISTS,
             ) from None
 
     def save(self, human: Human) -> None:
@@ -167,7 +170,7 @@ class SqlHumanStore:
                 self._conn.execute(humans.update().where(humans.c.id == human.id).values(**values))
         except IntegrityError:
             raise Conflict(
-                f"another human already has email {human.email!r}", code="human_exists"
+                f"another human already has email {human.email!r}", code=ErrorCode.HUMAN_EXISTS
             ) from None
 
     def list(self, *, after: str | None = None, limit: int = 100) -> list[Human]:

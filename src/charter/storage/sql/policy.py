@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from charter.codes import ErrorCode
 from charter.errors import StoreError
 from charter.policy.revisions import ActivePolicy, PolicyRevision
 from charter.storage.sql.schema import policy_revisions, policy_state
@@ -70,7 +71,9 @@ class SqlPolicyStore:
             query = query.with_for_update()
         row = self._conn.execute(query).mappings().first()
         if row is None:
-            raise StoreError("the policy state row is missing", code="store_not_initialised")
+            raise StoreError(
+                "the policy state row is missing", code=ErrorCode.STORE_NOT_INITIALISED
+            )
         if row["active_revision"] is None:
             return None
         return ActivePolicy(row["active_revision"], row["activated_at"], row["activated_by"])

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from charter.codes import ErrorCode
 from charter.errors import StoreError, Unavailable
 from charter.storage.sql.approvals import SqlApprovalStore, SqlGrantStore
 from charter.storage.sql.audit import SqlAuditStore
@@ -96,7 +97,7 @@ def store_unavailable(error: SQLAlchemyError) -> Unavailable:
     log.info("store unavailable: %s", detail[:500])
     return Unavailable(
         "the store did not answer in time or cannot be reached",
-        code="store_unavailable",
+        code=ErrorCode.STORE_UNAVAILABLE,
         help="retry shortly; the server's log says why",
     )
 
@@ -143,7 +144,9 @@ def create_sql_engine(url: str, bounds: StoreBounds | None = None) -> Engine:
     try:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError as exc:
-        raise StoreError(f"invalid database URL: {exc}", code="invalid_database_url") from None
+        raise StoreError(
+            f"invalid database URL: {exc}", code=ErrorCode.INVALID_DATABASE_URL
+        ) from None
     if parsed.get_backend_name() == "sqlite":
         engine = sa.create_engine(
             parsed,
@@ -167,7 +170,7 @@ def create_sql_engine(url: str, bounds: StoreBounds | None = None) -> Engine:
         return engine
     raise StoreError(
         f"unsupported database {parsed.get_backend_name()!r}",
-        code="invalid_database_url",
+        code=ErrorCode.INVALID_DATABASE_URL,
         help="use sqlite:///path/charter.db or postgresql+psycopg://user@host/db",
     )
 
@@ -235,7 +238,7 @@ class SqlStore:
             if _unreachable(exc):
                 raise store_unavailable(exc) from exc
             raise Unavailable(
-                "the store is not reachable or not initialised", code="store_unavailable"
+                "the store is not reachable or not initialised", code=ErrorCode.STORE_UNAVAILABLE
             ) from exc
 
     def close(self) -> None:
@@ -268,7 +271,7 @@ def open_existing_store(url: str, *, bounds: StoreBounds | None = None) -> SqlSt
     ):
         raise StoreError(
             f"no Charter store at {parsed.database}",
-            code="store_not_initialised",
+            code=ErrorCode.STORE_NOT_INITIALISED,
             help="check --data-dir / CHARTER_DATABASE_URL, or run 'charter init'",
         )
     bounds = bounds or StoreBounds()
@@ -279,7 +282,7 @@ def open_existing_store(url: str, *, bounds: StoreBounds | None = None) -> SqlSt
         store.close()
         raise StoreError(
             "the store is not reachable or is not a Charter store",
-            code="store_not_initialised",
+            code=ErrorCode.STORE_NOT_INITIALISED,
             help="check --data-dir / CHARTER_DATABASE_URL, or run 'charter init'",
         ) from None
     return store
