@@ -53,7 +53,7 @@ def test_an_http_error_body_holds_the_bare_string() -> None:
     named = error_response(409, ErrorCode.LAST_ADMIN, "no", help="give another human admin")
     spelled = error_response(409, "last_admin", "no", help="give another human admin")
     assert bytes(named.body) == bytes(spelled.body)
-    assert json.loads(named.body) == {
+    assert json.loads(bytes(named.body)) == {
         "error": {"code": "last_admin", "message": "no", "help": "give another human admin"}
     }
 

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from urllib.parse import unquote
 
+from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 
 __all__ = [
@@ -116,7 +117,7 @@ class Budget:
         if self.left < 0:
             raise InvalidInput(
                 "the value holds more layers of encoded text than a scan takes off",
-                code="input_too_complex",
+                code=ErrorCode.INPUT_TOO_COMPLEX,
                 help="send the text decoded, or fewer encoded strings in one request",
             )
 

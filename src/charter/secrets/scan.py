@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 from charter.secrets.decoding import MAX_WRAPPED, Budget, unwrapped
 from charter.secrets.findings import LEAKED_SECRET, Finding, LeakSet
@@ -291,7 +292,7 @@ def _format(root: str, trail: list[str | int]) -> str:
 def _too_deep() -> InvalidInput:
     return InvalidInput(
         f"the value is nested deeper than {MAX_DEPTH} levels",
-        code="input_too_deep",
+        code=ErrorCode.INPUT_TOO_DEEP,
         help="flatten the structure sent as input or context",
     )
 
