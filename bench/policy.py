@@ -193,11 +193,11 @@ def _verdict(value: float, target: float, *, at_least: bool = False) -> str:
 
 
 def _targets(medians: dict[str, tuple[float, float]], fastest: dict[str, tuple[str, float]]) -> str:
-    """The DESIGN.md §9 targets against this run's 10,000-agent numbers."""
+    """Charter's speed targets against this run's 10,000-agent numbers."""
     mixed, seen, novel = medians["mixed"], medians["conditional"], medians["novel"]
     peer = fastest["mixed"][0]
     return (
-        "\n**Against the targets** (DESIGN.md §9), at 10,000 agents in this run:\n\n"
+        "\n**Against the targets**, at 10,000 agents in this run:\n\n"
         f"- median without a condition: {mixed[0]:.2f} µs (≤ 3: {_verdict(mixed[0], 3)})\n"
         f"- median with one CEL condition: {seen[0]:.2f} µs with a context seen before "
         f"(≤ 6: {_verdict(seen[0], 6)}), {novel[0]:.2f} µs with every context new "
@@ -287,7 +287,7 @@ def run() -> str:
         "(docs/policy.md, *Conditions*), so a context seen before skips the conversion "
         "into CEL; in the *every context new* rows each request carries a `context.level` "
         "never seen before, so every condition there runs in CEL.\n"
-        "\nTargets (DESIGN.md §9): median ≤ 3 µs without conditions, ≤ 6 µs with one, "
+        "\nCharter's targets: median ≤ 3 µs without conditions, ≤ 6 µs with one, "
         "p99 ≤ 20 µs.\n"
         "\nUnder each table, the peer engines on the same workload, translated by "
         "`bench/peers.py`: Cedar through `cedarpy` (the policy set and entities parsed once "

@@ -1,4 +1,4 @@
-"""Scenarios 5 and 6 of the product brief (DESIGN.md §2), end to end over HTTP against a
+"""Two scenarios from the product's aims (docs/secrets.md), end to end over HTTP against a
 live server with the example pack: an agent never surfaces or reuses an exposed secret,
 and an inference never silently becomes action."""
 
