@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from charter import Capability, Engine, Facts, Request
-from charter.policy.decision import Advisory
+from charter.inference import Advisory
 from charter.secrets import Finding
 
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)

@@ -10,6 +10,7 @@ from typing import Any
 
 from charter.codes import DecisionCode
 from charter.identity.agents import AgentStatus, RiskTier
+from charter.inference import ADVISORY_MAX_AGE, Advisory
 from charter.policy.model import ApprovalSpec, Capability
 from charter.secrets.findings import Finding
 
@@ -70,20 +71,6 @@ class Grant:
     id: str
     role: str
     expires_at: datetime
-
-
-ADVISORY_MAX_AGE = timedelta(hours=1)
-"""How long an inference may be cited by the requests built on it, by default."""
-
-
-@dataclass(frozen=True, slots=True)
-class Advisory:
-    """An allowed ``infer`` decision: what a later request may cite as its ground."""
-
-    decision_id: str
-    agent: str
-    action: str
-    decided_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

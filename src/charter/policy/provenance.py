@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from charter.policy.decision import Advisory, Facts
+from charter.inference import Advisory
+from charter.policy.decision import Facts
 
 __all__ = ["MAX_CITATIONS", "Provenance", "cited", "provenance"]
 

@@ -22,7 +22,7 @@ from charter.audit.records import AuditEntry, AuditRecord
 from charter.identity.agents import Agent, AgentStatus
 from charter.identity.credentials import Credential, PrincipalKind
 from charter.identity.humans import Human
-from charter.policy.decision import Advisory
+from charter.inference import Advisory
 from charter.policy.revisions import ActivePolicy, PolicyRevision
 from charter.secrets.leaks import Leak
 from charter.webhooks.model import Delivery, DeliveryStatus, Webhook

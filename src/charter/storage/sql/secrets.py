@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
-from charter.policy.decision import Advisory
+from charter.inference import Advisory
 from charter.secrets.leaks import Leak
 from charter.storage.sql.schema import advisories, leaked_secrets
 
