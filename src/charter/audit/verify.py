@@ -107,6 +107,16 @@ def _check_body(record: AuditRecord) -> None:
         raise bad("body does not match its leaf hash (the record was edited)")
 
 
+@dataclass(slots=True)
+class _Progress:
+    """How far verification got: what the report shows, whether it failed or not."""
+
+    frontier: Frontier = field(default_factory=Frontier.empty)
+    verified: int = 0
+    last_checkpoint: int | None = None
+    last_good_checkpoint: int = 0
+
+
 def verify_log(
     records: Iterable[AuditRecord],
     checkpoints: Sequence[Checkpoint],
@@ -121,94 +131,121 @@ def verify_log(
     ``trusted`` are checkpoints kept outside the store (exported earlier): each must also
     be in the store, so deleting checkpoint rows to hide a rewrite or truncation shows.
     """
-    stored = {(cp.tree_size, cp.root, cp.signature) for cp in checkpoints}
     by_size: dict[int, list[Checkpoint]] = {}
     for cp in [*checkpoints, *trusted]:
         by_size.setdefault(cp.tree_size, []).append(cp)
-    frontier = Frontier.empty()
-    verified = 0
-    last_good_checkpoint = 0
-    last_checkpoint: int | None = None
+    progress = _Progress()
     notes: list[str] = []
     if public_key is None and (checkpoints or trusted):
         notes.append("no public key given: checkpoint signatures were not checked")
-
-    def report(problem: VerifyProblem | None) -> VerifyReport:
-        return VerifyReport(
-            ok=problem is None,
-            records=frontier.size,
-            root=frontier.root().hex(),
-            checkpoints_verified=verified,
-            last_checkpoint_size=last_checkpoint,
-            unsealed_records=frontier.size - (last_checkpoint or 0),
-            problem=problem,
-            notes=tuple(notes),
-        )
-
     try:
         for record in records:
-            expected = frontier.size
-            if record.seq != expected:
-                raise _Failed(
-                    VerifyProblem(
-                        "record_missing",
-                        expected,
-                        f"record {expected} is missing (the next record present is {record.seq})",
-                    )
-                )
-            _check_body(record)
-            frontier = frontier.append(record.leaf_hash)
-            if frontier.root() != record.tree_root:
-                raise _Failed(
-                    VerifyProblem(
-                        "tree_mismatch",
-                        record.seq,
-                        f"record {record.seq}: stored tree root differs from the recomputed "
-                        "one (a record before it was moved, inserted or rewritten)",
-                    )
-                )
-            for checkpoint in by_size.get(frontier.size, ()):
-                _check_checkpoint(checkpoint, frontier, public_key, last_good_checkpoint)
-                verified += 1
-                last_checkpoint = checkpoint.tree_size
-            if frontier.size in by_size:
-                last_good_checkpoint = frontier.size
-        beyond = [cp for size, group in by_size.items() if size > frontier.size for cp in group]
-        for checkpoint in beyond:
-            # A forged row must not make an intact log look truncated.
-            _check_signature(checkpoint, public_key)
-        if beyond:
-            beyond_sizes = [cp.tree_size for cp in beyond]
-            raise _Failed(
-                VerifyProblem(
-                    "log_truncated",
-                    frontier.size,
-                    f"a signed checkpoint covers {max(beyond_sizes)} records but only "
-                    f"{frontier.size} remain: records from {frontier.size} on were deleted",
-                )
-            )
-        for checkpoint in trusted:
-            if (checkpoint.tree_size, checkpoint.root, checkpoint.signature) not in stored:
-                raise _Failed(
-                    VerifyProblem(
-                        "checkpoint_missing",
-                        checkpoint.tree_size - 1,
-                        f"the trusted checkpoint at size {checkpoint.tree_size} is not in the "
-                        "store: checkpoint rows were deleted or replaced",
-                    )
-                )
-        if head_size != frontier.size or head_root != frontier.root():
-            raise _Failed(
-                VerifyProblem(
-                    "head_mismatch",
-                    min(head_size, frontier.size),
-                    f"the log head records {head_size} entries but {frontier.size} were read "
-                    f"(records from {min(head_size, frontier.size)} on were deleted or added)",
-                )
-            )
+            _check_record(record, progress, by_size, public_key)
+        _check_not_truncated(by_size, progress.frontier, public_key)
+        _check_trusted_kept(trusted, checkpoints)
+        _check_head(head_size, head_root, progress.frontier)
     except _Failed as failure:
-        return report(failure.problem)
-    return report(None)
+        return _report(progress, notes, failure.problem)
+    return _report(progress, notes, None)
+
+
+def _report(progress: _Progress, notes: list[str], problem: VerifyProblem | None) -> VerifyReport:
+    frontier = progress.frontier
+    return VerifyReport(
+        ok=problem is None,
+        records=frontier.size,
+        root=frontier.root().hex(),
+        checkpoints_verified=progress.verified,
+        last_checkpoint_size=progress.last_checkpoint,
+        unsealed_records=frontier.size - (progress.last_checkpoint or 0),
+        problem=problem,
+        notes=tuple(notes),
+    )
+
+
+def _check_record(
+    record: AuditRecord,
+    progress: _Progress,
+    by_size: dict[int, list[Checkpoint]],
+    public_key: Ed25519PublicKey | None,
+) -> None:
+    """Steps 1 to 4 for one record; ``progress`` advances as far as the record holds."""
+    expected = progress.frontier.size
+    if record.seq != expected:
+        raise _Failed(
+            VerifyProblem(
+                "record_missing",
+                expected,
+                f"record {expected} is missing (the next record present is {record.seq})",
+            )
+        )
+    _check_body(record)
+    frontier = progress.frontier = progress.frontier.append(record.leaf_hash)
+    if frontier.root() != record.tree_root:
+        raise _Failed(
+            VerifyProblem(
+                "tree_mismatch",
+                record.seq,
+                f"record {record.seq}: stored tree root differs from the recomputed "
+                "one (a record before it was moved, inserted or rewritten)",
+            )
+        )
+    for checkpoint in by_size.get(frontier.size, ()):
+        _check_checkpoint(checkpoint, frontier, public_key, progress.last_good_checkpoint)
+        progress.verified += 1
+        progress.last_checkpoint = checkpoint.tree_size
+    if frontier.size in by_size:
+        progress.last_good_checkpoint = frontier.size
+
+
+def _check_not_truncated(
+    by_size: dict[int, list[Checkpoint]],
+    frontier: Frontier,
+    public_key: Ed25519PublicKey | None,
+) -> None:
+    """No (validly signed) checkpoint covers more records than were read."""
+    beyond = [cp for size, group in by_size.items() if size > frontier.size for cp in group]
+    for checkpoint in beyond:
+        # A forged row must not make an intact log look truncated.
+        _check_signature(checkpoint, public_key)
+    if beyond:
+        beyond_sizes = [cp.tree_size for cp in beyond]
+        raise _Failed(
+            VerifyProblem(
+                "log_truncated",
+                frontier.size,
+                f"a signed checkpoint covers {max(beyond_sizes)} records but only "
+                f"{frontier.size} remain: records from {frontier.size} on were deleted",
+            )
+        )
+
+
+def _check_trusted_kept(trusted: Sequence[Checkpoint], checkpoints: Sequence[Checkpoint]) -> None:
+    """Step 5: every trusted checkpoint is still in the store, unchanged."""
+    stored = {(cp.tree_size, cp.root, cp.signature) for cp in checkpoints}
+    for checkpoint in trusted:
+        if (checkpoint.tree_size, checkpoint.root, checkpoint.signature) not in stored:
+            raise _Failed(
+                VerifyProblem(
+                    "checkpoint_missing",
+                    checkpoint.tree_size - 1,
+                    f"the trusted checkpoint at size {checkpoint.tree_size} is not in the "
+                    "store: checkpoint rows were deleted or replaced",
+                )
+            )
+
+
+def _check_head(head_size: int, head_root: bytes, frontier: Frontier) -> None:
+    """The log head's recorded size and root match what was read."""
+    if head_size != frontier.size or head_root != frontier.root():
+        raise _Failed(
+            VerifyProblem(
+                "head_mismatch",
+                min(head_size, frontier.size),
+                f"the log head records {head_size} entries but {frontier.size} were read "
+                f"(records from {min(head_size, frontier.size)} on were deleted or added)",
+            )
+        )
 
 
 def _check_signature(checkpoint: Checkpoint, public_key: Ed25519PublicKey | None) -> None:

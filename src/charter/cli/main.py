@@ -30,6 +30,7 @@ from charter.errors import StoreError, Unavailable
 from charter.version import __version__
 
 if TYPE_CHECKING:
+    from charter.identity.credentials import IssuedToken
     from charter.settings import Settings
     from charter.storage.sql import SqlStore
 
@@ -91,73 +92,105 @@ def init(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Create the store, the audit signing key and the first admin (its token is shown once)."""
+    with handled():
+        settings = local_settings(data_dir, database_url)
+        if _already_initialised(settings, if_missing=if_missing):
+            return
+        issued, revision = _create_store(settings, demo=demo, policy=policy)
+        if admin_token_file is not None:
+            _write_token_file(admin_token_file, issued.token)
+    if as_json:
+        _print_init_json(settings, issued, revision)
+    else:
+        _print_init_text(settings, issued, policy, revision, admin_token_file)
+
+
+def _already_initialised(settings: Settings, *, if_missing: bool) -> bool:
+    """True to stop quietly (``--if-missing`` on an initialised store); an error to stop
+    loudly; False to go on."""
+    if not settings.signing_key.exists():
+        return False
+    if if_missing:
+        err.print(f"Charter is already initialised in {settings.data_dir}", markup=False)
+        return True
+    raise StoreError(
+        f"Charter is already initialised ({settings.signing_key} exists)",
+        code=ErrorCode.ALREADY_INITIALISED,
+        help="use that store, or pick another --data-dir",
+    )
+
+
+def _create_store(
+    settings: Settings, *, demo: bool, policy: Path | None
+) -> tuple[IssuedToken, str | None]:
+    """The signing key, the first admin, the demo data and the first policy revision: the
+    admin's token and that revision (None without ``policy``)."""
     # The store and server stacks load only for the commands that use them: the
     # client commands stay quick to start.
-    from sqlalchemy import make_url
-
     from charter.service import Services
     from charter.service.bootstrap import create_first_admin, seed_demo
     from charter.storage.keyfile import create_signing_key
     from charter.storage.sql import open_store
 
-    with handled():
-        settings = local_settings(data_dir, database_url)
-        if settings.signing_key.exists():
-            if if_missing:
-                err.print(f"Charter is already initialised in {settings.data_dir}", markup=False)
-                return
-            raise StoreError(
-                f"Charter is already initialised ({settings.signing_key} exists)",
-                code=ErrorCode.ALREADY_INITIALISED,
-                help="use that store, or pick another --data-dir",
-            )
+    if policy is not None:
+        from charter.policy import Engine
+
+        Engine.from_directory(policy)  # refuse a broken policy before creating anything
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store = open_store(settings.store_url)
+    try:
+        services = Services.build(store, settings=settings)
+        with store.read() as unit:
+            if unit.humans.list(limit=1):
+                raise StoreError(
+                    "this database already has Charter data but no signing key was found",
+                    code=ErrorCode.ALREADY_INITIALISED,
+                    help="point CHARTER_SIGNING_KEY at its key",
+                )
+        key = create_signing_key(settings.signing_key)
+        services = Services.build(store, settings=settings, signing_key=key)
+        issued = create_first_admin(services)
+        if demo:
+            seed_demo(services)
+        revision = None
         if policy is not None:
-            from charter.policy import Engine
+            from charter.policy.loader import read_files
+            from charter.service import SYSTEM
 
-            Engine.from_directory(policy)  # refuse a broken policy before creating anything
-        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        store = open_store(settings.store_url)
-        try:
-            services = Services.build(store, settings=settings)
-            with store.read() as unit:
-                if unit.humans.list(limit=1):
-                    raise StoreError(
-                        "this database already has Charter data but no signing key was found",
-                        code=ErrorCode.ALREADY_INITIALISED,
-                        help="point CHARTER_SIGNING_KEY at its key",
-                    )
-            key = create_signing_key(settings.signing_key)
-            services = Services.build(store, settings=settings, signing_key=key)
-            issued = create_first_admin(services)
-            if demo:
-                seed_demo(services)
-            if policy is not None:
-                from charter.policy.loader import read_files
-                from charter.service import SYSTEM
+            revision = services.policies.apply(SYSTEM, read_files(policy)).revision
+        services.audit.checkpoint()
+    finally:
+        store.close()
+    return issued, revision
 
-                applied = services.policies.apply(SYSTEM, read_files(policy))
-            services.audit.checkpoint()
-        finally:
-            store.close()
-        if admin_token_file is not None:
-            fd = os.open(admin_token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(issued.token + "\n")
+
+def _write_token_file(path: Path, token: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+
+
+def _print_init_json(settings: Settings, issued: IssuedToken, revision: str | None) -> None:
+    body = {
+        "admin_token": issued.token,
+        "admin": "user:admin",
+        "expires_at": issued.credential.expires_at.isoformat(timespec="seconds"),
+        "data_dir": str(settings.data_dir),
+        "policy_revision": revision,
+    }
+    sys.stdout.write(json.dumps(body) + "\n")
+
+
+def _print_init_text(
+    settings: Settings,
+    issued: IssuedToken,
+    policy: Path | None,
+    revision: str | None,
+    admin_token_file: Path | None,
+) -> None:
+    from sqlalchemy import make_url
+
     expires = issued.credential.expires_at.isoformat(timespec="seconds")
-    if as_json:
-        sys.stdout.write(
-            json.dumps(
-                {
-                    "admin_token": issued.token,
-                    "admin": "user:admin",
-                    "expires_at": expires,
-                    "data_dir": str(settings.data_dir),
-                    "policy_revision": applied.revision if policy is not None else None,
-                }
-            )
-            + "\n"
-        )
-        return
     shown_url = make_url(settings.store_url).render_as_string(hide_password=True)
     out.print(f"Charter initialised in {settings.data_dir} (store: {shown_url})", markup=False)
     out.print(
@@ -167,7 +200,7 @@ def init(
     out.print(f"Admin token for user:admin, shown only now (expires {expires}):", markup=False)
     out.print(f"  {issued.token}", markup=False)
     if policy is not None:
-        out.print(f"Policy {policy} applied as revision {applied.revision}", markup=False)
+        out.print(f"Policy {policy} applied as revision {revision}", markup=False)
     if admin_token_file is not None:
         out.print(
             f"(also saved to {admin_token_file}, mode 0600, for this local setup)", markup=False

@@ -32,6 +32,8 @@ from charter.codes import DecisionCode
 from charter.identity.agents import AgentStatus
 from charter.policy.canonical import non_canonical
 from charter.policy.compiled import (
+    ActionRules,
+    CompiledBinding,
     CompiledGuardrail,
     CompiledPermission,
     Condition,
@@ -45,6 +47,7 @@ from charter.policy.decision import (
     Decision,
     Effect,
     Facts,
+    Grant,
     Reason,
     Request,
 )
@@ -225,28 +228,27 @@ def _invalid(problem: str, revision: str) -> Decision:
 
 def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) -> Decision:
     """Decide ``request`` against ``snapshot`` given ``facts`` at ``now``."""
-    # 0. One spelling for every name matched on: anything else is refused, never guessed.
+    # The hot path stays in this one function (local variables, no call per rule); what
+    # is rare or decides early (refusals, provenance, guardrails, eligible bindings and
+    # grants, fields) is in helpers reached only when needed.
+    # 0. One spelling for every name matched on, and 1. the invariants: checked together,
+    # and sorted out in order by a helper only when one fails.
     problem = non_canonical(request)
-    if problem is not None:
-        return _invalid(problem, snapshot.revision)
-    # 1. Invariants.
     agent = facts.agent
-    if agent is None or agent.id != request.agent:
-        return _unknown(request, snapshot.revision)
-    if agent.status is not _ACTIVE or request.action.startswith(GOVERNANCE_PREFIX):
-        return _refused(agent, snapshot.revision)
-    if facts.leaked:
-        return _leaked(facts.leaked, snapshot.revision)
+    if (
+        problem is not None
+        or agent is None
+        or agent.id != request.agent
+        or agent.status is not _ACTIVE
+        or request.action.startswith(GOVERNANCE_PREFIX)
+        or facts.leaked
+    ):
+        return _refusal(request, agent, facts.leaked, problem, snapshot.revision)
     inferred: tuple[Advisory, ...] = ()
     if "derived_from" in request.context:
         traced = provenance(agent.id, request.context, facts, now)
         if traced.problem is not None:
-            return _deny(
-                DecisionCode.INVALID_PROVENANCE,
-                Reason("invariant", "provenance", Effect.DENY, traced.problem),
-                snapshot.revision,
-                [],
-            )
+            return _untraced(traced.problem, snapshot.revision)
         inferred = traced.advisories
     capability, action, resource = request.capability, request.action, request.resource
     key = (capability, action)
@@ -255,31 +257,14 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
 
     # 2. Deny guardrails, and any guardrail's `require`.
     rules = snapshot.actions.get(key) or snapshot.rules_for(capability, action)
-    for guard in rules.deny:
-        if not guard.covers_resource(resource):
-            continue
-        if guard.when is not None:
-            variables = variables or _RequestVariables(request, agent, now, inferred)
-            if not _holds(variables, guard.when, guard, "when", on_error=True):
-                continue
-        return _answer(guard.outcome, variables)
     friction = None
-    for guard in rules.friction:
-        if not guard.covers_resource(resource):
-            continue
-        if guard.when is not None:
-            variables = variables or _RequestVariables(request, agent, now, inferred)
-            if not _holds(variables, guard.when, guard, "when", on_error=True):
-                continue
-        if guard.require is not None:
-            variables = variables or _RequestVariables(request, agent, now, inferred)
-            if not _holds(variables, guard.require, guard, "require", on_error=False):
-                return _answer(guard.unmet, variables)
-        friction = friction or guard
+    if rules.deny or rules.friction:
+        stop, friction, variables = _guardrails(rules, request, agent, now, inferred)
+        if stop is not None:
+            return stop
 
-    # 3. Permissions.
+    # 3. Permissions: standing bindings here, the rest by a helper.
     matched: list[tuple[CompiledPermission, str | None]] = []
-    eligible: Decision | None = None  # the approval an eligible binding asks for
     by_role = rules.by_role
     if not snapshot.by_selector:
         standing = snapshot.standing_roles.get(agent.id, ())
@@ -298,29 +283,12 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
                 if not _holds(variables, permission.when, permission, "when", on_error=False):
                     continue
             matched.append((permission, None))
-    # Eligible and expiring bindings, and grants: rarer, so their variables are made up
-    # front and their permissions checked by a helper.
-    for binding in others:
-        permissions = by_role.get(binding.role)
-        if permissions is None or (binding.activation is not None and eligible is not None):
-            continue
-        if binding.expires_at is not None and now >= binding.expires_at:
-            continue
-        variables = variables or _RequestVariables(request, agent, now, inferred)
-        covering = _covering(permissions, resource, variables)
-        if covering and binding.activation is None:
-            matched.extend((permission, None) for permission in covering)
-        elif covering:
-            eligible = binding.activation
+    eligible: Decision | None = None  # the approval an eligible binding asks for
     grant_used = False
-    for grant in facts.grants:
-        permissions = by_role.get(grant.role)
-        if permissions is None or now >= grant.expires_at:
-            continue
-        variables = variables or _RequestVariables(request, agent, now, inferred)
-        covering = _covering(permissions, resource, variables)
-        matched.extend((permission, grant.id) for permission in covering)
-        grant_used = grant_used or bool(covering)
+    if others or facts.grants:
+        eligible, grant_used, variables = _temporary(
+            others, facts.grants, by_role, matched, variables, request, agent, now, inferred
+        )
     approved = facts.approval_id is not None
     if not matched and not approved:
         return _answer(eligible or snapshot.no_permission, variables)
@@ -334,6 +302,108 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
         return _answer(matched[0][0].allow, variables)  # the common case: built once
     errors = variables.errors if variables is not None else []
     return _allow(request, matched, facts.approval_id, eligible, snapshot.revision, errors)
+
+
+def _refusal(
+    request: Request,
+    agent: AgentFacts | None,
+    leaked: tuple[str, ...],
+    problem: str | None,
+    revision: str,
+) -> Decision:
+    """Steps 0 and 1 but provenance, in order, for a request one of them refuses."""
+    if problem is not None:
+        return _invalid(problem, revision)
+    if agent is None or agent.id != request.agent:
+        return _unknown(request, revision)
+    if agent.status is not _ACTIVE or request.action.startswith(GOVERNANCE_PREFIX):
+        return _refused(agent, revision)
+    return _leaked(leaked, revision)
+
+
+def _untraced(problem: str, revision: str) -> Decision:
+    return _deny(
+        DecisionCode.INVALID_PROVENANCE,
+        Reason("invariant", "provenance", Effect.DENY, problem),
+        revision,
+        [],
+    )
+
+
+def _guardrails(
+    rules: ActionRules,
+    request: Request,
+    agent: AgentFacts,
+    now: datetime,
+    inferred: tuple[Advisory, ...],
+) -> tuple[Decision | None, CompiledGuardrail | None, _RequestVariables | None]:
+    """Step 2: the decision of the first deny guardrail that applies or guardrail whose
+    ``require`` fails (else None); the first friction guardrail that applies (for step
+    4); and the variables, if a condition was reached."""
+    resource = request.resource
+    variables: _RequestVariables | None = None
+    for guard in rules.deny:
+        if not guard.covers_resource(resource):
+            continue
+        if guard.when is not None:
+            variables = variables or _RequestVariables(request, agent, now, inferred)
+            if not _holds(variables, guard.when, guard, "when", on_error=True):
+                continue
+        return _answer(guard.outcome, variables), None, variables
+    friction = None
+    for guard in rules.friction:
+        if not guard.covers_resource(resource):
+            continue
+        if guard.when is not None:
+            variables = variables or _RequestVariables(request, agent, now, inferred)
+            if not _holds(variables, guard.when, guard, "when", on_error=True):
+                continue
+        if guard.require is not None:
+            variables = variables or _RequestVariables(request, agent, now, inferred)
+            if not _holds(variables, guard.require, guard, "require", on_error=False):
+                return _answer(guard.unmet, variables), None, variables
+        friction = friction or guard
+    return None, friction, variables
+
+
+def _temporary(
+    others: tuple[CompiledBinding, ...],
+    grants: tuple[Grant, ...],
+    by_role: dict[str, tuple[CompiledPermission, ...]],
+    matched: list[tuple[CompiledPermission, str | None]],
+    variables: _RequestVariables | None,
+    request: Request,
+    agent: AgentFacts,
+    now: datetime,
+    inferred: tuple[Advisory, ...],
+) -> tuple[Decision | None, bool, _RequestVariables | None]:
+    """Step 3 for eligible and expiring bindings and for grants (rarer than standing
+    bindings): their permissions are added to ``matched``. The approval an eligible
+    binding asks for (or None), whether a grant matched, and the variables."""
+    resource = request.resource
+    eligible: Decision | None = None
+    for binding in others:
+        permissions = by_role.get(binding.role)
+        if permissions is None or (binding.activation is not None and eligible is not None):
+            continue
+        if binding.expires_at is not None and now >= binding.expires_at:
+            continue
+        variables = variables or _RequestVariables(request, agent, now, inferred)
+        covering = _covering(permissions, resource, variables)
+        if covering and binding.activation is None:
+            matched.extend((permission, None) for permission in covering)
+        elif covering:
+            eligible = binding.activation
+    grant_used = False
+    for grant in grants:
+        permissions = by_role.get(grant.role)
+        if permissions is None or now >= grant.expires_at:
+            continue
+        variables = variables or _RequestVariables(request, agent, now, inferred)
+        covering = _covering(permissions, resource, variables)
+        matched.extend((permission, grant.id) for permission in covering)
+        grant_used = grant_used or bool(covering)
+    return eligible, grant_used, variables
 
 
 def _covering(
