@@ -475,8 +475,9 @@ local service."""
 
 
 def is_default_password(password: str) -> bool:
-    """A product's default password, seen without its user (``POSTGRES_PASSWORD:
-    postgres``, ``MINIO_ROOT_PASSWORD=minioadmin``): reported as low as a default pair."""
+    """A product's default password, seen without its user (a compose file's postgres
+    password left as "postgres", MinIO's root password as "minioadmin"): reported as low
+    as a default pair."""
     return password.lower() in _DEFAULT_PASSWORDS
 
 

@@ -586,7 +586,8 @@ def assigned(name: str, value: str, *, near: str = "") -> tuple[str, float] | No
         if len(value) < 6 or entropy(value) < 2.0:
             return None
         if is_default_password(value):
-            return "generic_secret", DEFAULT_CREDENTIAL_CONFIDENCE  # POSTGRES_PASSWORD: postgres
+            # a compose file's postgres password left as "postgres": reported low
+            return "generic_secret", DEFAULT_CREDENTIAL_CONFIDENCE
         return "generic_secret", 0.7 if entropy(value) < 3.0 else 0.8
     if len(value) < 12:
         return None
