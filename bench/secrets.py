@@ -11,7 +11,9 @@ Scoring: a labelled secret is found when some finding's span overlaps it, whatev
 the finding names (Charter's type accuracy is reported beside). A finding overlapping no
 labelled secret is a false positive, each distinct span counted once. Recall = found /
 labelled; precision = found / (found + false positives), so a tool gains nothing by
-reporting one secret several times.
+reporting one secret several times. Charter's findings count from `POLICY_CONFIDENCE` up,
+for recall and for false positives alike (what a policy acting at that confidence
+sees); the wild corpus's scores counting every finding are printed beside.
 """
 
 from __future__ import annotations
@@ -35,12 +37,18 @@ from bench import secrets_wild as wild
 from bench.report import REPORT, ROOT, cpu_name, replace_section
 from bench.secrets_corpus import CORPUS, SEED, build, load
 from charter.secrets import SECRET_TYPES as _ALL_TYPES
+from charter.secrets.filters import DEFAULT_CREDENTIAL_CONFIDENCE
 
 SECTION = "secrets"
 TARGET_RECALL = 0.95
 TARGET_PRECISION = 0.95
 TARGET_MASK_US = 20.0
 WILD_TARGET_PRECISION = 0.97
+POLICY_CONFIDENCE = 0.5
+"""The confidence from which Charter's findings are counted, as found and as false
+positives alike: below it the scanner reports what it judges no one's secret (a product's
+default password, ``filters.DEFAULT_CREDENTIAL_CONFIDENCE``) for a policy to see, not to
+refuse on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,14 +173,19 @@ def score(samples: list[dict[str, Any]], scan: Scan) -> Score:
 # -- the tools ---------------------------------------------------------------------------
 
 
-def charter_scan() -> Scan:
-    """`Scanner.scan` on the text, without fingerprints."""
+def charter_scan(min_confidence: float = POLICY_CONFIDENCE) -> Scan:
+    """`Scanner.scan` on the text, without fingerprints: its findings of
+    ``min_confidence`` or more."""
     from charter.secrets import Scanner
 
     scanner = Scanner(key=None)
 
     def scan(text: str) -> list[Span]:
-        return [Span(f.start, f.end, f.type, f.confidence) for f in scanner.scan(text)]
+        return [
+            Span(f.start, f.end, f.type, f.confidence)
+            for f in scanner.scan(text)
+            if f.confidence >= min_confidence
+        ]
 
     return scan
 
@@ -441,7 +454,17 @@ def _wild_lines(results: Results) -> list[str]:
             f"{sum(result.found.values())} / {sum(result.labelled.values())} | "
             f"{result.false_positives} | {flagged} / {total} ({_pct(flagged, total)}) |"
         )
+    every = results.wild_every
+    low = every.false_positives - charter.false_positives
     lines += [
+        "",
+        f"Charter's row counts findings of confidence {POLICY_CONFIDENCE} or more, as found "
+        "and as false positives alike (what a policy acting from there sees). Counting "
+        f"every finding it makes: recall {every.recall:.1%}, precision {every.precision:.1%}, "
+        f"{every.false_positives} false positives; the {low} below {POLICY_CONFIDENCE} are "
+        + (_top(Counter(every.false_by_family) - Counter(charter.false_by_family)) or "none")
+        + " by family (a product's default password is reported at "
+        f"`filters.DEFAULT_CREDENTIAL_CONFIDENCE`, {DEFAULT_CREDENTIAL_CONFIDENCE}).",
         "",
         "Worst for Charter: providers "
         + ", ".join(worst(charter.found_by_provider, charter.labelled_by_provider))
@@ -515,7 +538,45 @@ def _real_lines(results: Results) -> list[str]:
     )
     for run in results.real_runs:
         lines += ["", f"{run.name}:", "", *real.render_hits(run)]
+    explained = [
+        f"- `{file}`: {why}"
+        for file, why in EXPLAINED.items()
+        if any(
+            hit.file == file
+            for run in results.real_runs
+            if run.name.startswith("Charter")
+            for hit in run.false_positives
+        )
+    ]
+    unexplained = sorted(
+        {
+            hit.file
+            for run in results.real_runs
+            if run.name.startswith("Charter")
+            for hit in run.false_positives
+            if hit.file not in EXPLAINED
+        }
+    )
+    if explained or unexplained:
+        lines += ["", "Charter's false positives on real text, explained:", "", *explained]
+        lines += [f"- `{file}`: not yet explained" for file in unexplained]
     return lines
+
+
+EXPLAINED = {
+    "stdlib/distutils/command/register.py": "a docstring shows a `.pypirc` with "
+    "`password: sekrit`; a made-up password in prose reads as a password would, and the "
+    "scanner has no way to tell a module's docstring from a configuration file.",
+    "stdlib/urllib/request.py": "the module docstring's example "
+    "`add_password(..., passwd='geheim$parole')`: the same as above, an invented password "
+    "written exactly as a real one is.",
+    "stdlib/pydoc_data/topics.py": "the help text of the `pass` statement is stored under "
+    "the key `'pass'`, a name a password goes under too; the value is a quoted sentence, "
+    "and passphrases with spaces are real secrets, so sentences are not filtered.",
+}
+"""Charter's false positives that remain on harmless real text, each with why it is left:
+hand-written, shown only while the finding is there (a file not listed here is printed
+as not yet explained)."""
 
 
 @dataclass(frozen=True)
@@ -533,6 +594,8 @@ class Results:
     timings: dict[str, tuple[float, float]]
     wild_samples: list[dict[str, Any]]
     wild_charter: Score
+    wild_every: Score
+    """Charter on the wild corpus counting every finding, whatever its confidence."""
     wild_peer: Score
     real_runs: list[real.RealRun]
 
@@ -576,7 +639,7 @@ def _real_runs() -> list[real.RealRun]:
     the project's only (at its speed the standard library would take minutes)."""
     from detect_secrets.settings import default_settings
 
-    charter = charter_scan()
+    charter = charter_scan(0.0)  # every finding listed, its confidence shown
 
     def charter_find(text: str) -> list[tuple[int, int, str, float]]:
         return [(s.start, s.end, s.type, s.confidence) for s in charter(text)]
@@ -641,12 +704,14 @@ def measure() -> Results:
     wild_samples = wild.load()
     wild_labels = {sample["text"]: sample["secrets"] for sample in wild_samples}
     wild_charter = score(wild_samples, charter_scan())
+    wild_every = score(wild_samples, charter_scan(0.0))
     with default_settings():
         wild_peer = score(wild_samples, detect_secrets_scan(lambda text: wild_labels.get(text, [])))
     real_runs = _real_runs()
     return Results(
         wild_samples=wild_samples,
         wild_charter=wild_charter,
+        wild_every=wild_every,
         wild_peer=wild_peer,
         real_runs=real_runs,
         samples=samples,
@@ -693,7 +758,11 @@ def render(results: Results) -> str:
         "applies them. A labelled secret is found when any finding's span overlaps it, "
         "under whatever type; a finding that overlaps no labelled secret is a false "
         "positive, each distinct span once. Recall = found / labelled; precision = found / "
-        "(found + false positives).",
+        "(found + false positives). Charter's findings count from confidence "
+        f"{POLICY_CONFIDENCE} up, for recall and false positives alike: below it the "
+        "scanner reports what it judges no one's secret (a product's default password such "
+        "as `postgres:postgres`) for a policy to see, not to refuse on; the second corpus "
+        "below also gives the scores counting every finding.",
         "",
         *_tables(charter, peer, samples),
         "",

@@ -280,3 +280,182 @@ def test_a_real_password_in_a_url_stays_sure(scanner: Scanner) -> None:
     password = _chars("url", ALNUM, 18)
     found = scanner.scan(f"postgres://postgres:{password}@db.internal:5432/app")
     assert [(f.type, f.confidence) for f in found] == [("url_password", 0.9)]
+
+
+# -- the look-alike classes of issue 12 ---------------------------------------------------
+
+AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+AZURITE = {
+    "connection_string": "AZURE_STORAGE_CONNECTION_STRING=DefaultEndpointsProtocol=http;"
+    f"AccountName=devstoreaccount1;AccountKey={AZURITE_KEY};"
+    "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;",
+    "bare_connection": "DefaultEndpointsProtocol=https;AccountName=devstoreaccount1;"
+    f"AccountKey={AZURITE_KEY}",
+    "json_setting": f'{{"AzureStorageKey": "{AZURITE_KEY}"}}',
+    "env_key": f"AZURE_STORAGE_KEY={AZURITE_KEY}",
+    "yaml_key": f"azure:\n  storage_account_key: '{AZURITE_KEY}'\n",
+    "unpadded": f"azure_storage_key = {AZURITE_KEY.rstrip('=')}",
+    "cli_flag": f"az storage blob list --account-name devstoreaccount1 --account-key {AZURITE_KEY}",
+    "development_storage": '"AzureWebJobsStorage": "UseDevelopmentStorage=true"',
+    "development_storage_env": "AZURE_STORAGE_CONNECTION_STRING=UseDevelopmentStorage=true",
+    "development_storage_proxy": "StorageConnectionString=UseDevelopmentStorage=true;"
+    "DevelopmentStorageProxyUri=http://myProxyUri",
+}
+
+
+@pytest.mark.parametrize("text", AZURITE.values(), ids=AZURITE.keys())
+def test_the_azure_emulator_account_is_not_reported(scanner: Scanner, text: str) -> None:
+    assert is_published_example(AZURITE_KEY)
+    assert scanner.scan(text) == []
+
+
+def test_a_real_azure_account_key_is_still_found(scanner: Scanner) -> None:
+    key = base64.b64encode(random.Random(21).randbytes(64)).decode()
+    text = f"DefaultEndpointsProtocol=https;AccountName=prodstore;AccountKey={key};"
+    assert [f.type for f in scanner.scan(text)] == ["azure_storage_key"]
+
+
+SAMPLE_KEYS = {
+    "stripe_publishable_docs": "STRIPE_SECRET_KEY=pk_test_TYooMQauvdEDq54NiTphI7jx",
+    "stripe_publishable_yaml": "stripeSecretKey: 'pk_test_TYooMQauvdEDq54NiTphI7jx'",
+    "stripe_docs_hcl": 'variable "stripe_key" {\n  default = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"\n}',
+    "stripe_docs_curl": "curl https://api.stripe.com/v1/charges "
+    "-u sk_test_BQokikJOvBiI2HlWgH4olfQ2:",
+    "stripe_xs": "STRIPE_API_KEY=sk_test_" + "x" * 24,
+    "stripe_live_xs": "STRIPE_API_KEY=sk_live_" + "X" * 24,
+    "firebase_counting": 'apiKey: "AIzaSyDOCAbC123dEf456GhI789jKl012-MnO"',
+    "firebase_counting_env": "GOOGLE_API_KEY=AIzaSyDOCAbC123dEf456GhI789jKl012-MnO",
+    "firebase_alphabet_xml": "<GoogleApiKey>AIzaSyAbCdEfGhIjKlMnOpQrStUvWxYz0123456</GoogleApiKey>",
+    "firebase_alphabet_go": 'googleApiKey := "AIzaSyAbCdEfGhIjKlMnOpQrStUvWxYz0123456"',
+    "firebase_as": "GOOGLE_API_KEY=AIzaSy" + "A" * 33,
+    "maps_xs": "google_api_key: AIzaSyXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+    "mapbox_public": "MAPBOX_PUBLIC_TOKEN=pk.eyJ1IjoiYWNtZSIsImEiOiJjbHRlc3QifQ."
+    + _chars("mb", ALNUM, 22),
+    "next_public": "NEXT_PUBLIC_STRIPE_KEY=pk_live_" + _chars("pk", ALNUM, 24),
+}
+
+
+@pytest.mark.parametrize("text", SAMPLE_KEYS.values(), ids=SAMPLE_KEYS.keys())
+def test_documentation_and_sdk_sample_keys_are_not_reported(scanner: Scanner, text: str) -> None:
+    assert [f for f in scanner.scan(text) if f.confidence >= 0.5] == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "MINIO_ROOT_USER=minioadmin\nMINIO_ROOT_PASSWORD=minioadmin\n",
+        "  POSTGRES_USER: postgres\n  POSTGRES_PASSWORD: postgres\n",
+        'environment:\n  - RABBITMQ_DEFAULT_PASS="rabbitmq"\n',
+        "NEO4J_PASSWORD=Neo4j",
+        "spring.datasource.password=oracle",
+        "mysql -u root -proot -h 127.0.0.1 test_db",
+        "curl -u admin:admin http://localhost:8080/api/health",
+        "The management UI logs in as guest:guest by default.",
+        "mongodb://user:pass@localhost:27017/test",
+    ],
+)
+def test_default_passwords_are_at_most_low(scanner: Scanner, text: str) -> None:
+    found = scanner.scan(text)
+    assert all(f.confidence <= DEFAULT_CREDENTIAL_CONFIDENCE for f in found), found
+
+
+def test_a_real_password_beside_a_default_user_stays_sure(scanner: Scanner) -> None:
+    password = _chars("pg-real", ALNUM, 16)
+    found = scanner.scan(f"POSTGRES_USER: postgres\nPOSTGRES_PASSWORD: {password}\n")
+    assert [f.type for f in found] == ["generic_secret"]
+    assert found[0].confidence >= 0.7
+
+
+REFERENCES = {
+    "cfn_resolve_json": '{"stripeSecretKey": '
+    '"{{resolve:secretsmanager:prod/stripe_secret_key:SecretString:value}}"}',
+    "cfn_resolve_token": 'hfToken: "{{resolve:secretsmanager:prod/hf_token:SecretString:value}}"',
+    "cfn_resolve_ssm": "ApiToken: '{{resolve:ssm-secure:/prod/api_token:1}}'",
+    "actions_expression": "env:\n  DEPLOY_TOKEN: ${{ secrets.DEPLOY_TOKEN }}\n",
+    "shell_default": "export API_TOKEN=${API_TOKEN:-}",
+    "vault_ref": "db_password: vault:secret/data/prod/db_password#value",
+    "vault_template": 'password = "${vault:secret/prod/db_password}"',
+    "java_getenv": 'String sendgridApiKey = System.getenv("SENDGRID_API_KEY");',
+    "python_environ": 'twilio_auth_token = os.environ["TWILIO_AUTH_TOKEN"]',
+    "python_environ_get": 'api_token = os.environ.get("API_TOKEN", "")',
+    "node_env": "const stripeSecretKey = process.env.STRIPE_SECRET_KEY;",
+    "go_getenv": 'hfToken := os.Getenv("HF_TOKEN")',
+    "csharp_env": 'var apiToken = Environment.GetEnvironmentVariable("API_TOKEN");',
+    "django_field": "api_secret = models.CharField(max_length=64, blank=True)",
+    "tokenizer": 'tokenizer = AutoTokenizer.from_pretrained("bert-base-uncased", token=hf_token)',
+    "hcl_var": "db_password = var.db_password",
+    "k8s_secret_ref": "- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef:\n"
+    "      name: app\n      key: db_password\n",
+}
+
+
+@pytest.mark.parametrize("text", REFERENCES.values(), ids=REFERENCES.keys())
+def test_references_read_as_values_are_not_reported(scanner: Scanner, text: str) -> None:
+    assert scanner.scan(text) == []
+
+
+PREFIXED_STAND_INS = {
+    "slack_runs": "SLACK_TOKEN=xoxb-12345-abcd234",
+    "slack_bot_runs": "SLACK_BOT_TOKEN := xoxb-12345-abcd234",
+    "npm_words": "NPM_TOKEN=npm_TOKEN_GOES_HERE",
+    "npm_words_yaml": "npm_token: 'npm_YOUR_NPM_TOKEN'",
+    "github_xs": "GITHUB_TOKEN=github_pat_" + "x" * 22 + "_" + "x" * 59,
+    "github_ellipsis": "GITHUB_TOKEN=github_pat_xxxxxxxx…",
+    "shopify_angle": "SHOPIFY_TOKEN=shpat_<access-token>",
+    "shopify_hcl": 'default   = "shpat_<access-token>"\nSHOPIFY_ACCESS_TOKEN = "shpat_<token>"',
+    "digitalocean_angle": '- name: DIGITALOCEAN_TOKEN\n  value: "dop_v1_<token>"',
+    "kubeadm_docs": "kubeadm join 10.0.0.1:6443 --token abcdef.0123456789abcdef",
+    "gitlab_words": "CI_TOKEN=glpat-your_token_here",
+    "huggingface_short": "HF_TOKEN=hf_xxx",
+}
+
+
+@pytest.mark.parametrize("text", PREFIXED_STAND_INS.values(), ids=PREFIXED_STAND_INS.keys())
+def test_prefixed_stand_ins_under_secret_names_are_not_reported(
+    scanner: Scanner, text: str
+) -> None:
+    assert scanner.scan(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SLACK_TOKEN=xoxb-" + _chars("sl1", string.digits, 11) + "-" + _chars("sl2", ALNUM, 24),
+        "NPM_TOKEN=npm_" + _chars("np", ALNUM, 36),
+        "SHOPIFY_TOKEN=shpat_" + _chars("sh", "0123456789abcdef", 32),
+        "API_TOKEN=tok_" + _chars("tk", ALNUM, 28),
+    ],
+)
+def test_random_prefixed_values_under_secret_names_are_found(scanner: Scanner, text: str) -> None:
+    assert [f for f in scanner.scan(text) if f.confidence >= 0.7] != []
+
+
+NOT_VALUES = {
+    "annotation": "def sign(private_key: Ed25519PrivateKey, tree_size: int) -> None:",
+    "annotation_optional": "        signing_key: Ed25519PrivateKey | None = None,",
+    "annotation_default": "    api_token: SecretToken = field(default=None)",
+    "error_message": 'raise TypeError("pwd: expected bytes, got %s" % type(pwd).__name__)',
+    "comment": "        # First pass: determine maximum length of long option names",
+    "log_prose": "token: missing or expired, asking the user again",
+    "nested_pair": "DB_CONNECTION=Server=db;Database=app;Trusted_Connection=True;",
+}
+
+
+@pytest.mark.parametrize("text", NOT_VALUES.values(), ids=NOT_VALUES.keys())
+def test_prose_annotations_and_nested_pairs_are_not_values(scanner: Scanner, text: str) -> None:
+    assert scanner.scan(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "password: " + _chars("yaml-pw", ALNUM, 14) + "\n",
+        "password: Xk9qLm2Zp7 and the user is bob",
+        "api_token: " + _chars("yaml-tok", ALNUM, 24) + ", user: bob",
+        "secret=SUXamr=II1Qrakv6lZdtYo",
+    ],
+)
+def test_values_near_those_shapes_stay_found(scanner: Scanner, text: str) -> None:
+    assert [f.type for f in scanner.scan(text)] == ["generic_secret"]

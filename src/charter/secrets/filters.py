@@ -18,6 +18,7 @@ __all__ = [
     "entropy",
     "is_code_reference",
     "is_default_credential",
+    "is_default_password",
     "is_hash_name",
     "is_hex",
     "is_placeholder",
@@ -62,6 +63,7 @@ _NOT_SECRET_NAME = re.compile(
     r"created|updated|at|limit|max|min|timeout|placeholder|count|arn|ref|env|var|"
     r"manager|store|backend|lookup|location|region|algorithm|alg|usage|key_id|keyid)$)"
     r"|^(?:has|is|use|no|allow|require|show)[_\-]"
+    r"|(?:^|[_\-.])(?:public|publishable)(?:[_\-.]|$)"
     r"|secrets?_?manager"
 )
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -171,7 +173,7 @@ def is_placeholder(value: str) -> bool:
         return True
     if "not" in lowered and _NOT_REAL.search(lowered):
         return True  # not_a_real_secret and the like
-    if value in _PUBLISHED_EXAMPLES or (_PHRASE.match(value) and _is_phrase(value)):
+    if is_published_example(value) or (_PHRASE.match(value) and _is_phrase(value)):
         return True
     if _TEMPLATE_MARKS.isdisjoint(value) and not lowered.startswith(_REFERENCE_STARTS):
         return False
@@ -253,7 +255,8 @@ def is_hash_name(name: str) -> bool:
 
 def not_secret_name(name: str) -> bool:
     """A secret-like word qualified into something else: ``token_type``,
-    ``password_policy``, ``secretName``, ``has_password``."""
+    ``password_policy``, ``secretName``, ``has_password``, or declared public
+    (``MAPBOX_PUBLIC_TOKEN``, ``stripePublishableKey``: meant to be shipped to clients)."""
     return bool(_NOT_SECRET_NAME.search(_CAMEL.sub("_", name)))
 
 
@@ -290,6 +293,12 @@ _PUBLISHED_EXAMPLES = frozenset(
         "AIzaSyBcE-OOIbhjyR83gm4r2MFCu4MJmprNXsw",
         "AIzaSyB8qGxt4ec15vitgn44duC5ucxaOi4FmqE",
         "AIzaSyA8vmApnrHNFE0bApF4hoZ11srVL_n0nvY",
+        # Stripe's API reference: the publishable key of the same demo account.
+        "pk_test_TYooMQauvdEDq54NiTphI7jx",
+        # Azurite and the Azure storage emulator: the one account key of their fixed
+        # development account (devstoreaccount1), printed in Microsoft's docs and built
+        # into the emulators; it opens nothing but a local emulator.
+        "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
     }
 )
 """Keys that look real but were published by their issuer as documentation samples. AWS's
@@ -297,10 +306,15 @@ documented pairs (``AKIAIOSFODNN7EXAMPLE``, ``wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAM
 need no entry: every value with ``EXAMPLE`` in it is a stand-in (``is_placeholder``)."""
 
 
+_PUBLISHED_BODIES = frozenset(example.rstrip("=") for example in _PUBLISHED_EXAMPLES)
+_QUOTES = "\"'` \t"
+
+
 def is_published_example(value: str) -> bool:
     """A key its issuer published in documentation or an SDK's samples (Stripe's API
-    reference, the Firebase SDK): public, so not a leak."""
-    return value in _PUBLISHED_EXAMPLES
+    reference, the Firebase SDK, the Azure storage emulator's account key): public, so
+    not a leak. Quotes around it and base64 padding do not matter."""
+    return value in _PUBLISHED_EXAMPLES or value.strip(_QUOTES).rstrip("=") in _PUBLISHED_BODIES
 
 
 # -- stand-ins that keep a real prefix ---------------------------------------------------
@@ -368,7 +382,9 @@ def _is_words(letters: str) -> bool:
 
 def _run_marks(part: str, covered: list[bool], base: int) -> None:
     """Mark the runs of ``part`` that no generator makes: a character repeated three times
-    or more (xxx, 000), or four or more stepping by one (abcd, 12345, 4321), in any case."""
+    or more (xxx, 000), or three or more stepping by one (abc, 12345, 4321), in any case:
+    documentation's counting keys (``AbC123dEf456``) are runs end to end, a random body
+    has one by chance at most."""
     lowered = part.lower()
     start = 0
     while start < len(lowered):
@@ -380,7 +396,7 @@ def _run_marks(part: str, covered: list[bool], base: int) -> None:
                 break
             step = diff
             end += 1
-        if end - start >= (3 if step == 0 else 4):
+        if end - start >= 3:
             for position in range(base + start, base + end):
                 covered[position] = True
             start = end
@@ -448,6 +464,21 @@ _DEFAULT_CREDENTIALS = frozenset(
 DEFAULT_CREDENTIAL_CONFIDENCE = 0.3
 """How sure a default credential (``guest:guest``) is a secret: reported, so a policy can
 see it, but under the ``>= 0.9`` an example guardrail asks for."""
+
+
+_DEFAULT_PASSWORDS = frozenset(
+    password for user, password in _DEFAULT_CREDENTIALS if password and password == user
+) | {"toor", "admin123"}
+"""Passwords that are their product's default user name (``postgres``, ``minioadmin``) or
+a well-known default of their own: what a compose file or quick-start writes for a
+local service."""
+
+
+def is_default_password(password: str) -> bool:
+    """A product's default password, seen without its user (a compose file's postgres
+    password left as "postgres", MinIO's root password as "minioadmin"): reported as low
+    as a default pair."""
+    return password.lower() in _DEFAULT_PASSWORDS
 
 
 def is_default_credential(user: str, password: str) -> bool:

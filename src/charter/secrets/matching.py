@@ -311,6 +311,10 @@ def _assignment(index: int, text: str, start: int, end: int) -> Hit | None:
     value = text[value_start:value_end]
     if _names_a_name(value) or (text[value_start - 1] not in "\"'`" and "(" in value):
         return None  # password = newPassword, token = readToken(): code, not a value
+    if _NESTED.match(value) or _in_template(text, name_start):
+        return None
+    if _not_a_value(text, name_end, value_start, value_end, value):
+        return None
     name = text[name_start:name_end].lstrip("-")
     judged = assigned(name, value, near=text[max(0, name_start - 256) : value_end + 256])
     if judged is None:
@@ -320,6 +324,45 @@ def _assignment(index: int, text: str, start: int, end: int) -> Hit | None:
     if kind == "generic_secret" and ";" in around and _CONNECTION_PASSWORD.match(name):
         kind = "url_password"  # Server=...;Password=...; in a connection string
     return Hit(index, kind, value_start, value_end, confidence, 1, value)
+
+
+_NESTED = re.compile(r"(?=[A-Za-z_]{4})(?:[A-Z][a-z]+|[a-z]+)(?:[A-Z][a-z]+|_[a-z]+)*=[^=\s]")
+"""A value that is itself ``Key=value``, the first pair of a connection string
+(``AZURE_STORAGE_CONNECTION_STRING=DefaultEndpointsProtocol=http;AccountKey=...``) or of
+a query: its own pairs are looked at under their own names. The key is a word or words
+(``DefaultEndpointsProtocol``, ``use_ssl``), as a generated password's start is not."""
+_TYPE_HUMP = re.compile(r"[A-Z][a-z]+")
+_TYPE_WORD = re.compile(r"[A-Z][A-Za-z0-9_]*")
+
+
+def _in_template(text: str, name_start: int) -> bool:
+    """Whether the name is inside a reference still open on its line: CloudFormation's
+    ``{{resolve:secretsmanager:prod/api_token:SecretString:value}}``, ``${{ ... }}``,
+    ``${vault:db_password}``: it names where the secret is, not a value."""
+    line_start = text.rfind("\n", 0, name_start) + 1
+    before = text[max(line_start, name_start - 256) : name_start]
+    if "{{" in before and before.rfind("{{") > before.rfind("}}"):
+        return True
+    return "${" in before and before.rfind("${") > before.rfind("}")
+
+
+def _not_a_value(text: str, name_end: int, value_start: int, value_end: int, value: str) -> bool:
+    """After a colon, an unquoted word that prose goes on from (``pwd: expected bytes``,
+    ``# First pass: determine the width``) or a type that a parameter list goes on from
+    (``signing_key: Ed25519PrivateKey | None = None,``): a sentence or an annotation,
+    not a value."""
+    between = text[name_end:value_start]
+    if ":" not in between or "=" in between or text[value_start - 1] in "\"'`":
+        return False
+    after = text[value_end : value_end + 3]
+    if value.isalpha() and len(after) >= 2 and after[0] == " " and after[1].isalpha():
+        return True
+    follows = after.lstrip(" \t")[:1]
+    return (
+        follows in {",", ")", "|", "=", "]"}
+        and _TYPE_WORD.fullmatch(value) is not None
+        and len(_TYPE_HUMP.findall(value)) >= 2
+    )
 
 
 def _value_after(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from charter.secrets.filters import entropy, is_hex, is_placeholder, is_sequential
+from charter.secrets.filters import entropy, is_hex, is_placeholder, is_stand_in
 from charter.secrets.rules import Check, Family, Rule
 
 __all__ = ["FAMILIES", "NAMED", "NAMED_FAMILIES", "PREFIXED", "TYPES"]
@@ -34,12 +34,13 @@ def _any_case(word: str) -> str:
 
 
 def _random(confidence: float, skip: int = 0) -> Check:
-    """Drop a value whose random part (after ``skip`` fixed characters) is a placeholder,
-    a run or a repeat, or too uniform to have been generated."""
+    """Drop a value whose random part (after ``skip`` fixed characters) is a stand-in
+    (``filters.is_stand_in``: a placeholder, a published example, words, runs and
+    repeats), or too uniform to have been generated."""
 
     def check(value: str) -> float | None:
         body = value[skip:]
-        if is_placeholder(body) or is_sequential(body) or _counts_up(body):
+        if is_stand_in(value, skip) or is_placeholder(body) or _counts_up(body):
             return None
         if len(body) >= 16 and entropy(body) < 2.5:
             return None

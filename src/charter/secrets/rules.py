@@ -21,6 +21,7 @@ from charter.secrets.filters import (
     entropy,
     is_code_reference,
     is_default_credential,
+    is_default_password,
     is_hash_name,
     is_hex,
     is_placeholder,
@@ -536,12 +537,36 @@ _PAGING_NAME = re.compile(
 """``NextToken``, ``--starting-token``: where a list goes on from, not a credential."""
 
 
+_UPPER_PREFIXES = ("AKIA", "ASIA", "AIza", "ATATT3", "GOCSPX-", "PMAK-")
+"""Issuers' prefixes that start upper-case: their bodies start after them."""
+_LOWER_PREFIX = re.compile(r"[a-z][a-z0-9]{0,9}[_\-.~]")
+"""An issuer's prefix of lower-case words (``xoxb-``, ``npm_``, ``github_pat_``)."""
+_PUBLIC_PREFIXES = ("pk_live_", "pk_test_", "pk.eyJ")
+"""Keys their issuers make to be shipped to browsers and apps (Stripe's publishable
+keys, Mapbox's public tokens): no secret under whatever name."""
+
+
+def _prefixed_stand_in(value: str, password: bool) -> bool:
+    """A value that keeps an issuer's prefix (``xoxb-``, ``AIza``) but whose body is no
+    random value (``filters.is_stand_in``): ``xoxb-12345-abcd234``,
+    ``shpat_<access-token>``, ``AIzaSyAbCdEf...``. Under a password's name only the
+    upper-case prefixes count: a person's password may start with a short word and a
+    dash."""
+    for prefix in _UPPER_PREFIXES:
+        if value.startswith(prefix):
+            return is_stand_in(value, len(prefix))
+    return not password and _LOWER_PREFIX.match(value) is not None and is_stand_in(value)
+
+
 def assigned(name: str, value: str, *, near: str = "") -> tuple[str, float] | None:
     """The type and confidence of a secret ``value`` assigned to ``name`` (a secret-like
     name), or None when the value is a placeholder, a reference or not secret-like.
     ``near`` is the text around the assignment: an AWS key id there makes a
     ``secret_key`` of the right shape an AWS secret key."""
     if not_secret_name(name) or is_placeholder(value) or _PAGING_NAME.search(name):
+        return None
+    password = _PASSWORD_NAME.search(name) is not None
+    if value.startswith(_PUBLIC_PREFIXES) or _prefixed_stand_in(value, password):
         return None
     # Before the path test: an AWS secret key may begin with a slash.
     if _AWS_SECRET.match(value):
@@ -555,11 +580,14 @@ def assigned(name: str, value: str, *, near: str = "") -> tuple[str, float] | No
         return None
     if is_sequential(value) or is_uuid(value):
         return None
-    if _PASSWORD_NAME.search(name):
+    if password:
         # People's passwords are short and far from random; what is left after the
         # placeholders is taken as a password.
         if len(value) < 6 or entropy(value) < 2.0:
             return None
+        if is_default_password(value):
+            # a compose file's postgres password left as "postgres": reported low
+            return "generic_secret", DEFAULT_CREDENTIAL_CONFIDENCE
         return "generic_secret", 0.7 if entropy(value) < 3.0 else 0.8
     if len(value) < 12:
         return None
