@@ -10,11 +10,12 @@ from fastapi.responses import PlainTextResponse
 from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 from charter.identity.names import AGENT_ID_PATTERN
-from charter.server.deps import Caller, Wired, decode_cursor, encode_cursor
+from charter.server.deps import Caller, Wired
 from charter.service.audit import MAX_PAGE
 from charter.storage.keyfile import public_key_pem
 from charter.storage.ports import AuditQuery
 from charter.wire import AuditPage, UtcDateTime
+from charter.wire.pagination import bad_cursor, decode_cursor, next_cursor
 
 __all__ = ["router"]
 
@@ -28,9 +29,7 @@ def _after_seq(cursor: str | None) -> int:
     if value is None:
         return -1
     if not value.isdigit() or len(value) > 18:
-        raise InvalidInput(
-            "the cursor is not one this server issued", code=ErrorCode.INVALID_CURSOR
-        )
+        raise bad_cursor()
     return int(value)
 
 
@@ -66,7 +65,7 @@ def query_audit(
     )
     return AuditPage(
         records=[record.to_json() for record in records],
-        next_cursor=encode_cursor(str(records[-1].seq)) if len(records) == limit else None,
+        next_cursor=next_cursor(records, limit, lambda record: str(record.seq)),
     )
 
 
