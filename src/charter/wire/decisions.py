@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
+from typing_extensions import TypedDict
 
 from charter.durations import parse_duration
 from charter.errors import InvalidInput
@@ -16,7 +17,14 @@ from charter.wire.base import (
     PrintableJson,
 )
 
-__all__ = ["DecisionBatchIn", "DecisionBatchOut", "DecisionIn", "DecisionOut", "ResourceIn"]
+__all__ = [
+    "DecisionApproval",
+    "DecisionBatchIn",
+    "DecisionBatchOut",
+    "DecisionIn",
+    "DecisionOut",
+    "ResourceIn",
+]
 
 
 _Action = Annotated[str, StringConstraints(min_length=1, max_length=200), Printable]
@@ -60,6 +68,24 @@ class DecisionIn(InModel):
         return context
 
 
+# A decision's approval is a typed dict, not a model: it stays a plain mapping in Python
+# (the SDK and the CLI read it so) and its time stays the text the server wrote.
+
+
+class DecisionApproval(TypedDict):
+    """A decision's ``approval``: the approval or step-up confirmation it waits on (read
+    as ``charter.wire_approvals.ApprovalTicket`` by the SDK)."""
+
+    id: str
+    kind: str
+    status: str
+    expires_at: str
+    """ISO 8601 UTC text, with microseconds."""
+    policy: str
+    approvers: list[str]
+    quorum: int
+
+
 class DecisionOut(BaseModel):
     """The decision, as recorded in the audit log."""
 
@@ -71,7 +97,7 @@ class DecisionOut(BaseModel):
     errors: list[str]
     released_fields: list[str]
     redacted_fields: list[str]
-    approval: dict[str, Any] | None
+    approval: DecisionApproval | None
     message: str | None
     secrets: list[dict[str, Any]] = []
     """What the secrets scanner found in the context and input: type, path, offsets,
