@@ -20,6 +20,8 @@ import charter.sdk
 import charter.secrets
 import charter.webhooks
 import charter.wire
+import charter.wire.base
+import charter.wire.pagination
 import charter.wire_approvals
 
 EXPECTED: dict[types.ModuleType, list[str]] = {
@@ -121,6 +123,30 @@ EXPECTED: dict[types.ModuleType, list[str]] = {
         "VoteIn",
     ],
     charter.sdk: ["AsyncClient", "Client", "guard"],
+    charter.wire.base: [
+        "MAX_JSON_DEPTH",
+        "MAX_TTL_SECONDS",
+        "AgentId",
+        "Email",
+        "Group",
+        "Groups",
+        "HumanId",
+        "InModel",
+        "LabelKey",
+        "LabelValue",
+        "Labels",
+        "Name",
+        "Printable",
+        "PrintableJson",
+        "Purpose",
+        "Reason",
+        "Roles",
+        "UtcDateTime",
+        "printable",
+        "printable_json",
+        "unicode_json",
+    ],
+    charter.wire.pagination: ["bad_cursor", "decode_cursor", "encode_cursor", "next_cursor"],
 }
 
 MODULES = pytest.mark.parametrize("module", list(EXPECTED), ids=lambda module: module.__name__)

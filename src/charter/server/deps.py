@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from charter.codes import ErrorCode
-from charter.errors import InvalidInput
 from charter.identity.principals import Principal
 from charter.service import Services
 
@@ -19,8 +15,6 @@ __all__ = [
     "Wired",
     "authenticate",
     "bearer_token",
-    "decode_cursor",
-    "encode_cursor",
     "ttl_of",
     "where",
 ]
@@ -54,29 +48,6 @@ def authenticate(request: Request) -> Principal:
 
 Wired = Annotated[Services, Depends(_services)]
 Caller = Annotated[Principal, Depends(authenticate)]
-
-
-def encode_cursor(value: str) -> str:
-    """An opaque page cursor."""
-    return base64.urlsafe_b64encode(value.encode("utf-8")).decode("ascii").rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> str | None:
-    """The value inside a page cursor, or ``InvalidInput``."""
-    if cursor is None:
-        return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        value = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
-    except (binascii.Error, UnicodeError, ValueError):
-        raise InvalidInput(
-            "the cursor is not one this server issued", code=ErrorCode.INVALID_CURSOR
-        ) from None
-    if not value or not value.isprintable():
-        raise InvalidInput(
-            "the cursor is not one this server issued", code=ErrorCode.INVALID_CURSOR
-        )
-    return value
 
 
 def ttl_of(seconds: int | None) -> timedelta | None:

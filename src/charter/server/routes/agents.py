@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Path, Query
 from charter.identity.agents import AgentStatus, LifecycleAction
 from charter.identity.credentials import PrincipalKind
 from charter.identity.names import AGENT_ID_PATTERN, HUMAN_ID_PATTERN
-from charter.server.deps import Caller, Wired, decode_cursor, encode_cursor, ttl_of
+from charter.server.deps import Caller, Wired, ttl_of
 from charter.service import AgentChanges
 from charter.wire import (
     AgentIn,
@@ -22,6 +22,7 @@ from charter.wire import (
     TokenIn,
     TokenOut,
 )
+from charter.wire.pagination import decode_cursor, next_cursor
 
 __all__ = ["router"]
 
@@ -44,10 +45,9 @@ def list_agents(
     agents = services.agents.list(
         caller, owner=owner, status=status, after=decode_cursor(cursor), limit=limit
     )
-    more = len(agents) == limit
     return AgentPage(
         agents=[AgentOut.of(agent) for agent in agents],
-        next_cursor=encode_cursor(agents[-1].id) if more else None,
+        next_cursor=next_cursor(agents, limit, lambda agent: agent.id),
     )
 
 

@@ -10,7 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from charter.approvals.model import ApprovalStatus, Vote
 from charter.identity.names import AGENT_ID_PATTERN
-from charter.server.deps import Caller, Wired, decode_cursor, encode_cursor
+from charter.server.deps import Caller, Wired
+from charter.wire.pagination import decode_cursor, next_cursor
 from charter.wire_approvals import ApprovalOut, ApprovalPage, VoteIn
 
 __all__ = ["MAX_WAIT_SECONDS", "router"]
@@ -39,7 +40,7 @@ def list_approvals(
     )
     return ApprovalPage(
         approvals=[ApprovalOut.of(approval) for approval in found],
-        next_cursor=encode_cursor(found[-1].id) if len(found) == limit else None,
+        next_cursor=next_cursor(found, limit, lambda approval: approval.id),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
@@ -10,11 +10,13 @@ from fastapi.responses import PlainTextResponse
 from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 from charter.identity.names import AGENT_ID_PATTERN
-from charter.server.deps import Caller, Wired, decode_cursor, encode_cursor
+from charter.server.deps import Caller, Wired
 from charter.service.audit import MAX_PAGE
 from charter.storage.keyfile import public_key_pem
 from charter.storage.ports import AuditQuery
-from charter.wire import AuditPage, UtcDateTime
+from charter.wire import UtcDateTime
+from charter.wire.audit import AuditPage, AuditVerified, CheckpointOut
+from charter.wire.pagination import bad_cursor, decode_cursor, next_cursor
 
 __all__ = ["router"]
 
@@ -28,9 +30,7 @@ def _after_seq(cursor: str | None) -> int:
     if value is None:
         return -1
     if not value.isdigit() or len(value) > 18:
-        raise InvalidInput(
-            "the cursor is not one this server issued", code=ErrorCode.INVALID_CURSOR
-        )
+        raise bad_cursor()
     return int(value)
 
 
@@ -66,27 +66,30 @@ def query_audit(
     )
     return AuditPage(
         records=[record.to_json() for record in records],
-        next_cursor=encode_cursor(str(records[-1].seq)) if len(records) == limit else None,
+        next_cursor=next_cursor(records, limit, lambda record: str(record.seq)),
     )
 
 
 @router.get("/verify")
-def verify_audit(services: Wired, caller: Caller) -> dict[str, Any]:
+def verify_audit(services: Wired, caller: Caller) -> AuditVerified:
     """Verify the whole log; ``ok`` is false and ``problem`` names the first bad record."""
-    return services.audit.verify(caller).to_json()
+    return AuditVerified.model_validate(services.audit.verify(caller).to_json())
 
 
 @router.get("/checkpoints")
-def list_checkpoints(services: Wired, caller: Caller) -> list[dict[str, Any]]:
+def list_checkpoints(services: Wired, caller: Caller) -> list[CheckpointOut]:
     """Every signed checkpoint, oldest first."""
-    return [checkpoint.to_json() for checkpoint in services.audit.checkpoints(caller)]
+    return [
+        CheckpointOut.model_validate(checkpoint.to_json())
+        for checkpoint in services.audit.checkpoints(caller)
+    ]
 
 
 @router.post("/checkpoints", status_code=201)
-def sign_checkpoint(services: Wired, caller: Caller) -> dict[str, Any] | None:
+def sign_checkpoint(services: Wired, caller: Caller) -> CheckpointOut | None:
     """Sign a checkpoint now (admins); null when nothing was added since the last one."""
     checkpoint = services.audit.sign_as(caller)
-    return None if checkpoint is None else checkpoint.to_json()
+    return None if checkpoint is None else CheckpointOut.model_validate(checkpoint.to_json())
 
 
 @router.get("/public-key", response_class=PlainTextResponse)

@@ -10,6 +10,7 @@ from charter.server.deps import bearer_token, where
 from charter.service import Services
 from charter.service.decisions import Asked, Decided
 from charter.wire import DecisionBatchIn, DecisionBatchOut, DecisionIn, DecisionOut, ResourceIn
+from charter.wire.decisions import DecisionApproval
 
 __all__ = ["router"]
 
@@ -38,15 +39,15 @@ def _out(decided: Decided) -> DecisionOut:
         secrets=[finding.to_json() for finding in decided.secrets],
         approval=None
         if approval is None
-        else {
-            "id": approval.id,
-            "kind": approval.kind.value,
-            "status": approval.status.value,
-            "expires_at": format_time(approval.expires_at),
-            "policy": approval.policy,
-            "approvers": list(approval.approvers),
-            "quorum": approval.quorum,
-        },
+        else DecisionApproval(
+            id=approval.id,
+            kind=approval.kind.value,
+            status=approval.status.value,
+            expires_at=format_time(approval.expires_at),
+            policy=approval.policy,
+            approvers=list(approval.approvers),
+            quorum=approval.quorum,
+        ),
     )
 
 

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Path, Query
 
 from charter.approvals.grants import GrantStatus
 from charter.identity.names import AGENT_ID_PATTERN
-from charter.server.deps import Caller, Wired, decode_cursor, encode_cursor
+from charter.server.deps import Caller, Wired
 from charter.wire import LifecycleIn
+from charter.wire.pagination import decode_cursor, next_cursor
 from charter.wire_approvals import GrantOut, GrantPage
 
 __all__ = ["router"]
@@ -36,7 +37,7 @@ def list_grants(
     now = services.clock()
     return GrantPage(
         grants=[GrantOut.of(grant, now) for grant in found],
-        next_cursor=encode_cursor(found[-1].id) if len(found) == limit else None,
+        next_cursor=next_cursor(found, limit, lambda grant: grant.id),
     )
 
 

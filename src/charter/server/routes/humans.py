@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Path, Query
 
 from charter.identity.credentials import PrincipalKind
 from charter.identity.names import HUMAN_ID_PATTERN
-from charter.server.deps import Caller, Wired, decode_cursor, encode_cursor, ttl_of
+from charter.server.deps import Caller, Wired, ttl_of
 from charter.service import HumanChanges
 from charter.wire import (
     AgentOut,
@@ -22,6 +22,7 @@ from charter.wire import (
     TokenIn,
     TokenOut,
 )
+from charter.wire.pagination import decode_cursor, next_cursor
 
 __all__ = ["router"]
 
@@ -41,7 +42,7 @@ def list_humans(
     humans = services.humans.list(caller, after=decode_cursor(cursor), limit=limit)
     return HumanPage(
         humans=[HumanOut.of(human) for human in humans],
-        next_cursor=encode_cursor(humans[-1].id) if len(humans) == limit else None,
+        next_cursor=next_cursor(humans, limit, lambda human: human.id),
     )
 
 

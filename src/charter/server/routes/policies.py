@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
 from charter.server.deps import Caller, Wired
-from charter.wire import PolicyApplied, PolicyFiles
+from charter.wire.policies import (
+    PolicyActivated,
+    PolicyActive,
+    PolicyApplied,
+    PolicyDiff,
+    PolicyFiles,
+    PolicyRevisionOut,
+)
 
 __all__ = ["router"]
 
@@ -32,25 +39,25 @@ def apply_policy(services: Wired, caller: Caller, body: PolicyFiles) -> PolicyAp
 
 
 @router.post("/diff")
-def diff_policy(services: Wired, caller: Caller, body: PolicyFiles) -> dict[str, Any]:
+def diff_policy(services: Wired, caller: Caller, body: PolicyFiles) -> PolicyDiff:
     """What applying these files would change against the active revision."""
-    return services.policies.diff(caller, body.files)
+    return PolicyDiff.model_validate(services.policies.diff(caller, body.files))
 
 
 @router.get("/active")
-def active_policy(services: Wired, caller: Caller) -> dict[str, Any] | None:
+def active_policy(services: Wired, caller: Caller) -> PolicyActive | None:
     """The active revision with its files, or null when no policy was applied."""
     found = services.policies.active(caller)
     if found is None:
         return None
     active, revision = found
-    return {
-        "revision": active.revision,
-        "activated_at": active.activated_at.isoformat(),
-        "activated_by": active.activated_by,
-        "summary": dict(revision.summary),
-        "files": dict(revision.files),
-    }
+    return PolicyActive(
+        revision=active.revision,
+        activated_at=active.activated_at.isoformat(),
+        activated_by=active.activated_by,
+        summary=dict(revision.summary),
+        files=dict(revision.files),
+    )
 
 
 @router.get("/revisions")
@@ -58,25 +65,25 @@ def list_revisions(
     services: Wired,
     caller: Caller,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[dict[str, Any]]:
+) -> list[PolicyRevisionOut]:
     """Stored revisions, newest first (without their files)."""
     return [
-        {
-            "id": revision.id,
-            "created_at": revision.created_at.isoformat(),
-            "created_by": revision.created_by,
-            "summary": dict(revision.summary),
-        }
+        PolicyRevisionOut(
+            id=revision.id,
+            created_at=revision.created_at.isoformat(),
+            created_by=revision.created_by,
+            summary=dict(revision.summary),
+        )
         for revision in services.policies.revisions(caller, limit=limit)
     ]
 
 
 @router.post("/revisions/{revision}/activate")
-def activate_revision(services: Wired, caller: Caller, revision: RevisionPath) -> dict[str, Any]:
+def activate_revision(services: Wired, caller: Caller, revision: RevisionPath) -> PolicyActivated:
     """Roll back (or forward) to a stored revision."""
     active = services.policies.rollback(caller, revision)
-    return {
-        "revision": active.revision,
-        "activated_at": active.activated_at.isoformat(),
-        "activated_by": active.activated_by,
-    }
+    return PolicyActivated(
+        revision=active.revision,
+        activated_at=active.activated_at.isoformat(),
+        activated_by=active.activated_by,
+    )

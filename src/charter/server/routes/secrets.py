@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from charter.server.deps import Caller, Wired, decode_cursor, encode_cursor
+from charter.server.deps import Caller, Wired
+from charter.wire.pagination import decode_cursor, next_cursor
 from charter.wire_secrets import LeakIn, LeakOut, LeakPage, ScanIn, ScanOut
 
 __all__ = ["router"]
@@ -43,7 +44,7 @@ def list_leaks(
     found = services.secrets.list(caller, after=decode_cursor(cursor), limit=limit)
     return LeakPage(
         leaks=[LeakOut.of(leak) for leak in found],
-        next_cursor=encode_cursor(found[-1].fingerprint) if len(found) == limit else None,
+        next_cursor=next_cursor(found, limit, lambda leak: leak.fingerprint),
     )
 
 

@@ -8,10 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from charter.clock import format_time
-from charter.codes import ErrorCode
-from charter.errors import InvalidInput
-from charter.server.deps import Caller, Wired, decode_cursor, encode_cursor
+from charter.server.deps import Caller, Wired
 from charter.webhooks.model import Delivery, DeliveryStatus
+from charter.wire.pagination import bad_cursor, decode_cursor, next_cursor
 from charter.wire_webhooks import (
     DeliveryOut,
     DeliveryPage,
@@ -29,8 +28,8 @@ WebhookIdPath = Annotated[str, Path(pattern=r"^whk_[a-z2-7]{16}$")]
 _TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
-def _delivery_cursor(delivery: Delivery) -> str:
-    return encode_cursor(f"{format_time(delivery.created_at)}|{delivery.id}")
+def _delivery_key(delivery: Delivery) -> str:
+    return f"{format_time(delivery.created_at)}|{delivery.id}"
 
 
 def _before(cursor: str | None) -> tuple[datetime, str] | None:
@@ -41,13 +40,9 @@ def _before(cursor: str | None) -> tuple[datetime, str] | None:
     try:
         moment = datetime.strptime(at, _TIME).replace(tzinfo=UTC)
     except ValueError:
-        raise InvalidInput(
-            "the cursor is not one this server issued", code=ErrorCode.INVALID_CURSOR
-        ) from None
+        raise bad_cursor() from None
     if not delivery_id.startswith("dlv_"):
-        raise InvalidInput(
-            "the cursor is not one this server issued", code=ErrorCode.INVALID_CURSOR
-        )
+        raise bad_cursor()
     return moment, delivery_id
 
 
@@ -71,7 +66,7 @@ def list_webhooks(
     found = services.webhooks.list(caller, after=decode_cursor(cursor), limit=limit)
     return WebhookPage(
         webhooks=[WebhookOut.of(webhook) for webhook in found],
-        next_cursor=encode_cursor(found[-1].id) if len(found) == limit else None,
+        next_cursor=next_cursor(found, limit, lambda webhook: webhook.id),
     )
 
 
@@ -102,5 +97,5 @@ def list_deliveries(
     )
     return DeliveryPage(
         deliveries=[DeliveryOut.of(delivery) for delivery in found],
-        next_cursor=_delivery_cursor(found[-1]) if len(found) == limit else None,
+        next_cursor=next_cursor(found, limit, _delivery_key),
     )

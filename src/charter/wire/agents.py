@@ -1,0 +1,97 @@
+"""The API's bodies for agents: registering, changing and retiring them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from charter.identity.agents import Agent, AgentStatus, RiskTier
+from charter.wire.base import (
+    AgentId,
+    HumanId,
+    InModel,
+    Labels,
+    Name,
+    Purpose,
+    Reason,
+    UtcDateTime,
+)
+
+__all__ = ["AgentIn", "AgentOut", "AgentPage", "AgentPatch", "LifecycleIn", "LifecycleOut"]
+
+
+class AgentIn(InModel):
+    """Register an agent."""
+
+    id: AgentId
+    owner: HumanId
+    purpose: Purpose
+    risk_tier: RiskTier = RiskTier.MEDIUM
+    display_name: Name | None = None
+    labels: Labels = Field(default_factory=dict)
+    recertify_by: UtcDateTime | None = None
+
+
+class AgentPatch(InModel):
+    """Change an agent; absent fields stay as they are."""
+
+    display_name: Name | None = None
+    owner: HumanId | None = None
+    purpose: Purpose | None = None
+    risk_tier: RiskTier | None = None
+    labels: Labels | None = None
+    recertify_by: UtcDateTime | None = None
+
+
+class LifecycleIn(InModel):
+    """Why an agent is suspended, reinstated or retired."""
+
+    reason: Reason = ""
+
+
+class AgentOut(BaseModel):
+    """An agent as the API shows it."""
+
+    id: str
+    display_name: str
+    owner: str
+    purpose: str
+    risk_tier: RiskTier
+    status: AgentStatus
+    labels: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+    recertify_by: datetime | None
+    last_seen_at: datetime | None
+
+    @classmethod
+    def of(cls, agent: Agent) -> AgentOut:
+        """Render a domain agent."""
+        return cls(
+            id=agent.id,
+            display_name=agent.display_name,
+            owner=agent.owner,
+            purpose=agent.purpose,
+            risk_tier=agent.risk_tier,
+            status=agent.status,
+            labels=dict(agent.labels),
+            created_at=agent.created_at,
+            updated_at=agent.updated_at,
+            recertify_by=agent.recertify_by,
+            last_seen_at=agent.last_seen_at,
+        )
+
+
+class AgentPage(BaseModel):
+    """A page of agents."""
+
+    agents: list[AgentOut]
+    next_cursor: str | None
+
+
+class LifecycleOut(BaseModel):
+    """An agent after a lifecycle move, and the tokens it revoked."""
+
+    agent: AgentOut
+    revoked_tokens: list[str]

@@ -1,0 +1,48 @@
+"""The API's bodies for the audit log: pages, verification, checkpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+__all__ = ["AuditPage", "AuditProblem", "AuditVerified", "CheckpointOut"]
+
+
+class AuditPage(BaseModel):
+    """A page of audit records (each as exported: body fields plus hashes)."""
+
+    records: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class AuditProblem(BaseModel):
+    """The first thing found wrong in the log: a stable code, the record, and why."""
+
+    code: str
+    seq: int | None
+    message: str
+
+
+class AuditVerified(BaseModel):
+    """The outcome of verifying the whole log."""
+
+    ok: bool
+    records: int
+    root: str
+    checkpoints_verified: int
+    last_checkpoint_size: int | None
+    unsealed_records: int
+    problem: AuditProblem | None
+    notes: list[str]
+
+
+class CheckpointOut(BaseModel):
+    """A signed checkpoint as exported: the tree's size and root, when, and the
+    signature (hex) by the key ``key_id``."""
+
+    tree_size: int
+    root: str
+    at: str
+    key_id: str
+    signature: str

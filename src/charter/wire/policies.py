@@ -1,0 +1,103 @@
+"""The API's bodies for policies: applying one as files, diffs, revisions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from charter.wire.base import (
+    InModel,
+    Printable,
+)
+
+__all__ = [
+    "PolicyActivated",
+    "PolicyActive",
+    "PolicyApplied",
+    "PolicyChanges",
+    "PolicyDiagnostic",
+    "PolicyDiff",
+    "PolicyFiles",
+    "PolicyRevisionOut",
+]
+
+
+_PolicyFileName = Annotated[
+    str, StringConstraints(max_length=200, pattern=r"^[A-Za-z0-9._/-]+\.ya?ml$"), Printable
+]
+_PolicyText = Annotated[str, StringConstraints(max_length=512 * 1024), Printable]
+
+
+class PolicyFiles(InModel):
+    """A policy as files: ``{"roles.yaml": "<YAML>", ...}``."""
+
+    files: Annotated[dict[_PolicyFileName, _PolicyText], Field(min_length=1, max_length=500)]
+
+
+class PolicyDiagnostic(BaseModel):
+    """A warning (or error) found in a policy, and where."""
+
+    severity: str
+    code: str
+    message: str
+    file: str
+    line: int
+    column: int
+    help: str | None
+
+
+class PolicyApplied(BaseModel):
+    """The outcome of applying a policy."""
+
+    revision: str
+    previous: str | None
+    created: bool
+    activated: bool
+    warnings: list[dict[str, Any]]
+    """Each as a ``PolicyDiagnostic`` (kept a mapping: the SDK and CLI index it)."""
+    agents_registered: list[str]
+    agents_updated: list[str]
+
+
+class PolicyChanges(BaseModel):
+    """The documents of one kind that a policy adds, removes and changes, by name."""
+
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+
+
+class PolicyDiff(BaseModel):
+    """What applying a policy would change against the active revision."""
+
+    active: str | None
+    revision: str
+    unchanged: bool
+    changes: dict[str, PolicyChanges]
+    """Per kind of document (``roles``, ``bindings``, ...)."""
+    warnings: list[PolicyDiagnostic]
+
+
+class PolicyActivated(BaseModel):
+    """The revision now active: who activated it and when (ISO 8601 text)."""
+
+    revision: str
+    activated_at: str
+    activated_by: str
+
+
+class PolicyActive(PolicyActivated):
+    """The active revision with its summary and files."""
+
+    summary: dict[str, Any]
+    files: dict[str, str]
+
+
+class PolicyRevisionOut(BaseModel):
+    """A stored revision, without its files."""
+
+    id: str
+    created_at: str
+    created_by: str
+    summary: dict[str, Any]
