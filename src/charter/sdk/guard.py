@@ -84,7 +84,7 @@ class _Verdict:
         return cls(
             out.decision,
             out.code,
-            tuple(out.reasons),
+            tuple({key: str(value) for key, value in reason.items()} for reason in out.reasons),
             out.message,
             frozenset(out.redacted_fields),
             out.decision_id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 from typing_extensions import TypedDict
@@ -23,6 +23,7 @@ __all__ = [
     "DecisionBatchOut",
     "DecisionIn",
     "DecisionOut",
+    "DecisionReason",
     "ResourceIn",
 ]
 
@@ -72,6 +73,15 @@ class DecisionIn(InModel):
 # (the SDK and the CLI read it so) and its time stays the text the server wrote.
 
 
+class DecisionReason(TypedDict):
+    """One reason of a decision: the rule that decided, and its message when it has one."""
+
+    policy: str
+    rule: str
+    effect: str
+    message: NotRequired[str]
+
+
 class DecisionApproval(TypedDict):
     """A decision's ``approval``: the approval or step-up confirmation it waits on (read
     as ``charter.wire_approvals.ApprovalTicket`` by the SDK)."""
@@ -93,7 +103,7 @@ class DecisionOut(BaseModel):
     code: str
     decision_id: str
     policy_revision: str | None
-    reasons: list[dict[str, str]]
+    reasons: list[DecisionReason]
     errors: list[str]
     released_fields: list[str]
     redacted_fields: list[str]
