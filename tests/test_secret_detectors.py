@@ -195,6 +195,35 @@ def test_aws_key_pair_in_a_credentials_file(scanner: Scanner) -> None:
     assert found == [("aws_access_key", access), ("aws_secret_key", secret)]
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize(
+    "template",
+    [
+        # a Kubernetes Secret's data: the value base64-encoded under the AWS name
+        "kind: Secret\ndata:\n  aws_secret_access_key: {encoded}\n",
+        "kind: Secret\ndata:\n  AWS_SECRET_KEY: {encoded}\n",
+        # a generic name in a section named for AWS
+        '{{"aws": {{"enabled": true, "api_key": "{secret}"}}}}',
+        "[aws]\nregion = eu-west-1\nsecret = {secret}\n",
+        "aws:\n  credentials:\n    token: {secret}\n",
+    ],
+)
+def test_an_aws_secret_key_is_named_for_aws(scanner: Scanner, template: str, seed: int) -> None:
+    rng = random.Random(f"aws-{seed}")
+    secret = _chars(rng, string.ascii_lowercase, 4) + "/" + _chars(rng, "ABCDEF0123", 4)
+    secret += _chars(rng, ALNUM + "+/", 31)
+    encoded = base64.b64encode(secret.encode()).decode()
+    text = template.format(secret=secret, encoded=encoded)
+    assert [f.type for f in scanner.scan(text)] == ["aws_secret_key"]
+
+
+def test_a_generic_name_away_from_aws_stays_generic(scanner: Scanner) -> None:
+    secret = "7xT+yl0ys/uScF/nG/C/FEVe7jpwxL29d5T7rfhw"
+    for section in ("gcp", "laws", "drawsome"):
+        text = f'{{"{section}": {{"api_key": "{secret}"}}}}'
+        assert [f.type for f in scanner.scan(text)] == ["generic_secret"], section
+
+
 def test_a_secret_in_json_has_its_path(scanner: Scanner) -> None:
     token = _github(random.Random(6))
     value = {"tool": "http", "arguments": {"headers": [{"Authorization": f"token {token}"}]}}

@@ -530,6 +530,10 @@ _AWS_NAME = re.compile(r"(?<![A-Za-z])(?:aws|Aws|AWS)|(?<=[a-z0-9])Aws|(?i:secre
 a value of its shape is one, and other values are judged as usual."""
 _AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z2-7]{16}\b")
 _AWS_SECRET = re.compile(r"^[A-Za-z0-9/+]{40}$")
+_AWS_SECRET_BASE64 = re.compile(r"^[A-Za-z0-9+/]{54}==$")
+"""The base64 of 40 characters, as a Kubernetes Secret's ``data`` holds a value."""
+_AWS_WORD = re.compile(r"(?<![A-Za-z])(?:aws|Aws|AWS)(?![a-z])")
+"""AWS named near a value (``"aws": {"api_key": ...}``, ``[aws]``)."""
 _PAGING_NAME = re.compile(
     r"(?i)(?:next|start(?:ing)?|page|change|sequence|continuation|pagination|cursor|"
     r"idempotency|sync)[_\-.]?token"
@@ -572,10 +576,12 @@ def assigned(name: str, value: str, *, near: str = "") -> tuple[str, float] | No
     if _AWS_SECRET.match(value):
         strict = _AWS_SECRET_NAME.search(name) is not None
         shaped = _aws_secret(value) is not None
-        if shaped and (strict or _aws_name(name, near)):
+        if shaped and (strict or _aws_name(name, near) or _AWS_WORD.search(near)):
             return "aws_secret_key", 0.9
         if strict:
             return None  # under an AWS name, but a hex digest or a word is no secret key
+    if _aws_secret_encoded(name, value, near):
+        return "aws_secret_key", 0.9
     if looks_like_path_or_url(value) or is_code_reference(value):
         return None
     if is_sequential(value) or is_uuid(value):
@@ -600,6 +606,19 @@ def assigned(name: str, value: str, *, near: str = "") -> tuple[str, float] | No
     if score < 3.0:
         return None
     return "generic_secret", 0.85 if score >= 4.0 else 0.7
+
+
+def _aws_secret_encoded(name: str, value: str, near: str) -> bool:
+    """An AWS secret key base64-encoded under an AWS name (a Kubernetes Secret's data)."""
+    if _AWS_SECRET_BASE64.match(value) is None:
+        return False
+    if _AWS_SECRET_NAME.search(name) is None and not _aws_name(name, near):
+        return False
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return _AWS_SECRET.match(decoded) is not None and _aws_secret(decoded) is not None
 
 
 def _aws_name(name: str, near: str) -> bool:
