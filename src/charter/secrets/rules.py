@@ -236,20 +236,17 @@ _PEM_SPACE = re.compile(r"\s|\\[nr]|\\")
 _BASE64_BODY = re.compile(r"^[A-Za-z0-9+/]+=*$")
 _KEY_BODY_MIN = 64
 """A real key's base64 is longer than this (the smallest, Ed25519 in PKCS#8, is 64)."""
-_OPENSSH_MAGIC = "b3BlbnNzaC1rZXktdjE"  # base64 of "openssh-key-v1"
 
 
 def _private_key(confidence: float) -> Check:
     """``confidence`` when the block holds key material: base64 of at least 64
-    characters, not a placeholder, a run or a repeat; an OpenSSH key starts with its
-    format's magic. Documentation's ``...``, ``<your key here>``, ``${PRIVATE_KEY}`` or a
-    body of ``x`` are not keys."""
+    characters, not a placeholder, a run or a repeat. The key's format is not parsed: a
+    mangled or fake key is reported like a real one. Documentation's ``...``, ``<your
+    key here>``, ``${PRIVATE_KEY}`` or a body of ``x`` are not keys."""
 
     def check(block: str) -> float | None:
         body = _PEM_SPACE.sub("", _PEM_HEADER.sub("", _PEM_ARMOUR.sub("", block)))
         if len(body) < _KEY_BODY_MIN or not _BASE64_BODY.match(body):
-            return None
-        if "OPENSSH" in block[:40] and not body.startswith(_OPENSSH_MAGIC):
             return None
         if is_sequential(body) or entropy(body) < 4.0:
             return None
