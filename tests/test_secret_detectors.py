@@ -11,6 +11,7 @@ import base64
 import json
 import random
 import string
+import uuid
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -222,6 +223,33 @@ def test_a_generic_name_away_from_aws_stays_generic(scanner: Scanner) -> None:
     for section in ("gcp", "laws", "drawsome"):
         text = f'{{"{section}": {{"api_key": "{secret}"}}}}'
         assert [f.type for f in scanner.scan(text)] == ["generic_secret"], section
+
+
+@pytest.mark.parametrize(
+    ("template", "kind"),
+    [
+        ('export CODECOV_TOKEN="{}"\n', "codecov_token"),
+        ('codecovToken := "{}"\n', "codecov_token"),
+        ("secrets:\n  heroku_api_key: |\n    {}\n  other: 1\n", "generic_secret"),
+        ('{{"api_token": "{}"}}', "generic_secret"),
+        ("DB_PASSWORD={}\n", "generic_secret"),
+    ],
+)
+def test_a_uuid_under_a_secrets_name_is_one(scanner: Scanner, template: str, kind: str) -> None:
+    value = str(uuid.UUID(int=random.Random(template).getrandbits(128), version=4))
+    text = template.format(value)
+    finding = _only(scanner.scan(text))
+    assert (finding.type, text[finding.start : finding.end]) == (kind, value)
+    assert finding.confidence >= 0.5
+
+
+@pytest.mark.parametrize(
+    "template",
+    ['{{"request_id": "{}"}}', "trace = {}\n", '{{"sha256": "{}"}}', "token_id: {}\n"],
+)
+def test_a_uuid_under_other_names_is_not(scanner: Scanner, template: str) -> None:
+    value = str(uuid.UUID(int=random.Random(template).getrandbits(128), version=4))
+    assert scanner.scan(template.format(value)) == []
 
 
 def test_a_secret_in_json_has_its_path(scanner: Scanner) -> None:

@@ -682,7 +682,7 @@ NAMED_FAMILIES: tuple[Family, ...] = (
     _named(("[Ss]umo", "SUMO"), ("sumologic_token", _alnum(64)), cased=True),
     _named(("adafruit",), ("adafruit_api_key", r"[A-Za-z0-9_\-]{32}")),
     _named(("beamer",), ("beamer_api_key", r"b_[A-Za-z0-9=_\-]{44}")),
-    _named(("codecov",), ("codecov_token", _alnum(32))),
+    _named(("codecov",), ("codecov_token", _alnum(32)), ("codecov_token", _UUID)),
     _named(("coinbase",), ("coinbase_token", _extended(64))),
     _named(("droneci", "drone"), ("droneci_token", _alnum(32))),
     _named(("[Ee]tsy", "ETSY"), ("etsy_token", _alnum(24)), cased=True),

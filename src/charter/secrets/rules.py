@@ -531,6 +531,8 @@ _AWS_SECRET_BASE64 = re.compile(r"^[A-Za-z0-9+/]{54}==$")
 """The base64 of 40 characters, as a Kubernetes Secret's ``data`` holds a value."""
 _AWS_WORD = re.compile(r"(?<![A-Za-z])(?:aws|Aws|AWS)(?![a-z])")
 """AWS named near a value (``"aws": {"api_key": ...}``, ``[aws]``)."""
+UUID_SECRET_CONFIDENCE = 0.6
+"""A UUID under a secret's name: a key of a service that issues UUIDs, or an id."""
 _PAGING_NAME = re.compile(
     r"(?i)(?:next|start(?:ing)?|page|change|sequence|continuation|pagination|cursor|"
     r"idempotency|sync)[_\-.]?token"
@@ -581,8 +583,12 @@ def assigned(name: str, value: str, *, near: str = "") -> tuple[str, float] | No
         return "aws_secret_key", 0.9
     if looks_like_path_or_url(value) or is_code_reference(value):
         return None
-    if is_sequential(value) or is_uuid(value):
+    if is_sequential(value):
         return None
+    if is_uuid(value):
+        # Some services' keys are UUIDs (Heroku, Snyk, Codecov): under a secret's name
+        # one is taken as a secret, less surely than a random value.
+        return None if is_hash_name(name) else ("generic_secret", UUID_SECRET_CONFIDENCE)
     if password:
         # People's passwords are short and far from random; what is left after the
         # placeholders is taken as a password.
