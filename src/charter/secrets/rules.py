@@ -531,7 +531,7 @@ _AWS_SECRET_BASE64 = re.compile(r"^[A-Za-z0-9+/]{54}==$")
 """The base64 of 40 characters, as a Kubernetes Secret's ``data`` holds a value."""
 _AWS_WORD = re.compile(r"(?<![A-Za-z])(?:aws|Aws|AWS)(?![a-z])")
 """AWS named near a value (``"aws": {"api_key": ...}``, ``[aws]``)."""
-UUID_SECRET_CONFIDENCE = 0.6
+_UUID_CONFIDENCE = 0.6
 """A UUID under a secret's name: a key of a service that issues UUIDs, or an id."""
 _PAGING_NAME = re.compile(
     r"(?i)(?:next|start(?:ing)?|page|change|sequence|continuation|pagination|cursor|"
@@ -588,7 +588,7 @@ def assigned(name: str, value: str, *, near: str = "") -> tuple[str, float] | No
     if is_uuid(value):
         # Some services' keys are UUIDs (Heroku, Snyk, Codecov): under a secret's name
         # one is taken as a secret, less surely than a random value.
-        return None if is_hash_name(name) else ("generic_secret", UUID_SECRET_CONFIDENCE)
+        return None if is_hash_name(name) else ("generic_secret", _UUID_CONFIDENCE)
     if password:
         # People's passwords are short and far from random; what is left after the
         # placeholders is taken as a password.
@@ -619,7 +619,7 @@ def _aws_secret_encoded(name: str, value: str, near: str) -> bool:
         return False
     try:
         decoded = base64.b64decode(value, validate=True).decode("ascii")
-    except (ValueError, UnicodeDecodeError):
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
         return False
     return _AWS_SECRET.match(decoded) is not None and _aws_secret(decoded) is not None
 
