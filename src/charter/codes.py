@@ -77,6 +77,13 @@ class ErrorCode(StrEnum):
     AGENT_RETIRED = "agent_retired"
     HUMAN_INACTIVE = "human_inactive"
 
+    # The web console.
+    SESSION_MISSING = "session_missing"
+    SESSION_INVALID = "session_invalid"
+    SESSION_EXPIRED = "session_expired"
+    CSRF_FAILED = "csrf_failed"
+    CONSOLE_FOR_PEOPLE = "console_for_people"
+
     # Agents, humans, tokens.
     AGENT_EXISTS = "agent_exists"
     AGENT_NOT_FOUND = "agent_not_found"

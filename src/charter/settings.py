@@ -14,6 +14,8 @@
 | ``CHARTER_INFERENCE_MAX_AGE`` | ``1h`` | how long an allowed inference may be cited in ``context.derived_from`` |
 | ``CHARTER_STORE_TIMEOUT`` | ``5s`` | longest a request waits on a store that does not answer (then 503) |
 | ``CHARTER_STORE_CONNECT_RETRY`` | ``30s`` | how long ``charter serve`` retries an unreachable store at start |
+| ``CHARTER_CONSOLE_SESSION_TTL`` | ``8h`` | longest a console session lasts from sign-in (never beyond its token) |
+| ``CHARTER_CONSOLE_IDLE_TIMEOUT`` | ``30m`` | a console session ends after this long without a request |
 | ``CHARTER_WEBHOOK_ALLOW_PRIVATE_TARGETS`` | ``false`` | ``true``: webhooks may target private and loopback addresses (never link-local or metadata ones) |
 
 Every duration is a positive whole number of ``s``, ``m``, ``h`` or ``d`` of at most
@@ -32,6 +34,7 @@ from charter.codes import ErrorCode
 from charter.durations import MAX_DURATION, parse_duration
 from charter.errors import InvalidInput
 from charter.identity.credentials import TokenLifetimes
+from charter.identity.sessions import SessionLifetimes
 
 __all__ = ["MAX_DURATION", "Settings", "parse_duration"]
 
@@ -47,6 +50,7 @@ class Settings:
     port: int = 8080
     max_body_bytes: int = 1024 * 1024
     token_lifetimes: TokenLifetimes = field(default_factory=TokenLifetimes)
+    console_sessions: SessionLifetimes = field(default_factory=SessionLifetimes)
     checkpoint_interval: timedelta = timedelta(seconds=60)
     recertify_after: timedelta = timedelta(days=90)
     inference_max_age: timedelta = timedelta(hours=1)
@@ -111,6 +115,14 @@ class Settings:
                 human_max=cap,
             )
         values["token_lifetimes"] = lifetimes
+        sessions = SessionLifetimes()
+        if "CHARTER_CONSOLE_SESSION_TTL" in env:
+            absolute = parse_duration(env["CHARTER_CONSOLE_SESSION_TTL"])
+            sessions = SessionLifetimes(absolute=absolute, idle=min(sessions.idle, absolute))
+        if "CHARTER_CONSOLE_IDLE_TIMEOUT" in env:
+            idle = parse_duration(env["CHARTER_CONSOLE_IDLE_TIMEOUT"])
+            sessions = SessionLifetimes(absolute=sessions.absolute, idle=idle)
+        values["console_sessions"] = sessions
         if "CHARTER_CHECKPOINT_INTERVAL" in env:
             values["checkpoint_interval"] = parse_duration(env["CHARTER_CHECKPOINT_INTERVAL"])
         if "CHARTER_RECERTIFY_AFTER" in env:

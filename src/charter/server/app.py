@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from charter.errors import CharterError
+from charter.server.console import install_console
 from charter.server.errors import install_error_handlers
 from charter.server.json_body import FiniteJson
 from charter.server.limits import BodySizeLimit
@@ -161,6 +162,7 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
     routers = (health, agents, humans, tokens, audit, policies, decisions, approvals, grants)
     for module in (*routers, secrets, webhooks):
         app.include_router(module.router)
+    install_console(app)
     app.add_middleware(FiniteJson)  # inside the size limit: bodies it reads are bounded
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
@@ -32,6 +32,7 @@ from charter.errors import (
 )
 from charter.identity.principals import Principal
 from charter.policy.engine import PolicyInvalid
+from charter.server.console.web import html_error, is_console
 from charter.server.deps import where
 from charter.service import Services
 from charter.storage.sql.store import store_unavailable
@@ -82,6 +83,21 @@ def error_response(
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
+def _answer(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    *,
+    help: str | None = None,
+    **extra: Any,
+) -> Response:
+    """The error in the JSON shape, or as a console page for a console request."""
+    if is_console(request):
+        return html_error(request, status, code, message, help)
+    return error_response(status, code, message, help=help, **extra)
+
+
 def _field_path(location: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in location)
 
@@ -90,7 +106,7 @@ def install_error_handlers(app: FastAPI, services: Services) -> None:
     """Map every error to the JSON error shape."""
 
     @app.exception_handler(CharterError)
-    async def charter_error(request: Request, error: CharterError) -> JSONResponse:
+    async def charter_error(request: Request, error: CharterError) -> Response:
         if isinstance(error, PermissionDenied):
             principal: Principal | None = getattr(request.state, "principal", None)
             if principal is not None:
@@ -103,13 +119,16 @@ def install_error_handlers(app: FastAPI, services: Services) -> None:
         extra: dict[str, Any] = {}
         if isinstance(error, PolicyInvalid):
             extra["diagnostics"] = [d.to_json() for d in error.diagnostics]
-        return error_response(status_of(error), error.code, error.message, help=error.help, **extra)
+        return _answer(
+            request, status_of(error), error.code, error.message, help=error.help, **extra
+        )
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, error: RequestValidationError) -> Response:
         problems = error.errors()
         if any(problem.get("type") == "json_invalid" for problem in problems):
-            return error_response(
+            return _answer(
+                request,
                 400,
                 ErrorCode.MALFORMED_JSON,
                 "the request body is not valid JSON",
@@ -120,33 +139,33 @@ def install_error_handlers(app: FastAPI, services: Services) -> None:
             for problem in problems
         ]
         summary = "; ".join(f"{field['path']}: {field['message']}" for field in fields[:5])
-        return error_response(
-            422, ErrorCode.INVALID_REQUEST, summary or "invalid request", fields=fields
+        return _answer(
+            request, 422, ErrorCode.INVALID_REQUEST, summary or "invalid request", fields=fields
         )
 
     @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, error: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: HTTPException) -> Response:
         code = _HTTP_CODES.get(error.status_code, ErrorCode.HTTP_ERROR)
-        return error_response(error.status_code, code, str(error.detail))
+        return _answer(request, error.status_code, code, str(error.detail))
 
     # The store translates these into ``Unavailable``; any that escape it (a driver or
     # pool error raised outside a unit of work) still answer 503, never 500.
-    async def store_down(request: Request, error: Exception) -> JSONResponse:
+    async def store_down(request: Request, error: Exception) -> Response:
         if not isinstance(error, OperationalError | PoolTimeout) and not (
             isinstance(error, DBAPIError) and error.connection_invalidated
         ):
             return await unexpected(request, error)
         unavailable = store_unavailable(error)
         log.error("store unavailable on %s %s: %s", request.method, request.url.path, error)
-        return error_response(503, unavailable.code, unavailable.message, help=unavailable.help)
+        return _answer(request, 503, unavailable.code, unavailable.message, help=unavailable.help)
 
     app.add_exception_handler(OperationalError, store_down)
     app.add_exception_handler(PoolTimeout, store_down)
     app.add_exception_handler(DBAPIError, store_down)
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+    async def unexpected(request: Request, error: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(
-            500, ErrorCode.INTERNAL_ERROR, "the server failed; the error was logged"
+        return _answer(
+            request, 500, ErrorCode.INTERNAL_ERROR, "the server failed; the error was logged"
         )

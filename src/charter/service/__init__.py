@@ -17,8 +17,10 @@ from charter.service.commits import GroupCommitter
 from charter.service.decisions import DecisionService
 from charter.service.grants import GrantService
 from charter.service.humans import Deactivation, HumanChanges, HumanService
+from charter.service.inbox import Case, InboxService
 from charter.service.policies import PolicyService
 from charter.service.secrets import LeakService, scanner_from
+from charter.service.sessions import SessionService
 from charter.service.tokens import TokenService
 from charter.service.webhooks import WebhookService, secrets_from
 from charter.settings import Settings
@@ -31,14 +33,17 @@ __all__ = [
     "AgentService",
     "ApprovalService",
     "AuditService",
+    "Case",
     "Deactivation",
     "DecisionService",
     "GrantService",
     "HumanChanges",
     "HumanService",
+    "InboxService",
     "LeakService",
     "PolicyService",
     "Services",
+    "SessionService",
     "TokenService",
     "WebhookService",
 ]
@@ -60,6 +65,8 @@ class Services:
     grants: GrantService
     secrets: LeakService
     webhooks: WebhookService
+    sessions: SessionService
+    inbox: InboxService
 
     def follow_change(self, topic: str) -> None:
         """Bring what this process holds in memory up to date with a change another
@@ -92,6 +99,7 @@ class Services:
         policies = PolicyService(
             store, clock, recertify_after=settings.recertify_after, compiled=compiled
         )
+        approvals = ApprovalService(store, clock, compiled)
         return cls(
             store=store,
             clock=clock,
@@ -110,7 +118,7 @@ class Services:
                 advisory_max_age=settings.inference_max_age,
                 follow_activation=policies.hold_active,
             ),
-            approvals=ApprovalService(store, clock, compiled),
+            approvals=approvals,
             grants=GrantService(store, clock),
             secrets=secrets,
             webhooks=WebhookService(
@@ -119,4 +127,6 @@ class Services:
                 keys=secrets_from(signing_key) if signing_key else None,
                 allow_private_targets=settings.webhook_allow_private_targets,
             ),
+            sessions=SessionService(store, clock, tokens, settings.console_sessions),
+            inbox=InboxService(store, clock, approvals),
         )

@@ -281,7 +281,7 @@ class TokenService:
                 raise AuthenticationError(
                     "the bearer token is not valid", code=ErrorCode.TOKEN_INVALID
                 )
-            return Checked(self._principal(unit, credential, now), credential, None, now)
+            return Checked(self.principal_of(unit, credential, now), credential, None, now)
         except AuthenticationError as failure:
             return Checked(None, credential, failure, now)
 
@@ -303,7 +303,9 @@ class TokenService:
         return checked.principal
 
     @staticmethod
-    def _principal(unit: UnitOfWork, credential: Credential, now: datetime) -> Principal:
+    def principal_of(unit: UnitOfWork, credential: Credential, now: datetime) -> Principal:
+        """The principal ``credential`` stands for at ``now``, or raise: it has expired or
+        was revoked, its agent is not active or its human is deactivated."""
         state = credential.state(now)
         if state is CredentialState.EXPIRED:
             raise AuthenticationError(

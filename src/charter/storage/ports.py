@@ -22,6 +22,7 @@ from charter.audit.records import AuditEntry, AuditRecord
 from charter.identity.agents import Agent, AgentStatus
 from charter.identity.credentials import Credential, PrincipalKind
 from charter.identity.humans import Human
+from charter.identity.sessions import ConsoleSession
 from charter.inference import Advisory
 from charter.policy.revisions import ActivePolicy, PolicyRevision
 from charter.secrets.leaks import Leak
@@ -38,6 +39,7 @@ __all__ = [
     "HumanStore",
     "LeakStore",
     "PolicyStore",
+    "SessionStore",
     "Store",
     "UnitOfWork",
     "WebhookStore",
@@ -129,6 +131,30 @@ class CredentialStore(Protocol):
 
     def touch(self, credential_id: str, at: datetime) -> None:
         """Record a use of the credential."""
+        ...
+
+
+class SessionStore(Protocol):
+    """Console sessions, by the digest of their secret only."""
+
+    def get(self, session_id: str) -> ConsoleSession | None:
+        """Return the session with this id."""
+        ...
+
+    def add(self, session: ConsoleSession) -> None:
+        """Insert a new session."""
+        ...
+
+    def touch(self, session_id: str, at: datetime) -> None:
+        """Record a request made with the session."""
+        ...
+
+    def end(self, session_id: str, at: datetime) -> bool:
+        """End a live session; False if it had already ended."""
+        ...
+
+    def purge(self, before: datetime) -> int:
+        """Delete the sessions that ended or expired before ``before``; return how many."""
         ...
 
 
@@ -460,6 +486,11 @@ class UnitOfWork(Protocol):
     @property
     def webhooks(self) -> WebhookStore:
         """Webhooks and their deliveries."""
+        ...
+
+    @property
+    def sessions(self) -> SessionStore:
+        """Console sessions."""
         ...
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "metadata",
     "policy_revisions",
     "policy_state",
+    "sessions",
     "webhook_deliveries",
     "webhooks",
 ]
@@ -275,4 +276,18 @@ advisories = sa.Table(
     sa.Column("agent_id", sa.String(63), nullable=False),
     sa.Column("action", sa.String(200), nullable=False),
     sa.Column("decided_at", UTCDateTime, nullable=False),
+)
+
+sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    sa.Column("id", sa.String(24), primary_key=True),
+    sa.Column("human_id", sa.String(69), nullable=False),
+    sa.Column("credential_id", sa.String(24), nullable=False),
+    sa.Column("method", sa.String(16), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("last_seen_at", UTCDateTime, nullable=False),
+    sa.Column("ended_at", UTCDateTime, nullable=True),
 )

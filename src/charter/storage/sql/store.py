@@ -33,6 +33,7 @@ from charter.storage.sql.bounds import StoreBounds, bounded_connection_class
 from charter.storage.sql.identity import SqlAgentStore, SqlCredentialStore, SqlHumanStore
 from charter.storage.sql.policy import SqlPolicyStore
 from charter.storage.sql.secrets import SqlAdvisoryStore, SqlLeakStore
+from charter.storage.sql.sessions import SqlSessionStore
 from charter.storage.sql.webhooks import SqlWebhookStore
 
 __all__ = [
@@ -64,6 +65,7 @@ class SqlUnitOfWork:
     leaks: SqlLeakStore
     advisories: SqlAdvisoryStore
     webhooks: SqlWebhookStore
+    sessions: SqlSessionStore
 
     @classmethod
     def on(cls, conn: Connection) -> SqlUnitOfWork:
@@ -80,6 +82,7 @@ class SqlUnitOfWork:
             leaks=SqlLeakStore(conn),
             advisories=SqlAdvisoryStore(conn),
             webhooks=SqlWebhookStore(conn),
+            sessions=SqlSessionStore(conn),
         )
 
 

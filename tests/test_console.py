@@ -1,0 +1,253 @@
+"""The web console through the real ASGI app, on both backends: sign-in, sessions,
+CSRF, the inbox and votes, and that a page never shows or does more than the API would.
+(The same flows in a real browser: tests/browser/.)"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import httpx2 as httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from charter.clock import ManualClock
+from charter.server.app import create_app
+from charter.service import Services
+from tests.scenes import CLOSE, CONFIG, DEPLOY, Scene
+
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@pytest.fixture
+def scene(api: TestClient, services: Services) -> Scene:
+    return Scene(api, services)
+
+
+def _browser(services: Services) -> TestClient:
+    """A second client: its own cookie jar, like another person's browser."""
+    return TestClient(create_app(services), raise_server_exceptions=False)
+
+
+def _token(scene: Scene, who: str) -> str:
+    return scene.tokens[who]["Authorization"].removeprefix("Bearer ")
+
+
+def _sign_in(client: TestClient, token: str, next_: str = "/ui/inbox") -> httpx.Response:
+    form = client.get(f"/ui/sign-in?next={next_}")
+    assert form.status_code == 200
+    nonce = _CSRF.search(form.text)
+    assert nonce is not None
+    return client.post(
+        "/ui/sign-in",
+        data={"token": token, "csrf": nonce.group(1), "next": next_},
+        follow_redirects=False,
+    )
+
+
+def _csrf(client: TestClient, page: str) -> str:
+    found = _CSRF.search(client.get(page).text)
+    assert found is not None
+    return found.group(1)
+
+
+def test_a_page_without_a_session_sends_the_visitor_to_sign_in(api: TestClient) -> None:
+    answer = api.get("/ui/inbox", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/ui/sign-in?next=%2Fui%2Finbox"
+    assert api.get("/ui", follow_redirects=False).headers["location"] == "/ui/inbox"
+
+
+def test_signing_in_sets_a_strict_http_only_cookie_and_audits_it(scene: Scene) -> None:
+    client = scene.api
+    answer = _sign_in(client, _token(scene, "user:olga"))
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/ui/inbox"
+    cookie = answer.headers["set-cookie"]
+    assert cookie.startswith("charter_session=chs_")
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    assert "Path=/" in cookie
+    assert "Secure" not in cookie  # plain HTTP here; behind TLS see the test below
+    page = client.get("/ui/inbox")
+    assert page.status_code == 200
+    assert "user:olga" in page.text
+    records = scene.records("console.signed_in")
+    assert records
+    assert records[-1]["actor"] == "user:olga"
+    assert _token(scene, "user:olga") not in str(records)
+
+
+def test_behind_tls_the_cookie_is_secure_and_host_prefixed(services: Services) -> None:
+    scene = Scene(TestClient(create_app(services), base_url="https://testserver"), services)
+    answer = _sign_in(scene.api, _token(scene, "user:olga"))
+    cookie = answer.headers["set-cookie"]
+    assert cookie.startswith("__Host-charter_session=")
+    assert "Secure" in cookie
+
+
+@pytest.mark.parametrize("who", ["ops-bot", "user:gate"])
+def test_agent_and_enforcer_tokens_cannot_sign_in(scene: Scene, who: str) -> None:
+    answer = _sign_in(scene.api, _token(scene, who))
+    assert answer.status_code in (401, 403)
+    assert "set-cookie" not in answer.headers or "charter_session" not in str(
+        answer.headers.get("set-cookie")
+    )
+    assert "cannot sign in" in answer.text
+    assert scene.api.get("/ui/inbox", follow_redirects=False).status_code == 303
+
+
+@pytest.mark.parametrize(
+    "token", ["", "nonsense", "cht_aaaaaaaaaaaaaaaa_" + "A" * 43, "Bearer cht_x"]
+)
+def test_a_bad_token_is_refused_without_echoing_it(scene: Scene, token: str) -> None:
+    answer = _sign_in(scene.api, token)
+    assert answer.status_code in (401, 422)
+    if token:
+        assert token not in answer.text
+
+
+def test_sign_in_without_the_form_nonce_is_refused(scene: Scene) -> None:
+    answer = scene.api.post(
+        "/ui/sign-in", data={"token": _token(scene, "user:olga")}, follow_redirects=False
+    )
+    assert answer.status_code == 403
+    assert "charter_session=chs_" not in answer.headers.get("set-cookie", "")
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/ui", "/ui/../v1", "/\\evil", "javascript:x"]
+)
+def test_sign_in_never_redirects_off_the_console(scene: Scene, target: str) -> None:
+    answer = _sign_in(scene.api, _token(scene, "user:olga"), next_=target)
+    assert answer.headers["location"] == "/ui/inbox"
+
+
+def test_the_inbox_shows_what_waits_for_me_in_full_and_my_vote_lets_the_call_through_once(
+    scene: Scene,
+) -> None:
+    opened = scene.decide(
+        {**CONFIG, "context": {"ticket": "CHG-7"}, "input": {"password": "hunter2-very-secret"}}
+    )
+    approval = opened["approval"]["id"]
+    client = scene.api
+    _sign_in(client, _token(scene, "user:olga"))
+    inbox = client.get("/ui/inbox").text
+    assert approval in inbox
+    assert "config.change" in inbox
+    assert "prod/web" in inbox
+    page = client.get(f"/ui/approvals/{approval}").text
+    for expected in ("config-needs-owner", "ops-bot", "user:olga", "CHG-7", "Approve", "Deny"):
+        assert expected in page, expected
+    assert "hunter2-very-secret" not in page  # masked by the secrets guard
+    csrf = _csrf(client, f"/ui/approvals/{approval}")
+    voted = client.post(
+        f"/ui/approvals/{approval}/vote",
+        data={"vote": "approve", "reason": "planned change", "csrf": csrf},
+        follow_redirects=False,
+    )
+    assert voted.status_code == 303
+    assert approval not in client.get("/ui/inbox").text
+    request = {
+        **CONFIG,
+        "context": {"ticket": "CHG-7"},
+        "input": {"password": "hunter2-very-secret"},
+    }
+    assert scene.decide(request)["decision"] == "allow"
+    assert scene.decide(request)["decision"] == "approval_required"
+
+
+def test_a_vote_without_the_form_token_is_refused_and_changes_nothing(scene: Scene) -> None:
+    approval = scene.decide(CONFIG)["approval"]["id"]
+    client = scene.api
+    _sign_in(client, _token(scene, "user:olga"))
+    for data in (
+        {"vote": "approve", "reason": "x"},
+        {"vote": "approve", "reason": "x", "csrf": "forged"},
+    ):
+        answer = client.post(f"/ui/approvals/{approval}/vote", data=data)
+        assert answer.status_code == 403
+        assert "csrf_failed" in answer.text
+    csrf = _csrf(client, "/ui/inbox")
+    cross = client.post(
+        f"/ui/approvals/{approval}/vote",
+        data={"vote": "approve", "reason": "x", "csrf": csrf},
+        headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    )
+    assert cross.status_code == 403
+    assert scene.approval(approval)["status"] == "pending"
+
+
+def test_refusals_are_explained_in_words(scene: Scene) -> None:
+    approval = scene.decide({**CLOSE, "context": {"on_behalf_of": "user:otto"}})["approval"]["id"]
+    client = scene.api
+    _sign_in(client, _token(scene, "user:rita"))  # an admin sees it, but only otto confirms
+    page = client.get(f"/ui/approvals/{approval}").text
+    assert "Only user:otto, on whose behalf the agent acts, can confirm this step-up." in page
+    deploy = scene.decide(DEPLOY)["approval"]["id"]
+    other = _browser(scene.services)
+    _sign_in(other, _token(scene, "user:oscar"))
+    csrf = _csrf(other, f"/ui/approvals/{deploy}")
+    first = other.post(
+        f"/ui/approvals/{deploy}/vote", data={"vote": "approve", "reason": "ok", "csrf": csrf}
+    )
+    assert first.status_code == 200  # back to the inbox: one of two votes in
+    again = other.get(f"/ui/approvals/{deploy}").text
+    assert "You have already voted on this request. It needs 2 different people" in again
+
+
+def test_a_human_sees_nothing_of_approvals_that_are_not_theirs(scene: Scene) -> None:
+    approval = scene.decide(CONFIG)["approval"]["id"]  # olga's agent; owner approves
+    client = scene.api
+    _sign_in(client, _token(scene, "user:oscar"))
+    assert approval not in client.get("/ui/inbox").text
+    answer = client.get(f"/ui/approvals/{approval}")
+    assert answer.status_code == 404
+    assert "config.change" not in answer.text
+
+
+def test_revoking_the_token_ends_the_session_at_once(scene: Scene) -> None:
+    client = scene.api
+    _sign_in(client, _token(scene, "user:olga"))
+    assert client.get("/ui/inbox").status_code == 200
+    credential = _token(scene, "user:olga").split("_")[1]
+    revoked = client.delete(f"/v1/tokens/tok_{credential}", headers=scene.tokens["user:rita"])
+    assert revoked.status_code == 200, revoked.text
+    assert client.get("/ui/inbox", follow_redirects=False).status_code == 303
+
+
+def test_sessions_end_when_idle_and_on_sign_out(scene: Scene, clock: ManualClock) -> None:
+    client = scene.api
+    _sign_in(client, _token(scene, "user:olga"))
+    clock.advance(timedelta(minutes=29))
+    assert client.get("/ui/inbox").status_code == 200  # use keeps it alive...
+    clock.advance(timedelta(minutes=29))
+    assert client.get("/ui/inbox").status_code == 200
+    clock.advance(timedelta(minutes=31))  # ...idle ends it
+    assert client.get("/ui/inbox", follow_redirects=False).status_code == 303
+    _sign_in(client, _token(scene, "user:olga"))
+    csrf = _csrf(client, "/ui/inbox")
+    out = client.post("/ui/sign-out", data={"csrf": csrf}, follow_redirects=False)
+    assert out.status_code == 303
+    assert client.get("/ui/inbox", follow_redirects=False).status_code == 303
+    assert scene.records("console.signed_out")
+
+
+def test_console_pages_carry_strict_security_headers(scene: Scene) -> None:
+    _sign_in(scene.api, _token(scene, "user:olga"))
+    page = scene.api.get("/ui/inbox")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["content-type"].startswith("text/html")
+
+
+def test_console_errors_are_pages_and_the_api_keeps_json(scene: Scene) -> None:
+    _sign_in(scene.api, _token(scene, "user:olga"))
+    missing = scene.api.get("/ui/approvals/apr_nothing")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("text/html")
+    assert "Traceback" not in missing.text
+    api = scene.api.get("/v1/approvals/apr_nothing", headers=scene.tokens["user:olga"])
+    assert api.headers["content-type"] == "application/json"
