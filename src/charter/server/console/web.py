@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -19,7 +19,6 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from charter.clock import format_time
 from charter.codes import ErrorCode
 from charter.errors import AuthenticationError, CharterError, PermissionDenied
 from charter.identity.principals import Principal
@@ -51,8 +50,9 @@ SESSION_COOKIE = "charter_session"
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
-def _ago(value: datetime | None) -> str:
-    return "" if value is None else format_time(value)
+def _time(value: datetime | None) -> str:
+    """A moment as people read it, in UTC: ``2026-12-06 14:05:09 UTC``."""
+    return "" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _left(delta: timedelta) -> str:
@@ -72,7 +72,7 @@ def _left(delta: timedelta) -> str:
     return f"{minutes} min"
 
 
-templates.env.filters["time"] = _ago
+templates.env.filters["time"] = _time
 templates.env.filters["left"] = _left
 
 
