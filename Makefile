@@ -7,7 +7,11 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 PIP := $(BIN)/python -m pip install --quiet --constraint constraints.txt
 
-.PHONY: run test lint typecheck pytest test-fast bench bench-http bench-secrets migration clean
+.PHONY: run test lint typecheck pytest test-fast browser screenshots bench bench-http bench-secrets migration clean
+
+# The console's tests drive a real Chromium: Debian's package, installed here if missing
+# (as root, or through sudo). CHARTER_CHROMIUM names another binary instead.
+CHROMIUM ?= $(or $(CHARTER_CHROMIUM),$(shell command -v chromium || command -v chromium-browser))
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +46,20 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-pytest: $(VENV)/.installed-dev
+pytest: $(VENV)/.installed-dev browser
 	$(BIN)/pytest
+
+## browser: install Debian's chromium for the console's browser tests, if it is missing
+browser:
+	@if [ -n "$(CHROMIUM)" ]; then exit 0; fi; \
+	echo "installing Debian's chromium for the console's browser tests"; \
+	SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+		|| { echo "could not install chromium: install it (apt-get install chromium) or set CHARTER_CHROMIUM" >&2; exit 1; }
+
+## screenshots: run the browser tests and keep their screenshots in docs/img/console
+screenshots: $(VENV)/.installed-dev browser
+	CHARTER_SCREENSHOTS=1 $(BIN)/pytest -q tests/browser
 
 ## test-fast: the inner loop: lint, types and the tests that need no PostgreSQL and start no server
 test-fast: lint typecheck
