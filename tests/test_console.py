@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from urllib.parse import quote
 
 import httpx2 as httpx
 import pytest
@@ -251,3 +252,58 @@ def test_console_errors_are_pages_and_the_api_keeps_json(scene: Scene) -> None:
     assert "Traceback" not in missing.text
     api = scene.api.get("/v1/approvals/apr_nothing", headers=scene.tokens["user:olga"])
     assert api.headers["content-type"] == "application/json"
+
+
+_ODD = [
+    "..",
+    "%2e%2e",
+    "a" * 5000,
+    "apr_\u0000",
+    "\u202eevil",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "\uff11\uff12\uff13",  # fullwidth digits
+]
+
+
+def _console_routes() -> list[tuple[str, str]]:
+    from charter.server.console.pages import PAGES
+    from charter.server.console.web import CONSOLE_PREFIX
+
+    return [
+        (method, f"{CONSOLE_PREFIX}{route.path}")
+        for page in PAGES
+        for route in page.router.routes
+        for method in sorted(getattr(route, "methods", None) or ())
+    ]
+
+
+def test_every_console_route_answers_bad_input_with_a_page_never_a_500(scene: Scene) -> None:
+    """Odd path values, query strings and form bodies, signed in as an admin (who may
+    reach everything) and with a valid form token: a 2xx, 3xx or 4xx page each time."""
+    client = scene.api
+    _sign_in(client, _token(scene, "user:rita"))
+    csrf = _csrf(client, "/ui/inbox")
+    routes = _console_routes()
+    assert ("POST", "/ui/approvals/{approval_id}/vote") in routes
+    sent = 0
+    for method, template in routes:
+        for odd in _ODD:
+            segment = quote(odd, safe="")
+            path = re.sub(r"\{[^}]+\}", lambda _, value=segment: value, template)
+            query = {"q": odd, "status": odd, "agent": odd, "since": odd, "next": odd}
+            if method == "GET":
+                answer = client.get(path, params=query, follow_redirects=False)
+            else:
+                form = {key: odd for key in ("vote", "reason", "token", "ttl", "description")}
+                answer = client.post(
+                    path, data={**form, "csrf": csrf}, params=query, follow_redirects=False
+                )
+            sent += 1
+            assert answer.status_code < 500, f"{method} {path}: {answer.status_code}"
+            assert "Traceback" not in answer.text
+            if answer.status_code >= 400:
+                assert answer.headers["content-type"].startswith("text/html"), f"{method} {path}"
+            assert "<script>alert(1)</script>" not in answer.text, f"{method} {path} reflects"
+    assert sent >= 8 * len(routes)
+    assert client.get("/ui/inbox").status_code == 200  # still signed in: nothing broke
