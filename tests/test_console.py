@@ -307,3 +307,47 @@ def test_every_console_route_answers_bad_input_with_a_page_never_a_500(scene: Sc
             assert "<script>alert(1)</script>" not in answer.text, f"{method} {path} reflects"
     assert sent >= 8 * len(routes)
     assert client.get("/ui/inbox").status_code == 200  # still signed in: nothing broke
+
+
+def test_a_grant_refused_by_separation_of_duty_is_explained_in_words(scene: Scene) -> None:
+    # ops-bot drafts reviews (standing); deciding them is eligible, and the two conflict.
+    opened = scene.decide({"capability": "do", "action": "review.decide", "resource": "reviews/9"})
+    assert opened["decision"] == "approval_required", opened
+    approval = opened["approval"]["id"]
+    client = scene.api
+    _sign_in(client, _token(scene, "user:oscar"))
+    csrf = _csrf(client, f"/ui/approvals/{approval}")
+    answer = client.post(
+        f"/ui/approvals/{approval}/vote",
+        data={"vote": "approve", "reason": "needs it today", "csrf": csrf},
+    )
+    assert answer.status_code == 409
+    assert "Separation of duties refused the grant this approval would give" in answer.text
+    assert "separation_of_duty" not in answer.text.split("<main", 1)[1].split("</main>")[0]
+    assert scene.approval(approval)["status"] == "cancelled"
+
+
+def test_signing_in_again_ends_the_session_the_browser_held(scene: Scene) -> None:
+    client = scene.api
+    _sign_in(client, _token(scene, "user:olga"))
+    first = client.cookies.get("charter_session")
+    # A second tab still showing the sign-in form: oscar signs in there.
+    nonce = client.cookies.get("charter_sign_in") or _sign_in_nonce(scene)
+    client.cookies.set("charter_sign_in", nonce, path="/ui/sign-in")
+    again = client.post(
+        "/ui/sign-in",
+        data={"token": _token(scene, "user:oscar"), "csrf": nonce, "next": "/ui/inbox"},
+        follow_redirects=False,
+    )
+    assert again.status_code == 303
+    assert client.cookies.get("charter_session") != first
+    other = _browser(scene.services)
+    other.cookies.set("charter_session", str(first))
+    assert other.get("/ui/inbox", follow_redirects=False).status_code == 303
+
+
+def _sign_in_nonce(scene: Scene) -> str:
+    form = _browser(scene.services).get("/ui/sign-in").text
+    found = _CSRF.search(form)
+    assert found is not None
+    return found.group(1)

@@ -104,6 +104,8 @@ async def sign_in(
         return _form(request, target, status=401, error=_why(failure))
     except PermissionDenied as refusal:
         return _form(request, target, status=403, error=refusal.message)
+    # A session this browser held before (perhaps someone else's) ends here.
+    await run_in_threadpool(services.sessions.sign_out, request.cookies.get(cookie_name(request)))
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         cookie_name(request),
