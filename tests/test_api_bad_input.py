@@ -272,7 +272,7 @@ def endpoints(app: FastAPI) -> list[Endpoint]:
     found: list[Endpoint] = []
     for context in iter_route_contexts(app.routes):
         route = context.original_route
-        if (context.path_format or getattr(route, "path", "")).startswith("/ui"):
+        if str(context.path_format or getattr(route, "path", "")).startswith("/ui"):
             continue  # the console's pages: tests/test_console.py walks them
         if isinstance(route, APIRoute):
             path = context.path_format

@@ -18,6 +18,7 @@ from charter.service import Services
 from tests.scenes import CLOSE, CONFIG, DEPLOY, Scene
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+_PARAM = re.compile(r"\{[^}]+\}")
 
 
 @pytest.fixture
@@ -289,8 +290,7 @@ def test_every_console_route_answers_bad_input_with_a_page_never_a_500(scene: Sc
     sent = 0
     for method, template in routes:
         for odd in _ODD:
-            segment = quote(odd, safe="")
-            path = re.sub(r"\{[^}]+\}", lambda _, value=segment: value, template)
+            path = _PARAM.sub(quote(odd, safe="").replace("\\", "\\\\"), template)
             query = {"q": odd, "status": odd, "agent": odd, "since": odd, "next": odd}
             if method == "GET":
                 answer = client.get(path, params=query, follow_redirects=False)
