@@ -29,6 +29,8 @@ from charter.storage.ports import AuditQuery, Store, UnitOfWork
 __all__ = ["Case", "InboxService"]
 
 _MAX_CITED = 20
+_PAGE = 200
+_SCAN = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +67,23 @@ class InboxService:
         self._approvals = approvals
 
     def waiting(self, actor: Principal, *, limit: int = 200) -> builtins.list[Case]:
-        """The pending approvals ``actor`` may vote on now, the soonest to expire first."""
-        pending = self._approvals.list(actor, status=ApprovalStatus.PENDING, limit=limit)
-        with self._store.read() as unit:
-            cases = [self._case(unit, actor, approval) for approval in pending]
-        mine = [case for case in cases if case.may_vote and case.time_left > timedelta(0)]
-        return sorted(mine, key=lambda case: (case.approval.expires_at, case.approval.id))
+        """The pending approvals ``actor`` may vote on now (at most ``limit``, looking
+        through at most ``_SCAN`` pending approvals they may see), the soonest to expire
+        first."""
+        mine: builtins.list[Case] = []
+        after: str | None = None
+        for _ in range(_SCAN // _PAGE):
+            page = self._approvals.list(
+                actor, status=ApprovalStatus.PENDING, after=after, limit=_PAGE
+            )
+            with self._store.read() as unit:
+                cases = [self._case(unit, actor, approval) for approval in page]
+            mine.extend(case for case in cases if case.may_vote and case.time_left > timedelta(0))
+            if len(page) < _PAGE or len(mine) >= limit:
+                break
+            after = page[-1].id
+        mine.sort(key=lambda case: (case.approval.expires_at, case.approval.id))
+        return mine[:limit]
 
     def case(self, actor: Principal, approval_id: str) -> Case:
         """One approval ``actor`` may see, in full (``approval_not_found`` otherwise)."""
