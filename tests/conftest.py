@@ -46,7 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
         ) from exc
 
 
-_LIVE_FIXTURES = frozenset({"live_server", "served"})
+_LIVE_FIXTURES = frozenset({"live_server", "served", "browser"})
 _LIVE_CALLS = ("serving(", "serving_handler(", "subprocess", "Popen", "run_cli(")
 
 

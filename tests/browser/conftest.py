@@ -50,8 +50,10 @@ def chromium_path() -> str | None:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Per module, not per session: Playwright's sync API keeps an event loop running in
+    # this thread while it is open, which the asyncio tests after these cannot share.
     path = chromium_path()
     if path is None:
         pytest.fail(
