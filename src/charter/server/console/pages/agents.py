@@ -26,6 +26,7 @@ TokenId = Annotated[str, Path(pattern=r"^tok_[a-z2-7]{16}$")]
 Csrf = Annotated[str, Form(max_length=100)]
 Reason = Annotated[str, Form(max_length=500)]
 Filter = Annotated[str, Query(max_length=100)]
+Understood = Annotated[str, Form(max_length=10)]
 
 _LIFETIMES = (
     ("", "The server's default"),
@@ -35,6 +36,11 @@ _LIFETIMES = (
     ("2592000", "30 days"),
     ("7776000", "90 days"),
 )
+_MOVED = {
+    LifecycleAction.SUSPEND: "suspended",
+    LifecycleAction.REINSTATE: "reinstated",
+    LifecycleAction.RETIRE: "retired",
+}
 _DONE = {
     "suspended": "The agent is suspended: its tokens are refused from the next request on.",
     "reinstated": "The agent is active again.",
@@ -210,15 +216,54 @@ def _confirmation(
     )
 
 
-@router.post("/agents/{agent_id}/{action}", response_model=None)
-async def move(
+@router.post("/agents/{agent_id}/suspend", response_model=None)
+async def suspend(
     request: Request,
     visitor: Visiting,
     agent_id: AgentId,
-    action: LifecycleAction,
     reason: Reason = "",
-    understood: Annotated[str, Form(max_length=10)] = "",
+    understood: Understood = "",
     csrf: Csrf = "",
+) -> Response:
+    """The kill switch: suspend the agent, with a reason and "I understand"."""
+    return await _move(
+        request, visitor, agent_id, LifecycleAction.SUSPEND, reason, understood, csrf
+    )
+
+
+@router.post("/agents/{agent_id}/reinstate", response_model=None)
+async def reinstate(
+    request: Request,
+    visitor: Visiting,
+    agent_id: AgentId,
+    reason: Reason = "",
+    csrf: Csrf = "",
+) -> Response:
+    """Lift a suspension (an owner only one they made), with a reason."""
+    return await _move(request, visitor, agent_id, LifecycleAction.REINSTATE, reason, "", csrf)
+
+
+@router.post("/agents/{agent_id}/retire", response_model=None)
+async def retire(
+    request: Request,
+    visitor: Visiting,
+    agent_id: AgentId,
+    reason: Reason = "",
+    understood: Understood = "",
+    csrf: Csrf = "",
+) -> Response:
+    """Retire the agent for good, with a reason and "I understand"."""
+    return await _move(request, visitor, agent_id, LifecycleAction.RETIRE, reason, understood, csrf)
+
+
+async def _move(
+    request: Request,
+    visitor: Visiting,
+    agent_id: str,
+    action: LifecycleAction,
+    reason: str,
+    understood: str,
+    csrf: str,
 ) -> Response:
     """Suspend, reinstate or retire the agent, as ``AgentService.transition`` allows."""
     check_form(request, visitor, csrf)
@@ -241,9 +286,4 @@ async def move(
     await run_in_threadpool(
         lambda: services.agents.transition(visitor.principal, agent_id, action, reason=reason)
     )
-    done = {
-        LifecycleAction.SUSPEND: "suspended",
-        LifecycleAction.REINSTATE: "reinstated",
-        LifecycleAction.RETIRE: "retired",
-    }[action]
-    return RedirectResponse(f"/ui/agents/{agent_id}?done={done}", status_code=303)
+    return RedirectResponse(f"/ui/agents/{agent_id}?done={_MOVED[action]}", status_code=303)
