@@ -10,6 +10,7 @@ from charter.clock import Clock, system_clock
 from charter.identity.credentials import TokenLifetimes
 from charter.service.access import SYSTEM
 from charter.service.active import ActiveEngine
+from charter.service.agent_views import AgentViews
 from charter.service.agents import AgentChanges, AgentService
 from charter.service.approvals import ApprovalService
 from charter.service.audit import AuditService
@@ -31,6 +32,7 @@ __all__ = [
     "ActiveEngine",
     "AgentChanges",
     "AgentService",
+    "AgentViews",
     "ApprovalService",
     "AuditService",
     "Case",
@@ -67,6 +69,7 @@ class Services:
     webhooks: WebhookService
     sessions: SessionService
     inbox: InboxService
+    agent_views: AgentViews
 
     def follow_change(self, topic: str) -> None:
         """Bring what this process holds in memory up to date with a change another
@@ -100,13 +103,16 @@ class Services:
             store, clock, recertify_after=settings.recertify_after, compiled=compiled
         )
         approvals = ApprovalService(store, clock, compiled)
+        agents = AgentService(store, clock, recertify_after=settings.recertify_after)
+        audit = AuditService(store, clock, signing_key=signing_key, public_key=public_key)
+        grants = GrantService(store, clock)
         return cls(
             store=store,
             clock=clock,
-            agents=AgentService(store, clock, recertify_after=settings.recertify_after),
+            agents=agents,
             humans=HumanService(store, clock),
             tokens=tokens,
-            audit=AuditService(store, clock, signing_key=signing_key, public_key=public_key),
+            audit=audit,
             policies=policies,
             decisions=DecisionService(
                 store,
@@ -119,7 +125,7 @@ class Services:
                 follow_activation=policies.hold_active,
             ),
             approvals=approvals,
-            grants=GrantService(store, clock),
+            grants=grants,
             secrets=secrets,
             webhooks=WebhookService(
                 store,
@@ -129,4 +135,13 @@ class Services:
             ),
             sessions=SessionService(store, clock, tokens, settings.console_sessions),
             inbox=InboxService(store, clock, approvals),
+            agent_views=AgentViews(
+                store,
+                clock,
+                agents=agents,
+                tokens=tokens,
+                grants=grants,
+                audit=audit,
+                compiled=compiled,
+            ),
         )

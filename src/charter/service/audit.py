@@ -46,9 +46,14 @@ class AuditService:
         return self._signing_key is not None
 
     def query(self, actor: Principal, query: AuditQuery) -> list[AuditRecord]:
-        """Records matching ``query``: auditors and admins."""
-        require_roles(actor, "read the audit log", HumanRole.AUDITOR, HumanRole.ADMIN)
+        """Records matching ``query``: auditors and admins; an agent's owner, the records
+        of that agent (``query.agent`` naming an agent they own now)."""
         with self._store.read() as unit:
+            if not actor.has_any(HumanRole.AUDITOR, HumanRole.ADMIN):
+                agent = None if query.agent is None else unit.agents.get(query.agent)
+                if agent is None or not (actor.is_human and actor.id == agent.owner):
+                    # Whether or not the agent exists: non-readers learn nothing.
+                    require_roles(actor, "read the audit log", HumanRole.AUDITOR, HumanRole.ADMIN)
             return unit.audit.query(replace(query, limit=min(query.limit, MAX_PAGE)))
 
     def verify(self, actor: Principal) -> VerifyReport:

@@ -168,6 +168,8 @@ class AuditQuery:
     until: datetime | None = None
     after_seq: int = -1
     limit: int = 100
+    newest_first: bool = False
+    """The newest ``limit`` records, newest first (an agent's latest decisions)."""
 
 
 class AuditStore(Protocol):

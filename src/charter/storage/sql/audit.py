@@ -157,12 +157,12 @@ class SqlAuditStore:
             after = rows[-1].seq
 
     def query(self, query: AuditQuery) -> list[AuditRecord]:
-        """Records matching ``query``, in sequence order."""
+        """Records matching ``query``, in sequence order (``newest_first``: reversed)."""
         self.flush()
         select = (
             sa.select(audit_records)
             .where(audit_records.c.seq > query.after_seq)
-            .order_by(audit_records.c.seq)
+            .order_by(audit_records.c.seq.desc() if query.newest_first else audit_records.c.seq)
             .limit(query.limit)
         )
         if query.agent is not None:
