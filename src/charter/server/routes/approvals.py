@@ -31,7 +31,9 @@ def list_approvals(
     caller: Caller,
     status: ApprovalStatus | None = None,
     agent: Annotated[str | None, Query(pattern=AGENT_ID_PATTERN, max_length=63)] = None,
-    resource: Annotated[str | None, Query(min_length=1, max_length=1024)] = None,
+    resource: Annotated[
+        str | None, Query(min_length=1, max_length=1024, pattern=r"^[^\x00-\x1f\x7f]+$")
+    ] = None,
     mine: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
