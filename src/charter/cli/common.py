@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import typer
 from pydantic import BaseModel
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
@@ -210,7 +211,7 @@ def table(
     grid = Table(box=None, pad_edge=False, header_style="bold")
     needed = 2 * (len(columns) - 1)
     for index, name in enumerate(columns):
-        widest = max([len(name), *(len(row[index]) for row in cells)])
+        widest = max([cell_len(name), *(cell_len(row[index]) for row in cells)])
         if name in wrap:
             grid.add_column(name, overflow="fold")
             needed += min(widest, _FREE_TEXT_WIDTH)
