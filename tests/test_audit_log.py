@@ -687,7 +687,7 @@ def test_a_trusted_checkpoint_that_still_matches_verifies(services: Services, lo
     services.humans.add(SYSTEM, human_id="user:carol", email="carol@example.com")
     report = services.audit.verify_store(trusted=[exported])
     assert report.ok
-    assert report.checkpoints_verified == 2  # the stored copy and the trusted one
+    assert report.checkpoints_verified == 1  # the stored copy and its trusted copy: one
 
 
 def test_forged_checkpoint_past_the_end_is_a_bad_signature_not_a_truncation(

@@ -44,7 +44,7 @@ def test_a_wrong_expectation_fails_the_run(tmp_path: Path) -> None:
         )
     )
     result = runner.invoke(app, ["policy", "test", str(pack)])
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "FAIL  secrets-scanner-remediates: never rotates a production credential" in (
         result.stdout
     )
@@ -120,11 +120,11 @@ def test_check_explains_and_sets_the_exit_code() -> None:
             "--json",
         ],
     )
-    assert denied.exit_code == 2
+    assert denied.exit_code == 3
     assert json.loads(denied.stdout)["code"] == "guardrail"  # deny guardrails come first
     bad = runner.invoke(
         app,
         [*base, "--capability", "do", "--action", "a.b", "--resource", "r", "--context", "[1]"],
     )
-    assert bad.exit_code == 1
+    assert bad.exit_code == 2
     assert "invalid_context" in bad.stderr

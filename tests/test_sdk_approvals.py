@@ -223,7 +223,7 @@ def test_the_approvals_and_grants_commands(
 
     as_ops = ["--server", served.url, "--token", agent_token(services, "identity-ops-agent")]
     assert charter("approvals", "wait", first, "--timeout", "5", *as_ops)[0] == 0
-    assert charter("approvals", "wait", second, "--timeout", "5", *as_ops)[0] == 2
+    assert charter("approvals", "wait", second, "--timeout", "5", *as_ops)[0] == 3
 
     # An eligible binding: the approval yields a time-bound grant of the role.
     disable: Asked = {

@@ -183,7 +183,7 @@ def test_charter_decide_exit_codes(
     assert (answer["decision"], answer["redacted_fields"]) == ("allow", ["ssn"])
 
     code, out, _ = charter("decide", *bot, *read, "--resource", "crm/customer/42")
-    assert code == 2
+    assert code == 3
     assert out.startswith("DENY (guardrail) dec_")
     assert "Guardrail/customer-data-on-behalf-of-someone" in out
 
@@ -193,13 +193,13 @@ def test_charter_decide_exit_codes(
     code, out, _ = charter(
         "decide", *gateway, "--agent", "identity-ops-agent", *elevate, "--context", ticket
     )
-    assert code == 2
+    assert code == 3
     assert out.startswith("APPROVAL_REQUIRED")
     assert "approval:" in out
 
     for bad in (["--context", "[1]"], ["--input", "{"], ["--capability", "act"]):
         code, _, err = charter("decide", *bot, *read, "--resource", "crm/customer/1", *bad)
-        assert code == 1
+        assert code == 2
         assert "error:" in err
     served.stop()
     code, _, err = charter("decide", *bot, *read, "--resource", "crm/customer/1")

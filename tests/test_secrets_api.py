@@ -284,7 +284,7 @@ def test_cli_scan_needs_no_server(tmp_path: Any) -> None:
     log = tmp_path / "app.log"
     log.write_text(f"boot ok\nSTRIPE_KEY={STRIPE}\n", encoding="utf-8")
     code, out, _ = charter_cli("secrets", "scan", str(log))
-    assert code == 1
+    assert code == 3
     assert "2:12" in out
     assert "stripe_key" in out
     assert STRIPE not in out

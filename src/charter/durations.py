@@ -9,7 +9,7 @@ from datetime import timedelta
 from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 
-__all__ = ["MAX_DURATION", "parse_duration"]
+__all__ = ["MAX_DURATION", "format_duration", "parse_duration"]
 
 MAX_DURATION = timedelta(days=3660)
 """The longest duration anything accepts (ten years): a grant, a token lifetime, a policy's
@@ -41,3 +41,13 @@ def parse_duration(text: str) -> timedelta:
             help=f"durations are at most {MAX_DURATION.days}d (ten years)",
         )
     return timedelta(seconds=seconds)
+
+
+def format_duration(duration: timedelta) -> str:
+    """``duration`` as ``parse_duration`` reads it, in the largest unit that divides it:
+    ``31d``, ``36h``, ``90m``, ``45s`` (never ``31 days, 0:00:00``)."""
+    seconds = int(duration.total_seconds())
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

@@ -132,7 +132,9 @@ def verify_log(
     be in the store, so deleting checkpoint rows to hide a rewrite or truncation shows.
     """
     by_size: dict[int, list[Checkpoint]] = {}
-    for cp in [*checkpoints, *trusted]:
+    # A trusted copy of a stored checkpoint is one checkpoint: checked, and counted, once.
+    unique = {(cp.tree_size, cp.root, cp.signature): cp for cp in [*trusted, *checkpoints]}
+    for cp in unique.values():
         by_size.setdefault(cp.tree_size, []).append(cp)
     progress = _Progress()
     notes: list[str] = []

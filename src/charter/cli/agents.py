@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from charter.cli.common import AsJson, Server, Token, client, emit, out, table
+from charter.cli.common import AsJson, Server, Token, client, emit, group, out, parsing, table
 from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 from charter.identity.agents import AgentStatus, LifecycleAction, RiskTier
@@ -15,9 +15,7 @@ from charter.wire import AgentOut, LifecycleOut
 
 __all__ = ["app", "parse_labels"]
 
-app = typer.Typer(
-    help="Register agents and move them through their lifecycle.", no_args_is_help=True
-)
+app = group("Agents and their lifecycle: register, list, show, update, suspend, reinstate, retire.")
 
 AgentId = Annotated[str, typer.Argument(help="Agent id, e.g. support-bot.", show_default=False)]
 Labels = Annotated[
@@ -57,6 +55,7 @@ def show_agent(agent: AgentOut) -> None:
             ("last seen", agent.last_seen_at.isoformat() if agent.last_seen_at else "never"),
             ("recertify by", agent.recertify_by.date().isoformat() if agent.recertify_by else ""),
         ],
+        wrap={"value"},
     )
 
 
@@ -78,6 +77,8 @@ def register(
     as_json: AsJson = False,
 ) -> None:
     """Register an agent with an accountable owner."""
+    with parsing():
+        labels = parse_labels(label)
     with client(server, token) as charter:
         agent = charter.register_agent(
             agent_id,
@@ -85,7 +86,7 @@ def register(
             purpose=purpose,
             risk_tier=risk_tier,
             display_name=display_name,
-            labels=parse_labels(label),
+            labels=labels,
             recertify_by=recertify_by,
         )
     emit(
@@ -121,6 +122,7 @@ def list_agents(
                 )
                 for a in agents
             ],
+            wrap={"purpose"},
         )
 
     emit(agents, as_json=as_json, human=human)
@@ -153,6 +155,8 @@ def update(
     as_json: AsJson = False,
 ) -> None:
     """Change an agent's owner, purpose, risk tier, name, labels or recertify-by date."""
+    with parsing():
+        labels = parse_labels(label)
     with client(server, token) as charter:
         agent = charter.update_agent(
             agent_id,
@@ -160,7 +164,7 @@ def update(
             purpose=purpose,
             risk_tier=risk_tier.value if risk_tier else None,
             display_name=display_name,
-            labels=parse_labels(label),
+            labels=labels,
             recertify_by=recertify_by,
         )
     emit(agent, as_json=as_json, human=lambda: show_agent(agent))

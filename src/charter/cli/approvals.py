@@ -3,23 +3,39 @@ revoke): the human side of approvals and JIT grants."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+import re
+import time
+from typing import Annotated, Any
 
 import typer
 
-from charter.cli.common import AsJson, Server, Token, client, emit, out, table
-from charter.cli.policy import EXIT_DENIED
+from charter.approvals.model import ApprovalStatus
+from charter.cli.common import (
+    AsJson,
+    Exit,
+    Server,
+    Token,
+    client,
+    emit,
+    err,
+    group,
+    out,
+    parsing,
+    table,
+)
+from charter.codes import ErrorCode
+from charter.errors import InvalidInput
 from charter.sdk.decisions import MAX_POLL_SECONDS
 from charter.wire_approvals import ApprovalOut, GrantOut
 
 __all__ = ["app", "grants_app"]
 
-app = typer.Typer(
-    help="Approve or deny what agents asked for; wait for an answer.", no_args_is_help=True
-)
-grants_app = typer.Typer(help="Just-in-time grants issued by approvals.", no_args_is_help=True)
+app = group("Approvals: list, show, approve, deny, wait (for an answer).")
+grants_app = group("Just-in-time grants issued by approvals: list, revoke.")
 
 ApprovalId = Annotated[str, typer.Argument(help="Approval id, e.g. apr_...", show_default=False)]
+_APPROVAL_ID = re.compile(r"apr_[a-z2-7]{16}")
 GrantId = Annotated[str, typer.Argument(help="Grant id.", show_default=False)]
 AgentFilter = Annotated[
     str | None, typer.Option("--agent", help="Only this agent's.", show_default=False)
@@ -36,15 +52,41 @@ def _what(approval: ApprovalOut) -> str:
     return f"{request.get('capability', '?')} {request.get('action', '?')} {resource}"
 
 
+def _approval_id(text: str) -> str:
+    """``text`` if it is an approval id, else ``InvalidInput`` saying what one looks like."""
+    if _APPROVAL_ID.fullmatch(text) is None:
+        raise InvalidInput(
+            f"{text[:64]!r} is not an approval id",
+            code=ErrorCode.INVALID_REQUEST,
+            help="an approval id is apr_ and 16 letters or digits, e.g. apr_fawg2hjhztitm46e; "
+            "'charter approvals list' shows them",
+        )
+    return text
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
 def show_approval(approval: ApprovalOut) -> None:
-    """Print one approval and its votes."""
+    """Print one approval, what the agent sent (secrets masked by the server) and its
+    votes."""
+    request = approval.request
+    secrets = [
+        f"{found.get('type')} at {found.get('path')} ({found.get('fingerprint')}"
+        f"{', registered leak' if found.get('leaked') else ''})"
+        for found in request.get("secrets") or []
+    ]
     rows = [
         ("id", approval.id),
         ("kind", approval.kind),
         ("status", approval.status),
         ("agent", approval.agent),
         ("request", _what(approval)),
-        ("fields", ", ".join(str(f) for f in approval.request.get("fields") or [])),
+        ("fields", ", ".join(str(f) for f in request.get("fields") or [])),
+        ("context", _compact(request.get("context") or {})),
+        ("input", "" if request.get("input") is None else _compact(request.get("input"))),
+        ("secrets masked", "; ".join(secrets)),
         ("policy", approval.policy),
         ("role", approval.role),
         ("approvers", ", ".join(approval.approvers)),
@@ -59,31 +101,45 @@ def show_approval(approval: ApprovalOut) -> None:
         (f"vote {number}", f"{vote.vote} by {vote.human} at {vote.at.isoformat()}: {vote.reason}")
         for number, vote in enumerate(approval.votes, 1)
     ]
-    table(["field", "value"], rows)
+    table(["field", "value"], rows, wrap={"value"})
 
 
 @app.command("list")
 def list_approvals(
     status: Annotated[
-        str,
-        typer.Option(help="pending, approved, denied, expired or cancelled."),
-    ] = "pending",
+        ApprovalStatus, typer.Option(help="Only approvals in this status.")
+    ] = ApprovalStatus.PENDING,
     agent: AgentFilter = None,
+    resource: Annotated[
+        str | None,
+        typer.Option("--resource", help="Only those for this resource.", show_default=False),
+    ] = None,
+    mine: Annotated[bool, typer.Option("--mine", help="Only those asking me to decide.")] = False,
     server: Server = "http://127.0.0.1:8080",
     token: Token = None,
     as_json: AsJson = False,
 ) -> None:
     """List approvals (pending by default), following every page."""
     with client(server, token) as charter:
-        approvals = list(charter.iter_approvals(status=status, agent=agent))
+        approvals = list(
+            charter.iter_approvals(status=status.value, agent=agent, resource=resource, mine=mine)
+        )
 
     def show() -> None:
         table(
             ["id", "kind", "status", "agent", "request", "expires"],
             [
-                (a.id, a.kind, a.status, a.agent, _what(a), a.expires_at.isoformat())
+                (
+                    a.id,
+                    a.kind,
+                    a.status,
+                    a.agent,
+                    _what(a),
+                    a.expires_at.isoformat(timespec="seconds"),
+                )
                 for a in approvals
             ],
+            wrap={"request"},
         )
 
     emit(approvals, as_json=as_json, human=show)
@@ -96,7 +152,10 @@ def show(
     token: Token = None,
     as_json: AsJson = False,
 ) -> None:
-    """Show one approval with its votes."""
+    """Show one approval: what the agent asked, its context and input (secrets masked),
+    and its votes."""
+    with parsing():
+        _approval_id(approval_id)
     with client(server, token) as charter:
         approval = charter.get_approval(approval_id)
     emit(approval, as_json=as_json, human=lambda: show_approval(approval))
@@ -112,6 +171,8 @@ def approve(
 ) -> None:
     """Vote to approve; at quorum the agent's identical request is allowed once (an
     eligible binding's approval issues a grant instead)."""
+    with parsing():
+        _approval_id(approval_id)
     with client(server, token) as charter:
         _show_vote(charter.approve(approval_id, reason=reason), as_json=as_json)
 
@@ -125,6 +186,8 @@ def deny(
     as_json: AsJson = False,
 ) -> None:
     """Vote to deny: the first deny decides."""
+    with parsing():
+        _approval_id(approval_id)
     with client(server, token) as charter:
         _show_vote(charter.deny(approval_id, reason=reason), as_json=as_json)
 
@@ -146,12 +209,31 @@ def wait(
     token: Token = None,
     as_json: AsJson = False,
 ) -> None:
-    """Wait until an approval is decided (exit 0 approved, 2 anything else)."""
+    """Wait until an approval is decided (exit 0 approved, 3 anything else); says on
+    standard error that it waits, and how long it has waited."""
+    with parsing():
+        _approval_id(approval_id)
     with client(server, token) as charter:
-        approval = charter.wait_for_approval(approval_id, timeout=timeout)
+        approval = _wait(charter, approval_id, timeout)
     _show_vote(approval, as_json=as_json)
     if approval.status != "approved":
-        raise typer.Exit(EXIT_DENIED)
+        raise typer.Exit(Exit.NO)
+
+
+def _wait(charter: Any, approval_id: str, timeout: float) -> ApprovalOut:
+    """Long-poll ``approval_id`` for up to ``timeout`` seconds, a line on standard error
+    before each poll."""
+    started = time.monotonic()
+    err.print(f"waiting for {approval_id} (up to {timeout:g}s)...", markup=False)
+    while True:
+        left = timeout - (time.monotonic() - started)
+        approval: ApprovalOut = charter.wait_for_approval(
+            approval_id, timeout=max(0.0, min(left, float(MAX_POLL_SECONDS)))
+        )
+        waited = time.monotonic() - started
+        if approval.status != "pending" or waited >= timeout:
+            return approval
+        err.print(f"still pending after {waited:.0f}s...", markup=False)
 
 
 @grants_app.command("list")

@@ -13,16 +13,14 @@ from typing import Annotated, Any
 import typer
 
 from charter.audit.checkpoints import Checkpoint, checkpoint_from_json
-from charter.cli.common import EXIT_ERROR, AsJson, Server, Token, client, emit, handled, out
+from charter.cli.common import AsJson, Exit, Server, Token, client, emit, group, handled, out
 from charter.cli.local import DatabaseUrl, DataDir, local_settings
 from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 
 __all__ = ["app"]
 
-app = typer.Typer(
-    help="Read, export and verify the tamper-evident audit log.", no_args_is_help=True
-)
+app = group("The tamper-evident audit log: verify, export, tail, checkpoints, public-key.")
 
 AgentFilter = Annotated[
     str | None, typer.Option("--agent", help="Only this agent's records.", show_default=False)
@@ -78,7 +76,7 @@ def verify(
     token: Token = None,
     as_json: AsJson = False,
 ) -> None:
-    """Verify the whole log; names the first edited, missing or moved record (exit 1)."""
+    """Verify the whole log; names the first edited, missing or moved record (exit 3)."""
     if online:
         with client(server, token) as charter:
             report = charter.verify_audit()
@@ -89,17 +87,19 @@ def verify(
 
         with handled():
             settings = local_settings(data_dir, database_url)
-            key = load_public_key(public_key or settings.public_key)
             trusted = _read_checkpoints(checkpoints) if checkpoints else []
+            # The store first: a data directory without one is `store_not_initialised`,
+            # whatever else is missing from it.
             store = open_existing_store(settings.store_url)
             try:
+                key = load_public_key(public_key or settings.public_key)
                 service = AuditService(store, _no_clock, public_key=key)
                 report = service.verify_store(trusted=trusted).to_json()
             finally:
                 store.close()
     emit(report, as_json=as_json, human=lambda: _show_report(report))
     if not report["ok"]:
-        raise typer.Exit(EXIT_ERROR)
+        raise typer.Exit(Exit.NO)
 
 
 def _read_checkpoints(path: Path) -> list[Checkpoint]:
@@ -156,10 +156,35 @@ def export(
                 sink.close()
 
 
+def _what(record: dict[str, Any]) -> str:
+    """What a record decided or changed, for the records that carry a request: the
+    outcome, then the capability, action and resource."""
+    data = record.get("data") or {}
+    if record["type"] == "decision":
+        request = data.get("request") or {}
+        outcome = str(data.get("decision", "?")).upper()
+        code = data.get("code")
+        because = f" ({code})" if code and code != data.get("decision") else ""
+        asked = " ".join(str(request.get(key, "?")) for key in ("capability", "action", "resource"))
+        return f" {outcome}{because} {asked}"
+    approval = data.get("approval")
+    if isinstance(approval, dict):
+        asked = " ".join(
+            str(approval.get(key, "?")) for key in ("capability", "action", "resource")
+        )
+        return f" {approval.get('status', '?')} {asked}"
+    if record["type"] == "auth.failed":
+        return f" {data.get('code', '?')} {data.get('where', '?')}"
+    return ""
+
+
 def _line(record: dict[str, Any]) -> str:
     who = f" agent={record['agent']}" if record.get("agent") else ""
     subject = f" subject={record['subject']}" if record.get("subject") else ""
-    return f"{record['seq']:>6} {record['at']} {record['type']:<22} {record['actor']}{who}{subject}"
+    return (
+        f"{record['seq']:>6} {record['at']} {record['type']:<22} {record['actor']}"
+        f"{_what(record)}{who}{subject}"
+    )
 
 
 @app.command()

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
+from enum import IntEnum
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 from pydantic import BaseModel
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from charter.codes import ErrorCode
 from charter.errors import CharterError, InvalidInput
@@ -20,11 +24,12 @@ from charter.policy.model import Capability
 from charter.sdk.client import Client
 
 __all__ = [
-    "EXIT_ERROR",
     "ActionName",
     "AsJson",
     "CapabilityName",
+    "CommandGroup",
     "ContextJson",
+    "Exit",
     "Fields",
     "ResourcePath",
     "Server",
@@ -33,12 +38,29 @@ __all__ = [
     "client",
     "emit",
     "fail",
+    "group",
     "handled",
     "json_option",
+    "parsing",
     "table",
 ]
 
-EXIT_ERROR = 1
+
+class Exit(IntEnum):
+    """What every ``charter`` command exits with (docs/cli.md, "exit codes")."""
+
+    OK = 0
+    """Done; for a check (``decide``, ``audit verify``...), the answer is yes."""
+    ERROR = 1
+    """Could not do it: refused, not found, unreachable, a store or key problem."""
+    USAGE = 2
+    """The command line is wrong: unknown command or option, missing or bad value."""
+    NO = 3
+    """Done, and the answer is no or something was found: a decision other than allow,
+    an approval not approved, a failing policy test, an invalid policy, a secret in the
+    scanned text, a broken audit log."""
+
+
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 
 Server = Annotated[
@@ -61,12 +83,33 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def fail(error: CharterError) -> typer.Exit:
+class CommandGroup(TyperGroup):
+    """A group whose help lists each command with its whole first sentence (not cut off
+    at the terminal's width with "...")."""
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def group(help: str) -> typer.Typer:
+    """A command group: plain help (flags without a type placeholder), every command
+    listed whole, and its help when called with no command."""
+    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None, cls=CommandGroup)
+
+
+def fail(error: CharterError, *, code: Exit = Exit.ERROR, hint: str | None = None) -> typer.Exit:
     """Print ``error`` to stderr and return the exit to raise."""
     err.print(f"error: {error.message} [{error.code}]", markup=False)
-    if error.help:
-        err.print(f"hint: {error.help}", markup=False)
-    return typer.Exit(EXIT_ERROR)
+    if hint or error.help:
+        err.print(f"hint: {hint or error.help}", markup=False)
+    return typer.Exit(code)
 
 
 @contextmanager
@@ -79,10 +122,40 @@ def handled() -> Iterator[None]:
 
 
 @contextmanager
+def parsing() -> Iterator[None]:
+    """Turn a bad option value (a duration, JSON, an id) into a message and exit code 2,
+    before anything is sent."""
+    try:
+        yield
+    except InvalidInput as error:
+        raise fail(error, code=Exit.USAGE) from None
+
+
+def _connection_hint(error: CharterError, server: str, token: str | None) -> str | None:
+    """What to do about ``error``, when the server's own hint does not fit the CLI."""
+    if urlsplit(server).path.rstrip("/").endswith("/v1"):
+        base = server.rstrip("/").removesuffix("/v1")
+        return f"--server (CHARTER_SERVER) is the server's base URL, without /v1: {base}"
+    if error.code == ErrorCode.UNREACHABLE:
+        return "is `charter serve` running there? Point --server (or CHARTER_SERVER) at it"
+    if error.code == ErrorCode.TOKEN_MISSING and not token:
+        return "set CHARTER_TOKEN, or pass --token"
+    return None
+
+
+@contextmanager
 def client(server: str, token: str | None) -> Iterator[Client]:
-    """A client for the command, with errors handled."""
-    with handled(), Client(server, token, timeout=10.0) as connected:
-        yield connected
+    """A client for the command, with errors handled: each says what to do."""
+    try:
+        with Client(server, token or None, timeout=10.0) as connected:
+            yield connected
+    except CharterError as error:
+        if error.code == ErrorCode.UNREACHABLE:
+            reason = error.message.removeprefix("the Charter server cannot be reached: ")
+            error = CharterError(
+                f"cannot reach the Charter server at {server} ({reason})", code=error.code
+            )
+        raise fail(error, hint=_connection_hint(error, server, token)) from None
 
 
 def json_option(text: str, *, option: str, code: str, object_only: bool = True) -> Any:
@@ -123,9 +196,29 @@ def emit(value: Any, *, as_json: bool, human: Callable[[], None]) -> None:
         human()
 
 
-def table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Print a table."""
-    grid = Table(*columns, box=None, pad_edge=False, header_style="bold")
-    for row in rows:
-        grid.add_row(*("" if cell is None else str(cell) for cell in row))
-    out.print(grid)
+_FREE_TEXT_WIDTH = 12
+"""The narrowest a free-text column gets before the table is printed wider than the
+terminal instead."""
+
+
+def table(
+    columns: Sequence[str], rows: Sequence[Sequence[Any]], *, wrap: Collection[str] = ()
+) -> None:
+    """Print a table. Only the columns named in ``wrap`` (free text: a purpose, a note)
+    wrap to fit the terminal; every other cell (ids, times, states) is printed whole,
+    wider than the terminal if it must be."""
+    cells = [["" if cell is None else str(cell) for cell in row] for row in rows]
+    grid = Table(box=None, pad_edge=False, header_style="bold")
+    needed = 2 * (len(columns) - 1)
+    for index, name in enumerate(columns):
+        widest = max([cell_len(name), *(cell_len(row[index]) for row in cells)])
+        if name in wrap:
+            grid.add_column(name, overflow="fold")
+            needed += min(widest, _FREE_TEXT_WIDTH)
+        else:
+            grid.add_column(name, no_wrap=True, min_width=widest)
+            needed += widest
+    for row in cells:
+        grid.add_row(*row)
+    wide = needed > out.width
+    (Console(file=out.file, width=needed, highlight=False) if wide else out).print(grid)

@@ -11,6 +11,7 @@ from charter.cli.common import (
     AsJson,
     CapabilityName,
     ContextJson,
+    Exit,
     Fields,
     ResourcePath,
     Server,
@@ -18,11 +19,13 @@ from charter.cli.common import (
     capability_option,
     client,
     emit,
+    fail,
     json_option,
     out,
+    parsing,
 )
-from charter.cli.policy import EXIT_DENIED
 from charter.codes import ErrorCode
+from charter.errors import CharterError
 from charter.wire import DecisionOut
 
 __all__ = ["decide", "show_decision"]
@@ -82,21 +85,38 @@ def decide(
     token: Token = None,
     as_json: AsJson = False,
 ) -> None:
-    """Ask the server for a decision (exit 0 allow, 2 deny, approval or step-up required)."""
-    with client(server, token) as charter:
-        decision = charter.decide(
-            capability_option(capability),
-            action,
-            resource=resource,
-            agent=agent,
-            fields=field or (),
-            context=json_option(context, option="--context", code=ErrorCode.INVALID_CONTEXT),
-            input=None
+    """Ask the server for a decision (exit 0 allow; 3 deny, approval or step-up required)."""
+    with parsing():
+        wanted = capability_option(capability)
+        parsed_context = json_option(context, option="--context", code=ErrorCode.INVALID_CONTEXT)
+        parsed_input = (
+            None
             if input is None
             else json_option(
                 input, option="--input", code=ErrorCode.INVALID_INPUT_JSON, object_only=False
-            ),
+            )
         )
+    with client(server, token) as charter:
+        try:
+            decision = charter.decide(
+                wanted,
+                action,
+                resource=resource,
+                agent=agent,
+                fields=field or (),
+                context=parsed_context,
+                input=parsed_input,
+            )
+        except CharterError as error:
+            if error.code != ErrorCode.FORBIDDEN:
+                raise
+            raise fail(error, hint=_WHO_DECIDES) from None
     emit(decision, as_json=as_json, human=lambda: show_decision(decision))
     if decision.decision != "allow":
-        raise typer.Exit(EXIT_DENIED)
+        raise typer.Exit(Exit.NO)
+
+
+_WHO_DECIDES = (
+    "decisions are asked with an agent's token (for itself) or an enforcer's token "
+    "(with --agent); an admin's token cannot: 'charter tokens issue --agent ID' issues one"
+)

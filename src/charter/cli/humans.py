@@ -6,14 +6,12 @@ from typing import Annotated
 
 import typer
 
-from charter.cli.common import AsJson, Server, Token, client, emit, err, out, table
+from charter.cli.common import AsJson, Server, Token, client, emit, err, group, out, table
 from charter.identity.humans import HumanRole
 
 __all__ = ["app"]
 
-app = typer.Typer(
-    help="The people who own agents, approve, write policy and audit.", no_args_is_help=True
-)
+app = group("The people who own agents, approve, write policy and audit: add, list, deactivate.")
 
 HumanId = Annotated[str, typer.Argument(help="Human id, e.g. user:alice.", show_default=False)]
 
@@ -67,6 +65,7 @@ def list_humans(
                 (h.id, h.email, ",".join(h.roles), ",".join(h.groups), "yes" if h.active else "no")
                 for h in humans
             ],
+            wrap={"groups"},
         ),
     )
 

@@ -23,7 +23,7 @@ from charter.cli import (
     tokens,
     webhooks,
 )
-from charter.cli.common import EXIT_ERROR, err, handled, out
+from charter.cli.common import CommandGroup, Exit, err, handled, out, parsing
 from charter.cli.local import DatabaseUrl, DataDir, local_settings
 from charter.codes import ErrorCode
 from charter.errors import StoreError, Unavailable
@@ -41,6 +41,8 @@ app = typer.Typer(
     help="Charter: identity governance for AI agents.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    cls=CommandGroup,
 )
 app.add_typer(agents.app, name="agents")
 app.add_typer(tokens.app, name="tokens")
@@ -73,7 +75,7 @@ def root(
 def init(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
-    demo: Annotated[bool, typer.Option(help="Also add demo humans and agents.")] = False,
+    demo: Annotated[bool, typer.Option("--demo", help="Also add demo humans and agents.")] = False,
     policy: Annotated[
         Path | None,
         typer.Option(
@@ -87,14 +89,17 @@ def init(
         ),
     ] = None,
     if_missing: Annotated[
-        bool, typer.Option(help="Do nothing (exit 0) if the store is already initialised.")
+        bool,
+        typer.Option(
+            "--if-missing", help="Do nothing (exit 0) if the store is already initialised."
+        ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Create the store, the audit signing key and the first admin (its token is shown once)."""
     with handled():
         settings = local_settings(data_dir, database_url)
-        if _already_initialised(settings, if_missing=if_missing):
+        if _already_initialised(settings, if_missing=if_missing, token_file=admin_token_file):
             return
         issued, revision = _create_store(settings, demo=demo, policy=policy)
         if admin_token_file is not None:
@@ -105,13 +110,19 @@ def init(
         _print_init_text(settings, issued, policy, revision, admin_token_file)
 
 
-def _already_initialised(settings: Settings, *, if_missing: bool) -> bool:
-    """True to stop quietly (``--if-missing`` on an initialised store); an error to stop
-    loudly; False to go on."""
+def _already_initialised(settings: Settings, *, if_missing: bool, token_file: Path | None) -> bool:
+    """True to stop quietly (``--if-missing`` on an initialised store), saying where the
+    admin token is; an error to stop loudly; False to go on."""
     if not settings.signing_key.exists():
         return False
     if if_missing:
         err.print(f"Charter is already initialised in {settings.data_dir}", markup=False)
+        if token_file is not None and token_file.exists():
+            err.print(f"The admin token from its first run is in {token_file}", markup=False)
+        err.print(
+            f"Lost it? 'charter admin-token --data-dir {settings.data_dir}' issues a new one",
+            markup=False,
+        )
         return True
     raise StoreError(
         f"Charter is already initialised ({settings.signing_key} exists)",
@@ -234,6 +245,8 @@ def serve(
     with handled():
         settings = local_settings(data_dir, database_url, host=host, port=port)
         key = load_signing_key(settings.signing_key)
+    _refuse_a_busy_port(settings.host, settings.port)
+    with handled():
         store = _open_retrying(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     services = Services.build(store, settings=settings, signing_key=key)
@@ -247,6 +260,32 @@ def serve(
         serve(application, settings)
     finally:
         store.close()
+
+
+def _refuse_a_busy_port(host: str, port: int) -> None:
+    """Exit 1 with one line if ``host:port`` cannot be listened on (another server has
+    it), before anything says it is serving."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror:
+        return  # the server names what is wrong with the host
+    with socket.socket(family, kind, proto) as probe:
+        # As the server's own socket does: a port left in TIME_WAIT is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            err.print(
+                f"charter serve: cannot listen on {host}:{port} ({error.strerror}): is "
+                "another server using that port? Stop it, or choose another port: --port "
+                "or CHARTER_PORT (make run PORT=...)",
+                markup=False,
+            )
+            raise typer.Exit(Exit.ERROR) from None
 
 
 def _open_retrying(settings: Settings) -> SqlStore:
@@ -270,7 +309,7 @@ def _open_retrying(settings: Settings) -> SqlStore:
                     f"{retry:g}s ({reason}) [store_unavailable]",
                     markup=False,
                 )
-                raise typer.Exit(EXIT_ERROR) from None
+                raise typer.Exit(Exit.ERROR) from None
             if not told:
                 err.print(
                     f"charter serve: the store cannot be reached ({reason}); "
@@ -293,7 +332,7 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        sys.exit(EXIT_ERROR)
+        sys.exit(Exit.ERROR)
     except ModuleNotFoundError as missing:
         # The SDK-only install (pip install charter) has no server packages: the commands
         # that open a store or serve say what to install instead of a traceback.
@@ -304,7 +343,7 @@ def main() -> None:
             "installed): pip install 'charter[server]'",
             markup=False,
         )
-        sys.exit(EXIT_ERROR)
+        sys.exit(Exit.ERROR)
 
 
 _SERVER_PACKAGES = frozenset(
@@ -334,9 +373,10 @@ def admin_token(
     from charter.storage.keyfile import load_signing_key
     from charter.storage.sql import open_existing_store
 
+    with parsing():
+        lifetime = parse_duration(ttl) if ttl else None
     with handled():
         settings = local_settings(data_dir, database_url)
-        lifetime = parse_duration(ttl) if ttl else None
         key = load_signing_key(settings.signing_key)
         store = open_existing_store(settings.store_url)
         try:

@@ -10,11 +10,11 @@ from typing import Annotated, Any
 import typer
 
 from charter.cli.common import (
-    EXIT_ERROR,
     ActionName,
     AsJson,
     CapabilityName,
     ContextJson,
+    Exit,
     Fields,
     ResourcePath,
     Server,
@@ -24,19 +24,25 @@ from charter.cli.common import (
     emit,
     err,
     fail,
-    handled,
+    group,
     json_option,
     out,
+    parsing,
     table,
 )
 from charter.codes import ErrorCode
 
-__all__ = ["EXIT_DENIED", "EXIT_INVALID_POLICY", "app"]
+__all__ = ["app"]
 
-EXIT_DENIED = 2
-EXIT_INVALID_POLICY = 3
+app = group(
+    "Policy as code: validate, test, check and schema offline; apply, diff, rollback and "
+    "revisions on a server."
+)
 
-app = typer.Typer(help="Policy as code: validate, test and check policies.", no_args_is_help=True)
+_ROLLBACK_KEEPS_AGENTS = (
+    "note: applying registers every agent the policy declares that is not registered yet; "
+    "a later rollback does not unregister them (retire one with 'charter agents retire ID')"
+)
 
 Directory = Annotated[Path, typer.Argument(help="Policy directory.", show_default=False)]
 
@@ -50,7 +56,7 @@ def _refuse(invalid: Any, as_json: bool, summary: str) -> typer.Exit:
         for diagnostic in invalid.diagnostics:
             err.print(str(diagnostic), markup=False)
         err.print(summary, markup=False)
-    return typer.Exit(EXIT_INVALID_POLICY)
+    return typer.Exit(Exit.NO)
 
 
 def _load(directory: Path, as_json: bool) -> Any:
@@ -96,7 +102,7 @@ def validate(directory: Directory, as_json: AsJson = False) -> None:
 
 @app.command("test")
 def run_tests(directory: Directory, as_json: AsJson = False) -> None:
-    """Run the directory's PolicyTest cases (exit 1 if any fails, 3 if the policy is invalid)."""
+    """Run the directory's PolicyTest cases (exit 3 if any fails or the policy is invalid)."""
     engine = _load(directory, as_json)
     results = engine.run_tests()
     failed = [result for result in results if not result.passed]
@@ -130,9 +136,9 @@ def run_tests(directory: Directory, as_json: AsJson = False) -> None:
     )
     if not results:
         err.print(f"{directory} has no PolicyTest cases", markup=False)
-        raise typer.Exit(EXIT_ERROR)
+        raise typer.Exit(Exit.ERROR)
     if failed:
-        raise typer.Exit(EXIT_ERROR)
+        raise typer.Exit(Exit.NO)
 
 
 @app.command()
@@ -146,11 +152,11 @@ def check(
     context: ContextJson = "{}",
     as_json: AsJson = False,
 ) -> None:
-    """Decide one request offline and explain it (exit 0 allow, 2 otherwise, 3 invalid)."""
+    """Decide one request offline and explain it (exit 0 allow; 3 otherwise, or invalid)."""
     from charter.policy import Request
 
     engine = _load(directory, as_json)
-    with handled():
+    with parsing():
         parsed = json_option(context, option="--context", code=ErrorCode.INVALID_CONTEXT)
         request = Request(
             agent=agent,
@@ -168,7 +174,7 @@ def check(
         human=lambda: out.print(explanation, markup=False),
     )
     if not decision.allowed:
-        raise typer.Exit(EXIT_DENIED)
+        raise typer.Exit(Exit.NO)
 
 
 def _files(directory: Path) -> dict[str, str]:
@@ -220,6 +226,7 @@ def apply(
         )
         if applied.agents_registered:
             out.print(f"agents registered: {', '.join(applied.agents_registered)}", markup=False)
+            err.print(_ROLLBACK_KEEPS_AGENTS, markup=False)
         if applied.agents_updated:
             out.print(f"agents updated: {', '.join(applied.agents_updated)}", markup=False)
 
@@ -233,7 +240,8 @@ def diff(
     token: Token = None,
     as_json: AsJson = False,
 ) -> None:
-    """Show what applying a policy directory would change against the active revision."""
+    """Show what applying a policy directory would change against the active revision,
+    and which agents it would register."""
     result = _send(directory, server, token, as_json, "diff_policy")
 
     def human() -> None:
@@ -249,6 +257,13 @@ def diff(
                     out.print(
                         f"  {mark} {kind[:-1] if kind.endswith('s') else kind} {name}", markup=False
                     )
+        added = result["changes"].get("agents", {}).get("added", [])
+        if added:
+            out.print(
+                f"applying registers, unless already registered: {', '.join(added)}",
+                markup=False,
+            )
+            err.print(_ROLLBACK_KEEPS_AGENTS, markup=False)
 
     emit(result, as_json=as_json, human=human)
 
@@ -260,14 +275,19 @@ def rollback(
     token: Token = None,
     as_json: AsJson = False,
 ) -> None:
-    """Reactivate an earlier policy revision."""
+    """Reactivate an earlier policy revision (agents registered since stay registered)."""
     with client(server, token) as charter:
         active = charter.activate_policy(revision)
-    emit(
-        active,
-        as_json=as_json,
-        human=lambda: out.print(f"revision {active['revision']} is active", markup=False),
-    )
+
+    def human() -> None:
+        out.print(f"revision {active['revision']} is active", markup=False)
+        err.print(
+            "note: agents registered by the revisions rolled back stay registered; "
+            "'charter agents list' shows them, 'charter agents retire ID' retires one",
+            markup=False,
+        )
+
+    emit(active, as_json=as_json, human=human)
 
 
 @app.command()

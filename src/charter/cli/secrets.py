@@ -9,17 +9,12 @@ from typing import Annotated
 
 import typer
 
-from charter.cli.common import AsJson, Server, Token, client, emit, err, out, table
+from charter.cli.common import AsJson, Exit, Server, Token, client, emit, err, group, out, table
 from charter.secrets import Scanner
 
-__all__ = ["EXIT_FOUND", "app"]
+__all__ = ["app"]
 
-EXIT_FOUND = 1
-"""``charter secrets scan`` found something."""
-
-app = typer.Typer(
-    help="The secrets guard: report leaked secrets, list them, scan text.", no_args_is_help=True
-)
+app = group("The secrets guard: report-leak, leaks (list them), scan (text, locally).")
 
 
 @app.command("report-leak")
@@ -88,6 +83,7 @@ def list_leaks(
                 )
                 for leak in leaks
             ],
+            wrap={"note", "ticket"},
         )
 
     emit(leaks, as_json=as_json, human=show)
@@ -97,7 +93,13 @@ def list_leaks(
 def scan(
     path: Annotated[
         Path | None,
-        typer.Argument(help="File to scan (standard input if left out).", show_default=False),
+        typer.Argument(
+            help="File to scan (standard input if left out).",
+            show_default=False,
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
     ] = None,
     redact: Annotated[
         bool, typer.Option("--redact", help="Print the text with its secrets masked.")
@@ -105,7 +107,7 @@ def scan(
     as_json: AsJson = False,
 ) -> None:
     """Scan a file (or standard input) on this machine: print what was found, never the
-    values (exit 1 if anything was). No server is asked, so registered leaks are not
+    values (exit 3 if anything was). No server is asked, so registered leaks are not
     known here: `POST /v1/secrets/scan` knows them."""
     text = sys.stdin.read() if path is None else path.read_text(encoding="utf-8")
     masked, findings = Scanner().mask(text)
@@ -125,5 +127,7 @@ def scan(
             encoding = f" ({finding.encoding})" if finding.encoding else ""
             rows.append((f"{line}:{column}", finding.type + encoding, finding.confidence))
         table(["where", "type", "confidence"], rows)
+        if not findings:
+            err.print("no secrets found", markup=False)
     if findings:
-        raise typer.Exit(EXIT_FOUND)
+        raise typer.Exit(Exit.NO)

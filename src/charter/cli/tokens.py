@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from charter.cli.common import AsJson, Server, Token, client, emit, err, out, table
+from charter.cli.common import AsJson, Server, Token, client, emit, err, group, out, parsing, table
 from charter.codes import ErrorCode
 from charter.durations import parse_duration
 from charter.errors import InvalidInput
@@ -14,7 +14,7 @@ from charter.wire import IssuedTokenOut, TokenOut
 
 __all__ = ["app"]
 
-app = typer.Typer(help="API tokens for agents and humans.", no_args_is_help=True)
+app = group("API tokens for agents and humans: issue, list, revoke, rotate.")
 
 Agent = Annotated[str | None, typer.Option("--agent", help="Agent id.", show_default=False)]
 Human = Annotated[str | None, typer.Option("--human", help="Human id.", show_default=False)]
@@ -57,9 +57,10 @@ def issue(
     as_json: AsJson = False,
 ) -> None:
     """Issue a token to an agent or a human (shown once)."""
-    with client(server, token) as charter:
+    with parsing():
         is_agent, principal = _one_principal(agent, human)
         lifetime = parse_duration(ttl) if ttl else None
+    with client(server, token) as charter:
         issue_token = charter.issue_agent_token if is_agent else charter.issue_human_token
         issued = issue_token(principal, ttl=lifetime, description=description)
     emit(issued, as_json=as_json, human=lambda: _show_issued(issued))
@@ -74,8 +75,9 @@ def list_tokens(
     as_json: AsJson = False,
 ) -> None:
     """List an agent's or a human's tokens (never their secrets)."""
-    with client(server, token) as charter:
+    with parsing():
         is_agent, principal = _one_principal(agent, human)
+    with client(server, token) as charter:
         read_tokens = charter.list_agent_tokens if is_agent else charter.list_human_tokens
         tokens = read_tokens(principal)
 
@@ -92,6 +94,7 @@ def list_tokens(
                 )
                 for t in items
             ],
+            wrap={"description"},
         )
 
     emit(tokens, as_json=as_json, human=lambda: show(tokens))
@@ -120,6 +123,8 @@ def rotate(
     as_json: AsJson = False,
 ) -> None:
     """Replace a token with a new one (shown once); the old one is revoked at once."""
+    with parsing():
+        lifetime = parse_duration(ttl) if ttl else None
     with client(server, token) as charter:
-        issued = charter.rotate_token(token_id, ttl=parse_duration(ttl) if ttl else None)
+        issued = charter.rotate_token(token_id, ttl=lifetime)
     emit(issued, as_json=as_json, human=lambda: _show_issued(issued))

@@ -7,16 +7,13 @@ from typing import Annotated
 
 import typer
 
-from charter.cli.common import AsJson, Server, Token, client, emit, err, out, table
+from charter.cli.common import AsJson, Server, Token, client, emit, err, group, out, table
 from charter.webhooks.model import DeliveryStatus, WebhookEvent
 from charter.wire_webhooks import DeliveryOut, WebhookOut
 
 __all__ = ["app"]
 
-app = typer.Typer(
-    help="Endpoints that receive Charter's events, and their delivery log.",
-    no_args_is_help=True,
-)
+app = group("Endpoints that receive Charter's events: add, list, remove, deliveries (their log).")
 
 WebhookId = Annotated[str, typer.Argument(help="Webhook id, whk_...", show_default=False)]
 
@@ -88,6 +85,7 @@ def list_webhooks(
                 )
                 for w in found
             ],
+            wrap={"url", "events", "description"},
         )
 
     emit(found, as_json=as_json, human=human)
@@ -144,6 +142,7 @@ def deliveries(
                 )
                 for d in found
             ],
+            wrap={"last"},
         )
 
     emit(found, as_json=as_json, human=human)

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from charter.codes import ErrorCode
+from charter.durations import format_duration
 from charter.errors import AuthenticationError, InvalidInput
 
 __all__ = [
@@ -108,7 +109,8 @@ class TokenLifetimes:
             raise InvalidInput("token lifetime must be positive", code=ErrorCode.INVALID_TTL)
         if requested > cap:
             raise InvalidInput(
-                f"token lifetime {requested} exceeds the maximum of {cap} for {kind.value}s",
+                f"token lifetime {format_duration(requested)} exceeds the maximum of "
+                f"{format_duration(cap)} for {kind.value}s",
                 code=ErrorCode.TTL_TOO_LONG,
                 help="ask for a shorter lifetime, or raise the maximum in the server settings",
             )

@@ -163,11 +163,24 @@ class DecisionCalls:
         *,
         status: str | None = None,
         agent: str | None = None,
+        resource: str | None = None,
+        mine: bool = False,
         limit: int = 100,
         cursor: str | None = None,
     ) -> Call[ApprovalPage]:
-        """One page of approvals (``status``: pending, approved, denied, expired, cancelled)."""
-        params = drop_none({"status": status, "agent": agent, "limit": limit, "cursor": cursor})
+        """One page of approvals (``status``: pending, approved, denied, expired, cancelled;
+        ``resource``: for that resource only; ``mine``: only those asking the caller to
+        decide)."""
+        params = drop_none(
+            {
+                "status": status,
+                "agent": agent,
+                "resource": resource,
+                "mine": "true" if mine else None,
+                "limit": limit,
+                "cursor": cursor,
+            }
+        )
         return Call("GET", "/v1/approvals", model(ApprovalPage), params=params)
 
     @operation

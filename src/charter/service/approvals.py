@@ -260,6 +260,17 @@ class ApprovalService:
             return False
         return actor.id == agent.owner or in_approver_set(approval.approvers, human, agent.owner)
 
+    @staticmethod
+    def _asks(unit: UnitOfWork, actor: Principal, approval: Approval) -> bool:
+        """Whether ``approval`` asks ``actor`` to decide it."""
+        if approval.on_behalf_of is not None and approval.kind is ApprovalKind.STEP_UP:
+            return actor.id == approval.on_behalf_of
+        agent = unit.agents.get(approval.agent)
+        human = unit.humans.get(actor.id)
+        if agent is None or human is None:
+            return False
+        return in_approver_set(approval.approvers, human, agent.owner)
+
     def get(self, actor: Principal, approval_id: str) -> Approval:
         """The approval, closed first if its time is up; ``approval_not_found`` for anyone
         who may not see it."""
@@ -283,21 +294,32 @@ class ApprovalService:
         *,
         status: ApprovalStatus | None = None,
         agent: str | None = None,
+        resource: str | None = None,
+        mine: bool = False,
         after: str | None = None,
         limit: int = 100,
     ) -> builtins.list[Approval]:
         """The approvals ``actor`` may see, ordered by id: admins and auditors see all;
         a human those they may decide, own the agent of, or are the subject of; an agent
-        its own."""
+        its own. ``resource`` keeps those for that resource; ``mine`` those the actor is
+        asked to decide (named by the approver set, or the human of a step-up)."""
         if not actor.is_human:
-            if agent not in (None, actor.id):
+            if agent not in (None, actor.id) or mine:
                 return []
             agent = actor.id
+
+        def wanted(unit: UnitOfWork, approval: Approval) -> bool:
+            if resource is not None and approval.request.get("resource") != resource:
+                return False
+            if mine and not self._asks(unit, actor, approval):
+                return False
+            return self._may_read(unit, actor, approval)
+
         found: builtins.list[Approval] = []
         with self._store.read() as unit:
             while len(found) < limit:
                 page = unit.approvals.list(status=status, agent=agent, after=after, limit=limit)
-                found.extend(a for a in page if self._may_read(unit, actor, a))
+                found.extend(a for a in page if wanted(unit, a))
                 if len(page) < limit:
                     break
                 after = page[-1].id

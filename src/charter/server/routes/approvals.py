@@ -31,12 +31,23 @@ def list_approvals(
     caller: Caller,
     status: ApprovalStatus | None = None,
     agent: Annotated[str | None, Query(pattern=AGENT_ID_PATTERN, max_length=63)] = None,
+    resource: Annotated[
+        str | None, Query(min_length=1, max_length=1024, pattern=r"^[^\x00-\x1f\x7f]+$")
+    ] = None,
+    mine: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> ApprovalPage:
-    """The approvals the caller may see: approvers their inbox, agents their own."""
+    """The approvals the caller may see: approvers their inbox, agents their own;
+    ``resource`` only those for it, ``mine`` only those asking the caller to decide."""
     found = services.approvals.list(
-        caller, status=status, agent=agent, after=decode_cursor(cursor), limit=limit
+        caller,
+        status=status,
+        agent=agent,
+        resource=resource,
+        mine=mine,
+        after=decode_cursor(cursor),
+        limit=limit,
     )
     return ApprovalPage(
         approvals=[ApprovalOut.of(approval) for approval in found],
