@@ -253,7 +253,7 @@ def serve(
     application = create_app(services, settings)
     err.print(
         f"Charter {__version__} serving on http://{settings.host}:{settings.port} "
-        f"(store: {store.backend})",
+        f"(store: {store.backend}); web console: http://{settings.host}:{settings.port}/ui",
         markup=False,
     )
     try:
