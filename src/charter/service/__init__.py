@@ -14,6 +14,7 @@ from charter.service.agent_views import AgentViews
 from charter.service.agents import AgentChanges, AgentService
 from charter.service.approvals import ApprovalService
 from charter.service.audit import AuditService
+from charter.service.audit_views import AuditViews
 from charter.service.commits import GroupCommitter
 from charter.service.decisions import DecisionService
 from charter.service.grants import GrantService
@@ -35,6 +36,7 @@ __all__ = [
     "AgentViews",
     "ApprovalService",
     "AuditService",
+    "AuditViews",
     "Case",
     "Deactivation",
     "DecisionService",
@@ -61,6 +63,7 @@ class Services:
     humans: HumanService
     tokens: TokenService
     audit: AuditService
+    audit_views: AuditViews
     policies: PolicyService
     decisions: DecisionService
     approvals: ApprovalService
@@ -113,6 +116,7 @@ class Services:
             humans=HumanService(store, clock),
             tokens=tokens,
             audit=audit,
+            audit_views=AuditViews(store, audit),
             policies=policies,
             decisions=DecisionService(
                 store,
