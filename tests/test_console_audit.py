@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -20,11 +19,12 @@ from charter.audit.checkpoints import key_id
 from charter.audit.merkle import Frontier, leaf_hash
 from charter.audit.records import canonical_json
 from charter.clock import ManualClock
+from charter.errors import PermissionDenied
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.server.app import create_app
 from charter.service import SYSTEM, Services
-from charter.storage.ports import AuditQuery
+from charter.service.audit_views import AuditFilter
 from charter.storage.sql import SqlStore
 from tests.helpers import login, people, register
 from tests.scenes import CONFIG, DEPLOY, Scene
@@ -148,15 +148,13 @@ def test_a_page_before_any_record_holds_exactly_the_records_before_it(
         register(scene.services, f"bot-{n}", "user:olga")
         scene.decide(DEPLOY if n % 3 else CONFIG)
     ada = login(scene.services, "user:ada")
-    query = AuditQuery(agent="ops-bot", types=("decision",)) if filtered else AuditQuery()
-    matching = scene.services.audit.query(ada, replace(query, limit=1000))
+    wanted = AuditFilter(agent="ops-bot", types=("decision",)) if filtered else AuditFilter()
+    matching = scene.services.audit.query(ada, wanted.query(limit=1000))
     assert len(matching) >= 12
     last = matching[-1].seq + 2
     for before in range(last + 1):
         for size in (1, 3, 5):
-            listing = scene.services.audit_views.page(
-                ada, replace(query, limit=size), before=before
-            )
+            listing = scene.services.audit_views.page(ada, wanted, size=size, before=before)
             expected = [r.seq for r in matching if r.seq < before][-size:]
             assert [r.seq for r in listing.records] == expected[::-1], (before, size)
 
@@ -298,12 +296,12 @@ def test_the_export_is_json_lines_whose_hashes_verify(
 
 def test_the_export_is_bounded(scene: Scene) -> None:
     ada: Principal = login(scene.services, "user:ada")
-    everything = scene.services.audit.query(ada, AuditQuery(limit=1000))
-    exported = list(scene.services.audit_views.export(ada, AuditQuery(), limit=7))
+    everything = scene.services.audit.query(ada, AuditFilter().query(limit=1000))
+    exported = list(scene.services.audit_views.export(ada, AuditFilter(), limit=7))
     assert [r.seq for r in exported] == [r.seq for r in everything[:7]]
     olga = login(scene.services, "user:olga")
-    with pytest.raises(Exception, match="audit log"):
-        scene.services.audit_views.export(olga, AuditQuery())  # refused before any line
+    with pytest.raises(PermissionDenied, match="audit log"):
+        scene.services.audit_views.export(olga, AuditFilter())  # refused before any line
 
 
 @pytest.mark.parametrize(

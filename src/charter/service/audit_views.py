@@ -13,7 +13,8 @@ bounded query each, a logarithmic number of them, whatever the filters.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from charter.audit.checkpoints import Checkpoint, key_id, signature_holds
@@ -31,6 +32,7 @@ from charter.storage.ports import AuditQuery, Store
 __all__ = [
     "EXPORT_LIMIT",
     "KNOWN_TYPES",
+    "AuditFilter",
     "AuditListing",
     "AuditViews",
     "LogStatus",
@@ -81,6 +83,28 @@ KNOWN_TYPES = (
 
 
 @dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Which records to show: all optional, as for ``GET /v1/audit``."""
+
+    agent: str | None = None
+    types: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    """Records before this moment (not at it)."""
+
+    def query(self, *, after_seq: int = -1, limit: int = MAX_PAGE) -> AuditQuery:
+        """The store's query for these records, after ``after_seq``."""
+        return AuditQuery(
+            agent=self.agent,
+            types=self.types,
+            since=self.since,
+            until=self.until,
+            after_seq=after_seq,
+            limit=limit,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class AuditListing:
     """One page of matching records, newest first, and where the neighbouring pages start."""
 
@@ -126,25 +150,26 @@ class AuditViews:
     def page(
         self,
         actor: Principal,
-        query: AuditQuery,
+        wanted: AuditFilter,
         *,
+        size: int = 50,
         after: int | None = None,
         before: int | None = None,
     ) -> AuditListing:
-        """``query.limit`` records matching ``query``: those right after ``after``, or right
+        """``size`` records matching ``wanted``: those right after ``after``, or right
         before ``before``, or else the newest ones."""
         require_roles(actor, "read the audit log", HumanRole.AUDITOR, HumanRole.ADMIN)
-        size = max(1, min(query.limit, MAX_PAGE))
+        size = max(1, min(size, MAX_PAGE))
         if after is not None:
-            found = self._audit.query(actor, replace(query, after_seq=after, limit=size))
+            found = self._audit.query(actor, wanted.query(after_seq=after, limit=size))
         else:
             end = self._size()
             end = end if before is None else min(end, before)
-            found = self._last_before(actor, query, end, size)
+            found = self._last_before(actor, wanted, end, size)
         if not found:
             return AuditListing([], None, None)
-        newer = self._audit.query(actor, replace(query, after_seq=found[-1].seq, limit=1))
-        oldest = self._audit.query(actor, replace(query, after_seq=-1, limit=1))
+        newer = self._audit.query(actor, wanted.query(after_seq=found[-1].seq, limit=1))
+        oldest = self._audit.query(actor, wanted.query(limit=1))
         return AuditListing(
             records=list(reversed(found)),
             newer_after=found[-1].seq if newer else None,
@@ -153,7 +178,7 @@ class AuditViews:
 
     def record(self, actor: Principal, seq: int) -> RecordView:
         """The record at ``seq`` in full (``not_found`` when the log has no such record)."""
-        found = self._audit.query(actor, AuditQuery(after_seq=seq - 1, limit=1))
+        found = self._audit.query(actor, AuditFilter().query(after_seq=seq - 1, limit=1))
         if not found or found[0].seq != seq:
             raise NotFound(f"the audit log has no record {seq}", code=ErrorCode.NOT_FOUND)
         record = found[0]
@@ -180,15 +205,15 @@ class AuditViews:
         )
 
     def export(
-        self, actor: Principal, query: AuditQuery, *, limit: int = EXPORT_LIMIT
+        self, actor: Principal, wanted: AuditFilter, *, limit: int = EXPORT_LIMIT
     ) -> Iterator[AuditRecord]:
-        """At most ``limit`` records matching ``query``, oldest first. The caller's roles
+        """At most ``limit`` records matching ``wanted``, oldest first. The caller's roles
         are checked before this returns; the rest is read page by page as it is consumed."""
-        first = self._audit.query(actor, replace(query, limit=min(MAX_PAGE, limit)))
-        return self._export_rest(actor, query, first, limit)
+        first = self._audit.query(actor, wanted.query(limit=min(MAX_PAGE, limit)))
+        return self._export_rest(actor, wanted, first, limit)
 
     def _export_rest(
-        self, actor: Principal, query: AuditQuery, batch: list[AuditRecord], limit: int
+        self, actor: Principal, wanted: AuditFilter, batch: list[AuditRecord], limit: int
     ) -> Iterator[AuditRecord]:
         left = limit
         while batch:
@@ -197,7 +222,7 @@ class AuditViews:
             if left <= 0 or len(batch) < MAX_PAGE:
                 return
             batch = self._audit.query(
-                actor, replace(query, after_seq=batch[-1].seq, limit=min(MAX_PAGE, left))
+                actor, wanted.query(after_seq=batch[-1].seq, limit=min(MAX_PAGE, left))
             )
 
     def _size(self) -> int:
@@ -205,12 +230,12 @@ class AuditViews:
             return unit.audit.head().size
 
     def _last_before(
-        self, actor: Principal, query: AuditQuery, before: int, n: int
+        self, actor: Principal, wanted: AuditFilter, before: int, n: int
     ) -> list[AuditRecord]:
-        """The last ``n`` records matching ``query`` whose sequence number is below ``before``."""
+        """The last ``n`` records matching ``wanted`` whose sequence number is below ``before``."""
 
         def probe(start: int) -> tuple[bool, list[AuditRecord]]:
-            found = self._audit.query(actor, replace(query, after_seq=start, limit=n))
+            found = self._audit.query(actor, wanted.query(after_seq=start, limit=n))
             return len(found) == n and found[-1].seq < before, found
 
         # Widen the window back from ``before`` until it holds n matches ...
@@ -266,7 +291,8 @@ def summary(record: AuditRecord) -> str:
     if record.type.startswith("token."):
         return f"for {_text(data.get('principal'))}"
     if "from" in data and "to" in data:
-        return f"{_text(data.get('from'))} → {_text(data.get('to'))}: {_text(data.get('reason'))}"
+        moved = f"{_text(data.get('from'))} → {_text(data.get('to'))}"
+        return f"{moved}: {_text(data.get('reason'))}" if data.get("reason") else moved
     if "changes" in data:
         return "changed " + ", ".join(sorted(_map(data.get("changes"))))
     if "revision" in data:

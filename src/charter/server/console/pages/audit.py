@@ -24,8 +24,7 @@ from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 from charter.identity.names import AGENT_ID_PATTERN
 from charter.server.console.web import Visiting, render, services_of
-from charter.service.audit_views import EXPORT_LIMIT, KNOWN_TYPES, summary
-from charter.storage.ports import AuditQuery
+from charter.service.audit_views import EXPORT_LIMIT, KNOWN_TYPES, AuditFilter, summary
 from charter.wire import UtcDateTime
 
 __all__ = ["router"]
@@ -36,6 +35,7 @@ PAGE_SIZE = 50
 _MAX_TYPES = 20
 _TYPE = re.compile(r"[a-z0-9_.]{1,64}")
 _AGENT = re.compile(AGENT_ID_PATTERN)
+_AGENT_MAX = 63
 _TIME = TypeAdapter(UtcDateTime)
 _SEQ_MAX = 2**62
 
@@ -46,22 +46,16 @@ Types = Annotated[list[str], Query(max_length=_MAX_TYPES)]
 
 @dataclass(frozen=True, slots=True)
 class Search:
-    """The search form's filters, checked, and the query they make."""
+    """The search form's filters, checked."""
 
     agent: str
     types: tuple[str, ...]
     since: datetime | None
     until: datetime | None
 
-    def query(self, limit: int = PAGE_SIZE) -> AuditQuery:
-        """The store query for these filters."""
-        return AuditQuery(
-            agent=self.agent or None,
-            types=self.types,
-            since=self.since,
-            until=self.until,
-            limit=limit,
-        )
+    def wanted(self) -> AuditFilter:
+        """The records these filters select."""
+        return AuditFilter(self.agent or None, self.types, self.since, self.until)
 
     def params(self) -> list[tuple[str, str]]:
         """The filters as query parameters, for links that keep them."""
@@ -89,7 +83,7 @@ class Row:
 
 def _search(agent: str, types: list[str], since: str, until: str) -> Search:
     agent = agent.strip()
-    if agent and not _AGENT.fullmatch(agent):
+    if agent and (len(agent) > _AGENT_MAX or not _AGENT.fullmatch(agent)):
         raise InvalidInput(
             f"{agent!r} is not an agent id",
             code=ErrorCode.INVALID_REQUEST,
@@ -163,7 +157,7 @@ def audit(
         raise InvalidInput("give either after or before, not both", code=ErrorCode.INVALID_REQUEST)
     search = _search(agent, type, since, until)
     listing = services_of(request).audit_views.page(
-        visitor.principal, search.query(), after=after, before=before
+        visitor.principal, search.wanted(), size=PAGE_SIZE, after=after, before=before
     )
     rows = [
         Row(record, summary(record), subject_href(record.subject)) for record in listing.records
@@ -219,7 +213,7 @@ def export(
     """The matching records as JSON Lines, oldest first, at most ``EXPORT_LIMIT``."""
     services = services_of(request)
     search = _search(agent, type, since, until)
-    records = services.audit_views.export(visitor.principal, search.query())
+    records = services.audit_views.export(visitor.principal, search.wanted())
     stamp = services.clock().strftime("%Y%m%dT%H%M%SZ")
     return StreamingResponse(
         _lines(records),
