@@ -181,6 +181,40 @@ def test_people_without_the_auditor_or_admin_role_are_refused_and_see_no_audit_e
     assert all(r["actor"] == "user:olga" for r in refusals[-4:])
 
 
+def test_an_owner_reads_their_own_agents_records_as_through_the_api(scene: Scene) -> None:
+    register(scene.services, "rita-bot", "user:rita")
+    scene.decide(DEPLOY)
+    ops = [r["seq"] for r in _api_records(scene, agent="ops-bot")]
+    theirs = _api_records(scene, agent="rita-bot")[-1]["seq"]
+    client = scene.api
+    _sign_in(client, _token(scene, "user:olga"))  # owns ops-bot, holds no role
+    page = client.get("/ui/audit", params={"agent": "ops-bot"})
+    assert page.status_code == 200
+    assert _seqs(page.text) == ops[::-1]
+    assert "/ui/audit/verify" not in page.text  # verification is for auditors and admins
+    assert f'href="/ui/audit/{ops[-1]}?agent=ops-bot"' in page.text
+    one = client.get(f"/ui/audit/{ops[-1]}", params={"agent": "ops-bot"})
+    assert one.status_code == 200
+    assert "The leaf hash is the hash of the body as stored." in one.text
+    assert "Checkpoint" not in one.text
+    exported = client.get("/ui/audit/export", params={"agent": "ops-bot"})
+    assert [line["seq"] for line in _verified_lines(exported.text)] == ops
+    # Another's agent, the whole log, a record by number alone: refused as by the API.
+    for path, params in [
+        ("/ui/audit", {"agent": "rita-bot"}),
+        ("/ui/audit", {"agent": "no-such-bot"}),
+        ("/ui/audit/export", {"agent": "rita-bot"}),
+        (f"/ui/audit/{ops[-1]}", {}),
+        (f"/ui/audit/{theirs}", {"agent": "rita-bot"}),
+    ]:
+        assert client.get(path, params=params).status_code == 403, (path, params)
+    assert client.get(f"/ui/audit/{theirs}", params={"agent": "ops-bot"}).status_code == 404
+    api = scene.api.get(
+        "/v1/audit", params={"agent": "rita-bot"}, headers=scene.tokens["user:olga"]
+    )
+    assert api.status_code == 403
+
+
 def test_an_admin_may_read_the_log_too(scene: Scene) -> None:
     _sign_in(scene.api, _token(scene, "user:ann"))
     assert scene.api.get("/ui/audit").status_code == 200

@@ -116,7 +116,7 @@ class Services:
             humans=HumanService(store, clock),
             tokens=tokens,
             audit=audit,
-            audit_views=AuditViews(store, audit),
+            audit_views=AuditViews(audit),
             policies=policies,
             decisions=DecisionService(
                 store,

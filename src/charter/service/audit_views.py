@@ -1,10 +1,11 @@
 """The audit log as the console shows it: pages of records newest first, one record in
 full, the log's verification status and a bounded export.
 
-Reads only, through ``AuditService`` and its role checks: whoever may not read the log
-through the API (auditors and admins may) reads nothing here either.
+Reads only, through ``AuditService`` and its role checks, so access is the API's:
+auditors and admins read everything; an agent's owner reads that agent's records (the
+filter naming it); verification and checkpoints are for auditors and admins.
 
-The store reads the log forwards only (records after a sequence number). A page of the
+The store reads records after a sequence number, or the newest ones. A page of the
 records just *before* a sequence number is found by probing: the largest ``start`` such
 that the ``n`` records after it all come before that number. The probes take one
 bounded query each, a logarithmic number of them, whatever the filters.
@@ -12,6 +13,7 @@ bounded query each, a logarithmic number of them, whatever the filters.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,9 +27,8 @@ from charter.codes import ErrorCode
 from charter.errors import NotFound
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
-from charter.service.access import require_roles
 from charter.service.audit import MAX_PAGE, AuditService
-from charter.storage.ports import AuditQuery, Store
+from charter.storage.ports import AuditQuery
 
 __all__ = [
     "EXPORT_LIMIT",
@@ -92,8 +93,10 @@ class AuditFilter:
     until: datetime | None = None
     """Records before this moment (not at it)."""
 
-    def query(self, *, after_seq: int = -1, limit: int = MAX_PAGE) -> AuditQuery:
-        """The store's query for these records, after ``after_seq``."""
+    def query(
+        self, *, after_seq: int = -1, limit: int = MAX_PAGE, newest_first: bool = False
+    ) -> AuditQuery:
+        """The store's query for these records, after ``after_seq`` (or the newest)."""
         return AuditQuery(
             agent=self.agent,
             types=self.types,
@@ -101,6 +104,7 @@ class AuditFilter:
             until=self.until,
             after_seq=after_seq,
             limit=limit,
+            newest_first=newest_first,
         )
 
 
@@ -121,10 +125,12 @@ class RecordView:
 
     record: AuditRecord
     body: dict[str, Any]
+    """The body as sealed, parsed."""
     hash_holds: bool
     """True when the leaf hash is the hash of the body as stored."""
     sealed_by: Checkpoint | None
-    """The first signed checkpoint that covers the record, if any does yet."""
+    """The first signed checkpoint that covers the record, if any does yet (None too for
+    those who may not read checkpoints)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +149,7 @@ class LogStatus:
 class AuditViews:
     """Builds the console's views of the audit log."""
 
-    def __init__(self, store: Store, audit: AuditService) -> None:
-        self._store = store
+    def __init__(self, audit: AuditService) -> None:
         self._audit = audit
 
     def page(
@@ -158,36 +163,41 @@ class AuditViews:
     ) -> AuditListing:
         """``size`` records matching ``wanted``: those right after ``after``, or right
         before ``before``, or else the newest ones."""
-        require_roles(actor, "read the audit log", HumanRole.AUDITOR, HumanRole.ADMIN)
         size = max(1, min(size, MAX_PAGE))
+        newest = self._audit.query(actor, wanted.query(limit=1, newest_first=True))
+        if not newest:
+            return AuditListing([], None, None)
         if after is not None:
             found = self._audit.query(actor, wanted.query(after_seq=after, limit=size))
+        elif before is None:
+            found = self._audit.query(actor, wanted.query(limit=size, newest_first=True))[::-1]
         else:
-            end = self._size()
-            end = end if before is None else min(end, before)
-            found = self._last_before(actor, wanted, end, size)
+            found = self._last_before(actor, wanted, min(before, newest[0].seq + 1), size)
         if not found:
             return AuditListing([], None, None)
-        newer = self._audit.query(actor, wanted.query(after_seq=found[-1].seq, limit=1))
         oldest = self._audit.query(actor, wanted.query(limit=1))
         return AuditListing(
-            records=list(reversed(found)),
-            newer_after=found[-1].seq if newer else None,
+            records=found[::-1],
+            newer_after=found[-1].seq if found[-1].seq < newest[0].seq else None,
             older_before=found[0].seq if oldest and oldest[0].seq < found[0].seq else None,
         )
 
-    def record(self, actor: Principal, seq: int) -> RecordView:
-        """The record at ``seq`` in full (``not_found`` when the log has no such record)."""
-        found = self._audit.query(actor, AuditFilter().query(after_seq=seq - 1, limit=1))
+    def record(self, actor: Principal, seq: int, *, agent: str | None = None) -> RecordView:
+        """The record at ``seq`` in full (``not_found`` when the log has no such record,
+        or, with ``agent``, when it is not about that agent: an owner names theirs)."""
+        found = self._audit.query(actor, AuditFilter(agent).query(after_seq=seq - 1, limit=1))
         if not found or found[0].seq != seq:
             raise NotFound(f"the audit log has no record {seq}", code=ErrorCode.NOT_FOUND)
         record = found[0]
-        covering = [cp for cp in self._audit.checkpoints(actor) if cp.tree_size > seq]
+        sealed_by = None
+        if actor.has_any(HumanRole.AUDITOR, HumanRole.ADMIN):  # who may read checkpoints
+            covering = [cp for cp in self._audit.checkpoints(actor) if cp.tree_size > seq]
+            sealed_by = min(covering, key=lambda cp: cp.tree_size) if covering else None
         return RecordView(
             record=record,
-            body=record.to_json(),
+            body=json.loads(record.body),
             hash_holds=leaf_hash(record.body.encode("utf-8")) == record.leaf_hash,
-            sealed_by=min(covering, key=lambda cp: cp.tree_size) if covering else None,
+            sealed_by=sealed_by,
         )
 
     def status(self, actor: Principal) -> LogStatus:
@@ -224,10 +234,6 @@ class AuditViews:
             batch = self._audit.query(
                 actor, wanted.query(after_seq=batch[-1].seq, limit=min(MAX_PAGE, left))
             )
-
-    def _size(self) -> int:
-        with self._store.read() as unit:
-            return unit.audit.head().size
 
     def _last_before(
         self, actor: Principal, wanted: AuditFilter, before: int, n: int

@@ -1,8 +1,9 @@
 """The audit log: search, one record in full, verification status and export.
 
-Auditors and admins only, as through ``/v1/audit``: every read goes through
-``AuditService`` with the visitor as the caller, so a refusal is the API's (403,
-recorded as ``auth.forbidden``).
+Access is the API's: every read goes through ``AuditService`` with the visitor as the
+caller, so auditors and admins read everything, an agent's owner only that agent's
+records (``?agent=`` naming it), and a refusal is the API's (403, recorded as
+``auth.forbidden``).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from pydantic import TypeAdapter, ValidationError
 from charter.audit.records import AuditRecord
 from charter.codes import ErrorCode
 from charter.errors import InvalidInput
+from charter.identity.humans import HumanRole
 from charter.identity.names import AGENT_ID_PATTERN
-from charter.server.console.web import Visiting, render, services_of
+from charter.server.console.web import Visiting, Visitor, render, services_of
 from charter.service.audit_views import EXPORT_LIMIT, KNOWN_TYPES, AuditFilter, summary
 from charter.wire import UtcDateTime
 
@@ -175,6 +177,8 @@ def audit(
         since_value="" if search.since is None else _local(search.since),
         until_value="" if search.until is None else _local(search.until),
         rows=rows,
+        auditor=_auditor(visitor),
+        record_query="" if not search.agent else "?" + urlencode([("agent", search.agent)]),
         paged=after is not None or before is not None,
         newer_href=None if listing.newer_after is None else search.href(after=listing.newer_after),
         older_href=None
@@ -184,6 +188,11 @@ def audit(
         export_href=search.href("/ui/audit/export"),
         export_limit=EXPORT_LIMIT,
     )
+
+
+def _auditor(visitor: Visitor) -> bool:
+    """True for those who may verify the log and read checkpoints (not an owner)."""
+    return visitor.principal.has_any(HumanRole.AUDITOR, HumanRole.ADMIN)
 
 
 @router.get("/audit/verify")
@@ -229,18 +238,25 @@ def _lines(records: Iterator[AuditRecord]) -> Iterator[str]:
 
 @router.get("/audit/{seq}")
 def record(
-    request: Request, visitor: Visiting, seq: Annotated[int, Path(ge=0, le=_SEQ_MAX)]
+    request: Request,
+    visitor: Visiting,
+    seq: Annotated[int, Path(ge=0, le=_SEQ_MAX)],
+    agent: Text = "",
 ) -> HTMLResponse:
-    """One record in full: its body, hashes and the checkpoint that seals it."""
-    view = services_of(request).audit_views.record(visitor.principal, seq)
-    body = json.loads(view.record.body)
+    """One record in full: its body, hashes and the checkpoint that seals it. With
+    ``agent``, only a record about that agent (how an agent's owner opens one)."""
+    search = _search(agent, [], "", "")
+    view = services_of(request).audit_views.record(
+        visitor.principal, seq, agent=search.agent or None
+    )
     return render(
         request,
         "audit_record.html",
         visitor,
         area="audit",
         view=view,
-        pretty=json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False),
+        auditor=_auditor(visitor),
+        pretty=json.dumps(view.body, indent=2, sort_keys=True, ensure_ascii=False),
         summary=summary(view.record),
         subject_href=subject_href(view.record.subject),
     )
