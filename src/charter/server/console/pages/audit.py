@@ -185,7 +185,6 @@ def audit(
         if listing.older_before is None
         else search.href(before=listing.older_before),
         newest_href=search.href(),
-        export_href=search.href("/ui/audit/export"),
         export_limit=EXPORT_LIMIT,
     )
 
