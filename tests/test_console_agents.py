@@ -335,3 +335,14 @@ def test_an_owner_reads_their_agents_audit_records_through_the_api(scene: Scene)
     assert theirs.status_code == 200
     agent = scene.api.get("/v1/audit", params={"agent": "ops-bot"}, headers=scene.tokens["ops-bot"])
     assert agent.status_code == 403
+
+
+def test_the_agent_page_links_to_its_audit_records_which_the_owner_may_read(scene: Scene) -> None:
+    scene.decide(CONFIG)
+    client = scene.api
+    _sign_in(client, _token(scene, "user:olga"))
+    page = client.get("/ui/agents/ops-bot").text
+    assert 'href="/ui/audit?agent=ops-bot"' in page
+    records = client.get("/ui/audit?agent=ops-bot")
+    assert records.status_code == 200
+    assert "config.change" in records.text
