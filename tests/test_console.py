@@ -4,6 +4,7 @@ CSRF, the inbox and votes, and that a page never shows or does more than the API
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import timedelta
 from urllib.parse import quote
@@ -18,7 +19,7 @@ from charter.service import Services
 from tests.scenes import CLOSE, CONFIG, DEPLOY, Scene
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-_PARAM = re.compile(r"\{[^}]+\}")
+_PARAM = re.compile(r"\{([^}]+)\}")
 
 
 @pytest.fixture
@@ -264,6 +265,9 @@ _ODD = [
     "<script>alert(1)</script>",
     "' OR 1=1 --",
     "\uff11\uff12\uff13",  # fullwidth digits
+    "\u00b2",  # a digit to str.isdigit, not to int()
+    "-1",
+    "99999999999999999999",
 ]
 
 
@@ -288,9 +292,15 @@ def test_every_console_route_answers_bad_input_with_a_page_never_a_500(scene: Sc
     routes = _console_routes()
     assert ("POST", "/ui/approvals/{approval_id}/vote") in routes
     sent = 0
-    for method, template in routes:
+    approval = scene.decide(CONFIG)["approval"]["id"]
+    real = {"agent_id": "ops-bot", "approval_id": approval, "seq": "1", "token_id": "tok_x"}
+    walked = [route for route in routes if route != ("POST", "/ui/sign-out")]
+    for (method, template), real_path in itertools.product(walked, (False, True)):
         for odd in _ODD:
-            path = _PARAM.sub(quote(odd, safe="").replace("\\", "\\\\"), template)
+            if real_path:  # odd forms and queries on paths that exist
+                path = _PARAM.sub(lambda found: real.get(found.group(1), "x"), template)
+            else:
+                path = _PARAM.sub(quote(odd, safe="").replace("\\", "\\\\"), template)
             query = {"q": odd, "status": odd, "agent": odd, "since": odd, "next": odd}
             if method == "GET":
                 answer = client.get(path, params=query, follow_redirects=False)
@@ -305,8 +315,10 @@ def test_every_console_route_answers_bad_input_with_a_page_never_a_500(scene: Sc
             if answer.status_code >= 400:
                 assert answer.headers["content-type"].startswith("text/html"), f"{method} {path}"
             assert "<script>alert(1)</script>" not in answer.text, f"{method} {path} reflects"
-    assert sent >= 8 * len(routes)
-    assert client.get("/ui/inbox").status_code == 200  # still signed in: nothing broke
+    assert sent >= 2 * len(_ODD) * len(walked)
+    # Still signed in (the walk must not have run signed out), and nothing was decided.
+    assert client.get("/ui/inbox", follow_redirects=False).status_code == 200
+    assert scene.approval(approval)["status"] == "pending"
 
 
 def test_a_grant_refused_by_separation_of_duty_is_explained_in_words(scene: Scene) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, TypeVar
 
@@ -28,6 +29,7 @@ Reason = Annotated[str, Form(max_length=500)]
 Filter = Annotated[str, Query(max_length=100)]
 Understood = Annotated[str, Form(max_length=10)]
 
+_SECONDS = re.compile(r"[0-9]{1,12}")
 _LIFETIMES = (
     ("", "The server's default"),
     ("3600", "1 hour"),
@@ -133,7 +135,7 @@ async def issue_token(
 ) -> Response:
     """Issue a token and show its clear text, this once."""
     check_form(request, visitor, csrf)
-    if ttl and not ttl.isdigit():
+    if ttl and not _SECONDS.fullmatch(ttl):
         raise InvalidInput(
             "the token lifetime must be a number of seconds", code=ErrorCode.INVALID_TTL
         )
