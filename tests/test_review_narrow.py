@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import yaml
 from hypothesis import given, settings
@@ -191,6 +192,25 @@ def test_a_narrowed_role_is_written_as_a_policy_document_that_loads_back() -> No
     assert [(p.actions, p.resources, p.fields, p.when) for p in loaded.permissions] == [
         (("crm.customer.read",), ("crm/customer/1",), ("name",), 'context.purpose == "recovery"')
     ]
+
+
+def test_the_documented_proposal_is_what_narrowing_writes() -> None:
+    role = Role(
+        "support-reader",
+        (
+            Permission(
+                Capability.REQUEST,
+                actions=("crm.**",),
+                resources=("crm/customer/*",),
+                fields=("name", "email"),
+            ),
+        ),
+    )
+    narrowed = narrow_role(
+        role, lambda _: usage(0, ["crm.customer.read"], ["crm/customer/7", "crm/customer/9"])
+    )
+    docs = Path(__file__).resolve().parents[1] / "docs" / "reviews.md"
+    assert f"```yaml\n{role_yaml(narrowed.role)}```" in docs.read_text()
 
 
 def test_a_role_used_as_granted_is_not_changed() -> None:
