@@ -395,3 +395,11 @@ def test_an_idle_orphan_is_retired_rather_than_reassigned() -> None:
     recommendation = recommend_agent(evidence, window=WINDOW, now=NOW)
     assert recommendation.kind is RecommendationKind.RETIRE_AGENT
     assert recommendation.reason.endswith("never seen, no token ever issued")
+
+
+def test_a_retired_agent_is_not_kept() -> None:
+    recommendation = recommend_agent(
+        agent(status=AgentStatus.RETIRED, owner_active=False), window=WINDOW, now=NOW
+    )
+    assert recommendation.kind is RecommendationKind.RETIRE_AGENT
+    assert recommendation.reason == "the agent is already retired; owner user:alice"

@@ -4,7 +4,7 @@ Pure and deterministic: the same evidence, window, time and thresholds give the 
 recommendation and the same sentence. Rules, in order:
 
 An agent item (``recommend_agent``):
-1. **retire_agent**: no decision and no token issued in the window;
+1. **retire_agent**: no decision and no token issued in the window (or already retired);
 2. **reassign_owner**: the owner is deactivated or no longer holds a role to own agents;
 3. **keep** otherwise.
 
@@ -129,7 +129,12 @@ def recommend_agent(
     token = evidence.last_token_at is not None and to_utc(evidence.last_token_at) >= since
     active = evidence.decisions > 0 or seen
     tokens = evidence.tokens_issued > 0 or token
-    if evidence.status is not AgentStatus.RETIRED and not active and not tokens:
+    if evidence.status is AgentStatus.RETIRED:
+        return Recommendation(
+            RecommendationKind.RETIRE_AGENT,
+            f"the agent is already retired; owner {evidence.owner}",
+        )
+    if not active and not tokens:
         last = (
             f"last seen {_day(evidence.last_seen_at)}"
             if evidence.last_seen_at is not None
