@@ -168,6 +168,49 @@ def test_usage_of_another_source_does_not_count() -> None:
     )
 
 
+def test_an_eligible_binding_counts_the_usage_of_the_grants_it_issued() -> None:
+    def through(grant_id: str, count: int, action: str, resource: str) -> PermissionUsage:
+        return PermissionUsage(
+            key=PermissionKey(BOT, READER.name, 1, grant_id),
+            count=count,
+            first_at=NOW - timedelta(days=count),
+            last_at=NOW - timedelta(days=1),
+            actions=(action,),
+            resources=(resource,),
+        )
+
+    first = through("grant:gr_1", 4, "ticket.create", "ticketing/queue/a")
+    second = through("grant:gr_2", 2, "ticket.close", "ticketing/queue/b")
+    other = through("grant:gr_9", 50, "ticket.comment", "ticketing/queue/c")
+    evidence = GrantEvidence(
+        agent=BOT,
+        source=SOURCE,
+        role=READER,
+        activation=Activation.ELIGIBLE,
+        usage=(second, other, first),
+        grants=("grant:gr_1", "grant:gr_2"),
+    )
+    merged = evidence.usage_of(1)
+    assert merged is not None
+    assert (merged.count, merged.first_at, merged.last_at) == (
+        6,
+        NOW - timedelta(days=4),
+        NOW - timedelta(days=1),
+    )
+    assert merged.actions == ("ticket.create", "ticket.close")
+    assert merged.resources == ("ticketing/queue/a", "ticketing/queue/b")
+    recommendation = recommend_grant(evidence, window=WINDOW, now=NOW)
+    assert recommendation.kind is RecommendationKind.REDUCE
+    assert recommendation.reason == (
+        "used 6 times, last 2026-12-05; 2 of 4 actions never used; permissions [0] never "
+        "used; permissions [1] narrowed to the actions and resources used"
+    )
+    assert recommendation.proposed is not None
+    (narrower,) = recommendation.proposed.permissions
+    assert narrower.actions == ("ticket.create", "ticket.close")
+    assert narrower.resources == ("ticketing/queue/a", "ticketing/queue/b")
+
+
 def test_reduce_proposes_the_narrower_role_as_yaml() -> None:
     evidence = grant(
         used(0, ("crm.customer.read",), ("crm/customer/7", "crm/customer/9"), count=12),

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from charter.identity.agents import AgentStatus, RiskTier
 from charter.policy.model import Activation, Role
-from charter.reviews.usage import PermissionUsage
+from charter.reviews.usage import PermissionKey, PermissionUsage
 
 __all__ = ["AgentEvidence", "GrantEvidence"]
 
@@ -57,19 +57,42 @@ class GrantEvidence:
     risk_tier: RiskTier = RiskTier.MEDIUM
     """The agent's risk tier."""
     usage: tuple[PermissionUsage, ...] = field(default=())
-    """The usage of the role's permissions through this source (any order)."""
+    """The usage of the role's permissions (any order); only the records of this source
+    and of ``grants`` count."""
+    grants: tuple[str, ...] = ()
+    """For an eligible binding: the grants it issued (``grant:<id>``), whose usage counts
+    as the binding's."""
     denials: int = 0
     """The agent's denials in the window on actions this role's permissions name."""
     approvals: int = 0
     """Approvals asked for in the window through this source."""
 
     def usage_of(self, index: int) -> PermissionUsage | None:
-        """The usage recorded for ``permissions[index]`` through this source, if any."""
-        for usage in self.usage:
-            if (
-                usage.key.permission == index
-                and usage.key.source == self.source
+        """The usage of ``permissions[index]`` through this source and its grants, as one
+        record (counts added, samples merged), or None if there is none."""
+        sources = {self.source, *self.grants}
+        found = sorted(
+            (
+                usage
+                for usage in self.usage
+                if usage.key.permission == index
                 and usage.key.role == self.role.name
-            ):
-                return usage
-        return None
+                and usage.key.source in sources
+            ),
+            key=lambda usage: (usage.first_at, usage.key.source),
+        )
+        if not found:
+            return None
+        if len(found) == 1:
+            return found[0]
+        actions = tuple(dict.fromkeys(a for usage in found for a in usage.actions))
+        resources = tuple(dict.fromkeys(r for usage in found for r in usage.resources))
+        return PermissionUsage(
+            key=PermissionKey(self.agent, self.role.name, index, self.source),
+            count=sum(usage.count for usage in found),
+            first_at=min(usage.first_at for usage in found),
+            last_at=max(usage.last_at for usage in found),
+            actions=actions,
+            resources=resources,
+            sample_full=any(usage.sample_full for usage in found),
+        )
