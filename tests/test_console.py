@@ -248,7 +248,7 @@ def test_console_pages_carry_strict_security_headers(scene: Scene) -> None:
 
 def test_console_errors_are_pages_and_the_api_keeps_json(scene: Scene) -> None:
     _sign_in(scene.api, _token(scene, "user:olga"))
-    missing = scene.api.get("/ui/approvals/apr_nothing")
+    missing = scene.api.get("/ui/approvals/apr_aaaaaaaaaaaaaaaa")
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("text/html")
     assert "Traceback" not in missing.text
@@ -363,3 +363,23 @@ def _sign_in_nonce(scene: Scene) -> str:
     found = _CSRF.search(form)
     assert found is not None
     return found.group(1)
+
+
+def test_text_the_store_cannot_keep_is_refused_before_it_gets_there(scene: Scene) -> None:
+    approval = scene.decide(CONFIG)["approval"]["id"]
+    client = scene.api
+    _sign_in(client, _token(scene, "user:olga"))
+    csrf = _csrf(client, f"/ui/approvals/{approval}")
+    for reason in ("ok\x00", "\x00"):
+        voted = client.post(
+            f"/ui/approvals/{approval}/vote",
+            data={"vote": "approve", "reason": reason, "csrf": csrf},
+        )
+        assert voted.status_code == 422, reason
+        suspended = client.post(
+            "/ui/agents/ops-bot/suspend",
+            data={"reason": reason, "understood": "yes", "csrf": csrf},
+        )
+        assert suspended.status_code == 422, reason
+    assert scene.approval(approval)["status"] == "pending"
+    assert client.get("/ui/approvals/apr_%00").status_code == 422

@@ -17,6 +17,7 @@ from charter.identity.credentials import PrincipalKind
 from charter.identity.names import AGENT_ID_PATTERN, check_labels
 from charter.server.console.web import Visiting, check_form, render, services_of
 from charter.service.agent_views import AgentFilter
+from charter.wire.base import Printable
 
 __all__ = ["router"]
 
@@ -25,7 +26,7 @@ router = APIRouter()
 AgentId = Annotated[str, Path(pattern=AGENT_ID_PATTERN, max_length=63)]
 TokenId = Annotated[str, Path(pattern=r"^tok_[a-z2-7]{16}$")]
 Csrf = Annotated[str, Form(max_length=100)]
-Reason = Annotated[str, Form(max_length=500)]
+Reason = Annotated[str, Form(max_length=500), Printable]
 Filter = Annotated[str, Query(max_length=100)]
 Understood = Annotated[str, Form(max_length=10)]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Path, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -13,10 +13,13 @@ from charter.errors import CharterError
 from charter.server.console.web import Visiting, check_form, render, services_of
 from charter.server.console.words import explain
 from charter.server.errors import status_of
+from charter.wire.base import Printable
 
 __all__ = ["router"]
 
 router = APIRouter()
+
+ApprovalId = Annotated[str, Path(pattern=r"^apr_[a-z2-7]{16}$")]
 
 
 @router.get("/inbox")
@@ -34,7 +37,7 @@ def inbox_items(request: Request, visitor: Visiting) -> HTMLResponse:
 
 
 @router.get("/approvals/{approval_id}")
-def approval(request: Request, visitor: Visiting, approval_id: str) -> HTMLResponse:
+def approval(request: Request, visitor: Visiting, approval_id: ApprovalId) -> HTMLResponse:
     """One approval with everything the decision needs, and the vote form if it is mine."""
     case = services_of(request).inbox.case(visitor.principal, approval_id)
     why_not = None if case.refusal is None else explain(case.refusal, case.approval)
@@ -45,9 +48,9 @@ def approval(request: Request, visitor: Visiting, approval_id: str) -> HTMLRespo
 async def vote(
     request: Request,
     visitor: Visiting,
-    approval_id: str,
+    approval_id: ApprovalId,
     vote: Annotated[Vote, Form()],
-    reason: Annotated[str, Form(max_length=1000)] = "",
+    reason: Annotated[str, Form(max_length=1000), Printable] = "",
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Approve or deny with a reason; a refusal is explained on the request's page."""
