@@ -106,6 +106,8 @@ EXPECTED: dict[types.ModuleType, list[str]] = {
         "ResourceIn",
         "TokenIn",
         "TokenOut",
+        "UsageOut",
+        "UsagePage",
         "UtcDateTime",
         "WhoAmI",
         "printable",

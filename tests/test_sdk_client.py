@@ -49,6 +49,8 @@ EXERCISED = {
     "issue_human_token",
     "list_agent_tokens",
     "list_human_tokens",
+    # Called for real in tests/test_usage.py.
+    "agent_usage",
     "revoke_token",
     "rotate_token",
     "add_human",

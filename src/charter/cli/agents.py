@@ -1,4 +1,4 @@
-"""``charter agents``: register, list, show, update, suspend, reinstate, retire."""
+"""``charter agents``: register, list, show, update, usage, suspend, reinstate, retire."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from charter.cli.common import AsJson, Server, Token, client, emit, group, out, 
 from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 from charter.identity.agents import AgentStatus, LifecycleAction, RiskTier
-from charter.wire import AgentOut, LifecycleOut
+from charter.wire import AgentOut, LifecycleOut, UsagePage
 
 __all__ = ["app", "parse_labels"]
 
-app = group("Agents and their lifecycle: register, list, show, update, suspend, reinstate, retire.")
+app = group(
+    "Agents and their lifecycle: register, list, show, update, usage, suspend, reinstate, retire."
+)
 
 AgentId = Annotated[str, typer.Argument(help="Agent id, e.g. support-bot.", show_default=False)]
 Labels = Annotated[
@@ -168,6 +170,58 @@ def update(
             recertify_by=recertify_by,
         )
     emit(agent, as_json=as_json, human=lambda: show_agent(agent))
+
+
+@app.command()
+def usage(
+    agent_id: AgentId,
+    since: Annotated[
+        datetime | None,
+        typer.Option(help="Only permissions last used at or after this time.", show_default=False),
+    ] = None,
+    server: Server = "http://127.0.0.1:8080",
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Which permission of which role, through which binding or grant, allowed what the
+    agent did: uses, first and last use, and the actions and resources used."""
+    with client(server, token) as charter:
+        page = charter.agent_usage(agent_id, since=since)
+    emit(page, as_json=as_json, human=lambda: show_usage(page))
+
+
+def show_usage(page: UsagePage) -> None:
+    """Print an agent's usage: a table of the permissions used, then what each was used
+    for (whole ids, never cut to fit)."""
+    if not page.usage:
+        out.print(f"no recorded use for agent {page.agent}", markup=False)
+        return
+    table(
+        ["role", "permission", "via", "uses", "first use", "last use", "actions", "resources"],
+        [
+            (
+                one.role,
+                f"permissions[{one.permission}]",
+                one.source,
+                one.count,
+                one.first_at.isoformat(timespec="seconds"),
+                one.last_at.isoformat(timespec="seconds"),
+                _sampled(one.actions, one.sample_full),
+                _sampled(one.resources, one.sample_full),
+            )
+            for one in page.usage
+        ],
+    )
+    for one in page.usage:
+        out.print(f"\n{one.role} permissions[{one.permission}] via {one.source}", markup=False)
+        out.print(f"  actions:   {', '.join(one.actions)}", markup=False)
+        out.print(f"  resources: {', '.join(one.resources)}", markup=False)
+        if one.sample_full:
+            out.print("  (sample full: more were used than these first ones)", markup=False)
+
+
+def _sampled(items: list[str], full: bool) -> str:
+    return f"{len(items)}+" if full else str(len(items))
 
 
 def _lifecycle_command(action: LifecycleAction, summary: str) -> None:

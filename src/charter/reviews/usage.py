@@ -45,3 +45,43 @@ class PermissionUsage:
     """Distinct resources it allowed, first seen first, at most ``SAMPLE_LIMIT``."""
     sample_full: bool = False
     """True once an action or resource was left out of the sample for lack of room."""
+
+    @classmethod
+    def once(cls, key: PermissionKey, action: str, resource: str, at: datetime) -> PermissionUsage:
+        """One use of ``key``: ``action`` on ``resource`` at ``at``."""
+        return cls(key, 1, at, at, (action,), (resource,))
+
+    def merged(self, later: PermissionUsage) -> PermissionUsage:
+        """This usage followed by ``later``'s (same key): counts added, the earliest first
+        use and the latest last use, and the samples kept first seen first, bounded."""
+        actions, dropped_actions = _sample(self.actions, later.actions)
+        resources, dropped_resources = _sample(self.resources, later.resources)
+        return PermissionUsage(
+            key=self.key,
+            count=self.count + later.count,
+            first_at=min(self.first_at, later.first_at),
+            last_at=max(self.last_at, later.last_at),
+            actions=actions,
+            resources=resources,
+            sample_full=self.sample_full
+            or later.sample_full
+            or dropped_actions
+            or dropped_resources,
+        )
+
+
+def _sample(kept: tuple[str, ...], seen: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
+    """``kept`` with what is new in ``seen`` after it, at most ``SAMPLE_LIMIT``; and
+    whether something new was left out for lack of room."""
+    if not seen or all(item in kept for item in seen):
+        return kept, False
+    merged = list(kept)
+    dropped = False
+    for item in seen:
+        if item in merged:
+            continue
+        if len(merged) >= SAMPLE_LIMIT:
+            dropped = True
+            continue
+        merged.append(item)
+    return tuple(merged), dropped

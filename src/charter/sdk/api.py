@@ -27,6 +27,7 @@ from charter.wire import (
     LifecycleOut,
     PolicyApplied,
     TokenOut,
+    UsagePage,
     WhoAmI,
 )
 from charter.wire_secrets import LeakOut, LeakPage, ScanOut
@@ -120,6 +121,13 @@ class Api(DecisionCalls):
             for key, value in drop_none(changes).items()
         }
         return Call("PATCH", f"/v1/agents/{segment(agent_id)}", model(AgentOut), json=body)
+
+    @operation
+    def agent_usage(self, agent_id: str, *, since: datetime | None = None) -> Call[UsagePage]:
+        """Which permissions allowed what an agent did (last used at or after ``since``)."""
+        params = drop_none({"since": since.isoformat() if since else None})
+        path = f"/v1/agents/{segment(agent_id)}/usage"
+        return Call("GET", path, model(UsagePage), params=params)
 
     def _move(self, agent_id: str, action: LifecycleAction, reason: str) -> Call[LifecycleOut]:
         path = f"/v1/agents/{segment(agent_id)}/{action.value}"

@@ -24,6 +24,7 @@ from charter.service.policies import PolicyService
 from charter.service.secrets import LeakService, scanner_from
 from charter.service.sessions import SessionService
 from charter.service.tokens import TokenService
+from charter.service.usage import UsageService
 from charter.service.webhooks import WebhookService, secrets_from
 from charter.settings import Settings
 from charter.storage.ports import Store
@@ -49,6 +50,7 @@ __all__ = [
     "Services",
     "SessionService",
     "TokenService",
+    "UsageService",
     "WebhookService",
 ]
 
@@ -73,6 +75,7 @@ class Services:
     sessions: SessionService
     inbox: InboxService
     agent_views: AgentViews
+    usage: UsageService
 
     def follow_change(self, topic: str) -> None:
         """Bring what this process holds in memory up to date with a change another
@@ -148,4 +151,5 @@ class Services:
                 audit=audit,
                 compiled=compiled,
             ),
+            usage=UsageService(store),
         )

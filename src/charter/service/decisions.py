@@ -32,6 +32,7 @@ from charter.audit.records import AuditEntry
 from charter.clock import Clock
 from charter.codes import DecisionCode, ErrorCode
 from charter.errors import CharterError, InvalidInput, PermissionDenied
+from charter.identity.agents import Agent
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.ids import IdFactory, new_id
@@ -48,6 +49,7 @@ from charter.service.commits import GroupCommitter
 from charter.service.facts import digest_of, facts_for, request_snapshot
 from charter.service.secrets import LeakService, Scanned, leaked_decision
 from charter.service.tokens import Checked, TokenService
+from charter.service.usage import note_usage
 from charter.storage.ports import Store, UnitOfWork
 
 __all__ = ["NO_POLICY", "Asked", "Decided", "DecisionService"]
@@ -258,10 +260,21 @@ class DecisionService:
             elif engine is None:
                 decision = _NO_POLICY
             else:
-                decision, approval = self._evaluate(
+                decision, approval, agent = self._evaluate(
                     unit, actor, engine, request, scanned, snapshot, digest, decision_id, now
                 )
                 decision = scanned.scrubbed(decision)
+                if decision.allowed and agent is not None:
+                    # In this transaction, so usage counts exactly the decisions recorded.
+                    note_usage(
+                        unit,
+                        decision,
+                        engine.snapshot,
+                        agent,
+                        action=shown.action,
+                        resource=shown.resource,
+                        now=now,
+                    )
                 if decision.allowed and request.capability is Capability.INFER:
                     advisory = Advisory(decision_id, shown.agent, shown.action, now)
                     unit.advisories.add(advisory)
@@ -281,10 +294,11 @@ class DecisionService:
         digest: str,
         decision_id: str,
         now: datetime,
-    ) -> tuple[Decision, Approval | None]:
+    ) -> tuple[Decision, Approval | None, Agent | None]:
+        """The decision, the approval or step-up it opened, and the agent's record."""
         agent = unit.agents.get(request.agent)
         if agent is None:
-            return evaluate(request, engine.snapshot, facts_for(None, ()), now), None
+            return evaluate(request, engine.snapshot, facts_for(None, ()), now), None, None
         ids = cited(request.context) if "derived_from" in request.context else ()
         base = facts_for(
             agent,
@@ -295,7 +309,7 @@ class DecisionService:
         )
         decision = evaluate(request, engine.snapshot, base, now)
         if not _facts_matter(decision):
-            return decision, None
+            return decision, None, agent
         grants = tuple(grant.as_fact() for grant in unit.grants.active_for(agent.id, now))
         usable = unit.approvals.usable_for(agent.id, digest, now)
         facts = replace(base, grants=grants, approval_id=None if usable is None else usable.id)
@@ -304,10 +318,10 @@ class DecisionService:
             # Single use: of two identical requests racing for it, one marks it used; the
             # other is decided again without it.
             if unit.approvals.use(usable.id, decision_id, now):
-                return decision, None
+                return decision, None, agent
             decision = evaluate(request, engine.snapshot, replace(facts, approval_id=None), now)
         if decision.effect in _OPENS_APPROVAL:
-            return open_approval(
+            decision, approval = open_approval(
                 unit,
                 agent=agent,
                 request=request,
@@ -319,7 +333,8 @@ class DecisionService:
                 now=now,
                 ids=self._ids,
             )
-        return decision, None
+            return decision, approval, agent
+        return decision, None, agent
 
 
 T = TypeVar("T")

@@ -25,6 +25,7 @@ from charter.identity.humans import Human
 from charter.identity.sessions import ConsoleSession
 from charter.inference import Advisory
 from charter.policy.revisions import ActivePolicy, PolicyRevision
+from charter.reviews.usage import PermissionKey, PermissionUsage
 from charter.secrets.leaks import Leak
 from charter.webhooks.model import Delivery, DeliveryStatus, Webhook
 
@@ -42,6 +43,7 @@ __all__ = [
     "SessionStore",
     "Store",
     "UnitOfWork",
+    "UsageStore",
     "WebhookStore",
 ]
 
@@ -437,6 +439,24 @@ class WebhookStore(Protocol):
         ...
 
 
+class UsageStore(Protocol):
+    """Which permissions allowed what each agent did (``charter.reviews.usage``)."""
+
+    def record(self, key: PermissionKey, *, action: str, resource: str, at: datetime) -> None:
+        """Note one use of ``key``; written with the transaction, before it commits."""
+        ...
+
+    def flush(self) -> None:
+        """Write the uses noted so far (the store calls it before committing)."""
+        ...
+
+    def for_agent(
+        self, agent_id: str, *, since: datetime | None = None
+    ) -> builtins.list[PermissionUsage]:
+        """The agent's usage, last used at or after ``since`` if given."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction's view of every store."""
 
@@ -493,6 +513,11 @@ class UnitOfWork(Protocol):
     @property
     def sessions(self) -> SessionStore:
         """Console sessions."""
+        ...
+
+    @property
+    def usage(self) -> UsageStore:
+        """Permission usage."""
         ...
 
 

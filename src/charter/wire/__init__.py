@@ -17,6 +17,8 @@ from charter.wire.agents import (
     AgentPatch,
     LifecycleIn,
     LifecycleOut,
+    UsageOut,
+    UsagePage,
 )
 from charter.wire.audit import AuditPage
 from charter.wire.base import MAX_JSON_DEPTH, UtcDateTime, printable, printable_json, unicode_json
@@ -55,6 +57,8 @@ __all__ = [
     "ResourceIn",
     "TokenIn",
     "TokenOut",
+    "UsageOut",
+    "UsagePage",
     "UtcDateTime",
     "WhoAmI",
     "printable",

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from charter.identity.agents import Agent, AgentStatus, RiskTier
+from charter.reviews.usage import PermissionUsage
 from charter.wire.base import (
     AgentId,
     HumanId,
@@ -18,7 +19,16 @@ from charter.wire.base import (
     UtcDateTime,
 )
 
-__all__ = ["AgentIn", "AgentOut", "AgentPage", "AgentPatch", "LifecycleIn", "LifecycleOut"]
+__all__ = [
+    "AgentIn",
+    "AgentOut",
+    "AgentPage",
+    "AgentPatch",
+    "LifecycleIn",
+    "LifecycleOut",
+    "UsageOut",
+    "UsagePage",
+]
 
 
 class AgentIn(InModel):
@@ -95,3 +105,43 @@ class LifecycleOut(BaseModel):
 
     agent: AgentOut
     revoked_tokens: list[str]
+
+
+class UsageOut(BaseModel):
+    """How much, and for what, one permission of one role, held through one binding or
+    grant, was used."""
+
+    role: str
+    permission: int
+    """The permission's index in the role's ``permissions``."""
+    source: str
+    """``Binding/<name>`` or ``grant:<id>``."""
+    count: int
+    first_at: datetime
+    last_at: datetime
+    actions: list[str]
+    resources: list[str]
+    sample_full: bool
+
+    @classmethod
+    def of(cls, usage: PermissionUsage) -> UsageOut:
+        """Render one permission's usage."""
+        return cls(
+            role=usage.key.role,
+            permission=usage.key.permission,
+            source=usage.key.source,
+            count=usage.count,
+            first_at=usage.first_at,
+            last_at=usage.last_at,
+            actions=list(usage.actions),
+            resources=list(usage.resources),
+            sample_full=usage.sample_full,
+        )
+
+
+class UsagePage(BaseModel):
+    """An agent's usage, one entry per permission it used."""
+
+    agent: str
+    since: datetime | None
+    usage: list[UsageOut]

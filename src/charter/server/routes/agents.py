@@ -21,6 +21,9 @@ from charter.wire import (
     LifecycleOut,
     TokenIn,
     TokenOut,
+    UsageOut,
+    UsagePage,
+    UtcDateTime,
 )
 from charter.wire.pagination import decode_cursor, next_cursor
 
@@ -137,3 +140,13 @@ def list_agent_tokens(services: Wired, caller: Caller, agent_id: AgentIdPath) ->
         TokenOut.of(credential, now)
         for credential in services.tokens.list_for(caller, PrincipalKind.AGENT, agent_id)
     ]
+
+
+@router.get("/{agent_id}/usage")
+def agent_usage(
+    services: Wired, caller: Caller, agent_id: AgentIdPath, since: UtcDateTime | None = None
+) -> UsagePage:
+    """Which permission of which role, through which binding or grant, allowed what the
+    agent did (those last used at or after ``since``, if given)."""
+    usage = services.usage.for_agent(caller, agent_id, since=since)
+    return UsagePage(agent=agent_id, since=since, usage=[UsageOut.of(one) for one in usage])

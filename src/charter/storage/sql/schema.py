@@ -21,6 +21,7 @@ __all__ = [
     "humans",
     "leaked_secrets",
     "metadata",
+    "permission_usage",
     "policy_revisions",
     "policy_state",
     "sessions",
@@ -290,4 +291,20 @@ sessions = sa.Table(
     sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
     sa.Column("last_seen_at", UTCDateTime, nullable=False),
     sa.Column("ended_at", UTCDateTime, nullable=True),
+)
+
+# Usage: one row per (agent, role, permission, binding or grant) that allowed something.
+permission_usage = sa.Table(
+    "permission_usage",
+    metadata,
+    sa.Column("agent_id", sa.String(63), sa.ForeignKey("agents.id"), primary_key=True),
+    sa.Column("role", sa.String(200), primary_key=True),
+    sa.Column("permission", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("source", sa.String(220), primary_key=True),
+    sa.Column("uses", sa.BigInteger, nullable=False),
+    sa.Column("first_at", UTCDateTime, nullable=False),
+    sa.Column("last_at", UTCDateTime, nullable=False),
+    sa.Column("actions", sa.JSON, nullable=False),
+    sa.Column("resources", sa.JSON, nullable=False),
+    sa.Column("sample_full", sa.Boolean, nullable=False),
 )

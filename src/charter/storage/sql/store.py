@@ -34,6 +34,7 @@ from charter.storage.sql.identity import SqlAgentStore, SqlCredentialStore, SqlH
 from charter.storage.sql.policy import SqlPolicyStore
 from charter.storage.sql.secrets import SqlAdvisoryStore, SqlLeakStore
 from charter.storage.sql.sessions import SqlSessionStore
+from charter.storage.sql.usage import SqlUsageStore
 from charter.storage.sql.webhooks import SqlWebhookStore
 
 __all__ = [
@@ -66,6 +67,7 @@ class SqlUnitOfWork:
     advisories: SqlAdvisoryStore
     webhooks: SqlWebhookStore
     sessions: SqlSessionStore
+    usage: SqlUsageStore
 
     @classmethod
     def on(cls, conn: Connection) -> SqlUnitOfWork:
@@ -83,6 +85,7 @@ class SqlUnitOfWork:
             advisories=SqlAdvisoryStore(conn),
             webhooks=SqlWebhookStore(conn),
             sessions=SqlSessionStore(conn),
+            usage=SqlUsageStore(conn),
         )
 
 
@@ -216,6 +219,7 @@ class SqlStore:
                     # a suspension voiding it); SQLite's BEGIN IMMEDIATE does the same.
                     unit.audit.head(lock=True)
                 yield unit
+                unit.usage.flush()  # the uses noted, one row per permission
                 unit.audit.flush()  # the records appended, written before the commit
 
     @contextmanager
