@@ -272,14 +272,27 @@ _ODD = [
 
 
 def _console_routes() -> list[tuple[str, str]]:
+    return [(method, path) for method, path, _, _ in _console_inputs()]
+
+
+def _console_inputs() -> list[tuple[str, str, set[str], set[str]]]:
+    """Every console route: method, path, and the names of its query and form fields."""
+    from fastapi.routing import APIRoute
+
     from charter.server.console.pages import PAGES
     from charter.server.console.web import CONSOLE_PREFIX
 
     return [
-        (method, f"{CONSOLE_PREFIX}{route.path}")
+        (
+            method,
+            f"{CONSOLE_PREFIX}{route.path}",
+            {param.alias for param in route.dependant.query_params},
+            {param.alias for param in route.dependant.body_params},
+        )
         for page in PAGES
         for route in page.router.routes
-        for method in sorted(getattr(route, "methods", None) or ())
+        if isinstance(route, APIRoute)
+        for method in sorted(route.methods or ())
     ]
 
 
@@ -294,18 +307,23 @@ def test_every_console_route_answers_bad_input_with_a_page_never_a_500(scene: Sc
     sent = 0
     approval = scene.decide(CONFIG)["approval"]["id"]
     real = {"agent_id": "ops-bot", "approval_id": approval, "seq": "1", "token_id": "tok_x"}
-    walked = [route for route in routes if route != ("POST", "/ui/sign-out")]
-    for (method, template), real_path in itertools.product(walked, (False, True)):
+    walked = [route for route in _console_inputs() if route[:2] != ("POST", "/ui/sign-out")]
+    for (method, template, queries, fields), real_path in itertools.product(walked, (False, True)):
+        # Every field the route reads gets the odd value too, but the confirmation box:
+        # ticked, it would really suspend the agent.
+        fields = fields - {"csrf", "understood"}
         for odd in _ODD:
             if real_path:  # odd forms and queries on paths that exist
                 path = _PARAM.sub(lambda found: real.get(found.group(1), "x"), template)
             else:
                 path = _PARAM.sub(quote(odd, safe="").replace("\\", "\\\\"), template)
             query = {"q": odd, "status": odd, "agent": odd, "since": odd, "next": odd}
+            query |= dict.fromkeys(queries, odd)
             if method == "GET":
                 answer = client.get(path, params=query, follow_redirects=False)
             else:
                 form = {key: odd for key in ("vote", "reason", "token", "ttl", "description")}
+                form |= dict.fromkeys(fields, odd)
                 answer = client.post(
                     path, data={**form, "csrf": csrf}, params=query, follow_redirects=False
                 )
