@@ -129,6 +129,20 @@ class ErrorCode(StrEnum):
     GRANT_REVOKED = "grant_revoked"
     SEPARATION_OF_DUTY = "separation_of_duty"
 
+    # Access reviews.
+    CAMPAIGN_NOT_FOUND = "campaign_not_found"
+    REVIEW_ITEM_NOT_FOUND = "review_item_not_found"
+    CAMPAIGN_CLOSED = "campaign_closed"
+    ITEM_DECIDED = "item_decided"
+    VERDICT_NOT_APPLICABLE = "verdict_not_applicable"
+    OWN_REVIEW_ITEM = "own_review_item"
+    PROPOSAL_NOT_FOUND = "proposal_not_found"
+    NOT_A_REVIEWER = "not_a_reviewer"
+    EMPTY_CAMPAIGN = "empty_campaign"
+    INVALID_REVIEWER = "invalid_reviewer"
+    INVALID_DUE_DATE = "invalid_due_date"
+    TOO_MANY_ITEMS = "too_many_items"
+
     # Webhooks.
     INVALID_WEBHOOK_URL = "invalid_webhook_url"
     WEBHOOK_TARGET_FORBIDDEN = "webhook_target_forbidden"

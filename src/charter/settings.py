@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from charter.durations import MAX_DURATION, parse_duration
 from charter.errors import InvalidInput
 from charter.identity.credentials import TokenLifetimes
 from charter.identity.sessions import SessionLifetimes
+from charter.reviews.campaigns import Overdue, PastRecertification, ReviewSettings
 
 __all__ = ["MAX_DURATION", "Settings", "parse_duration"]
 
@@ -53,6 +54,7 @@ class Settings:
     console_sessions: SessionLifetimes = field(default_factory=SessionLifetimes)
     checkpoint_interval: timedelta = timedelta(seconds=60)
     recertify_after: timedelta = timedelta(days=90)
+    reviews: ReviewSettings = field(default_factory=ReviewSettings)
     inference_max_age: timedelta = timedelta(hours=1)
     store_timeout: timedelta = timedelta(seconds=5)
     """Bounds every wait on the store (``charter.storage.sql.bounds``)."""
@@ -127,6 +129,7 @@ class Settings:
             values["checkpoint_interval"] = parse_duration(env["CHARTER_CHECKPOINT_INTERVAL"])
         if "CHARTER_RECERTIFY_AFTER" in env:
             values["recertify_after"] = parse_duration(env["CHARTER_RECERTIFY_AFTER"])
+        values["reviews"] = _reviews(env)
         if "CHARTER_INFERENCE_MAX_AGE" in env:
             values["inference_max_age"] = parse_duration(env["CHARTER_INFERENCE_MAX_AGE"])
         if "CHARTER_STORE_TIMEOUT" in env:
@@ -168,3 +171,36 @@ def _integer(text: str, name: str, *, minimum: int) -> int:
     if value < minimum:
         raise InvalidInput(f"{name} must be at least {minimum}", code=ErrorCode.INVALID_SETTING)
     return value
+
+
+def _choice(value: str, name: str, kind: type[Overdue] | type[PastRecertification]) -> str:
+    allowed = [member.value for member in kind]
+    if value.strip().lower() not in allowed:
+        raise InvalidInput(
+            f"{name} must be one of {', '.join(allowed)}, not {value!r}",
+            code=ErrorCode.INVALID_SETTING,
+        )
+    return value.strip().lower()
+
+
+def _reviews(env: Mapping[str, str]) -> ReviewSettings:
+    """Access review defaults from ``CHARTER_REVIEW_*`` and ``CHARTER_RECERTIFY_*``."""
+    reviews = ReviewSettings()
+    if "CHARTER_REVIEW_WINDOW" in env:
+        reviews = replace(reviews, window=parse_duration(env["CHARTER_REVIEW_WINDOW"]))
+    if "CHARTER_REVIEW_DUE_IN" in env:
+        reviews = replace(reviews, due_in=parse_duration(env["CHARTER_REVIEW_DUE_IN"]))
+    if "CHARTER_REVIEW_DUE_SOON" in env:
+        reviews = replace(reviews, due_soon=parse_duration(env["CHARTER_REVIEW_DUE_SOON"]))
+    if "CHARTER_RECERTIFY_HORIZON" in env:
+        horizon = parse_duration(env["CHARTER_RECERTIFY_HORIZON"])
+        reviews = replace(reviews, recertify_horizon=horizon)
+    if "CHARTER_REVIEW_OVERDUE" in env:
+        overdue = _choice(env["CHARTER_REVIEW_OVERDUE"], "CHARTER_REVIEW_OVERDUE", Overdue)
+        reviews = replace(reviews, overdue=Overdue(overdue))
+    if "CHARTER_RECERTIFY_OVERDUE" in env:
+        past = _choice(
+            env["CHARTER_RECERTIFY_OVERDUE"], "CHARTER_RECERTIFY_OVERDUE", PastRecertification
+        )
+        reviews = replace(reviews, past_recertification=PastRecertification(past))
+    return reviews

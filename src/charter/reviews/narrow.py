@@ -12,7 +12,7 @@ permission is dropped.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -20,10 +20,18 @@ from typing import Any
 import yaml
 
 from charter.policy.globs import ACTION, RESOURCE, GlobSyntax, any_of
-from charter.policy.model import ExcessFields, Permission, Role
+from charter.policy.model import Capability, ExcessFields, Permission, Role
 from charter.reviews.usage import PermissionUsage
 
-__all__ = ["NarrowedRole", "Outcome", "narrow_permission", "narrow_role", "role_yaml"]
+__all__ = [
+    "NarrowedRole",
+    "Outcome",
+    "narrow_permission",
+    "narrow_role",
+    "role_document",
+    "role_from_document",
+    "role_yaml",
+]
 
 
 class Outcome(StrEnum):
@@ -127,14 +135,35 @@ def _permission_document(permission: Permission) -> dict[str, Any]:
     return body
 
 
-def role_yaml(role: Role) -> str:
-    """``role`` as a policy document (``kind: Role``), ready for a policy repository."""
-    document = {
+def role_document(role: Role) -> dict[str, Any]:
+    """``role`` as a policy document (``kind: Role``), a plain mapping."""
+    return {
         "apiVersion": "charter/v1",
         "kind": "Role",
         "metadata": {"name": role.name},
         "spec": {"permissions": [_permission_document(p) for p in role.permissions]},
     }
+
+
+def role_from_document(document: Mapping[str, Any]) -> Role:
+    """The role ``role_document`` wrote (kept with a review item, read back to apply)."""
+    permissions = tuple(
+        Permission(
+            capability=Capability(body["capability"]),
+            actions=tuple(body["actions"]),
+            resources=tuple(body.get("resources", ())),
+            fields=None if body.get("fields") is None else tuple(body["fields"]),
+            when=body.get("when"),
+            on_excess_fields=ExcessFields(body.get("onExcessFields", ExcessFields.REDACT.value)),
+        )
+        for body in document["spec"]["permissions"]
+    )
+    return Role(name=document["metadata"]["name"], permissions=permissions)
+
+
+def role_yaml(role: Role) -> str:
+    """``role`` as a policy document (``kind: Role``), ready for a policy repository."""
+    document = role_document(role)
     return yaml.safe_dump(
         document, sort_keys=False, default_flow_style=None, width=10_000, allow_unicode=False
     )

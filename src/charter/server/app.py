@@ -26,6 +26,7 @@ from charter.server.routes import (
     health,
     humans,
     policies,
+    reviews,
     secrets,
     tokens,
     webhooks,
@@ -62,6 +63,28 @@ async def _sweep_loop(services: Services) -> None:
             log.warning("periodic sweep skipped: %s", error.message)
         except Exception:
             log.exception("periodic sweep failed")
+
+
+_REVIEW_SECONDS = 60.0
+"""How often the access reviews' clock runs (recertification, due dates, hand-offs)."""
+
+
+async def _review_loop(services: Services) -> None:
+    while True:
+        await asyncio.sleep(_REVIEW_SECONDS)
+        try:
+            report = await run_in_threadpool(services.review_sweep.run)
+            if report.overdue or report.suspended or report.recertification_items:
+                log.info(
+                    "reviews: %d overdue, %d suspended, %d recertification items",
+                    len(report.overdue),
+                    len(report.suspended),
+                    len(report.recertification_items),
+                )
+        except CharterError as error:
+            log.warning("review sweep skipped: %s", error.message)
+        except Exception:
+            log.exception("review sweep failed")
 
 
 _DELIVER_SECONDS = 1.0
@@ -113,6 +136,7 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
             listener.start()
         _app.state.listener = listener
         sweeper = asyncio.create_task(_sweep_loop(services))
+        reviewer = asyncio.create_task(_review_loop(services))
         signer = None
         if services.audit.can_sign:
             signer = asyncio.create_task(
@@ -128,9 +152,10 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
         finally:
             if listener is not None:
                 await run_in_threadpool(listener.stop)
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in (sweeper, reviewer):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if delivery is not None:
                 task, dispatcher, sender = delivery
                 task.cancel()
@@ -159,7 +184,18 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
     app.state.waiters = Waiters()
     services.approvals.notify = app.state.waiters.wake
     install_error_handlers(app, services)
-    routers = (health, agents, humans, tokens, audit, policies, decisions, approvals, grants)
+    routers = (
+        health,
+        agents,
+        humans,
+        tokens,
+        audit,
+        policies,
+        decisions,
+        approvals,
+        grants,
+        reviews,
+    )
     for module in (*routers, secrets, webhooks):
         app.include_router(module.router)
     install_console(app)

@@ -21,6 +21,8 @@ from charter.service.grants import GrantService
 from charter.service.humans import Deactivation, HumanChanges, HumanService
 from charter.service.inbox import Case, InboxService
 from charter.service.policies import PolicyService
+from charter.service.review_sweep import ReviewSweeper, SweepReport
+from charter.service.reviews import CampaignView, ItemDecision, ReviewService, StartCampaign
 from charter.service.secrets import LeakService, scanner_from
 from charter.service.sessions import SessionService
 from charter.service.tokens import TokenService
@@ -38,6 +40,7 @@ __all__ = [
     "ApprovalService",
     "AuditService",
     "AuditViews",
+    "CampaignView",
     "Case",
     "Deactivation",
     "DecisionService",
@@ -45,10 +48,15 @@ __all__ = [
     "HumanChanges",
     "HumanService",
     "InboxService",
+    "ItemDecision",
     "LeakService",
     "PolicyService",
+    "ReviewService",
+    "ReviewSweeper",
     "Services",
     "SessionService",
+    "StartCampaign",
+    "SweepReport",
     "TokenService",
     "UsageService",
     "WebhookService",
@@ -76,6 +84,8 @@ class Services:
     inbox: InboxService
     agent_views: AgentViews
     usage: UsageService
+    reviews: ReviewService
+    review_sweep: ReviewSweeper
 
     def follow_change(self, topic: str) -> None:
         """Bring what this process holds in memory up to date with a change another
@@ -112,6 +122,16 @@ class Services:
         agents = AgentService(store, clock, recertify_after=settings.recertify_after)
         audit = AuditService(store, clock, signing_key=signing_key, public_key=public_key)
         grants = GrantService(store, clock)
+        decisions = DecisionService(
+            store,
+            clock,
+            compiled,
+            tokens,
+            secrets,
+            committer=GroupCommitter(store),
+            advisory_max_age=settings.inference_max_age,
+            follow_activation=policies.hold_active,
+        )
         return cls(
             store=store,
             clock=clock,
@@ -121,16 +141,7 @@ class Services:
             audit=audit,
             audit_views=AuditViews(audit),
             policies=policies,
-            decisions=DecisionService(
-                store,
-                clock,
-                compiled,
-                tokens,
-                secrets,
-                committer=GroupCommitter(store),
-                advisory_max_age=settings.inference_max_age,
-                follow_activation=policies.hold_active,
-            ),
+            decisions=decisions,
             approvals=approvals,
             grants=grants,
             secrets=secrets,
@@ -152,4 +163,13 @@ class Services:
                 compiled=compiled,
             ),
             usage=UsageService(store),
+            reviews=ReviewService(
+                store,
+                clock,
+                compiled,
+                decisions,
+                settings=settings.reviews,
+                recertify_after=settings.recertify_after,
+            ),
+            review_sweep=ReviewSweeper(store, clock, compiled, settings.reviews),
         )

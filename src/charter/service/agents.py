@@ -32,8 +32,10 @@ __all__ = [
     "AgentChanges",
     "AgentService",
     "agent_snapshot",
+    "apply_transition",
     "record_registration",
     "record_update",
+    "require_active_owner",
 ]
 
 _EVENTS = {
@@ -68,7 +70,7 @@ def agent_snapshot(agent: Agent) -> dict[str, Any]:
     }
 
 
-def _owner_must_be_active(unit: UnitOfWork, owner: str) -> None:
+def require_active_owner(unit: UnitOfWork, owner: str) -> None:
     check_human_id(owner)
     # Locked, so the owner cannot be deactivated while this agent is given to them.
     human = unit.humans.get(owner, for_update=True)
@@ -152,6 +154,59 @@ def record_update(
     return True
 
 
+def apply_transition(
+    unit: UnitOfWork,
+    actor: Principal,
+    agent: Agent,
+    action: LifecycleAction,
+    *,
+    reason: str,
+    now: datetime,
+) -> tuple[Agent, list[str]]:
+    """Suspend, reinstate or retire ``agent`` (locked in ``unit``) as ``AgentService.transition``
+    does, once the caller has checked that ``actor`` may: the kill switch itself, shared
+    with the access reviews that retire or suspend an agent. Returns the agent as moved
+    and the revoked token ids."""
+    moved = agent.with_status(next_status(agent.status, action), now, by=actor.ref)
+    if action is LifecycleAction.REINSTATE:
+        _may_lift(actor, agent)
+        # An agent goes back to work only with someone accountable for it.
+        require_active_owner(unit, agent.owner)
+    unit.agents.save(moved)
+    revoked: builtins.list[str] = []
+    if moved.status is AgentStatus.RETIRED:
+        revoked = unit.credentials.revoke_all_for(
+            PrincipalKind.AGENT, agent.id, at=now, by=actor.ref
+        )
+    cancelled: builtins.list[str] = []
+    ended: builtins.list[str] = []
+    if moved.status is not AgentStatus.ACTIVE:
+        # The kill switch: nothing the agent waits on or holds outlives it.
+        cancelled, ended = withdraw_for_agent(
+            unit, agent.id, now=now, by=actor.ref, reason=f"agent {moved.status.value}"
+        )
+    # Suspensions and retirements are webhook events too.
+    audit_and_publish(
+        unit,
+        AuditEntry(
+            type=_EVENTS[action],
+            actor=actor.ref,
+            at=now,
+            agent=agent.id,
+            subject=agent.ref,
+            data={
+                "from": agent.status.value,
+                "to": moved.status.value,
+                "reason": reason,
+                "revoked_tokens": revoked,
+                "cancelled_approvals": cancelled,
+                "revoked_grants": ended,
+            },
+        ),
+    )
+    return moved, revoked
+
+
 class AgentService:
     """Registers agents and moves them through their lifecycle."""
 
@@ -189,7 +244,7 @@ class AgentService:
             recertify_by=recertify_by or now + self._recertify_after,
         )
         with self._store.write() as unit:
-            _owner_must_be_active(unit, owner)
+            require_active_owner(unit, owner)
             record_registration(unit, actor, agent)
         return agent
 
@@ -238,7 +293,7 @@ class AgentService:
                 updated_at=now,
             )
             if updated.owner != agent.owner:
-                _owner_must_be_active(unit, updated.owner)
+                require_active_owner(unit, updated.owner)
             if not record_update(unit, actor, agent, updated):
                 return agent
         return updated
@@ -261,43 +316,7 @@ class AgentService:
                 require_roles(actor, what, HumanRole.ADMIN)
                 raise NotFound(f"no agent {agent_id!r}", code=ErrorCode.AGENT_NOT_FOUND)
             require_owner_or_roles(actor, agent, what, HumanRole.ADMIN)
-            moved = agent.with_status(next_status(agent.status, action), now, by=actor.ref)
-            if action is LifecycleAction.REINSTATE:
-                _may_lift(actor, agent)
-                # An agent goes back to work only with someone accountable for it.
-                _owner_must_be_active(unit, agent.owner)
-            unit.agents.save(moved)
-            revoked: builtins.list[str] = []
-            if moved.status is AgentStatus.RETIRED:
-                revoked = unit.credentials.revoke_all_for(
-                    PrincipalKind.AGENT, agent.id, at=now, by=actor.ref
-                )
-            cancelled: builtins.list[str] = []
-            ended: builtins.list[str] = []
-            if moved.status is not AgentStatus.ACTIVE:
-                # The kill switch: nothing the agent waits on or holds outlives it.
-                cancelled, ended = withdraw_for_agent(
-                    unit, agent.id, now=now, by=actor.ref, reason=f"agent {moved.status.value}"
-                )
-            # Suspensions and retirements are webhook events too.
-            audit_and_publish(
-                unit,
-                AuditEntry(
-                    type=_EVENTS[action],
-                    actor=actor.ref,
-                    at=now,
-                    agent=agent.id,
-                    subject=agent.ref,
-                    data={
-                        "from": agent.status.value,
-                        "to": moved.status.value,
-                        "reason": reason,
-                        "revoked_tokens": revoked,
-                        "cancelled_approvals": cancelled,
-                        "revoked_grants": ended,
-                    },
-                ),
-            )
+            moved, revoked = apply_transition(unit, actor, agent, action, reason=reason, now=now)
         return moved, revoked
 
     @staticmethod

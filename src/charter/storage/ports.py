@@ -8,7 +8,7 @@ audit log, so audit records commit in the same transaction as the change they de
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +25,13 @@ from charter.identity.humans import Human
 from charter.identity.sessions import ConsoleSession
 from charter.inference import Advisory
 from charter.policy.revisions import ActivePolicy, PolicyRevision
+from charter.reviews.campaigns import (
+    Campaign,
+    CampaignKind,
+    CampaignStatus,
+    Proposal,
+    ReviewItem,
+)
 from charter.reviews.usage import PermissionKey, PermissionUsage
 from charter.secrets.leaks import Leak
 from charter.webhooks.model import Delivery, DeliveryStatus, Webhook
@@ -40,6 +47,7 @@ __all__ = [
     "HumanStore",
     "LeakStore",
     "PolicyStore",
+    "ReviewStore",
     "SessionStore",
     "Store",
     "UnitOfWork",
@@ -457,6 +465,78 @@ class UsageStore(Protocol):
         ...
 
 
+class ReviewStore(Protocol):
+    """Access reviews: campaigns, items and proposals (``charter.reviews.campaigns``)."""
+
+    def add_campaign(self, campaign: Campaign) -> None:
+        """Insert a new campaign."""
+        ...
+
+    def save_campaign(self, campaign: Campaign) -> None:
+        """Write a changed campaign."""
+        ...
+
+    def campaign(self, campaign_id: str, *, for_update: bool = False) -> Campaign | None:
+        """The campaign with this id, its row locked when ``for_update``."""
+        ...
+
+    def campaigns(
+        self,
+        *,
+        status: CampaignStatus | None = None,
+        kind: CampaignKind | None = None,
+        limit: int = 100,
+    ) -> builtins.list[Campaign]:
+        """Campaigns, newest first."""
+        ...
+
+    def add_items(self, items: Iterable[ReviewItem]) -> None:
+        """Insert new items."""
+        ...
+
+    def save_item(self, item: ReviewItem, *, outcome_seq: int | None = None) -> None:
+        """Write a changed item; ``outcome_seq`` when its outcome changed."""
+        ...
+
+    def item(self, item_id: str, *, for_update: bool = False) -> ReviewItem | None:
+        """The item with this id, its row locked when ``for_update``."""
+        ...
+
+    def items(
+        self,
+        *,
+        campaign: str | None = None,
+        agent: str | None = None,
+        reviewers: Iterable[str] | None = None,
+        open_only: bool = False,
+        due_before: datetime | None = None,
+        after: str | None = None,
+        limit: int = 500,
+    ) -> builtins.list[ReviewItem]:
+        """Items by id, filtered."""
+        ...
+
+    def outcomes_version(self) -> int:
+        """A number that changes whenever an outcome is put in force or settled."""
+        ...
+
+    def in_force(self) -> builtins.list[ReviewItem]:
+        """Every item whose outcome is in force."""
+        ...
+
+    def add_proposal(self, proposal: Proposal) -> None:
+        """Insert a proposal."""
+        ...
+
+    def proposals(self, item_ids: Iterable[str]) -> builtins.list[Proposal]:
+        """The proposals on these items, oldest first."""
+        ...
+
+    def proposal(self, proposal_id: str) -> Proposal | None:
+        """The proposal with this id."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction's view of every store."""
 
@@ -518,6 +598,11 @@ class UnitOfWork(Protocol):
     @property
     def usage(self) -> UsageStore:
         """Permission usage."""
+        ...
+
+    @property
+    def reviews(self) -> ReviewStore:
+        """Access reviews."""
         ...
 
 

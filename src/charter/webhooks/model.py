@@ -57,6 +57,10 @@ class WebhookEvent(StrEnum):
     GRANT_ISSUED = "grant.issued"
     AGENT_SUSPENDED = "agent.suspended"
     AGENT_RETIRED = "agent.retired"
+    REVIEW_STARTED = "review.started"
+    REVIEW_ITEM_DUE_SOON = "review.item_due_soon"
+    REVIEW_ITEM_OVERDUE = "review.item_overdue"
+    REVIEW_CLOSED = "review.closed"
 
 
 class DeliveryStatus(StrEnum):

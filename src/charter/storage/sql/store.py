@@ -32,6 +32,7 @@ from charter.storage.sql.audit import SqlAuditStore
 from charter.storage.sql.bounds import StoreBounds, bounded_connection_class
 from charter.storage.sql.identity import SqlAgentStore, SqlCredentialStore, SqlHumanStore
 from charter.storage.sql.policy import SqlPolicyStore
+from charter.storage.sql.reviews import SqlReviewStore
 from charter.storage.sql.secrets import SqlAdvisoryStore, SqlLeakStore
 from charter.storage.sql.sessions import SqlSessionStore
 from charter.storage.sql.usage import SqlUsageStore
@@ -68,6 +69,7 @@ class SqlUnitOfWork:
     webhooks: SqlWebhookStore
     sessions: SqlSessionStore
     usage: SqlUsageStore
+    reviews: SqlReviewStore
 
     @classmethod
     def on(cls, conn: Connection) -> SqlUnitOfWork:
@@ -86,6 +88,7 @@ class SqlUnitOfWork:
             webhooks=SqlWebhookStore(conn),
             sessions=SqlSessionStore(conn),
             usage=SqlUsageStore(conn),
+            reviews=SqlReviewStore(conn),
         )
 
 

@@ -1,0 +1,148 @@
+"""Access review campaigns over HTTP: start, read, decide, propose, close, on SQLite and
+PostgreSQL, with real decisions building the usage the evidence reads."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from charter.clock import ManualClock
+from charter.service import SYSTEM, Services
+from tests.helpers import bearer
+from tests.scenes import POLICY, Scene
+
+COPILOT = """
+---
+apiVersion: charter/v1
+kind: Agent
+metadata: {name: copilot}
+spec: {owner: "user:rita"}
+---
+apiVersion: charter/v1
+kind: Role
+metadata: {name: review-drafter}
+spec:
+  permissions:
+    - {capability: do, actions: [review.read], resources: ["reviews/*"]}
+    - {capability: do, actions: [review.propose], resources: ["reviews/*/*"]}
+---
+apiVersion: charter/v1
+kind: Binding
+metadata: {name: copilot-drafts}
+spec: {role: review-drafter, agents: [copilot]}
+"""
+DRAFT = {"capability": "do", "action": "review.draft", "resource": "reviews/1"}
+
+
+@pytest.fixture
+def scene(api: TestClient, services: Services) -> Scene:
+    scene = Scene(api, services)
+    scene.apply(POLICY + COPILOT)
+    scene.tokens["copilot"] = bearer(services.tokens.issue_for_agent(SYSTEM, "copilot").token)
+    return scene
+
+
+def post(scene: Scene, path: str, who: str, body: dict[str, Any]) -> Any:
+    return scene.api.post(path, json=body, headers=scene.tokens[who])
+
+
+def get(scene: Scene, path: str, who: str) -> Any:
+    return scene.api.get(path, headers=scene.tokens[who])
+
+
+def start(scene: Scene, **body: Any) -> dict[str, Any]:
+    answer = post(scene, "/v1/reviews", "user:rita", {"name": "Q4 agents", **body})
+    assert answer.status_code == 201, answer.text
+    campaign: dict[str, Any] = answer.json()
+    shown = get(scene, f"/v1/reviews/{campaign['id']}", "user:rita")
+    assert shown.status_code == 200, shown.text
+    shown_campaign: dict[str, Any] = shown.json()
+    return shown_campaign
+
+
+def item(campaign: dict[str, Any], agent: str, source: str) -> dict[str, Any]:
+    found: list[dict[str, Any]] = [
+        i for i in campaign["items"] if i["agent"] == agent and i["source"] == source
+    ]
+    assert len(found) == 1, [(i["agent"], i["source"]) for i in campaign["items"]]
+    return found[0]
+
+
+def test_a_campaign_has_an_item_per_agent_and_per_binding(scene: Scene) -> None:
+    assert scene.decide(DRAFT)["decision"] == "allow"
+    campaign = start(scene, scope={"agents": ["ops-bot"]})
+    sources = sorted(i["source"] for i in campaign["items"])
+    assert sources == [
+        "Binding/deployer-standing",
+        "Binding/restarter-eligible",
+        "Binding/reviewer-eligible",
+        "agent",
+    ]
+    deployer = item(campaign, "ops-bot", "Binding/deployer-standing")
+    assert deployer["reviewer"] == "user:olga"
+    assert deployer["recommendation"] == "reduce", deployer["recommendation_reason"]
+    assert deployer["narrower"]["spec"]["permissions"][0]["actions"] == ["review.draft"]
+    unused = item(campaign, "ops-bot", "Binding/restarter-eligible")
+    assert unused["recommendation"] == "revoke"
+
+
+def test_agents_never_start_or_decide_and_propose_only_on_others(scene: Scene) -> None:
+    assert scene.decide(DRAFT)["decision"] == "allow"
+    refused = post(scene, "/v1/reviews", "copilot", {"name": "mine"})
+    assert refused.status_code == 403
+    campaign = start(scene)
+    own = item(campaign, "copilot", "agent")
+    answer = post(
+        scene,
+        f"/v1/reviews/items/{own['id']}/proposals",
+        "copilot",
+        {"verdict": "keep", "reason": "I am useful"},
+    )
+    assert answer.status_code == 403
+    assert answer.json()["error"]["code"] == "own_review_item"
+    deployer = item(campaign, "ops-bot", "Binding/deployer-standing")
+    proposed = post(
+        scene,
+        f"/v1/reviews/items/{deployer['id']}/proposals",
+        "copilot",
+        {"verdict": "reduce", "reason": "only review.draft was used", "evidence": ["usage"]},
+    )
+    assert proposed.status_code == 201, proposed.text
+    decided = post(
+        scene,
+        f"/v1/reviews/items/{deployer['id']}/decision",
+        "copilot",
+        {"verdict": "reduce", "reason": "x"},
+    )
+    assert decided.status_code == 403
+    # The owner sees the proposal and accepts it.
+    shown = get(scene, f"/v1/reviews/items/{deployer['id']}", "user:olga").json()
+    assert shown["proposals"][0]["agent"] == "copilot"
+    accepted = post(
+        scene,
+        f"/v1/reviews/items/{deployer['id']}/decision",
+        "user:olga",
+        {
+            "verdict": "reduce",
+            "reason": "agreed",
+            "accept_proposal": proposed.json()["id"],
+        },
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["outcome"] == "in_force"
+    assert accepted.json()["accepted_proposal"] == proposed.json()["id"]
+
+
+def test_overdue_items_follow_the_default(scene: Scene, clock: ManualClock) -> None:
+    campaign = start(scene, scope={"agents": ["ops-bot"]}, overdue="revoke")
+    clock.advance(timedelta(days=15))
+    report = post(scene, "/v1/reviews/sweep", "user:rita", {})
+    assert report.status_code == 200, report.text
+    assert len(report.json()["overdue"]) == len(campaign["items"])
+    after = get(scene, f"/v1/reviews/{campaign['id']}", "user:rita").json()
+    verdicts = {i["source"]: i["verdict"] for i in after["items"]}
+    assert verdicts["agent"] == "keep"
+    assert verdicts["Binding/deployer-standing"] == "revoke"
