@@ -293,6 +293,16 @@ def test_reduce_allows_exactly_what_the_narrower_role_allows(
         assert overlaid.code is DecisionCode.REVOKED_BY_REVIEW
 
 
+def test_an_outcome_compiled_for_another_revision_withdraws_the_binding_outright() -> None:
+    old = engine(DIRECT)
+    new = engine(DIRECT, TEAM.replace("team: support", "team: nobody"))
+    assert old.snapshot.revision != new.snapshot.revision
+    stale = withdrawn(old, out("reader-direct", WithdrawalKind.REDUCE, NARROWER))
+    assert decide(old, read("crm/customer/7"), stale).allowed
+    decision = decide(new, read("crm/customer/7"), stale)
+    assert decision.code is DecisionCode.REVOKED_BY_REVIEW
+
+
 # --- make eligible ----------------------------------------------------------------------
 
 

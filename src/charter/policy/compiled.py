@@ -270,7 +270,9 @@ class CompiledWithdrawal:
 
     Built by ``charter.policy.compiler.compile_withdrawals`` once per revision and
     outcome (a narrower role's permissions are compiled then, not per decision), and
-    passed in ``Facts.withdrawn``. Valid only with the snapshot it was compiled for.
+    passed in ``Facts.withdrawn``. Meant for the snapshot it was compiled for (its
+    ``revision``): with another revision, the evaluator withdraws the binding outright,
+    so a stale cache can take access away but never give any.
     """
 
     withdrawal: Withdrawal

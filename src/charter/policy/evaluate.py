@@ -323,15 +323,16 @@ def _withdraw(
     """Step 3's inputs with the agent's review outcomes in force applied: each withdrawn
     binding left out (revoke), or put back with its narrower role (reduce) or as an
     eligible binding (make eligible). Per binding: another binding giving the same role
-    still gives it."""
-    replaced = {id(w.original): w for w in withdrawn}
+    still gives it. An outcome compiled for another revision withdraws its binding
+    outright: outcomes never give more, even when the caller's cache is stale."""
+    replaced = {w.withdrawal.binding: w for w in withdrawn}
     bindings: list[CompiledBinding] = []
     roles = by_role
     for binding in snapshot.bindings_for(agent.id, agent.labels):
-        outcome = replaced.get(id(binding))
+        outcome = replaced.get(binding.binding.name)
         if outcome is None:
             bindings.append(binding)
-        elif outcome.replacement is not None:
+        elif outcome.replacement is not None and outcome.revision == snapshot.revision:
             bindings.append(outcome.replacement)
             if outcome.index is not None:
                 if roles is by_role:
@@ -356,16 +357,14 @@ def _revoked(
     """The default deny, unless a binding revoked or reduced by a review would have
     covered the request without that outcome: then ``revoked_by_review``, naming the
     review item."""
-    held = snapshot.bindings_for(agent.id, agent.labels)
-    for outcome in withdrawn:
-        if outcome.withdrawal.kind is WithdrawalKind.MAKE_ELIGIBLE:
+    withdrawals = {w.withdrawal.binding: w for w in withdrawn}
+    for binding in snapshot.bindings_for(agent.id, agent.labels):
+        outcome = withdrawals.get(binding.binding.name)
+        if outcome is None or outcome.withdrawal.kind is WithdrawalKind.MAKE_ELIGIBLE:
             continue
-        original = outcome.original
-        if not any(binding is original for binding in held):
+        if binding.expires_at is not None and now >= binding.expires_at:
             continue
-        if original.expires_at is not None and now >= original.expires_at:
-            continue
-        permissions = rules.by_role.get(original.role)
+        permissions = rules.by_role.get(binding.role)
         if not permissions:
             continue
         variables = variables or _RequestVariables(request, agent, now, inferred)
