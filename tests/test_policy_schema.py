@@ -78,14 +78,19 @@ def test_malformed_documents_are_refused(document: Any) -> None:
 
 
 def test_a_binding_may_exclude_agents() -> None:
+    spec: dict[str, Any] = {
+        "role": "r",
+        "selector": {"labels": {"team": "x"}},
+        "excludeAgents": ["a-1"],
+    }
     document = {
         "apiVersion": "charter/v1",
         "kind": "Binding",
         "metadata": {"name": "b"},
-        "spec": {"role": "r", "selector": {"labels": {"team": "x"}}, "excludeAgents": ["a-1"]},
+        "spec": spec,
     }
     assert list(VALIDATOR.iter_errors(document)) == []
-    document["spec"]["excludeAgents"] = "a-1, a-2"
+    spec["excludeAgents"] = "a-1, a-2"
     assert list(VALIDATOR.iter_errors(document)) != []
 
 
