@@ -275,6 +275,32 @@ def test_a_block_binding_gets_an_exclude_line_at_the_end_of_its_spec(tmp_path: P
     assert not reflected(Engine.from_texts(files).policy, result_outcome)
 
 
+@pytest.mark.parametrize(
+    "agents",
+    [
+        "  agents: support-bot\n",
+        "  agents:\n  - support-bot  # only one\n",
+        "  agents: [support-bot]\n",
+    ],
+)
+def test_the_last_named_agent_of_a_selector_binding_leaves_an_empty_list(agents: str) -> None:
+    text = (
+        "apiVersion: charter/v1\nkind: Binding\nmetadata: {name: both}\nspec:\n"
+        f"  role: reader\n{agents}  selector: {{labels: {{team: ops}}}}\n"
+    )
+    files = {"agents.yaml": AGENTS, "roles.yaml": ROLES, "b.yaml": text}
+    outcome = out(BOT, "both", WithdrawalKind.REVOKE)
+    before = Engine.from_texts(files)
+    result = patch(files, [outcome])
+    # A comment after the list stays where it was.
+    assert result.changed["b.yaml"].replace("  # only one", "") == (
+        "apiVersion: charter/v1\nkind: Binding\nmetadata: {name: both}\nspec:\n"
+        "  role: reader\n  agents: []\n  selector: {labels: {team: ops}}\n"
+        "  excludeAgents: [support-bot]\n"
+    )
+    same_as_overlay(before, Engine.from_texts(result.apply(files)), [outcome])
+
+
 # --- reduce and make eligible -----------------------------------------------------------
 
 
@@ -313,6 +339,24 @@ def test_make_eligible_adds_an_owner_approved_eligible_binding(policy_dir: Path)
         Request(OPS, Capability.DO, "deploy.run", "prod/x"), facts=facts(OPS, after), now=NOW
     )
     assert decision.effect is Effect.APPROVAL_REQUIRED
+
+
+def test_a_reduced_eligible_binding_stays_eligible(tmp_path: Path) -> None:
+    text = (
+        "apiVersion: charter/v1\nkind: Binding\nmetadata: {name: jit}\n"
+        "spec: {role: admin, agents: [support-bot], activation: eligible, maxDuration: 2h,"
+        " approval: {approvers: ['group:sec'], quorum: 2, expiresIn: 30m}}\n"
+    )
+    files = {"agents.yaml": AGENTS, "roles.yaml": ROLES, "b.yaml": text}
+    outcome = out(BOT, "jit", WithdrawalKind.REDUCE, NARROW_ADMIN)
+    before = Engine.from_texts(files)
+    after = Engine.from_texts(patch(files, [outcome]).apply(files))
+    (new,) = [b for b in after.policy.bindings if b.name == "jit--support-bot-reduced"]
+    assert new.activation.value == "eligible"
+    assert (new.approval.approvers, new.approval.quorum) == (("group:sec",), 2)
+    assert new.approval.expires_in.total_seconds() == 1800
+    assert new.max_duration.total_seconds() == 7200
+    same_as_overlay(before, after, [outcome])
 
 
 def test_a_patched_policy_needs_no_second_patch(policy_dir: Path) -> None:

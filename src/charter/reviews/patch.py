@@ -349,6 +349,16 @@ def _documents(outcome: PatchOutcome, binding: Binding, taken: set[str]) -> str:
         assert outcome.role is not None  # noqa: S101 - checked by patch
         parts.append(_header(outcome) + role_yaml(replace(outcome.role, name=role_name)))
         spec = _binding_spec(binding, outcome.agent, role_name)
+        if binding.activation is Activation.ELIGIBLE:
+            # Narrowed, but still just in time, approved as before.
+            approval = binding.approval
+            spec["activation"] = Activation.ELIGIBLE.value
+            spec["maxDuration"] = format_duration(binding.max_duration)
+            spec["approval"] = {
+                "approvers": list(approval.approvers),
+                "quorum": approval.quorum,
+                "expiresIn": format_duration(approval.expires_in),
+            }
     else:
         spec = _binding_spec(binding, outcome.agent, binding.role)
         spec["activation"] = Activation.ELIGIBLE.value
