@@ -312,6 +312,63 @@ def test_binding_to_an_unknown_agent_only_warns_when_no_agent_is_known() -> None
     assert validated.policy is not None
 
 
+def test_exclude_agents_is_read_onto_the_binding() -> None:
+    binding = (
+        HEADER + "kind: Binding\nmetadata: {name: b}\n"
+        "spec: {role: reader, selector: {labels: {team: support}}, "
+        "excludeAgents: [support-bot, support-bot]}\n"
+    )
+    validated = check(AGENT, READER_ROLE, binding)
+    assert validated.errors == ()
+    assert validated.policy is not None
+    assert validated.policy.bindings[0].exclude_agents == ("support-bot",)
+
+
+def test_a_malformed_excluded_agent_id_is_an_error_at_its_place() -> None:
+    binding = (
+        HEADER + "kind: Binding\nmetadata: {name: b}\n"
+        "spec:\n  role: reader\n  agents: [support-bot]\n  excludeAgents: [Bad_Bot]\n"
+    )
+    validated = check(AGENT, READER_ROLE, binding)
+    diagnostic = only(validated, "invalid_value")
+    assert where(diagnostic) == ("f3.yaml", 7, 19)
+    assert validated.policy is None
+
+
+def test_excluding_an_unknown_agent_only_warns_even_when_agents_are_known() -> None:
+    binding = (
+        HEADER + "kind: Binding\nmetadata: {name: b}\n"
+        "spec: {role: reader, agents: [support-bot], excludeAgents: [suport-bot]}\n"
+    )
+    validated = check(AGENT, READER_ROLE, binding)
+    diagnostic = only(validated, "unknown_agent")
+    assert diagnostic.severity is Severity.WARNING
+    assert diagnostic.help == "did you mean 'support-bot'?"
+    assert validated.policy is not None
+
+
+def test_an_excluded_agent_holds_no_side_of_a_separation_of_duty() -> None:
+    deleter = READER_ROLE.replace("{name: reader}", "{name: deleter}").replace(
+        "crm.customer.read", "crm.customer.delete"
+    )
+    separation = (
+        HEADER + "kind: SeparationOfDuty\nmetadata: {name: read-or-delete}\n"
+        "spec: {conflicting: [{actions: [crm.customer.read]}, {actions: [crm.customer.delete]}]}\n"
+    )
+    both = (
+        HEADER + "kind: Binding\nmetadata: {name: r}\n"
+        "spec: {role: reader, agents: [support-bot]}\n---\n"
+        + HEADER
+        + "kind: Binding\nmetadata: {name: d}\n"
+        "spec: {role: deleter, selector: {labels: {team: support}}}\n"
+    )
+    assert "separation_of_duty" in codes(check(AGENT, READER_ROLE, deleter, separation, both))
+    excluded = both.replace("{team: support}}}", "{team: support}}, excludeAgents: [support-bot]}")
+    assert "separation_of_duty" not in codes(
+        check(AGENT, READER_ROLE, deleter, separation, excluded)
+    )
+
+
 # --- globs and conditions ----------------------------------------------------------------
 
 

@@ -77,6 +77,23 @@ def test_malformed_documents_are_refused(document: Any) -> None:
     assert list(VALIDATOR.iter_errors(document)) != []
 
 
+def test_a_binding_may_exclude_agents() -> None:
+    spec: dict[str, Any] = {
+        "role": "r",
+        "selector": {"labels": {"team": "x"}},
+        "excludeAgents": ["a-1"],
+    }
+    document = {
+        "apiVersion": "charter/v1",
+        "kind": "Binding",
+        "metadata": {"name": "b"},
+        "spec": spec,
+    }
+    assert list(VALIDATOR.iter_errors(document)) == []
+    spec["excludeAgents"] = "a-1, a-2"
+    assert list(VALIDATOR.iter_errors(document)) != []
+
+
 def test_charter_policy_schema_prints_it() -> None:
     result = CliRunner().invoke(app, ["policy", "schema"])
     assert result.exit_code == 0

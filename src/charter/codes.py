@@ -33,6 +33,7 @@ class DecisionCode(StrEnum):
     GUARDRAIL = "guardrail"
     REQUIREMENT_UNMET = "requirement_unmet"
     NO_PERMISSION = "no_permission"
+    REVOKED_BY_REVIEW = "revoked_by_review"
     EXCESS_FIELDS = "excess_fields"
     APPROVAL_REQUIRED = "approval_required"
     STEP_UP_REQUIRED = "step_up_required"

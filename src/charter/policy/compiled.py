@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-from charter.policy.decision import Decision, Reason
+from charter.policy.decision import Decision, Reason, Withdrawal
 from charter.policy.frozen import BUDGET, Unfreezable, freeze_part
 from charter.policy.globs import Glob
 from charter.policy.model import (
@@ -31,6 +31,7 @@ __all__ = [
     "CompiledBinding",
     "CompiledGuardrail",
     "CompiledPermission",
+    "CompiledWithdrawal",
     "Condition",
     "ConditionError",
     "RuleIndex",
@@ -263,6 +264,35 @@ class CompiledBinding:
 
 
 @dataclass(frozen=True, slots=True)
+class CompiledWithdrawal:
+    """A review outcome in force (``Withdrawal``), compiled against one ``Snapshot``: what
+    the evaluator puts in place of the withdrawn binding for the one agent it concerns.
+
+    Built by ``charter.policy.compiler.compile_withdrawals`` once per revision and
+    outcome (a narrower role's permissions are compiled then, not per decision), and
+    passed in ``Facts.withdrawn``. Meant for the snapshot it was compiled for (its
+    ``revision``): with another revision, the evaluator withdraws the binding outright,
+    so a stale cache can take access away but never give any.
+    """
+
+    withdrawal: Withdrawal
+    original: CompiledBinding
+    """The withdrawn binding as the snapshot has it."""
+    replacement: CompiledBinding | None
+    """What the agent holds through the binding instead: None (revoke), the binding with
+    the narrower role (reduce, its ``role`` a key of ``by_role`` only), or the binding as
+    an eligible one approved by the agent's owner (make eligible)."""
+    reason: Reason
+    """Why: the ``revoked_by_review`` deny's reason (revoke, reduce) or the reason the
+    ``approval_required`` carries (make eligible)."""
+    decision: Decision
+    """The ``revoked_by_review`` deny (revoke, reduce), built once."""
+    index: RuleIndex[CompiledPermission] | None = None
+    """Reduce: the narrower role, compiled (its ``candidates`` are memoised)."""
+    revision: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ActionRules:
     """Every rule whose capability and action match one ``(capability, action)``: the
     deny and the friction guardrails, and each role's permissions (roles without any
@@ -353,7 +383,9 @@ class Snapshot:
             selected = tuple(
                 binding
                 for wanted, binding in self.by_selector
-                if wanted <= key[1] and not any(binding is other for other in named)
+                if wanted <= key[1]
+                and agent not in binding.binding.exclude_agents
+                and not any(binding is other for other in named)
             )
             cached = named + selected
             if len(self._label_cache) < _MEMO_LIMIT:

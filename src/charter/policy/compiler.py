@@ -8,22 +8,34 @@ revision, so the common decision allocates nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from charter.codes import DecisionCode
+from charter.errors import InvalidInput
 from charter.policy.compiled import (
     CompiledBinding,
     CompiledGuardrail,
     CompiledPermission,
+    CompiledWithdrawal,
     Condition,
     RuleIndex,
     Snapshot,
     split_bindings,
 )
-from charter.policy.decision import NO_PERMISSION, ApprovalNeeded, Decision, Effect, Reason
+from charter.policy.decision import (
+    NO_PERMISSION,
+    ApprovalNeeded,
+    Decision,
+    Effect,
+    Reason,
+    Withdrawal,
+    WithdrawalKind,
+)
 from charter.policy.globs import ACTION, RESOURCE, any_of
 from charter.policy.model import (
     Activation,
+    ApprovalSpec,
     Binding,
     Capability,
     Guardrail,
@@ -32,7 +44,7 @@ from charter.policy.model import (
     Role,
 )
 
-__all__ = ["ConditionCompiler", "compile_policy"]
+__all__ = ["ConditionCompiler", "compile_policy", "compile_withdrawals"]
 
 ConditionCompiler = Callable[[str], Condition]
 """Turns a CEL expression into a ready ``Condition`` (raising on a bad expression)."""
@@ -49,12 +61,12 @@ def _deny(code: DecisionCode, reason: Reason, revision: str) -> Decision:
 
 
 def _role_index(
-    role: Role, conditions: ConditionCompiler, revision: str
+    role: Role, conditions: ConditionCompiler, revision: str, note: str = ""
 ) -> RuleIndex[CompiledPermission]:
     index: RuleIndex[CompiledPermission] = RuleIndex()
     for number, permission in enumerate(role.permissions):
         resources = tuple(RESOURCE.compile(pattern) for pattern in permission.resources or ("**",))
-        reason = Reason(f"Role/{role.name}", f"permissions[{number}]", Effect.ALLOW)
+        reason = Reason(f"Role/{role.name}", f"permissions[{number}]", Effect.ALLOW, note)
         compiled = CompiledPermission(
             role=role.name,
             index=number,
@@ -172,7 +184,8 @@ def compile_policy(policy: Policy, *, revision: str, conditions: ConditionCompil
             binding.role,
         )
         for agent in binding.agents:
-            by_agent.setdefault(agent, []).append(compiled)
+            if agent not in binding.exclude_agents:
+                by_agent.setdefault(agent, []).append(compiled)
         if binding.selector is not None:
             by_selector.append((frozenset(binding.selector.items()), compiled))
     deny: RuleIndex[CompiledGuardrail] = RuleIndex()
@@ -201,3 +214,121 @@ def compile_policy(policy: Policy, *, revision: str, conditions: ConditionCompil
         exact_roles={key: tuple(names) for key, names in exact_roles.items()},
         wildcard_roles=tuple(name for name, index in roles.items() if index.wildcard),
     )
+
+
+def _bindings_by_name(snapshot: Snapshot) -> dict[str, CompiledBinding]:
+    found: dict[str, CompiledBinding] = {}
+    for bindings in snapshot.by_agent.values():
+        for binding in bindings:
+            found.setdefault(binding.binding.name, binding)
+    for _wanted, binding in snapshot.by_selector:
+        found.setdefault(binding.binding.name, binding)
+    return found
+
+
+def _reused(snapshot: Snapshot, role: str, conditions: ConditionCompiler) -> ConditionCompiler:
+    """``conditions``, but answering with the original role's compiled conditions where
+    the narrower role keeps them (it always should): their remembered outcomes stay."""
+    known: dict[str, Condition] = {}
+    index = snapshot.roles.get(role)
+    if index is not None:
+        for rules in (*index.exact.values(), *index.wildcard.values()):
+            for permission in rules:
+                if permission.when is not None:
+                    known[permission.when.expression] = permission.when
+
+    def compile_condition(expression: str) -> Condition:
+        found = known.get(expression)
+        return found if found is not None else conditions(expression)
+
+    return compile_condition
+
+
+def _withdrawal(
+    snapshot: Snapshot,
+    agent: str,
+    withdrawal: Withdrawal,
+    original: CompiledBinding,
+    conditions: ConditionCompiler,
+) -> CompiledWithdrawal:
+    revision = snapshot.revision
+    spec = original.binding
+    name, kind, item = spec.name, withdrawal.kind, withdrawal.item
+    source = f"Review/{withdrawal.campaign}", f"items/{item}"
+    if kind is WithdrawalKind.MAKE_ELIGIBLE:
+        reason = Reason(
+            *source,
+            Effect.APPROVAL_REQUIRED,
+            f"binding {name} made eligible by review item {item}: approval by the agent's "
+            "owner activates it",
+        )
+    else:
+        reason = Reason(
+            *source,
+            Effect.DENY,
+            f"binding {name} withdrawn from {agent} by review item {item} ({kind.value})",
+        )
+    denial = Decision(
+        effect=Effect.DENY,
+        code=DecisionCode.REVOKED_BY_REVIEW,
+        reasons=(reason,),
+        policy_revision=revision,
+        message=reason.message,
+    )
+    replacement: CompiledBinding | None = None
+    index: RuleIndex[CompiledPermission] | None = None
+    if kind is WithdrawalKind.REDUCE:
+        role = withdrawal.role
+        if role is None or role.name != spec.role:
+            raise InvalidInput(
+                f"a reduce of Binding/{name} needs the narrower role, named {spec.role!r}"
+            )
+        index = _role_index(
+            role, _reused(snapshot, spec.role, conditions), revision, f"as reduced by {item}"
+        )
+        # Its own key in the evaluator's roles (never a valid role name: no clash).
+        replacement = replace(original, permissions=index, role=f"{spec.role}@{name}")
+    elif kind is WithdrawalKind.MAKE_ELIGIBLE:
+        if original.activation is not None:
+            replacement = original  # already eligible: nothing changes
+        else:
+            eligible = replace(spec, activation=Activation.ELIGIBLE, approval=ApprovalSpec())
+            activation = _activation(eligible, revision)
+            assert activation is not None  # noqa: S101 - eligible by construction
+            replacement = replace(
+                original,
+                binding=eligible,
+                activation=replace(activation, reasons=(*activation.reasons, reason)),
+            )
+    return CompiledWithdrawal(
+        withdrawal=withdrawal,
+        original=original,
+        replacement=replacement,
+        reason=reason,
+        decision=denial,
+        index=index,
+        revision=revision,
+    )
+
+
+def compile_withdrawals(
+    snapshot: Snapshot,
+    agent: str,
+    withdrawals: Iterable[Withdrawal],
+    *,
+    conditions: ConditionCompiler,
+) -> tuple[CompiledWithdrawal, ...]:
+    """The review outcomes in force of ``agent``, ready for its ``Facts.withdrawn``.
+
+    Compiled once per revision (a narrower role's permissions included) and cached by
+    the caller, not per decision. A withdrawal of a binding this revision no longer has
+    is left out: there is nothing left to withdraw. A reduce whose role is missing or
+    named otherwise than the binding's role is refused (``InvalidInput``).
+    """
+    bindings = _bindings_by_name(snapshot)
+    compiled = []
+    for withdrawal in withdrawals:
+        original = bindings.get(withdrawal.binding)
+        if original is not None:
+            compiled.append(_withdrawal(snapshot, agent, withdrawal, original, conditions))
+    return tuple(compiled)

@@ -6,13 +6,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from charter.codes import DecisionCode
 from charter.identity.agents import AgentStatus, RiskTier
 from charter.inference import ADVISORY_MAX_AGE, Advisory
-from charter.policy.model import ApprovalSpec, Capability
+from charter.policy.model import ApprovalSpec, Capability, Role
 from charter.secrets.findings import Finding
+
+if TYPE_CHECKING:
+    from charter.policy.compiled import CompiledWithdrawal
 
 __all__ = [
     "ADVISORY_MAX_AGE",
@@ -26,6 +29,8 @@ __all__ = [
     "Grant",
     "Reason",
     "Request",
+    "Withdrawal",
+    "WithdrawalKind",
 ]
 
 
@@ -73,6 +78,33 @@ class Grant:
     expires_at: datetime
 
 
+class WithdrawalKind(StrEnum):
+    """What a review decided a binding no longer gives an agent."""
+
+    REVOKE = "revoke"
+    REDUCE = "reduce"
+    MAKE_ELIGIBLE = "make_eligible"
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawal:
+    """A review outcome in force: what one agent no longer holds through one binding.
+
+    The evaluator applies it over the active policy revision for that agent alone,
+    until a revision reflects it (``charter.reviews.patch.reflected``).
+    """
+
+    binding: str
+    """The binding's name."""
+    kind: WithdrawalKind
+    campaign: str
+    """The review campaign's id (``rvc_...``)."""
+    item: str
+    """The review item's id (``rvi_...``)."""
+    role: Role | None = None
+    """REDUCE only: the narrower role, named like the binding's role."""
+
+
 @dataclass(frozen=True, slots=True)
 class Facts:
     """Everything gathered before deciding; recorded with the decision."""
@@ -86,6 +118,9 @@ class Facts:
     advisories: tuple[Advisory, ...] = ()
     """The inferences found among the ids the request cites in ``context.derived_from``."""
     advisory_max_age: timedelta = ADVISORY_MAX_AGE
+    withdrawn: tuple[CompiledWithdrawal, ...] = ()
+    """The agent's review outcomes in force, compiled against the snapshot decided on
+    (``charter.policy.compiler.compile_withdrawals``: ``CompiledWithdrawal`` values)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,10 +36,12 @@ from charter.policy.compiled import (
     CompiledBinding,
     CompiledGuardrail,
     CompiledPermission,
+    CompiledWithdrawal,
     Condition,
     ConditionError,
     Snapshot,
     Variables,
+    split_bindings,
 )
 from charter.policy.decision import (
     Advisory,
@@ -50,8 +52,9 @@ from charter.policy.decision import (
     Grant,
     Reason,
     Request,
+    WithdrawalKind,
 )
-from charter.policy.model import ExcessFields
+from charter.policy.model import Capability, ExcessFields
 from charter.policy.provenance import provenance
 
 __all__ = ["BEFORE_PERMISSIONS", "GOVERNANCE_PREFIX", "evaluate", "request_variables"]
@@ -271,6 +274,8 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
         others = snapshot.other_bindings.get(agent.id, ()) if snapshot.other_bindings else ()
     else:
         standing, others = snapshot.split_for(agent.id, agent.labels)
+    if facts.withdrawn:  # review outcomes in force: the one check the common path pays
+        standing, others, by_role = _withdraw(facts.withdrawn, snapshot, agent, by_role, key)
     for role in standing:
         permissions = by_role.get(role)
         if permissions is None:
@@ -291,6 +296,10 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
         )
     approved = facts.approval_id is not None
     if not matched and not approved:
+        if eligible is None and facts.withdrawn:
+            return _revoked(
+                facts.withdrawn, snapshot, rules, variables, request, agent, now, inferred
+            )
         return _answer(eligible or snapshot.no_permission, variables)
 
     # 4. Friction guardrails, unless an approval or a grant already satisfies them.
@@ -302,6 +311,66 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
         return _answer(matched[0][0].allow, variables)  # the common case: built once
     errors = variables.errors if variables is not None else []
     return _allow(request, matched, facts.approval_id, eligible, snapshot.revision, errors)
+
+
+def _withdraw(
+    withdrawn: tuple[CompiledWithdrawal, ...],
+    snapshot: Snapshot,
+    agent: AgentFacts,
+    by_role: dict[str, tuple[CompiledPermission, ...]],
+    key: tuple[Capability, str],
+) -> tuple[tuple[str, ...], tuple[CompiledBinding, ...], dict[str, tuple[CompiledPermission, ...]]]:
+    """Step 3's inputs with the agent's review outcomes in force applied: each withdrawn
+    binding left out (revoke), or put back with its narrower role (reduce) or as an
+    eligible binding (make eligible). Per binding: another binding giving the same role
+    still gives it. An outcome compiled for another revision withdraws its binding
+    outright: outcomes never give more, even when the caller's cache is stale."""
+    replaced = {w.withdrawal.binding: w for w in withdrawn}
+    bindings: list[CompiledBinding] = []
+    roles = by_role
+    for binding in snapshot.bindings_for(agent.id, agent.labels):
+        outcome = replaced.get(binding.binding.name)
+        if outcome is None:
+            bindings.append(binding)
+        elif outcome.replacement is not None and outcome.revision == snapshot.revision:
+            bindings.append(outcome.replacement)
+            if outcome.index is not None:
+                if roles is by_role:
+                    roles = dict(by_role)
+                permissions = outcome.index.candidates(*key)
+                if permissions:
+                    roles[outcome.replacement.role] = permissions
+    standing, others = split_bindings(tuple(bindings))
+    return standing, others, roles
+
+
+def _revoked(
+    withdrawn: tuple[CompiledWithdrawal, ...],
+    snapshot: Snapshot,
+    rules: ActionRules,
+    variables: _RequestVariables | None,
+    request: Request,
+    agent: AgentFacts,
+    now: datetime,
+    inferred: tuple[Advisory, ...],
+) -> Decision:
+    """The default deny, unless a binding revoked or reduced by a review would have
+    covered the request without that outcome: then ``revoked_by_review``, naming the
+    review item."""
+    withdrawals = {w.withdrawal.binding: w for w in withdrawn}
+    for binding in snapshot.bindings_for(agent.id, agent.labels):
+        outcome = withdrawals.get(binding.binding.name)
+        if outcome is None or outcome.withdrawal.kind is WithdrawalKind.MAKE_ELIGIBLE:
+            continue
+        if binding.expires_at is not None and now >= binding.expires_at:
+            continue
+        permissions = rules.by_role.get(binding.role)
+        if not permissions:
+            continue
+        variables = variables or _RequestVariables(request, agent, now, inferred)
+        if _covering(permissions, request.resource, variables):
+            return _with_errors(outcome.decision, variables.errors)
+    return _answer(snapshot.no_permission, variables)
 
 
 def _refusal(

@@ -58,6 +58,12 @@ def trace(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) -> 
                 f"  Binding/{spec.name} ({state}) gives Role/{permission.role} "
                 f"permissions[{permission.index}]; when: {_outcome(permission.when, variables)}"
             )
+    for outcome in facts.withdrawn:
+        withdrawal = outcome.withdrawal
+        lines.append(
+            f"  Binding/{withdrawal.binding} {withdrawal.kind.value} by Review/"
+            f"{withdrawal.campaign} items/{withdrawal.item}"
+        )
     for grant in facts.grants:
         live = "active" if now < grant.expires_at else "expired"
         lines.append(f"  grant {grant.id} ({live}) activates Role/{grant.role}")

@@ -197,7 +197,16 @@ def _binding(reader: NodeReader, docs: LoadedDocuments, name: str, spec: yaml.No
     keys = reader.mapping(
         spec,
         "Binding spec",
-        ("role", "agents", "selector", "activation", "expiresAt", "maxDuration", "approval"),
+        (
+            "role",
+            "agents",
+            "selector",
+            "excludeAgents",
+            "activation",
+            "expiresAt",
+            "maxDuration",
+            "approval",
+        ),
         ("role",),
     )
     if keys is None or "role" not in keys:
@@ -208,6 +217,11 @@ def _binding(reader: NodeReader, docs: LoadedDocuments, name: str, spec: yaml.No
         for value, item in reader.strings(keys["agents"], "agents") or []:
             if reader.string(item, "an agent id", pattern=AGENT_ID_PATTERN[1:-1]) is not None:
                 agents.append(value)
+    excluded = []
+    if "excludeAgents" in keys:
+        for value, item in reader.strings(keys["excludeAgents"], "excludeAgents") or []:
+            if reader.string(item, "an agent id", pattern=AGENT_ID_PATTERN[1:-1]) is not None:
+                excluded.append(value)
     selector = None
     if "selector" in keys:
         selected = reader.mapping(keys["selector"], "selector", ("labels",), ("labels",)) or {}
@@ -235,6 +249,7 @@ def _binding(reader: NodeReader, docs: LoadedDocuments, name: str, spec: yaml.No
                 max_duration=max_duration,
                 approval=approval,
                 source=reader.source(spec),
+                exclude_agents=tuple(dict.fromkeys(excluded)),
             )
         )
 

@@ -134,6 +134,18 @@ class Binding:
     max_duration: timedelta = DEFAULT_MAX_DURATION
     approval: ApprovalSpec = field(default_factory=ApprovalSpec)
     source: Source = UNKNOWN_SOURCE
+    exclude_agents: tuple[str, ...] = ()
+    """Agents the binding never gives its role to, even when named or selected: how a
+    review's revoke of a selector binding is written down as policy."""
+
+    def gives_to(self, agent: str, labels: Mapping[str, str]) -> bool:
+        """True when the binding names or selects ``agent`` (of ``labels``) and does not
+        exclude it (expiry and activation aside)."""
+        if agent in self.exclude_agents:
+            return False
+        if agent in self.agents:
+            return True
+        return self.selector is not None and self.selector.items() <= labels.items()
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,6 +100,7 @@ _SPECS: dict[str, dict[str, Any]] = {
             "role": {"type": "string", "pattern": f"^{NAME_PATTERN}$"},
             "agents": _STRINGS,
             "selector": _object({"labels": _LABELS}, ["labels"]),
+            "excludeAgents": _STRINGS,
             "activation": _enum(Activation),
             "expiresAt": {"type": "string", "format": "date-time"},
             "maxDuration": _DURATION,

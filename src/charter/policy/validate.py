@@ -129,6 +129,7 @@ def _separations(checks: _Checks, policy: Policy, roles: dict[str, Role]) -> Non
         if binding.selector is not None:
             wanted = binding.selector.items()
             agents |= {name for name, have in labels.items() if wanted <= have.items()}
+        agents -= set(binding.exclude_agents)
         for agent in agents:
             held.setdefault(agent, []).append(binding)
     for separation in policy.separations:
@@ -214,6 +215,16 @@ def validate(loaded: LoadedDocuments, *, known_agents: Collection[str] = ()) -> 
                     f"Binding/{binding.name} names unknown agent {agent!r}",
                     did_you_mean(agent, everyone),
                 )
+        for agent in binding.exclude_agents:
+            # Only a warning: excluding an agent that is gone (or not yet registered)
+            # gives no one anything.
+            if agent not in everyone:
+                checks.warning(
+                    binding.source,
+                    "unknown_agent",
+                    f"Binding/{binding.name} excludes unknown agent {agent!r}",
+                    did_you_mean(agent, everyone),
+                )
         _wildcards_on_high_risk(checks, binding, roles[binding.role], agents)
     for role in policy.roles:
         if role.name not in bound:
@@ -239,7 +250,11 @@ def validate(loaded: LoadedDocuments, *, known_agents: Collection[str] = ()) -> 
 def _wildcards_on_high_risk(
     checks: _Checks, binding: Binding, role: Role, agents: dict[str, AgentSpec]
 ) -> None:
-    risky = [a for a in binding.agents if a in agents and agents[a].risk_tier in _HIGH_RISK]
+    risky = [
+        a
+        for a in binding.agents
+        if a in agents and agents[a].risk_tier in _HIGH_RISK and a not in binding.exclude_agents
+    ]
     if not risky:
         return
     for number, permission in enumerate(role.permissions):
