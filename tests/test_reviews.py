@@ -146,3 +146,37 @@ def test_overdue_items_follow_the_default(scene: Scene, clock: ManualClock) -> N
     verdicts = {i["source"]: i["verdict"] for i in after["items"]}
     assert verdicts["agent"] == "keep"
     assert verdicts["Binding/deployer-standing"] == "revoke"
+
+
+def test_a_revoke_takes_effect_on_the_next_decision(scene: Scene) -> None:
+    assert scene.decide(DRAFT)["decision"] == "allow"
+    campaign = start(scene, scope={"agents": ["ops-bot"]})
+    deployer = item(campaign, "ops-bot", "Binding/deployer-standing")
+    decided = post(
+        scene,
+        f"/v1/reviews/items/{deployer['id']}/decision",
+        "user:olga",
+        {"verdict": "revoke", "reason": "not needed"},
+    )
+    assert decided.status_code == 200, decided.text
+    denied = scene.decide(DRAFT)
+    assert denied["decision"] == "deny"
+    assert denied["code"] == "revoked_by_review"
+    assert any(deployer["id"] in r["rule"] for r in denied["reasons"]), denied["reasons"]
+
+
+def test_a_reduce_keeps_what_was_used_only(scene: Scene) -> None:
+    assert scene.decide(DRAFT)["decision"] == "allow"
+    campaign = start(scene, scope={"agents": ["ops-bot"]})
+    deployer = item(campaign, "ops-bot", "Binding/deployer-standing")
+    decided = post(
+        scene,
+        f"/v1/reviews/items/{deployer['id']}/decision",
+        "user:olga",
+        {"verdict": "reduce", "reason": "drafts only"},
+    )
+    assert decided.status_code == 200, decided.text
+    assert scene.decide(DRAFT)["decision"] == "allow"
+    other = scene.decide({**DRAFT, "resource": "reviews/2"})
+    assert other["decision"] == "deny"
+    assert other["code"] == "revoked_by_review"

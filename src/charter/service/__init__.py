@@ -21,6 +21,7 @@ from charter.service.grants import GrantService
 from charter.service.humans import Deactivation, HumanChanges, HumanService
 from charter.service.inbox import Case, InboxService
 from charter.service.policies import PolicyService
+from charter.service.review_outcomes import ReviewOutcomes
 from charter.service.review_sweep import ReviewSweeper, SweepReport
 from charter.service.reviews import CampaignView, ItemDecision, ReviewService, StartCampaign
 from charter.service.secrets import LeakService, scanner_from
@@ -131,6 +132,7 @@ class Services:
             committer=GroupCommitter(store),
             advisory_max_age=settings.inference_max_age,
             follow_activation=policies.hold_active,
+            outcomes=ReviewOutcomes(),
         )
         return cls(
             store=store,

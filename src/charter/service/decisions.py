@@ -36,6 +36,7 @@ from charter.identity.agents import Agent
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.ids import IdFactory, new_id
+from charter.policy.compiled import CompiledWithdrawal
 from charter.policy.decision import ADVISORY_MAX_AGE, Advisory, Decision, Effect, Reason, Request
 from charter.policy.engine import Engine
 from charter.policy.evaluate import BEFORE_PERMISSIONS, evaluate
@@ -47,6 +48,7 @@ from charter.service.active import ActiveEngine
 from charter.service.approvals import open_approval
 from charter.service.commits import GroupCommitter
 from charter.service.facts import digest_of, facts_for, request_snapshot
+from charter.service.review_outcomes import ReviewOutcomes, Withdrawn
 from charter.service.secrets import LeakService, Scanned, leaked_decision
 from charter.service.tokens import Checked, TokenService
 from charter.service.usage import note_usage
@@ -100,12 +102,14 @@ class DecisionService:
         ids: IdFactory = new_id,
         committer: GroupCommitter | None = None,
         advisory_max_age: timedelta = ADVISORY_MAX_AGE,
+        outcomes: ReviewOutcomes | None = None,
     ) -> None:
         self._store, self._clock, self._compiled, self._ids = store, clock, compiled, ids
         self._follow = follow_activation
         self._tokens, self._secrets = tokens, secrets
         self._committer = committer
         self._advisory_max_age = advisory_max_age
+        self._outcomes = outcomes
 
     def _write(self, work: Callable[[UnitOfWork], T]) -> T:
         # Group commit (service/commits.py): concurrent decisions share one transaction.
@@ -233,6 +237,12 @@ class DecisionService:
         # suspension, revocation or activation is recorded before it, it decides by.
         unit.audit.head(lock=True)
         engine = self._active_engine(unit)  # one revision for the whole batch
+        # Review outcomes decided before this decision took its place count, at once.
+        withdrawn = (
+            self._outcomes.current(unit, engine)
+            if engine is not None and self._outcomes is not None
+            else _nothing_withdrawn
+        )
         # A leak reported before this decision took its place counts, on every server.
         fresh = self._secrets.current(unit, scans[0].leaks) if scans else None
         if fresh is not None:
@@ -261,7 +271,16 @@ class DecisionService:
                 decision = _NO_POLICY
             else:
                 decision, approval, agent = self._evaluate(
-                    unit, actor, engine, request, scanned, snapshot, digest, decision_id, now
+                    unit,
+                    actor,
+                    engine,
+                    request,
+                    scanned,
+                    snapshot,
+                    digest,
+                    decision_id,
+                    now,
+                    withdrawn,
                 )
                 decision = scanned.scrubbed(decision)
                 if decision.allowed and agent is not None:
@@ -294,6 +313,7 @@ class DecisionService:
         digest: str,
         decision_id: str,
         now: datetime,
+        withdrawn: Withdrawn,
     ) -> tuple[Decision, Approval | None, Agent | None]:
         """The decision, the approval or step-up it opened, and the agent's record."""
         agent = unit.agents.get(request.agent)
@@ -306,6 +326,7 @@ class DecisionService:
             leaked=scanned.leaked,
             advisories=unit.advisories.get_many(ids) if ids else (),
             advisory_max_age=self._advisory_max_age,
+            withdrawn=withdrawn(agent.id),
         )
         decision = evaluate(request, engine.snapshot, base, now)
         if not _facts_matter(decision):
@@ -338,6 +359,11 @@ class DecisionService:
 
 
 T = TypeVar("T")
+
+
+def _nothing_withdrawn(agent: str) -> tuple[CompiledWithdrawal, ...]:
+    return ()
+
 
 _OPENS_APPROVAL = (Effect.APPROVAL_REQUIRED, Effect.STEP_UP_REQUIRED)
 

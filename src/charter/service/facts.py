@@ -10,6 +10,7 @@ from typing import Any
 from charter.approvals.grants import GrantRecord
 from charter.audit.records import canonical_json
 from charter.identity.agents import Agent
+from charter.policy.compiled import CompiledWithdrawal
 from charter.policy.decision import ADVISORY_MAX_AGE, Advisory, AgentFacts, Facts, Request
 from charter.policy.model import Capability
 from charter.secrets import Finding
@@ -43,9 +44,11 @@ def facts_for(
     leaked: tuple[str, ...] = (),
     advisories: Iterable[Advisory] = (),
     advisory_max_age: timedelta = ADVISORY_MAX_AGE,
+    withdrawn: tuple[CompiledWithdrawal, ...] = (),
 ) -> Facts:
     """Facts for a decision: the agent (None: unknown), its active grants, an approval,
-    the registered leaks found in the request, the inferences it cites."""
+    the registered leaks found in the request, the inferences it cites, and the review
+    outcomes in force that withdraw some of its bindings."""
     if agent is None:
         return Facts(agent=None)
     return Facts(
@@ -55,6 +58,7 @@ def facts_for(
         leaked=leaked,
         advisories=tuple(advisories),
         advisory_max_age=advisory_max_age,
+        withdrawn=withdrawn,
     )
 
 

@@ -18,7 +18,7 @@ One sweep, at a given time (an injected clock in tests):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -41,10 +41,12 @@ from charter.reviews.campaigns import (
     ReviewSettings,
     Scope,
 )
+from charter.reviews.patch import PatchOutcome, reflected
 from charter.service.access import require_roles
 from charter.service.active import ActiveEngine
 from charter.service.agents import apply_transition
 from charter.service.review_evidence import items_for_agent
+from charter.service.review_outcomes import withdrawal_of
 from charter.service.reviews import settle_undecided
 from charter.service.webhooks import audit_and_publish
 from charter.storage.ports import Store, UnitOfWork
@@ -145,7 +147,6 @@ def sweep(
     *,
     engine: Engine | None,
     ids: IdFactory,
-    reflected: Callable[[Engine, ReviewItem], bool] | None = None,
 ) -> SweepReport:
     """Run every step once, at ``now``, in ``unit``."""
     report = SweepReport()
@@ -153,30 +154,49 @@ def sweep(
     _overdue(unit, now, settings, report)
     _due_soon(unit, now, settings, report)
     _hand_off(unit, now, report)
-    if engine is not None and reflected is not None:
-        for item in unit.reviews.in_force():
-            if reflected(engine, item):
-                record = unit.audit.append(
-                    AuditEntry(
-                        type="review.outcome_done",
-                        actor=REVIEWS.ref,
-                        at=now,
-                        agent=item.agent,
-                        subject=item.id,
-                        data={
-                            "campaign": item.campaign,
-                            "item": item.id,
-                            "source": item.source,
-                            "verdict": None if item.verdict is None else item.verdict.value,
-                            "revision": engine.revision,
-                        },
-                    )
-                )
-                unit.reviews.save_item(
-                    replace(item, outcome=OutcomeState.DONE), outcome_seq=record.seq
-                )
-                report.settled.append(item.id)
+    if engine is not None:
+        report.settled.extend(settle(unit, now, engine))
     return report
+
+
+def settle(unit: UnitOfWork, now: datetime, engine: Engine) -> list[str]:
+    """Mark done the outcomes in force that ``engine``'s revision reflects (the policy
+    now does what they did); their item ids."""
+    settled = []
+    for item in unit.reviews.in_force():
+        withdrawal = withdrawal_of(item)
+        agent = unit.agents.get(item.agent)
+        if withdrawal is None or agent is None:
+            continue
+        outcome = PatchOutcome(
+            agent=item.agent,
+            binding=withdrawal.binding,
+            kind=withdrawal.kind,
+            campaign=item.campaign,
+            item=item.id,
+            role=withdrawal.role,
+        )
+        if not reflected(engine.policy, outcome, agent.labels):
+            continue
+        record = unit.audit.append(
+            AuditEntry(
+                type="review.outcome_done",
+                actor=REVIEWS.ref,
+                at=now,
+                agent=item.agent,
+                subject=item.id,
+                data={
+                    "campaign": item.campaign,
+                    "item": item.id,
+                    "source": item.source,
+                    "verdict": None if item.verdict is None else item.verdict.value,
+                    "revision": engine.revision,
+                },
+            )
+        )
+        unit.reviews.save_item(replace(item, outcome=OutcomeState.DONE), outcome_seq=record.seq)
+        settled.append(item.id)
+    return settled
 
 
 def _recertify(
@@ -342,10 +362,9 @@ class ReviewSweeper:
         settings: ReviewSettings,
         *,
         ids: IdFactory = new_id,
-        reflected: Callable[[Engine, ReviewItem], bool] | None = None,
     ) -> None:
         self._store, self._clock, self._compiled = store, clock, compiled
-        self._settings, self._ids, self._reflected = settings, ids, reflected
+        self._settings, self._ids = settings, ids
 
     def run(self, actor: Principal = REVIEWS) -> SweepReport:
         """One sweep, now."""
@@ -360,5 +379,14 @@ class ReviewSweeper:
                 self._settings,
                 engine=self._compiled.engine,
                 ids=self._ids,
-                reflected=self._reflected,
             )
+
+    def settle(self) -> list[str]:
+        """Mark done the outcomes the active revision reflects (run after a policy is
+        applied or rolled back, and by every sweep); their item ids."""
+        engine = self._compiled.engine
+        if engine is None:
+            return []
+        with self._store.write() as unit:
+            unit.audit.head(lock=True)
+            return settle(unit, self._clock(), engine)

@@ -27,6 +27,8 @@ RevisionPath = Annotated[str, Path(pattern=r"^rev_[0-9a-f]{16}$")]
 def apply_policy(services: Wired, caller: Caller, body: PolicyFiles) -> PolicyApplied:
     """Validate and activate a policy; an invalid one is refused whole (422, diagnostics)."""
     applied = services.policies.apply(caller, body.files)
+    # Review outcomes the new revision makes permanent are done from now on.
+    services.review_sweep.settle()
     return PolicyApplied(
         revision=applied.revision,
         previous=applied.previous,
@@ -82,6 +84,7 @@ def list_revisions(
 def activate_revision(services: Wired, caller: Caller, revision: RevisionPath) -> PolicyActivated:
     """Roll back (or forward) to a stored revision."""
     active = services.policies.rollback(caller, revision)
+    services.review_sweep.settle()
     return PolicyActivated(
         revision=active.revision,
         activated_at=active.activated_at.isoformat(),
