@@ -180,3 +180,21 @@ def test_a_reduce_keeps_what_was_used_only(scene: Scene) -> None:
     other = scene.decide({**DRAFT, "resource": "reviews/2"})
     assert other["decision"] == "deny"
     assert other["code"] == "revoked_by_review"
+
+
+def test_make_eligible_asks_for_an_approval_that_grants_the_role(scene: Scene) -> None:
+    campaign = start(scene, scope={"agents": ["ops-bot"]})
+    deployer = item(campaign, "ops-bot", "Binding/deployer-standing")
+    decided = post(
+        scene,
+        f"/v1/reviews/items/{deployer['id']}/decision",
+        "user:olga",
+        {"verdict": "make_eligible", "reason": "just in time from now on"},
+    )
+    assert decided.status_code == 200, decided.text
+    asked = scene.decide(DRAFT)
+    assert asked["decision"] == "approval_required", asked
+    assert any(deployer["id"] in r["rule"] for r in asked["reasons"]), asked["reasons"]
+    voted = scene.vote(asked["approval"]["id"], "user:olga")
+    assert voted.status_code == 200, voted.text
+    assert scene.decide(DRAFT)["decision"] == "allow"

@@ -65,7 +65,7 @@ _ADMINS = "admins"
 
 _EVENTS = {
     "added": "review.item_added",
-    "overdue": "overdue",
+    "overdue": "review.item_overdue",
     "due_soon": "review.item_due_soon",
 }
 
