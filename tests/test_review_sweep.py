@@ -172,9 +172,9 @@ def test_bulk_decisions_are_all_or_none(scene: Scene) -> None:
 def test_a_deactivated_reviewer_hands_items_to_the_new_owner(scene: Scene) -> None:
     campaign = start(scene, scope={"agents": ["ops-bot"]})
     scene.services.agents.update(SYSTEM, "ops-bot", AgentChanges(owner="user:oscar"))
-    scene.services.humans.deactivate(SYSTEM, "user:olga", reason="left")
-    report = sweep(scene)
-    assert len(report["handed_off"]) == len(campaign["items"])
+    gone = post(scene, "/v1/humans/user:olga/deactivate", "user:rita", {"reason": "left"})
+    assert gone.status_code == 200, gone.text
+    assert sweep(scene)["handed_off"] == []  # done with the deactivation already
     after = get(scene, f"/v1/reviews/{campaign['id']}", "user:rita").json()["items"]
     assert {i["reviewer"] for i in after} == {"user:oscar"}
 
@@ -197,3 +197,17 @@ def test_an_orphaned_agents_items_go_to_the_admins(scene: Scene) -> None:
     assert moved.status_code == 200, moved.text
     owner = scene.api.get("/v1/agents/ops-bot", headers=scene.tokens["user:rita"]).json()
     assert owner["owner"] == "user:oscar"
+
+
+def test_a_group_reviewer_may_not_take_the_agent_for_themselves(scene: Scene) -> None:
+    campaign = start(scene, scope={"agents": ["ops-bot"]}, reviewer="group:ops")
+    agent_item = item(campaign, "ops-bot", "agent")
+    path = f"/v1/reviews/items/{agent_item['id']}/decision"
+    body = {"verdict": "reassign_owner", "reason": "mine now"}
+    taken = post(scene, path, "user:oscar", {**body, "new_owner": "user:oscar"})
+    assert taken.status_code == 403
+    assert taken.json()["error"]["code"] == "forbidden"
+    outsider = post(scene, path, "user:olga", {**body, "new_owner": "user:otto"})
+    assert outsider.status_code == 403  # the owner is not the reviewer this time
+    handed = post(scene, path, "user:oscar", {**body, "new_owner": "user:otto"})
+    assert handed.status_code == 200, handed.text

@@ -381,6 +381,15 @@ class ReviewSweeper:
                 ids=self._ids,
             )
 
+    def hand_off(self) -> list[str]:
+        """Move the open items of deactivated reviewers on (run right after a human is
+        deactivated, and by every sweep); their item ids."""
+        report = SweepReport()
+        with self._store.write() as unit:
+            unit.audit.head(lock=True)
+            _hand_off(unit, self._clock(), report)
+        return report.handed_off
+
     def settle(self) -> list[str]:
         """Mark done the outcomes the active revision reflects (run after a policy is
         applied or rolled back, and by every sweep); their item ids."""

@@ -198,6 +198,14 @@ def record_item_decision(
             )
         if agent.status is AgentStatus.RETIRED:
             raise Conflict(f"agent {agent.id!r} is retired", code=ErrorCode.AGENT_RETIRED)
+        if owner == actor.id and not actor.has_any(HumanRole.ADMIN):
+            # A reviewer hands accountability on; taking the agent (and the power to
+            # issue its tokens) is an admin's call.
+            raise PermissionDenied(
+                f"{actor.ref} may not make themselves the owner of {agent.id}",
+                code=ErrorCode.FORBIDDEN,
+                help="name someone else, or ask an admin",
+            )
         require_active_owner(unit, owner)
         moved = replace(agent, owner=owner, updated_at=now)
         record_update(unit, actor, agent, moved, review_item=item.id)

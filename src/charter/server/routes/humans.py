@@ -90,6 +90,8 @@ def deactivate_human(
 ) -> DeactivationOut:
     """Deactivate a human; the agents they own are reported as orphaned."""
     result = services.humans.deactivate(caller, human_id, reason=body.reason if body else "")
+    # Their open review items go to each agent's owner, or to the admins, now.
+    services.review_sweep.hand_off()
     return DeactivationOut(
         human=HumanOut.of(result.human),
         orphaned_agents=[AgentOut.of(agent) for agent in result.orphaned_agents],
