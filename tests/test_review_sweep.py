@@ -19,6 +19,8 @@ from tests.scenes import Scene
 from tests.test_reviews import DRAFT, get, item, post, start
 from tests.test_reviews import scene as scene
 
+RECERTIFICATION = "/v1/reviews/campaigns/rvc_recertification"
+
 
 def sweep(scene: Scene) -> dict[str, Any]:
     answer = post(scene, "/v1/reviews/sweep", "user:rita", {})
@@ -43,7 +45,7 @@ def later(scene: Scene, clock: ManualClock, days: int) -> None:
 
 
 def recertification_items(scene: Scene, agent: str) -> list[dict[str, Any]]:
-    shown = get(scene, "/v1/reviews/rvc_recertification", "user:rita")
+    shown = get(scene, RECERTIFICATION, "user:rita")
     assert shown.status_code == 200, shown.text
     return [i for i in shown.json()["items"] if i["agent"] == agent]
 
@@ -52,16 +54,13 @@ def test_agents_near_their_recertification_get_one_item(scene: Scene, clock: Man
     assert sweep(scene)["recertification_items"] == []
     recertify_in(scene, clock, 10, "ops-bot", "copilot")
     first = sweep(scene)
-    agents = {
-        i["agent"]
-        for i in get(scene, "/v1/reviews/rvc_recertification", "user:rita").json()["items"]
-    }
+    agents = {i["agent"] for i in get(scene, RECERTIFICATION, "user:rita").json()["items"]}
     assert {"ops-bot", "copilot"} <= agents
     assert len(first["recertification_items"]) == len(agents)
     assert sweep(scene)["recertification_items"] == []  # one open item per agent
     ops = recertification_items(scene, "ops-bot")[0]
     assert ops["reviewer"] == "user:olga"
-    assert post(scene, "/v1/reviews/rvc_recertification/close", "user:rita", {}).status_code == 409
+    assert post(scene, f"{RECERTIFICATION}/close", "user:rita", {}).status_code == 409
     # Keeping the agent recertifies it: nothing more is asked until the next date nears.
     kept = post(
         scene,
@@ -76,7 +75,7 @@ def test_agents_near_their_recertification_get_one_item(scene: Scene, clock: Man
     sweep(scene)
     assert "ops-bot" not in {
         i["agent"]
-        for i in get(scene, "/v1/reviews/rvc_recertification", "user:rita").json()["items"]
+        for i in get(scene, RECERTIFICATION, "user:rita").json()["items"]
         if i["status"] != "decided"
     }
 
@@ -126,7 +125,7 @@ def test_overdue_items_take_the_campaign_default(scene: Scene, clock: ManualCloc
     later(scene, clock, 2)
     report = sweep(scene)
     assert len(report["overdue"]) == len(campaign["items"])
-    after = get(scene, f"/v1/reviews/{campaign['id']}", "user:rita").json()
+    after = get(scene, f"/v1/reviews/campaigns/{campaign['id']}", "user:rita").json()
     verdicts = {(i["agent"], i["source"]): (i["verdict"], i["flagged"]) for i in after["items"]}
     # revoke_high_risk: the high-risk copilot's binding is revoked, the rest kept, flagged.
     assert verdicts[("copilot", "Binding/copilot-drafts")] == ("revoke", False)
@@ -162,7 +161,7 @@ def test_bulk_decisions_are_all_or_none(scene: Scene) -> None:
     body = {"verdict": "keep", "reason": "reviewed together"}
     mixed = post(scene, "/v1/reviews/decisions", "user:olga", {**body, "items": mine + theirs})
     assert mixed.status_code == 404  # olga neither reviews nor owns the copilot's items
-    untouched = get(scene, f"/v1/reviews/{campaign['id']}", "user:rita").json()["items"]
+    untouched = get(scene, f"/v1/reviews/campaigns/{campaign['id']}", "user:rita").json()["items"]
     assert all(i["status"] == "pending" for i in untouched)
     decided = post(scene, "/v1/reviews/decisions", "user:olga", {**body, "items": mine})
     assert decided.status_code == 200, decided.text
@@ -175,7 +174,7 @@ def test_a_deactivated_reviewer_hands_items_to_the_new_owner(scene: Scene) -> No
     gone = post(scene, "/v1/humans/user:olga/deactivate", "user:rita", {"reason": "left"})
     assert gone.status_code == 200, gone.text
     assert sweep(scene)["handed_off"] == []  # done with the deactivation already
-    after = get(scene, f"/v1/reviews/{campaign['id']}", "user:rita").json()["items"]
+    after = get(scene, f"/v1/reviews/campaigns/{campaign['id']}", "user:rita").json()["items"]
     assert {i["reviewer"] for i in after} == {"user:oscar"}
 
 
@@ -183,11 +182,10 @@ def test_an_orphaned_agents_items_go_to_the_admins(scene: Scene) -> None:
     campaign = start(scene, scope={"agents": ["ops-bot"]})
     scene.services.humans.deactivate(SYSTEM, "user:olga", reason="left")
     sweep(scene)
-    after = get(scene, f"/v1/reviews/{campaign['id']}", "user:rita").json()["items"]
+    after = get(scene, f"/v1/reviews/campaigns/{campaign['id']}", "user:rita").json()["items"]
     assert {(i["reviewer"], i["status"]) for i in after} == {("admins", "escalated")}
-    agent_item = item(
-        get(scene, f"/v1/reviews/{campaign['id']}", "user:rita").json(), "ops-bot", "agent"
-    )
+    shown = get(scene, f"/v1/reviews/campaigns/{campaign['id']}", "user:rita").json()
+    agent_item = item(shown, "ops-bot", "agent")
     moved = post(
         scene,
         f"/v1/reviews/items/{agent_item['id']}/decision",

@@ -54,10 +54,10 @@ def get(scene: Scene, path: str, who: str) -> Any:
 
 
 def start(scene: Scene, **body: Any) -> dict[str, Any]:
-    answer = post(scene, "/v1/reviews", "user:rita", {"name": "Q4 agents", **body})
+    answer = post(scene, "/v1/reviews/campaigns", "user:rita", {"name": "Q4 agents", **body})
     assert answer.status_code == 201, answer.text
     campaign: dict[str, Any] = answer.json()
-    shown = get(scene, f"/v1/reviews/{campaign['id']}", "user:rita")
+    shown = get(scene, f"/v1/reviews/campaigns/{campaign['id']}", "user:rita")
     assert shown.status_code == 200, shown.text
     shown_campaign: dict[str, Any] = shown.json()
     return shown_campaign
@@ -91,7 +91,7 @@ def test_a_campaign_has_an_item_per_agent_and_per_binding(scene: Scene) -> None:
 
 def test_agents_never_start_or_decide_and_propose_only_on_others(scene: Scene) -> None:
     assert scene.decide(DRAFT)["decision"] == "allow"
-    refused = post(scene, "/v1/reviews", "copilot", {"name": "mine"})
+    refused = post(scene, "/v1/reviews/campaigns", "copilot", {"name": "mine"})
     assert refused.status_code == 403
     campaign = start(scene)
     own = item(campaign, "copilot", "agent")
@@ -142,7 +142,7 @@ def test_overdue_items_follow_the_default(scene: Scene, clock: ManualClock) -> N
     report = post(scene, "/v1/reviews/sweep", "user:rita", {})
     assert report.status_code == 200, report.text
     assert len(report.json()["overdue"]) == len(campaign["items"])
-    after = get(scene, f"/v1/reviews/{campaign['id']}", "user:rita").json()
+    after = get(scene, f"/v1/reviews/campaigns/{campaign['id']}", "user:rita").json()
     verdicts = {i["source"]: i["verdict"] for i in after["items"]}
     assert verdicts["agent"] == "keep"
     assert verdicts["Binding/deployer-standing"] == "revoke"

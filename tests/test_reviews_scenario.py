@@ -48,14 +48,14 @@ def test_the_review_scenario(scene: Scene) -> None:
     assert scene.decide(RESTART)["decision"] == "approval_required"
 
     campaign = start(scene, name="Quarterly agent access")
-    assert post(scene, "/v1/reviews", "copilot", {"name": "mine"}).status_code == 403
+    assert post(scene, "/v1/reviews/campaigns", "copilot", {"name": "mine"}).status_code == 403
     deployer = item(campaign, "ops-bot", "Binding/deployer-standing")
     restarter = item(campaign, "ops-bot", "Binding/restarter-eligible")
     assert deployer["recommendation"] == "reduce"
     assert restarter["recommendation"] == "revoke"
 
     # The copilot reads the campaign (its policy allows review.read) and proposes.
-    seen = get(scene, f"/v1/reviews/{campaign['id']}", "copilot")
+    seen = get(scene, f"/v1/reviews/campaigns/{campaign['id']}", "copilot")
     assert seen.status_code == 200, seen.text
     assert all(i["agent"] != "copilot" for i in seen.json()["items"])
 
@@ -81,7 +81,8 @@ def test_the_review_scenario(scene: Scene) -> None:
         {"verdict": "revoke", "reason": "I decide"},
     )
     assert tried.status_code == 403
-    closing = post(scene, f"/v1/reviews/{campaign['id']}/close", "copilot", {"reason": "done"})
+    path = f"/v1/reviews/campaigns/{campaign['id']}/close"
+    closing = post(scene, path, "copilot", {"reason": "done"})
     assert closing.status_code == 403
     # A proposal decides nothing.
     assert get(scene, f"/v1/reviews/items/{restarter['id']}", "user:olga").json()["status"] == (

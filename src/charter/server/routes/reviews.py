@@ -34,7 +34,7 @@ CampaignIdPath = Annotated[str, Path(pattern=CAMPAIGN_ID_PATTERN)]
 ItemIdPath = Annotated[str, Path(pattern=ITEM_ID_PATTERN)]
 
 
-@router.post("", status_code=201)
+@router.post("/campaigns", status_code=201)
 def start_campaign(services: Wired, caller: Caller, body: CampaignIn) -> CampaignOut:
     """Start a campaign (admins): its items, evidence and recommendations are built now."""
     view = services.reviews.start(
@@ -51,7 +51,7 @@ def start_campaign(services: Wired, caller: Caller, body: CampaignIn) -> Campaig
     return CampaignOut.of(view.campaign, dict(view.counts))
 
 
-@router.get("")
+@router.get("/campaigns")
 def list_campaigns(
     services: Wired, caller: Caller, status: CampaignStatus | None = None
 ) -> CampaignPage:
@@ -131,7 +131,7 @@ def propose(services: Wired, caller: Caller, item_id: ItemIdPath, body: Proposal
     return ProposalOut.of(proposal)
 
 
-@router.get("/{campaign_id}")
+@router.get("/campaigns/{campaign_id}")
 def show_campaign(services: Wired, caller: Caller, campaign_id: CampaignIdPath) -> CampaignOut:
     """A campaign with the items the caller may see, their proposals included."""
     view = services.reviews.show(caller, campaign_id)
@@ -139,7 +139,7 @@ def show_campaign(services: Wired, caller: Caller, campaign_id: CampaignIdPath) 
     return CampaignOut.of(view.campaign, dict(view.counts), items)
 
 
-@router.post("/{campaign_id}/close")
+@router.post("/campaigns/{campaign_id}/close")
 def close_campaign(
     services: Wired, caller: Caller, campaign_id: CampaignIdPath, body: CloseIn
 ) -> CampaignOut:
