@@ -6,11 +6,11 @@ For each backend, SQLite in fresh temporary data dirs and PostgreSQL in fresh da
 postgresql+psycopg://postgres@127.0.0.1:5432/postgres, and dropped afterwards; the
 section says so when it is unreachable), it:
 
-1. initialises two stores with `charter init --demo --policy examples/policies`;
+1. initialises three stores with `charter init --demo --policy examples/policies`;
 2. starts `python -m bench.http_server` on each (`charter serve`'s stack plus bench-only
    routes; one with group commit as the product wires it, one with one transaction per
-   decision) as subprocesses on loopback ports, and issues `support-bot` a token through
-   the API;
+   decision, one without access reviews' usage and outcomes) as subprocesses on
+   loopback ports, and issues `support-bot` a token through the API;
 3. from this process (never a server's) drives HTTP/1.1 keep-alive connections written
    on raw asyncio streams: closed loop (N connections, each sending its next request as
    soon as the last is answered) against the empty routes, `GET /v1/whoami` and
@@ -490,6 +490,7 @@ class Variant:
 VARIANTS = (
     Variant("group commit", (), everything=True),
     Variant("one transaction per decision", ("--no-group-commit",), everything=False),
+    Variant("group commit, without reviews", ("--no-reviews",), everything=False),
 )
 
 
@@ -616,6 +617,38 @@ def _cpu(run: Run) -> float:
     return run.server_cpu / run.seconds if run.seconds else 0.0
 
 
+def _review_cost(
+    measured: Measured, rates: dict[tuple[str, str, int], float], group: str, bare: str
+) -> str:
+    """What access reviews cost each decision: usage noted in the group commit and
+    review outcomes applied, against the same server without them."""
+
+    def change(with_reviews: float, without: float) -> str:
+        return f"{with_reviews:,.0f} vs {without:,.0f}/s, {with_reviews / without - 1:+.0%}"
+
+    closed = [
+        f"{connections} connections {change(rates[key], rates[DECIDE, bare, connections])}"
+        for key in rates
+        if key[0] == DECIDE and key[1] == group
+        for connections in [key[2]]
+    ]
+    opened = [
+        f"{rate:,}/s offered {change(_median(runs, _achieved), _median(bare_runs, _achieved))}"
+        for (rate, variant), runs in sorted(measured.open.items())
+        if variant == group
+        for bare_runs in [measured.open[rate, bare]]
+    ]
+    return (
+        "Access reviews' cost (usage noted in the same group commit, review outcomes "
+        "applied; the `--no-reviews` server leaves both out), decisions/s with them vs "
+        f"without: closed loop at {'; '.join(closed)}; open loop at {'; '.join(opened)}.\n"
+    )
+
+
+def _achieved(run: Run) -> float:
+    return run.rate
+
+
 def _section(measured: Measured, plan: Plan) -> list[str]:
     lines = [f"\n### {measured.backend}\n"]
     lines.append(
@@ -636,7 +669,7 @@ def _section(measured: Measured, plan: Plan) -> list[str]:
             f"{_errors(runs)} |"
         )
     busiest = max(plan.connections)
-    group, alone = VARIANTS[0].name, VARIANTS[1].name
+    group, alone, bare = (variant.name for variant in VARIANTS)
     labels = list(dict.fromkeys(label for label, _, _ in measured.closed))
     empty, empty_sync, whoami = (rates[label, group, busiest] for label in labels[:3])
     decisions = rates[DECIDE, group, busiest]
@@ -648,6 +681,7 @@ def _section(measured: Measured, plan: Plan) -> list[str]:
         f"a token check alone ({whoami:,.0f}/s); group commit takes them from {before:,.0f} "
         f"to {decisions:,.0f}/s ({decisions / before:.2f}x).\n"
     )
+    lines.append(_review_cost(measured, rates, group, bare))
     lines.append(
         f"Open loop at fixed rates: {', '.join(f'{rate:,}' for rate in plan.rates)}/s and "
         f"{', '.join(f'{share:.0%}' for share in plan.fractions)} of the "
@@ -696,10 +730,12 @@ def report(measured: list[Measured], plan: Plan, skipped: list[str], command: st
         "asyncio loop; FastAPI; the same app and middleware) started through "
         "`bench/http_server.py`, which adds only bench routes: `POST /bench/empty` (async, "
         "no token, no body read), `POST /bench/empty-sync` (the same as a plain function, "
-        "so FastAPI runs it on its thread pool) and `GET /bench/commits`. Per backend, two "
-        "servers on two fresh stores run side by side, measured in turns: one wired as "
-        "`Services.build` wires it, with group commit (src/charter/service/commits.py), and "
-        "one with `--no-group-commit`, one transaction per decision as before. The load "
+        "so FastAPI runs it on its thread pool) and `GET /bench/commits`. Per backend, three "
+        "servers on fresh stores run side by side, measured in turns: one wired as "
+        "`Services.build` wires it, with group commit (src/charter/service/commits.py), "
+        "one with `--no-group-commit`, one transaction per decision as before, and one "
+        "with `--no-reviews`, group commit without what access reviews add to a decision "
+        "(usage noted, review outcomes applied). The load "
         "generator (raw asyncio HTTP/1.1 keep-alive connections, `bench/http.py`) is a "
         "separate process sharing the machine's cores with the server and, for PostgreSQL, "
         "with the database server. Every decision is answered after its audit record is "

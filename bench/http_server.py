@@ -10,7 +10,9 @@ the same as a plain function, which FastAPI runs on its thread pool as it does t
 decision route; and `GET /bench/commits`, the group committer's counts. Product routes
 are left as they are; `GET /v1/whoami` (token checked, nothing else) is the
 authenticated baseline. `--no-group-commit` gives decisions one transaction each, as
-before service/commits.py.
+before service/commits.py; `--no-reviews` leaves out what access reviews add to every
+decision (noting the permissions it used, applying review outcomes in force), to measure
+what they cost.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from fastapi.responses import Response
 
 from charter.server.app import create_app, serve
 from charter.service import DecisionService, Services
+from charter.service import decisions as decision_module
 from charter.service.commits import GroupCommitter
+from charter.service.review_outcomes import ReviewOutcomes
 from charter.settings import Settings
 from charter.storage.keyfile import load_signing_key
 from charter.storage.sql import open_store
@@ -37,12 +41,16 @@ COMMITS_PATH = "/bench/commits"
 _EMPTY_BODY = b'{"ok":true}'
 
 
-def build(settings: Settings, *, group_commit: bool = True) -> FastAPI:
+def build(settings: Settings, *, group_commit: bool = True, reviews: bool = True) -> FastAPI:
     """The product app over the store in ``settings``, plus the empty routes.
 
     Without ``group_commit``, decisions go back to one transaction each (the code before
-    service/commits.py), for the before-and-after rows.
+    service/commits.py), for the before-and-after rows. Without ``reviews``, decisions
+    note no usage and apply no review outcomes, as before access reviews.
     """
+    if not reviews:
+        # Bench-only: this process never serves the product.
+        decision_module.note_usage = lambda *args, **kwargs: None  # type: ignore[attr-defined]
     key = load_signing_key(settings.signing_key)
     store = open_store(settings.store_url)
     services = Services.build(store, settings=settings, signing_key=key)
@@ -60,6 +68,7 @@ def build(settings: Settings, *, group_commit: bool = True) -> FastAPI:
             follow_activation=services.policies.hold_active,
             committer=committer,
             advisory_max_age=settings.inference_max_age,
+            outcomes=ReviewOutcomes() if reviews else None,
         ),
     )
     application = create_app(services, settings)
@@ -89,10 +98,14 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--no-group-commit", action="store_true")
+    parser.add_argument("--no-reviews", action="store_true")
     args = parser.parse_args()
     settings = Settings.from_env(os.environ, data_dir=args.data_dir, port=args.port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    serve(build(settings, group_commit=not args.no_group_commit), settings)
+    serve(
+        build(settings, group_commit=not args.no_group_commit, reviews=not args.no_reviews),
+        settings,
+    )
 
 
 if __name__ == "__main__":

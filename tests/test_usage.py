@@ -248,3 +248,32 @@ def test_concurrent_servers_on_one_store_never_lose_a_use(
         assert entry["count"] == 2 * threads_each * rounds
     finally:
         other_store.close()
+
+
+def test_a_server_that_knows_the_sample_adds_counts_without_losing_anothers_uses(
+    scene: Scene, services: Services, database_url: str
+) -> None:
+    # Each server remembers the samples it wrote; a use that adds nothing to what it
+    # knows writes only the counts. What another server added to the sample stays, and a
+    # resource this server has not seen is still sampled.
+    other_store = open_store(database_url, migrate=False)
+    try:
+        other = Services.build(other_store, clock=services.clock)
+        other.policies.refresh()
+        token = services.tokens.issue_for_agent(SYSTEM, "ops-bot").token
+
+        def decide(on: Services, resource: str) -> None:
+            asked = Asked(Capability.DO, "review.draft", resource)
+            [decided] = on.decisions.decide_as(token, [asked], where="test")
+            assert decided.decision.allowed
+
+        decide(services, "reviews/1")
+        decide(services, "reviews/1")  # known: counts only
+        decide(other, "reviews/2")
+        decide(services, "reviews/1")  # known here, though the stored sample grew
+        decide(services, "reviews/3")  # new here: read, merged, written
+        [entry] = entries(scene)
+        assert entry["count"] == 5
+        assert entry["resources"] == ["reviews/1", "reviews/2", "reviews/3"]
+    finally:
+        other_store.close()

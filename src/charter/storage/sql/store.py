@@ -35,7 +35,7 @@ from charter.storage.sql.policy import SqlPolicyStore
 from charter.storage.sql.reviews import SqlReviewStore
 from charter.storage.sql.secrets import SqlAdvisoryStore, SqlLeakStore
 from charter.storage.sql.sessions import SqlSessionStore
-from charter.storage.sql.usage import SqlUsageStore
+from charter.storage.sql.usage import SqlUsageStore, UsageSamples
 from charter.storage.sql.webhooks import SqlWebhookStore
 
 __all__ = [
@@ -72,8 +72,9 @@ class SqlUnitOfWork:
     reviews: SqlReviewStore
 
     @classmethod
-    def on(cls, conn: Connection) -> SqlUnitOfWork:
-        """Bind every repository to ``conn``."""
+    def on(cls, conn: Connection, samples: UsageSamples | None = None) -> SqlUnitOfWork:
+        """Bind every repository to ``conn`` (``samples``: the usage samples the store
+        knows)."""
         return cls(
             connection=conn,
             agents=SqlAgentStore(conn),
@@ -87,7 +88,7 @@ class SqlUnitOfWork:
             advisories=SqlAdvisoryStore(conn),
             webhooks=SqlWebhookStore(conn),
             sessions=SqlSessionStore(conn),
-            usage=SqlUsageStore(conn),
+            usage=SqlUsageStore(conn, samples),
             reviews=SqlReviewStore(conn),
         )
 
@@ -190,6 +191,7 @@ class SqlStore:
     def __init__(self, engine: Engine, bounds: StoreBounds | None = None) -> None:
         self.engine = engine
         self.bounds = bounds or StoreBounds()
+        self._samples = UsageSamples()
 
     @property
     def backend(self) -> str:
@@ -215,7 +217,7 @@ class SqlStore:
                 options["isolation_level"] = "REPEATABLE READ"
             conn.execution_options(**options)
             with conn.begin():
-                unit = SqlUnitOfWork.on(conn)
+                unit = SqlUnitOfWork.on(conn, self._samples)
                 if write and conn.dialect.name == "postgresql":
                     # Writers take turns at the audit head before any other lock, so two
                     # writers never hold each other's rows (a decision using an approval,
@@ -224,6 +226,7 @@ class SqlStore:
                 yield unit
                 unit.usage.flush()  # the uses noted, one row per permission
                 unit.audit.flush()  # the records appended, written before the commit
+            unit.usage.committed()
 
     @contextmanager
     def write(self) -> Iterator[SqlUnitOfWork]:
