@@ -227,6 +227,27 @@ def test_a_reduced_binding_gives_only_the_narrower_role() -> None:
     assert not decide(eng, off_purpose, facts).allowed
 
 
+def test_a_reduced_eligible_binding_asks_approval_for_the_narrower_role_only() -> None:
+    eng = engine(JIT)
+    facts = withdrawn(eng, out("reader-jit", WithdrawalKind.REDUCE, NARROWER))
+    asked = decide(eng, read("crm/customer/7"), facts)
+    assert asked.effect is Effect.APPROVAL_REQUIRED
+    assert asked.approval is not None
+    # The grant its approval yields is the narrower role, not the binding's whole role.
+    assert asked.approval.role == "reader@reader-jit"
+    assert "reduced by review item rvi_1" in asked.reasons[-1].message
+    narrowed = decide(eng, read("crm/customer/8"), facts)
+    assert narrowed.code is DecisionCode.REVOKED_BY_REVIEW
+    grant = Grant("grt_1", asked.approval.role, NOW + timedelta(hours=1))
+    granted = withdrawn(eng, out("reader-jit", WithdrawalKind.REDUCE, NARROWER), grants=(grant,))
+    assert decide(eng, read("crm/customer/7"), granted).allowed
+    assert not decide(eng, read("crm/customer/8"), granted).allowed
+    dropped = Request(BOT, Capability.REQUEST, "crm.customer.delete", "crm/customer/7")
+    assert not decide(eng, dropped, granted).allowed
+    # Once the outcome is no longer in force, the narrowed grant gives nothing at all.
+    assert not decide(eng, read("crm/customer/7"), Facts(agent(), grants=(grant,))).allowed
+
+
 def test_a_reduce_needs_the_narrower_role_named_like_the_binding_role() -> None:
     eng = engine(DIRECT)
     for role in (None, replace(NARROWER, name="writer")):

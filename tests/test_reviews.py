@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from charter.clock import ManualClock
 from charter.service import SYSTEM, Services
 from tests.helpers import bearer
-from tests.scenes import POLICY, Scene
+from tests.scenes import POLICY, RESTART, Scene
 
 COPILOT = """
 ---
@@ -198,3 +198,43 @@ def test_make_eligible_asks_for_an_approval_that_grants_the_role(scene: Scene) -
     voted = scene.vote(asked["approval"]["id"], "user:olga")
     assert voted.status_code == 200, voted.text
     assert scene.decide(DRAFT)["decision"] == "allow"
+
+
+def decide_item(scene: Scene, campaign: dict[str, Any], source: str, verdict: str) -> None:
+    found = item(campaign, "ops-bot", source)
+    body = {"verdict": verdict, "reason": f"{verdict} it"}
+    decided = post(scene, f"/v1/reviews/items/{found['id']}/decision", "user:olga", body)
+    assert decided.status_code == 200, decided.text
+
+
+def test_an_approval_opened_before_a_revoke_yields_no_grant(scene: Scene) -> None:
+    asked = scene.decide(RESTART)
+    assert asked["decision"] == "approval_required", asked
+    campaign = start(scene, scope={"agents": ["ops-bot"]})
+    decide_item(scene, campaign, "Binding/restarter-eligible", "revoke")
+    voted = scene.vote(asked["approval"]["id"], "user:oscar")
+    assert voted.status_code == 409, voted.text
+    assert voted.json()["error"]["code"] == "grant_refused"
+    assert "revoke" in voted.json()["error"]["message"]
+    assert scene.approval(asked["approval"]["id"])["status"] == "cancelled"
+    assert scene.decide(RESTART)["code"] == "revoked_by_review"
+
+
+def test_a_reduced_eligible_binding_grants_only_the_narrower_role(
+    scene: Scene, clock: ManualClock
+) -> None:
+    # A first activation, used on prod/web only: the evidence the reduce keeps.
+    first = scene.decide(RESTART)["approval"]["id"]
+    assert scene.vote(first, "user:oscar").status_code == 200
+    assert scene.decide(RESTART)["decision"] == "allow"
+    clock.advance(timedelta(hours=1))  # that grant (30 minutes) has ended
+    pending = scene.decide(RESTART)["approval"]["id"]  # opened for the whole role
+    campaign = start(scene, scope={"agents": ["ops-bot"]})
+    decide_item(scene, campaign, "Binding/restarter-eligible", "reduce")
+    voted = scene.vote(pending, "user:oscar")
+    assert voted.status_code == 200, voted.text
+    grants = get(scene, "/v1/grants?agent=ops-bot&status=active", "user:rita").json()["grants"]
+    assert [g["role"] for g in grants] == ["restarter@restarter-eligible"]
+    assert scene.decide(RESTART)["decision"] == "allow"
+    elsewhere = scene.decide({**RESTART, "resource": "prod/api"})
+    assert elsewhere["code"] == "revoked_by_review", elsewhere

@@ -288,6 +288,11 @@ def _withdrawal(
         )
         # Its own key in the evaluator's roles (never a valid role name: no clash).
         replacement = replace(original, permissions=index, role=f"{spec.role}@{name}")
+        if original.activation is not None:
+            # Still just in time, but an approval activates only the narrower role.
+            replacement = replace(
+                replacement, activation=_narrowed(original.activation, replacement.role, item)
+            )
     elif kind is WithdrawalKind.MAKE_ELIGIBLE:
         if original.activation is not None:
             replacement = original  # already eligible: nothing changes
@@ -308,6 +313,23 @@ def _withdrawal(
         decision=denial,
         index=index,
         revision=revision,
+    )
+
+
+def _narrowed(activation: Decision, role: str, item: str) -> Decision:
+    """An eligible binding's ``approval_required``, its grant narrowed to ``role``."""
+    needed = activation.approval
+    assert needed is not None  # noqa: S101 - every activation names its approval
+    why = Reason(
+        needed.policy,
+        "activation",
+        Effect.APPROVAL_REQUIRED,
+        f"reduced by review item {item}: approval activates only the narrower role",
+    )
+    return replace(
+        activation,
+        reasons=(*activation.reasons, why),
+        approval=replace(needed, role=role),
     )
 
 

@@ -119,7 +119,8 @@ class Services:
         policies = PolicyService(
             store, clock, recertify_after=settings.recertify_after, compiled=compiled
         )
-        approvals = ApprovalService(store, clock, compiled)
+        outcomes = ReviewOutcomes()  # one per server: decisions and grants honour them
+        approvals = ApprovalService(store, clock, compiled, outcomes=outcomes)
         agents = AgentService(store, clock, recertify_after=settings.recertify_after)
         audit = AuditService(store, clock, signing_key=signing_key, public_key=public_key)
         grants = GrantService(store, clock)
@@ -132,7 +133,7 @@ class Services:
             committer=GroupCommitter(store),
             advisory_max_age=settings.inference_max_age,
             follow_activation=policies.hold_active,
-            outcomes=ReviewOutcomes(),
+            outcomes=outcomes,
         )
         return cls(
             store=store,

@@ -29,6 +29,7 @@ from charter.policy.decision import Decision, Effect, Reason, Request
 from charter.service.access import require_human
 from charter.service.active import ActiveEngine
 from charter.service.grants import Refusal, grant_record, issue_grant
+from charter.service.review_outcomes import ReviewOutcomes
 from charter.service.webhooks import audit_and_publish
 from charter.storage.ports import Store, UnitOfWork
 
@@ -236,8 +237,11 @@ class ApprovalService:
         *,
         ids: IdFactory = new_id,
         notify: Callable[[str], None] | None = None,
+        outcomes: ReviewOutcomes | None = None,
     ) -> None:
         self._store, self._clock, self._compiled, self._ids = store, clock, compiled, ids
+        self._outcomes = outcomes
+        """The review outcomes in force, which a grant issued must honour."""
         self.notify = notify
         """Told the id of every approval whose status changed, once the change commits."""
 
@@ -387,8 +391,14 @@ class ApprovalService:
         refusal: Refusal | None = None
         reason = "; ".join(ballot.reason for ballot in approval.ballots if ballot.vote is Vote.DENY)
         if status is ApprovalStatus.APPROVED and approval.role is not None:
+            engine = self._compiled.engine
+            withdrawn = (
+                self._outcomes.current(unit, engine)(agent.id)
+                if engine is not None and self._outcomes is not None
+                else ()
+            )
             grant, refusal = issue_grant(
-                unit, self._compiled.engine, approval, approval.role, agent, now, self._ids
+                unit, engine, approval, approval.role, agent, now, self._ids, withdrawn
             )
             if refusal is not None:
                 status, reason = ApprovalStatus.CANCELLED, refusal.message

@@ -18,6 +18,8 @@ from charter.identity.agents import Agent
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.ids import IdFactory
+from charter.policy.compiled import CompiledWithdrawal
+from charter.policy.decision import WithdrawalKind
 from charter.policy.engine import Engine
 from charter.policy.evaluate import evaluate
 from charter.policy.provenance import cited
@@ -83,12 +85,28 @@ def issue_grant(
     agent: Agent,
     now: datetime,
     ids: IdFactory,
+    withdrawn: tuple[CompiledWithdrawal, ...] = (),
 ) -> tuple[GrantRecord | None, Refusal | None]:
     """The grant of ``role`` an approved eligible binding yields, checked once more: the
     stored request must still be allowed with it, and no separation of duty may break.
-    The caller stores it (or records the refusal)."""
+    The caller stores it (or records the refusal).
+
+    ``withdrawn``: the agent's review outcomes in force. A binding revoked by a review
+    since the approval was opened yields nothing; one reduced yields only the narrower
+    role, however broad the role the approval was opened for."""
     if engine is None:
         return None, Refusal(ErrorCode.NO_POLICY, "no policy is loaded; no grant is issued")
+    for outcome in withdrawn:
+        if f"Binding/{outcome.withdrawal.binding}" != approval.policy:
+            continue
+        replacement = outcome.replacement
+        if replacement is None or outcome.revision != engine.revision:
+            return None, Refusal(
+                ErrorCode.GRANT_REFUSED,
+                f"the grant of role {role!r} is refused: {outcome.reason.message}",
+            )
+        if outcome.withdrawal.kind is WithdrawalKind.REDUCE:
+            role = replacement.role
     context = approval.request.get("context")
     asked = context.get("duration") if isinstance(context, dict) else None
     duration = grant_duration(approval.max_duration, asked)
@@ -107,7 +125,9 @@ def issue_grant(
         for binding in engine.snapshot.bindings_for(agent.id, agent.labels)
         if binding.activation is None and (binding.expires_at is None or now < binding.expires_at)
     }
-    conflict = conflict_among(engine.policy, standing | {g.role for g in held} | {role})
+    # A narrower role (``role@binding``) counts as the role it narrows.
+    roles = {name.partition("@")[0] for name in standing | {g.role for g in held} | {role}}
+    conflict = conflict_among(engine.policy, roles)
     if conflict is not None:
         return None, Refusal(
             ErrorCode.SEPARATION_OF_DUTY,
@@ -122,6 +142,7 @@ def issue_grant(
         [*held, grant],
         advisories=unit.advisories.get_many(citations) if citations else (),
         advisory_max_age=timedelta.max,
+        withdrawn=withdrawn,
     )
     decision = evaluate(request, engine.snapshot, facts, now)
     if not decision.allowed:

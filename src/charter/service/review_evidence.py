@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from charter.approvals.grants import GrantRecord
 from charter.clock import to_utc
 from charter.identity.agents import Agent
 from charter.identity.credentials import PrincipalKind
@@ -156,13 +157,14 @@ def items_for_agent(
     roles = {role.name: role for role in engine.policy.roles}
     usage = unit.usage.for_agent(agent.id)
     grants = unit.grants.active_for(agent.id, now)
+    lately = _grants_since(unit, agent.id, since, now)
     for compiled in engine.snapshot.bindings_for(agent.id, agent.labels):
         binding = compiled.binding
         role = roles.get(binding.role)
         if role is None or (binding.expires_at is not None and now >= binding.expires_at):
             continue
         source = f"Binding/{binding.name}"
-        issued = tuple(f"grant:{g.id}" for g in grants if g.policy == source)
+        issued = tuple(f"grant:{g.id}" for g in lately if g.policy == source)
         evidence = GrantEvidence(
             agent=agent.id,
             source=source,
@@ -178,7 +180,7 @@ def items_for_agent(
             _grant_item(evidence, ItemKind.BINDING, campaign, since, now, ids, thresholds, common)
         )
     for grant in grants:
-        role = roles.get(grant.role)
+        role = roles.get(grant.role.partition("@")[0])  # a narrowed grant: its whole role
         if role is None:
             continue
         evidence = GrantEvidence(
@@ -193,6 +195,29 @@ def items_for_agent(
             _grant_item(evidence, ItemKind.GRANT, campaign, since, now, ids, thresholds, common)
         )
     return items
+
+
+def _grants_since(
+    unit: UnitOfWork, agent: str, since: datetime, now: datetime
+) -> list[GrantRecord]:
+    """The agent's grants that were in force at some time in the window (active, expired
+    or revoked since): an eligible binding is used through them, and JIT grants are
+    short, so most have ended by the time a campaign starts. Of the first
+    ``MAX_SCANNED`` grants, by id."""
+    found: list[GrantRecord] = []
+    after: str | None = None
+    for _ in range(MAX_SCANNED // 1000):
+        page = unit.grants.list(agent=agent, now=now, after=after, limit=1000)
+        found.extend(
+            g
+            for g in page
+            if to_utc(g.expires_at) >= since
+            and (g.revoked_at is None or to_utc(g.revoked_at) >= since)
+        )
+        if len(page) < 1000:
+            break
+        after = page[-1].id
+    return found
 
 
 def _denials(role: Role, denied: Counter[str]) -> int:
