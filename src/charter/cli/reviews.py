@@ -130,6 +130,19 @@ def parse_due(text: str, *, now: datetime | None = None) -> datetime:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
+_REVIEWER = re.compile(r"(user|group):[a-z0-9][a-z0-9._-]{0,62}")
+
+
+def _reviewer(text: str | None) -> str | None:
+    if text is not None and _REVIEWER.fullmatch(text) is None:
+        raise InvalidInput(
+            f"--reviewer {text[:64]!r} is neither user:ID nor group:NAME",
+            code=ErrorCode.INVALID_REVIEWER,
+            help="e.g. --reviewer user:alice or --reviewer group:security",
+        )
+    return text
+
+
 def _labels(pairs: list[str] | None) -> dict[str, str]:
     labels: dict[str, str] = {}
     for pair in pairs or ():
@@ -324,6 +337,7 @@ def start(
             parse_duration(window)
         due_at = None if due is None else parse_due(due)
         labels = _labels(label)
+        _reviewer(reviewer)
     with client(server, token) as charter:
         campaign = charter.start_campaign(
             name,
@@ -365,12 +379,21 @@ def list_campaigns(
         campaigns,
         as_json=as_json,
         human=lambda: table(
-            ["id", "name", "status", "items", "due", "started by"],
+            ["id", "name", "status", "items", "open", "decided", "in force", "due"],
             [
-                (c.id, c.name, c.status, _counts(c), _when(c.due_at), c.started_by)
+                (
+                    c.id,
+                    c.name,
+                    c.status,
+                    c.counts.get("items", 0),
+                    c.counts.get("pending", 0) + c.counts.get("escalated", 0),
+                    c.counts.get("decided", 0),
+                    c.counts.get("in_force", 0),
+                    _when(c.due_at),
+                )
                 for c in campaigns
             ],
-            wrap={"name", "items"},
+            wrap={"name"},
         ),
     )
 
