@@ -65,7 +65,9 @@ def cli(live_server: str, services: Services) -> Cli:
 
 
 def _item(campaign: dict[str, Any], agent: str, source: str) -> dict[str, Any]:
-    found = [i for i in campaign["items"] if i["agent"] == agent and i["source"] == source]
+    found: list[dict[str, Any]] = [
+        i for i in campaign["items"] if i["agent"] == agent and i["source"] == source
+    ]
     assert len(found) == 1, [(i["agent"], i["source"]) for i in campaign["items"]]
     return found[0]
 

@@ -658,10 +658,10 @@ def _write(directory: Path, files: dict[str, str]) -> None:
         for name, text in files.items():
             target = directory / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".charter-", suffix=".tmp")
+            fd, written = tempfile.mkstemp(dir=target.parent, prefix=".charter-", suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
                 handle.write(text)
-            staged.append((Path(temporary), target))
+            staged.append((Path(written), target))
         for temporary, target in staged:
             os.replace(temporary, target)
     finally:
