@@ -4,6 +4,7 @@ outcomes in force (outcomes) and the policy change that makes them permanent (pa
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -251,8 +252,8 @@ def _show_item(item: ItemOut) -> None:
             rows.append(("new owner", item.new_owner))
         rows.append(("outcome", item.outcome))
     for key, value in sorted(item.evidence.items()):
-        if not isinstance(value, dict | list):
-            rows.append((f"evidence: {key}", value))
+        shown = json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
+        rows.append((f"evidence: {key}", shown))
     table(["field", "value"], rows, wrap={"value"})
     for proposal in item.proposals:
         cited = "; ".join(proposal.evidence)
