@@ -32,6 +32,7 @@ from charter.settings import Settings
 from charter.storage.sql import SqlStore
 from tests.helpers import Admin
 from tests.servers import serving_handler
+from tests.test_sdk_reviews import REVIEW_CALLS
 
 EXERCISED = {
     "close",
@@ -90,6 +91,8 @@ DECISION_SIDE = {
 }
 SECRETS_SIDE = {"report_leak", "list_leaks", "iter_leaks", "scan"}
 """Exercised in test_secrets_api.py and test_secrets_scenarios.py."""
+REVIEWS_SIDE = REVIEW_CALLS
+"""Exercised in test_sdk_reviews.py."""
 
 
 @pytest.fixture
@@ -110,7 +113,7 @@ def test_every_public_method_is_exercised() -> None:
     public = {name for name in dir(Client) if not name.startswith("_")}
     # The decision, approval and grant calls are exercised in test_sdk_decisions.py and
     # test_sdk_approvals.py.
-    assert public == EXERCISED | DECISION_SIDE | SECRETS_SIDE
+    assert public == EXERCISED | DECISION_SIDE | SECRETS_SIDE | REVIEWS_SIDE
 
 
 POLICY = """

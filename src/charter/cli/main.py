@@ -19,6 +19,7 @@ from charter.cli import (
     decide,
     humans,
     policy,
+    reviews,
     secrets,
     tokens,
     webhooks,
@@ -51,6 +52,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(policy.app, name="policy")
 app.add_typer(approvals.app, name="approvals")
 app.add_typer(approvals.grants_app, name="grants")
+app.add_typer(reviews.app, name="reviews")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(secrets.app, name="secrets")
 app.command("decide")(decide.decide)

@@ -247,6 +247,7 @@ def diff(
     def human() -> None:
         if result["unchanged"]:
             out.print(f"no change: {result['revision']} is already active", markup=False)
+            _show_review_outcomes(result.get("review_outcomes_not_reflected") or [])
             return
         out.print(
             f"{result['active'] or '(no active policy)'} -> {result['revision']}", markup=False
@@ -264,8 +265,35 @@ def diff(
                 markup=False,
             )
             err.print(_ROLLBACK_KEEPS_AGENTS, markup=False)
+        _show_review_outcomes(result.get("review_outcomes_not_reflected") or [])
 
     emit(result, as_json=as_json, human=human)
+
+
+def _show_review_outcomes(outcomes: list[dict[str, Any]]) -> None:
+    """The review outcomes in force the active revision does not reflect, and whether
+    the policy diffed does (applying it then marks them done)."""
+    if not outcomes:
+        return
+    out.print(
+        f"review outcomes not reflected in the active revision: {len(outcomes)}", markup=False
+    )
+    for outcome in outcomes:
+        state = (
+            "reflected by this policy"
+            if outcome["reflected_by_candidate"]
+            else "NOT reflected by this policy"
+        )
+        out.print(
+            f"  {outcome['kind']} of Binding/{outcome['binding']} for {outcome['agent']} "
+            f"(review {outcome['campaign']}, item {outcome['item']}): {state}",
+            markup=False,
+        )
+    if not all(outcome["reflected_by_candidate"] for outcome in outcomes):
+        err.print(
+            "note: 'charter reviews patch CAMPAIGN DIR' writes the change that reflects them",
+            markup=False,
+        )
 
 
 @app.command()

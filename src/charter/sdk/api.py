@@ -6,12 +6,13 @@ returns the answer, on an ``AsyncClient`` an awaitable of it (see ``charter.sdk.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter
 
+from charter.durations import format_duration
 from charter.identity.agents import AgentStatus, LifecycleAction, RiskTier
 from charter.identity.humans import HumanRole
 from charter.sdk.calls import Call, adapted, drop_none, model, operation, segment, text
@@ -30,6 +31,14 @@ from charter.wire import (
     UsagePage,
     WhoAmI,
 )
+from charter.wire.reviews import (
+    CampaignOut,
+    CampaignPage,
+    ItemOut,
+    ItemPage,
+    ProposalOut,
+    SweepOut,
+)
 from charter.wire_secrets import LeakOut, LeakPage, ScanOut
 from charter.wire_webhooks import DeliveryPage, WebhookCreated, WebhookOut, WebhookPage
 
@@ -39,6 +48,13 @@ _OBJECT = adapted(TypeAdapter(dict[str, Any]))
 _OBJECT_OR_NULL = adapted(TypeAdapter(dict[str, Any] | None))
 _OBJECTS = adapted(TypeAdapter(list[dict[str, Any]]))
 _TOKENS = adapted(TypeAdapter(list[TokenOut]))
+
+
+def _window(window: timedelta | str | None) -> str | None:
+    """A look-back window as the API takes it: ``30d``, ``12h``..."""
+    if window is None or isinstance(window, str):
+        return window
+    return format_duration(window)
 
 
 def _ttl(ttl: timedelta | None) -> dict[str, Any]:
@@ -386,3 +402,127 @@ class Api(DecisionCalls):
         return Call(
             "POST", "/v1/secrets/scan", model(ScanOut), json={"content": content, "redact": redact}
         )
+
+    # -- access reviews ---------------------------------------------------------------
+
+    @operation
+    def start_campaign(
+        self,
+        name: str,
+        *,
+        agents: Sequence[str] | None = None,
+        labels: Mapping[str, str] | None = None,
+        risk_tiers: Sequence[RiskTier | str] | None = None,
+        owners: Sequence[str] | None = None,
+        window: timedelta | str | None = None,
+        due_at: datetime | None = None,
+        reviewer: str | None = None,
+        overdue: str | None = None,
+    ) -> Call[CampaignOut]:
+        """Start an access review campaign (admins) over the agents every filter given
+        selects (none: every agent not retired); ``window``: the look-back, e.g. ``30d``;
+        ``reviewer``: ``user:<id>`` or ``group:<name>`` for every item (default: each
+        agent's owner); ``overdue``: ``keep``, ``revoke_high_risk`` or ``revoke``."""
+        scope = drop_none(
+            {
+                "agents": list(agents) if agents else None,
+                "labels": dict(labels) if labels else None,
+                "risk_tiers": [str(tier) for tier in risk_tiers] if risk_tiers else None,
+                "owners": list(owners) if owners else None,
+            }
+        )
+        body = drop_none(
+            {
+                "name": name,
+                "scope": scope or None,
+                "window": _window(window),
+                "due_at": due_at.isoformat() if due_at else None,
+                "reviewer": reviewer,
+                "overdue": overdue,
+            }
+        )
+        return Call("POST", "/v1/reviews/campaigns", model(CampaignOut), json=body)
+
+    @operation
+    def list_campaigns(self, *, status: str | None = None) -> Call[CampaignPage]:
+        """Campaigns, newest first (``status``: ``open`` or ``closed``), with counts of
+        the items the caller may see."""
+        params = drop_none({"status": status})
+        return Call("GET", "/v1/reviews/campaigns", model(CampaignPage), params=params)
+
+    @operation
+    def get_campaign(self, campaign_id: str) -> Call[CampaignOut]:
+        """A campaign with the items the caller may see and their proposals."""
+        path = f"/v1/reviews/campaigns/{segment(campaign_id)}"
+        return Call("GET", path, model(CampaignOut))
+
+    @operation
+    def close_campaign(self, campaign_id: str, *, reason: str = "") -> Call[CampaignOut]:
+        """Close a campaign (admins): its open items get the campaign's overdue default."""
+        path = f"/v1/reviews/campaigns/{segment(campaign_id)}/close"
+        return Call("POST", path, model(CampaignOut), json={"reason": reason})
+
+    @operation
+    def review_queue(self) -> Call[ItemPage]:
+        """The open review items the caller may decide now, soonest due first."""
+        return Call("GET", "/v1/reviews/queue", model(ItemPage))
+
+    @operation
+    def get_review_item(self, item_id: str) -> Call[ItemOut]:
+        """One review item with its evidence, recommendation and proposals."""
+        return Call("GET", f"/v1/reviews/items/{segment(item_id)}", model(ItemOut))
+
+    @operation
+    def decide_review_item(
+        self,
+        item_id: str,
+        verdict: str,
+        reason: str,
+        *,
+        new_owner: str | None = None,
+        accept_proposal: str | None = None,
+    ) -> Call[ItemOut]:
+        """Decide one review item (its reviewer, or an admin): ``verdict`` is ``keep``,
+        ``revoke``, ``reduce``, ``make_eligible``, ``reassign_owner`` (with
+        ``new_owner``), ``retire_agent`` or ``dont_know``; ``accept_proposal`` names the
+        agent's proposal this decision accepts."""
+        body = drop_none(
+            {
+                "verdict": str(verdict),
+                "reason": reason,
+                "new_owner": new_owner,
+                "accept_proposal": accept_proposal,
+            }
+        )
+        path = f"/v1/reviews/items/{segment(item_id)}/decision"
+        return Call("POST", path, model(ItemOut), json=body)
+
+    @operation
+    def decide_review_items(
+        self, item_ids: Sequence[str], verdict: str, reason: str
+    ) -> Call[ItemPage]:
+        """Decide several review items the same way, all or none (a bulk decision)."""
+        body = {"items": list(item_ids), "verdict": str(verdict), "reason": reason}
+        return Call("POST", "/v1/reviews/decisions", model(ItemPage), json=body)
+
+    @operation
+    def propose_review(
+        self, item_id: str, verdict: str, reason: str, evidence: Sequence[str] = ()
+    ) -> Call[ProposalOut]:
+        """Attach an agent's proposal to a review item (what it recommends, why, and what
+        it cites): it decides nothing; a human accepts it or decides otherwise."""
+        body = {"verdict": str(verdict), "reason": reason, "evidence": list(evidence)}
+        path = f"/v1/reviews/items/{segment(item_id)}/proposals"
+        return Call("POST", path, model(ProposalOut), json=body)
+
+    @operation
+    def review_outcomes(self) -> Call[ItemPage]:
+        """The decided review items whose outcome is in force: applied on top of the
+        policy until a revision reflects them (admins, auditors, policy admins)."""
+        return Call("GET", "/v1/reviews/outcomes", model(ItemPage))
+
+    @operation
+    def run_review_sweep(self) -> Call[SweepOut]:
+        """Run the reviews' clock now (admins): due dates, recertification, hand-offs,
+        settling outcomes the active revision reflects."""
+        return Call("POST", "/v1/reviews/sweep", model(SweepOut))

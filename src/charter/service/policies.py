@@ -31,9 +31,11 @@ from charter.policy.diagnostics import Diagnostic, Severity
 from charter.policy.engine import Engine, PolicyInvalid
 from charter.policy.model import AgentSpec, Policy
 from charter.policy.revisions import ActivePolicy, PolicyRevision, summarise
+from charter.reviews.patch import PatchOutcome, reflected
 from charter.service.access import require_roles
 from charter.service.active import ActiveEngine
 from charter.service.agents import record_registration, record_update
+from charter.service.review_outcomes import withdrawal_of
 from charter.storage.ports import Store, UnitOfWork
 
 __all__ = ["Applied", "PolicyService", "diff_policies", "rights_changed"]
@@ -97,6 +99,39 @@ def rights_changed(current: Agent, spec: AgentSpec) -> list[str]:
     if dict(spec.labels) != dict(current.labels):
         changed.append(f"labels {dict(current.labels)} -> {dict(spec.labels)}")
     return changed
+
+
+def _outcomes_in_force(unit: UnitOfWork, candidate: Policy) -> list[dict[str, Any]]:
+    """The review outcomes in force (the active revision does not reflect them yet), each
+    with whether ``candidate`` would: applying it then marks that outcome done."""
+    declared = {spec.name for spec in candidate.agents}
+    found = []
+    for item in unit.reviews.in_force():
+        withdrawal = withdrawal_of(item)
+        if withdrawal is None:
+            continue
+        outcome = PatchOutcome(
+            agent=item.agent,
+            binding=withdrawal.binding,
+            kind=withdrawal.kind,
+            campaign=item.campaign,
+            item=item.id,
+            role=withdrawal.role,
+        )
+        # An agent the candidate declares gets the labels it declares when it is applied.
+        agent = None if item.agent in declared else unit.agents.get(item.agent)
+        labels = None if agent is None else agent.labels
+        found.append(
+            {
+                "campaign": item.campaign,
+                "item": item.id,
+                "agent": item.agent,
+                "binding": withdrawal.binding,
+                "kind": withdrawal.kind.value,
+                "reflected_by_candidate": reflected(candidate, outcome, labels),
+            }
+        )
+    return found
 
 
 def _file_digests(files: Mapping[str, str]) -> dict[str, str]:
@@ -183,6 +218,7 @@ class PolicyService:
             engine = self._engine(unit, files)
             active = unit.policies.active()
             current = unit.policies.get(active.revision) if active else None
+            outcomes = _outcomes_in_force(unit, engine.policy)
         before = Engine.from_texts(current.files).policy if current else None
         return {
             "active": current.id if current else None,
@@ -190,6 +226,7 @@ class PolicyService:
             "unchanged": current is not None and current.id == engine.revision,
             "changes": diff_policies(before, engine.policy),
             "warnings": [w.to_json() for w in engine.diagnostics],
+            "review_outcomes_not_reflected": outcomes,
         }
 
     def rollback(self, actor: Principal, revision: str) -> ActivePolicy:

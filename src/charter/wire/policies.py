@@ -20,6 +20,7 @@ __all__ = [
     "PolicyDiff",
     "PolicyFiles",
     "PolicyRevisionOut",
+    "ReviewOutcomeNotReflected",
 ]
 
 
@@ -68,6 +69,21 @@ class PolicyChanges(BaseModel):
     changed: list[str]
 
 
+class ReviewOutcomeNotReflected(BaseModel):
+    """A review outcome in force that the active revision does not reflect yet."""
+
+    campaign: str
+    item: str
+    agent: str
+    binding: str
+    """The binding's name (without ``Binding/``)."""
+    kind: str
+    """``revoke``, ``reduce`` or ``make_eligible``."""
+    reflected_by_candidate: bool
+    """True when the policy diffed does what the outcome does: applying it marks the
+    outcome done."""
+
+
 class PolicyDiff(BaseModel):
     """What applying a policy would change against the active revision."""
 
@@ -77,6 +93,8 @@ class PolicyDiff(BaseModel):
     changes: dict[str, PolicyChanges]
     """Per kind of document (``roles``, ``bindings``, ...)."""
     warnings: list[PolicyDiagnostic]
+    review_outcomes_not_reflected: list[ReviewOutcomeNotReflected] = Field(default_factory=list)
+    """Review outcomes in force, each with whether this policy reflects it."""
 
 
 class PolicyActivated(BaseModel):
