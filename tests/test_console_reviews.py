@@ -188,7 +188,9 @@ def test_bulk_decide_from_the_queue_is_all_or_none(scene: Scene) -> None:
     assert "That verdict does not fit" in refused.text
     assert 'value="tidy up"' in refused.text  # what was typed is kept
     assert _item(scene, deployer["id"])["status"] == "pending"
-    nothing = olga.post("/ui/reviews/decisions", data={"verdict": "keep", "reason": "x", "csrf": csrf})
+    nothing = olga.post(
+        "/ui/reviews/decisions", data={"verdict": "keep", "reason": "x", "csrf": csrf}
+    )
     assert nothing.status_code == 422
     assert "tick the items" in nothing.text
 
@@ -343,7 +345,9 @@ def test_a_bad_id_is_a_404_page_not_a_500(scene: Scene, path: str) -> None:
     assert "<script>" not in answer.text
     csrf = _csrf(rita, "/ui/reviews")
     if "/items/" in path:
-        posted = rita.post(f"{path}/decision", data={"verdict": "keep", "reason": "x", "csrf": csrf})
+        posted = rita.post(
+            f"{path}/decision", data={"verdict": "keep", "reason": "x", "csrf": csrf}
+        )
     else:
         posted = rita.post(f"{path}/close", data={"reason": "x", "csrf": csrf})
     assert posted.status_code == 404
@@ -373,9 +377,10 @@ def test_an_admin_closes_a_campaign_with_a_reason(scene: Scene) -> None:
     record = scene.records("review.closed")[-1]
     assert record["data"]["reason"] == "quarter over"
     assert record["actor"] == "user:rita"
-    assert get(scene, f"/v1/reviews/campaigns/{campaign['id']}", "user:rita").json()[
-        "status"
-    ] == "closed"
+    assert (
+        get(scene, f"/v1/reviews/campaigns/{campaign['id']}", "user:rita").json()["status"]
+        == "closed"
+    )
     again = rita.post(f"{path}/close", data={"reason": "again", "csrf": csrf})
     assert again.status_code == 409
     assert "This campaign is closed" in again.text

@@ -157,14 +157,9 @@ async def decide_many(
             services.reviews.decide_many, visitor.principal, wanted, decision
         )
     except CharterError as error:
+        code, words = status_of(error), explain_review(error)
         return await run_in_threadpool(
-            lambda: _queue_page(
-                request,
-                visitor,
-                status=status_of(error),
-                error=explain_review(error),
-                form=form,
-            )
+            lambda: _queue_page(request, visitor, status=code, error=words, form=form)
         )
     return RedirectResponse(f"/ui/reviews?done={len(decided)}", status_code=303)
 
@@ -243,24 +238,17 @@ async def close(
     services = services_of(request)
     try:
         if not reason.strip():
-            raise InvalidInput(
-                "closing a campaign needs a reason", code=ErrorCode.REASON_REQUIRED
-            )
+            raise InvalidInput("closing a campaign needs a reason", code=ErrorCode.REASON_REQUIRED)
         await run_in_threadpool(
             lambda: services.reviews.close(visitor.principal, wanted, reason=reason.strip())
         )
     except CharterError as error:
         if error.code in (ErrorCode.CAMPAIGN_NOT_FOUND, ErrorCode.FORBIDDEN):
             raise
+        code, words = status_of(error), explain_review(error)
         return await run_in_threadpool(
             lambda: _campaign_page(
-                request,
-                visitor,
-                wanted,
-                "",
-                code=status_of(error),
-                error=explain_review(error),
-                reason=reason,
+                request, visitor, wanted, "", code=code, error=words, reason=reason
             )
         )
     return RedirectResponse(f"/ui/reviews/campaigns/{wanted}?done=closed", status_code=303)
@@ -284,7 +272,7 @@ class Permission:
 
 
 def _permissions(evidence: dict[str, Any]) -> list[Permission]:
-    found = []
+    found: list[Permission] = []
     for entry in evidence.get("permissions") or []:
         usage = entry.get("usage")
         used = set(usage.get("actions", [])) if usage else set()
@@ -402,14 +390,8 @@ async def decide(
     except CharterError as error:
         if error.code == ErrorCode.REVIEW_ITEM_NOT_FOUND:
             raise
+        code, words = status_of(error), explain_review(error)
         return await run_in_threadpool(
-            lambda: _item_page(
-                request,
-                visitor,
-                wanted,
-                status=status_of(error),
-                error=explain_review(error),
-                form=form,
-            )
+            lambda: _item_page(request, visitor, wanted, status=code, error=words, form=form)
         )
     return RedirectResponse(f"/ui/reviews/items/{wanted}?done=decided", status_code=303)
