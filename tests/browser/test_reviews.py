@@ -149,7 +149,8 @@ def test_bulk_deciding_and_closing_the_campaign(
     page.once("dialog", accept)
     page.get_by_role("button", name="Close the campaign").click()
     expect(page.get_by_role("status")).to_contain_text("The campaign is closed.")
-    assert asked and "Q4 agent access" in asked[0]
+    assert asked
+    assert "Q4 agent access" in asked[0]
     shown = console.scene.api.get(
         f"/v1/reviews/campaigns/{campaign['id']}", headers=console.scene.tokens["user:rita"]
     ).json()
