@@ -283,6 +283,9 @@ def test_someone_who_is_not_the_reviewer_is_refused_in_words(scene: Scene) -> No
     assert tried.status_code == 403
     assert "You are not the reviewer of this item" in tried.text
     assert "not_a_reviewer" not in _main(tried.text)
+    refusal = scene.records("auth.forbidden")[-1]
+    assert refusal["actor"] == "user:olga"
+    assert refusal["data"]["code"] == "not_a_reviewer"
     bulk = olga.post(
         "/ui/reviews/decisions",
         data={"items": [deployer["id"]], "verdict": "keep", "reason": "x", "csrf": csrf},
@@ -384,3 +387,29 @@ def test_an_admin_closes_a_campaign_with_a_reason(scene: Scene) -> None:
     again = rita.post(f"{path}/close", data={"reason": "again", "csrf": csrf})
     assert again.status_code == 409
     assert "This campaign is closed" in again.text
+
+
+def test_dont_know_hands_the_item_to_the_admins(scene: Scene) -> None:
+    campaign = _campaign(scene)
+    deployer = item(campaign, "ops-bot", "Binding/deployer-standing")
+    olga = _signed_in(scene, "user:olga")
+    page = f"/ui/reviews/items/{deployer['id']}"
+    assert 'value="dont_know"' in olga.get(page).text
+    handed = olga.post(
+        f"{page}/decision",
+        data={"verdict": "dont_know", "reason": "not my area", "csrf": _csrf(olga, page)},
+        follow_redirects=False,
+    )
+    assert handed.status_code == 303
+    assert _item(scene, deployer["id"])["status"] == "escalated"
+    after = olga.get(page).text
+    assert "This item was handed to the admins" in after
+    assert "Record my decision" not in after
+    assert deployer["id"] not in olga.get("/ui/reviews").text.split("h-campaigns")[0]
+    rita = _signed_in(scene, "user:rita")
+    queue = rita.get("/ui/reviews").text
+    assert deployer["id"] in queue
+    assert "escalated to the admins" in queue
+    admin_page = rita.get(page).text
+    assert "Record my decision" in admin_page
+    assert 'value="dont_know"' not in admin_page  # it is with the admins already

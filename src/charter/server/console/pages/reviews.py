@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from charter.codes import ErrorCode
-from charter.errors import CharterError, InvalidInput, NotFound
+from charter.errors import CharterError, InvalidInput, NotFound, PermissionDenied
 from charter.identity.humans import HumanRole
 from charter.reviews.campaigns import (
     MAX_BULK,
@@ -31,6 +31,7 @@ from charter.reviews.campaigns import (
 from charter.reviews.narrow import role_from_document, role_yaml
 from charter.server.console.web import Visiting, Visitor, check_form, render, services_of
 from charter.server.console.words import VERDICTS, explain_review
+from charter.server.deps import where
 from charter.server.errors import status_of
 from charter.service import ItemDecision
 from charter.wire.base import Printable
@@ -88,6 +89,19 @@ def verdicts_for(item: ReviewItem) -> list[Verdict]:
             continue
         allowed.append(verdict)
     return allowed
+
+
+async def _refusal(request: Request, visitor: Visitor, error: CharterError) -> tuple[int, str]:
+    """The status and words for a refused decision; a refusal by role is audited, as the
+    API's are (``auth.forbidden``)."""
+    if isinstance(error, PermissionDenied):
+        await run_in_threadpool(
+            services_of(request).audit.record_refusal,
+            visitor.principal,
+            code=error.code,
+            where=where(request),
+        )
+    return status_of(error), explain_review(error)
 
 
 def _admin(visitor: Visitor) -> bool:
@@ -157,7 +171,7 @@ async def decide_many(
             services.reviews.decide_many, visitor.principal, wanted, decision
         )
     except CharterError as error:
-        code, words = status_of(error), explain_review(error)
+        code, words = await _refusal(request, visitor, error)
         return await run_in_threadpool(
             lambda: _queue_page(request, visitor, status=code, error=words, form=form)
         )
@@ -245,7 +259,7 @@ async def close(
     except CharterError as error:
         if error.code in (ErrorCode.CAMPAIGN_NOT_FOUND, ErrorCode.FORBIDDEN):
             raise
-        code, words = status_of(error), explain_review(error)
+        code, words = await _refusal(request, visitor, error)
         return await run_in_threadpool(
             lambda: _campaign_page(
                 request, visitor, wanted, "", code=code, error=words, reason=reason
@@ -335,15 +349,19 @@ def _item_page(
         allowed=verdicts_for(found),
         verdicts=VERDICTS,
         may_decide=may_decide,
-        why_not=None
-        if may_decide or not found.open
-        else explain_review(
-            CharterError("not the reviewer", code=ErrorCode.NOT_A_REVIEWER), found.reviewer
-        ),
+        why_not=None if may_decide or not found.open else _why_not(found),
         now=services.clock(),
         done=done == "decided",
         error=error,
         form=form or {},
+    )
+
+
+def _why_not(item: ReviewItem) -> str:
+    if item.status is ItemStatus.ESCALATED:
+        return "This item was handed to the admins (don't know): an admin decides it now."
+    return explain_review(
+        CharterError("not the reviewer", code=ErrorCode.NOT_A_REVIEWER), item.reviewer
     )
 
 
@@ -390,7 +408,7 @@ async def decide(
     except CharterError as error:
         if error.code == ErrorCode.REVIEW_ITEM_NOT_FOUND:
             raise
-        code, words = status_of(error), explain_review(error)
+        code, words = await _refusal(request, visitor, error)
         return await run_in_threadpool(
             lambda: _item_page(request, visitor, wanted, status=code, error=words, form=form)
         )
