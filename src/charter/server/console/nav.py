@@ -1,6 +1,6 @@
 """The console's navigation: one entry per area, shown to those whose roles can use it.
 
-A new area (review campaigns, posture) adds its pages module and one entry here.
+A new area (posture reports, say) adds its pages module and one entry here.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class Area:
 
 NAV: tuple[Area, ...] = (
     Area("inbox", "Inbox", "/ui/inbox"),
+    Area("reviews", "Reviews", "/ui/reviews"),
     Area("agents", "Agents", "/ui/agents"),
     Area("audit", "Audit", "/ui/audit", frozenset({HumanRole.ADMIN, HumanRole.AUDITOR})),
 )

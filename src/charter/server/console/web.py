@@ -50,9 +50,43 @@ SESSION_COOKIE = "charter_session"
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
-def _time(value: datetime | None) -> str:
+def _moment(value: datetime | str | None) -> datetime | None:
+    """A datetime, or one written in ISO 8601 (as evidence keeps them); None for neither."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+def _time(value: datetime | str | None) -> str:
     """A moment as people read it, in UTC: ``2026-12-06 14:05:09 UTC``."""
-    return "" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    moment = _moment(value)
+    return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _day(value: datetime | str | None) -> str:
+    """A date as people read it, in UTC: ``Sun 6 Dec 2026, 14:05 UTC``."""
+    moment = _moment(value)
+    if moment is None:
+        return ""
+    moment = moment.astimezone(UTC)
+    return f"{moment:%a} {moment.day} {moment:%b %Y, %H:%M} UTC"
+
+
+def _since(value: datetime | str | None, now: datetime) -> str:
+    """How far ``value`` is from ``now``, as a person says it: ``in 3 d 4 h``,
+    ``2 h 5 min ago``."""
+    moment = _moment(value)
+    if moment is None:
+        return ""
+    delta = moment - now
+    if abs(delta.total_seconds()) < 60:
+        return "now"
+    return f"in {_left(delta)}" if delta.total_seconds() > 0 else f"{_left(-delta)} ago"
 
 
 def _left(delta: timedelta) -> str:
@@ -74,6 +108,8 @@ def _left(delta: timedelta) -> str:
 
 templates.env.filters["time"] = _time
 templates.env.filters["left"] = _left
+templates.env.filters["day"] = _day
+templates.env.filters["since"] = _since
 
 
 class SignInNeeded(Exception):

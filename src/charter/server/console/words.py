@@ -5,8 +5,9 @@ from __future__ import annotations
 from charter.approvals.model import Approval
 from charter.codes import ErrorCode
 from charter.errors import CharterError
+from charter.reviews.campaigns import Verdict
 
-__all__ = ["explain"]
+__all__ = ["VERDICTS", "explain", "explain_review"]
 
 
 def explain(error: CharterError, approval: Approval | None = None) -> str:
@@ -51,3 +52,43 @@ def _who(name: str) -> str:
     if name.startswith("group:"):
         return f"anyone in group {name.removeprefix('group:')}"
     return name
+
+
+VERDICTS: dict[str, str] = {
+    Verdict.KEEP: "Keep",
+    Verdict.REVOKE: "Revoke",
+    Verdict.REDUCE: "Reduce to the narrower role",
+    Verdict.MAKE_ELIGIBLE: "Make eligible (just in time)",
+    Verdict.REASSIGN_OWNER: "Reassign the owner",
+    Verdict.RETIRE_AGENT: "Retire the agent",
+    Verdict.DONT_KNOW: "Don't know: hand it to the admins",
+}
+"""A verdict (or recommendation) as the console names it."""
+
+
+def explain_review(error: CharterError, reviewer: str | None = None) -> str:
+    """A sentence saying why a review decision was refused, and what to do."""
+    code = error.code
+    if code == ErrorCode.NOT_A_REVIEWER:
+        who = f" It is for {_who(reviewer)}." if reviewer else ""
+        return f"You are not the reviewer of this item, so you cannot decide it.{who}"
+    sentences: dict[str, str] = {
+        ErrorCode.REASON_REQUIRED: "Give a reason: it is kept in the audit log with your decision.",
+        ErrorCode.ITEM_DECIDED: "This item has already been decided.",
+        ErrorCode.CAMPAIGN_CLOSED: "This campaign is closed: its items can no longer be decided.",
+        ErrorCode.REVIEW_ITEM_NOT_FOUND: (
+            "One of the items is not there any more, or is not yours to see."
+        ),
+        ErrorCode.PROPOSAL_NOT_FOUND: "That proposal is not attached to this item.",
+        ErrorCode.VERDICT_NOT_APPLICABLE: (
+            f"That verdict does not fit: {error.message}."
+            + (f" Choose {error.help}." if error.help else "")
+        ),
+        ErrorCode.UNKNOWN_OWNER: (
+            f"Name the new owner as user:<id>, an active person who may own agents "
+            f"({error.message})."
+        ),
+        ErrorCode.OWNER_INACTIVE: "The new owner's account is deactivated: name someone else.",
+        ErrorCode.FORBIDDEN: f"Your roles do not allow this: {error.message}.",
+    }
+    return sentences.get(code, error.message)
