@@ -35,6 +35,7 @@ def _quickstart() -> str:
 def served(tmp_path: Path) -> Iterator[tuple[Path, int]]:
     """What `make run` leaves: a venv, an initialised ./.charter and a server."""
     (tmp_path / ".venv").symlink_to(Path(sys.prefix))
+    (tmp_path / "examples").symlink_to(ROOT / "examples")  # the tours run in a checkout
     charter = str(Path(sys.prefix) / "bin" / "charter")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTER_")}
     subprocess.run(
@@ -131,6 +132,18 @@ def test_the_secrets_tour_works_verbatim(served: tuple[Path, int]) -> None:
     assert "APPROVAL_REQUIRED" in out
     assert "Guardrail/inferred-privilege-changes-need-approval" in out
     assert "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" not in _log(served[0])
+
+
+def test_the_reviews_tour_works_verbatim(served: tuple[Path, int]) -> None:
+    """Right after the quick start, in the same shell."""
+    result = _paste(_quickstart() + _block("reviews-tour"), served)
+    out = result.stdout
+    assert "Binding/scanner-remediates" in out
+    assert "reduce" in out
+    assert "DENY (revoked_by_review)" in out
+    assert out.count("ALLOW") >= 4, out  # three reads before, one after
+    assert "reviews/rvc_" in out  # the file patch added
+    assert "no outcome in force" in out  # applied: done
 
 
 def test_the_readme_names_both_commands() -> None:

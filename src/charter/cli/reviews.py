@@ -10,7 +10,7 @@ import re
 import tempfile
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
@@ -229,6 +229,37 @@ def _show_campaign(campaign: CampaignOut) -> None:
         _items_table(campaign.items)
 
 
+_EVIDENCE_SHOWN_APART = frozenset({"permissions", "recommended_yaml"})
+"""Evidence printed as its own table, or as the narrower role below."""
+
+
+def _permissions_table(permissions: list[Any]) -> None:
+    """Each permission of the role: what it grants, then what was used of it."""
+    rows, used = [], []
+    for permission in permissions:
+        if not isinstance(permission, dict):
+            continue
+        usage = permission.get("usage") or {}
+        index = f"[{permission.get('index', '')}]"
+        rows.append(
+            (
+                index,
+                permission.get("capability", ""),
+                ", ".join(permission.get("actions") or ()),
+                ", ".join(permission.get("resources") or ()) or "**",
+                usage.get("uses", 0),
+                str(usage.get("last_at") or "never")[:19],
+            )
+        )
+        if usage.get("actions"):
+            full = " (sample full)" if usage.get("sample_full") else ""
+            on = ", ".join(usage.get("resources") or ())
+            used.append(f"{index} used: {', '.join(usage['actions'])} on {on}{full}")
+    table(["permission", "capability", "actions", "resources", "uses", "last use"], rows)
+    for line in used:
+        out.print(line, markup=False, soft_wrap=True)
+
+
 def _show_item(item: ItemOut) -> None:
     rows: list[tuple[str, object]] = [
         ("id", item.id),
@@ -252,9 +283,15 @@ def _show_item(item: ItemOut) -> None:
             rows.append(("new owner", item.new_owner))
         rows.append(("outcome", item.outcome))
     for key, value in sorted(item.evidence.items()):
+        if key in _EVIDENCE_SHOWN_APART:
+            continue
         shown = json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
         rows.append((f"evidence: {key}", shown))
     table(["field", "value"], rows, wrap={"value"})
+    permissions = item.evidence.get("permissions")
+    if isinstance(permissions, list) and permissions:
+        out.print()
+        _permissions_table(permissions)
     for proposal in item.proposals:
         cited = "; ".join(proposal.evidence)
         out.print(
