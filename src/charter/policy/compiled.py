@@ -38,7 +38,9 @@ __all__ = [
     "Shape",
     "Snapshot",
     "Variables",
+    "narrowed_role",
     "split_bindings",
+    "whole_role",
 ]
 
 
@@ -261,6 +263,17 @@ class CompiledBinding:
     expires_at: datetime | None = None
     """The binding's expiry, and below its role: copied here, one lookup nearer."""
     role: str = ""
+
+
+def narrowed_role(role: str, binding: str) -> str:
+    """The evaluator's key for ``role`` as a review reduced it on ``binding`` (and the
+    role of the grants its approvals issue): never a valid role name, so no clash."""
+    return f"{role}@{binding}"
+
+
+def whole_role(role: str) -> str:
+    """The policy's role a key names: ``role`` itself, or the role a reduce narrowed."""
+    return role.partition("@")[0]
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from charter.policy.compiled import (
     Condition,
     RuleIndex,
     Snapshot,
+    narrowed_role,
     split_bindings,
 )
 from charter.policy.decision import (
@@ -286,8 +287,7 @@ def _withdrawal(
         index = _role_index(
             role, _reused(snapshot, spec.role, conditions), revision, f"as reduced by {item}"
         )
-        # Its own key in the evaluator's roles (never a valid role name: no clash).
-        replacement = replace(original, permissions=index, role=f"{spec.role}@{name}")
+        replacement = replace(original, permissions=index, role=narrowed_role(spec.role, name))
         if original.activation is not None:
             # Still just in time, but an approval activates only the narrower role.
             replacement = replace(

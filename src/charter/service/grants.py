@@ -18,7 +18,7 @@ from charter.identity.agents import Agent
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.ids import IdFactory
-from charter.policy.compiled import CompiledWithdrawal
+from charter.policy.compiled import CompiledWithdrawal, whole_role
 from charter.policy.decision import WithdrawalKind
 from charter.policy.engine import Engine
 from charter.policy.evaluate import evaluate
@@ -125,8 +125,8 @@ def issue_grant(
         for binding in engine.snapshot.bindings_for(agent.id, agent.labels)
         if binding.activation is None and (binding.expires_at is None or now < binding.expires_at)
     }
-    # A narrower role (``role@binding``) counts as the role it narrows.
-    roles = {name.partition("@")[0] for name in standing | {g.role for g in held} | {role}}
+    # A narrower role counts as the role it narrows.
+    roles = {whole_role(name) for name in standing | {g.role for g in held} | {role}}
     conflict = conflict_among(engine.policy, roles)
     if conflict is not None:
         return None, Refusal(

@@ -31,11 +31,11 @@ from charter.policy.diagnostics import Diagnostic, Severity
 from charter.policy.engine import Engine, PolicyInvalid
 from charter.policy.model import AgentSpec, Policy
 from charter.policy.revisions import ActivePolicy, PolicyRevision, summarise
-from charter.reviews.patch import PatchOutcome, reflected
+from charter.reviews.patch import reflected
 from charter.service.access import require_roles
 from charter.service.active import ActiveEngine
 from charter.service.agents import record_registration, record_update
-from charter.service.review_outcomes import withdrawal_of
+from charter.service.review_outcomes import patch_outcome_of
 from charter.storage.ports import Store, UnitOfWork
 
 __all__ = ["Applied", "PolicyService", "diff_policies", "rights_changed"]
@@ -107,17 +107,9 @@ def _outcomes_in_force(unit: UnitOfWork, candidate: Policy) -> list[dict[str, An
     declared = {spec.name for spec in candidate.agents}
     found = []
     for item in unit.reviews.in_force():
-        withdrawal = withdrawal_of(item)
-        if withdrawal is None:
+        outcome = patch_outcome_of(item)
+        if outcome is None:
             continue
-        outcome = PatchOutcome(
-            agent=item.agent,
-            binding=withdrawal.binding,
-            kind=withdrawal.kind,
-            campaign=item.campaign,
-            item=item.id,
-            role=withdrawal.role,
-        )
         # An agent the candidate declares gets the labels it declares when it is applied.
         agent = None if item.agent in declared else unit.agents.get(item.agent)
         labels = None if agent is None else agent.labels
@@ -126,8 +118,8 @@ def _outcomes_in_force(unit: UnitOfWork, candidate: Policy) -> list[dict[str, An
                 "campaign": item.campaign,
                 "item": item.id,
                 "agent": item.agent,
-                "binding": withdrawal.binding,
-                "kind": withdrawal.kind.value,
+                "binding": outcome.binding,
+                "kind": outcome.kind.value,
                 "reflected_by_candidate": reflected(candidate, outcome, labels),
             }
         )

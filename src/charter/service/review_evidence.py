@@ -19,6 +19,7 @@ from charter.clock import to_utc
 from charter.identity.agents import Agent
 from charter.identity.credentials import PrincipalKind
 from charter.identity.humans import Human
+from charter.policy.compiled import whole_role
 from charter.policy.engine import Engine
 from charter.policy.globs import ACTION
 from charter.policy.model import Activation, Role
@@ -180,7 +181,7 @@ def items_for_agent(
             _grant_item(evidence, ItemKind.BINDING, campaign, since, now, ids, thresholds, common)
         )
     for grant in grants:
-        role = roles.get(grant.role.partition("@")[0])  # a narrowed grant: its whole role
+        role = roles.get(whole_role(grant.role))  # a narrowed grant: its whole role
         if role is None:
             continue
         evidence = GrantEvidence(

@@ -24,9 +24,10 @@ from charter.policy.decision import Withdrawal, WithdrawalKind
 from charter.policy.engine import Engine
 from charter.reviews.campaigns import ReviewItem, Verdict
 from charter.reviews.narrow import role_from_document
+from charter.reviews.patch import PatchOutcome
 from charter.storage.ports import UnitOfWork
 
-__all__ = ["ReviewOutcomes", "withdrawal_of"]
+__all__ = ["ReviewOutcomes", "patch_outcome_of", "withdrawal_of"]
 
 _KINDS = {
     Verdict.REVOKE: WithdrawalKind.REVOKE,
@@ -51,6 +52,21 @@ def withdrawal_of(item: ReviewItem) -> Withdrawal | None:
         campaign=item.campaign,
         item=item.id,
         role=role,
+    )
+
+
+def patch_outcome_of(item: ReviewItem) -> PatchOutcome | None:
+    """What ``charter reviews patch`` makes permanent of a decided binding item, if any."""
+    withdrawal = withdrawal_of(item)
+    if withdrawal is None:
+        return None
+    return PatchOutcome(
+        agent=item.agent,
+        binding=withdrawal.binding,
+        kind=withdrawal.kind,
+        campaign=item.campaign,
+        item=item.id,
+        role=withdrawal.role,
     )
 
 

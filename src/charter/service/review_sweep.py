@@ -41,12 +41,12 @@ from charter.reviews.campaigns import (
     ReviewSettings,
     Scope,
 )
-from charter.reviews.patch import PatchOutcome, reflected
+from charter.reviews.patch import reflected
 from charter.service.access import require_roles
 from charter.service.active import ActiveEngine
 from charter.service.agents import apply_transition
 from charter.service.review_evidence import items_for_agent
-from charter.service.review_outcomes import withdrawal_of
+from charter.service.review_outcomes import patch_outcome_of
 from charter.service.reviews import settle_undecided
 from charter.service.webhooks import audit_and_publish
 from charter.storage.ports import Store, UnitOfWork
@@ -164,18 +164,10 @@ def settle(unit: UnitOfWork, now: datetime, engine: Engine) -> list[str]:
     now does what they did); their item ids."""
     settled = []
     for item in unit.reviews.in_force():
-        withdrawal = withdrawal_of(item)
+        outcome = patch_outcome_of(item)
         agent = unit.agents.get(item.agent)
-        if withdrawal is None or agent is None:
+        if outcome is None or agent is None:
             continue
-        outcome = PatchOutcome(
-            agent=item.agent,
-            binding=withdrawal.binding,
-            kind=withdrawal.kind,
-            campaign=item.campaign,
-            item=item.id,
-            role=withdrawal.role,
-        )
         if not reflected(engine.policy, outcome, agent.labels):
             continue
         record = unit.audit.append(
