@@ -10,7 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from charter.clock import ManualClock
+from charter.policy.decision import Decision, DecisionCode
+from charter.policy.model import Capability
 from charter.service import SYSTEM, Services
+from charter.service.decisions import Asked
+from charter.storage.sql.store import open_store
 from tests.helpers import bearer
 from tests.scenes import POLICY, RESTART, Scene
 
@@ -163,6 +167,31 @@ def test_a_revoke_takes_effect_on_the_next_decision(scene: Scene) -> None:
     assert denied["decision"] == "deny"
     assert denied["code"] == "revoked_by_review"
     assert any(deployer["id"] in r["rule"] for r in denied["reasons"]), denied["reasons"]
+
+
+def test_a_revoke_decided_on_one_server_holds_at_once_on_another(
+    scene: Scene, services: Services, database_url: str
+) -> None:
+    # A second server over the same database has decided for the agent already, so it
+    # holds the outcomes it read then; the revoke decided through the first server must
+    # still count on the second's very next decision.
+    other_store = open_store(database_url, migrate=False)
+    try:
+        other = Services.build(other_store, clock=services.clock)
+        other.policies.refresh()
+        token = services.tokens.issue_for_agent(SYSTEM, "ops-bot").token
+        asked = Asked(Capability.DO, DRAFT["action"], DRAFT["resource"])
+
+        def on_other() -> Decision:
+            [decided] = other.decisions.decide_as(token, [asked], where="test")
+            return decided.decision
+
+        assert on_other().allowed
+        campaign = start(scene, scope={"agents": ["ops-bot"]})
+        decide_item(scene, campaign, "Binding/deployer-standing", "revoke")
+        assert on_other().code is DecisionCode.REVOKED_BY_REVIEW
+    finally:
+        other_store.close()
 
 
 def test_a_reduce_keeps_what_was_used_only(scene: Scene) -> None:

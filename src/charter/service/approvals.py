@@ -393,7 +393,9 @@ class ApprovalService:
         if status is ApprovalStatus.APPROVED and approval.role is not None:
             engine = self._compiled.engine
             withdrawn = (
-                self._outcomes.current(unit, engine)(agent.id)
+                self._outcomes.current(unit, engine, unit.policies.state().outcomes_version)(
+                    agent.id
+                )
                 if engine is not None and self._outcomes is not None
                 else ()
             )

@@ -42,6 +42,7 @@ from charter.policy.engine import Engine
 from charter.policy.evaluate import BEFORE_PERMISSIONS, evaluate
 from charter.policy.model import Capability
 from charter.policy.provenance import cited
+from charter.policy.revisions import ActivePolicy
 from charter.secrets import Finding, LeakSet
 from charter.service.access import require_roles
 from charter.service.active import ActiveEngine
@@ -195,10 +196,10 @@ class DecisionService:
             raise refused
         return decided
 
-    def _active_engine(self, unit: UnitOfWork) -> Engine | None:
-        """The engine of the revision active in this transaction: the one held, or, when
-        another server activated a newer one, that one compiled and held from now on."""
-        active = unit.policies.active()
+    def _active_engine(self, unit: UnitOfWork, active: ActivePolicy | None) -> Engine | None:
+        """The engine of ``active``, the revision active in this transaction: the one held,
+        or, when another server activated a newer one, that one compiled and held from now
+        on."""
         held = self._compiled.engine
         if (active.revision if active else None) == (held.revision if held else None):
             return held
@@ -236,10 +237,11 @@ class DecisionService:
         # the active revision, the agent and its grants and approvals after: whatever
         # suspension, revocation or activation is recorded before it, it decides by.
         unit.audit.head(lock=True)
-        engine = self._active_engine(unit)  # one revision for the whole batch
+        state = unit.policies.state()
+        engine = self._active_engine(unit, state.active)  # one revision for the whole batch
         # Review outcomes decided before this decision took its place count, at once.
         withdrawn = (
-            self._outcomes.current(unit, engine)
+            self._outcomes.current(unit, engine, state.outcomes_version)
             if engine is not None and self._outcomes is not None
             else _nothing_withdrawn
         )

@@ -1,11 +1,12 @@
 """Review outcomes in force, as each decision's ``Facts.withdrawn``.
 
 A revoke, reduce or make-eligible decided on a binding takes effect on the agent's very
-next decision, on every server: each transaction that records decisions reads one number
-from the store (``ReviewStore.outcomes_version``, which moves with every outcome put in
-force or settled) after it took its place in the audit log, and reloads the outcomes
-when it moved. Each agent's outcomes are compiled against the active revision once, on its
-first decision, and kept until the version or the revision changes.
+next decision, on every server: each transaction that records decisions reads, with the
+active revision and after it took its place in the audit log, one number from the store
+(``PolicyState.outcomes_version``, which moves with every outcome put in force or
+settled), and reloads the outcomes when it moved. Each agent's outcomes are compiled
+against the active revision once, on its first decision, and kept until the version or
+the revision changes.
 
 Fail closed: an outcome that cannot be compiled as decided (a reduce whose narrower
 role no longer fits the binding's role) withdraws the whole binding instead.
@@ -76,24 +77,16 @@ class ReviewOutcomes:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._version = -1
-        self._read_in: UnitOfWork | None = None
-        """The transaction ``_version`` was last read in."""
         self._revision: str | None = None
         self._by_agent: dict[str, list[Withdrawal]] = {}
         self._compiled: dict[str, tuple[CompiledWithdrawal, ...]] = {}
 
-    def current(self, unit: UnitOfWork, engine: Engine) -> Withdrawn:
-        """What each agent has withdrawn, as ``unit`` sees the outcomes now.
-
-        Read once a transaction: the decisions a group commit records together share
-        one, which holds the audit head, so no outcome can change within it.
-        """
+    def current(self, unit: UnitOfWork, engine: Engine, version: int) -> Withdrawn:
+        """What each agent has withdrawn, as ``unit`` sees the outcomes now: ``version`` is
+        its ``PolicyState.outcomes_version``, read once a transaction (the decisions a group
+        commit records together share one, which holds the audit head, so no outcome can
+        change within it)."""
         with self._lock:
-            version = self._version if unit is self._read_in else None
-        if version is None:
-            version = unit.reviews.outcomes_version()
-        with self._lock:
-            self._read_in = unit
             if version != self._version:
                 by_agent: dict[str, list[Withdrawal]] = {}
                 for item in unit.reviews.in_force() if version else ():

@@ -46,6 +46,7 @@ __all__ = [
     "GrantStore",
     "HumanStore",
     "LeakStore",
+    "PolicyState",
     "PolicyStore",
     "ReviewStore",
     "SessionStore",
@@ -214,6 +215,16 @@ class AuditStore(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class PolicyState:
+    """What every decision reads before it decides, in one statement: the revision in
+    force and a number that moves whenever a review outcome is put in force or settled
+    (the audit seq of the last), so that an outcome holds on every server at once."""
+
+    active: ActivePolicy | None
+    outcomes_version: int
+
+
 class PolicyStore(Protocol):
     """Applied policy revisions and which one is active."""
 
@@ -231,6 +242,10 @@ class PolicyStore(Protocol):
 
     def active(self, *, lock: bool = False) -> ActivePolicy | None:
         """The active revision, if any; ``lock`` holds off other activations."""
+        ...
+
+    def state(self) -> PolicyState:
+        """The active revision and the review outcomes' version, in one read."""
         ...
 
     def activate(self, revision: str, *, at: datetime, by: str) -> None:
@@ -495,7 +510,8 @@ class ReviewStore(Protocol):
         ...
 
     def save_item(self, item: ReviewItem, *, outcome_seq: int | None = None) -> None:
-        """Write a changed item; ``outcome_seq`` when its outcome changed."""
+        """Write a changed item; ``outcome_seq`` when its outcome changed, which also
+        moves ``PolicyState.outcomes_version`` to it."""
         ...
 
     def item(self, item_id: str, *, for_update: bool = False) -> ReviewItem | None:
@@ -514,10 +530,6 @@ class ReviewStore(Protocol):
         limit: int = 500,
     ) -> builtins.list[ReviewItem]:
         """Items by id, filtered."""
-        ...
-
-    def outcomes_version(self) -> int:
-        """A number that changes whenever an outcome is put in force or settled."""
         ...
 
     def in_force(self) -> builtins.list[ReviewItem]:

@@ -11,11 +11,10 @@ from sqlalchemy.engine import Connection, RowMapping
 from charter.codes import ErrorCode
 from charter.errors import StoreError
 from charter.policy.revisions import ActivePolicy, PolicyRevision
-from charter.storage.sql.schema import policy_revisions, policy_state
+from charter.storage.ports import PolicyState
+from charter.storage.sql.schema import POLICY_STATE_ID, policy_revisions, policy_state
 
 __all__ = ["SqlPolicyStore"]
-
-STATE_ID = 1
 
 
 def _revision(row: RowMapping) -> PolicyRevision:
@@ -26,6 +25,12 @@ def _revision(row: RowMapping) -> PolicyRevision:
         files=json.loads(row["files"]),
         summary=json.loads(row["summary"]),
     )
+
+
+def _active(row: RowMapping) -> ActivePolicy | None:
+    if row["active_revision"] is None:
+        return None
+    return ActivePolicy(row["active_revision"], row["activated_at"], row["activated_by"])
 
 
 class SqlPolicyStore:
@@ -66,7 +71,15 @@ class SqlPolicyStore:
 
     def active(self, *, lock: bool = False) -> ActivePolicy | None:
         """The active revision, if any; ``lock`` holds off other activations."""
-        query = sa.select(policy_state).where(policy_state.c.id == STATE_ID)
+        return _active(self._row(lock=lock))
+
+    def state(self) -> PolicyState:
+        """The active revision and the review outcomes' version, in one read."""
+        row = self._row(lock=False)
+        return PolicyState(_active(row), int(row["outcomes_version"]))
+
+    def _row(self, *, lock: bool) -> RowMapping:
+        query = sa.select(policy_state).where(policy_state.c.id == POLICY_STATE_ID)
         if lock:
             query = query.with_for_update()
         row = self._conn.execute(query).mappings().first()
@@ -74,14 +87,12 @@ class SqlPolicyStore:
             raise StoreError(
                 "the policy state row is missing", code=ErrorCode.STORE_NOT_INITIALISED
             )
-        if row["active_revision"] is None:
-            return None
-        return ActivePolicy(row["active_revision"], row["activated_at"], row["activated_by"])
+        return row
 
     def activate(self, revision: str, *, at: datetime, by: str) -> None:
         """Make ``revision`` the active one."""
         self._conn.execute(
             policy_state.update()
-            .where(policy_state.c.id == STATE_ID)
+            .where(policy_state.c.id == POLICY_STATE_ID)
             .values(active_revision=revision, activated_at=at, activated_by=by)
         )

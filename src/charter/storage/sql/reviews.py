@@ -24,7 +24,13 @@ from charter.reviews.campaigns import (
     Scope,
     Verdict,
 )
-from charter.storage.sql.schema import review_campaigns, review_items, review_proposals
+from charter.storage.sql.schema import (
+    POLICY_STATE_ID,
+    policy_state,
+    review_campaigns,
+    review_items,
+    review_proposals,
+)
 
 __all__ = ["SqlReviewStore"]
 
@@ -197,6 +203,13 @@ class SqlReviewStore:
         if outcome_seq is None:
             del row["outcome_seq"]
         self._conn.execute(review_items.update().where(review_items.c.id == item.id).values(**row))
+        if outcome_seq is not None:
+            # Every decision reads this with the active revision (``PolicyState``).
+            self._conn.execute(
+                policy_state.update()
+                .where(policy_state.c.id == POLICY_STATE_ID)
+                .values(outcomes_version=outcome_seq)
+            )
 
     def item(self, item_id: str, *, for_update: bool = False) -> ReviewItem | None:
         query = sa.select(review_items).where(review_items.c.id == item_id)
@@ -231,11 +244,6 @@ class SqlReviewStore:
         if after is not None:
             query = query.where(review_items.c.id > after)
         return [_item(row) for row in self._conn.execute(query).mappings()]
-
-    def outcomes_version(self) -> int:
-        """Changes with every outcome put in force or settled (the audit seq of the last)."""
-        found = self._conn.execute(sa.select(sa.func.max(review_items.c.outcome_seq))).scalar()
-        return int(found or 0)
 
     def in_force(self) -> builtins.list[ReviewItem]:
         """Every item whose outcome is in force."""

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 __all__ = [
+    "POLICY_STATE_ID",
     "advisories",
     "agents",
     "approval_votes",
@@ -148,6 +149,9 @@ policy_revisions = sa.Table(
 )
 
 # One row: which revision is active. Activation locks and updates it.
+POLICY_STATE_ID = 1
+"""The id of ``policy_state``'s one row."""
+
 policy_state = sa.Table(
     "policy_state",
     metadata,
@@ -157,6 +161,9 @@ policy_state = sa.Table(
     ),
     sa.Column("activated_at", UTCDateTime, nullable=True),
     sa.Column("activated_by", sa.String(80), nullable=True),
+    # The audit seq of the last review outcome put in force or settled: read with the
+    # active revision by every decision, so a new outcome is seen in the same statement.
+    sa.Column("outcomes_version", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 approvals = sa.Table(
