@@ -128,5 +128,12 @@ def _approval(event: dict[str, Any], record: Record, approval: Mapping[str, Any]
 
 def fallback(record: Record, *, product_version: str) -> dict[str, Any]:
     """A record type this version does not know (written by a newer server): exported as
-    an OCSF Base Event named by its type, so nothing in the log is silently dropped."""
-    return envelope(record, BASE_EVENT, 99, record.type, Outcome(), product_version=product_version)
+    an OCSF Base Event named by its type, so nothing in the log is silently dropped. A
+    Base Event has no ``actor`` (but for the host profile): who did it is in ``raw_data``."""
+    event = envelope(
+        record, BASE_EVENT, 99, record.type, Outcome(), product_version=product_version
+    )
+    del event["actor"]
+    if event.pop("ai_agent", None) is not None:  # nor the AI-operation profile
+        event["metadata"]["profiles"].remove("ai_operation")
+    return event
