@@ -172,7 +172,7 @@ def leak_redacted(record: Record, *, product_version: str) -> dict[str, Any]:
     event["src_endpoint"] = {"name": record.actor}
     event["api"] = {
         "operation": "POST /v1/secrets/scan",
-        "request": {"data": {"findings": findings}},
+        "response": {"message": "masked", "data": {"findings": findings}},
     }
     return event
 
