@@ -15,6 +15,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from charter.audit.ocsf import CLASS_OF
 from charter.clock import ManualClock
 from charter.errors import AuthenticationError
@@ -238,6 +240,22 @@ def test_every_record_type_exports_as_a_valid_ocsf_event(
     assert {record["type"] for record in records} == set(CLASS_OF)
     # The leaked secret was masked before it was recorded, and stays out of the export.
     assert SECRET not in exported
+
+    # The server answers the same events, page by page, with format=ocsf.
+    served: list[dict[str, Any]] = []
+    cursor = None
+    with httpx.Client(base_url=live_server, headers=scene.tokens["user:rita"]) as http:
+        while True:
+            params = {"format": "ocsf", "limit": 100, **({"cursor": cursor} if cursor else {})}
+            page = ok(http.get("/v1/audit", params=params))
+            served.extend(page["events"])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        refused = http.get("/v1/audit", params={"format": "xml"})
+        assert refused.status_code == 422
+        assert refused.json()["error"]["code"] == "invalid_request"
+    assert served == events
 
     by_type: dict[str, list[dict[str, Any]]] = {}
     for event in events:
