@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from charter.audit.merkle import Frontier
 from charter.audit.ocsf import CLASS_OF, OCSF_VERSION, to_ocsf
@@ -234,6 +236,10 @@ def test_a_type_this_version_does_not_know_is_a_base_event_not_dropped() -> None
 def test_something_that_is_not_a_record_is_refused_clearly() -> None:
     with pytest.raises(InvalidInput, match="not an audit record: no seq, leaf_hash"):
         to_ocsf({"v": 1, "at": "x", "type": "decision", "actor": "system"}, product_version="1")
+    record = sealed("decision", "system", None, None)
+    for field, value in (("seq", "7"), ("seq", True), ("at", "yesterday"), ("at", None)):
+        with pytest.raises(InvalidInput, match="not an audit record: seq"):
+            to_ocsf({**record, field: value}, product_version="1")
 
 
 def test_every_documented_record_type_has_a_class() -> None:
@@ -245,3 +251,55 @@ def test_every_documented_record_type_has_a_class() -> None:
     documented -= {"type"}
     assert documented == set(CLASS_OF)
     assert set(CLASS_OF.values()) == {3001, 3002, 3003, 3004, 6003}
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+FIELDS = [
+    "request",
+    "decision",
+    "code",
+    "reasons",
+    "approval",
+    "grant",
+    "changes",
+    "reason",
+    "from",
+    "to",
+    "count",
+    "since",
+    "expires_at",
+    "credential",
+    "principal",
+    "principal_kind",
+    "findings",
+    "vote",
+    "revision",
+    "activated",
+    "name",
+    "where",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kind=st.sampled_from([*sorted(CLASS_OF), "future.thing"]),
+    agent=st.none() | st.sampled_from(["ops-bot", "copilot"]),
+    subject=st.none() | st.text(min_size=1, max_size=10),
+    data=st.dictionaries(st.sampled_from(FIELDS), JSON, max_size=6),
+)
+def test_any_data_under_any_type_maps_without_crashing(
+    kind: str, agent: str | None, subject: str | None, data: dict[str, Any]
+) -> None:
+    """Records written by another version (or edited) have data of any shape: the mapping
+    still answers an event that keeps the link to its record, never an exception."""
+    record = sealed(kind, "system", agent, subject, **data)
+    event = to_ocsf(record, product_version="1")
+    assert event["metadata"]["uid"] == record["leaf_hash"]
+    assert event["class_uid"] == CLASS_OF.get(kind, 0)
+    assert problems(event) == []

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from charter.audit.ocsf.activity import auth_forbidden, decision, leak_redacted
 from charter.audit.ocsf.entities import fallback, managed
-from charter.audit.ocsf.envelope import OCSF_VERSION, Record
+from charter.audit.ocsf.envelope import OCSF_VERSION, Record, millis_of
 from charter.audit.ocsf.identity import account_change, authentication, grant
 from charter.codes import ErrorCode
 from charter.errors import InvalidInput
@@ -109,6 +109,11 @@ def to_ocsf(record: Mapping[str, Any], *, product_version: str) -> dict[str, Any
     if missing:
         raise InvalidInput(
             f"not an audit record: no {', '.join(missing)}", code=ErrorCode.INVALID_INPUT
+        )
+    seq, at = record["seq"], record["at"]
+    if not isinstance(seq, int) or isinstance(seq, bool) or millis_of(at) is None:
+        raise InvalidInput(
+            f"not an audit record: seq {seq!r} at {at!r}", code=ErrorCode.INVALID_INPUT
         )
     mapper = _MAPPERS.get(str(record["type"]), fallback)
     return mapper(Record(record), product_version=product_version)

@@ -39,7 +39,8 @@ def _authorizations(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     that gave it, at the revision that decided."""
     verdict = str(data.get("decision") or "unknown")
     revision = data.get("policy_revision") or "none"
-    reasons = [reason for reason in data.get("reasons") or [] if isinstance(reason, Mapping)]
+    given = data.get("reasons")
+    reasons = [r for r in given if isinstance(r, Mapping)] if isinstance(given, list) else []
     if not reasons:
         reasons = [{"policy": "charter", "rule": str(data.get("code") or verdict)}]
     found = []
@@ -103,7 +104,8 @@ def decision(record: Record, *, product_version: str) -> dict[str, Any]:
     event["api"] = {
         "operation": str(asked.get("action") or ""),
         "request": {
-            **_uid(record.subject),
+            # The decision id; OCSF requires one, so a record without names its leaf.
+            "uid": record.subject or str(record.fields["leaf_hash"]),
             "data": {
                 "capability": asked.get("capability"),
                 "fields": asked.get("fields", []),
@@ -156,7 +158,8 @@ def auth_forbidden(record: Record, *, product_version: str) -> dict[str, Any]:
 def leak_redacted(record: Record, *, product_version: str) -> dict[str, Any]:
     """A ``secret.leak_redacted`` record: a registered leak masked in text a caller had
     scanned (a tool's result, through ``guard``). The findings hold no values."""
-    findings = record.data.get("findings") or []
+    findings = record.data.get("findings")
+    findings = findings if isinstance(findings, list) else []
     event = envelope(
         record,
         API_ACTIVITY,
@@ -180,7 +183,3 @@ def leak_redacted(record: Record, *, product_version: str) -> dict[str, Any]:
 def _called(data: Mapping[str, Any]) -> dict[str, Any]:
     """``where`` (``METHOD /path``) as the API call."""
     return {"operation": str(data.get("where") or "")}
-
-
-def _uid(subject: str | None) -> dict[str, str]:
-    return {} if subject is None else {"uid": subject}

@@ -24,9 +24,12 @@ __all__ = [
     "Record",
     "agent_ref",
     "ai_agent",
+    "count_of",
     "envelope",
     "millis",
+    "millis_of",
     "principal",
+    "whole",
 ]
 
 OCSF_VERSION = "1.9.0-dev"
@@ -104,9 +107,31 @@ class Record:
 
 
 def millis(at: str) -> int:
-    """An audit time (``YYYY-MM-DDTHH:MM:SS.ffffffZ``) as OCSF's epoch milliseconds."""
+    """An audit time (``YYYY-MM-DDTHH:MM:SS.ffffffZ``) as OCSF's epoch milliseconds;
+    ``ValueError`` if it is not one."""
     moment = datetime.strptime(at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
+
+
+def millis_of(value: Any) -> int | None:
+    """A time from a record's data in epoch milliseconds, or None when it is not one:
+    data written by another version may hold anything, and the event is still due."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return millis(value)
+    except ValueError:
+        return None
+
+
+def count_of(value: Any) -> int:
+    """How many items a list in a record's data holds (0 when it is not a list)."""
+    return len(value) if isinstance(value, list) else 0
+
+
+def whole(value: Any) -> int:
+    """An integer from a record's data (0 when it is not one)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def principal(ref: str) -> dict[str, Any]:

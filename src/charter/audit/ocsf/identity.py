@@ -16,9 +16,11 @@ from charter.audit.ocsf.envelope import (
     Outcome,
     Record,
     agent_ref,
+    count_of,
     envelope,
-    millis,
+    millis_of,
     principal,
+    whole,
 )
 
 __all__ = ["account_change", "authentication", "grant"]
@@ -60,9 +62,9 @@ def _summary(record: Record) -> str | None:
     if record.type in ("agent.suspended", "agent.reinstated", "agent.retired"):
         return (
             f"{data.get('from')} -> {data.get('to')}: {data.get('reason')}; "
-            f"{len(data.get('revoked_tokens') or [])} token(s) revoked, "
-            f"{len(data.get('cancelled_approvals') or [])} approval(s) cancelled, "
-            f"{len(data.get('revoked_grants') or [])} grant(s) revoked"
+            f"{count_of(data.get('revoked_tokens'))} token(s) revoked, "
+            f"{count_of(data.get('cancelled_approvals'))} approval(s) cancelled, "
+            f"{count_of(data.get('revoked_grants'))} grant(s) revoked"
         )
     if record.type == "agent.owner_changed":
         return f"owner {data.get('from')} -> {data.get('to')}"
@@ -112,8 +114,7 @@ def authentication(record: Record, *, product_version: str) -> dict[str, Any]:
         session: dict[str, Any] = {"uid": record.subject or "", "issuer": "Charter"}
         if signed_in:
             session["created_time"] = event["time"]
-            if data.get("expires_at"):
-                session["expiration_time"] = millis(str(data["expires_at"]))
+            _put(session, "expiration_time", millis_of(data.get("expires_at")))
             if data.get("credential"):
                 session["credential_uid"] = str(data["credential"])
         event["session"] = session
@@ -131,9 +132,8 @@ def authentication(record: Record, *, product_version: str) -> dict[str, Any]:
     event["service"] = service
     if record.type == "auth.failures_suppressed":
         event["user"] = principal(record.actor)
-        event["count"] = int(data.get("count") or 0)
-        if data.get("since"):
-            event["start_time"] = millis(str(data["since"]))
+        event["count"] = whole(data.get("count"))
+        _put(event, "start_time", millis_of(data.get("since")))
         event["message"] = f"{event['count']} failed authentication(s) counted, not recorded"
         event["status_detail"] = "failures_suppressed"
         return event
@@ -175,10 +175,8 @@ def grant(record: Record, *, product_version: str) -> dict[str, Any]:
     event["user"] = principal(agent_ref(str(source.get("agent") or record.agent or "")))
     if held is not None:
         session: dict[str, Any] = {"uid": str(held.get("id")), "issuer": "Charter"}
-        if held.get("issued_at"):
-            session["created_time"] = millis(str(held["issued_at"]))
-        if held.get("expires_at"):
-            session["expiration_time"] = millis(str(held["expires_at"]))
+        _put(session, "created_time", millis_of(held.get("issued_at")))
+        _put(session, "expiration_time", millis_of(held.get("expires_at")))
         event["session"] = session
     policy = source.get("policy")
     approval_id = held.get("approval") if held is not None else source.get("id")
@@ -186,3 +184,8 @@ def grant(record: Record, *, product_version: str) -> dict[str, Any]:
     if data.get("reason"):
         event["message"] += f": {data['reason']}"
     return event
+
+
+def _put(target: dict[str, Any], key: str, value: int | None) -> None:
+    if value is not None:
+        target[key] = value
