@@ -246,7 +246,9 @@ def test_every_record_type_exports_as_a_valid_ocsf_event(
     cursor = None
     with httpx.Client(base_url=live_server, headers=scene.tokens["user:rita"]) as http:
         while True:
-            params = {"format": "ocsf", "limit": 100, **({"cursor": cursor} if cursor else {})}
+            params: dict[str, str | int] = {"format": "ocsf", "limit": 100}
+            if cursor:
+                params["cursor"] = cursor
             page = ok(http.get("/v1/audit", params=params))
             served.extend(page["events"])
             cursor = page["next_cursor"]
