@@ -3,20 +3,37 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections import deque
+from collections.abc import Iterator
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from charter.audit.checkpoints import Checkpoint, checkpoint_from_json
-from charter.cli.common import AsJson, Exit, Server, Token, client, emit, group, handled, out
+from charter.audit.ocsf import to_ocsf
+from charter.cli.common import (
+    AsJson,
+    Exit,
+    Server,
+    Token,
+    client,
+    emit,
+    group,
+    handled,
+    out,
+    parsing,
+)
 from charter.cli.local import DatabaseUrl, DataDir, local_settings
 from charter.codes import ErrorCode
 from charter.errors import InvalidInput
+from charter.sdk.client import Client
+from charter.version import __version__
 
 __all__ = ["app"]
 
@@ -28,6 +45,30 @@ AgentFilter = Annotated[
 TypeFilter = Annotated[
     list[str] | None, typer.Option("--type", help="Record type (repeatable).", show_default=False)
 ]
+
+
+class ExportFormat(StrEnum):
+    """What ``export`` writes, one line per record."""
+
+    JSONL = "jsonl"
+    OCSF = "ocsf"
+
+
+class TailFormat(StrEnum):
+    """What ``tail`` prints, one line per record."""
+
+    TEXT = "text"
+    JSON = "json"
+    OCSF = "ocsf"
+
+
+def _ocsf_line(record: dict[str, Any]) -> str:
+    """One record as one OCSF event, one JSON line."""
+    return json.dumps(to_ocsf(record, product_version=__version__), sort_keys=True)
+
+
+def _json_line(record: dict[str, Any]) -> str:
+    return json.dumps(record, sort_keys=True)
 
 
 def _show_report(report: dict[str, Any]) -> None:
@@ -140,17 +181,22 @@ def export(
         Path | None,
         typer.Option("--output", "-o", help="File (default stdout).", show_default=False),
     ] = None,
+    export_format: Annotated[
+        ExportFormat,
+        typer.Option("--format", help="jsonl: the records as stored; ocsf: OCSF events."),
+    ] = ExportFormat.JSONL,
     server: Server = "http://127.0.0.1:8080",
     token: Token = None,
 ) -> None:
-    """Export records as JSON Lines, oldest first."""
+    """Export records as JSON Lines (or OCSF events, one a line), oldest first."""
+    line = _ocsf_line if export_format is ExportFormat.OCSF else _json_line
     with client(server, token) as charter:
         sink = output.open("w", encoding="utf-8") if output else sys.stdout
         try:
             for record in charter.iter_audit(
                 agent=agent, types=record_type, since=since, until=until, limit=1000
             ):
-                sink.write(json.dumps(record, sort_keys=True) + "\n")
+                sink.write(line(record) + "\n")
         finally:
             if output:
                 sink.close()
@@ -196,34 +242,125 @@ def tail(
         bool, typer.Option("--follow", "-f", help="Keep printing new records.")
     ] = False,
     interval: Annotated[float, typer.Option(min=0.2, help="Seconds between polls.")] = 1.0,
+    tail_format: Annotated[
+        TailFormat,
+        typer.Option("--format", help="text, json (the records) or ocsf (OCSF events)."),
+    ] = TailFormat.TEXT,
+    after: Annotated[
+        int | None,
+        typer.Option(
+            "--after",
+            min=-1,
+            help="Print every record after this sequence number (instead of the last -n).",
+            show_default=False,
+        ),
+    ] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            "--state",
+            help="File holding the last sequence number printed: read to resume (as "
+            "--after), rewritten after each record.",
+            show_default=False,
+        ),
+    ] = None,
     server: Server = "http://127.0.0.1:8080",
     token: Token = None,
     as_json: AsJson = False,
 ) -> None:
     """Print the latest records; with --follow, keep printing new ones."""
+    shown = TailFormat.JSON if as_json and tail_format is TailFormat.TEXT else tail_format
+    render = {TailFormat.TEXT: _line, TailFormat.JSON: _json_line, TailFormat.OCSF: _ocsf_line}[
+        shown
+    ]
+    if state is not None:
+        with parsing():
+            resumed = _read_state(state)
+        after = resumed if resumed is not None else after
 
     def show(record: dict[str, Any]) -> None:
-        out.print(json.dumps(record, sort_keys=True) if as_json else _line(record), markup=False)
+        if shown is TailFormat.TEXT:
+            out.print(render(record), markup=False)
+        else:
+            # Machine lines go straight to stdout, flushed, for a shipper reading a pipe.
+            sys.stdout.write(render(record) + "\n")
+            sys.stdout.flush()
+        if state is not None:
+            _write_state(state, record["seq"])
 
     with client(server, token) as charter:
-        latest: deque[dict[str, Any]] = deque(maxlen=lines)
-        cursor: str | None = None
         last_seq = -1
-        while True:
-            page = charter.query_audit(agent=agent, types=record_type, limit=1000, cursor=cursor)
-            latest.extend(page.records)
-            if page.next_cursor is None:
-                break
-            cursor = page.next_cursor
-        for record in latest:
-            show(record)
-            last_seq = record["seq"]
-        while follow:
-            time.sleep(interval)
-            page = charter.query_audit(agent=agent, types=record_type, limit=1000, after=last_seq)
-            for record in page.records:
+        if after is not None:
+            for record in _after(charter, after, agent, record_type):
                 show(record)
                 last_seq = record["seq"]
+            last_seq = max(last_seq, after)
+        else:
+            for record in _latest(charter, lines, agent, record_type):
+                show(record)
+                last_seq = record["seq"]
+        while follow:
+            time.sleep(interval)
+            for record in _after(charter, last_seq, agent, record_type):
+                show(record)
+                last_seq = record["seq"]
+
+
+def _latest(
+    charter: Client, lines: int, agent: str | None, types: list[str] | None
+) -> list[dict[str, Any]]:
+    """The last ``lines`` records matching the filters."""
+    latest: deque[dict[str, Any]] = deque(maxlen=lines)
+    cursor: str | None = None
+    while True:
+        page = charter.query_audit(agent=agent, types=types, limit=1000, cursor=cursor)
+        latest.extend(page.records)
+        if page.next_cursor is None:
+            return list(latest)
+        cursor = page.next_cursor
+
+
+def _after(
+    charter: Client, seq: int, agent: str | None, types: list[str] | None
+) -> Iterator[dict[str, Any]]:
+    """Every record past ``seq`` matching the filters, a page at a time."""
+    while True:
+        page = charter.query_audit(agent=agent, types=types, limit=1000, after=seq)
+        yield from page.records
+        if page.next_cursor is None or not page.records:
+            return
+        seq = page.records[-1]["seq"]
+
+
+def _read_state(path: Path) -> int | None:
+    """The sequence number a ``--state`` file holds; None when it does not exist yet."""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot read {path}: {exc.strerror}", code=ErrorCode.INVALID_INPUT
+        ) from None
+    if not text.lstrip("-").isdigit() or len(text) > 19 or int(text) < -1:
+        raise InvalidInput(
+            f"{path} does not hold a sequence number (found {text[:40]!r})",
+            code=ErrorCode.INVALID_INPUT,
+        )
+    return int(text)
+
+
+def _write_state(path: Path, seq: int) -> None:
+    """Record ``seq`` as printed: written beside the file, then renamed over it, so a
+    crash leaves the old number or the new one, never half of either."""
+    fresh = path.with_name(path.name + ".tmp")
+    try:
+        fresh.write_text(f"{seq}\n", encoding="utf-8")
+        os.replace(fresh, path)
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot write {path}: {exc.strerror}", code=ErrorCode.INVALID_INPUT
+        ) from None
 
 
 @app.command("public-key")

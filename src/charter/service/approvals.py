@@ -33,7 +33,13 @@ from charter.service.review_outcomes import ReviewOutcomes
 from charter.service.webhooks import audit_and_publish
 from charter.storage.ports import Store, UnitOfWork
 
-__all__ = ["ApprovalService", "approval_json", "open_approval", "withdraw_for_agent"]
+__all__ = [
+    "ApprovalService",
+    "acting_for",
+    "approval_json",
+    "open_approval",
+    "withdraw_for_agent",
+]
 
 _SYSTEM = "system"
 _APPROVAL_EVENTS = {
@@ -81,7 +87,8 @@ def _record(event: str, actor: str, at: datetime, approval: Approval, **data: An
     )
 
 
-def _on_behalf_of(request: Request) -> str | None:
+def acting_for(request: Request) -> str | None:
+    """The human the request says the agent acts for (``context.on_behalf_of``), if any."""
     value = request.context.get("on_behalf_of")
     return value if isinstance(value, str) and value.startswith("user:") else None
 
@@ -119,7 +126,7 @@ def open_approval(
     if needed is None:  # never: both effects carry what they need
         raise ValueError(f"a {decision.effect.value} decision without its approval")
     step_up = decision.effect is Effect.STEP_UP_REQUIRED
-    on_behalf_of = _on_behalf_of(request)
+    on_behalf_of = acting_for(request)
     if step_up:
         human = None if on_behalf_of is None else unit.humans.get(on_behalf_of)
         if human is None or not human.active:

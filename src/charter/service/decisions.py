@@ -46,7 +46,7 @@ from charter.policy.revisions import ActivePolicy
 from charter.secrets import Finding, LeakSet
 from charter.service.access import require_roles
 from charter.service.active import ActiveEngine
-from charter.service.approvals import open_approval
+from charter.service.approvals import acting_for, open_approval
 from charter.service.commits import GroupCommitter
 from charter.service.facts import digest_of, facts_for, request_snapshot
 from charter.service.review_outcomes import ReviewOutcomes, Withdrawn
@@ -433,6 +433,7 @@ def _record(
                 "context_digest": digest_of(scanned.context),
                 "input_digest": None if scanned.input is None else digest_of(scanned.input),
                 "secrets": [finding.to_json() for finding in scanned.findings],
+                "on_behalf_of": acting_for(request),
             },
             "request_digest": decided.digest,
             "approval": None if decided.approval is None else decided.approval.id,

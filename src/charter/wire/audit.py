@@ -2,17 +2,40 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["AuditPage", "AuditProblem", "AuditVerified", "CheckpointOut"]
+__all__ = [
+    "AuditEventsPage",
+    "AuditFormat",
+    "AuditPage",
+    "AuditProblem",
+    "AuditVerified",
+    "CheckpointOut",
+]
 
 
 class AuditPage(BaseModel):
     """A page of audit records (each as exported: body fields plus hashes)."""
 
     records: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class AuditFormat(StrEnum):
+    """How ``GET /v1/audit`` answers: the records as stored, or as OCSF events."""
+
+    RECORDS = "records"
+    OCSF = "ocsf"
+
+
+class AuditEventsPage(BaseModel):
+    """A page of audit records as OCSF events (``GET /v1/audit?format=ocsf``), one per
+    record, in the same order and with the same cursor as ``AuditPage``."""
+
+    events: list[dict[str, Any]]
     next_cursor: str | None
 
 

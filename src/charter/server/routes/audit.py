@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
+from charter.audit.ocsf import to_ocsf
 from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 from charter.identity.names import AGENT_ID_PATTERN
@@ -14,8 +15,15 @@ from charter.server.deps import Caller, Wired
 from charter.service.audit import MAX_PAGE
 from charter.storage.keyfile import public_key_pem
 from charter.storage.ports import AuditQuery
+from charter.version import __version__
 from charter.wire import UtcDateTime
-from charter.wire.audit import AuditPage, AuditVerified, CheckpointOut
+from charter.wire.audit import (
+    AuditEventsPage,
+    AuditFormat,
+    AuditPage,
+    AuditVerified,
+    CheckpointOut,
+)
 from charter.wire.pagination import bad_cursor, decode_cursor, next_cursor
 
 __all__ = ["router"]
@@ -45,11 +53,13 @@ def query_audit(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     cursor: Annotated[str | None, Query(max_length=40)] = None,
     after: Annotated[int | None, Query(ge=-1, le=2**62)] = None,
-) -> AuditPage:
+    format: AuditFormat = AuditFormat.RECORDS,
+) -> AuditPage | AuditEventsPage:
     """Records in sequence order, filtered by agent, type and time range [since, until).
 
     ``cursor`` continues a listing; ``after`` starts after a known sequence number (for
-    following the log), and the two cannot be combined.
+    following the log), and the two cannot be combined. ``format=ocsf`` answers each
+    record as an OCSF event instead (docs/ocsf.md).
     """
     if cursor is not None and after is not None:
         raise InvalidInput("give either cursor or after, not both", code=ErrorCode.CURSOR_AND_AFTER)
@@ -64,10 +74,13 @@ def query_audit(
             limit=limit,
         ),
     )
-    return AuditPage(
-        records=[record.to_json() for record in records],
-        next_cursor=next_cursor(records, limit, lambda record: str(record.seq)),
-    )
+    cursor_out = next_cursor(records, limit, lambda record: str(record.seq))
+    if format is AuditFormat.OCSF:
+        return AuditEventsPage(
+            events=[to_ocsf(record.to_json(), product_version=__version__) for record in records],
+            next_cursor=cursor_out,
+        )
+    return AuditPage(records=[record.to_json() for record in records], next_cursor=cursor_out)
 
 
 @router.get("/verify")
