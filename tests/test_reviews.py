@@ -10,7 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from charter.clock import ManualClock
-from charter.policy.decision import Decision, DecisionCode
+from charter.codes import DecisionCode
+from charter.policy.decision import Decision
 from charter.policy.model import Capability
 from charter.service import SYSTEM, Services
 from charter.service.decisions import Asked
