@@ -182,27 +182,35 @@ class Gate:
 
     # -- approvals ------------------------------------------------------------------
 
-    def approval(self, approval_id: str) -> Settled:
-        """What became of ``approval_id``, as Charter says (blocking)."""
+    def approval(self, approval_id: str, *, wait: float = 0.0) -> Settled:
+        """What became of ``approval_id``, as Charter says, after waiting up to ``wait``
+        seconds for a human to decide it (blocking)."""
         client = self.client
         if not isinstance(client, Client):
             return Settled(approval_id, "unknown", "a blocking run needs a charter.Client")
         try:
+            if wait > 0:
+                return _settled(client.wait_for_approval(approval_id, timeout=wait))
             return _settled(client.get_approval(approval_id))
         except Exception as error:  # fail closed: not approved
             return Settled(approval_id, "unknown", f"Charter could not say: {error}")
 
-    async def aapproval(self, approval_id: str) -> Settled:
-        """What became of ``approval_id``, as Charter says (awaited)."""
+    async def aapproval(self, approval_id: str, *, wait: float = 0.0) -> Settled:
+        """What became of ``approval_id``, as Charter says, after waiting up to ``wait``
+        seconds for a human to decide it (awaited)."""
         client = self.client
         try:
             if isinstance(client, AsyncClient):
-                approval = await client.get_approval(approval_id)
-            else:
-                approval = await asyncio.to_thread(client.get_approval, approval_id)
+                if wait > 0:
+                    return _settled(await client.wait_for_approval(approval_id, timeout=wait))
+                return _settled(await client.get_approval(approval_id))
+            if wait > 0:
+                return _settled(
+                    await asyncio.to_thread(client.wait_for_approval, approval_id, timeout=wait)
+                )
+            return _settled(await asyncio.to_thread(client.get_approval, approval_id))
         except Exception as error:  # fail closed
             return Settled(approval_id, "unknown", f"Charter could not say: {error}")
-        return _settled(approval)
 
 
 def _settled(approval: ApprovalOut) -> Settled:
