@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from charter.adapters.rules import ToolRule, rule_for
+from charter.codes import ErrorCode
 from charter.errors import CharterError
 from charter.sdk.client import AsyncClient, Client
 from charter.wire import DecisionOut
@@ -90,7 +91,7 @@ def _deny(tool: str, code: str, message: str, decision_id: str | None = None) ->
 
 
 def _failed(tool: str, error: Exception) -> Verdict:
-    code = error.code if isinstance(error, CharterError) else "error"
+    code = error.code if isinstance(error, CharterError) else ErrorCode.CHARTER_ERROR
     return _deny(tool, code, f"Charter could not decide {tool}, so it is denied: {error}")
 
 
@@ -126,7 +127,7 @@ class Gate:
         """Charter's verdict on calling ``tool`` with ``arguments`` (blocking)."""
         client = self.client
         if not isinstance(client, Client):
-            return _deny(tool, "invalid_adapter", "a blocking run needs a charter.Client")
+            return _deny(tool, ErrorCode.INVALID_GUARD, "a blocking run needs a charter.Client")
         try:
             out = client.decide(**self._ask(tool, arguments))
         except Exception as error:  # fail closed: whatever went wrong is a deny
@@ -159,7 +160,9 @@ class Gate:
             return _deny(tool, out.code, f"Charter denied {tool}: {message}", out.decision_id)
         kind = _PENDING.get(out.decision)
         if kind is None:
-            return _deny(tool, "invalid_response", f"Charter answered {out.decision!r}: denied")
+            return _deny(
+                tool, ErrorCode.INVALID_RESPONSE, f"Charter answered {out.decision!r}: denied"
+            )
         try:
             ticket = None if out.approval is None else ApprovalTicket.model_validate(out.approval)
         except ValidationError:

@@ -113,10 +113,16 @@ class CharterApprovals:
         same = asked[0] == json.dumps(arguments, sort_keys=True, default=str)
         return asked[1] if same else None
 
+    def pending(self, item: ToolApprovalItem) -> Verdict | None:
+        """Charter's answer that interrupted the run at ``item`` (its ``approval_id``,
+        ``link`` to the console...), if this object asked."""
+        asked = None if item.call_id is None else self._asked.get(item.call_id)
+        return None if asked is None else asked[1]
+
     def approval_id(self, item: ToolApprovalItem) -> str | None:
         """The Charter approval a run's interruption waits on, if this object asked."""
-        asked = None if item.call_id is None else self._asked.get(item.call_id)
-        return None if asked is None else asked[1].approval_id
+        verdict = self.pending(item)
+        return None if verdict is None else verdict.approval_id
 
     def resolve(
         self, result: RunResult | RunResultStreaming, *, wait: float = 0.0
