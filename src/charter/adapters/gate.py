@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from charter.adapters.rules import ToolRule, rule_for
 from charter.codes import ErrorCode
 from charter.errors import CharterError
+from charter.sdk.arguments import refuse
 from charter.sdk.client import AsyncClient, Client
 from charter.wire import DecisionOut
 from charter.wire_approvals import ApprovalOut, ApprovalTicket
@@ -114,7 +115,7 @@ class Gate:
         console_url: str | None = None,
     ) -> None:
         if not isinstance(client, Client | AsyncClient):
-            raise TypeError("a Charter adapter asks through a charter.Client or AsyncClient")
+            raise refuse("a Charter adapter asks through a charter.Client or AsyncClient")
         self.client = client
         self.rules = dict(tools or {})
         self.default = default or ToolRule()
