@@ -8,7 +8,10 @@ The agent's tools, as the example pack decides them:
 - ``rotate(environment)``: ``do secrets.rotate`` on ``vault/<environment>/payments``,
   denied (the agent has no such permission);
 - ``elevate(host)``: ``do pam.elevate`` on ``pam/hosts/<host>`` with an open ticket,
-  which needs an identity-ops human's approval.
+  which needs an identity-ops human's approval (an eligible binding: approving it also
+  grants the role for a while, so further elevations are allowed);
+- ``assign(user, group)``: ``do rbac.assign`` on ``iam/groups/<group>``, which needs the
+  agent's owner, user:bob, to approve each call.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ RULES = {
     ),
     "rotate": ToolRule(action="secrets.rotate", resource="vault/{environment}/payments"),
     "elevate": ToolRule(action="pam.elevate", resource="pam/hosts/{host}", context=OPEN_TICKET),
+    "assign": ToolRule(action="rbac.assign", resource="iam/groups/{group}"),
 }
 
 
@@ -51,6 +55,10 @@ class Ran:
         self.calls.append(("elevate", host))
         return f"elevated on {host}"
 
+    def assign(self, user: str, group: str) -> str:
+        self.calls.append(("assign", f"{user}>{group}"))
+        return f"added {user} to {group}"
+
 
 def approver_token(services: Services) -> str:
     """A token for user:ivan, an approver in group identity-ops."""
@@ -62,6 +70,11 @@ def approver_token(services: Services) -> str:
         roles=[HumanRole.APPROVER],
     )
     return services.tokens.issue_for_human(SYSTEM, "user:ivan").token
+
+
+def owner_token(services: Services) -> str:
+    """A token for user:bob, who owns the agent (the example pack adds him)."""
+    return services.tokens.issue_for_human(SYSTEM, "user:bob").token
 
 
 def nowhere() -> Client:

@@ -20,7 +20,7 @@ from langgraph.types import Command
 from charter import AsyncClient, Client
 from charter.adapters.langchain import CharterMiddleware
 from charter.service import Services
-from tests.adapters_world import AGENT, RULES, Ran, approver_token, nowhere
+from tests.adapters_world import AGENT, RULES, Ran, approver_token, nowhere, owner_token
 from tests.helpers import agent_token
 from tests.servers import Served
 
@@ -44,6 +44,7 @@ def tools(ran: Ran) -> list[BaseTool]:
         StructuredTool.from_function(ran.score, name="score", description="Score a user."),
         StructuredTool.from_function(ran.rotate, name="rotate", description="Rotate."),
         StructuredTool.from_function(ran.elevate, name="elevate", description="Elevate."),
+        StructuredTool.from_function(ran.assign, name="assign", description="Assign."),
     ]
 
 
@@ -181,3 +182,30 @@ async def test_async_runs_ask_through_the_async_client(
         result = await run.agent.ainvoke(Command(resume=asked), run.config)
     assert run.ran.calls == [("elevate", "db-5")]
     assert [m.content for m in tool_messages(result)] == ["elevated on db-5"]
+
+
+@pytest.fixture
+def bob(served: Served, services: Services) -> Iterator[Client]:
+    with Client(served.url, owner_token(services)) as client:
+        yield client
+
+
+def test_parallel_calls_pause_together_and_resume_by_interrupt_id(ops: Client, bob: Client) -> None:
+    calls = [
+        {"name": "assign", "args": {"user": "dev-7", "group": group}, "id": f"call_{group}"}
+        for group in ("developers", "admins")
+    ]
+    run = Run(ops, [AIMessage(content="", tool_calls=calls), AIMessage(content="done")])
+    stops = run.start()["__interrupt__"]
+    asked = {stop.value["tool_call_id"]: stop.value["approval_id"] for stop in stops}
+    assert sorted(asked) == ["call_admins", "call_developers"]
+    assert asked["call_admins"] != asked["call_developers"]
+    bob.approve(asked["call_developers"], reason="ok")
+    bob.deny(asked["call_admins"], reason="not admins")
+    # Several paused calls resume together, each by its interrupt's id.
+    result = run.invoke(Command(resume={stop.id: stop.value for stop in stops}))
+    assert run.ran.calls == [("assign", "dev-7>developers")]
+    told = {m.tool_call_id: (m.status, str(m.content)) for m in tool_messages(result)}
+    assert told["call_developers"] == ("success", "added dev-7 to developers")
+    assert told["call_admins"][0] == "error"
+    assert "denied by user:bob" in told["call_admins"][1]

@@ -48,6 +48,11 @@ def _refusal(request: ToolCallRequest, message: str) -> ToolMessage:
     return ToolMessage(content=message, tool_call_id=call["id"], name=call["name"], status="error")
 
 
+def _paused(request: ToolCallRequest, verdict: Verdict) -> dict[str, Any]:
+    """The interrupt's value: Charter's answer, and which tool call it holds."""
+    return {**verdict.payload(), "tool_call_id": request.tool_call["id"]}
+
+
 def _after_resume(verdict: Verdict, named: str | None, settled: Settled | None) -> str | None:
     """Why a resumed call is refused, or ``None`` to pause again (its approval is still
     pending). Reached only when Charter, asked again, did not allow the call."""
@@ -94,7 +99,7 @@ class CharterMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         call = request.tool_call
         verdict = self.gate.decide(call["name"], call["args"])
         while verdict.effect == "pending":
-            named = approval_named(interrupt(verdict.payload()))
+            named = approval_named(interrupt(_paused(request, verdict)))
             settled = None
             if named is not None and named != verdict.approval_id:
                 settled = self.gate.approval(named)
@@ -114,7 +119,7 @@ class CharterMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         call = request.tool_call
         verdict = await self.gate.adecide(call["name"], call["args"])
         while verdict.effect == "pending":
-            named = approval_named(interrupt(verdict.payload()))
+            named = approval_named(interrupt(_paused(request, verdict)))
             settled = None
             if named is not None and named != verdict.approval_id:
                 settled = await self.gate.aapproval(named)

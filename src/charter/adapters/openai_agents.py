@@ -133,7 +133,7 @@ class CharterApprovals:
         for item in result.interruptions:
             approval_id = self.approval_id(item)
             if approval_id is not None:
-                _answer(state, item, self.gate.approval(approval_id, wait=wait))
+                self._answer(state, item, self.gate.approval(approval_id, wait=wait))
         return state
 
     async def aresolve(
@@ -144,12 +144,13 @@ class CharterApprovals:
         for item in result.interruptions:
             approval_id = self.approval_id(item)
             if approval_id is not None:
-                _answer(state, item, await self.gate.aapproval(approval_id, wait=wait))
+                self._answer(state, item, await self.gate.aapproval(approval_id, wait=wait))
         return state
 
-
-def _answer(state: RunState[Any], item: ToolApprovalItem, settled: Settled) -> None:
-    if settled.approved:
-        state.approve(item)
-    elif settled.status != "pending":
-        state.reject(item, rejection_message=f"not approved: {settled.message}")
+    def _answer(self, state: RunState[Any], item: ToolApprovalItem, settled: Settled) -> None:
+        if settled.approved:
+            state.approve(item)  # the guardrail still decides the call before it runs
+        elif settled.status != "pending":
+            state.reject(item, rejection_message=f"not approved: {settled.message}")
+            if item.call_id is not None:  # a rejected call never reaches the guardrail
+                self._asked.pop(item.call_id, None)
