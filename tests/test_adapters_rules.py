@@ -100,3 +100,25 @@ async def test_a_blocking_run_needs_a_blocking_client(served: Served) -> None:
     async with AsyncClient(served.url, "agt_unused") as client:
         verdict = Gate(client).decide("score", {"user": "u42"})
     assert (verdict.effect, verdict.code) == ("deny", "invalid_guard")
+
+
+def test_a_step_up_is_pending_like_an_approval(served: Served, services: Services) -> None:
+    with Client(served.url, agent_token(services, "support-bot")) as bot:
+        gate = Gate(
+            bot,
+            tools={
+                "update_customer": ToolRule(
+                    action="crm.customer.update",
+                    resource="crm/customer/{customer_id}",
+                    context={"on_behalf_of": "user:alice"},
+                )
+            },
+        )
+        verdict = gate.decide("update_customer", {"customer_id": "42", "email": "a@x.test"})
+    assert (verdict.effect, verdict.code, verdict.kind) == (
+        "pending",
+        "step_up_required",
+        "step_up",
+    )
+    assert "step-up" in verdict.message
+    assert verdict.payload()["approval_id"] == verdict.approval_id
