@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 import charter
 from charter import (
+    AsyncClient,
     AuthenticationError,
     CharterError,
     Client,
@@ -75,6 +76,8 @@ EXERCISED = {
     "list_webhooks",
     "remove_webhook",
     "webhook_deliveries",
+    # The server's address, for links (the framework adapters' console links).
+    "url",
 }
 DECISION_SIDE = {
     "decide",
@@ -107,6 +110,17 @@ def _closed_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+def test_a_client_knows_its_server(live_server: str) -> None:
+    with Client(live_server + "/") as client:
+        assert client.url == live_server
+
+
+@pytest.mark.anyio
+async def test_an_async_client_knows_its_server(live_server: str) -> None:
+    async with AsyncClient(live_server) as client:
+        assert client.url == live_server
 
 
 def test_every_public_method_is_exercised() -> None:

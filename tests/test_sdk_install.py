@@ -1,6 +1,7 @@
 """``pip install charter`` without the ``server`` extra: the SDK, the embedded engine and
 the scanner work in a fresh virtual environment that has no FastAPI, SQLAlchemy, psycopg,
-Alembic or uvicorn, and the commands that need them say what to install."""
+Alembic or uvicorn (nor any agent framework), and the commands that need them say what to
+install."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_PACKAGES = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "psycopg")
+# The framework adapters' extras (charter[langchain], [pydantic-ai], [openai-agents]).
+FRAMEWORK_PACKAGES = ("langchain", "langchain_core", "langgraph", "pydantic_ai", "agents")
 
 PROBE = """
 import importlib.util, sys
@@ -47,7 +50,7 @@ def sdk_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_sdk_and_the_engine_need_no_server_packages(sdk_only: Path) -> None:
     done = subprocess.run(
         [str(sdk_only / "bin" / "python"), "-c", PROBE, str(ROOT / "examples" / "policies"),
-         *SERVER_PACKAGES],
+         *SERVER_PACKAGES, *FRAMEWORK_PACKAGES],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

@@ -68,6 +68,11 @@ class Client(Api):
         self._owns_http = http is None
         self._http = http or httpx.Client(base_url=url.rstrip("/"), timeout=timeout)
 
+    @property
+    def url(self) -> str:
+        """The server's base URL, as this client reaches it."""
+        return str(self._http.base_url).rstrip("/")
+
     def close(self) -> None:
         """Close the connection pool."""
         if self._owns_http:
@@ -142,6 +147,11 @@ class AsyncClient(Api):
         self._headers = _headers(token)
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(base_url=url.rstrip("/"), timeout=timeout)
+
+    @property
+    def url(self) -> str:
+        """The server's base URL, as this client reaches it."""
+        return str(self._http.base_url).rstrip("/")
 
     async def aclose(self) -> None:
         """Close the connection pool."""
