@@ -155,6 +155,25 @@ class DecisionCalls:
             json={"requests": items},
         )
 
+    @operation
+    def reach(
+        self,
+        actions: Sequence[tuple[Capability | str, str]],
+        *,
+        agent: str | None = None,
+    ) -> Call[ReachOut]:
+        """Whether the agent could ever be allowed each ``(capability, action)``, for some
+        resource (``agent``: only with an enforcer's token). An upper bound, to hide what
+        it may never do: a ``possible`` action is still decided call by call."""
+        body: dict[str, Any] = {
+            "actions": [
+                {"capability": str(capability), "action": action} for capability, action in actions
+            ]
+        }
+        if agent is not None:
+            body["agent"] = agent
+        return Call("POST", "/v1/decisions/reach", model(ReachOut), json=body)
+
     # -- approvals and grants -------------------------------------------------------
 
     @operation
