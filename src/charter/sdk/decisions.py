@@ -15,6 +15,7 @@ from charter.errors import InvalidInput
 from charter.policy.model import Capability
 from charter.sdk.calls import Call, drop_none, model, operation, segment
 from charter.wire import DecisionBatchOut, DecisionIn, DecisionOut
+from charter.wire.decisions import ReachOut
 from charter.wire_approvals import ApprovalOut, ApprovalPage, GrantOut, GrantPage
 
 __all__ = ["MAX_POLL_SECONDS", "ApprovalWait", "DecisionCalls", "approval_poll", "cite"]

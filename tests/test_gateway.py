@@ -1,0 +1,222 @@
+"""The MCP gateway end to end: a real MCP client, the gateway's MCP server and a real
+upstream MCP server (in process), deciding through a live Charter with the example pack."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import mcp_types as types
+import pytest
+from mcp import Client
+from mcp.client.session import ClientRequestContext
+
+from charter.identity.humans import HumanRole
+from charter.sdk.client import AsyncClient
+from charter.service import SYSTEM, Services
+from tests.gateway_helpers import Desk, desk_config, running_gateway
+from tests.servers import Served, serving
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Any]:
+    # The gateway's tests run on SQLite only: what they check is above the store.
+    if "postgres" in database_url:
+        pytest.skip("the gateway is tested on SQLite")
+    from charter.storage.sql import open_store
+
+    opened = open_store(database_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def gateway_token(services: Services) -> str:
+    """The gateway's own account, with the enforcer role."""
+    services.humans.add(
+        SYSTEM, human_id="user:gateway", email="gw@example.com", roles=[HumanRole.ENFORCER]
+    )
+    return services.tokens.issue_for_human(SYSTEM, "user:gateway").token
+
+
+@pytest.fixture
+def alice(served: Served, services: Services) -> str:
+    """The desk assistant's owner (its approver): a token."""
+    return services.tokens.issue_for_human(SYSTEM, "user:alice").token
+
+
+def _text(result: types.CallToolResult) -> str:
+    return " ".join(b.text for b in result.content if isinstance(b, types.TextContent))
+
+
+async def test_tools_list_shows_only_what_the_agent_could_call(
+    served: Served, gateway_token: str
+) -> None:
+    desk = Desk()
+    config = desk_config(served.url)
+    async with (
+        running_gateway(config, gateway_token, {"desk": desk.server()}) as server,
+        Client(server, mode="legacy") as client,
+    ):
+        names = sorted(tool.name for tool in (await client.list_tools()).tools)
+    # No permission covers delete_service: it is hidden, not merely refused.
+    assert names == ["lookup_status", "read_secret", "restart_service"]
+
+
+async def test_an_allowed_call_reaches_the_upstream_with_the_decision_in_meta(
+    served: Served, gateway_token: str
+) -> None:
+    desk = Desk()
+    async with (
+        running_gateway(desk_config(served.url), gateway_token, {"desk": desk.server()}) as server,
+        Client(server, mode="legacy") as client,
+    ):
+        result = await client.call_tool("lookup_status", {"service": "mail"})
+    assert not result.is_error, _text(result)
+    assert desk.calls == [("lookup_status", {"service": "mail"})]
+    assert result.structured_content == {"service": "mail", "status": "running", "owner": "it-desk"}
+    meta = result.meta or {}
+    assert meta["charter/decision"] == "allow"
+    assert str(meta["charter/decision_id"]).startswith("dec_")
+    assert str(meta["charter/policy_revision"]).startswith("rev_")
+
+
+async def test_a_denied_call_never_reaches_the_upstream(served: Served, gateway_token: str) -> None:
+    desk = Desk()
+    async with (
+        running_gateway(desk_config(served.url), gateway_token, {"desk": desk.server()}) as server,
+        Client(server, mode="legacy") as client,
+    ):
+        result = await client.call_tool("read_secret", {"env": "prod", "name": "db-password"})
+        hidden = await client.call_tool("delete_service", {"service": "mail"})
+    assert result.is_error
+    assert "guardrail" in _text(result)
+    assert "Production secrets are never read" in _text(result)
+    assert (result.meta or {})["charter/code"] == "guardrail"
+    assert hidden.is_error and "no_permission" in _text(hidden)
+    assert desk.calls == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../prod/db-password",
+        "..",
+        "x/../../prod",
+        "%2e%2e%2fprod",
+        "..%2fprod",
+        "prod\\db",
+        "\uff0e\uff0e",
+        "db\x00",
+        "db password",
+        "",
+        "prod/db-password",
+    ],
+)
+async def test_an_argument_that_leaves_its_segment_is_refused(
+    served: Served, gateway_token: str, name: str
+) -> None:
+    desk = Desk()
+    async with (
+        running_gateway(desk_config(served.url), gateway_token, {"desk": desk.server()}) as server,
+        Client(server, mode="legacy") as client,
+    ):
+        result = await client.call_tool("read_secret", {"env": "dev", "name": name})
+    assert result.is_error
+    assert "unsafe_resource_argument" in _text(result)
+    assert desk.calls == []
+
+
+async def test_charter_down_fails_closed(services: Services, gateway_token: str) -> None:
+    desk = Desk()
+    with serving(services) as charter:
+        url = charter.url
+    # The server is stopped: nothing answers at its address any more.
+    async with (
+        running_gateway(desk_config(url), gateway_token, {"desk": desk.server()}) as server,
+        Client(server, mode="legacy") as client,
+    ):
+        result = await client.call_tool("lookup_status", {"service": "mail"})
+        with pytest.raises(Exception, match="Charter could not be asked"):
+            await client.list_tools()
+    assert result.is_error
+    assert "unreachable" in _text(result) or "timeout" in _text(result)
+    assert desk.calls == []
+
+
+async def test_fallback_approval_then_the_same_call_succeeds(
+    served: Served, gateway_token: str, alice: str
+) -> None:
+    desk = Desk()
+    async with (
+        running_gateway(desk_config(served.url), gateway_token, {"desk": desk.server()}) as server,
+        Client(server, mode="legacy") as client,
+    ):
+        first = await client.call_tool("restart_service", {"service": "mail"})
+        assert first.is_error
+        meta = first.meta or {}
+        approval = str(meta["charter/approval_id"])
+        assert approval.startswith("apr_")
+        assert meta["charter/approval_url"] == f"{served.url}/ui/approvals/{approval}"
+        assert approval in _text(first) and "approval_required" in _text(first)
+        assert desk.calls == []
+        async with AsyncClient(served.url, alice) as owner:
+            await owner.approve(approval, reason="planned restart")
+        second = await client.call_tool("restart_service", {"service": "mail"})
+        assert not second.is_error, _text(second)
+        assert desk.calls == [("restart_service", {"service": "mail"})]
+        # The approval allowed one call: the next one asks again.
+        third = await client.call_tool("restart_service", {"service": "mail"})
+        assert third.is_error and "approval_required" in _text(third)
+
+
+async def test_approval_through_url_elicitation(
+    served: Served, gateway_token: str, alice: str
+) -> None:
+    desk = Desk()
+    shown: list[types.ElicitRequestURLParams] = []
+
+    async def user_opens_link_and_owner_approves(
+        context: ClientRequestContext, params: types.ElicitRequestParams
+    ) -> types.ElicitResult:
+        assert isinstance(params, types.ElicitRequestURLParams)
+        shown.append(params)
+        approval = params.url.rsplit("/", 1)[1]
+        async with AsyncClient(served.url, alice) as owner:
+            await owner.approve(approval, reason="planned restart")
+        return types.ElicitResult(action="accept")
+
+    async with (
+        running_gateway(desk_config(served.url), gateway_token, {"desk": desk.server()}) as server,
+        Client(server, mode="legacy", elicitation_callback=user_opens_link_and_owner_approves) as client,
+    ):
+        result = await client.call_tool("restart_service", {"service": "mail"})
+    assert not result.is_error, _text(result)
+    assert len(shown) == 1 and shown[0].url.startswith(f"{served.url}/ui/approvals/apr_")
+    assert desk.calls == [("restart_service", {"service": "mail"})]
+
+
+async def test_accepting_the_link_is_not_an_approval(served: Served, gateway_token: str) -> None:
+    desk = Desk()
+
+    async def user_just_accepts(
+        context: ClientRequestContext, params: types.ElicitRequestParams
+    ) -> types.ElicitResult:
+        return types.ElicitResult(action="accept")
+
+    async with (
+        running_gateway(
+            desk_config(served.url, wait="1s"), gateway_token, {"desk": desk.server()}
+        ) as server,
+        Client(server, mode="legacy", elicitation_callback=user_just_accepts) as client,
+    ):
+        result = await client.call_tool("restart_service", {"service": "mail"})
+    assert result.is_error and "still pending" in _text(result)
+    assert desk.calls == []
