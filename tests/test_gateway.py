@@ -100,7 +100,8 @@ async def test_a_denied_call_never_reaches_the_upstream(served: Served, gateway_
     assert "guardrail" in _text(result)
     assert "Production secrets are never read" in _text(result)
     assert (result.meta or {})["charter/code"] == "guardrail"
-    assert hidden.is_error and "no_permission" in _text(hidden)
+    assert hidden.is_error
+    assert "no_permission" in _text(hidden)
     assert desk.calls == []
 
 
@@ -165,7 +166,8 @@ async def test_fallback_approval_then_the_same_call_succeeds(
         approval = str(meta["charter/approval_id"])
         assert approval.startswith("apr_")
         assert meta["charter/approval_url"] == f"{served.url}/ui/approvals/{approval}"
-        assert approval in _text(first) and "approval_required" in _text(first)
+        assert approval in _text(first)
+        assert "approval_required" in _text(first)
         assert desk.calls == []
         async with AsyncClient(served.url, alice) as owner:
             await owner.approve(approval, reason="planned restart")
@@ -174,7 +176,8 @@ async def test_fallback_approval_then_the_same_call_succeeds(
         assert desk.calls == [("restart_service", {"service": "mail"})]
         # The approval allowed one call: the next one asks again.
         third = await client.call_tool("restart_service", {"service": "mail"})
-        assert third.is_error and "approval_required" in _text(third)
+        assert third.is_error
+        assert "approval_required" in _text(third)
 
 
 async def test_approval_through_url_elicitation(
@@ -195,11 +198,14 @@ async def test_approval_through_url_elicitation(
 
     async with (
         running_gateway(desk_config(served.url), gateway_token, {"desk": desk.server()}) as server,
-        Client(server, mode="legacy", elicitation_callback=user_opens_link_and_owner_approves) as client,
+        Client(
+            server, mode="legacy", elicitation_callback=user_opens_link_and_owner_approves
+        ) as client,
     ):
         result = await client.call_tool("restart_service", {"service": "mail"})
     assert not result.is_error, _text(result)
-    assert len(shown) == 1 and shown[0].url.startswith(f"{served.url}/ui/approvals/apr_")
+    assert len(shown) == 1
+    assert shown[0].url.startswith(f"{served.url}/ui/approvals/apr_")
     assert desk.calls == [("restart_service", {"service": "mail"})]
 
 
@@ -218,5 +224,6 @@ async def test_accepting_the_link_is_not_an_approval(served: Served, gateway_tok
         Client(server, mode="legacy", elicitation_callback=user_just_accepts) as client,
     ):
         result = await client.call_tool("restart_service", {"service": "mail"})
-    assert result.is_error and "still pending" in _text(result)
+    assert result.is_error
+    assert "still pending" in _text(result)
     assert desk.calls == []

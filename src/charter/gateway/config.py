@@ -51,7 +51,7 @@ __all__ = [
     "read_config",
 ]
 
-DEFAULT_TOKEN_ENV = "CHARTER_GATEWAY_TOKEN"
+DEFAULT_TOKEN_ENV = "CHARTER_GATEWAY_TOKEN"  # noqa: S105 - the variable's name, not a token
 """Where the gateway's enforcer token is read from, unless ``charter.token_env`` says."""
 
 _UPSTREAM_NAME = r"[a-z0-9][a-z0-9_-]{0,62}"
@@ -180,7 +180,9 @@ def _charter(reader: NodeReader, node: yaml.Node | None, root: yaml.Node) -> Cha
     if keys is None or "url" not in keys:
         return None
     url = _url(reader, keys["url"], "charter.url")
-    console = _url(reader, keys["console_url"], "charter.console_url") if "console_url" in keys else url
+    console = (
+        _url(reader, keys["console_url"], "charter.console_url") if "console_url" in keys else url
+    )
     token_env = (
         reader.string(keys["token_env"], "charter.token_env", pattern=_ENV_NAME)
         if "token_env" in keys
@@ -310,9 +312,7 @@ def _upstream(reader: NodeReader, name: str, node: yaml.Node, key: yaml.Node) ->
                     rules.append(rule)
     if (command is None and url is None) or env is None or prefix is None:
         return None
-    return Upstream(
-        name, command, url, env, cwd, prefix, timeout, tuple(rules), reader.source(key)
-    )
+    return Upstream(name, command, url, env, cwd, prefix, timeout, tuple(rules), reader.source(key))
 
 
 def read_config(text: str, file: str) -> GatewayConfig:
@@ -330,7 +330,8 @@ def read_config(text: str, file: str) -> GatewayConfig:
         ) from None
     if root is None:
         raise ConfigError(
-            file, [Diagnostic(Severity.ERROR, "empty_file", "the file is empty", Source(file, 1, 1))]
+            file,
+            [Diagnostic(Severity.ERROR, "empty_file", "the file is empty", Source(file, 1, 1))],
         )
     keys = reader.mapping(
         root,

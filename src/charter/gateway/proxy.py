@@ -43,7 +43,11 @@ META = "charter/"
 """The prefix of the gateway's keys in a result's ``_meta``."""
 
 _PENDING = frozenset({"approval_required", "step_up_required"})
-_SETTLED = {"denied": "approval_denied", "expired": "approval_expired", "cancelled": "approval_cancelled"}
+_SETTLED = {
+    "denied": "approval_denied",
+    "expired": "approval_expired",
+    "cancelled": "approval_cancelled",
+}
 _ACTION = re.compile(r"[a-z0-9_][a-z0-9_-]*(?:\.[a-z0-9_][a-z0-9_-]*)*")
 
 Result = types.CallToolResult | types.InputRequiredResult
@@ -167,7 +171,7 @@ class Gateway:
         if exposed is None:
             try:
                 exposed = (await self.catalogue()).get(name)
-            except Exception:  # noqa: BLE001 - any failure to list hides the tool
+            except Exception:
                 exposed = None
         if exposed is None:
             return refusal(ErrorCode.UNKNOWN_TOOL, f"there is no tool {name!r} behind this gateway")
@@ -189,14 +193,18 @@ class Gateway:
         if decided.decision != "allow":
             return denied(decided)
         try:
-            answer = await self.upstreams.call_tool(exposed.upstream, exposed.tool.name, dict(arguments))
+            answer = await self.upstreams.call_tool(
+                exposed.upstream, exposed.tool.name, dict(arguments)
+            )
         except CharterError as error:
             return refusal(error.code, error.message, decided, help=error.help)
         try:
             return await self._screen(answer, decided)
         except TimeoutError:
             return refusal(
-                ErrorCode.TIMEOUT, "the result could not be screened in time, so it is withheld", decided
+                ErrorCode.TIMEOUT,
+                "the result could not be screened in time, so it is withheld",
+                decided,
             )
         except CharterError as error:
             return refusal(
@@ -221,7 +229,12 @@ class Gateway:
             exposed.action,
             resource,
             rule.fields,
-            {**rule.context, "gateway": "mcp", "mcp_server": exposed.upstream, "mcp_tool": exposed.tool.name},
+            {
+                **rule.context,
+                "gateway": "mcp",
+                "mcp_server": exposed.upstream,
+                "mcp_tool": exposed.tool.name,
+            },
             given or None,
         )
 
@@ -263,7 +276,7 @@ class Gateway:
             try:
                 with anyio.fail_after(self.config.approval_wait):
                     action = await channel.elicit(message, link, approval["id"])
-            except Exception:  # noqa: BLE001 - no answer is no consent
+            except Exception:
                 action = "cancel"
             if action != "accept":
                 return pending(decided, link, note="the link was not opened")
@@ -290,7 +303,9 @@ class Gateway:
 
     # -- results ------------------------------------------------------------------------
 
-    async def _screen(self, answer: types.CallToolResult, decided: DecisionOut) -> types.CallToolResult:
+    async def _screen(
+        self, answer: types.CallToolResult, decided: DecisionOut
+    ) -> types.CallToolResult:
         """The upstream's result as the client may see it: redacted fields dropped from
         its structured content (and from text blocks holding that object as JSON), then
         registered leaks (or every secret, with ``results.mask: secrets``) masked by the
@@ -381,16 +396,17 @@ def denied(decided: DecisionOut) -> types.CallToolResult:
 def pending(decided: DecisionOut, link: str, *, note: str = "") -> types.CallToolResult:
     """An approval not given (yet): its id and link, and that the same call works once
     it is approved."""
-    approval = decided.approval or {}
+    approval_id = decided.approval["id"] if decided.approval else None
     kind = "step-up confirmation" if decided.decision == "step_up_required" else "approval"
     text = (
         f"This call needs a human {kind}"
         + (f" ({note})" if note else "")
-        + f": approval {approval.get('id')} at {link}. Make the same call again once it is approved."
+        + f": approval {approval_id} at {link}. "
+        "Make the same call again once it is approved."
     )
     result = refusal(decided.code, text, decided)
     meta = dict(result.meta or {})
-    meta |= {f"{META}approval_id": approval.get("id"), f"{META}approval_url": link}
+    meta |= {f"{META}approval_id": approval_id, f"{META}approval_url": link}
     return result.model_copy(update={"meta": meta})
 
 

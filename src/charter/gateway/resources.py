@@ -63,18 +63,17 @@ class ResourceTemplate:
                 f"resource template {text!r} is not a canonical resource path: segments "
                 "of ASCII letters, digits and _ . : @ = + - joined by single slashes"
             )
-        for index, (_, name) in enumerate(parts):
-            following = parts[index + 1][0] if index + 1 < len(parts) else ""
-            if name and following and not following.startswith("/"):
+        for index, (preceding, name) in enumerate(parts):
+            if name is None:
+                continue
+            following = parts[index + 1][0] if index + 1 < len(parts) else None
+            if following is not None and not following.startswith("/"):
                 raise TemplateError(
                     f"resource template {text!r}: {{{name}}} must be followed by '/' or end "
                     "the path, so that each argument fills one whole segment"
                 )
-            preceding = parts[index][0]
-            if name and preceding and not preceding.endswith("/"):
-                raise TemplateError(
-                    f"resource template {text!r}: {{{name}}} must start a segment"
-                )
+            if (preceding or index > 0) and not preceding.endswith("/"):
+                raise TemplateError(f"resource template {text!r}: {{{name}}} must start a segment")
         return cls(text, tuple(parts))
 
     @property

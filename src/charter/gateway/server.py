@@ -65,7 +65,9 @@ def gateway_server(gateway: Gateway, agent_of: AgentOf) -> Server[Any]:
             tools = await gateway.tools_for(agent_of(ctx))
         except CharterError as error:
             # Fail closed: no list rather than a list nobody checked.
-            raise MCPError(_INTERNAL_ERROR, f"Charter could not be asked ({error.code}): {error.message}") from None
+            raise MCPError(
+                _INTERNAL_ERROR, f"Charter could not be asked ({error.code}): {error.message}"
+            ) from None
         return types.ListToolsResult(tools=tools)
 
     async def call_tool(

@@ -42,7 +42,8 @@ def target_of(upstream: Upstream) -> Target:
             env={**get_default_environment(), **upstream.env},
             cwd=upstream.cwd,
         )
-    assert upstream.url is not None
+    if upstream.url is None:
+        raise ValueError(f"upstream {upstream.name!r} has neither a command nor a URL")
     return upstream.url
 
 
@@ -136,6 +137,4 @@ class Upstreams:
 def _down(upstream: Upstream, error: Exception) -> Unavailable:
     what = "did not answer in time" if isinstance(error, TimeoutError) else "failed"
     log.warning("upstream %s %s: %s", upstream.name, what, type(error).__name__)
-    return Unavailable(
-        f"upstream {upstream.name!r} {what}", code=ErrorCode.UPSTREAM_UNAVAILABLE
-    )
+    return Unavailable(f"upstream {upstream.name!r} {what}", code=ErrorCode.UPSTREAM_UNAVAILABLE)
