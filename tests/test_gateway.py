@@ -10,7 +10,10 @@ import mcp_types as types
 import pytest
 from mcp import Client
 from mcp.client.session import ClientRequestContext
+from mcp.server.mcpserver import MCPServer
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from charter.gateway.config import read_config
 from charter.identity.humans import HumanRole
 from charter.sdk.client import AsyncClient
 from charter.service import SYSTEM, Services
@@ -227,3 +230,93 @@ async def test_accepting_the_link_is_not_an_approval(served: Served, gateway_tok
     assert result.is_error
     assert "still pending" in _text(result)
     assert desk.calls == []
+
+
+async def test_approval_through_input_required_on_a_2026_connection(
+    served: Served, gateway_token: str, alice: str
+) -> None:
+    desk = Desk()
+    shown: list[str] = []
+
+    async def owner_approves(
+        context: ClientRequestContext, params: types.ElicitRequestParams
+    ) -> types.ElicitResult:
+        assert isinstance(params, types.ElicitRequestURLParams)
+        shown.append(params.url)
+        async with AsyncClient(served.url, alice) as owner:
+            await owner.approve(params.url.rsplit("/", 1)[1], reason="planned restart")
+        return types.ElicitResult(action="accept")
+
+    async with (
+        running_gateway(desk_config(served.url), gateway_token, {"desk": desk.server()}) as server,
+        Client(server, elicitation_callback=owner_approves) as client,
+    ):
+        assert client.protocol_version in MODERN_PROTOCOL_VERSIONS
+        # The SDK's client fulfils the input_required result and calls again by itself.
+        result = await client.call_tool("restart_service", {"service": "mail"})
+    assert not result.is_error, _text(result)
+    assert len(shown) == 1
+    assert shown[0].startswith(f"{served.url}/ui/approvals/apr_")
+    assert desk.calls == [("restart_service", {"service": "mail"})]
+
+
+async def test_a_leaked_secret_in_arguments_is_denied_and_in_results_masked(
+    served: Served, gateway_token: str, services: Services
+) -> None:
+    leaked = "ghp_" + "R8sLq2vXn4TzW7yPk1MbC9dFhJ3gA6eU0iO5"
+    admin = services.tokens.issue_for_human(SYSTEM, "user:admin").token
+    async with AsyncClient(served.url, admin) as charter:
+        await charter.report_leak(value=leaked, note="pasted in a chat")
+    desk = Desk(secrets={("dev", "token"): leaked})
+    async with (
+        running_gateway(desk_config(served.url), gateway_token, {"desk": desk.server()}) as server,
+        Client(server, mode="legacy") as client,
+    ):
+        # An argument carrying the leak never reaches the upstream.
+        refused = await client.call_tool("lookup_status", {"service": leaked})
+        assert refused.is_error
+        assert "leaked_secret" in _text(refused)
+        assert desk.calls == []
+        read = await client.call_tool("read_secret", {"env": "dev", "name": "token"})
+    assert not read.is_error, _text(read)
+    assert leaked not in read.model_dump_json()
+    assert isinstance(read.structured_content, dict)
+    assert read.structured_content["value"].startswith("[REDACTED:")
+    assert "[REDACTED:" in _text(read)
+
+
+CRM = """\
+charter:
+  url: {url}
+upstreams:
+  crm:
+    command: [unused]
+    tools:
+      read_customer:
+        capability: request
+        action: crm.customer.read
+        resource: crm/customer/{{customer_id}}
+        fields: [name, email, ssn]
+        context: {{purpose: account_recovery, on_behalf_of: "user:bob"}}
+"""
+
+
+async def test_redacted_fields_are_dropped_from_the_result(
+    served: Served, gateway_token: str
+) -> None:
+    crm = MCPServer("crm")
+
+    @crm.tool()
+    def read_customer(customer_id: str) -> dict[str, Any]:
+        """A customer record."""
+        return {"name": "Bob", "email": "bob@example.com", "ssn": "078-05-1120"}
+
+    config = read_config(CRM.format(url=served.url), "crm.yaml")
+    async with (
+        running_gateway(config, gateway_token, {"crm": crm}, agent="support-bot") as server,
+        Client(server, mode="legacy") as client,
+    ):
+        result = await client.call_tool("read_customer", {"customer_id": "42"})
+    assert not result.is_error, _text(result)
+    assert result.structured_content == {"name": "Bob", "email": "bob@example.com"}
+    assert "078-05-1120" not in result.model_dump_json()

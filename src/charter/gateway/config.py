@@ -151,8 +151,8 @@ class ConfigError(InvalidInput):
     default_code = ErrorCode.INVALID_GATEWAY_CONFIG
 
     def __init__(self, file: str, diagnostics: list[Diagnostic]) -> None:
-        self.diagnostics = diagnostics
-        lines = "\n".join(str(d) for d in diagnostics)
+        self.diagnostics = sorted(diagnostics, key=lambda d: (d.source.line, d.source.column))
+        lines = "\n".join(str(d) for d in self.diagnostics)
         super().__init__(
             f"{file}: the gateway configuration has errors:\n{lines}",
             code=ErrorCode.INVALID_GATEWAY_CONFIG,
@@ -170,9 +170,8 @@ def _seconds(reader: NodeReader, node: yaml.Node | None, what: str, default: flo
     return duration.total_seconds()
 
 
-def _charter(reader: NodeReader, node: yaml.Node | None, root: yaml.Node) -> CharterLink | None:
-    if node is None:
-        reader.error(root, "missing_key", "the configuration needs 'charter'")
+def _charter(reader: NodeReader, node: yaml.Node | None) -> CharterLink | None:
+    if node is None:  # reported as a missing key already
         return None
     keys = reader.mapping(
         node, "charter", ("url", "console_url", "token_env", "timeout"), required=("url",)
@@ -341,7 +340,7 @@ def read_config(text: str, file: str) -> GatewayConfig:
     )
     if keys is None:
         raise ConfigError(file, reader.diagnostics)
-    charter = _charter(reader, keys.get("charter"), root)
+    charter = _charter(reader, keys.get("charter"))
     agent = (
         reader.string(keys["agent"], "agent", pattern=AGENT_ID_PATTERN.strip("^$"))
         if "agent" in keys
