@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import anyio
 import mcp_types as types
 import pytest
 from mcp import Client
@@ -320,3 +321,52 @@ async def test_redacted_fields_are_dropped_from_the_result(
     assert not result.is_error, _text(result)
     assert result.structured_content == {"name": "Bob", "email": "bob@example.com"}
     assert "078-05-1120" not in result.model_dump_json()
+
+
+async def test_an_upstream_that_is_down_or_hangs_fails_closed(
+    served: Served, gateway_token: str
+) -> None:
+    slow = MCPServer("desk")
+    never = anyio.Event()
+
+    @slow.tool()
+    async def lookup_status(service: str) -> str:
+        """Never answers."""
+        await never.wait()
+        return "late"
+
+    text = CONFIG_SLOW.format(url=served.url)
+    async with (
+        running_gateway(read_config(text, "gw.yaml"), gateway_token, {"desk": slow}) as server,
+        Client(server, mode="legacy") as client,
+    ):
+        hung = await client.call_tool("lookup_status", {"service": "mail"})
+    assert hung.is_error
+    assert "upstream_unavailable" in _text(hung)
+    assert "did not answer in time" in _text(hung)
+    assert (hung.meta or {})["charter/decision"] == "allow"  # decided, then not answered
+
+    missing = text.replace("command: [unused]", "command: [/nonexistent/desk-server]")
+    async with (
+        running_gateway(read_config(missing, "gw.yaml"), gateway_token) as server,
+        Client(server, mode="legacy") as client,
+    ):
+        assert (await client.list_tools()).tools == []
+        down = await client.call_tool("lookup_status", {"service": "mail"})
+    assert down.is_error
+    assert "upstream_unavailable" in _text(down)
+
+
+CONFIG_SLOW = """\
+charter:
+  url: {url}
+agent: desk-assistant
+upstreams:
+  desk:
+    command: [unused]
+    timeout: 1s
+    tools:
+      lookup_status:
+        capability: request
+        resource: desk/services/{{service}}
+"""

@@ -70,6 +70,8 @@ def http_app(gateway: Gateway, *, public_url: str, host: str) -> Starlette:
     auth = AuthSettings(
         issuer_url=gateway.config.charter.url,
         resource_server_url=public_url,
+        # Charter's agent tokens carry no audience: the verifier asks Charter instead.
+        validate_token_resource=False,
     )
     return server.streamable_http_app(
         streamable_http_path="/mcp",

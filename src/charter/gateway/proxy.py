@@ -104,6 +104,7 @@ class Gateway:
     def __init__(self, config: GatewayConfig, charter: AsyncClient, upstreams: Upstreams) -> None:
         self.config, self.charter, self.upstreams = config, charter, upstreams
         self._exposed: dict[str, Exposed] = {}
+        self._down: list[str] = []
 
     # -- the catalogue ----------------------------------------------------------------
 
@@ -111,12 +112,14 @@ class Gateway:
         """Every upstream tool a rule covers, by the name the client sees; upstreams
         that are down are left out, and so are tools no rule names."""
         found: dict[str, Exposed] = {}
+        down = []
         for name, connected in self.upstreams.connected.items():
             upstream = connected.upstream
             try:
                 tools = await self.upstreams.list_tools(name)
             except CharterError as error:
                 log.warning("%s", error.message)
+                down.append(name)
                 continue
             for tool in tools:
                 rule = upstream.rule_for(tool.name)
@@ -138,7 +141,7 @@ class Gateway:
                     log.warning("tool %r of %s is hidden: the name is taken", tool.name, name)
                     continue
                 found[shown] = Exposed(shown, name, tool, rule, action)
-        self._exposed = found
+        self._exposed, self._down = found, down
         return found
 
     async def tools_for(self, agent: str) -> list[types.Tool]:
@@ -173,6 +176,12 @@ class Gateway:
                 exposed = (await self.catalogue()).get(name)
             except Exception:
                 exposed = None
+        if exposed is None and self._down:
+            return refusal(
+                ErrorCode.UPSTREAM_UNAVAILABLE,
+                f"no tool {name!r} is available now: upstream(s) {', '.join(self._down)} "
+                "cannot be reached",
+            )
         if exposed is None:
             return refusal(ErrorCode.UNKNOWN_TOOL, f"there is no tool {name!r} behind this gateway")
         try:
