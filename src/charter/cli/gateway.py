@@ -19,7 +19,7 @@ from charter.errors import CharterError, InvalidInput
 
 __all__ = ["app"]
 
-app = group("Charter's gateways: an MCP proxy that asks Charter before every tool call.")
+app = group("Gateways that ask Charter before every tool call: mcp (a proxy for MCP servers).")
 
 
 @app.command()

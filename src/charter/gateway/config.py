@@ -140,7 +140,7 @@ class GatewayConfig:
             raise InvalidInput(
                 f"no enforcer token: set {self.charter.token_env}",
                 code=ErrorCode.INVALID_GATEWAY_CONFIG,
-                help="issue one to a human with the enforcer role: charter humans token",
+                help="give a human the enforcer role: charter tokens issue --human <id>",
             )
         return token
 

@@ -36,7 +36,7 @@ async def check_enforcer(charter: AsyncClient) -> None:
         raise InvalidInput(
             f"the gateway's token stands for {who.kind} {who.id}, not an enforcer",
             code=ErrorCode.INVALID_GATEWAY_CONFIG,
-            help="issue a token to a human with the enforcer role: charter humans token",
+            help="give a human the enforcer role: charter tokens issue --human <id>",
         )
 
 
