@@ -370,3 +370,30 @@ upstreams:
         capability: request
         resource: desk/services/{{service}}
 """
+
+
+async def test_a_declined_link_ends_the_call_with_the_approval_still_open(
+    served: Served, gateway_token: str
+) -> None:
+    desk = Desk()
+    asked: list[str] = []
+
+    async def user_declines(
+        context: ClientRequestContext, params: types.ElicitRequestParams
+    ) -> types.ElicitResult:
+        asked.append(params.message)
+        return types.ElicitResult(action="decline")
+
+    async with (
+        running_gateway(desk_config(served.url), gateway_token, {"desk": desk.server()}) as server,
+        Client(server, elicitation_callback=user_declines) as modern,
+        Client(server, mode="legacy", elicitation_callback=user_declines) as legacy,
+    ):
+        for client in (modern, legacy):
+            result = await client.call_tool("restart_service", {"service": "mail"})
+            assert result.is_error
+            assert "the link was not opened" in _text(result)
+            assert str((result.meta or {})["charter/approval_id"]).startswith("apr_")
+    assert len(asked) == 2
+    assert "Restarting a service needs the agent owner's approval" in asked[0]
+    assert desk.calls == []

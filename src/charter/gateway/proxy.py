@@ -69,8 +69,9 @@ class Channel:
     """What the client of one call can do about an approval."""
 
     via: Via
-    answered: bool = False
-    """For ``INPUT_REQUIRED``: this call is the retry that carries the client's answer."""
+    answer: str | None = None
+    """For ``INPUT_REQUIRED``: the user's action on the link, when this call is the retry
+    that carries it (``accept``, ``decline``, ``cancel``); None on the first call."""
     elicit: Callable[[str, str, str], Awaitable[str]] | None = None
     """For ``ELICITATION``: show (message, url, id), answer the user's action."""
 
@@ -272,7 +273,7 @@ class Gateway:
             return decided
         link = f"{self.config.charter.console_url}/ui/approvals/{approval['id']}"
         message = _approval_message(decided, link)
-        if channel.via is Via.INPUT_REQUIRED and not channel.answered:
+        if channel.via is Via.INPUT_REQUIRED and channel.answer is None:
             request = types.ElicitRequest(
                 params=types.ElicitRequestURLParams(
                     message=message, url=link, elicitation_id=approval["id"]
@@ -289,7 +290,10 @@ class Gateway:
                 action = "cancel"
             if action != "accept":
                 return pending(decided, link, note="the link was not opened")
-        elif channel.via is not Via.INPUT_REQUIRED:
+        elif channel.via is Via.INPUT_REQUIRED:
+            if channel.answer != "accept":
+                return pending(decided, link, note="the link was not opened")
+        else:
             return pending(decided, link)
         waited = await self._wait(approval["id"])
         if waited.status in _SETTLED:

@@ -41,8 +41,11 @@ def channel_of(ctx: ServerRequestContext[Any, Any], params: types.CallToolReques
     if not url_mode:
         return Channel(Via.NONE)
     if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
-        answered = bool(params.input_responses and APPROVAL_KEY in params.input_responses)
-        return Channel(Via.INPUT_REQUIRED, answered=answered)
+        response = (params.input_responses or {}).get(APPROVAL_KEY)
+        if response is None:
+            return Channel(Via.INPUT_REQUIRED)
+        action = response.action if isinstance(response, types.ElicitResult) else "cancel"
+        return Channel(Via.INPUT_REQUIRED, answer=action)
     if not ctx.session.can_send_request:
         return Channel(Via.NONE)
 
