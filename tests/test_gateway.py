@@ -3,7 +3,6 @@ upstream MCP server (in process), deciding through a live Charter with the examp
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -27,18 +26,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Any]:
-    # The gateway's tests run on SQLite only: what they check is above the store.
-    if "postgres" in database_url:
-        pytest.skip("the gateway is tested on SQLite")
-    from charter.storage.sql import open_store
-
-    opened = open_store(database_url)
-    yield opened
-    opened.close()
 
 
 @pytest.fixture
