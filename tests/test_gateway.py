@@ -384,3 +384,58 @@ async def test_a_declined_link_ends_the_call_with_the_approval_still_open(
     assert len(asked) == 2
     assert "Restarting a service needs the agent owner's approval" in asked[0]
     assert desk.calls == []
+
+
+TWO_UPSTREAMS = """\
+charter:
+  url: {url}
+upstreams:
+  desk:
+    command: [unused]
+    tools:
+      "*": {{capability: request, resource: "desk/services/{{service}}"}}
+  tickets:
+    url: http://127.0.0.1:1/unused
+    prefix: tk_
+    tools:
+      "create_*": {{capability: do, action: ticket.create, resource: "ticketing/queue/{{queue}}"}}
+"""
+
+
+async def test_two_upstreams_each_tool_under_its_rule_and_prefix(
+    served: Served, gateway_token: str
+) -> None:
+    desk = Desk()
+    tickets = MCPServer("tickets")
+    opened: list[str] = []
+
+    @tickets.tool()
+    def create_ticket(queue: str, title: str) -> str:
+        """Open a ticket."""
+        opened.append(queue)
+        return f"ticket opened in {queue}"
+
+    @tickets.tool()
+    def close_ticket(queue: str) -> str:
+        """No rule names it: hidden."""
+        return "closed"
+
+    config = read_config(TWO_UPSTREAMS.format(url=served.url), "gw.yaml")
+    targets: dict[str, Any] = {"desk": desk.server(), "tickets": tickets}
+    async with (
+        running_gateway(config, gateway_token, targets, agent="support-bot") as server,
+        Client(server, mode="legacy") as client,
+    ):
+        names = sorted(tool.name for tool in (await client.list_tools()).tools)
+        allowed = await client.call_tool("tk_create_ticket", {"queue": "support", "title": "x"})
+        denied = await client.call_tool("tk_create_ticket", {"queue": "remediation", "title": "x"})
+        unknown = await client.call_tool("create_ticket", {"queue": "support", "title": "x"})
+    # support-bot may open support tickets; nothing lets it use the desk's tools.
+    assert names == ["tk_create_ticket"]
+    assert not allowed.is_error, _text(allowed)
+    assert denied.is_error
+    assert "no_permission" in _text(denied)
+    assert unknown.is_error
+    assert "unknown_tool" in _text(unknown)
+    assert opened == ["support"]
+    assert desk.calls == []
