@@ -43,7 +43,10 @@ def _problems(text: str) -> list[str]:
 
 
 def test_the_example_configuration_is_valid() -> None:
-    config = load_config(EXAMPLE)
+    with pytest.raises(ConfigError, match="no Charter server"):
+        load_config(EXAMPLE)
+    config = load_config(EXAMPLE, server="http://127.0.0.1:8080")
+    assert config.charter.url == config.charter.console_url == "http://127.0.0.1:8080"
     assert config.agent == "desk-assistant"
     assert config.screening is Screening.LEAKS
     (desk,) = config.upstreams
@@ -83,7 +86,9 @@ def test_the_command_prints_file_line_errors(tmp_path: Path) -> None:
     assert code == 3
     assert f"{path}:2:8: error[invalid_value]: charter.url 'ftp://charter'" in stderr
     assert f"{path}:15:9: error[unknown_key]: unknown key 'colour'" in stderr
-    code, _, stderr = charter_cli("gateway", "mcp", "--config", str(EXAMPLE), "--check")
+    code, _, stderr = charter_cli(
+        "gateway", "mcp", "--config", str(EXAMPLE), "--check", "--server", "http://127.0.0.1:8080"
+    )
     assert code == 0
     assert "valid" in stderr
 

@@ -44,6 +44,7 @@ def test_apply_stores_activates_and_registers_declared_agents(
     assert (body["previous"], body["created"], body["activated"]) == (None, True, True)
     assert sorted(body["agents_registered"]) == [
         "compliance-copilot",
+        "desk-assistant",
         "identity-ops-agent",
         "secrets-scanner",
         "support-bot",

@@ -38,6 +38,14 @@ def mcp(
     check: Annotated[
         bool, typer.Option("--check", help="Only validate the configuration, then exit.")
     ] = False,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CHARTER_SERVER",
+            help="Charter's URL, when the configuration names none (charter.url).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Proxy MCP tool calls, each decided by Charter first (token: CHARTER_GATEWAY_TOKEN)."""
     try:
@@ -49,7 +57,7 @@ def mcp(
             hint="pip install 'charter[gateway]'",
         ) from None
     try:
-        loaded = load_config(config)
+        loaded = load_config(config, server=server)
     except ConfigError as error:
         for diagnostic in error.diagnostics:
             err.print(str(diagnostic), markup=False)

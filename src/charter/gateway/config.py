@@ -170,15 +170,27 @@ def _seconds(reader: NodeReader, node: yaml.Node | None, what: str, default: flo
     return duration.total_seconds()
 
 
-def _charter(reader: NodeReader, node: yaml.Node | None) -> CharterLink | None:
-    if node is None:  # reported as a missing key already
-        return None
-    keys = reader.mapping(
-        node, "charter", ("url", "console_url", "token_env", "timeout"), required=("url",)
+def _charter(
+    reader: NodeReader, node: yaml.Node | None, root: yaml.Node, server: str | None
+) -> CharterLink | None:
+    keys = (
+        reader.mapping(node, "charter", ("url", "console_url", "token_env", "timeout"))
+        if node is not None
+        else {}
     )
-    if keys is None or "url" not in keys:
+    if keys is None:
         return None
-    url = _url(reader, keys["url"], "charter.url")
+    if "url" in keys:
+        url = _url(reader, keys["url"], "charter.url")
+    elif server is not None and _URL.fullmatch(server) is not None:
+        url = server
+    else:
+        reader.error(
+            node if node is not None else root,
+            "missing_key",
+            "no Charter server: set charter.url, or pass --server (CHARTER_SERVER)",
+        )
+        return None
     console = (
         _url(reader, keys["console_url"], "charter.console_url") if "console_url" in keys else url
     )
@@ -314,9 +326,10 @@ def _upstream(reader: NodeReader, name: str, node: yaml.Node, key: yaml.Node) ->
     return Upstream(name, command, url, env, cwd, prefix, timeout, tuple(rules), reader.source(key))
 
 
-def read_config(text: str, file: str) -> GatewayConfig:
+def read_config(text: str, file: str, *, server: str | None = None) -> GatewayConfig:
     """Read a configuration from ``text`` (named ``file`` in errors), or raise
-    ``ConfigError`` listing every problem found."""
+    ``ConfigError`` listing every problem found. ``server`` is Charter's URL when the
+    file names none (``charter.url`` wins)."""
     reader = NodeReader(file)
     try:
         root = yaml.compose(text)
@@ -336,11 +349,11 @@ def read_config(text: str, file: str) -> GatewayConfig:
         root,
         "the configuration",
         ("charter", "agent", "approvals", "results", "upstreams"),
-        required=("charter", "upstreams"),
+        required=("upstreams",),
     )
     if keys is None:
         raise ConfigError(file, reader.diagnostics)
-    charter = _charter(reader, keys.get("charter"))
+    charter = _charter(reader, keys.get("charter"), root, server)
     agent = (
         reader.string(keys["agent"], "agent", pattern=AGENT_ID_PATTERN.strip("^$"))
         if "agent" in keys
@@ -385,7 +398,7 @@ def read_config(text: str, file: str) -> GatewayConfig:
     )
 
 
-def load_config(path: str | Path) -> GatewayConfig:
+def load_config(path: str | Path, *, server: str | None = None) -> GatewayConfig:
     """Read the configuration file at ``path`` (``ConfigError`` when it cannot be read
     or holds errors)."""
     where = str(path)
@@ -396,4 +409,4 @@ def load_config(path: str | Path) -> GatewayConfig:
             where,
             [Diagnostic(Severity.ERROR, "unreadable", str(error), Source(where, 1, 1))],
         ) from None
-    return read_config(text, where)
+    return read_config(text, where, server=server)
