@@ -17,7 +17,7 @@ from charter.gateway.config import read_config
 from charter.identity.humans import HumanRole
 from charter.sdk.client import AsyncClient
 from charter.service import SYSTEM, Services
-from tests.gateway_helpers import Desk, desk_config, running_gateway
+from tests.gateway_helpers import CONFIG, Desk, desk_config, running_gateway
 from tests.servers import Served, serving
 
 pytestmark = pytest.mark.anyio
@@ -439,3 +439,26 @@ async def test_two_upstreams_each_tool_under_its_rule_and_prefix(
     assert "unknown_tool" in _text(unknown)
     assert opened == ["support"]
     assert desk.calls == []
+
+
+async def test_results_mask_secrets_masks_what_the_detectors_find(
+    served: Served, gateway_token: str
+) -> None:
+    found = "ghp_" + "Z9yXw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0FeDcBa98"
+    desk = Desk(secrets={("dev", "token"): found})
+    plain = desk_config(served.url)
+    strict = read_config(
+        CONFIG.format(url=served.url, wait="5s").replace(
+            "upstreams:", "results: {mask: secrets}\nupstreams:"
+        ),
+        "gw.yaml",
+    )
+    for config, masked in ((plain, False), (strict, True)):
+        async with (
+            running_gateway(config, gateway_token, {"desk": desk.server()}) as server,
+            Client(server, mode="legacy") as client,
+        ):
+            result = await client.call_tool("read_secret", {"env": "dev", "name": "token"})
+        assert not result.is_error, _text(result)
+        # Not a registered leak: shown unless the configuration masks every secret.
+        assert (found in result.model_dump_json()) is not masked
