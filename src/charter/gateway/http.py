@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import anyio
+import httpx
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
@@ -31,19 +33,23 @@ log = logging.getLogger("charter.gateway")
 
 
 class AgentTokens:
-    """Checks a client's bearer with Charter: only a valid agent token passes."""
+    """Checks a client's bearer with Charter: only a valid agent token passes. Every
+    request is checked afresh (nothing is cached), so a revoked token, or a suspended
+    agent's, is refused on its next request; the checks share one connection pool."""
 
-    def __init__(self, config: GatewayConfig) -> None:
-        self._config = config
+    def __init__(self, config: GatewayConfig, pool: httpx.AsyncClient) -> None:
+        self._config, self._pool = config, pool
 
     async def verify_token(self, token: str) -> AccessToken | None:
         """The agent the token stands for, or None (the client gets ``401``)."""
-        link = self._config.charter
         try:
-            async with AsyncClient(link.url, token, timeout=link.timeout) as charter:
-                who = await charter.whoami()
+            with anyio.fail_after(self._config.charter.timeout * 2):
+                who = await AsyncClient(self._config.charter.url, token, http=self._pool).whoami()
         except CharterError as error:
             log.info("a client's bearer was refused: %s", error.code)
+            return None
+        except TimeoutError:
+            log.info("a client's bearer could not be checked in time")
             return None
         if who.kind != "agent":
             log.info("a client presented a %s token; only agent tokens are accepted", who.kind)
@@ -64,8 +70,9 @@ def agent_of_bearer(ctx: ServerRequestContext[Any, Any]) -> str:
     return access.client_id
 
 
-def http_app(gateway: Gateway, *, public_url: str, host: str) -> Starlette:
-    """The Starlette app serving the gateway at ``<public_url>`` (path ``/mcp``)."""
+def http_app(gateway: Gateway, pool: httpx.AsyncClient, *, public_url: str, host: str) -> Starlette:
+    """The Starlette app serving the gateway at ``<public_url>`` (path ``/mcp``); ``pool``
+    carries the checks of clients' tokens."""
     server = gateway_server(gateway, agent_of_bearer)
     auth = AuthSettings(
         issuer_url=gateway.config.charter.url,
@@ -76,6 +83,6 @@ def http_app(gateway: Gateway, *, public_url: str, host: str) -> Starlette:
     return server.streamable_http_app(
         streamable_http_path="/mcp",
         auth=auth,
-        token_verifier=AgentTokens(gateway.config),
+        token_verifier=AgentTokens(gateway.config, pool),
         host=host,
     )

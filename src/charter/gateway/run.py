@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+import httpx
 import uvicorn
 from mcp.server.stdio import stdio_server
 
 from charter.codes import ErrorCode
-from charter.errors import CharterError, InvalidInput, Unavailable
+from charter.errors import InvalidInput, Unavailable
 from charter.gateway.config import GatewayConfig
 from charter.gateway.http import http_app
 from charter.gateway.proxy import Gateway
@@ -68,12 +69,15 @@ async def serve_http(
     """Serve Streamable HTTP at ``http://host:port/mcp``; each client is the agent its
     bearer token names. ``started`` receives the uvicorn server (so a test can stop it)."""
     link = config.charter
-    async with AsyncClient(link.url, config.token(), timeout=link.timeout) as charter:
+    async with (
+        AsyncClient(link.url, config.token(), timeout=link.timeout) as charter,
+        httpx.AsyncClient(base_url=link.url, timeout=link.timeout) as pool,
+    ):
         await check_enforcer(charter)
         async with Upstreams(config.upstreams, targets) as upstreams:
             gateway = Gateway(config, charter, upstreams)
             public = f"http://{_netloc(host, port)}/mcp"
-            app = http_app(gateway, public_url=public, host=host)
+            app = http_app(gateway, pool, public_url=public, host=host)
             server = uvicorn.Server(
                 uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
             )
@@ -84,8 +88,3 @@ async def serve_http(
 
 def _netloc(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def describe(error: CharterError) -> str:
-    """One line for people."""
-    return f"{error.code}: {error.message}"
