@@ -21,14 +21,14 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from charter.gateway.config import GatewayConfig
+from charter.gateway.config import GatewayConfig, read_config
 from charter.gateway.run import serve_http
 from charter.gateway.upstream import Target
 from charter.identity.humans import HumanRole
 from charter.service import SYSTEM, Services
-from tests.gateway_helpers import Desk, desk_config
+from tests.gateway_helpers import Desk, desk_config, running_gateway
 from tests.servers import Served, free_port
-from tests.waiting import join_all, wait_until
+from tests.waiting import PATIENCE, join_all, wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -183,3 +183,57 @@ async def test_http_gateway_decides_for_the_agent_of_the_bearer_token(
                 )
             assert answer.status_code == 401
     assert desk.calls == [("lookup_status", {"service": "mail"})]
+
+
+FRAGILE = '''\
+import os
+
+from mcp.server.mcpserver import MCPServer
+
+desk = MCPServer("desk")
+
+
+@desk.tool()
+def lookup_status(service: str) -> str:
+    """The status of a service; "crash" makes the server exit mid-call."""
+    if service == "crash":
+        os._exit(1)
+    return f"{service} is running"
+
+
+desk.run()
+'''
+
+
+async def test_a_stdio_upstream_that_exits_is_started_again(
+    served: Served, gateway_token: str, tmp_path: Path
+) -> None:
+    script = tmp_path / "fragile.py"
+    script.write_text(FRAGILE, encoding="utf-8")
+    text = f"""\
+charter: {{url: "{served.url}", timeout: 5s}}
+upstreams:
+  desk:
+    command: ["{sys.executable}", "{script}"]
+    timeout: 10s
+    tools:
+      lookup_status: {{capability: request, resource: "desk/services/{{service}}"}}
+"""
+    config = read_config(text, "gw.yaml")
+    async with (
+        running_gateway(config, gateway_token) as server,
+        Client(server, mode="legacy") as client,
+    ):
+        before = await client.call_tool("lookup_status", {"service": "mail"})
+        crashed = await client.call_tool("lookup_status", {"service": "crash"})
+        deadline = anyio.current_time() + PATIENCE
+        while True:  # the keeper starts the server again at once
+            after = await client.call_tool("lookup_status", {"service": "mail"})
+            if not after.is_error or anyio.current_time() > deadline:
+                break
+            await anyio.sleep(0.01)
+    assert not before.is_error, _text(before)
+    assert crashed.is_error
+    assert "upstream_unavailable" in _text(crashed)
+    assert not after.is_error, _text(after)
+    assert "mail is running" in _text(after)

@@ -1,8 +1,10 @@
 """The upstream MCP servers, as the gateway holds them: one connection each, opened at
-start and kept, every request bounded by the upstream's timeout.
+start and kept (and opened again when it breaks), every request bounded by the
+upstream's timeout.
 
-An upstream that cannot be reached at start, or fails later, is *down*: its tools are
-not listed and a call to one fails closed (``upstream_unavailable``). Nothing the
+An upstream that cannot be reached, or whose connection broke, is *down* until it is
+connected again: its tools are not listed and a call to one fails closed
+(``upstream_unavailable``). Nothing the
 gateway knows about its client (the agent's token above all) is passed upstream: the
 connections belong to the gateway.
 """
@@ -11,16 +13,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
 import anyio
 import mcp_types as types
+from anyio.abc import TaskGroup, TaskStatus
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, get_default_environment
 from mcp.server import Server
 from mcp.server.mcpserver import MCPServer
+from mcp.shared.exceptions import MCPError
+from mcp_types.jsonrpc import CONNECTION_CLOSED
 
 from charter.codes import ErrorCode
 from charter.errors import Unavailable
@@ -47,6 +52,10 @@ def target_of(upstream: Upstream) -> Target:
     return upstream.url
 
 
+_RETRY_SECONDS = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0)
+"""How long to wait before each new attempt to connect to an upstream that is down."""
+
+
 @dataclass(slots=True)
 class Connected:
     """One upstream and its open client (None while it is down)."""
@@ -54,12 +63,18 @@ class Connected:
     upstream: Upstream
     client: Client | None
     tools: dict[str, types.Tool]
+    broken: anyio.Event | None = None
+    """Set when a request finds the connection broken: its keeper connects again."""
 
 
 class Upstreams:
     """Every upstream of a configuration; enter it (``async with``) to connect them all.
 
-    ``targets`` replaces what an upstream connects to (an in-process ``Server`` in tests).
+    Each upstream has a keeper task that holds its connection, and connects again (after
+    0, 1, 2, 5, 10, then every 30 seconds) when it cannot be reached or its connection
+    breaks (a stdio server that exits, say). Meanwhile its tools are not listed and calls
+    to them fail closed. ``targets`` replaces what an upstream connects to (an in-process
+    ``Server`` in tests).
     """
 
     def __init__(
@@ -67,28 +82,56 @@ class Upstreams:
     ) -> None:
         self._targets = dict(targets or {})
         self.connected = {u.name: Connected(u, None, {}) for u in upstreams}
-        self._stack = AsyncExitStack()
+        self._group: TaskGroup | None = None
 
     async def __aenter__(self) -> Upstreams:
-        await self._stack.__aenter__()
+        self._group = anyio.create_task_group()
+        await self._group.__aenter__()
         for connected in self.connected.values():
-            await self._connect(connected)
+            # Returns once the first attempt is over, connected or not.
+            await self._group.start(self._keep, connected)
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self._stack.aclose()
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self._group is not None:
+            self._group.cancel_scope.cancel()
+            await self._group.__aexit__(kind, error, trace)
 
-    async def _connect(self, connected: Connected) -> None:
+    async def _keep(
+        self, connected: Connected, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
         upstream = connected.upstream
         target = self._targets.get(upstream.name) or target_of(upstream)
-        client = Client(target, read_timeout_seconds=upstream.timeout, mode="legacy", cache=None)
-        # No cancel scope around this: the client's task group lives on past it. The
-        # handshake is bounded by the client's read timeout.
-        try:
-            connected.client = await self._stack.enter_async_context(client)
-        except Exception as error:  # any failure to start or greet: the upstream is down
-            log.warning("upstream %s is down: %s", upstream.name, type(error).__name__)
+        attempt, started, was_up = 0, False, True
+        while True:
+            connected.broken = broken = anyio.Event()
+            # The handshake is bounded by the client's read timeout.
+            client = Client(
+                target, read_timeout_seconds=upstream.timeout, mode="legacy", cache=None
+            )
+            try:
+                async with client:
+                    connected.client, attempt, was_up = client, 0, True
+                    log.info("upstream %s is connected", upstream.name)
+                    if not started:
+                        task_status.started()
+                        started = True
+                    await broken.wait()
+            except Exception as error:  # any failure to start, greet or stay up
+                if was_up:
+                    log.warning("upstream %s is down: %s", upstream.name, type(error).__name__)
+                was_up = False
             connected.client = None
+            if not started:
+                task_status.started()
+                started = True
+            await anyio.sleep(_RETRY_SECONDS[min(attempt, len(_RETRY_SECONDS) - 1)])
+            attempt += 1
 
     async def list_tools(self, name: str) -> list[types.Tool]:
         """The upstream's tools (every page), remembered for ``tool``; ``Unavailable``
@@ -106,7 +149,7 @@ class Upstreams:
                     if cursor is None:
                         break
         except Exception as error:
-            raise _down(connected.upstream, error) from None
+            raise _down(connected, error) from None
         connected.tools = {tool.name: tool for tool in tools}
         return tools
 
@@ -121,7 +164,7 @@ class Upstreams:
             with anyio.fail_after(connected.upstream.timeout):
                 return await client.call_tool(tool, arguments)
         except Exception as error:
-            raise _down(connected.upstream, error) from None
+            raise _down(connected, error) from None
 
     @staticmethod
     def _client(connected: Connected) -> Client:
@@ -129,12 +172,19 @@ class Upstreams:
             raise Unavailable(
                 f"upstream {connected.upstream.name!r} is not connected",
                 code=ErrorCode.UPSTREAM_UNAVAILABLE,
-                help="check its command or URL; the gateway connects to upstreams at start",
+                help="check its command or URL; the gateway keeps trying to connect",
             )
         return connected.client
 
 
-def _down(upstream: Upstream, error: Exception) -> Unavailable:
-    what = "did not answer in time" if isinstance(error, TimeoutError) else "failed"
+def _down(connected: Connected, error: Exception) -> Unavailable:
+    """The refusal for a request that failed; a broken connection is handed back to its
+    keeper (a timeout or an error the upstream answered leaves it as it is)."""
+    upstream = connected.upstream
+    timed_out = isinstance(error, TimeoutError)
+    answered = isinstance(error, MCPError) and error.code != CONNECTION_CLOSED
+    if not timed_out and not answered and connected.broken is not None:
+        connected.broken.set()
+    what = "did not answer in time" if timed_out else "failed"
     log.warning("upstream %s %s: %s", upstream.name, what, type(error).__name__)
     return Unavailable(f"upstream {upstream.name!r} {what}", code=ErrorCode.UPSTREAM_UNAVAILABLE)
