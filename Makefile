@@ -18,7 +18,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
-	$(PIP) --editable ".[server]"
+	$(PIP) --editable ".[server,gateway]"
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
@@ -29,7 +29,7 @@ $(VENV)/.installed-bench: $(VENV)/.installed-dev
 	$(PIP) --editable ".[server,dev,bench]"
 	touch $@
 
-## run: initialise ./.charter (first time: prints the admin token) and serve on :8080
+## run: initialise ./.charter (first time: prints the admin token) and serve on :8080 (with the MCP gateway installed)
 run: $(VENV)/.installed
 	$(BIN)/charter init --data-dir $(DATA_DIR) --demo --policy examples/policies --if-missing \
 		--admin-token-file $(DATA_DIR)/admin.token
