@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 PIP := $(BIN)/python -m pip install --quiet --constraint constraints.txt
 
-.PHONY: run test lint typecheck pytest test-fast browser screenshots bench bench-http bench-secrets migration clean
+.PHONY: run test lint typecheck pytest test-fast browser screenshots bench bench-http bench-secrets bench-gateway migration clean
 
 # The console's tests drive a real Chromium: Debian's package, installed here if missing
 # (as root, or through sudo). CHARTER_CHROMIUM names another binary instead.
@@ -18,7 +18,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
-	$(PIP) --editable ".[server]"
+	$(PIP) --editable ".[server,gateway]"
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
@@ -29,7 +29,7 @@ $(VENV)/.installed-bench: $(VENV)/.installed-dev
 	$(PIP) --editable ".[server,dev,bench]"
 	touch $@
 
-## run: initialise ./.charter (first time: prints the admin token) and serve on :8080
+## run: initialise ./.charter (first time: prints the admin token) and serve on :8080 (with the MCP gateway installed)
 run: $(VENV)/.installed
 	$(BIN)/charter init --data-dir $(DATA_DIR) --demo --policy examples/policies --if-missing \
 		--admin-token-file $(DATA_DIR)/admin.token
@@ -72,6 +72,10 @@ bench: $(VENV)/.installed-bench
 ## bench-http: decisions over HTTP (real server, SQLite and PostgreSQL); writes its section of docs/benchmarks.md
 bench-http: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.http
+
+## bench-gateway: what the MCP gateway adds to a tool call, next to a direct call; writes its section of docs/benchmarks.md
+bench-gateway: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.gateway
 
 ## bench-secrets: charter.secrets against detect-secrets on both secrets corpora and on harmless real text; writes its section of docs/benchmarks.md
 bench-secrets: $(VENV)/.installed-bench

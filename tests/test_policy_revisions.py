@@ -44,6 +44,7 @@ def test_apply_stores_activates_and_registers_declared_agents(
     assert (body["previous"], body["created"], body["activated"]) == (None, True, True)
     assert sorted(body["agents_registered"]) == [
         "compliance-copilot",
+        "desk-assistant",
         "identity-ops-agent",
         "secrets-scanner",
         "support-bot",
@@ -56,7 +57,7 @@ def test_apply_stores_activates_and_registers_declared_agents(
     assert active["activated_by"] == "user:pat"
     types = [r["type"] for r in api.get("/v1/audit", headers=admin.headers).json()["records"]]
     assert types[-1] == "policy.applied"
-    assert types.count("agent.registered") == 4
+    assert types.count("agent.registered") == 5
     assert api.get("/v1/audit/verify", headers=admin.headers).json()["ok"] is True
 
     again = api.post("/v1/policies", json={"files": FILES}, headers=bearer(policy_admin)).json()

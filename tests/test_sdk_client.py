@@ -82,6 +82,7 @@ EXERCISED = {
 DECISION_SIDE = {
     "decide",
     "decide_batch",
+    "reach",  # test_decisions_reach.py, and the gateway's tests (AsyncClient)
     "wait_for_approval",
     "list_approvals",
     "iter_approvals",

@@ -183,6 +183,10 @@ class ErrorCode(StrEnum):
     INVALID_RESPONSE = "invalid_response"
     INVALID_GUARD = "invalid_guard"
     UNSAFE_RESOURCE_ARGUMENT = "unsafe_resource_argument"
+    # The MCP gateway.
+    INVALID_GATEWAY_CONFIG = "invalid_gateway_config"
+    UNKNOWN_TOOL = "unknown_tool"
+    UPSTREAM_UNAVAILABLE = "upstream_unavailable"
     INVALID_PROVENANCE = "invalid_provenance"
     INVALID_TIMEOUT = "invalid_timeout"
     INVALID_FIELDS = "invalid_fields"

@@ -17,6 +17,7 @@ from charter.cli import (
     approvals,
     audit,
     decide,
+    gateway,
     humans,
     policy,
     reviews,
@@ -55,6 +56,7 @@ app.add_typer(approvals.grants_app, name="grants")
 app.add_typer(reviews.app, name="reviews")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(secrets.app, name="secrets")
+app.add_typer(gateway.app, name="gateway")
 app.command("decide")(decide.decide)
 
 

@@ -15,6 +15,7 @@ from charter.errors import InvalidInput
 from charter.policy.model import Capability
 from charter.sdk.calls import Call, drop_none, model, operation, segment
 from charter.wire import DecisionBatchOut, DecisionIn, DecisionOut
+from charter.wire.decisions import ReachOut
 from charter.wire_approvals import ApprovalOut, ApprovalPage, GrantOut, GrantPage
 
 __all__ = ["MAX_POLL_SECONDS", "ApprovalWait", "DecisionCalls", "approval_poll", "cite"]
@@ -154,6 +155,25 @@ class DecisionCalls:
             lambda response: _BATCH(response).decisions,
             json={"requests": items},
         )
+
+    @operation
+    def reach(
+        self,
+        actions: Sequence[tuple[Capability | str, str]],
+        *,
+        agent: str | None = None,
+    ) -> Call[ReachOut]:
+        """Whether the agent could ever be allowed each ``(capability, action)``, for some
+        resource (``agent``: only with an enforcer's token). An upper bound, to hide what
+        it may never do: a ``possible`` action is still decided call by call."""
+        body: dict[str, Any] = {
+            "actions": [
+                {"capability": str(capability), "action": action} for capability, action in actions
+            ]
+        }
+        if agent is not None:
+            body["agent"] = agent
+        return Call("POST", "/v1/decisions/reach", model(ReachOut), json=body)
 
     # -- approvals and grants -------------------------------------------------------
 

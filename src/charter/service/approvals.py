@@ -51,7 +51,9 @@ _APPROVAL_EVENTS = {
     "cancelled": "approval.cancelled",
     "refused": "grant.refused",
 }
-_READERS = (HumanRole.ADMIN, HumanRole.AUDITOR)
+_READERS = (HumanRole.ADMIN, HumanRole.AUDITOR, HumanRole.ENFORCER)
+"""Who reads every approval: enforcers too, so that a gateway can wait on the approvals
+its decisions open (they never vote: ``charter.approvals.rules.check_voter``)."""
 
 
 def approval_json(approval: Approval) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from charter.audit.records import AuditEntry
 from charter.clock import Clock
 from charter.codes import DecisionCode, ErrorCode
 from charter.errors import CharterError, InvalidInput, PermissionDenied
-from charter.identity.agents import Agent
+from charter.identity.agents import Agent, AgentStatus
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.ids import IdFactory, new_id
@@ -42,6 +42,7 @@ from charter.policy.engine import Engine
 from charter.policy.evaluate import BEFORE_PERMISSIONS, evaluate
 from charter.policy.model import Capability
 from charter.policy.provenance import cited
+from charter.policy.reach import Reach, reach
 from charter.policy.revisions import ActivePolicy
 from charter.secrets import Finding, LeakSet
 from charter.service.access import require_roles
@@ -55,7 +56,7 @@ from charter.service.tokens import Checked, TokenService
 from charter.service.usage import note_usage
 from charter.storage.ports import Store, UnitOfWork
 
-__all__ = ["NO_POLICY", "Asked", "Decided", "DecisionService"]
+__all__ = ["NO_POLICY", "Asked", "Decided", "DecisionService", "Reached"]
 
 NO_POLICY = Reason("invariant", "policy_loaded", Effect.DENY, "no policy is loaded")
 """Why everything is denied before a policy is applied."""
@@ -86,6 +87,16 @@ class Decided:
     approval: Approval | None = None
     secrets: tuple[Finding, ...] = ()
     """What the secrets scanner found in the request (no values)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reached:
+    """What an agent could ever be allowed, against one policy revision (None: none is
+    active, and nothing is possible)."""
+
+    agent: str
+    revision: str | None
+    reach: list[Reach]
 
 
 class DecisionService:
@@ -195,6 +206,45 @@ class DecisionService:
         if refused is not None:
             raise refused
         return decided
+
+    def reach(
+        self, actor: Principal, agent: str | None, asked: list[tuple[Capability, str]]
+    ) -> Reached:
+        """Whether the agent could ever be allowed each ``(capability, action)``, for some
+        resource and context (``charter.policy.reach``): an upper bound a gateway uses to
+        hide tools, never a decision. Callers as for ``decide``: an agent for itself, an
+        enforcer for any agent. Reads only, records nothing. An unknown, suspended or
+        retired agent, or no active policy, can reach nothing."""
+        whom = self._reach_for(actor, agent)
+        with self._store.read() as unit:
+            engine = self._active_engine(unit, unit.policies.active())
+            record = unit.agents.get(whom)
+        nothing = [Reach(capability, action, None) for capability, action in asked]
+        if engine is None:
+            return Reached(whom, None, nothing)
+        if record is None or record.status is not AgentStatus.ACTIVE:
+            return Reached(whom, engine.revision, nothing)
+        found = reach(engine.snapshot, whom, record.labels, asked, self._clock())
+        return Reached(whom, engine.revision, found)
+
+    @staticmethod
+    def _reach_for(actor: Principal, agent: str | None) -> str:
+        if not actor.is_human:
+            if agent is not None and agent != actor.id:
+                raise PermissionDenied(
+                    f"{actor.ref} may not ask what agent {agent!r} could do",
+                    code=ErrorCode.FORBIDDEN,
+                    help="an agent token asks only for its own agent; leave out 'agent'",
+                )
+            return actor.id
+        require_roles(actor, "ask what an agent could do", HumanRole.ENFORCER)
+        if agent is None:
+            raise InvalidInput(
+                "an enforcer must name the agent",
+                code=ErrorCode.AGENT_REQUIRED,
+                help='add "agent": "<agent id>" to the request',
+            )
+        return agent
 
     def _active_engine(self, unit: UnitOfWork, active: ActivePolicy | None) -> Engine | None:
         """The engine of ``active``, the revision active in this transaction: the one held,

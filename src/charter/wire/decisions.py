@@ -24,6 +24,10 @@ __all__ = [
     "DecisionIn",
     "DecisionOut",
     "DecisionReason",
+    "ReachAsked",
+    "ReachIn",
+    "ReachItem",
+    "ReachOut",
     "ResourceIn",
 ]
 
@@ -124,3 +128,36 @@ class DecisionBatchOut(BaseModel):
     """The decisions, in the order asked."""
 
     decisions: list[DecisionOut]
+
+
+class ReachAsked(InModel):
+    """One capability and action to ask about."""
+
+    capability: Capability
+    action: _Action
+
+
+class ReachIn(InModel):
+    """What could the agent ever be allowed (``POST /v1/decisions/reach``)? ``agent`` is
+    for enforcer tokens; an agent token asks for itself."""
+
+    agent: AgentId | None = None
+    actions: Annotated[list[ReachAsked], Field(min_length=1, max_length=500)]
+
+
+class ReachItem(BaseModel):
+    """One answer: ``possible`` when some request could be allowed, ``via`` a
+    ``standing`` binding or only an ``eligible`` one (after an approval)."""
+
+    capability: str
+    action: str
+    possible: bool
+    via: str | None
+
+
+class ReachOut(BaseModel):
+    """The answers, in the order asked, against the active revision."""
+
+    agent: str
+    policy_revision: str | None
+    actions: list[ReachItem]

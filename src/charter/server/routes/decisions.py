@@ -6,11 +6,11 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from charter.clock import format_time
-from charter.server.deps import bearer_token, where
+from charter.server.deps import Caller, Wired, bearer_token, where
 from charter.service import Services
 from charter.service.decisions import Asked, Decided
 from charter.wire import DecisionBatchIn, DecisionBatchOut, DecisionIn, DecisionOut, ResourceIn
-from charter.wire.decisions import DecisionApproval
+from charter.wire.decisions import DecisionApproval, ReachIn, ReachItem, ReachOut
 
 __all__ = ["router"]
 
@@ -83,3 +83,25 @@ async def decide_batch(request: Request, body: DecisionBatchIn) -> Response:
     """Decide up to 100 requests in order, recorded in one transaction."""
     decided = await run_in_threadpool(_decided, request, [_asked(item) for item in body.requests])
     return _json(DecisionBatchOut(decisions=[_out(item) for item in decided]))
+
+
+@router.post("/reach")
+def reach(services: Wired, caller: Caller, body: ReachIn) -> ReachOut:
+    """Whether the agent could ever be allowed each capability and action, for some
+    resource (an upper bound, to hide what it may never do); reads only, records nothing."""
+    reached = services.decisions.reach(
+        caller, body.agent, [(item.capability, item.action) for item in body.actions]
+    )
+    return ReachOut(
+        agent=reached.agent,
+        policy_revision=reached.revision,
+        actions=[
+            ReachItem(
+                capability=item.capability.value,
+                action=item.action,
+                possible=item.possible,
+                via=None if item.via is None else item.via.value,
+            )
+            for item in reached.reach
+        ],
+    )
