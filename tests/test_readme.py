@@ -146,6 +146,22 @@ def test_the_reviews_tour_works_verbatim(served: tuple[Path, int]) -> None:
     assert "no outcome in force" in out  # applied: done
 
 
+def test_the_gateway_tour_works_verbatim(served: tuple[Path, int]) -> None:
+    """Right after the quick start, in the same shell: a real MCP client, a real gateway
+    over stdio and the example help-desk server behind it."""
+    result = _paste(_quickstart() + _block("gateway-tour"), served)
+    out, err = result.stdout, result.stderr
+    listed = re.findall(r"^(\w+): ", out, re.M)
+    assert "lookup_status" in listed and "restart_service" in listed, out
+    assert "delete_service" not in listed
+    assert "Not called (guardrail)" in out
+    assert "unsafe_resource_argument" in out
+    assert re.search(r"/ui/approvals/apr_[a-z2-7]{16}", out), out
+    assert out.count("mail restarted") == 1, out
+    assert '"charter/decision_id": "dec_' in err
+    assert '"charter/policy_revision"' in err
+
+
 def test_the_readme_names_both_commands() -> None:
     assert "make run" in README
     assert "make test" in README
