@@ -152,8 +152,7 @@ def test_the_gateway_tour_works_verbatim(served: tuple[Path, int]) -> None:
     result = _paste(_quickstart() + _block("gateway-tour"), served)
     out, err = result.stdout, result.stderr
     listed = re.findall(r"^(\w+): ", out, re.M)
-    assert "lookup_status" in listed and "restart_service" in listed, out
-    assert "delete_service" not in listed
+    assert {"lookup_status", "read_secret", "restart_service"} == set(listed), out
     assert "Not called (guardrail)" in out
     assert "unsafe_resource_argument" in out
     assert re.search(r"/ui/approvals/apr_[a-z2-7]{16}", out), out
