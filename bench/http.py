@@ -485,12 +485,15 @@ class Variant:
     name: str
     options: tuple[str, ...]
     everything: bool  # every closed-loop row, or only the decisions
+    same_path: bool = False
+    """Run the first server's other rows too, unreported, so that each decision row meets
+    this server in the state it meets the first one (whose cost it is compared with)."""
 
 
 VARIANTS = (
     Variant("group commit", (), everything=True),
     Variant("one transaction per decision", ("--no-group-commit",), everything=False),
-    Variant("group commit, without reviews", ("--no-reviews",), everything=False),
+    Variant("group commit, without reviews", ("--no-reviews",), everything=False, same_path=True),
 )
 
 
@@ -532,6 +535,9 @@ def measure(backend: str, stores: Sequence[dict[str, str]], plan: Plan, scratch:
                 raise RuntimeError(f"{backend}, {variant.name}: wrong answers: {warm.errors}")
         first = servers[0][1]
         result.calibrated = _closed(first, decision_calls(first), max(plan.connections), 3).rate
+        for variant, server, _, _ in servers[1:]:
+            if variant.same_path:
+                _closed(server, decision_calls(server), max(plan.connections), 3)
         rates = sorted(
             {*plan.rates, *(round(result.calibrated * share, -1) for share in plan.fractions)}
         )
@@ -540,6 +546,8 @@ def measure(backend: str, stores: Sequence[dict[str, str]], plan: Plan, scratch:
                 rows = endpoint_calls(server)
                 for label, calls in rows.items():
                     if not variant.everything and label != DECIDE:
+                        for connections in plan.connections if variant.same_path else ():
+                            _closed(server, calls, connections, plan.seconds)
                         continue
                     for connections in plan.connections:
                         run = _closed(server, calls, connections, plan.seconds)
@@ -735,7 +743,8 @@ def report(measured: list[Measured], plan: Plan, skipped: list[str], command: st
         "`Services.build` wires it, with group commit (src/charter/service/commits.py), "
         "one with `--no-group-commit`, one transaction per decision as before, and one "
         "with `--no-reviews`, group commit without what access reviews add to a decision "
-        "(usage noted, review outcomes applied). The load "
+        "(usage noted, review outcomes applied), which also runs the first server's other "
+        "rows, unreported, so that both meet each decision row in the same state. The load "
         "generator (raw asyncio HTTP/1.1 keep-alive connections, `bench/http.py`) is a "
         "separate process sharing the machine's cores with the server and, for PostgreSQL, "
         "with the database server. Every decision is answered after its audit record is "
