@@ -198,3 +198,8 @@ class ErrorCode(StrEnum):
     NOT_AN_ADMIN = "not_an_admin"
     CHECKPOINTS_UNREADABLE = "checkpoints_unreadable"
     CHECKPOINTS_INVALID = "checkpoints_invalid"
+    # Evidence bundles and compliance reports.
+    AUDIT_RECORD_NOT_FOUND = "audit_record_not_found"
+    AUDIT_LOG_BROKEN = "audit_log_broken"
+    EVIDENCE_UNREADABLE = "evidence_unreadable"
+    EVIDENCE_INVALID = "evidence_invalid"

@@ -270,8 +270,7 @@ def verify_bundle(bundle: EvidenceBundle, public_key: Ed25519PublicKey) -> Evide
         return failed(
             "key_mismatch",
             None,
-            f"the checkpoint was signed by key {checkpoint.key_id}, not by the key given "
-            f"({given})",
+            f"the checkpoint was signed by key {checkpoint.key_id}, not by the key given ({given})",
         )
     if not signature_holds(checkpoint, public_key):
         return failed(

@@ -297,6 +297,11 @@ class Api(DecisionCalls):
         return Call("GET", "/v1/audit/checkpoints", _OBJECTS)
 
     @operation
+    def audit_evidence(self, seqs: Sequence[int]) -> Call[dict[str, Any]]:
+        """An evidence bundle citing the records ``seqs``, to verify offline."""
+        return Call("POST", "/v1/audit/evidence", _OBJECT, json={"seqs": list(seqs)})
+
+    @operation
     def audit_public_key(self) -> Call[str]:
         """The PEM public key that verifies checkpoints."""
         return Call("GET", "/v1/audit/public-key", text)

@@ -17,6 +17,7 @@ from charter.service.audit import AuditService
 from charter.service.audit_views import AuditViews
 from charter.service.commits import GroupCommitter
 from charter.service.decisions import DecisionService
+from charter.service.evidence import EvidenceService
 from charter.service.grants import GrantService
 from charter.service.humans import Deactivation, HumanChanges, HumanService
 from charter.service.inbox import Case, InboxService
@@ -87,6 +88,7 @@ class Services:
     usage: UsageService
     reviews: ReviewService
     review_sweep: ReviewSweeper
+    evidence: EvidenceService
 
     def follow_change(self, topic: str) -> None:
         """Bring what this process holds in memory up to date with a change another
@@ -175,4 +177,5 @@ class Services:
                 recertify_after=settings.recertify_after,
             ),
             review_sweep=ReviewSweeper(store, clock, compiled, settings.reviews),
+            evidence=EvidenceService(store, clock, audit),
         )
