@@ -203,3 +203,4 @@ class ErrorCode(StrEnum):
     AUDIT_LOG_BROKEN = "audit_log_broken"
     EVIDENCE_UNREADABLE = "evidence_unreadable"
     EVIDENCE_INVALID = "evidence_invalid"
+    UNKNOWN_FRAMEWORK = "unknown_framework"

@@ -423,7 +423,11 @@ def _read_bundle(path: Path) -> EvidenceBundle:
             f"cannot read {path}: {why}", code=ErrorCode.EVIDENCE_UNREADABLE
         ) from None
     try:
-        return bundle_from_json(json.loads(text))
+        value = json.loads(text)
+        # A JSON compliance report carries its bundle under "evidence".
+        if isinstance(value, dict) and isinstance(value.get("evidence"), dict):
+            value = value["evidence"]
+        return bundle_from_json(value)
     except ValueError as exc:
         raise InvalidInput(f"{path}: {exc}", code=ErrorCode.EVIDENCE_INVALID) from None
 
@@ -443,7 +447,9 @@ def _show_evidence(report: dict[str, Any]) -> None:
 
 @app.command("verify-evidence")
 def verify_evidence(
-    bundle: Annotated[Path, typer.Argument(help="The evidence bundle (JSON).")],
+    bundle: Annotated[
+        Path, typer.Argument(help="The evidence bundle, or a JSON compliance report.")
+    ],
     public_key: Annotated[
         Path | None,
         typer.Option(

@@ -16,6 +16,7 @@ from charter.cli import (
     agents,
     approvals,
     audit,
+    compliance,
     decide,
     gateway,
     humans,
@@ -57,6 +58,7 @@ app.add_typer(reviews.app, name="reviews")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(secrets.app, name="secrets")
 app.add_typer(gateway.app, name="gateway")
+app.add_typer(compliance.app, name="compliance")
 app.command("decide")(decide.decide)
 
 

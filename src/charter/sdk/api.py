@@ -302,6 +302,12 @@ class Api(DecisionCalls):
         return Call("POST", "/v1/audit/evidence", _OBJECT, json={"seqs": list(seqs)})
 
     @operation
+    def compliance_report(self, framework: str, form: str = "json") -> Call[str]:
+        """A compliance report on ``framework`` as text: ``json``, ``md`` or ``html``."""
+        params = {"framework": framework, "format": form}
+        return Call("GET", "/v1/compliance/report", text, params=params)
+
+    @operation
     def audit_public_key(self) -> Call[str]:
         """The PEM public key that verifies checkpoints."""
         return Call("GET", "/v1/audit/public-key", text)

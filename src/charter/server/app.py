@@ -21,6 +21,7 @@ from charter.server.routes import (
     agents,
     approvals,
     audit,
+    compliance,
     decisions,
     grants,
     health,
@@ -195,6 +196,7 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
         approvals,
         grants,
         reviews,
+        compliance,
     )
     for module in (*routers, secrets, webhooks):
         app.include_router(module.router)

@@ -16,6 +16,7 @@ from charter.service.approvals import ApprovalService
 from charter.service.audit import AuditService
 from charter.service.audit_views import AuditViews
 from charter.service.commits import GroupCommitter
+from charter.service.compliance import ComplianceService
 from charter.service.decisions import DecisionService
 from charter.service.evidence import EvidenceService
 from charter.service.grants import GrantService
@@ -89,6 +90,7 @@ class Services:
     reviews: ReviewService
     review_sweep: ReviewSweeper
     evidence: EvidenceService
+    compliance: ComplianceService
 
     def follow_change(self, topic: str) -> None:
         """Bring what this process holds in memory up to date with a change another
@@ -125,6 +127,7 @@ class Services:
         approvals = ApprovalService(store, clock, compiled, outcomes=outcomes)
         agents = AgentService(store, clock, recertify_after=settings.recertify_after)
         audit = AuditService(store, clock, signing_key=signing_key, public_key=public_key)
+        evidence = EvidenceService(store, clock, audit)
         grants = GrantService(store, clock)
         decisions = DecisionService(
             store,
@@ -177,5 +180,6 @@ class Services:
                 recertify_after=settings.recertify_after,
             ),
             review_sweep=ReviewSweeper(store, clock, compiled, settings.reviews),
-            evidence=EvidenceService(store, clock, audit),
+            evidence=evidence,
+            compliance=ComplianceService(store, clock, evidence),
         )
