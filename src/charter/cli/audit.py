@@ -39,7 +39,8 @@ from charter.version import __version__
 __all__ = ["app"]
 
 app = group(
-    "The tamper-evident audit log: verify, export, tail, checkpoints, evidence, public-key."
+    "The tamper-evident audit log: verify, export, tail, checkpoints, public-key, evidence, "
+    "verify-evidence."
 )
 
 AgentFilter = Annotated[

@@ -16,7 +16,7 @@ from charter.errors import InvalidInput
 
 __all__ = ["app"]
 
-app = group("Compliance reports: control status, live figures, verifiable evidence.")
+app = group("Compliance: report (control status, live figures, verifiable evidence).")
 
 
 class FrameworkId(StrEnum):

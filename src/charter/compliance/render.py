@@ -6,8 +6,8 @@ from __future__ import annotations
 import base64
 import json
 from enum import StrEnum
-
-from jinja2 import Environment, PackageLoader, select_autoescape
+from functools import cache
+from typing import Any
 
 from charter.clock import format_time
 from charter.compliance.charts import bar_chart, stacked_by_day, wait_histogram
@@ -24,12 +24,18 @@ class ReportFormat(StrEnum):
     JSON = "json"
 
 
-_templates = Environment(
-    loader=PackageLoader("charter.compliance", "templates"),
-    autoescape=select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+@cache
+def _templates() -> Any:
+    """The report's template, loaded on first use: Jinja2 comes with the ``server`` extra,
+    which a client-only install (and the CLI commands that import the services) lacks."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    return Environment(
+        loader=PackageLoader("charter.compliance", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def render(report: ComplianceReport, form: ReportFormat) -> str:
@@ -44,18 +50,23 @@ def render(report: ComplianceReport, form: ReportFormat) -> str:
 def _html(report: ComplianceReport) -> str:
     bundle = None if report.bundle is None else report.bundle.to_json()
     encoded = base64.b64encode(json.dumps(bundle, sort_keys=True).encode()).decode()
-    return _templates.get_template("report.html").render(
-        report=report,
-        generated=format_time(report.generated_at),
-        checkpoint_at=format_time(report.bundle.checkpoint.at) if report.bundle else "",
-        charts=(
-            stacked_by_day(report.figures.decisions_by_day),
-            wait_histogram(report.figures.approval_waits),
-            bar_chart(report.findings_by_severity()),
-        ),
-        bundle=bundle,
-        bundle_b64=encoded,
+    rendered: str = (
+        _templates()
+        .get_template("report.html")
+        .render(
+            report=report,
+            generated=format_time(report.generated_at),
+            checkpoint_at=format_time(report.bundle.checkpoint.at) if report.bundle else "",
+            charts=(
+                stacked_by_day(report.figures.decisions_by_day),
+                wait_histogram(report.figures.approval_waits),
+                bar_chart(report.findings_by_severity()),
+            ),
+            bundle=bundle,
+            bundle_b64=encoded,
+        )
     )
+    return rendered
 
 
 def _cell(text: str) -> str:
