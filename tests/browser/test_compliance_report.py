@@ -6,18 +6,26 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, Request
 
 from charter.clock import ManualClock
 from charter.service import Services
+from charter.storage.keyfile import public_key_pem
 from tests.browser.conftest import shot
 from tests.compliance_scene import busy_scene
+from tests.helpers import charter_cli
 from tests.scenes import Scene
 
 
 def test_the_html_report_renders_its_charts_offline(
-    api: TestClient, services: Services, clock: ManualClock, page: Page, tmp_path: Path
+    api: TestClient,
+    services: Services,
+    clock: ManualClock,
+    page: Page,
+    tmp_path: Path,
+    signing_key: Ed25519PrivateKey,
 ) -> None:
     scene = Scene(api, services)
     busy_scene(scene, clock)
@@ -50,11 +58,19 @@ def test_the_html_report_renders_its_charts_offline(
     labels = page.locator("#decisions-over-time svg text").all_text_contents()
     assert len([t for t in labels if "-" in t]) == 2
     titles = page.locator("#approval-waits svg rect title").all_text_contents()
-    assert sorted(titles) == ["30 min-2 h: 1 approvals", "< 5 min: 1 approvals"]
+    assert sorted(titles) == ["30 min-2 h: 1 approval(s)", "< 5 min: 1 approval(s)"]
     assert page.locator("#findings-by-severity").inner_text().endswith("Nothing recorded yet.")
     assert page.get_by_role("row", name="NHI2").inner_text().count("PARTIAL") == 1
     embedded = json.loads(page.locator("#charter-evidence").text_content() or "null")
     assert embedded["format"] == "charter-evidence/v1"
+    # The bundle embedded in the page verifies offline with the public key only.
+    (tmp_path / "embedded.json").write_text(json.dumps(embedded), encoding="utf-8")
+    pem = tmp_path / "audit.pub"
+    pem.write_text(public_key_pem(signing_key.public_key()), encoding="utf-8")
+    code, out, _ = charter_cli(
+        "audit", "verify-evidence", str(tmp_path / "embedded.json"), "--public-key", str(pem)
+    )
+    assert code == 0, out
     assert page.get_by_role("link", name="Download the evidence bundle").is_visible()
     shot(page, "compliance-report", tmp_path)
     assert fetched == []

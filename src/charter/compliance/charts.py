@@ -110,13 +110,15 @@ def wait_histogram(waits: Sequence[float]) -> Chart:
         slot = next((i for i, (limit, _) in enumerate(WAIT_BUCKETS) if wait < limit), -1)
         counts[slot] += 1
     names = [name for _, name in WAIT_BUCKETS] + ["8 h or more"]
-    columns = [(name, [("approvals", n, "#1565c0")]) for name, n in zip(names, counts, strict=True)]
+    columns = [
+        (name, [("approval(s)", n, "#1565c0")]) for name, n in zip(names, counts, strict=True)
+    ]
     chart = _columns("approval-waits", "Approval wait times", columns, [("approvals", "#1565c0")])
     return chart if waits else Chart(chart.id, chart.title, (), (), 0, ())
 
 
 def bar_chart(counts: Mapping[str, int]) -> Chart:
     """Findings by severity."""
-    columns = [(s, [("findings", counts.get(s, 0), c)]) for s, c in SEVERITY_COLOURS.items()]
+    columns = [(s, [("finding(s)", counts.get(s, 0), c)]) for s, c in SEVERITY_COLOURS.items()]
     chart = _columns("findings-by-severity", "Findings by severity", columns, ())
     return chart if any(counts.values()) else Chart(chart.id, chart.title, (), (), 0, ())
