@@ -21,6 +21,7 @@ from charter.service.grants import GrantService
 from charter.service.humans import Deactivation, HumanChanges, HumanService
 from charter.service.inbox import Case, InboxService
 from charter.service.policies import PolicyService
+from charter.service.posture import PostureService
 from charter.service.review_outcomes import ReviewOutcomes
 from charter.service.review_sweep import ReviewSweeper, SweepReport
 from charter.service.reviews import CampaignView, ItemDecision, ReviewService, StartCampaign
@@ -52,6 +53,7 @@ __all__ = [
     "ItemDecision",
     "LeakService",
     "PolicyService",
+    "PostureService",
     "ReviewService",
     "ReviewSweeper",
     "Services",
@@ -87,6 +89,7 @@ class Services:
     usage: UsageService
     reviews: ReviewService
     review_sweep: ReviewSweeper
+    posture: PostureService
 
     def follow_change(self, topic: str) -> None:
         """Bring what this process holds in memory up to date with a change another
@@ -175,4 +178,5 @@ class Services:
                 recertify_after=settings.recertify_after,
             ),
             review_sweep=ReviewSweeper(store, clock, compiled, settings.reviews),
+            posture=PostureService(store, clock, settings.posture),
         )
