@@ -118,7 +118,8 @@ def test_every_kind_maps_to_known_controls() -> None:
     ids = {control.id for control in CONTROLS}
     assert set(FINDING_CONTROLS) == {kind.value for kind in FindingKind}
     for kind, controls in FINDING_CONTROLS.items():
-        assert controls and set(controls) <= ids, kind
+        assert controls, kind
+        assert set(controls) <= ids, kind
         frameworks = {c.framework for c in CONTROLS if c.id in controls}
         assert "nist-csf" in frameworks, kind
 
@@ -144,7 +145,8 @@ def test_recertification_due_then_overdue_then_recertified(
     due = only(scene, FindingKind.RECERTIFICATION_DUE, "agent:ops-bot")
     clock.advance(timedelta(days=11))
     overdue = only(scene, FindingKind.RECERTIFICATION_OVERDUE, "agent:ops-bot")
-    assert overdue["severity"] == "high" and due["id"] != overdue["id"]
+    assert overdue["severity"] == "high"
+    assert due["id"] != overdue["id"]
     assert not found(scene, FindingKind.RECERTIFICATION_DUE)
     services.agents.update(
         SYSTEM, "ops-bot", AgentChanges(recertify_by=clock() + timedelta(days=90))
@@ -181,3 +183,135 @@ def test_a_long_lived_token_is_found_until_revoked(scene: Scene, services: Servi
     assert only(scene, FindingKind.LONG_LIVED_TOKEN)["id"] == first  # stable across runs
     services.tokens.revoke(SYSTEM, issued.credential.id)
     assert not found(scene, FindingKind.LONG_LIVED_TOKEN)
+
+
+def test_privileges_standing_wildcard_and_inference(scene: Scene) -> None:
+    scene.apply(POLICY + ESCALATOR + STANDING)
+    standing = only(scene, FindingKind.STANDING_SENSITIVE_PRIVILEGE, "Binding/iam-admin-standing")
+    assert standing["evidence"]["actions"] == ["rbac.assign"]
+    assert standing["severity"] == "high"  # iam-bot is a high-risk agent
+    wild = only(scene, FindingKind.WILDCARD_ON_HIGH_RISK_AGENT, "agent:iam-bot")
+    assert "groups/**" in " ".join(wild["evidence"]["permissions"])
+    infer = only(scene, FindingKind.INFERENCE_CAN_CHANGE_PRIVILEGES, "agent:iam-bot")
+    assert infer["evidence"]["privilege_actions"] == ["rbac.assign"]
+    assert "ASI06" in infer["controls"]
+    # ops-bot is low risk and its sensitive-looking actions are not in the defaults.
+    assert not found(scene, FindingKind.WILDCARD_ON_HIGH_RISK_AGENT, "agent:ops-bot")
+    scene.apply(POLICY + ESCALATOR + ELIGIBLE)
+    assert not found(scene, FindingKind.STANDING_SENSITIVE_PRIVILEGE)
+    assert not found(scene, FindingKind.INFERENCE_CAN_CHANGE_PRIVILEGES)
+
+
+def test_on_behalf_of_a_person_without_step_up(scene: Scene) -> None:
+    on_behalf = {"context": {"on_behalf_of": "user:olga"}}
+    assert scene.decide(DRAFT | on_behalf)["decision"] == "allow"
+    assert scene.decide(DRAFT)["decision"] == "allow"  # on its own behalf: not counted
+    assert scene.decide(CLOSE | on_behalf)["decision"] == "step_up_required"
+    finding = only(scene, FindingKind.ON_BEHALF_WITHOUT_STEP_UP, "agent:ops-bot")
+    assert finding["objects"] == ["agent:ops-bot", "action:review.draft"]
+    assert finding["evidence"]["decisions"] == 1
+    assert finding["evidence"]["on_behalf_of"] == ["user:olga"]
+    seqs = [r["seq"] for r in scene.records("decision") if r["data"]["request"]["on_behalf_of"]]
+    assert finding["evidence"]["seqs"] == seqs[:1]
+    scene.apply(POLICY + STEP_UP_DRAFTS)
+    assert not found(scene, FindingKind.ON_BEHALF_WITHOUT_STEP_UP)
+
+
+def test_a_leak_is_found_until_marked_rotated(scene: Scene) -> None:
+    fingerprint = "fp_" + "ab" * 16
+    reported = scene.api.post(
+        "/v1/leaks",
+        json={"fingerprint": fingerprint, "note": "pasted in chat"},
+        headers=scene.tokens["user:rita"],
+    )
+    assert reported.status_code == 201, reported.text
+    finding = only(scene, FindingKind.LEAK_NOT_ROTATED, f"leak:{fingerprint}")
+    assert finding["severity"] == "high"
+    assert "NHI2" in finding["controls"]
+    path = f"/v1/leaks/{fingerprint}/rotated"
+    refused = scene.api.post(path, json={"note": "x"}, headers=scene.tokens["user:audrey"])
+    assert refused.status_code == 403
+    unknown = scene.api.post(
+        f"/v1/leaks/fp_{'cd' * 16}/rotated", json={"note": "x"}, headers=scene.tokens["user:rita"]
+    )
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "leak_not_found"
+    bad = scene.api.post(
+        "/v1/leaks/not-a-fp/rotated", json={"note": "x"}, headers=scene.tokens["user:rita"]
+    )
+    assert bad.status_code == 422
+    assert bad.json()["error"]["code"] == "invalid_fingerprint"
+    marked = scene.api.post(path, json={"note": "INC-7 rotated"}, headers=scene.tokens["user:rita"])
+    assert marked.status_code == 201, marked.text
+    records = scene.records("secret.leak_rotated")
+    assert [r["seq"] for r in records] == [marked.json()["seq"]]
+    assert records[0]["subject"] == fingerprint
+    assert records[0]["actor"] == "user:rita"
+    assert not found(scene, FindingKind.LEAK_NOT_ROTATED)
+
+
+def test_an_approver_who_rubber_stamps(scene: Scene, clock: ManualClock) -> None:
+    for n in range(10):
+        asked = scene.decide(CONFIG | {"resource": f"prod/web{n}"})
+        assert asked["decision"] == "approval_required", asked
+        clock.advance(timedelta(seconds=5))
+        assert scene.vote(asked["approval"]["id"], "user:olga").status_code == 200
+    finding = only(scene, FindingKind.RUBBER_STAMP_APPROVALS, "user:olga")
+    assert finding["evidence"]["votes"] == 10
+    assert finding["evidence"]["median_seconds"] == 5.0
+    assert "ASI09" in finding["controls"]
+    # Ten more, each read for ten minutes: the median is no longer seconds.
+    for n in range(10, 21):
+        asked = scene.decide(CONFIG | {"resource": f"prod/web{n}"})
+        clock.advance(timedelta(minutes=10))
+        assert scene.vote(asked["approval"]["id"], "user:olga").status_code == 200
+    assert not found(scene, FindingKind.RUBBER_STAMP_APPROVALS)
+
+
+def test_idle_guardrails_untested_policy_and_stale_checkpoints(
+    scene: Scene, services: Services, clock: ManualClock
+) -> None:
+    assert not found(scene, FindingKind.GUARDRAIL_NEVER_MATCHED)  # no decisions yet
+    assert scene.decide(DEPLOY)["decision"] == "approval_required"
+    idle = {f["objects"][0] for f in found(scene, FindingKind.GUARDRAIL_NEVER_MATCHED)}
+    assert idle == {"Guardrail/config-needs-owner", "Guardrail/confirm-closing"}
+    untested = only(scene, FindingKind.POLICY_WITHOUT_TESTS)
+    stale = only(scene, FindingKind.CHECKPOINT_STALE)
+    assert stale["evidence"]["sealed"] == 0
+    scene.apply(POLICY + TESTS)
+    assert not found(scene, FindingKind.POLICY_WITHOUT_TESTS), untested
+    services.audit.checkpoint()
+    assert not found(scene, FindingKind.CHECKPOINT_STALE)
+    scene.decide(DRAFT)
+    assert not found(scene, FindingKind.CHECKPOINT_STALE)  # unsealed, but not for long
+    clock.advance(timedelta(days=2))
+    assert only(scene, FindingKind.CHECKPOINT_STALE)["id"] == stale["id"]
+
+
+def test_filters_roles_and_bad_input(scene: Scene) -> None:
+    scene.decide(DRAFT | {"context": {"on_behalf_of": "user:olga"}})
+    fingerprint = "fp_" + "ef" * 16
+    scene.api.post(
+        "/v1/leaks",
+        json={"fingerprint": fingerprint, "note": "n"},
+        headers=scene.tokens["user:rita"],
+    )
+    everything = posture(scene, "user:audrey")
+    assert everything["by_severity"]["high"] >= 1
+    assert {c["id"] for c in everything["controls"]} >= {"ASI01", "NHI10", "PR.AA-05"}
+    nhi2 = next(c for c in everything["controls"] if c["id"] == "NHI2")
+    assert nhi2["findings"] >= 1
+    high = posture(scene, severity="high")["findings"]
+    assert high
+    assert all(f["severity"] == "high" for f in high)
+    leaks = posture(scene, kind="leak_not_rotated")["findings"]
+    assert [f["objects"] for f in leaks] == [[f"leak:{fingerprint}"]]
+    mine = posture(scene, agent="ops-bot")["findings"]
+    assert mine
+    assert all("agent:ops-bot" in f["objects"] for f in mine)
+    for params in ({"severity": "urgent"}, {"kind": "nope"}):
+        answer = scene.api.get("/v1/posture", params=params, headers=scene.tokens["user:rita"])
+        assert answer.status_code == 422
+        assert answer.json()["error"]["code"] == "invalid_posture_filter"
+    for who in ("user:olga", "ops-bot"):
+        assert scene.api.get("/v1/posture", headers=scene.tokens[who]).status_code == 403

@@ -96,7 +96,7 @@ class Finding:
     title: str
     objects: tuple[str, ...]
     """What it concerns: ``agent:<id>``, ``token:<id>``, ``leak:<fingerprint>``,
-    ``human:<id>``, ``Binding/<name>``, ``Guardrail/<name>``, ``policy:<revision>``..."""
+    ``user:<id>`` (a person), ``Binding/<name>``, ``Guardrail/<name>``, ``policy:<revision>``..."""
     evidence: Mapping[str, Any]
     """Counts, dates and audit sequence numbers that show it."""
     remediation: str
@@ -247,7 +247,7 @@ def orphaned(data: PostureInput, thresholds: Thresholds) -> Iterable[Finding]:
             FindingKind.ORPHANED_AGENT,
             Severity.CRITICAL if _high_risk(agent) else Severity.HIGH,
             f"agent {agent.id} has no active owner",
-            [f"agent:{agent.id}", f"human:{agent.owner}"],
+            [f"agent:{agent.id}", agent.owner],
             {
                 "owner": agent.owner,
                 "owner_exists": owner is not None,
@@ -595,7 +595,7 @@ def rubber_stamps(data: PostureInput, thresholds: Thresholds) -> Iterable[Findin
             Severity.MEDIUM,
             f"{human} approves {round(rate * 100)}% of requests, "
             f"in a median {round(median)} seconds",
-            [f"human:{human}"],
+            [human],
             {
                 "votes": len(cast),
                 "approved": approved,
