@@ -20,6 +20,7 @@ from charter.cli import (
     gateway,
     humans,
     policy,
+    posture,
     reviews,
     secrets,
     tokens,
@@ -58,6 +59,7 @@ app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(secrets.app, name="secrets")
 app.add_typer(gateway.app, name="gateway")
 app.command("decide")(decide.decide)
+app.command("posture")(posture.posture)
 
 
 def _version(value: bool) -> None:
