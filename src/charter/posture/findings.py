@@ -671,8 +671,9 @@ def stale_checkpoints(data: PostureInput, thresholds: Thresholds) -> Iterable[Fi
             "last_checkpoint_at": _when(since),
             "first_unsealed_seq": sealed,
         },
-        "sign a checkpoint (charter audit checkpoints --sign) and export it "
-        "(charter audit checkpoints --json) to storage outside Charter",
+        "check the server signs checkpoints (CHARTER_CHECKPOINT_INTERVAL) or sign one "
+        "(POST /v1/audit/checkpoints), and copy them (charter audit checkpoints) to "
+        "storage outside Charter",
     )
 
 

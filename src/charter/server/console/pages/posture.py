@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -48,6 +48,19 @@ class Coverage:
     def with_findings(self) -> int:
         """How many of its controls have at least one finding against them."""
         return sum(1 for _, _, count in self.controls if count)
+
+
+def readable(value: Any) -> str:
+    """An evidence value as a person reads it: lists joined, nothing as a dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(readable(item) for item in value) or "—"
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {readable(item)}" for key, item in value.items())
+    return str(value)
 
 
 def _bars(findings: list[Finding]) -> list[Bar]:
@@ -95,4 +108,5 @@ def posture(
         kinds=[k.value for k in FindingKind],
         severity=severity,
         kind=kind,
+        readable=readable,
     )
