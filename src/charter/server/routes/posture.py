@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from charter.clock import format_time
+from charter.identity.names import AGENT_ID_PATTERN
+from charter.posture import FindingKind
 from charter.server.deps import Caller, Wired
 from charter.service.posture import PostureFilter
 from charter.wire.posture import LeakRotatedIn, LeakRotatedOut, PostureOut
@@ -21,9 +23,9 @@ router = APIRouter(tags=["posture"])
 def posture(
     services: Wired,
     caller: Caller,
-    severity: Annotated[list[str] | None, Query(max_length=10)] = None,
-    kind: Annotated[list[str] | None, Query(max_length=20)] = None,
-    agent: Annotated[str | None, Query(max_length=200)] = None,
+    severity: Annotated[list[str] | None, Query(max_length=4)] = None,
+    kind: Annotated[list[str] | None, Query(max_length=len(FindingKind))] = None,
+    agent: Annotated[str | None, Query(pattern=AGENT_ID_PATTERN, max_length=63)] = None,
 ) -> PostureOut:
     """Posture findings, the most severe first (admins, auditors): filter by
     ``severity``, ``kind`` (each repeatable) and ``agent``."""
