@@ -162,6 +162,10 @@ class ErrorCode(StrEnum):
     INPUT_TOO_DEEP = "input_too_deep"
     INPUT_TOO_COMPLEX = "input_too_complex"
     FINGERPRINT_KEY_MISSING = "fingerprint_key_missing"
+    LEAK_NOT_FOUND = "leak_not_found"
+
+    # Posture.
+    INVALID_POSTURE_FILTER = "invalid_posture_filter"
 
     # The store, keys and settings.
     STORE_UNAVAILABLE = "store_unavailable"

@@ -21,6 +21,7 @@ from charter.cli import (
     gateway,
     humans,
     policy,
+    posture,
     reviews,
     secrets,
     tokens,
@@ -60,6 +61,7 @@ app.add_typer(secrets.app, name="secrets")
 app.add_typer(gateway.app, name="gateway")
 app.add_typer(compliance.app, name="compliance")
 app.command("decide")(decide.decide)
+app.command("posture")(posture.posture)
 
 
 def _version(value: bool) -> None:

@@ -27,6 +27,7 @@ from charter.server.routes import (
     health,
     humans,
     policies,
+    posture,
     reviews,
     secrets,
     tokens,
@@ -198,7 +199,7 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
         reviews,
         compliance,
     )
-    for module in (*routers, secrets, webhooks):
+    for module in (*routers, secrets, webhooks, posture):
         app.include_router(module.router)
     install_console(app)
     app.add_middleware(FiniteJson)  # inside the size limit: bodies it reads are bounded

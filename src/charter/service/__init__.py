@@ -23,6 +23,7 @@ from charter.service.grants import GrantService
 from charter.service.humans import Deactivation, HumanChanges, HumanService
 from charter.service.inbox import Case, InboxService
 from charter.service.policies import PolicyService
+from charter.service.posture import PostureService
 from charter.service.review_outcomes import ReviewOutcomes
 from charter.service.review_sweep import ReviewSweeper, SweepReport
 from charter.service.reviews import CampaignView, ItemDecision, ReviewService, StartCampaign
@@ -54,6 +55,7 @@ __all__ = [
     "ItemDecision",
     "LeakService",
     "PolicyService",
+    "PostureService",
     "ReviewService",
     "ReviewSweeper",
     "Services",
@@ -91,6 +93,7 @@ class Services:
     review_sweep: ReviewSweeper
     evidence: EvidenceService
     compliance: ComplianceService
+    posture: PostureService
 
     def follow_change(self, topic: str) -> None:
         """Bring what this process holds in memory up to date with a change another
@@ -182,4 +185,5 @@ class Services:
             review_sweep=ReviewSweeper(store, clock, compiled, settings.reviews),
             evidence=evidence,
             compliance=ComplianceService(store, clock, evidence),
+            posture=PostureService(store, clock, settings.posture),
         )
