@@ -12,6 +12,7 @@ from charter.service.access import SYSTEM
 from charter.service.active import ActiveEngine
 from charter.service.agent_views import AgentViews
 from charter.service.agents import AgentChanges, AgentService
+from charter.service.analytics import AnalyticsService
 from charter.service.approvals import ApprovalService
 from charter.service.audit import AuditService
 from charter.service.audit_views import AuditViews
@@ -38,6 +39,7 @@ __all__ = [
     "AgentChanges",
     "AgentService",
     "AgentViews",
+    "AnalyticsService",
     "ApprovalService",
     "AuditService",
     "AuditViews",
@@ -87,6 +89,7 @@ class Services:
     usage: UsageService
     reviews: ReviewService
     review_sweep: ReviewSweeper
+    analytics: AnalyticsService
 
     def follow_change(self, topic: str) -> None:
         """Bring what this process holds in memory up to date with a change another
@@ -175,4 +178,5 @@ class Services:
                 recertify_after=settings.recertify_after,
             ),
             review_sweep=ReviewSweeper(store, clock, compiled, settings.reviews),
+            analytics=AnalyticsService(store, clock),
         )

@@ -484,9 +484,17 @@ def _record(
                 "input_digest": None if scanned.input is None else digest_of(scanned.input),
                 "secrets": [finding.to_json() for finding in scanned.findings],
                 "on_behalf_of": acting_for(request),
+                **_citations(request),
             },
             "request_digest": decided.digest,
             "approval": None if decided.approval is None else decided.approval.id,
             **decided.decision.to_json(),
         },
     )
+
+
+def _citations(request: Request) -> dict[str, list[str]]:
+    """``derived_from``: the inference decisions the request cites, so an investigation
+    can tell which decisions rested on which inferences (absent when it cites none)."""
+    ids = cited(request.context) if "derived_from" in request.context else None
+    return {"derived_from": list(ids)} if ids else {}
