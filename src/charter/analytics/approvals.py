@@ -17,7 +17,14 @@ from typing import Any
 
 from charter.audit.records import AuditRecord
 
-__all__ = ["APPROVAL_TYPES", "ApprovalHistory", "ApprovalStats", "Thresholds", "approval_stats", "histories"]
+__all__ = [
+    "APPROVAL_TYPES",
+    "ApprovalHistory",
+    "ApprovalStats",
+    "Thresholds",
+    "approval_stats",
+    "histories",
+]
 
 APPROVAL_TYPES = (
     "approval.created",
@@ -252,16 +259,19 @@ def _suggestions(by_policy: list[dict[str, Any]], limits: Thresholds) -> list[di
             )
         closed = row["total"] - row["pending"]
         share = row["expired_share"]
-        if closed >= limits.expiry_min_requests and share is not None:
-            if share >= limits.expiry_share:
-                found.append(
-                    {
-                        "kind": "expires_often",
-                        "policy": row["key"],
-                        "message": f"{row['expired']} of {closed} approvals expired: widen its "
-                        "approvers or lengthen its expiresIn",
-                    }
-                )
+        if (
+            closed >= limits.expiry_min_requests
+            and share is not None
+            and share >= limits.expiry_share
+        ):
+            found.append(
+                {
+                    "kind": "expires_often",
+                    "policy": row["key"],
+                    "message": f"{row['expired']} of {closed} approvals expired: widen its "
+                    "approvers or lengthen its expiresIn",
+                }
+            )
     return found
 
 

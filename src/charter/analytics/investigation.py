@@ -182,7 +182,12 @@ def _secrets(records: list[AuditRecord]) -> list[dict[str, Any]]:
             fingerprint = str(finding.get("fingerprint"))
             row = found.setdefault(
                 fingerprint,
-                {"fingerprint": fingerprint, "type": finding.get("type"), "leaked": False, "seqs": []},
+                {
+                    "fingerprint": fingerprint,
+                    "type": finding.get("type"),
+                    "leaked": False,
+                    "seqs": [],
+                },
             )
             row["leaked"] = row["leaked"] or bool(finding.get("leaked"))
             if record.seq not in row["seqs"]:
@@ -268,7 +273,17 @@ def to_markdown(found: Investigation) -> str:
         "",
     ]
     lines += _table(
-        ["action", "resource", "count", "first", "last", "permissions", "approvals", "grants", "seqs"],
+        [
+            "action",
+            "resource",
+            "count",
+            "first",
+            "last",
+            "permissions",
+            "approvals",
+            "grants",
+            "seqs",
+        ],
         (
             [
                 r["action"],
@@ -328,4 +343,11 @@ def _timeline_row(entry: Mapping[str, Any]) -> list[Any]:
         authority = entry["permissions"] + [f"Approval/{a}" for a in entry["approvals"]]
         return [entry["seq"], entry["at"], "decision", what, entry["code"], authority]
     outcome = entry.get("vote") or entry.get("reason") or entry.get("code") or ""
-    return [entry["seq"], entry["at"], entry["type"], entry.get("subject") or "", outcome, entry["actor"]]
+    return [
+        entry["seq"],
+        entry["at"],
+        entry["type"],
+        entry.get("subject") or "",
+        outcome,
+        entry["actor"],
+    ]

@@ -27,7 +27,7 @@ from charter.errors import InvalidInput, NotFound
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.service.access import can_read_agent, require_roles
-from charter.storage.ports import AuditQuery, UnitOfWork, Store
+from charter.storage.ports import AuditQuery, Store, UnitOfWork
 
 __all__ = ["MAX_RECORDS", "AnalyticsService", "window_start"]
 
@@ -112,4 +112,3 @@ class AnalyticsService:
                 raise NotFound(f"no agent {agent_id!r}", code=ErrorCode.AGENT_NOT_FOUND)
             records, truncated = _read(unit, AuditQuery(agent=agent_id, since=start))
         return investigate(agent_id, records, since=start, now=now, truncated=truncated)
-
