@@ -3,17 +3,24 @@ through the real app on the manual clock, with every figure checked exactly."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from charter.cli.main import app
 from charter.clock import ManualClock
+from charter.sdk import Client
 from charter.service import Services
 from tests.scenes import CONFIG, DEPLOY, POLICY, RESTART, Scene
 
 STRIPE = "sk_live_4eC39HqLyjWDarjtT1zdp7dcQ2xPb9Lm"
+
+runner = CliRunner()
 
 THINKER = """
 ---
@@ -335,3 +342,35 @@ def test_who_may_investigate(scene: Scene) -> None:
     bad = investigation(scene, since="soon")
     assert bad.status_code == 422
     assert investigation(scene, format="pdf").status_code == 422
+
+
+def test_the_cli_and_the_sdk_read_the_same_figures(
+    scene: Scene, clock: ManualClock, live_server: str, tmp_path: Path
+) -> None:
+    build_mixed_history(scene, clock)
+    scene.services.approvals.expire_due()  # as the live server's sweeper would: grant.expired
+    rita = scene.tokens["user:rita"]["Authorization"].removeprefix("Bearer ")
+    with Client(live_server, rita) as charter:
+        assert charter.approval_stats(since="30d") == stats(scene)
+        assert charter.investigate_agent("ops-bot", since="1d") == investigation(scene).json()
+        markdown = charter.investigate_agent_markdown("ops-bot", since="1d")
+    assert markdown == investigation(scene, format="markdown").text
+    where = ["--server", live_server, "--token", rita]
+    shown = runner.invoke(app, ["approvals", "stats", *where])
+    assert shown.exit_code == 0, shown.output
+    assert "approvals opened since" in shown.output
+    assert "time to decide: p50 45s, p90 102s; deny rate 25%; expired 20%" in shown.output
+    assert "Guardrail/config-needs-owner" in shown.output
+    as_json = runner.invoke(app, ["approvals", "stats", "--json", *where])
+    assert json.loads(as_json.output)["overall"]["p90_seconds"] == 102.0
+    report = tmp_path / "ops-bot.md"
+    written = runner.invoke(
+        app, ["agents", "investigate", "ops-bot", "--since", "1d", "-o", str(report), *where]
+    )
+    assert written.exit_code == 0, written.output
+    assert report.read_text(encoding="utf-8") == markdown
+    exported = runner.invoke(app, ["agents", "investigate", "ops-bot", "--format", "json", *where])
+    assert json.loads(exported.output)["audit_seqs"] == investigation(scene).json()["audit_seqs"]
+    refused = runner.invoke(app, ["approvals", "stats", "--since", "soon", *where])
+    assert refused.exit_code != 0
+    assert "invalid 'since'" in refused.output
