@@ -264,6 +264,9 @@ def test_an_investigation_shows_authority_secrets_citations_and_blast_radius(
     assert radius["deploy.run"]["approvals"] == [deploy]
     assert radius["deploy.run"]["permissions"] == ["Role/deployer permissions[0]"]
     assert radius["deploy.run"]["decision_ids"] == [deployed["decision_id"]]
+    [used] = [e for e in body["timeline"] if e.get("decision_id") == deployed["decision_id"]]
+    assert used["approved_by"] == ["user:oscar", "user:otto"]
+    assert used["approvals"] == [deploy]
     assert radius["service.restart"]["grants"] == [grant]
     assert radius["service.restart"]["decision_ids"] == [restarted["decision_id"]]
     assert radius["review.draft"]["permissions"] == ["Role/deployer permissions[1]"]
@@ -324,7 +327,9 @@ def test_the_markdown_export_and_the_window(scene: Scene, clock: ManualClock) ->
     assert text.status_code == 200
     assert text.headers["content-type"].startswith("text/markdown")
     assert text.text.startswith("# Investigation of agent ops-bot\n")
-    assert "| decision | do deploy.run on prod/web | approval_required | - |" in text.text
+    row = "| decision | do deploy.run on prod/web | approval_required | agent:ops-bot | - |"
+    assert row in text.text
+    assert "## Secrets seen (fingerprints)\n\nNone.\n" in text.text
     assert "user:oscar approve" in text.text
     assert "Audit records cited: " in text.text
 

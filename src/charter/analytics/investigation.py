@@ -235,6 +235,14 @@ def investigate(
             timeline.append(entry)
         else:
             timeline.append(_event(record, data))
+    approvals = _approvals(ordered)
+    approvers = {
+        a["id"]: [v["human"] for v in a["votes"] if v["vote"] == "approve"] for a in approvals
+    }
+    for entry in decisions:
+        entry["approved_by"] = sorted(
+            {human for used in entry["approvals"] for human in approvers.get(used, [])}
+        )
     return Investigation(
         agent=agent,
         since=since,
@@ -243,7 +251,7 @@ def investigate(
         blast_radius=_blast_radius(decisions),
         secrets=_secrets(ordered),
         inferences=_inferences(decisions),
-        approvals=_approvals(ordered),
+        approvals=approvals,
         audit_seqs=[record.seq for record in ordered],
         truncated=truncated,
     )
@@ -255,9 +263,10 @@ def _cell(value: Any) -> str:
 
 
 def _table(headers: list[str], rows: Iterable[list[Any]]) -> list[str]:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(_cell(value) for value in row) + " |" for row in rows]
-    return lines
+    body = ["| " + " | ".join(_cell(value) for value in row) + " |" for row in rows]
+    if not body:
+        return ["None."]
+    return ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers), *body]
 
 
 def to_markdown(found: Investigation) -> str:
@@ -330,7 +339,7 @@ def to_markdown(found: Investigation) -> str:
     )
     lines += ["", "## Timeline", ""]
     lines += _table(
-        ["seq", "at", "type", "what", "outcome", "on the authority of"],
+        ["seq", "at", "type", "what", "outcome", "by", "on the authority of"],
         (_timeline_row(entry) for entry in found.timeline),
     )
     lines += ["", f"Audit records cited: {_cell(found.audit_seqs)}", ""]
@@ -341,13 +350,17 @@ def _timeline_row(entry: Mapping[str, Any]) -> list[Any]:
     if entry["type"] == "decision":
         what = f"{entry['capability']} {entry['action']} on {entry['resource']}"
         authority = entry["permissions"] + [f"Approval/{a}" for a in entry["approvals"]]
-        return [entry["seq"], entry["at"], "decision", what, entry["code"], authority]
+        if entry["approved_by"]:
+            authority.append("approved by " + " and ".join(entry["approved_by"]))
+        return [
+            entry["seq"],
+            entry["at"],
+            "decision",
+            what,
+            entry["code"],
+            entry["actor"],
+            authority,
+        ]
     outcome = entry.get("vote") or entry.get("reason") or entry.get("code") or ""
-    return [
-        entry["seq"],
-        entry["at"],
-        entry["type"],
-        entry.get("subject") or "",
-        outcome,
-        entry["actor"],
-    ]
+    subject = entry.get("subject") or ""
+    return [entry["seq"], entry["at"], entry["type"], subject, outcome, entry["actor"], ""]
