@@ -29,6 +29,12 @@ NAV: tuple[Area, ...] = (
     Area("reviews", "Reviews", "/ui/reviews"),
     Area("agents", "Agents", "/ui/agents"),
     Area("audit", "Audit", "/ui/audit", frozenset({HumanRole.ADMIN, HumanRole.AUDITOR})),
+    Area(
+        "analytics",
+        "Approval stats",
+        "/ui/approvals/stats",
+        frozenset({HumanRole.ADMIN, HumanRole.AUDITOR}),
+    ),
 )
 
 
