@@ -94,7 +94,8 @@ def test_the_investigation_page_and_its_exports(scene: Scene, clock: ManualClock
     seqs = [int(s) for s in re.findall(r'<tr data-seq="(\d+)">', page.text)]
     assert seqs == api["audit_seqs"]
     [row] = api["blast_radius"]
-    assert f"<td>{{}}</td>".format(row["count"]) in page.text
+    cells = f"<td><code>{row['resource']}</code></td><td>{row['count']}</td>"
+    assert f'<th scope="row"><code>{row["action"]}</code></th>{cells}' in page.text
     assert "approved by user:oscar and user:otto" in page.text
     assert "No secret found in this window." in page.text
     export = client.get(
