@@ -45,7 +45,7 @@ def test_an_admin_reads_approval_analytics(
     page.get_by_role("button", name="Show").click()
     expect(page.locator("main")).to_contain_text("invalid 'since'")
 
-    page.set_viewport_size(PHONE)
+    page.set_viewport_size({"width": PHONE["width"], "height": PHONE["height"]})
     page.goto(f"{console.url}/ui/approvals/stats")
     expect(page.get_by_role("img", name="Approvals by rule and outcome")).to_be_visible()
     shot(page, "approval-stats-phone", tmp_path)
