@@ -379,3 +379,16 @@ def test_the_cli_and_the_sdk_read_the_same_figures(
     refused = runner.invoke(app, ["approvals", "stats", "--since", "soon", *where])
     assert refused.exit_code != 0
     assert "invalid 'since'" in refused.output
+
+
+def test_decision_records_keep_only_decision_ids_as_citations(scene: Scene) -> None:
+    scene.apply(POLICY + THINKER)
+    inferred = scene.decide({"capability": "infer", "action": "risk.assess", "resource": "r/1"})
+    cites = [inferred["decision_id"], "free text an agent chose"]
+    draft = {"capability": "do", "action": "review.draft", "resource": "drafts/2"}
+    answer = scene.decide({**draft, "context": {"derived_from": cites}})
+    scene.decide(draft)
+    records = scene.records("decision")
+    assert records[-2]["subject"] == answer["decision_id"]
+    assert records[-2]["data"]["request"]["derived_from"] == [inferred["decision_id"]]
+    assert "derived_from" not in records[-1]["data"]["request"]

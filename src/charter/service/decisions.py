@@ -22,6 +22,7 @@ approvers to read.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -493,8 +494,14 @@ def _record(
     )
 
 
+_DECISION_ID = re.compile(r"dec_[a-z2-7]{16}")
+
+
 def _citations(request: Request) -> dict[str, list[str]]:
     """``derived_from``: the inference decisions the request cites, so an investigation
-    can tell which decisions rested on which inferences (absent when it cites none)."""
+    can tell which decisions rested on which inferences (absent when it cites none).
+    Only strings shaped like decision ids are kept: the log keeps no free text an agent
+    chose to put there."""
     ids = cited(request.context) if "derived_from" in request.context else None
-    return {"derived_from": list(ids)} if ids else {}
+    kept = [one for one in ids or () if _DECISION_ID.fullmatch(one)]
+    return {"derived_from": kept} if kept else {}
