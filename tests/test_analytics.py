@@ -250,7 +250,12 @@ def test_an_investigation_shows_authority_secrets_citations_and_blast_radius(
     }
     drafted = scene.decide(draft)
     assert drafted["decision"] == "allow"
-    scene.decide(draft)
+    again = scene.decide(draft)
+    leak = {"value": STRIPE, "note": "seen in a chat"}
+    reported = scene.api.post("/v1/leaks", json=leak, headers=scene.tokens["user:rita"])
+    assert reported.status_code == 201, reported.text
+    refused = scene.decide({**draft, "resource": "drafts/2"})
+    assert (refused["decision"], refused["code"]) == ("deny", "leaked_secret")
 
     answer = investigation(scene)
     assert answer.status_code == 200, answer.text
@@ -278,9 +283,10 @@ def test_an_investigation_shows_authority_secrets_citations_and_blast_radius(
     assert approvals[deploy]["status"] == "approved"
     assert approvals[restart]["policy"] == "Binding/restarter-eligible"
     [secret] = body["secrets"]
-    assert secret["fingerprint"].startswith("fp_")
+    assert secret["fingerprint"] == reported.json()["fingerprint"]
+    assert secret["leaked"] is True  # the last request carried it once it was reported
     assert STRIPE not in answer.text
-    assert len(secret["seqs"]) == 2
+    assert len(secret["seqs"]) == 3
     assert body["inferences"] == [
         {
             "decision_id": inferred["decision_id"],
@@ -288,7 +294,8 @@ def test_an_investigation_shows_authority_secrets_citations_and_blast_radius(
             "resource": "r/1",
             "decision": "allow",
             "seq": body["inferences"][0]["seq"],
-            "cited_by": [drafted["decision_id"], body["inferences"][0]["cited_by"][1]],
+            # Cited by every request that named it, the refused one too.
+            "cited_by": [drafted["decision_id"], again["decision_id"], refused["decision_id"]],
         }
     ]
     decisions = [e for e in body["timeline"] if e["type"] == "decision"]
@@ -300,6 +307,7 @@ def test_an_investigation_shows_authority_secrets_citations_and_blast_radius(
         "allow",
         "allow",
         "allow",
+        "deny",
     ]
     types = [e["type"] for e in body["timeline"]]
     assert types.count("grant.issued") == 1
