@@ -12,6 +12,7 @@ from charter.service.access import SYSTEM
 from charter.service.active import ActiveEngine
 from charter.service.agent_views import AgentViews
 from charter.service.agents import AgentChanges, AgentService
+from charter.service.analytics import AnalyticsService
 from charter.service.approvals import ApprovalService
 from charter.service.audit import AuditService
 from charter.service.audit_views import AuditViews
@@ -41,6 +42,7 @@ __all__ = [
     "AgentChanges",
     "AgentService",
     "AgentViews",
+    "AnalyticsService",
     "ApprovalService",
     "AuditService",
     "AuditViews",
@@ -94,6 +96,7 @@ class Services:
     evidence: EvidenceService
     compliance: ComplianceService
     posture: PostureService
+    analytics: AnalyticsService
 
     def follow_change(self, topic: str) -> None:
         """Bring what this process holds in memory up to date with a change another
@@ -186,4 +189,5 @@ class Services:
             evidence=evidence,
             compliance=ComplianceService(store, clock, evidence),
             posture=PostureService(store, clock, settings.posture),
+            analytics=AnalyticsService(store, clock),
         )
