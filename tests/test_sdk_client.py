@@ -103,6 +103,9 @@ REVIEWS_SIDE = REVIEW_CALLS
 """Exercised in test_sdk_reviews.py."""
 POSTURE_SIDE = {"posture", "mark_leak_rotated"}
 """Exercised in test_cli_posture.py."""
+EVIDENCE_SIDE = {"audit_evidence", "compliance_report"}
+"""Exercised through the CLI against a live server in test_evidence.py and
+test_compliance.py."""
 
 
 @pytest.fixture
@@ -134,7 +137,8 @@ def test_every_public_method_is_exercised() -> None:
     public = {name for name in dir(Client) if not name.startswith("_")}
     # The decision, approval and grant calls are exercised in test_sdk_decisions.py and
     # test_sdk_approvals.py.
-    assert public == EXERCISED | DECISION_SIDE | SECRETS_SIDE | REVIEWS_SIDE | POSTURE_SIDE
+    sides = DECISION_SIDE | SECRETS_SIDE | REVIEWS_SIDE | POSTURE_SIDE | EVIDENCE_SIDE
+    assert public == EXERCISED | sides
 
 
 POLICY = """
