@@ -26,6 +26,7 @@ from charter.service.review_sweep import ReviewSweeper, SweepReport
 from charter.service.reviews import CampaignView, ItemDecision, ReviewService, StartCampaign
 from charter.service.secrets import LeakService, scanner_from
 from charter.service.sessions import SessionService
+from charter.service.simulation import SimulationService
 from charter.service.tokens import TokenService
 from charter.service.usage import UsageService
 from charter.service.webhooks import WebhookService, secrets_from
@@ -56,6 +57,7 @@ __all__ = [
     "ReviewSweeper",
     "Services",
     "SessionService",
+    "SimulationService",
     "StartCampaign",
     "SweepReport",
     "TokenService",
@@ -87,6 +89,7 @@ class Services:
     usage: UsageService
     reviews: ReviewService
     review_sweep: ReviewSweeper
+    simulation: SimulationService
 
     def follow_change(self, topic: str) -> None:
         """Bring what this process holds in memory up to date with a change another
@@ -134,6 +137,7 @@ class Services:
             advisory_max_age=settings.inference_max_age,
             follow_activation=policies.hold_active,
             outcomes=outcomes,
+            replay_retention=settings.replay_retention,
         )
         return cls(
             store=store,
@@ -175,4 +179,5 @@ class Services:
                 recertify_after=settings.recertify_after,
             ),
             review_sweep=ReviewSweeper(store, clock, compiled, settings.reviews),
+            simulation=SimulationService(store, clock, advisory_max_age=settings.inference_max_age),
         )
