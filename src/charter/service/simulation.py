@@ -82,7 +82,7 @@ class SimulationService:
         with self._store.read() as unit:
             known = [found.id for found in unit.agents.list(limit=1_000_000)]
             engine = Engine.from_texts(files, clock=self._clock, known_agents=known)
-            report = _Replay(unit, engine, self._advisory_max_age, now).run(now - since, now, agent)
+            report = _Replay(unit, engine, self._advisory_max_age, now).run(now - since, agent)
         return {
             "revision": engine.revision,
             "since": (now - since).isoformat(),
@@ -107,7 +107,8 @@ class _Replay:
         self._advisory_max_age = advisory_max_age
         self._agents: dict[str, tuple[Agent | None, list[AuditRecord], list[GrantRecord]]] = {}
 
-    def run(self, since: datetime, until: datetime, agent: str | None) -> SimulationReport:
+    def run(self, since: datetime, agent: str | None) -> SimulationReport:
+        """Replay the decisions recorded since ``since`` (up to the read's snapshot)."""
         report = SimulationReport()
         after = -1
         while report.considered < MAX_DECISIONS:
@@ -116,7 +117,6 @@ class _Replay:
                     agent=agent,
                     types=("decision",),
                     since=since,
-                    until=until,
                     after_seq=after,
                     limit=min(_PAGE, MAX_DECISIONS - report.considered),
                 )
@@ -133,7 +133,6 @@ class _Replay:
                     agent=agent,
                     types=("decision",),
                     since=since,
-                    until=until,
                     after_seq=after,
                     limit=1,
                 )
@@ -203,7 +202,7 @@ class _Replay:
         ids = cited(context) if "derived_from" in context else ()
         return facts_for(
             agent,
-            grants_at(grants, record.at),
+            grants_at(grants, record.at, recorded),
             approval_used(recorded),
             advisories=self._unit.advisories.get_many(ids) if ids else (),
             advisory_max_age=self._advisory_max_age,

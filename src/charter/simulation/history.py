@@ -18,7 +18,7 @@ from charter.approvals.grants import GrantRecord
 from charter.audit.records import AuditRecord
 from charter.identity.agents import Agent, AgentStatus, RiskTier
 
-__all__ = ["AGENT_CHANGES", "agent_at", "approval_used", "grants_at"]
+__all__ = ["AGENT_CHANGES", "agent_at", "approval_used", "grants_at", "grants_used"]
 
 AGENT_CHANGES = (
     "agent.registered",
@@ -65,14 +65,35 @@ def _undo(agent: Agent, changes: Mapping[str, Any]) -> Agent:
     return replace(agent, **undone) if undone else agent
 
 
-def grants_at(grants: Iterable[GrantRecord], at: datetime) -> list[GrantRecord]:
-    """The grants in force at ``at``: issued by then, not yet expired or revoked."""
+def grants_at(
+    grants: Iterable[GrantRecord], at: datetime, recorded: Mapping[str, Any]
+) -> list[GrantRecord]:
+    """The grants in force at ``at``: issued before it, not yet expired or revoked; and
+    those the recorded decision says it used. A grant issued or revoked at the decision's
+    very instant cannot be told apart by time: it counts if and only if it was used."""
+    used = grants_used(recorded)
     return [
         grant
         for grant in grants
-        if grant.issued_at <= at < grant.expires_at
-        and (grant.revoked_at is None or grant.revoked_at > at)
+        if grant.id in used
+        or (
+            grant.issued_at < at < grant.expires_at
+            and (grant.revoked_at is None or grant.revoked_at > at)
+        )
     ]
+
+
+_THROUGH_GRANT = "through grant "
+"""How the evaluator's reason names a permission that matched through a grant."""
+
+
+def grants_used(recorded: Mapping[str, Any]) -> set[str]:
+    """The grants the recorded decision's reasons say a permission matched through."""
+    return {
+        str(reason["message"]).removeprefix(_THROUGH_GRANT)
+        for reason in recorded.get("reasons", ())
+        if str(reason.get("message", "")).startswith(_THROUGH_GRANT)
+    }
 
 
 def approval_used(recorded: Mapping[str, Any]) -> str | None:
