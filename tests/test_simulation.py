@@ -235,6 +235,56 @@ def test_the_policy_that_decided_flips_nothing_whatever_changed_since(
     assert report(scene, CANDIDATE)["flipped"] > 0
 
 
+LABELLED = (
+    BASE
+    + """
+---
+apiVersion: charter/v1
+kind: Role
+metadata: {name: night-shift}
+spec:
+  permissions:
+    - {capability: do, actions: [pager.ack]}
+---
+apiVersion: charter/v1
+kind: Binding
+metadata: {name: night-shift-by-label}
+spec:
+  role: night-shift
+  selector: {labels: {shift: night}}
+"""
+)
+PAGE = {"capability": "do", "action": "pager.ack", "resource": "pages/1"}
+
+
+def test_the_agent_is_replayed_with_its_labels_of_the_time(
+    scene: Scene, clock: ManualClock
+) -> None:
+    scene.apply(LABELLED)
+    assert scene.decide(PAGE)["decision"] == "deny"  # no label yet
+    clock.advance(timedelta(minutes=1))
+    patched = scene.api.patch(
+        "/v1/agents/ops-bot", json={"labels": {"shift": "night"}}, headers=scene.tokens["user:rita"]
+    )
+    assert patched.status_code == 200, patched.text
+    clock.advance(timedelta(minutes=1))
+    assert scene.decide(PAGE)["decision"] == "allow"
+    clock.advance(timedelta(minutes=1))
+    patched = scene.api.patch(
+        "/v1/agents/ops-bot", json={"labels": {}}, headers=scene.tokens["user:rita"]
+    )
+    assert patched.status_code == 200, patched.text
+    # Now unlabelled, the agent is replayed as it was: each decision comes out the same.
+    found = report(scene, LABELLED)
+    assert (found["replayed"], found["flipped"]) == (2, 0), found
+    # Without the label binding, only the allowed one flips.
+    found = report(scene, BASE)
+    assert found["flipped"] == 1
+    assert found["flips"]["allow_to_deny"]["by_rule"][0]["rule"] == (
+        "Role/night-shift#permissions[0] (no longer applies)"
+    )
+
+
 def test_a_stored_request_that_does_not_match_its_digest_is_refused_and_reported(
     scene: Scene, store: SqlStore
 ) -> None:
