@@ -342,6 +342,18 @@ def test_a_purge_pass_is_bounded(scene: Scene, store: SqlStore, clock: ManualClo
         assert left.scalar_one() == len(EXPECTED) + 3 - 4
 
 
+def test_a_service_purge_runs_bounded_transactions_until_one_is_not_full(
+    scene: Scene, services: Services, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record_history(scene)  # ten decisions
+    clock.advance(timedelta(days=31))
+    monkeypatch.setattr("charter.service.simulation.PURGE_BATCH", 3)
+    monkeypatch.setattr("charter.service.simulation.PURGE_TRANSACTIONS", 2)
+    assert services.simulation.purge() == 6
+    assert services.simulation.purge() == 4
+    assert services.simulation.purge() == 0
+
+
 def test_a_batch_keeps_its_requests_in_one_insert(scene: Scene, store: SqlStore) -> None:
     inserts: list[str] = []
 

@@ -42,13 +42,16 @@ from charter.simulation import (
 from charter.simulation.history import AGENT_CHANGES
 from charter.storage.ports import AuditQuery, Store, UnitOfWork
 
-__all__ = ["MAX_DECISIONS", "PURGE_BATCH", "SimulationService"]
+__all__ = ["MAX_DECISIONS", "PURGE_BATCH", "PURGE_TRANSACTIONS", "SimulationService"]
 
 MAX_DECISIONS = 10_000
 """Decisions replayed by one simulation at most, oldest first; past it the report says
 it was truncated (narrow the window or name an agent)."""
 PURGE_BATCH = 5_000
-"""Expired requests one purge pass deletes at most."""
+"""Expired requests one purge transaction deletes at most (writers take turns: each
+transaction stays short)."""
+PURGE_TRANSACTIONS = 20
+"""Purge transactions one pass runs at most, while each finds a full batch."""
 _PAGE = 500
 _MAX_WINDOW = timedelta(days=400)
 
@@ -92,9 +95,16 @@ class SimulationService:
         }
 
     def purge(self) -> int:
-        """Delete up to ``PURGE_BATCH`` requests past their retention; how many."""
-        with self._store.write() as unit:
-            return unit.replays.purge(self._clock(), limit=PURGE_BATCH)
+        """Delete requests past their retention, ``PURGE_BATCH`` a transaction, for at
+        most ``PURGE_TRANSACTIONS`` transactions; how many."""
+        purged = 0
+        for _ in range(PURGE_TRANSACTIONS):
+            with self._store.write() as unit:
+                deleted = unit.replays.purge(self._clock(), limit=PURGE_BATCH)
+            purged += deleted
+            if deleted < PURGE_BATCH:
+                break
+        return purged
 
 
 class _Replay:
