@@ -17,12 +17,13 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from charter.clock import ManualClock
+from charter.identity.humans import HumanRole
 from charter.service import SYSTEM, Services
 from charter.settings import Settings
 from charter.simulation import FLIP_KINDS
 from charter.storage.sql.schema import replay_requests
 from charter.storage.sql.store import SqlStore
-from tests.helpers import bearer, charter_cli
+from tests.helpers import bearer, charter_cli, people
 from tests.scenes import CLOSE, CONFIG, DEPLOY, POLICY, RESTART, Scene
 
 EXTRA = """
@@ -142,6 +143,11 @@ def report(scene: Scene, policy: str, **body: Any) -> dict[str, Any]:
     assert answer.status_code == 200, answer.text
     found: dict[str, Any] = answer.json()
     return found
+
+
+def auditor(scene: Scene) -> None:
+    """An auditor, who may simulate (reading only)."""
+    scene.tokens |= people(scene.services, [("user:audrey", (), (HumanRole.AUDITOR,))])
 
 
 def fresh_tokens(scene: Scene) -> None:
@@ -447,6 +453,18 @@ def test_the_ci_gate_exits_3_on_a_forbidden_flip(
     )
     assert code == 0
     assert json.loads(out)["flipped"] == 9
+
+
+def test_the_sdk_simulates(scene: Scene, live_server: str) -> None:
+    from charter.sdk import Client
+
+    auditor(scene)
+    record_history(scene)
+    token = scene.tokens["user:audrey"]["Authorization"].removeprefix("Bearer ")
+    with Client(live_server, token=token) as client:
+        found = client.simulate_policy({"policy.yaml": CANDIDATE}, since="7d", agent="ops-bot")
+    assert found["agent"] == "ops-bot"
+    assert found["flips"]["deny_to_allow"]["count"] == 1
 
 
 @pytest.mark.parametrize(
