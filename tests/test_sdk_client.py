@@ -98,6 +98,8 @@ SECRETS_SIDE = {"report_leak", "list_leaks", "iter_leaks", "scan"}
 """Exercised in test_secrets_api.py and test_secrets_scenarios.py."""
 REVIEWS_SIDE = REVIEW_CALLS
 """Exercised in test_sdk_reviews.py."""
+POSTURE_SIDE = {"posture", "mark_leak_rotated"}
+"""Exercised in test_cli_posture.py."""
 
 
 @pytest.fixture
@@ -129,7 +131,7 @@ def test_every_public_method_is_exercised() -> None:
     public = {name for name in dir(Client) if not name.startswith("_")}
     # The decision, approval and grant calls are exercised in test_sdk_decisions.py and
     # test_sdk_approvals.py.
-    assert public == EXERCISED | DECISION_SIDE | SECRETS_SIDE | REVIEWS_SIDE
+    assert public == EXERCISED | DECISION_SIDE | SECRETS_SIDE | REVIEWS_SIDE | POSTURE_SIDE
 
 
 POLICY = """

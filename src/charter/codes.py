@@ -162,6 +162,10 @@ class ErrorCode(StrEnum):
     INPUT_TOO_DEEP = "input_too_deep"
     INPUT_TOO_COMPLEX = "input_too_complex"
     FINGERPRINT_KEY_MISSING = "fingerprint_key_missing"
+    LEAK_NOT_FOUND = "leak_not_found"
+
+    # Posture.
+    INVALID_POSTURE_FILTER = "invalid_posture_filter"
 
     # The store, keys and settings.
     STORE_UNAVAILABLE = "store_unavailable"
@@ -198,3 +202,9 @@ class ErrorCode(StrEnum):
     NOT_AN_ADMIN = "not_an_admin"
     CHECKPOINTS_UNREADABLE = "checkpoints_unreadable"
     CHECKPOINTS_INVALID = "checkpoints_invalid"
+    # Evidence bundles and compliance reports.
+    AUDIT_RECORD_NOT_FOUND = "audit_record_not_found"
+    AUDIT_LOG_BROKEN = "audit_log_broken"
+    EVIDENCE_UNREADABLE = "evidence_unreadable"
+    EVIDENCE_INVALID = "evidence_invalid"
+    UNKNOWN_FRAMEWORK = "unknown_framework"

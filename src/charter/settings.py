@@ -17,6 +17,13 @@
 | ``CHARTER_STORE_CONNECT_RETRY`` | ``30s`` | how long ``charter serve`` retries an unreachable store at start |
 | ``CHARTER_CONSOLE_SESSION_TTL`` | ``8h`` | longest a console session lasts from sign-in (never beyond its token) |
 | ``CHARTER_CONSOLE_IDLE_TIMEOUT`` | ``30m`` | a console session ends after this long without a request |
+| ``CHARTER_POSTURE_DORMANT_AFTER`` | ``30d`` | posture: an agent unseen (a token unused) this long is dormant |
+| ``CHARTER_POSTURE_RECERTIFY_WITHIN`` | ``14d`` | posture: a recertify-by date this close is reported as due |
+| ``CHARTER_POSTURE_LONG_LIVED_TOKEN`` | ``7d`` | posture: an agent token living longer is long-lived |
+| ``CHARTER_POSTURE_CHECKPOINT_MAX_AGE`` | ``1d`` | posture: records unsealed by a checkpoint this long are stale |
+| ``CHARTER_POSTURE_WINDOW`` | ``30d`` | posture: how far back decisions and approvals are read |
+| ``CHARTER_POSTURE_RUBBER_STAMP_SECONDS`` | ``30`` | posture: an approver voting in a median this fast... |
+| ``CHARTER_POSTURE_RUBBER_STAMP_MIN_VOTES`` | ``10`` | ...over at least this many votes, approving 95% or more, rubber-stamps |
 | ``CHARTER_WEBHOOK_ALLOW_PRIVATE_TARGETS`` | ``false`` | ``true``: webhooks may target private and loopback addresses (never link-local or metadata ones) |
 
 Every duration is a positive whole number of ``s``, ``m``, ``h`` or ``d`` of at most
@@ -30,12 +37,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from charter.codes import ErrorCode
 from charter.durations import MAX_DURATION, parse_duration
 from charter.errors import InvalidInput
 from charter.identity.credentials import TokenLifetimes
 from charter.identity.sessions import SessionLifetimes
+from charter.posture.findings import Thresholds as PostureThresholds
 from charter.reviews.campaigns import Overdue, PastRecertification, ReviewSettings
 
 __all__ = [
@@ -79,6 +88,8 @@ class Settings:
     webhook_allow_private_targets: bool = False
     """True: webhooks may target private and loopback addresses (link-local and cloud
     metadata addresses stay refused)."""
+    posture: PostureThresholds = field(default_factory=PostureThresholds)
+    """The thresholds posture findings use (``CHARTER_POSTURE_*``)."""
     deliver_webhooks: bool = True
     """False: this process queues webhook deliveries but sends none (tests drive their own)."""
 
@@ -146,6 +157,7 @@ class Settings:
         if "CHARTER_RECERTIFY_AFTER" in env:
             values["recertify_after"] = parse_duration(env["CHARTER_RECERTIFY_AFTER"])
         values["reviews"] = _reviews(env)
+        values["posture"] = _posture(env)
         if "CHARTER_INFERENCE_MAX_AGE" in env:
             values["inference_max_age"] = parse_duration(env["CHARTER_INFERENCE_MAX_AGE"])
         if "CHARTER_REPLAY_RETENTION" in env:
@@ -235,3 +247,38 @@ def _reviews(env: Mapping[str, str]) -> ReviewSettings:
         )
         reviews = replace(reviews, past_recertification=PastRecertification(past))
     return reviews
+
+
+_POSTURE_DURATIONS = {
+    "CHARTER_POSTURE_DORMANT_AFTER": "dormant_after",
+    "CHARTER_POSTURE_RECERTIFY_WITHIN": "recertify_within",
+    "CHARTER_POSTURE_LONG_LIVED_TOKEN": "long_lived_token",
+    "CHARTER_POSTURE_CHECKPOINT_MAX_AGE": "checkpoint_max_age",
+    "CHARTER_POSTURE_WINDOW": "window",
+}
+
+
+def _posture(env: Mapping[str, str]) -> PostureThresholds:
+    """Posture thresholds from ``CHARTER_POSTURE_*``."""
+    posture = PostureThresholds()
+    durations: dict[str, Any] = {
+        attribute: parse_duration(env[name])
+        for name, attribute in _POSTURE_DURATIONS.items()
+        if name in env
+    }
+    posture = replace(posture, **durations)
+    if "CHARTER_POSTURE_RUBBER_STAMP_SECONDS" in env:
+        seconds = _integer(
+            env["CHARTER_POSTURE_RUBBER_STAMP_SECONDS"],
+            "CHARTER_POSTURE_RUBBER_STAMP_SECONDS",
+            minimum=1,
+        )
+        posture = replace(posture, rubber_stamp_seconds=float(seconds))
+    if "CHARTER_POSTURE_RUBBER_STAMP_MIN_VOTES" in env:
+        votes = _integer(
+            env["CHARTER_POSTURE_RUBBER_STAMP_MIN_VOTES"],
+            "CHARTER_POSTURE_RUBBER_STAMP_MIN_VOTES",
+            minimum=1,
+        )
+        posture = replace(posture, rubber_stamp_min_votes=votes)
+    return posture

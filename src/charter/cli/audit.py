@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from charter.audit.checkpoints import Checkpoint, checkpoint_from_json
+from charter.audit.evidence import EvidenceBundle, bundle_from_json, verify_bundle
 from charter.audit.ocsf import to_ocsf
 from charter.cli.common import (
     AsJson,
@@ -37,7 +38,10 @@ from charter.version import __version__
 
 __all__ = ["app"]
 
-app = group("The tamper-evident audit log: verify, export, tail, checkpoints, public-key.")
+app = group(
+    "The tamper-evident audit log: verify, export, tail, checkpoints, public-key, evidence, "
+    "verify-evidence."
+)
 
 AgentFilter = Annotated[
     str | None, typer.Option("--agent", help="Only this agent's records.", show_default=False)
@@ -380,3 +384,91 @@ def public_key_command(
         from charter.storage.keyfile import load_public_key, public_key_pem
 
         sys.stdout.write(public_key_pem(load_public_key(settings.public_key)))
+
+
+@app.command()
+def evidence(
+    seq: Annotated[
+        list[int],
+        typer.Option("--seq", min=0, help="A record to cite (repeatable).", show_default=False),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="File (default stdout).", show_default=False),
+    ] = None,
+    server: Server = "http://127.0.0.1:8080",
+    token: Token = None,
+) -> None:
+    """Write an evidence bundle citing records, with proofs against a signed checkpoint."""
+    with client(server, token) as charter:
+        bundle = charter.audit_evidence(seq)
+    text = json.dumps(bundle, indent=2, sort_keys=True) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+        return
+    with handled():
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInput(
+                f"cannot write {output}: {exc.strerror}", code=ErrorCode.INVALID_INPUT
+            ) from None
+
+
+def _read_bundle(path: Path) -> EvidenceBundle:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise InvalidInput(
+            f"cannot read {path}: {why}", code=ErrorCode.EVIDENCE_UNREADABLE
+        ) from None
+    try:
+        value = json.loads(text)
+        # A JSON compliance report carries its bundle under "evidence".
+        if isinstance(value, dict) and isinstance(value.get("evidence"), dict):
+            value = value["evidence"]
+        return bundle_from_json(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{path}: {exc}", code=ErrorCode.EVIDENCE_INVALID) from None
+
+
+def _show_evidence(report: dict[str, Any]) -> None:
+    if report["ok"]:
+        out.print(
+            f"evidence OK: {report['records']} record(s) are in the log signed at "
+            f"{report['tree_size']} records, root {report['root'][:16]}…, key {report['key_id']}",
+            markup=False,
+        )
+        return
+    problem = report["problem"]
+    where = "" if problem["seq"] is None else f" at record {problem['seq']}"
+    out.print(f"evidence FAILS{where} [{problem['code']}]: {problem['message']}", markup=False)
+
+
+@app.command("verify-evidence")
+def verify_evidence(
+    bundle: Annotated[
+        Path, typer.Argument(help="The evidence bundle, or a JSON compliance report.")
+    ],
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            help="PEM public key that signed the checkpoint (default: the one in the data dir).",
+            show_default=False,
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Check offline that every record a bundle cites is in the signed log (exit 3 if not)."""
+    from charter.storage.keyfile import load_public_key
+
+    with parsing():
+        read = _read_bundle(bundle)
+    with handled():
+        key = load_public_key(public_key or local_settings(data_dir, None).public_key)
+    report = verify_bundle(read, key).to_json()
+    emit(report, as_json=as_json, human=lambda: _show_evidence(report))
+    if not report["ok"]:
+        raise typer.Exit(Exit.NO)

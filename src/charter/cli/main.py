@@ -16,10 +16,12 @@ from charter.cli import (
     agents,
     approvals,
     audit,
+    compliance,
     decide,
     gateway,
     humans,
     policy,
+    posture,
     reviews,
     secrets,
     tokens,
@@ -57,7 +59,9 @@ app.add_typer(reviews.app, name="reviews")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(secrets.app, name="secrets")
 app.add_typer(gateway.app, name="gateway")
+app.add_typer(compliance.app, name="compliance")
 app.command("decide")(decide.decide)
+app.command("posture")(posture.posture)
 
 
 def _version(value: bool) -> None:

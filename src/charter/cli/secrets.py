@@ -14,7 +14,10 @@ from charter.secrets import Scanner
 
 __all__ = ["app"]
 
-app = group("The secrets guard: report-leak, leaks (list them), scan (text, locally).")
+app = group(
+    "The secrets guard: report-leak, rotated (mark a leak rotated), leaks (list them), "
+    "scan (text, locally)."
+)
 
 
 @app.command("report-leak")
@@ -57,6 +60,25 @@ def report_leak(
         out.print(f"{state}: {leak.fingerprint}{kind}", markup=False)
 
     emit(leak, as_json=as_json, human=show)
+
+
+@app.command("rotated")
+def rotated(
+    fingerprint: Annotated[str, typer.Argument(help="The leak's fingerprint (fp_...).")],
+    note: Annotated[str, typer.Option("--note", help="How it was rotated (recorded).")],
+    server: Server = "http://127.0.0.1:8080",
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Mark a leaked secret rotated at its issuer (admins; audited): posture stops
+    reporting it, and its old value stays refused."""
+    with client(server, token) as charter:
+        marked = charter.mark_leak_rotated(fingerprint, note=note)
+
+    def show() -> None:
+        out.print(f"marked rotated: {marked.fingerprint} (audit seq {marked.seq})", markup=False)
+
+    emit(marked, as_json=as_json, human=show)
 
 
 @app.command("leaks")

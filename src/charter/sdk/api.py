@@ -31,6 +31,7 @@ from charter.wire import (
     UsagePage,
     WhoAmI,
 )
+from charter.wire.posture import LeakRotatedOut, PostureOut
 from charter.wire.reviews import (
     CampaignOut,
     CampaignPage,
@@ -297,6 +298,17 @@ class Api(DecisionCalls):
         return Call("GET", "/v1/audit/checkpoints", _OBJECTS)
 
     @operation
+    def audit_evidence(self, seqs: Sequence[int]) -> Call[dict[str, Any]]:
+        """An evidence bundle citing the records ``seqs``, to verify offline."""
+        return Call("POST", "/v1/audit/evidence", _OBJECT, json={"seqs": list(seqs)})
+
+    @operation
+    def compliance_report(self, framework: str, form: str = "json") -> Call[str]:
+        """A compliance report on ``framework`` as text: ``json``, ``md`` or ``html``."""
+        params = {"framework": framework, "format": form}
+        return Call("GET", "/v1/compliance/report", text, params=params)
+
+    @operation
     def audit_public_key(self) -> Call[str]:
         """The PEM public key that verifies checkpoints."""
         return Call("GET", "/v1/audit/public-key", text)
@@ -399,6 +411,34 @@ class Api(DecisionCalls):
             }
         )
         return Call("POST", "/v1/leaks", model(LeakOut), json=body)
+
+    @operation
+    def mark_leak_rotated(self, fingerprint: str, *, note: str) -> Call[LeakRotatedOut]:
+        """Record that a leaked secret was rotated at its issuer (audited); posture stops
+        reporting it, and its old value stays refused."""
+        return Call(
+            "POST",
+            f"/v1/leaks/{segment(fingerprint)}/rotated",
+            model(LeakRotatedOut),
+            json={"note": note},
+        )
+
+    # -- posture --------------------------------------------------------------------
+
+    @operation
+    def posture(
+        self,
+        *,
+        severity: Sequence[str] = (),
+        kind: Sequence[str] = (),
+        agent: str | None = None,
+    ) -> Call[PostureOut]:
+        """Posture findings (the most severe first) and the control catalogue, filtered
+        by severity, kind and agent."""
+        params = drop_none({"severity": list(severity) or None, "kind": list(kind) or None})
+        if agent is not None:
+            params["agent"] = agent
+        return Call("GET", "/v1/posture", model(PostureOut), params=params)
 
     @operation
     def list_leaks(self, *, limit: int = 100, cursor: str | None = None) -> Call[LeakPage]:

@@ -21,11 +21,13 @@ from charter.server.routes import (
     agents,
     approvals,
     audit,
+    compliance,
     decisions,
     grants,
     health,
     humans,
     policies,
+    posture,
     reviews,
     secrets,
     tokens,
@@ -198,8 +200,9 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
         approvals,
         grants,
         reviews,
+        compliance,
     )
-    for module in (*routers, secrets, webhooks):
+    for module in (*routers, secrets, webhooks, posture):
         app.include_router(module.router)
     install_console(app)
     app.add_middleware(FiniteJson)  # inside the size limit: bodies it reads are bounded

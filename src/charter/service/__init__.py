@@ -16,11 +16,14 @@ from charter.service.approvals import ApprovalService
 from charter.service.audit import AuditService
 from charter.service.audit_views import AuditViews
 from charter.service.commits import GroupCommitter
+from charter.service.compliance import ComplianceService
 from charter.service.decisions import DecisionService
+from charter.service.evidence import EvidenceService
 from charter.service.grants import GrantService
 from charter.service.humans import Deactivation, HumanChanges, HumanService
 from charter.service.inbox import Case, InboxService
 from charter.service.policies import PolicyService
+from charter.service.posture import PostureService
 from charter.service.review_outcomes import ReviewOutcomes
 from charter.service.review_sweep import ReviewSweeper, SweepReport
 from charter.service.reviews import CampaignView, ItemDecision, ReviewService, StartCampaign
@@ -53,6 +56,7 @@ __all__ = [
     "ItemDecision",
     "LeakService",
     "PolicyService",
+    "PostureService",
     "ReviewService",
     "ReviewSweeper",
     "Services",
@@ -89,6 +93,9 @@ class Services:
     usage: UsageService
     reviews: ReviewService
     review_sweep: ReviewSweeper
+    evidence: EvidenceService
+    compliance: ComplianceService
+    posture: PostureService
     simulation: SimulationService
 
     def follow_change(self, topic: str) -> None:
@@ -126,6 +133,7 @@ class Services:
         approvals = ApprovalService(store, clock, compiled, outcomes=outcomes)
         agents = AgentService(store, clock, recertify_after=settings.recertify_after)
         audit = AuditService(store, clock, signing_key=signing_key, public_key=public_key)
+        evidence = EvidenceService(store, clock, audit)
         grants = GrantService(store, clock)
         decisions = DecisionService(
             store,
@@ -179,5 +187,8 @@ class Services:
                 recertify_after=settings.recertify_after,
             ),
             review_sweep=ReviewSweeper(store, clock, compiled, settings.reviews),
+            evidence=evidence,
+            compliance=ComplianceService(store, clock, evidence),
+            posture=PostureService(store, clock, settings.posture),
             simulation=SimulationService(store, clock, advisory_max_age=settings.inference_max_age),
         )

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from charter.audit.records import AuditEntry
 from charter.clock import Clock
 from charter.codes import DecisionCode, ErrorCode
-from charter.errors import InvalidInput, Unavailable
+from charter.errors import InvalidInput, NotFound, Unavailable
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.policy.decision import Decision, Effect, Reason
@@ -45,7 +45,7 @@ from charter.secrets.leaks import MAX_NOTE, Leak
 from charter.service.access import require_roles
 from charter.storage.ports import Store, UnitOfWork
 
-__all__ = ["FINGERPRINT", "MAX_SECRET", "LeakService", "Scanned", "scanner_from"]
+__all__ = ["FINGERPRINT", "LEAK_ROTATED", "MAX_SECRET", "LeakService", "Scanned", "scanner_from"]
 
 _LABEL = b"charter secret fingerprints v1"
 FINGERPRINT = re.compile(r"^fp_[0-9a-f]{32}$")
@@ -64,6 +64,9 @@ def scanner_from(signing_key: Ed25519PrivateKey | None) -> tuple[Scanner, bool]:
 
 
 _SEES_LEAKS = (HumanRole.ADMIN, HumanRole.AUDITOR)
+
+LEAK_ROTATED = "secret.leak_rotated"
+"""The audit record type that marks a leak rotated (read by posture)."""
 """Who a scan tells which findings are registered leaks (and their fingerprints)."""
 
 
@@ -259,6 +262,34 @@ class LeakService:
             current = unit.leaks.get(found) or leak
         self._leaks = None  # read afresh for the next decision
         return current, added
+
+    def mark_rotated(self, actor: Principal, fingerprint: str, *, note: str) -> int:
+        """Record that a leaked secret was rotated at its issuer (admins): the leak stays
+        registered (the old value is still refused) but posture stops reporting it. The
+        audit record is the mark; its seq is returned. Marking it again adds a record."""
+        require_roles(actor, "mark leaked secrets rotated", HumanRole.ADMIN)
+        if not FINGERPRINT.match(fingerprint):
+            raise InvalidInput(
+                f"{fingerprint[:64]!r} is not a fingerprint (fp_ and 32 hex digits)",
+                code=ErrorCode.INVALID_FINGERPRINT,
+            )
+        _check_text("note", note, required=True)
+        now = self._clock()
+        with self._store.write() as unit:
+            if unit.leaks.get(fingerprint) is None:
+                raise NotFound(
+                    f"no leak is registered as {fingerprint}", code=ErrorCode.LEAK_NOT_FOUND
+                )
+            record = unit.audit.append(
+                AuditEntry(
+                    type=LEAK_ROTATED,
+                    actor=actor.ref,
+                    at=now,
+                    subject=fingerprint,
+                    data={"fingerprint": fingerprint, "note": note.strip()},
+                )
+            )
+            return record.seq
 
     def list(
         self, actor: Principal, *, after: str | None = None, limit: int = 100

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, StrictInt
+
+from charter.wire.base import InModel
 
 __all__ = [
     "AuditEventsPage",
@@ -14,6 +16,7 @@ __all__ = [
     "AuditProblem",
     "AuditVerified",
     "CheckpointOut",
+    "EvidenceIn",
 ]
 
 
@@ -69,3 +72,9 @@ class CheckpointOut(BaseModel):
     at: str
     key_id: str
     signature: str
+
+
+class EvidenceIn(InModel):
+    """The audit records an evidence bundle should cite, by sequence number."""
+
+    seqs: list[Annotated[StrictInt, Field(ge=0, le=2**62)]] = Field(min_length=1, max_length=1000)

@@ -29,6 +29,7 @@ NAV: tuple[Area, ...] = (
     Area("reviews", "Reviews", "/ui/reviews"),
     Area("agents", "Agents", "/ui/agents"),
     Area("audit", "Audit", "/ui/audit", frozenset({HumanRole.ADMIN, HumanRole.AUDITOR})),
+    Area("posture", "Posture", "/ui/posture", frozenset({HumanRole.ADMIN, HumanRole.AUDITOR})),
 )
 
 

@@ -1,8 +1,8 @@
-"""``/v1/audit``: query, verify, checkpoints and the public key."""
+"""``/v1/audit``: query, verify, checkpoints, evidence bundles and the public key."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
@@ -23,6 +23,7 @@ from charter.wire.audit import (
     AuditPage,
     AuditVerified,
     CheckpointOut,
+    EvidenceIn,
 )
 from charter.wire.pagination import bad_cursor, decode_cursor, next_cursor
 
@@ -103,6 +104,13 @@ def sign_checkpoint(services: Wired, caller: Caller) -> CheckpointOut | None:
     """Sign a checkpoint now (admins); null when nothing was added since the last one."""
     checkpoint = services.audit.sign_as(caller)
     return None if checkpoint is None else CheckpointOut.model_validate(checkpoint.to_json())
+
+
+@router.post("/evidence")
+def audit_evidence(services: Wired, caller: Caller, body: EvidenceIn) -> dict[str, Any]:
+    """An evidence bundle citing ``seqs`` with inclusion proofs against the newest signed
+    checkpoint covering them (auditors and admins; one is signed if none covers them)."""
+    return services.evidence.bundle_as(caller, body.seqs).to_json()
 
 
 @router.get("/public-key", response_class=PlainTextResponse)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from charter.server.console.pages import agents, audit, inbox, reviews, sign_in
+from charter.server.console.pages import agents, audit, inbox, posture, reviews, sign_in
 
 __all__ = ["PAGES"]
 
-PAGES = (sign_in, inbox, reviews, agents, audit)
+PAGES = (sign_in, inbox, reviews, agents, audit, posture)

@@ -1,0 +1,315 @@
+"""Evidence bundles: cited audit records an auditor can check offline with the public key.
+
+A bundle holds each cited record exactly as stored (its canonical body), the RFC 6962
+inclusion proof of its leaf in the tree a signed checkpoint commits to, and that
+checkpoint with its signature. Anyone holding the public key can then check, without the
+store or the server, that every cited record is in the log as it stands: the checkpoint's
+signature covers its size and root, and each proof leads from the record's leaf hash to
+that root. Editing a record, a proof hash, the root or the signature, or checking with
+another key, makes verification fail and name what failed.
+
+Format ``charter-evidence/v1`` (docs/compliance.md)::
+
+    {"format": "charter-evidence/v1", "key_id": "...", "created_at": "...",
+     "checkpoint": {"tree_size": n, "root": hex, "at": time, "key_id": ..., "signature": hex},
+     "records": [{"seq": s, "body": "<canonical JSON>", "leaf_hash": hex,
+                  "proof": [hex, ...]}, ...]}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from charter.audit.checkpoints import Checkpoint, checkpoint_from_json, key_id, signature_holds
+from charter.audit.merkle import MerkleTree, leaf_hash, root_from_inclusion_proof
+from charter.audit.records import AuditRecord, canonical_json
+from charter.clock import format_time
+
+__all__ = [
+    "BUNDLE_FORMAT",
+    "CitedRecord",
+    "EvidenceBundle",
+    "EvidenceProblem",
+    "EvidenceReport",
+    "build_bundle",
+    "bundle_from_json",
+    "verify_bundle",
+]
+
+BUNDLE_FORMAT = "charter-evidence/v1"
+MAX_CITED = 1000
+"""Records one bundle may cite: enough for a report, small enough to check by hand."""
+
+
+@dataclass(frozen=True, slots=True)
+class CitedRecord:
+    """One record as stored, with the audit path of its leaf."""
+
+    seq: int
+    body: str
+    leaf_hash: bytes
+    proof: tuple[bytes, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The cited record as a bundle holds it."""
+        return {
+            "seq": self.seq,
+            "body": self.body,
+            "leaf_hash": self.leaf_hash.hex(),
+            "proof": [step.hex() for step in self.proof],
+        }
+
+    def fields(self) -> dict[str, Any]:
+        """The record's fields, parsed from its body (for reports that quote it)."""
+        parsed: dict[str, Any] = json.loads(self.body)
+        return parsed
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceBundle:
+    """Cited records and their proofs against one signed checkpoint."""
+
+    checkpoint: Checkpoint
+    records: tuple[CitedRecord, ...]
+    created_at: datetime
+
+    @property
+    def key_id(self) -> str:
+        """The key that signed the checkpoint: the one an auditor verifies with."""
+        return self.checkpoint.key_id
+
+    @property
+    def seqs(self) -> list[int]:
+        """The sequence numbers cited, in order."""
+        return [record.seq for record in self.records]
+
+    def to_json(self) -> dict[str, Any]:
+        """The bundle as written to a file or answered by the API."""
+        return {
+            "format": BUNDLE_FORMAT,
+            "key_id": self.key_id,
+            "created_at": format_time(self.created_at),
+            "checkpoint": self.checkpoint.to_json(),
+            "records": [record.to_json() for record in self.records],
+        }
+
+
+def build_bundle(
+    records: Sequence[AuditRecord],
+    leaves: Sequence[bytes],
+    checkpoint: Checkpoint,
+    *,
+    at: datetime,
+) -> EvidenceBundle:
+    """Prove ``records`` against ``checkpoint``, given the first ``tree_size`` leaf hashes.
+
+    Raises ``ValueError`` when the leaves do not make the checkpoint's root or a record
+    is not one of them: a bundle is never built from a log that does not verify.
+    """
+    if len(leaves) != checkpoint.tree_size:
+        raise ValueError(
+            f"{len(leaves)} leaf hashes given for a checkpoint of {checkpoint.tree_size} records"
+        )
+    tree = MerkleTree(leaves)
+    if tree.root() != checkpoint.root:
+        raise ValueError(
+            f"the log's first {checkpoint.tree_size} records do not make the checkpoint's root"
+        )
+    cited = []
+    for record in sorted(records, key=lambda record: record.seq):
+        if not 0 <= record.seq < checkpoint.tree_size:
+            raise ValueError(f"record {record.seq} is not covered by the checkpoint")
+        leaf = leaf_hash(record.body.encode("utf-8"))
+        if leaf != leaves[record.seq]:
+            raise ValueError(f"record {record.seq} does not hash to its leaf in the log")
+        proof = tuple(tree.inclusion_proof(record.seq))
+        cited.append(CitedRecord(record.seq, record.body, leaf, proof))
+    return EvidenceBundle(checkpoint, tuple(cited), at)
+
+
+# -- reading and verifying, offline ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceProblem:
+    """What failed: a stable code, the record it concerns (if one), and why."""
+
+    code: str
+    seq: int | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceReport:
+    """The outcome of verifying a bundle."""
+
+    ok: bool
+    records: int
+    tree_size: int | None
+    root: str | None
+    key_id: str | None
+    problem: EvidenceProblem | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as ``charter audit verify-evidence --json`` prints it."""
+        return {
+            "ok": self.ok,
+            "records": self.records,
+            "tree_size": self.tree_size,
+            "root": self.root,
+            "key_id": self.key_id,
+            "problem": None
+            if self.problem is None
+            else {
+                "code": self.problem.code,
+                "seq": self.problem.seq,
+                "message": self.problem.message,
+            },
+        }
+
+
+def _hex(value: Any, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise ValueError(f"{what} is not a hex string")
+    raw = bytes.fromhex(value)
+    if len(raw) != 32:
+        raise ValueError(f"{what} is not a SHA-256 hash")
+    return raw
+
+
+def _cited_from_json(value: Any, index: int) -> CitedRecord:
+    where = f"records[{index}]"
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{where} is not an object")
+    try:
+        seq, body, proof = value["seq"], value["body"], value["proof"]
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            raise ValueError(f"{where}.seq is not a sequence number")
+        if not isinstance(body, str):
+            raise ValueError(f"{where}.body is not a string")
+        if not isinstance(proof, list) or len(proof) > 64:
+            raise ValueError(f"{where}.proof is not a list of hashes")
+        return CitedRecord(
+            seq=seq,
+            body=body,
+            leaf_hash=_hex(value["leaf_hash"], f"{where}.leaf_hash"),
+            proof=tuple(_hex(step, f"{where}.proof") for step in proof),
+        )
+    except KeyError as missing:
+        raise ValueError(f"{where} has no {missing}") from None
+
+
+def bundle_from_json(value: Any) -> EvidenceBundle:
+    """Read a bundle as ``EvidenceBundle.to_json`` wrote it; ``ValueError`` says what is
+    malformed (an unknown format, a missing field, a hash that is not one)."""
+    if not isinstance(value, Mapping):
+        raise ValueError("an evidence bundle is a JSON object")
+    if value.get("format") != BUNDLE_FORMAT:
+        raise ValueError(
+            f"unknown bundle format {str(value.get('format'))[:40]!r} (expected {BUNDLE_FORMAT})"
+        )
+    records = value.get("records")
+    if not isinstance(records, list) or not records or len(records) > MAX_CITED:
+        raise ValueError(f"records must be a list of 1 to {MAX_CITED} cited records")
+    if not isinstance(value.get("checkpoint"), Mapping):
+        raise ValueError("checkpoint is missing")
+    checkpoint = checkpoint_from_json(value["checkpoint"])
+    if value.get("key_id") != checkpoint.key_id:
+        raise ValueError("the bundle's key_id differs from its checkpoint's")
+    try:
+        created = datetime.strptime(str(value["created_at"]), "%Y-%m-%dT%H:%M:%S.%fZ")
+    except (KeyError, ValueError):
+        raise ValueError("created_at is not a Charter time") from None
+    return EvidenceBundle(
+        checkpoint=checkpoint,
+        records=tuple(_cited_from_json(record, i) for i, record in enumerate(records)),
+        created_at=created.replace(tzinfo=UTC),
+    )
+
+
+def _body_problem(cited: CitedRecord) -> str | None:
+    """Why ``cited.body`` is not a stored record body placed at ``cited.seq``, or None."""
+    try:
+        parsed = json.loads(cited.body)
+    except ValueError:
+        return "its body is not JSON"
+    if not isinstance(parsed, dict) or canonical_json(parsed) != cited.body:
+        return "its body is not a canonical record body"
+    if parsed.get("seq") != cited.seq:
+        return f"its body says seq {parsed.get('seq')!r}"
+    return None
+
+
+def verify_bundle(bundle: EvidenceBundle, public_key: Ed25519PublicKey) -> EvidenceReport:
+    """Check every cited record is in the log the checkpoint signed, with this key only.
+
+    In order: the key is the one that signed; the signature covers the checkpoint's size
+    and root; each record's body is canonical and placed at its seq, hashes to its leaf,
+    and its proof leads from that leaf to the signed root. Stops at the first failure.
+    """
+    checkpoint = bundle.checkpoint
+
+    def failed(code: str, seq: int | None, message: str) -> EvidenceReport:
+        return EvidenceReport(
+            ok=False,
+            records=len(bundle.records),
+            tree_size=checkpoint.tree_size,
+            root=checkpoint.root.hex(),
+            key_id=checkpoint.key_id,
+            problem=EvidenceProblem(code, seq, message),
+        )
+
+    given = key_id(public_key)
+    if checkpoint.key_id != given:
+        return failed(
+            "key_mismatch",
+            None,
+            f"the checkpoint was signed by key {checkpoint.key_id}, not by the key given ({given})",
+        )
+    if not signature_holds(checkpoint, public_key):
+        return failed(
+            "checkpoint_signature_invalid",
+            None,
+            f"the checkpoint's signature does not hold for its size {checkpoint.tree_size} "
+            "and root: the checkpoint was altered or not signed by this key",
+        )
+    for cited in bundle.records:
+        if cited.seq >= checkpoint.tree_size:
+            return failed(
+                "record_not_covered",
+                cited.seq,
+                f"record {cited.seq}: beyond the checkpoint's {checkpoint.tree_size} records",
+            )
+        wrong = _body_problem(cited)
+        if wrong is not None:
+            return failed("record_altered", cited.seq, f"record {cited.seq}: {wrong}")
+        if leaf_hash(cited.body.encode("utf-8")) != cited.leaf_hash:
+            return failed(
+                "record_altered",
+                cited.seq,
+                f"record {cited.seq}: its body does not hash to its leaf hash (the record "
+                "was edited)",
+            )
+        reached = root_from_inclusion_proof(
+            cited.leaf_hash, cited.seq, checkpoint.tree_size, cited.proof
+        )
+        if reached != checkpoint.root:
+            return failed(
+                "proof_invalid",
+                cited.seq,
+                f"record {cited.seq}: its inclusion proof does not lead to the signed root "
+                f"of {checkpoint.tree_size} records",
+            )
+    return EvidenceReport(
+        ok=True,
+        records=len(bundle.records),
+        tree_size=checkpoint.tree_size,
+        root=checkpoint.root.hex(),
+        key_id=checkpoint.key_id,
+    )

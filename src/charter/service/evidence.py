@@ -1,0 +1,92 @@
+"""Evidence bundles from the store: cited records proved against the newest checkpoint.
+
+The bundle is built in one read of the log, after signing a checkpoint when none covers
+the cited records yet (as ``POST /v1/audit/checkpoints`` would), so it never cites a
+record the signed tree does not hold. A log whose leaves do not make the checkpoint's
+root yields no bundle (``audit_log_broken``): evidence is never built on a broken log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from charter.audit.checkpoints import Checkpoint
+from charter.audit.evidence import MAX_CITED, EvidenceBundle, build_bundle
+from charter.audit.merkle import leaf_hash
+from charter.audit.records import AuditRecord
+from charter.clock import Clock
+from charter.codes import ErrorCode
+from charter.errors import InvalidInput, NotFound, StoreError
+from charter.identity.humans import HumanRole
+from charter.identity.principals import Principal
+from charter.service.access import require_roles
+from charter.service.audit import AuditService
+from charter.storage.ports import Store
+
+__all__ = ["EvidenceService"]
+
+
+class EvidenceService:
+    """Builds evidence bundles for auditors and admins."""
+
+    def __init__(self, store: Store, clock: Clock, audit: AuditService) -> None:
+        self._store = store
+        self._clock = clock
+        self._audit = audit
+
+    def bundle_as(self, actor: Principal, seqs: Iterable[int]) -> EvidenceBundle:
+        """A bundle citing ``seqs``: auditors and admins."""
+        require_roles(actor, "build audit evidence", HumanRole.AUDITOR, HumanRole.ADMIN)
+        return self.bundle(seqs)
+
+    def bundle(self, seqs: Iterable[int]) -> EvidenceBundle:
+        """A bundle citing ``seqs`` against the newest checkpoint covering them all."""
+        wanted = sorted(set(seqs))
+        if not wanted or len(wanted) > MAX_CITED:
+            raise InvalidInput(f"cite 1 to {MAX_CITED} audit records", code=ErrorCode.INVALID_INPUT)
+        if wanted[0] < 0:
+            raise InvalidInput("sequence numbers start at 0", code=ErrorCode.INVALID_INPUT)
+        checkpoint = self._covering(wanted[-1])
+        with self._store.read() as unit:
+            leaves: list[bytes] = []
+            cited: list[AuditRecord] = []
+            want = set(wanted)
+            for record in unit.audit.records():
+                if record.seq >= checkpoint.tree_size:
+                    break
+                leaves.append(leaf_hash(record.body.encode("utf-8")))
+                if record.seq in want:
+                    cited.append(record)
+        try:
+            return build_bundle(cited, leaves, checkpoint, at=self._clock())
+        except ValueError as error:
+            raise StoreError(
+                f"the audit log does not verify, so no evidence can be built from it: {error}; "
+                "run 'charter audit verify'",
+                code=ErrorCode.AUDIT_LOG_BROKEN,
+            ) from None
+
+    def _covering(self, last: int) -> Checkpoint:
+        """The newest checkpoint that holds record ``last``; signed now if none does."""
+        with self._store.read() as unit:
+            size = unit.audit.head().size
+            existing = unit.audit.checkpoints()
+        if last >= size:
+            raise NotFound(
+                f"the audit log has {size} records: there is no record {last}",
+                code=ErrorCode.AUDIT_RECORD_NOT_FOUND,
+            )
+        if existing and existing[-1].tree_size > last:
+            return existing[-1]
+        if not self._audit.can_sign:
+            raise NotFound(
+                "no signed checkpoint covers these records and this server has no audit "
+                "signing key to sign one",
+                code=ErrorCode.SIGNING_KEY_MISSING,
+            )
+        self._audit.checkpoint()
+        with self._store.read() as unit:
+            latest = unit.audit.checkpoints()
+        if not latest or latest[-1].tree_size <= last:
+            raise StoreError("no checkpoint covers the records", code=ErrorCode.AUDIT_LOG_BROKEN)
+        return latest[-1]
