@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 PIP := $(BIN)/python -m pip install --quiet --constraint constraints.txt
 
-.PHONY: run test lint typecheck pytest test-fast browser screenshots bench bench-http bench-secrets bench-gateway migration clean
+.PHONY: run test lint typecheck pytest test-fast browser screenshots bench bench-http bench-secrets bench-gateway bench-approvals migration clean
 
 # The console's tests drive a real Chromium: Debian's package, installed here if missing
 # (as root, or through sudo). CHARTER_CHROMIUM names another binary instead.
@@ -76,6 +76,10 @@ bench-http: $(VENV)/.installed-bench
 ## bench-gateway: what the MCP gateway adds to a tool call, next to a direct call; writes its section of docs/benchmarks.md
 bench-gateway: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.gateway
+
+## bench-approvals: what the server adds to one approval round trip (open, vote, allowed request); writes its section of docs/benchmarks.md
+bench-approvals: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.approvals
 
 ## bench-secrets: charter.secrets against detect-secrets on both secrets corpora and on harmless real text; writes its section of docs/benchmarks.md
 bench-secrets: $(VENV)/.installed-bench

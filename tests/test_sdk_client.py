@@ -72,6 +72,10 @@ EXERCISED = {
     "active_policy",
     "policy_revisions",
     "activate_policy",
+    # Called for real in tests/test_analytics.py.
+    "approval_stats",
+    "investigate_agent",
+    "investigate_agent_markdown",
     # Called for real in tests/test_webhooks.py.
     "add_webhook",
     "list_webhooks",

@@ -16,7 +16,8 @@ from charter.wire import AgentOut, LifecycleOut, UsagePage
 __all__ = ["app", "parse_labels"]
 
 app = group(
-    "Agents and their lifecycle: register, list, show, update, usage, suspend, reinstate, retire."
+    "Agents and their lifecycle: register, list, show, update, usage, investigate, suspend, "
+    "reinstate, retire."
 )
 
 AgentId = Annotated[str, typer.Argument(help="Agent id, e.g. support-bot.", show_default=False)]

@@ -31,7 +31,7 @@ from charter.wire_approvals import ApprovalOut, GrantOut
 
 __all__ = ["app", "grants_app"]
 
-app = group("Approvals: list, show, approve, deny, wait (for an answer).")
+app = group("Approvals: list, show, approve, deny, wait (for an answer), stats.")
 grants_app = group("Just-in-time grants issued by approvals: list, revoke.")
 
 ApprovalId = Annotated[str, typer.Argument(help="Approval id, e.g. apr_...", show_default=False)]

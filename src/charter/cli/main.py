@@ -14,6 +14,7 @@ import typer
 
 from charter.cli import (
     agents,
+    analytics,
     approvals,
     audit,
     compliance,
@@ -48,6 +49,8 @@ app = typer.Typer(
     rich_markup_mode=None,
     cls=CommandGroup,
 )
+agents.app.command("investigate")(analytics.investigate)
+approvals.app.command("stats")(analytics.stats)
 app.add_typer(agents.app, name="agents")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(humans.app, name="humans")

@@ -146,6 +146,20 @@ class Api(DecisionCalls):
         path = f"/v1/agents/{segment(agent_id)}/usage"
         return Call("GET", path, model(UsagePage), params=params)
 
+    @operation
+    def investigate_agent(self, agent_id: str, *, since: str = "7d") -> Call[dict[str, Any]]:
+        """An agent's incident view since ``since`` (``7d``, or an RFC 3339 time): its
+        timeline, approvals, secrets seen, citations and blast radius, with the audit
+        seqs each comes from (docs/investigations.md)."""
+        path = f"/v1/agents/{segment(agent_id)}/investigation"
+        return Call("GET", path, _OBJECT, params={"since": since})
+
+    @operation
+    def investigate_agent_markdown(self, agent_id: str, *, since: str = "7d") -> Call[str]:
+        """``investigate_agent`` as a Markdown report."""
+        path = f"/v1/agents/{segment(agent_id)}/investigation"
+        return Call("GET", path, text, params={"since": since, "format": "markdown"})
+
     def _move(self, agent_id: str, action: LifecycleAction, reason: str) -> Call[LifecycleOut]:
         path = f"/v1/agents/{segment(agent_id)}/{action.value}"
         return Call("POST", path, model(LifecycleOut), json={"reason": reason})
@@ -312,6 +326,12 @@ class Api(DecisionCalls):
     def audit_public_key(self) -> Call[str]:
         """The PEM public key that verifies checkpoints."""
         return Call("GET", "/v1/audit/public-key", text)
+
+    @operation
+    def approval_stats(self, *, since: str = "30d") -> Call[dict[str, Any]]:
+        """Approval analytics for the approvals opened since ``since`` (``30d``, or an
+        RFC 3339 time): see docs/approvals-analytics.md."""
+        return Call("GET", "/v1/approvals/stats", _OBJECT, params={"since": since})
 
     # -- policies -------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from charter.server.limits import BodySizeLimit
 from charter.server.outbound import HttpSender
 from charter.server.routes import (
     agents,
+    analytics,
     approvals,
     audit,
     compliance,
@@ -197,6 +198,7 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
         audit,
         policies,
         decisions,
+        analytics,  # before approvals: /v1/approvals/stats is no approval id
         approvals,
         grants,
         reviews,

@@ -12,6 +12,7 @@ from charter.service.access import SYSTEM
 from charter.service.active import ActiveEngine
 from charter.service.agent_views import AgentViews
 from charter.service.agents import AgentChanges, AgentService
+from charter.service.analytics import AnalyticsService
 from charter.service.approvals import ApprovalService
 from charter.service.audit import AuditService
 from charter.service.audit_views import AuditViews
@@ -42,6 +43,7 @@ __all__ = [
     "AgentChanges",
     "AgentService",
     "AgentViews",
+    "AnalyticsService",
     "ApprovalService",
     "AuditService",
     "AuditViews",
@@ -96,6 +98,7 @@ class Services:
     evidence: EvidenceService
     compliance: ComplianceService
     posture: PostureService
+    analytics: AnalyticsService
     simulation: SimulationService
 
     def follow_change(self, topic: str) -> None:
@@ -190,5 +193,6 @@ class Services:
             evidence=evidence,
             compliance=ComplianceService(store, clock, evidence),
             posture=PostureService(store, clock, settings.posture),
+            analytics=AnalyticsService(store, clock),
             simulation=SimulationService(store, clock, advisory_max_age=settings.inference_max_age),
         )

@@ -22,6 +22,7 @@ approvers to read.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -495,9 +496,23 @@ def _record(
                 "input_digest": None if scanned.input is None else digest_of(scanned.input),
                 "secrets": [finding.to_json() for finding in scanned.findings],
                 "on_behalf_of": acting_for(request),
+                **_citations(request),
             },
             "request_digest": decided.digest,
             "approval": None if decided.approval is None else decided.approval.id,
             **decided.decision.to_json(),
         },
     )
+
+
+_DECISION_ID = re.compile(r"dec_[a-z2-7]{16}")
+
+
+def _citations(request: Request) -> dict[str, list[str]]:
+    """``derived_from``: the inference decisions the request cites, so an investigation
+    can tell which decisions rested on which inferences (absent when it cites none).
+    Only strings shaped like decision ids are kept: the log keeps no free text an agent
+    chose to put there."""
+    ids = cited(request.context) if "derived_from" in request.context else None
+    kept = [one for one in ids or () if _DECISION_ID.fullmatch(one)]
+    return {"derived_from": kept} if kept else {}

@@ -30,6 +30,12 @@ NAV: tuple[Area, ...] = (
     Area("agents", "Agents", "/ui/agents"),
     Area("audit", "Audit", "/ui/audit", frozenset({HumanRole.ADMIN, HumanRole.AUDITOR})),
     Area("posture", "Posture", "/ui/posture", frozenset({HumanRole.ADMIN, HumanRole.AUDITOR})),
+    Area(
+        "analytics",
+        "Approval stats",
+        "/ui/approvals/stats",
+        frozenset({HumanRole.ADMIN, HumanRole.AUDITOR}),
+    ),
 )
 
 

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from charter.server.console.pages import agents, audit, inbox, posture, reviews, sign_in
+from charter.server.console.pages import (
+    agents,
+    analytics,
+    audit,
+    inbox,
+    posture,
+    reviews,
+    sign_in,
+)
 
 __all__ = ["PAGES"]
 
-PAGES = (sign_in, inbox, reviews, agents, audit, posture)
+# analytics before inbox: /approvals/stats is no approval id
+PAGES = (sign_in, analytics, inbox, reviews, agents, audit, posture)
