@@ -69,6 +69,7 @@ def build(settings: Settings, *, group_commit: bool = True, reviews: bool = True
             committer=committer,
             advisory_max_age=settings.inference_max_age,
             outcomes=ReviewOutcomes() if reviews else None,
+            replay_retention=settings.replay_retention,
         ),
     )
     application = create_app(services, settings)

@@ -68,6 +68,7 @@ EXERCISED = {
     "audit_public_key",
     "apply_policy",
     "diff_policy",
+    "simulate_policy",  # tests/test_simulation.py
     "active_policy",
     "policy_revisions",
     "activate_policy",

@@ -12,6 +12,7 @@
 | ``CHARTER_CHECKPOINT_INTERVAL`` | ``60s`` | how often the server signs an audit checkpoint |
 | ``CHARTER_RECERTIFY_AFTER`` | ``90d`` | default recertify-by date of a new agent, from registration |
 | ``CHARTER_INFERENCE_MAX_AGE`` | ``1h`` | how long an allowed inference may be cited in ``context.derived_from`` |
+| ``CHARTER_REPLAY_RETENTION`` | ``30d`` | how long each decision's masked request is kept for policy simulation (``0``: not kept; at most ``400d``) |
 | ``CHARTER_STORE_TIMEOUT`` | ``5s`` | longest a request waits on a store that does not answer (then 503) |
 | ``CHARTER_STORE_CONNECT_RETRY`` | ``30s`` | how long ``charter serve`` retries an unreachable store at start |
 | ``CHARTER_CONSOLE_SESSION_TTL`` | ``8h`` | longest a console session lasts from sign-in (never beyond its token) |
@@ -46,7 +47,19 @@ from charter.identity.sessions import SessionLifetimes
 from charter.posture.findings import Thresholds as PostureThresholds
 from charter.reviews.campaigns import Overdue, PastRecertification, ReviewSettings
 
-__all__ = ["MAX_DURATION", "Settings", "parse_duration"]
+__all__ = [
+    "MAX_DURATION",
+    "MAX_REPLAY_RETENTION",
+    "REPLAY_RETENTION",
+    "Settings",
+    "parse_duration",
+]
+
+
+REPLAY_RETENTION = timedelta(days=30)
+"""How long decisions' requests are kept for replay unless told otherwise."""
+MAX_REPLAY_RETENTION = timedelta(days=400)
+"""The longest replay retention: the requests kept are masked, yet still what was asked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +78,9 @@ class Settings:
     recertify_after: timedelta = timedelta(days=90)
     reviews: ReviewSettings = field(default_factory=ReviewSettings)
     inference_max_age: timedelta = timedelta(hours=1)
+    replay_retention: timedelta = REPLAY_RETENTION
+    """How long each decision's masked request is kept for policy simulation (zero: not
+    kept); at most ``MAX_REPLAY_RETENTION``."""
     store_timeout: timedelta = timedelta(seconds=5)
     """Bounds every wait on the store (``charter.storage.sql.bounds``)."""
     store_connect_retry: timedelta = timedelta(seconds=30)
@@ -144,6 +160,8 @@ class Settings:
         values["posture"] = _posture(env)
         if "CHARTER_INFERENCE_MAX_AGE" in env:
             values["inference_max_age"] = parse_duration(env["CHARTER_INFERENCE_MAX_AGE"])
+        if "CHARTER_REPLAY_RETENTION" in env:
+            values["replay_retention"] = _replay_retention(env["CHARTER_REPLAY_RETENTION"])
         if "CHARTER_STORE_TIMEOUT" in env:
             values["store_timeout"] = parse_duration(env["CHARTER_STORE_TIMEOUT"])
         if "CHARTER_STORE_CONNECT_RETRY" in env:
@@ -155,6 +173,19 @@ class Settings:
             )
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _replay_retention(text: str) -> timedelta:
+    """``0`` or ``off``: requests are not kept; otherwise a duration up to the maximum."""
+    if text.strip().lower() in ("0", "off"):
+        return timedelta(0)
+    retention = parse_duration(text)
+    if retention > MAX_REPLAY_RETENTION:
+        raise InvalidInput(
+            f"CHARTER_REPLAY_RETENTION must be at most {MAX_REPLAY_RETENTION.days}d",
+            code=ErrorCode.INVALID_SETTING,
+        )
+    return retention
 
 
 _BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}

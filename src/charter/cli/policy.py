@@ -1,4 +1,5 @@
-"""``charter policy``: validate, test and check offline; apply, diff, roll back on a server."""
+"""``charter policy``: validate, test and check offline; apply, diff, simulate, roll back on
+a server."""
 
 from __future__ import annotations
 
@@ -35,8 +36,8 @@ from charter.codes import ErrorCode
 __all__ = ["app"]
 
 app = group(
-    "Policy as code: validate, test, check and schema offline; apply, diff, rollback and "
-    "revisions on a server."
+    "Policy as code: validate, test, check and schema offline; apply, diff, simulate, "
+    "rollback and revisions on a server."
 )
 
 _ROLLBACK_KEEPS_AGENTS = (
@@ -268,6 +269,122 @@ def diff(
         _show_review_outcomes(result.get("review_outcomes_not_reflected") or [])
 
     emit(result, as_json=as_json, human=human)
+
+
+_FLIP_KINDS = (
+    "allow_to_deny",
+    "deny_to_allow",
+    "to_allow",
+    "to_deny",
+    "to_approval_required",
+    "to_step_up_required",
+    "fields_changed",
+)
+"""The flip kinds ``--fail-on`` names (``charter.simulation.FlipKind``: the CLI does not
+load the evaluator to read them)."""
+
+
+def _fail_on(text: str | None) -> set[str]:
+    """``--fail-on``'s kinds, comma-separated; an unknown one is a usage error."""
+    from charter.errors import InvalidInput
+
+    kinds = {kind.strip() for kind in (text or "").split(",") if kind.strip()}
+    unknown = sorted(kinds - set(_FLIP_KINDS))
+    if unknown:
+        raise InvalidInput(
+            f"--fail-on: unknown flip kind {unknown[0][:64]!r}",
+            code=ErrorCode.INVALID_INPUT,
+            help=f"name some of: {', '.join(_FLIP_KINDS)}",
+        )
+    return kinds
+
+
+@app.command()
+def simulate(
+    directory: Directory,
+    since: Annotated[
+        str,
+        typer.Option(
+            "--since",
+            help="How far back to replay recorded decisions: a duration (7d, 24h).",
+            show_default=False,
+        ),
+    ],
+    agent: Annotated[
+        str | None,
+        typer.Option("--agent", help="Replay this agent's decisions only.", show_default=False),
+    ] = None,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit 3 if any flip of these kinds is found (comma-separated, e.g. "
+            "deny_to_allow,allow_to_deny).",
+            show_default=False,
+        ),
+    ] = None,
+    server: Server = "http://127.0.0.1:8080",
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Replay the decisions recorded in the last --since against a policy directory, and
+    show which would flip, by kind and by the rule that caused them."""
+    from charter.durations import parse_duration
+    from charter.policy import PolicyInvalid
+
+    with parsing():
+        parse_duration(since)
+        forbidden = _fail_on(fail_on)
+    with client(server, token) as charter:
+        files = _files(directory)
+        try:
+            result = charter.simulate_policy(files, since=since.strip(), agent=agent)
+        except PolicyInvalid as invalid:
+            raise _refuse(invalid, as_json, "the policy is not valid; nothing replayed") from None
+
+    def human() -> None:
+        _show_simulation(result)
+
+    emit(result, as_json=as_json, human=human)
+    found = sorted(kind for kind in forbidden if kind in result["flips"])
+    if found:
+        err.print(f"forbidden flips found: {', '.join(found)}", markup=False)
+        raise typer.Exit(Exit.NO)
+
+
+def _show_simulation(result: dict[str, Any]) -> None:
+    """The simulation's totals, flips by kind and rule with examples, and what was not
+    replayed."""
+    scope = f" for {result['agent']}" if result.get("agent") else ""
+    out.print(
+        f"replayed {result['replayed']} of {result['considered']} decisions{scope} since "
+        f"{result['since']} against {result['revision']}: {result['flipped']} flipped, "
+        f"{result['unchanged']} unchanged",
+        markup=False,
+    )
+    for kind, found in result["flips"].items():
+        out.print(f"{kind}: {found['count']}", markup=False)
+        for rule in found["by_rule"]:
+            out.print(f"  {rule['rule']}: {rule['count']}", markup=False)
+            for example in rule["examples"]:
+                out.print(
+                    f"    {example['decision_id']} {example['agent']} {example['action']} "
+                    f"{example['resource']}: {example['before']['decision']} -> "
+                    f"{example['after']['decision']} ({example['after']['code']})",
+                    markup=False,
+                )
+    for skipped in result["not_replayed"]:
+        err.print(
+            f"not replayed: {skipped['count']} {skipped['reason']} "
+            f"({skipped['explanation']}), e.g. {', '.join(skipped['examples'])}",
+            markup=False,
+        )
+    if result["truncated"]:
+        err.print(
+            "note: the window held more decisions than one simulation replays; "
+            "narrow --since or name an --agent",
+            markup=False,
+        )
 
 
 def _show_review_outcomes(outcomes: list[dict[str, Any]]) -> None:

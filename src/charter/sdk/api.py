@@ -346,6 +346,17 @@ class Api(DecisionCalls):
         return Call("POST", "/v1/policies/diff", _OBJECT, json={"files": dict(files)})
 
     @operation
+    def simulate_policy(
+        self, files: Mapping[str, str], *, since: str, agent: str | None = None
+    ) -> Call[dict[str, Any]]:
+        """Replay the decisions of the last ``since`` (``7d``), of ``agent`` if given,
+        against ``files``: flips by kind and rule, and what could not be replayed."""
+        body: dict[str, Any] = {"files": dict(files), "since": since}
+        if agent is not None:
+            body["agent"] = agent
+        return Call("POST", "/v1/policies/simulate", _OBJECT, json=body)
+
+    @operation
     def active_policy(self) -> Call[dict[str, Any] | None]:
         """The active revision with its files, or None."""
         return Call("GET", "/v1/policies/active", _OBJECT_OR_NULL)

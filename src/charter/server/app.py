@@ -69,13 +69,16 @@ async def _sweep_loop(services: Services) -> None:
 
 
 _REVIEW_SECONDS = 60.0
-"""How often the access reviews' clock runs (recertification, due dates, hand-offs)."""
+"""How often the access reviews' clock runs (recertification, due dates, hand-offs), and
+expired replay requests are purged."""
 
 
 async def _review_loop(services: Services) -> None:
     while True:
         await asyncio.sleep(_REVIEW_SECONDS)
         try:
+            # Requests kept for policy simulation past their retention, a bounded pass.
+            await run_in_threadpool(services.simulation.purge)
             report = await run_in_threadpool(services.review_sweep.run)
             if report.overdue or report.suspended or report.recertification_items:
                 log.info(

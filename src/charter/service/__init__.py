@@ -30,6 +30,7 @@ from charter.service.review_sweep import ReviewSweeper, SweepReport
 from charter.service.reviews import CampaignView, ItemDecision, ReviewService, StartCampaign
 from charter.service.secrets import LeakService, scanner_from
 from charter.service.sessions import SessionService
+from charter.service.simulation import SimulationService
 from charter.service.tokens import TokenService
 from charter.service.usage import UsageService
 from charter.service.webhooks import WebhookService, secrets_from
@@ -62,6 +63,7 @@ __all__ = [
     "ReviewSweeper",
     "Services",
     "SessionService",
+    "SimulationService",
     "StartCampaign",
     "SweepReport",
     "TokenService",
@@ -97,6 +99,7 @@ class Services:
     compliance: ComplianceService
     posture: PostureService
     analytics: AnalyticsService
+    simulation: SimulationService
 
     def follow_change(self, topic: str) -> None:
         """Bring what this process holds in memory up to date with a change another
@@ -145,6 +148,7 @@ class Services:
             advisory_max_age=settings.inference_max_age,
             follow_activation=policies.hold_active,
             outcomes=outcomes,
+            replay_retention=settings.replay_retention,
         )
         return cls(
             store=store,
@@ -190,4 +194,5 @@ class Services:
             compliance=ComplianceService(store, clock, evidence),
             posture=PostureService(store, clock, settings.posture),
             analytics=AnalyticsService(store, clock),
+            simulation=SimulationService(store, clock, advisory_max_age=settings.inference_max_age),
         )

@@ -116,6 +116,7 @@ class DecisionService:
         committer: GroupCommitter | None = None,
         advisory_max_age: timedelta = ADVISORY_MAX_AGE,
         outcomes: ReviewOutcomes | None = None,
+        replay_retention: timedelta = timedelta(0),
     ) -> None:
         self._store, self._clock, self._compiled, self._ids = store, clock, compiled, ids
         self._follow = follow_activation
@@ -123,6 +124,7 @@ class DecisionService:
         self._committer = committer
         self._advisory_max_age = advisory_max_age
         self._outcomes = outcomes
+        self._replay_retention = replay_retention
 
     def _write(self, work: Callable[[UnitOfWork], T]) -> T:
         # Group commit (service/commits.py): concurrent decisions share one transaction.
@@ -352,6 +354,15 @@ class DecisionService:
                     unit.advisories.add(advisory)
             one = Decided(decision_id, decision, digest, approval, scanned.findings)
             unit.audit.append(_record(actor, shown, scanned, one, now))
+            if self._replay_retention:
+                # Kept for policy simulation: written with the batch, in one insert.
+                unit.replays.keep(
+                    decision_id,
+                    agent=shown.agent,
+                    decided_at=now,
+                    expires_at=now + self._replay_retention,
+                    request=snapshot,
+                )
             decided.append(one)
         return decided
 

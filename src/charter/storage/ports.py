@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from charter.approvals.grants import GrantRecord, GrantStatus
 from charter.approvals.model import Approval, ApprovalStatus, Ballot
@@ -48,6 +48,7 @@ __all__ = [
     "LeakStore",
     "PolicyState",
     "PolicyStore",
+    "ReplayStore",
     "ReviewStore",
     "SessionStore",
     "Store",
@@ -480,6 +481,34 @@ class UsageStore(Protocol):
         ...
 
 
+class ReplayStore(Protocol):
+    """Decisions' masked requests, kept for policy simulation until they expire."""
+
+    def keep(
+        self,
+        decision_id: str,
+        *,
+        agent: str,
+        decided_at: datetime,
+        expires_at: datetime,
+        request: dict[str, Any],
+    ) -> None:
+        """Keep a decision's masked request; written with the transaction, in one insert."""
+        ...
+
+    def flush(self) -> None:
+        """Write the requests kept so far (the store calls it before committing)."""
+        ...
+
+    def get_many(self, decision_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored requests of those of ``decision_ids`` still kept, by decision id."""
+        ...
+
+    def purge(self, before: datetime, *, limit: int) -> int:
+        """Delete at most ``limit`` requests that expired before ``before``; how many."""
+        ...
+
+
 class ReviewStore(Protocol):
     """Access reviews: campaigns, items and proposals (``charter.reviews.campaigns``)."""
 
@@ -615,6 +644,11 @@ class UnitOfWork(Protocol):
     @property
     def reviews(self) -> ReviewStore:
         """Access reviews."""
+        ...
+
+    @property
+    def replays(self) -> ReplayStore:
+        """Requests kept for policy simulation."""
         ...
 
 

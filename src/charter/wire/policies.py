@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, StringConstraints
 
 from charter.wire.base import (
+    AgentId,
     InModel,
     Printable,
 )
@@ -20,6 +21,8 @@ __all__ = [
     "PolicyDiff",
     "PolicyFiles",
     "PolicyRevisionOut",
+    "PolicySimulate",
+    "PolicySimulation",
     "ReviewOutcomeNotReflected",
 ]
 
@@ -119,3 +122,33 @@ class PolicyRevisionOut(BaseModel):
     created_at: str
     created_by: str
     summary: dict[str, Any]
+
+
+class PolicySimulate(PolicyFiles):
+    """A candidate policy as files, replayed against the decisions of the last ``since``
+    (``7d``, ``24h``: at most 400 days), of one agent if ``agent`` is given."""
+
+    since: Annotated[str, StringConstraints(max_length=16, pattern=r"^[0-9]{1,9}[smhd]$")]
+    agent: AgentId | None = None
+
+
+class PolicySimulation(BaseModel):
+    """What replaying the recorded decisions against a candidate policy found."""
+
+    revision: str
+    """The candidate's revision id."""
+    since: str
+    until: str
+    agent: str | None
+    considered: int
+    """Decisions recorded in the window (up to the bound)."""
+    replayed: int
+    unchanged: int
+    flipped: int
+    not_replayed_count: int
+    truncated: bool
+    """True when the window held more decisions than one simulation replays."""
+    flips: dict[str, dict[str, Any]]
+    """By kind: ``count`` and ``by_rule`` (rule, count, examples)."""
+    not_replayed: list[dict[str, Any]]
+    """By reason: ``reason``, ``explanation``, ``count``, ``examples`` (decision ids)."""

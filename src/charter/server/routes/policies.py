@@ -1,4 +1,4 @@
-"""``/v1/policies``: apply, diff, read and roll back policy revisions."""
+"""``/v1/policies``: apply, diff, simulate, read and roll back policy revisions."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from charter.durations import parse_duration
 from charter.server.deps import Caller, Wired
 from charter.wire.policies import (
     PolicyActivated,
@@ -14,6 +15,8 @@ from charter.wire.policies import (
     PolicyDiff,
     PolicyFiles,
     PolicyRevisionOut,
+    PolicySimulate,
+    PolicySimulation,
 )
 
 __all__ = ["router"]
@@ -44,6 +47,16 @@ def apply_policy(services: Wired, caller: Caller, body: PolicyFiles) -> PolicyAp
 def diff_policy(services: Wired, caller: Caller, body: PolicyFiles) -> PolicyDiff:
     """What applying these files would change against the active revision."""
     return PolicyDiff.model_validate(services.policies.diff(caller, body.files))
+
+
+@router.post("/simulate")
+def simulate_policy(services: Wired, caller: Caller, body: PolicySimulate) -> PolicySimulation:
+    """Replay the decisions recorded in a window against these files: the flips by kind
+    and rule, and the decisions that could not be replayed, with why."""
+    found = services.simulation.simulate(
+        caller, body.files, since=parse_duration(body.since), agent=body.agent
+    )
+    return PolicySimulation.model_validate(found)
 
 
 @router.get("/active")

@@ -25,6 +25,7 @@ __all__ = [
     "permission_usage",
     "policy_revisions",
     "policy_state",
+    "replay_requests",
     "sessions",
     "webhook_deliveries",
     "webhooks",
@@ -382,4 +383,15 @@ review_proposals = sa.Table(
     sa.Column("decision_id", sa.String(40), nullable=False),
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Index("ix_review_proposals_item", "item_id", "at"),
+)
+
+# Replay: the masked request of each decision, kept for policy simulation until it expires.
+replay_requests = sa.Table(
+    "replay_requests",
+    metadata,
+    sa.Column("decision_id", sa.String(24), primary_key=True),
+    sa.Column("agent_id", sa.String(63), nullable=False),
+    sa.Column("decided_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("request", sa.JSON, nullable=False),
 )

@@ -32,6 +32,7 @@ from charter.storage.sql.audit import SqlAuditStore
 from charter.storage.sql.bounds import StoreBounds, bounded_connection_class
 from charter.storage.sql.identity import SqlAgentStore, SqlCredentialStore, SqlHumanStore
 from charter.storage.sql.policy import SqlPolicyStore
+from charter.storage.sql.replays import SqlReplayStore
 from charter.storage.sql.reviews import SqlReviewStore
 from charter.storage.sql.secrets import SqlAdvisoryStore, SqlLeakStore
 from charter.storage.sql.sessions import SqlSessionStore
@@ -70,6 +71,7 @@ class SqlUnitOfWork:
     sessions: SqlSessionStore
     usage: SqlUsageStore
     reviews: SqlReviewStore
+    replays: SqlReplayStore
 
     @classmethod
     def on(cls, conn: Connection, samples: UsageSamples | None = None) -> SqlUnitOfWork:
@@ -90,6 +92,7 @@ class SqlUnitOfWork:
             sessions=SqlSessionStore(conn),
             usage=SqlUsageStore(conn, samples),
             reviews=SqlReviewStore(conn),
+            replays=SqlReplayStore(conn),
         )
 
 
@@ -225,6 +228,7 @@ class SqlStore:
                     unit.audit.head(lock=True)
                 yield unit
                 unit.usage.flush()  # the uses noted, one row per permission
+                unit.replays.flush()  # the requests kept for replay, one insert
                 unit.audit.flush()  # the records appended, written before the commit
             unit.usage.committed()
 
