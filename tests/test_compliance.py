@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
 from charter.clock import ManualClock
+from charter.posture import FindingKind
 from charter.posture.controls import FRAMEWORKS, controls_of
-from charter.service import Services
+from charter.service import SYSTEM, Services
 from charter.storage.keyfile import public_key_pem
 from tests.compliance_scene import busy_scene
 from tests.helpers import charter_cli
@@ -124,6 +126,51 @@ def test_findings_hold_controls_back_and_are_cited(
     assert _verify(tmp_path, report, public_pem)["ok"]
     # Only the findings naming one of the framework's controls are kept.
     assert [f["id"] for f in _report(scene, "nist-csf")["findings"]] == ["stale"]
+
+
+def test_real_posture_findings_hold_controls_back_in_every_framework(
+    scene: Scene, services: Services, tmp_path: Path, public_pem: Path
+) -> None:
+    def status(framework: str) -> dict[str, str]:
+        return {c["id"]: c["status"] for c in _report(scene, framework)["controls"]}
+
+    assert status("nist-csf")["PR.AA-04"] == "met"
+    assert status("owasp-nhi")["NHI10"] == "met"
+    # A thirty-day agent token, an action done on behalf of a person with no step-up,
+    # and an agent whose owner has left: three findings posture finds on its own.
+    services.tokens.issue_for_agent(SYSTEM, "ops-bot", ttl=timedelta(days=30))
+    on_behalf = {"capability": "do", "action": "review.draft", "resource": "reviews/1"}
+    on_behalf["context"] = {"on_behalf_of": "user:olga"}  # type: ignore[assignment]
+    assert scene.decide(on_behalf)["decision"] == "allow"
+    services.humans.deactivate(SYSTEM, "user:olga", reason="left")
+    found = {f.kind: f for f in services.posture.findings(SYSTEM)}
+    token = found[FindingKind.LONG_LIVED_TOKEN]
+    step_up = found[FindingKind.ON_BEHALF_WITHOUT_STEP_UP]
+    orphan = found[FindingKind.ORPHANED_AGENT]
+    assert (token.severity, step_up.severity, orphan.severity) == ("medium", "medium", "high")
+    seqs = step_up.evidence["seqs"]
+    assert seqs
+    for framework in FRAMEWORKS:
+        report = _report(scene, framework)
+        controls = {c["id"]: c for c in report["controls"]}
+        findings = {f["id"]: f for f in report["findings"]}
+        bundled = {r["seq"] for r in report["evidence"]["records"]}
+        for finding in (token, step_up, orphan):
+            mine = [c.id for c in controls_of(framework) if c.id in finding.controls]
+            assert mine, (framework, finding.kind)  # each maps into every framework
+            assert {f"{framework}:{c}" for c in mine} <= set(findings[finding.id]["controls"])
+            for control in mine:
+                assert finding.id in controls[control]["findings"]
+                blocked = "gap" if finding is orphan else controls[control]["status"]
+                assert controls[control]["status"] == blocked != "met", control
+        # The records the finding quotes are cited for its controls and are in the bundle.
+        assert findings[step_up.id]["evidence"] == seqs
+        for control in (c for c in step_up.controls if c in controls):
+            assert set(seqs) <= set(controls[control]["evidence"])
+        assert set(seqs) <= bundled
+        assert _verify(tmp_path, report, public_pem)["ok"]
+    assert status("nist-csf")["PR.AA-04"] == "partial"  # only the medium token finding
+    assert status("owasp-nhi")["NHI10"] == "partial"
 
 
 def test_markdown_and_html_reports(scene: Scene) -> None:
