@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
 from charter.clock import ManualClock
+from charter.compliance.figures import CONTROL_FIGURES
 from charter.posture import FindingKind
 from charter.posture.controls import FRAMEWORKS, controls_of
 from charter.service import SYSTEM, Services
@@ -86,6 +87,16 @@ def test_each_framework_reports_and_its_evidence_verifies_offline(
     # The bundle, and the whole JSON report, verify with the public key only.
     assert _verify(tmp_path, bundle, public_pem)["ok"]
     assert _verify(tmp_path, report, public_pem)["records"] == len(cited)
+
+
+def test_figures_speak_to_controls_of_the_one_catalogue(scene: Scene) -> None:
+    ids = {c.id for framework in FRAMEWORKS for c in controls_of(framework)}
+    assert set(CONTROL_FIGURES) <= ids
+    figures = {f["id"] for f in _report(scene, "nist-csf")["figures"]}
+    assert {f for wanted in CONTROL_FIGURES.values() for f in wanted} == figures
+    shown = {c["id"]: c["figures"] for c in _report(scene, "owasp-agentic")["controls"]}
+    assert shown["ASI03"] == ["median_token_lifetime", "agents_past_recertify"]
+    assert shown["ASI04"] == []
 
 
 def test_figures_read_the_log(scene: Scene) -> None:
