@@ -116,6 +116,7 @@ def only(scene: Scene, kind: FindingKind, obj: str | None = None) -> dict[str, A
 
 def test_every_kind_maps_to_known_controls() -> None:
     ids = {control.id for control in CONTROLS}
+    assert len(ids) == len(CONTROLS)  # unique across frameworks: reports look them up by id
     assert set(FINDING_CONTROLS) == {kind.value for kind in FindingKind}
     for kind, controls in FINDING_CONTROLS.items():
         assert controls, kind

@@ -20,7 +20,7 @@ app = group("Compliance: report (control status, live figures, verifiable eviden
 
 
 class FrameworkId(StrEnum):
-    """The frameworks a report can be made for (charter.compliance.frameworks)."""
+    """The frameworks a report can be made for (the keys of charter.posture.controls.FRAMEWORKS)."""
 
     OWASP_AGENTIC = "owasp-agentic"
     OWASP_NHI = "owasp-nhi"

@@ -14,7 +14,14 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["CITED_PER_FIGURE", "Figure", "FigureState", "Figures", "compute_figures"]
+__all__ = [
+    "CITED_PER_FIGURE",
+    "CONTROL_FIGURES",
+    "Figure",
+    "FigureState",
+    "Figures",
+    "compute_figures",
+]
 
 CITED_PER_FIGURE = 20
 """Records cited per figure: the newest, enough to sample, small enough to check."""
@@ -228,3 +235,32 @@ def compute_figures(records: Iterable[Mapping[str, Any]], now: datetime) -> Figu
     approval, waits = _approvals(listed)
     figures = [*_agents(listed, now), _tokens(listed), *decided, approval]
     return Figures({f.id: f for f in figures}, by_day, waits)
+
+
+CONTROL_FIGURES: Mapping[str, tuple[str, ...]] = {
+    # OWASP Top 10 for Agentic Applications (owasp-agentic)
+    "ASI02": ("denied_by_invariants",),
+    "ASI03": ("median_token_lifetime", "agents_past_recertify"),
+    "ASI06": ("decisions_recorded",),
+    "ASI07": ("decisions_recorded",),
+    "ASI09": ("median_approval_wait",),
+    "ASI10": ("agents_with_owner", "agents_past_recertify"),
+    # OWASP Non-Human Identities Top 10 (owasp-nhi)
+    "NHI1": ("agents_with_owner", "agents_past_recertify"),
+    "NHI2": ("secrets_caught",),
+    "NHI4": ("median_token_lifetime",),
+    "NHI5": ("denied_by_invariants", "agents_past_recertify"),
+    "NHI7": ("median_token_lifetime",),
+    "NHI9": ("decisions_recorded",),
+    "NHI10": ("decisions_recorded",),
+    # NIST CSF 2.0 (nist-csf)
+    "GV.RR-02": ("agents_with_owner",),
+    "ID.AM-08": ("agents_past_recertify",),
+    "PR.AA-01": ("agents_with_owner", "median_token_lifetime"),
+    "PR.AA-05": ("agents_past_recertify", "median_approval_wait"),
+    "PR.PS-04": ("decisions_recorded",),
+    "DE.CM-03": ("denied_by_invariants",),
+    "DE.CM-09": ("secrets_caught",),
+}
+"""Control id (of the catalogue in ``charter.posture.controls``) -> the ids of the live
+figures that speak to it. A control absent here has no figure: only findings move it."""

@@ -1,6 +1,9 @@
 """A compliance report: each control's status, mechanisms, figures and findings, with
 the evidence bundle that proves the cited records are in the signed log.
 
+The controls are the catalogue's (``charter.posture.controls``); this module adds the
+live figures ``CONTROL_FIGURES`` names for each.
+
 Status: ``gap`` when a critical or high finding, or a failing figure, holds the control
 back; ``partial`` for any other finding or a figure that warns; ``met`` otherwise.
 """
@@ -16,11 +19,33 @@ from typing import Any
 
 from charter.audit.evidence import MAX_CITED, EvidenceBundle
 from charter.clock import format_time
-from charter.compliance.figures import Figure, Figures, FigureState
+from charter.compliance.figures import CONTROL_FIGURES, Figure, Figures, FigureState
 from charter.compliance.findings import BLOCKING, Finding, FindingLike, Severity
-from charter.compliance.frameworks import Control, Framework
+from charter.posture.controls import FRAMEWORKS, Control, controls_of
 
-__all__ = ["ComplianceReport", "ControlResult", "Status", "assemble", "cited_seqs"]
+__all__ = [
+    "ComplianceReport",
+    "ControlResult",
+    "Framework",
+    "Status",
+    "assemble",
+    "cited_seqs",
+    "framework",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Framework:
+    """One framework of the catalogue, with its controls."""
+
+    id: str
+    title: str
+    controls: tuple[Control, ...]
+
+
+def framework(framework_id: str) -> Framework:
+    """The framework keyed ``framework_id``; ``KeyError`` names the known ones."""
+    return Framework(framework_id, FRAMEWORKS.get(framework_id, ""), controls_of(framework_id))
 
 
 class Status(StrEnum):
@@ -124,10 +149,10 @@ def _results(
 ) -> tuple[ControlResult, ...]:
     results = []
     for control in framework.controls:
-        ref = framework.ref(control)
-        mine = tuple(f for f in findings if ref in f.controls)
-        shown = tuple(figures.by_id[f] for f in control.figures if f in figures.by_id)
-        results.append(ControlResult(control, ref, _status(shown, mine), shown, mine))
+        mine = tuple(f for f in findings if control.ref in f.controls)
+        wanted = CONTROL_FIGURES.get(control.id, ())
+        shown = tuple(figures.by_id[f] for f in wanted if f in figures.by_id)
+        results.append(ControlResult(control, control.ref, _status(shown, mine), shown, mine))
     return tuple(results)
 
 
@@ -149,7 +174,7 @@ def assemble(
     at: datetime,
 ) -> ComplianceReport:
     """The report on ``framework``; only findings naming one of its controls are kept."""
-    refs = {framework.ref(c) for c in framework.controls}
+    refs = {c.ref for c in framework.controls}
     kept = tuple(f for f in (Finding.of(f) for f in findings) if refs & set(f.controls))
     return ComplianceReport(
         framework, at, _results(framework, figures, kept), figures, kept, bundle

@@ -1,11 +1,15 @@
 """The control catalogue: the framework controls posture findings map to, as data.
 
-Three frameworks: the OWASP Top 10 for Agentic Applications (``ASI01``..``ASI10``), the
-OWASP Non-Human Identities Top 10 (``NHI1``..``NHI10``) and the NIST Cybersecurity
-Framework 2.0 (the subcategories Charter bears on). Each control names the Charter
-mechanisms that address it, so a report can say what covers a control and which
-findings show it is not yet covered. ``FINDING_CONTROLS`` maps each kind of finding to
-the controls it is evidence against.
+Three frameworks: the OWASP Top 10 for Agentic Applications (``ASI01``..``ASI10``, under
+the key ``owasp-agentic``), the OWASP Non-Human Identities Top 10 (``NHI1``..``NHI10``)
+and the NIST Cybersecurity Framework 2.0 (the subcategories Charter bears on). Each
+control names the Charter mechanisms that address it, so a report can say what covers a
+control and which findings show it is not yet covered. ``FINDING_CONTROLS`` maps each
+kind of finding to the controls it is evidence against.
+
+This is Charter's one catalogue: posture findings and compliance reports
+(``charter.compliance``, which adds only the live figures that speak to each control)
+both read it.
 """
 
 from __future__ import annotations
@@ -13,14 +17,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CONTROLS", "FINDING_CONTROLS", "FRAMEWORKS", "Control", "controls_for"]
+__all__ = [
+    "CONTROLS",
+    "FINDING_CONTROLS",
+    "FRAMEWORKS",
+    "Control",
+    "control",
+    "controls_for",
+    "controls_of",
+]
 
 FRAMEWORKS: dict[str, str] = {
-    "owasp-asi": "OWASP Top 10 for Agentic Applications (2026)",
+    "owasp-agentic": "OWASP Top 10 for Agentic Applications (2026)",
     "owasp-nhi": "OWASP Non-Human Identities Top 10 (2025)",
     "nist-csf": "NIST Cybersecurity Framework 2.0",
 }
-"""Framework key -> name."""
+"""Framework key (as ``charter compliance report --framework`` takes it) -> name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +53,15 @@ class Control:
             "mechanisms": list(self.mechanisms),
         }
 
+    @property
+    def ref(self) -> str:
+        """The control named with its framework, ``owasp-nhi:NHI7``: unambiguous in a
+        report that mixes frameworks."""
+        return f"{self.framework}:{self.id}"
+
 
 def _asi(number: int, title: str, *mechanisms: str) -> Control:
-    return Control(f"ASI{number:02d}", "owasp-asi", title, mechanisms)
+    return Control(f"ASI{number:02d}", "owasp-agentic", title, mechanisms)
 
 
 def _nhi(number: int, title: str, *mechanisms: str) -> Control:
@@ -105,7 +123,6 @@ CONTROLS: tuple[Control, ...] = (
         "access reviews",
         "separation of duties",
     ),
-    _csf("PR.AA-06", "Physical access is managed", "(out of Charter's scope)"),
     _csf("PR.PS-04", "Log records are generated for continuous monitoring", "audit log"),
     _csf(
         "PR.DS-01",
@@ -143,3 +160,16 @@ _BY_ID = {control.id: control for control in CONTROLS}
 def controls_for(kind: str) -> tuple[Control, ...]:
     """The controls a kind of finding maps to (none for an unknown kind)."""
     return tuple(_BY_ID[id_] for id_ in FINDING_CONTROLS.get(kind, ()))
+
+
+def control(id_: str) -> Control | None:
+    """The control with id ``id_`` (ids are unique across frameworks), or ``None``."""
+    return _BY_ID.get(id_)
+
+
+def controls_of(framework: str) -> tuple[Control, ...]:
+    """The controls of ``framework``, in catalogue order; ``KeyError`` names the known
+    frameworks."""
+    if framework not in FRAMEWORKS:
+        raise KeyError(f"unknown framework {framework!r}; known: {', '.join(FRAMEWORKS)}")
+    return tuple(c for c in CONTROLS if c.framework == framework)

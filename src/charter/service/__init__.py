@@ -17,7 +17,7 @@ from charter.service.approvals import ApprovalService
 from charter.service.audit import AuditService
 from charter.service.audit_views import AuditViews
 from charter.service.commits import GroupCommitter
-from charter.service.compliance import ComplianceService
+from charter.service.compliance import ComplianceService, posture_findings
 from charter.service.decisions import DecisionService
 from charter.service.evidence import EvidenceService
 from charter.service.grants import GrantService
@@ -137,6 +137,7 @@ class Services:
         agents = AgentService(store, clock, recertify_after=settings.recertify_after)
         audit = AuditService(store, clock, signing_key=signing_key, public_key=public_key)
         evidence = EvidenceService(store, clock, audit)
+        posture = PostureService(store, clock, settings.posture)
         grants = GrantService(store, clock)
         decisions = DecisionService(
             store,
@@ -191,8 +192,8 @@ class Services:
             ),
             review_sweep=ReviewSweeper(store, clock, compiled, settings.reviews),
             evidence=evidence,
-            compliance=ComplianceService(store, clock, evidence),
-            posture=PostureService(store, clock, settings.posture),
+            compliance=ComplianceService(store, clock, evidence, posture_findings(posture)),
+            posture=posture,
             analytics=AnalyticsService(store, clock),
             simulation=SimulationService(store, clock, advisory_max_age=settings.inference_max_age),
         )

@@ -2,7 +2,8 @@
 evidence bundle for every record the report cites.
 
 ``findings`` is where posture checks plug in: a callable returning the current findings
-(each naming ``framework:control`` refs and citing record seqs); until then, none.
+(each naming ``framework:control`` refs and citing record seqs). ``Services.build`` wires
+the posture service's findings through ``charter.compliance.findings.from_posture``.
 """
 
 from __future__ import annotations
@@ -14,22 +15,35 @@ from typing import Any
 from charter.clock import Clock
 from charter.codes import ErrorCode
 from charter.compliance.figures import compute_figures
-from charter.compliance.findings import FindingLike
-from charter.compliance.frameworks import framework
+from charter.compliance.findings import FindingLike, from_posture
 from charter.compliance.render import ReportFormat, render
-from charter.compliance.report import ComplianceReport, assemble, cited_seqs
+from charter.compliance.report import ComplianceReport, assemble, cited_seqs, framework
 from charter.errors import InvalidInput
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
-from charter.service.access import require_roles
+from charter.service.access import SYSTEM, require_roles
 from charter.service.evidence import EvidenceService
+from charter.service.posture import PostureService
 from charter.storage.ports import Store
 
-__all__ = ["ComplianceService"]
+__all__ = ["ComplianceService", "posture_findings"]
 
 
 def _no_findings() -> Sequence[FindingLike]:
     return ()
+
+
+def posture_findings(posture: PostureService) -> Callable[[], Sequence[FindingLike]]:
+    """The current posture findings, as reports take them.
+
+    Read as SYSTEM: ``report_as`` has already checked that the report's caller is an
+    admin or an auditor, who may read posture anyway; posture only reads.
+    """
+
+    def current() -> Sequence[FindingLike]:
+        return [from_posture(finding) for finding in posture.findings(SYSTEM)]
+
+    return current
 
 
 class ComplianceService:

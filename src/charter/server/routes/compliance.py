@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from charter.compliance.frameworks import FRAMEWORKS
 from charter.compliance.render import ReportFormat
+from charter.posture.controls import FRAMEWORKS
 from charter.server.deps import Caller, Wired
 
 __all__ = ["router"]
@@ -27,7 +27,7 @@ FrameworkId = Annotated[str, Query(max_length=40, pattern=r"^[a-z0-9-]+$")]
 def list_frameworks(caller: Caller) -> list[dict[str, str]]:
     """The frameworks a report can be made for."""
     del caller  # any signed-in caller may see the catalogue's names
-    return [{"id": f.id, "title": f.title} for f in FRAMEWORKS.values()]
+    return [{"id": key, "title": title} for key, title in FRAMEWORKS.items()]
 
 
 @router.get("/report", response_class=Response)
