@@ -161,6 +161,22 @@ def test_the_gateway_tour_works_verbatim(served: tuple[Path, int]) -> None:
     assert '"charter/policy_revision"' in err
 
 
+def test_the_governance_tour_works_verbatim(served: tuple[Path, int]) -> None:
+    """Right after the quick start, in the same shell: posture, a report whose evidence
+    verifies with the public key only, a simulation that trips the gate, an investigation."""
+    result = _paste(_quickstart() + _block("governance-tour"), served)
+    out = result.stdout
+    assert re.search(r"^\d+ finding\(s\): \d+ high", out, re.M), out
+    assert "standing_sensitive_privilege" in out
+    assert re.search(r"^evidence OK: \d+ record\(s\) are in the log", out, re.M), out
+    assert "replayed 2 of 2 decisions" in out
+    assert "allow_to_deny: 2" in out
+    assert "CI gate: exit 3" in out
+    assert "# Investigation of agent secrets-scanner" in out
+    authority = "| allowed | agent:secrets-scanner | Role/secrets-remediator permissions[0] |"
+    assert out.count(authority) == 2, out
+
+
 def test_the_readme_names_both_commands() -> None:
     assert "make run" in README
     assert "make test" in README
