@@ -17,6 +17,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -204,3 +205,17 @@ def test_serve_says_once_that_the_store_is_unreachable_then_gives_up(tmp_path: P
     assert "Traceback" not in run.stderr
     assert "refused" in lines[0].lower()
     assert 2 <= took < 2 + 15  # retried for the configured time (plus start-up)
+
+
+def test_a_connection_handed_back_after_the_store_closed_is_closed(database_url: str) -> None:
+    # Work that outlives the store (a request or a background pass still running while
+    # its server stops) hands its connection back to a pool nobody uses any more: the
+    # store closes it then, rather than leave it open for the garbage collector.
+    store = open_store(database_url, migrate=False)
+    with store.read() as unit:
+        raw = unit.connection.connection.dbapi_connection
+        assert raw is not None
+        store.close()
+        raw.cursor().close()  # still in use until handed back
+    with pytest.raises((sqlite3.ProgrammingError, psycopg.OperationalError)):
+        raw.cursor()

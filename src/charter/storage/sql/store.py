@@ -195,6 +195,8 @@ class SqlStore:
         self.engine = engine
         self.bounds = bounds or StoreBounds()
         self._samples = UsageSamples()
+        self._closed = False
+        sa.event.listen(engine, "checkin", self._checked_in)
 
     @property
     def backend(self) -> str:
@@ -259,8 +261,17 @@ class SqlStore:
             ) from exc
 
     def close(self) -> None:
-        """Release every connection."""
+        """Release every connection: those in the pool now, and those that work still
+        running when the store closed (a request or a background pass finishing while
+        its server stops) hands back later."""
+        self._closed = True
         self.engine.dispose()
+
+    def _checked_in(self, dbapi_connection: Any, _record: Any) -> None:
+        # After close, the pool that takes a connection back is no longer used: close
+        # it here rather than leave it open for the garbage collector.
+        if self._closed and dbapi_connection is not None:
+            dbapi_connection.close()
 
 
 def open_store(url: str, *, migrate: bool = True, bounds: StoreBounds | None = None) -> SqlStore:
