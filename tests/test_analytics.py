@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -16,6 +17,7 @@ from charter.cli.main import app
 from charter.clock import ManualClock
 from charter.sdk import Client
 from charter.service import Services
+from charter.storage.keyfile import public_key_pem
 from tests.scenes import CONFIG, DEPLOY, POLICY, RESTART, Scene
 
 STRIPE = "sk_live_4eC39HqLyjWDarjtT1zdp7dcQ2xPb9Lm"
@@ -387,6 +389,31 @@ def test_the_cli_and_the_sdk_read_the_same_figures(
     refused = runner.invoke(app, ["approvals", "stats", "--since", "soon", *where])
     assert refused.exit_code != 0
     assert "invalid 'since'" in refused.output
+
+
+def test_an_investigation_exports_the_evidence_of_what_it_cites(
+    scene: Scene,
+    clock: ManualClock,
+    live_server: str,
+    tmp_path: Path,
+    signing_key: Ed25519PrivateKey,
+) -> None:
+    build_mixed_history(scene, clock)
+    rita = scene.tokens["user:rita"]["Authorization"].removeprefix("Bearer ")
+    where = ["--server", live_server, "--token", rita]
+    bundle, key = tmp_path / "evidence.json", tmp_path / "audit.pub"
+    key.write_text(public_key_pem(signing_key.public_key()), encoding="utf-8")
+    written = runner.invoke(
+        app, ["agents", "investigate", "ops-bot", "--since", "1d", "--bundle", str(bundle), *where]
+    )
+    assert written.exit_code == 0, written.output
+    cited = investigation(scene).json()["audit_seqs"]
+    assert [record["seq"] for record in json.loads(bundle.read_text())["records"]] == cited
+    checked = runner.invoke(
+        app, ["audit", "verify-evidence", str(bundle), "--public-key", str(key), "--json"]
+    )
+    assert checked.exit_code == 0, checked.output
+    assert json.loads(checked.output)["records"] == len(cited)
 
 
 def test_decision_records_keep_only_decision_ids_as_citations(scene: Scene) -> None:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from charter.audit.evidence import MAX_CITED
 from charter.cli.common import AsJson, Server, Token, client, emit, out, table
 
 __all__ = ["investigate", "stats"]
@@ -114,17 +115,40 @@ def investigate(
         Path | None,
         typer.Option("--output", "-o", help="File (default stdout).", show_default=False),
     ] = None,
+    bundle: Annotated[
+        Path | None,
+        typer.Option(
+            "--bundle",
+            help="Also write the evidence bundle of the records it cites, for 'charter "
+            "audit verify-evidence' (admins and auditors).",
+            show_default=False,
+        ),
+    ] = None,
     server: Server = "http://127.0.0.1:8080",
     token: Token = None,
 ) -> None:
     """An agent's incident view: its timeline, what allowed each step, secrets seen, and
     the blast radius (admins, auditors, the agent's owner)."""
     with client(server, token) as charter:
+        found = charter.investigate_agent(agent_id, since=since)
         if format is Format.JSON:
-            text = json.dumps(charter.investigate_agent(agent_id, since=since), indent=2) + "\n"
+            text = json.dumps(found, indent=2) + "\n"
         else:
             text = charter.investigate_agent_markdown(agent_id, since=since)
+        cited = [int(seq) for seq in found.get("audit_seqs", [])]
+        if bundle is not None and len(cited) > MAX_CITED:
+            raise typer.BadParameter(
+                f"the investigation cites {len(cited)} audit records and a bundle holds at "
+                f"most {MAX_CITED}: narrow --since",
+                param_hint="--bundle",
+            )
+        evidence = charter.audit_evidence(cited) if bundle is not None and cited else None
     if output is None:
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
+    if bundle is not None:
+        if evidence is None:
+            typer.echo("no records are cited, so no evidence bundle was written", err=True)
+        else:
+            bundle.write_text(json.dumps(evidence, indent=2, sort_keys=True) + "\n", "utf-8")
