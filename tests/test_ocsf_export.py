@@ -123,11 +123,15 @@ def webhooks_and_leaks(scene: Scene) -> None:
     hook = ok(post(scene, "/v1/webhooks", "user:rita", {"url": "https://hooks.example.com/c"}), 201)
     removed = scene.api.delete(f"/v1/webhooks/{hook['id']}", headers=scene.tokens["user:rita"])
     assert removed.status_code in (200, 204), removed.text
-    ok(post(scene, "/v1/leaks", "user:rita", {"value": SECRET, "note": "in a deploy log"}), 201)
+    leak = ok(
+        post(scene, "/v1/leaks", "user:rita", {"value": SECRET, "note": "in a deploy log"}), 201
+    )
     leaked = scene.decide({**DRAFT, "input": {"log": f"export TOKEN={SECRET}"}})
     assert leaked["code"] == "leaked_secret"
     scanned = ok(post(scene, "/v1/secrets/scan", "ops-bot", {"content": f"x {SECRET}"}))
     assert SECRET not in json.dumps(scanned)
+    rotated = f"/v1/leaks/{leak['fingerprint']}/rotated"
+    ok(post(scene, rotated, "user:rita", {"note": "rotated at the provider"}), 201)
 
 
 def reviews(scene: Scene, clock: ManualClock) -> dict[str, str]:
@@ -328,6 +332,9 @@ def check_entities(by_type: dict[str, list[dict[str, Any]]]) -> None:
     [leak] = by_type["secret.leak_reported"]
     assert leak["entity"]["uid"].startswith("fp_")
     assert leak["severity_id"] == 4
+    [rotated] = by_type["secret.leak_rotated"]
+    assert (rotated["activity_id"], rotated["severity_id"]) == (3, 1)
+    assert rotated["entity"]["uid"] == leak["entity"]["uid"]
     [redacted] = by_type["secret.leak_redacted"]
     assert (redacted["class_uid"], redacted["action"]) == (6003, "Modified")
     reassigned = by_type["review.item_reassigned"]

@@ -78,6 +78,7 @@ _MAPPERS: dict[str, _Mapper] = {
             "webhook.added",
             "webhook.removed",
             "secret.leak_reported",
+            "secret.leak_rotated",
         ),
         managed,
     ),

@@ -44,6 +44,7 @@ _ENTITIES: dict[str, tuple[str, int, str, int]] = {
     "webhook.added": ("webhook", 1, "Create", 2),
     "webhook.removed": ("webhook", 4, "Delete", 2),
     "secret.leak_reported": ("leaked_secret", 1, "Create", 4),
+    "secret.leak_rotated": ("leaked_secret", 3, "Update", 1),
 }
 
 _VOTES = {"approval.approved": "approve", "approval.denied": "deny"}
