@@ -7,9 +7,10 @@ the reads. Admins and auditors may see it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from charter.approvals.grants import GrantRecord, GrantStatus
 from charter.approvals.model import Approval
@@ -131,48 +132,42 @@ class PostureService:
         )
 
 
-def _agents(unit: UnitOfWork) -> list[Agent]:
-    found: list[Agent] = []
+T = TypeVar("T")
+
+
+def _every(page_of: Callable[[str | None], list[T]], key: Callable[[T], str]) -> list[T]:
+    """Every item a paged read gives, page after page."""
+    found: list[T] = []
     after: str | None = None
     while True:
-        page = unit.agents.list(after=after, limit=_PAGE)
+        page = page_of(after)
         found.extend(page)
         if len(page) < _PAGE:
             return found
-        after = page[-1].id
+        after = key(page[-1])
+
+
+def _agents(unit: UnitOfWork) -> list[Agent]:
+    return _every(lambda after: unit.agents.list(after=after, limit=_PAGE), lambda a: a.id)
 
 
 def _approvals(unit: UnitOfWork) -> list[Approval]:
-    found: list[Approval] = []
-    after: str | None = None
-    while True:
-        page = unit.approvals.list(after=after, limit=_PAGE)
-        found.extend(page)
-        if len(page) < _PAGE:
-            return found
-        after = page[-1].id
+    return _every(lambda after: unit.approvals.list(after=after, limit=_PAGE), lambda a: a.id)
 
 
 def _grants(unit: UnitOfWork, now: datetime) -> list[GrantRecord]:
-    found: list[GrantRecord] = []
-    after: str | None = None
-    while True:
-        page = unit.grants.list(status=GrantStatus.ACTIVE, now=now, after=after, limit=_PAGE)
-        found.extend(page)
-        if len(page) < _PAGE:
-            return found
-        after = page[-1].id
+    return _every(
+        lambda after: unit.grants.list(
+            status=GrantStatus.ACTIVE, now=now, after=after, limit=_PAGE
+        ),
+        lambda g: g.id,
+    )
 
 
 def _leaks(unit: UnitOfWork) -> list[Leak]:
-    found: list[Leak] = []
-    after: str | None = None
-    while True:
-        page = unit.leaks.list(after=after, limit=_PAGE)
-        found.extend(page)
-        if len(page) < _PAGE:
-            return found
-        after = page[-1].fingerprint
+    return _every(
+        lambda after: unit.leaks.list(after=after, limit=_PAGE), lambda leak: leak.fingerprint
+    )
 
 
 def _rotated(unit: UnitOfWork) -> dict[str, int]:
