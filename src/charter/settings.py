@@ -24,6 +24,7 @@
 | ``CHARTER_POSTURE_WINDOW`` | ``30d`` | posture: how far back decisions and approvals are read |
 | ``CHARTER_POSTURE_RUBBER_STAMP_SECONDS`` | ``30`` | posture: an approver voting in a median this fast... |
 | ``CHARTER_POSTURE_RUBBER_STAMP_MIN_VOTES`` | ``10`` | ...over at least this many votes, approving 95% or more, rubber-stamps |
+| ``CHARTER_AUDIT_SHARD`` | (none: the one log) | append this server's audit records to their own shard of the log (docs/scaling.md) |
 | ``CHARTER_WEBHOOK_ALLOW_PRIVATE_TARGETS`` | ``false`` | ``true``: webhooks may target private and loopback addresses (never link-local or metadata ones) |
 
 Every duration is a positive whole number of ``s``, ``m``, ``h`` or ``d`` of at most
@@ -91,6 +92,8 @@ class Settings:
     posture: PostureThresholds = field(default_factory=PostureThresholds)
     """The thresholds posture findings use (``CHARTER_POSTURE_*``)."""
     deliver_webhooks: bool = True
+    audit_shard: str = ""
+    """The audit shard this server appends to ("": the one default log)."""
     """False: this process queues webhook deliveries but sends none (tests drive their own)."""
 
     @property
@@ -171,8 +174,28 @@ class Settings:
                 env["CHARTER_WEBHOOK_ALLOW_PRIVATE_TARGETS"],
                 "CHARTER_WEBHOOK_ALLOW_PRIVATE_TARGETS",
             )
+        if "CHARTER_AUDIT_SHARD" in env:
+            values["audit_shard"] = audit_shard_name(env["CHARTER_AUDIT_SHARD"])
         values.update({key: value for key, value in overrides.items() if value is not None})
+        if "audit_shard" in values:
+            values["audit_shard"] = audit_shard_name(str(values["audit_shard"]))
         return cls(**values)  # type: ignore[arg-type]
+
+
+_SHARD_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
+
+
+def audit_shard_name(text: str) -> str:
+    """An audit shard's name: lower-case letters, digits, ``_``, ``.`` and ``-``, at most
+    63, starting with a letter or digit; empty means the default log."""
+    name = text.strip()
+    if name and not _SHARD_NAME.fullmatch(name):
+        raise InvalidInput(
+            f"CHARTER_AUDIT_SHARD must be lower-case letters, digits, '_', '.' or '-' (at "
+            f"most 63), not {text!r}",
+            code=ErrorCode.INVALID_SETTING,
+        )
+    return name
 
 
 def _replay_retention(text: str) -> timedelta:

@@ -247,6 +247,17 @@ def serve(
             envvar="CHARTER_PORT", show_default=False, help="Port to listen on (default: 8080)."
         ),
     ] = None,
+    audit_shard: Annotated[
+        str | None,
+        typer.Option(
+            "--audit-shard",
+            envvar="CHARTER_AUDIT_SHARD",
+            show_default=False,
+            help="Append this server's audit records to their own shard of the log, so "
+            "servers sharing one PostgreSQL database do not take turns (default: the "
+            "one log; see docs/scaling.md).",
+        ),
+    ] = None,
 ) -> None:
     """Run the Charter server."""
     from charter.server.app import create_app, serve
@@ -254,7 +265,9 @@ def serve(
     from charter.storage.keyfile import load_signing_key
 
     with handled():
-        settings = local_settings(data_dir, database_url, host=host, port=port)
+        settings = local_settings(
+            data_dir, database_url, host=host, port=port, audit_shard=audit_shard
+        )
         key = load_signing_key(settings.signing_key)
     _refuse_a_busy_port(settings.host, settings.port)
     with handled():
@@ -311,7 +324,7 @@ def _open_retrying(settings: Settings) -> SqlStore:
     told = False
     while True:
         try:
-            return open_store(settings.store_url, bounds=bounds)
+            return open_store(settings.store_url, bounds=bounds, audit_shard=settings.audit_shard)
         except Unavailable as error:
             reason = _reason(error)
             if time.monotonic() >= deadline:
