@@ -101,10 +101,11 @@ class AuditService:
         """Every shard's tree from where its last pruned segment ended, and every seal."""
         try:
             seals = unit.audit.seals()
+            segments = unit.audit.segments()
         except StoreError as error:
             return _broken(error)
         last_segment: dict[str, SegmentRow] = {}
-        for exported in unit.audit.segments():
+        for exported in segments:
             if exported.pruned:
                 last_segment[exported.shard] = exported
         logs = []

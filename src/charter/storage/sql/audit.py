@@ -24,7 +24,7 @@ commits late is never skipped by a cursor that moved past its seq.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,7 +111,7 @@ def _record(row: RowMapping) -> AuditRecord:
     )
 
 
-def _frontier(row: RowMapping) -> Frontier:
+def _frontier(row: Mapping[str, Any]) -> Frontier:
     text = row["frontier"]
     try:
         hashes = tuple(bytes.fromhex(part) for part in text.split(",")) if text else ()
@@ -371,7 +371,7 @@ class SqlAuditStore:
                 shard=row["shard"],
                 start=row["start_index"],
                 end=row["end_index"],
-                frontier=_frontier(row),
+                frontier=_frontier({"size": row["end_index"], "frontier": row["frontier"]}),
                 seal_number=row["seal_number"],
                 last_seq=row["last_seq"],
                 digest=row["digest"],
