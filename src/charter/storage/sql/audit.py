@@ -111,7 +111,7 @@ def _record(row: RowMapping) -> AuditRecord:
     )
 
 
-def _frontier(row: Mapping[str, Any]) -> Frontier:
+def _frontier(row: Mapping[str, Any] | RowMapping) -> Frontier:
     text = row["frontier"]
     try:
         hashes = tuple(bytes.fromhex(part) for part in text.split(",")) if text else ()
