@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
+from charter.audit.evidence import bundle_from_json, verify_bundle
 from charter.audit.merkle import Frontier
 from charter.audit.records import AuditEntry, AuditRecord, seal
 from charter.audit.segments import verify_segment
@@ -362,3 +363,34 @@ def test_the_api_tails_and_verifies_a_sharded_log(
         verified = api.get("/v1/audit/verify", headers=bearer(admin.token))
         assert verified.status_code == 200
         assert verified.json()["ok"] is True
+
+
+def test_evidence_cites_records_of_any_shard_against_a_seal(
+    sharded: dict[str, Services], store: SqlStore, signing_key: Ed25519PrivateKey
+) -> None:
+    records = records_of(store)
+    cited = [
+        next(r for r in records if r.shard == "a"),
+        next(r for r in records if r.shard == ""),
+        [r for r in records if r.shard == "b"][-1],
+    ]
+    bundle = sharded["b"].evidence.bundle([record.seq for record in cited])
+    assert bundle.seal is not None
+    shown = bundle.to_json()
+    assert "seal" in shown
+    assert {record["shard"] for record in shown["records"]} == {"a", "", "b"}
+    read = bundle_from_json(json.loads(json.dumps(shown)))
+    key = signing_key.public_key()
+    assert verify_bundle(read, key).ok
+
+    tampered = json.loads(json.dumps(shown))
+    tampered["records"][0]["body"] = tampered["records"][0]["body"].replace("user:", "usr:")
+    assert verify_bundle(bundle_from_json(tampered), key).problem.code == "record_altered"  # type: ignore[union-attr]
+    moved = json.loads(json.dumps(shown))
+    moved["records"][0]["index"] += 1
+    assert not verify_bundle(bundle_from_json(moved), key).ok
+
+    # A record appended after the last seal is sealed first, then cited.
+    add_humans(sharded["a"], "late", 1)
+    late = records_of(store, "a")[-1]
+    assert verify_bundle(sharded[""].evidence.bundle([late.seq]), key).ok
