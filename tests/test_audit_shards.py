@@ -394,3 +394,12 @@ def test_evidence_cites_records_of_any_shard_against_a_seal(
     add_humans(sharded["a"], "late", 1)
     late = records_of(store, "a")[-1]
     assert verify_bundle(sharded[""].evidence.bundle([late.seq]), key).ok
+
+
+def test_a_transaction_reads_the_records_it_appended(
+    sharded: dict[str, Services], shard_stores: dict[str, SqlStore], clock: ManualClock
+) -> None:
+    with shard_stores["a"].write() as unit:
+        record = unit.audit.append(AuditEntry("test.appended", "system", clock()))
+        found = unit.audit.query(AuditQuery(after_seq=record.seq - 1, limit=10))
+    assert [r.seq for r in found] == [record.seq]

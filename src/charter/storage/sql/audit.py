@@ -146,6 +146,8 @@ class SqlAuditStore:
         self._counter = _Counter()
         self._root = ""
         self._last_seq = -1
+        self._first_seq: int | None = None
+        """The first seq this transaction appended (its records pass the horizon)."""
         self._unwritten: list[dict[str, object]] = []
 
     @property
@@ -191,6 +193,8 @@ class SqlAuditStore:
         record, self._frontier = seal(entry, frontier, seq=seq, shard=self.shard)
         self._root = record.tree_root.hex()
         self._last_seq = seq
+        if self._first_seq is None:
+            self._first_seq = seq
         self._unwritten.append(
             {
                 "seq": record.seq,
@@ -293,7 +297,12 @@ class SqlAuditStore:
         )
         horizon = self._horizon()
         if horizon is not None:
-            select = select.where(audit_records.c.seq < horizon)
+            below = audit_records.c.seq < horizon
+            if self._first_seq is not None:  # and what this transaction appended
+                below = below | (
+                    (audit_records.c.shard == self.shard) & (audit_records.c.seq >= self._first_seq)
+                )
+            select = select.where(below)
         if query.agent is not None:
             select = select.where(audit_records.c.agent_id == query.agent)
         if query.types:
