@@ -403,3 +403,38 @@ def test_a_transaction_reads_the_records_it_appended(
         record = unit.audit.append(AuditEntry("test.appended", "system", clock()))
         found = unit.audit.query(AuditQuery(after_seq=record.seq - 1, limit=10))
     assert [r.seq for r in found] == [record.seq]
+
+
+def test_servers_append_at_once_on_shared_and_separate_shards(
+    services: Services, shard_stores: dict[str, SqlStore], store: SqlStore, clock: ManualClock
+) -> None:
+    """Four writers at once: the default log, a, a again (another server), b."""
+    import threading
+
+    writers = [store, shard_stores["a"], shard_stores["a2"], shard_stores["b"]]
+    start = threading.Barrier(len(writers))
+    failures: list[BaseException] = []
+
+    def write(target: SqlStore, name: int) -> None:
+        try:
+            start.wait(timeout=30)
+            for index in range(25):
+                with target.write() as unit:
+                    unit.audit.append(
+                        AuditEntry("test.appended", "system", clock(), data={"w": name, "i": index})
+                    )
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=write, args=(w, n)) for n, w in enumerate(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    records = records_of(store)
+    assert len(records) == len({r.seq for r in records}) == 100
+    assert sorted(r.index for r in records if r.shard == "a") == list(range(50))
+    assert services.audit.seal() is not None
+    report = services.audit.verify_store()
+    assert report.ok, report.problem
