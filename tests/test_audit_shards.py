@@ -438,3 +438,15 @@ def test_servers_append_at_once_on_shared_and_separate_shards(
     assert services.audit.seal() is not None
     report = services.audit.verify_store()
     assert report.ok, report.problem
+
+
+@pytest.mark.parametrize("name", ["Bad Name", "-x", "a" * 64, "ü"])
+def test_a_shard_name_that_cannot_be_one_is_refused(name: str) -> None:
+    from charter.errors import InvalidInput
+    from charter.settings import Settings
+
+    with pytest.raises(InvalidInput) as refused:
+        Settings.from_env({"CHARTER_AUDIT_SHARD": name})
+    assert refused.value.code == "invalid_setting"
+    assert Settings.from_env({"CHARTER_AUDIT_SHARD": "r-1.east_2"}).audit_shard == "r-1.east_2"
+    assert Settings.from_env({}).audit_shard == ""
