@@ -450,3 +450,14 @@ def test_a_shard_name_that_cannot_be_one_is_refused(name: str) -> None:
     assert refused.value.code == "invalid_setting"
     assert Settings.from_env({"CHARTER_AUDIT_SHARD": "r-1.east_2"}).audit_shard == "r-1.east_2"
     assert Settings.from_env({}).audit_shard == ""
+
+
+def test_the_ocsf_export_reads_records_of_every_shard(
+    sharded: dict[str, Services], store: SqlStore
+) -> None:
+    from charter.audit.ocsf import to_ocsf
+
+    for record in records_of(store):
+        event = to_ocsf(record.to_json(), product_version="test")
+        assert event["class_uid"]
+        assert str(record.seq) in json.dumps(event)
