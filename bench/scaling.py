@@ -213,6 +213,8 @@ def measure(setup: Setup, base: str, connections: int, seconds: float, scratch: 
         env = {key: value for key, value in os.environ.items() if not key.startswith("CHARTER_")}
         env |= {"CHARTER_DATABASE_URL": url, "CHARTER_DATA_DIR": str(data)}
         with replicas(setup, env, scratch) as servers:
+            # Warm up (connections, the compiled policy, the token cache), unmeasured.
+            asyncio.run(_drive(servers, connections, min(1.0, seconds / 4)))
             run = asyncio.run(_drive(servers, connections, seconds))
         records, per_record = _storage(url)
         verified = _verify(env)
@@ -263,7 +265,8 @@ def report(results: list[Result], connections: int, seconds: float, command: str
         f"{os.cpu_count()} cores ({platform.system()} {platform.machine()}, Python "
         f"{platform.python_version()}), with `{command}`. Each row starts real `charter "
         "serve` processes on one fresh PostgreSQL database (same machine) and drives them "
-        f"with {connections} closed-loop connections per replica for {seconds:g} s "
+        f"with {connections} closed-loop connections per replica for {seconds:g} s, after "
+        "an unmeasured warm-up, "
         "(bench/http.py's load generator and decision mix). *One audit log*: every "
         "replica appends to the one tree and takes its head row's lock in turn; *one "
         "shard per replica*: `--audit-shard rN`, each replica its own tree and head. "
