@@ -363,6 +363,11 @@ def test_the_api_tails_and_verifies_a_sharded_log(
         verified = api.get("/v1/audit/verify", headers=bearer(admin.token))
         assert verified.status_code == 200
         assert verified.json()["ok"] is True
+        assert {shard["shard"] for shard in verified.json()["shards"]} == {"", "a", "b"}
+        assert verified.json()["seals_verified"] == 2
+        seals = api.get("/v1/audit/seals", headers=bearer(admin.token))
+        assert [seal["number"] for seal in seals.json()] == [0, 1]
+        assert api.get("/v1/audit/seals").status_code == 401
 
 
 def test_evidence_cites_records_of_any_shard_against_a_seal(
