@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -126,11 +126,20 @@ def _hex_frontier(frontier: Frontier) -> str:
     return ",".join(part.hex() for part in frontier.hashes)
 
 
+_FETCH = sa.text("SELECT nextval('audit_seq') FROM generate_series(1, :n)")
+_FIRST_BLOCK = 4
+_LARGEST_BLOCK = 256
+
+
 @dataclass(slots=True)
 class _Counter:
-    """Where the next shared seq comes from in this transaction (SQLite: counted here)."""
+    """The shared seqs this transaction holds, drawn in blocks: one round trip for the
+    first few appends, doubling as a group commit appends more (unused ones are gaps)."""
 
-    next_seq: int | None = None
+    held: list[int] = field(default_factory=list)
+    block: int = _FIRST_BLOCK
+    largest: int = -1
+    """The largest seq drawn (used or not): later appends of the shard draw larger."""
 
 
 class SqlAuditStore:
@@ -145,7 +154,6 @@ class SqlAuditStore:
         self._sequenced = False
         self._counter = _Counter()
         self._root = ""
-        self._last_seq = -1
         self._first_seq: int | None = None
         """The first seq this transaction appended (its records pass the horizon)."""
         self._unwritten: list[dict[str, object]] = []
@@ -177,13 +185,18 @@ class SqlAuditStore:
     def _next_seq(self, index: int) -> int:
         if not self._sequenced:
             return index
-        if self._postgres:
-            return int(self._conn.execute(sa.text("SELECT nextval('audit_seq')")).scalar_one())
-        if self._counter.next_seq is None:
-            self._counter.next_seq = _largest_seq(self._conn) + 1
-        seq = self._counter.next_seq
-        self._counter.next_seq = seq + 1
-        return seq
+        counter = self._counter
+        if not counter.held:
+            if self._postgres:
+                drawn = self._conn.execute(_FETCH, {"n": counter.block}).scalars()
+                counter.held = sorted(int(value) for value in drawn)
+                counter.block = min(counter.block * 2, _LARGEST_BLOCK)
+            else:  # SQLite: writers take turns, so the next after the largest is free
+                known = counter.largest if counter.largest >= 0 else _largest_seq(self._conn)
+                start = known + 1
+                counter.held = [start]
+            counter.largest = counter.held[-1]
+        return counter.held.pop(0)
 
     def append(self, entry: AuditEntry) -> AuditRecord:
         """Seal ``entry`` as the next record; it is written with the transaction."""
@@ -192,7 +205,6 @@ class SqlAuditStore:
         seq = self._next_seq(frontier.size)
         record, self._frontier = seal(entry, frontier, seq=seq, shard=self.shard)
         self._root = record.tree_root.hex()
-        self._last_seq = seq
         if self._first_seq is None:
             self._first_seq = seq
         self._unwritten.append(
@@ -225,7 +237,7 @@ class SqlAuditStore:
                 "new_frontier": _hex_frontier(self._frontier),
                 "new_root": self._root,
                 # Later appends of this shard draw larger seqs (or, unsequenced, the size).
-                "new_floor": self._last_seq + 1 if self._sequenced else self._frontier.size,
+                "new_floor": self._counter.largest + 1 if self._sequenced else self._frontier.size,
             },
         )
 
