@@ -256,7 +256,7 @@ def serve(
     """Run the Charter server."""
     from charter.server.app import create_app, serve
     from charter.service import Services
-    from charter.storage.keyfile import load_signing_key
+    from charter.storage.keyfile import key_finder, load_signing_key
 
     with handled():
         settings = local_settings(
@@ -275,6 +275,7 @@ def serve(
         store = _open_retrying(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     services = Services.build(store, settings=settings, signing_key=key)
+    services.audit.find_keys_with(key_finder(settings.signing_key, key))
     application = create_app(services, settings)
     scheme = "https" if settings.ssl_certfile else "http"
     err.print(
