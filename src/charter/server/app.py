@@ -216,4 +216,12 @@ def serve(application: FastAPI, settings: Settings) -> None:
     """Run ``application`` under uvicorn on the settings' host and port, as ``charter serve``."""
     import uvicorn
 
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
+    certfile, keyfile = settings.ssl_certfile, settings.ssl_keyfile
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        ssl_certfile=None if certfile is None else str(certfile),
+        ssl_keyfile=None if keyfile is None else str(keyfile),
+    )
