@@ -1,9 +1,18 @@
-"""CEL conditions, compiled once at load with the Rust-backed ``cel`` package.
+"""CEL conditions, compiled once at load.
 
-The package parses but does not type-check; the loader checks types separately
-(``charter.policy.celcheck``). What only data can reveal (a string where the policy
-expects a number, a missing key read without ``has()``) surfaces at run time as a
-``ConditionError``, which the evaluator turns into a fail-closed result.
+A condition of the simple subset ``charter.policy.celfast`` covers (comparisons of
+request values with constants, ``in``, ``has()``, ``&&``, ``||``, ``!``) is evaluated
+natively in Python; any other, and any whose values the native evaluator leaves aside,
+is evaluated by Google's cel-cpp (``cel-expr-python``), which follows CEL's
+specification where the Rust-backed ``cel`` package does not (``size()`` of a string
+counts code points, ``bool()``, ``timestamp(int)``, arithmetic that overflows is an
+error, ``-x`` on a boolean is an error, maps with keys of several numeric types). The
+``cel`` package still parses each expression first, for its positioned syntax errors.
+
+The loader checks types separately (``charter.policy.celcheck``). What only data can
+reveal (a string where the policy expects a number, a missing key read without
+``has()``) surfaces at run time as a ``ConditionError``, which the evaluator turns into
+a fail-closed result.
 """
 
 from __future__ import annotations
@@ -15,6 +24,8 @@ from typing import Any
 
 import cel
 
+from charter.policy.celcheck import environment
+from charter.policy.celfast import CelError, Native, Unsupported, compile_native
 from charter.policy.compiled import ConditionError, Shape, Variables
 
 __all__ = [
@@ -55,14 +66,33 @@ class CelCondition:
 
     expression: str
     _program: Any = field(repr=False, compare=False)
+    """The cel-cpp expression, or None when it does not type-check (``_problem`` says why)."""
     _reads: Shape = field(repr=False, compare=False, default=())
     _outcomes: dict[Hashable, bool | str] | None = field(repr=False, compare=False, default=None)
+    _native: Native | None = field(repr=False, compare=False, default=None)
+    _problem: str = field(repr=False, compare=False, default="")
 
-    def _context(self, variables: Variables) -> Any:
-        return cel.Context(variables.parts(self._reads))
+    @property
+    def native(self) -> bool:
+        """True when the expression is of the subset evaluated natively."""
+        return self._native is not None
+
+    def _data(self, variables: Variables) -> Any:
+        parts = variables.parts(self._reads)
+        # cel-cpp cuts a string at its first NUL character: such a value would compare
+        # as another string, so it is not handed over at all.
+        return None if _has_nul(parts) else parts
 
     def holds(self, variables: Variables) -> bool:
         """Evaluate; any error or a non-boolean result raises ``ConditionError``."""
+        native = self._native
+        if native is not None:
+            try:
+                return native(variables.get)
+            except CelError as error:
+                raise ConditionError(str(error)) from None
+            except Unsupported:
+                pass  # a value outside JSON's types: the full engine decides
         outcomes = self._outcomes
         key = None if outcomes is None else variables.frozen(self._reads)
         if outcomes is None or key is None:
@@ -81,25 +111,53 @@ class CelCondition:
 
     def _evaluate(self, variables: Variables) -> bool | str:
         """The boolean the expression gives, or the error it meets."""
+        if self._program is None:
+            return self._problem
         try:
             # Convert only the variables this expression reads: most read one or two.
-            context = variables.prepared(self._reads, self._context)
-            result = self._program.execute(context)
+            data = variables.prepared(self._reads, self._data)
+            if data is None:
+                return "a string with a NUL character cannot be evaluated"
+            result = self._program.eval(data=data)
+            value = result.value()
+            if value is True or value is False:
+                return value
+            kind = result.type().name()
         except Exception as error:
-            # The runtime raises many types (ZeroDivisionError for ``1 / 0``, IndexError for
-            # ``[1][5]``, ...): any of them is an evaluation error, and must fail closed.
+            # A value cel-cpp cannot take (a tuple, a lone surrogate, ...) must fail closed.
             return _first_line(str(error))
-        if not isinstance(result, bool):
-            return f"evaluated to {type(result).__name__}, not a boolean"
-        return result
+        if kind == "ERROR":
+            return _first_line(str(result))
+        return f"evaluated to {kind.lower()}, not a boolean"
 
 
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else "evaluation failed"
 
 
-def compile_condition(expression: str) -> CelCondition:
-    """Compile ``expression``, or raise ``CelSyntaxError`` with its position."""
+def _has_nul(value: Any) -> bool:
+    """True when a string anywhere in ``value`` (a map's keys included) has a NUL."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is dict:
+            for key, inner in item.items():
+                if isinstance(key, str) and "\x00" in key:
+                    return True
+                pending.append(inner)
+        elif kind is list or kind is tuple:
+            pending.extend(item)
+        elif isinstance(item, str) and "\x00" in item:
+            return True
+    return False
+
+
+def compile_condition(expression: str, *, native: bool = True) -> CelCondition:
+    """Compile ``expression``, or raise ``CelSyntaxError`` with its position.
+
+    With ``native`` (the default), an expression of ``charter.policy.celfast``'s subset
+    is evaluated natively; without, always by cel-cpp (tests compare the two)."""
     try:
         program = cel.compile(expression)
     except ValueError as error:
@@ -114,7 +172,14 @@ def compile_condition(expression: str) -> CelCondition:
     remembered: dict[Hashable, bool | str] | None = (
         None if any(name == "now" for name, _ in reads) else {}
     )
-    return CelCondition(expression, program, reads, remembered)
+    try:
+        checked, problem = environment().compile(expression), ""
+    except Exception as error:
+        # The loader refuses such an expression (``celcheck``); compiled without it, the
+        # condition fails closed every time.
+        checked, problem = None, _first_line(str(error))
+    fast = compile_native(expression) if native else None
+    return CelCondition(expression, checked, reads, remembered, fast, problem)
 
 
 _NAME = re.compile(r"\b(agent|resource|request|context)\b")

@@ -1,0 +1,321 @@
+"""Simple CEL conditions, evaluated natively in Python with CEL's exact semantics.
+
+Most conditions compare a value of a request with a constant (``context.amount < 500``,
+``agent.riskTier == 'high'``, ``request.action in ['read', 'list']``,
+``has(context.ticket) && context.ticket != ''``). Converting the request's values into a
+CEL engine costs several times what such a comparison does, so ``compile_native`` turns
+an expression of this subset into a Python function that reads the values directly:
+
+- literals: ``int`` (64-bit), ``double``, ``string``, ``bool``, ``null``, and lists of
+  them or of the other forms below;
+- ``agent``, ``resource``, ``request`` and ``context``, their keys (``context.a.b``,
+  ``context['a']``) and ``has(context.a.b)``;
+- ``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``, ``in``, ``&&``, ``||`` and ``!``.
+
+The semantics are CEL's: ``==`` compares ``int`` and ``double`` numerically and is false
+(never an error) between other types, ``1 == true`` included; ``<`` orders numbers,
+strings (by code point) and booleans, and is an error between other types; a key
+missing without ``has()`` is an error; ``false && x`` is false and ``true || x`` is true
+whatever ``x`` is (an error included), and otherwise an error wins. An error raises
+``CelError``. A value outside JSON's types (a datetime, a tuple, an int beyond 64 bits,
+a map with a key that is not a string) raises ``Unsupported``: the caller then evaluates
+the expression with the full engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from charter.policy.celparse import INT64_MAX, INT64_MIN, Node, Unreadable, parse
+
+__all__ = ["CelError", "Native", "Unsupported", "compile_native"]
+
+Native = Callable[[Callable[[str], Any]], bool]
+"""A compiled condition: given ``get(variable)``, true or false (or ``CelError``)."""
+
+_Eval = Callable[[Callable[[str], Any]], Any]
+MAPS = frozenset({"agent", "resource", "request", "context"})
+
+
+class CelError(Exception):
+    """The expression evaluates to an error (CEL's, for these values)."""
+
+
+class Unsupported(Exception):
+    """A value the native evaluator does not handle: use the full engine."""
+
+
+class _NotNative(Exception):
+    """An expression outside the subset."""
+
+
+_MISSING = object()
+
+
+def compile_native(expression: str) -> Native | None:
+    """A native evaluator of ``expression``, or None when it is outside the subset."""
+    try:
+        tree = parse(expression)
+        evaluate = _compile(tree)
+    except (Unreadable, _NotNative, RecursionError):
+        return None
+
+    def holds(get: Callable[[str], Any]) -> bool:
+        result = evaluate(get)
+        if result is True or result is False:
+            return result
+        if _kind(result) is None:
+            raise Unsupported
+        raise CelError(f"evaluated to {_kind(result)}, not a boolean")
+
+    return holds
+
+
+# --- values ---------------------------------------------------------------------------
+
+
+def _kind(value: Any) -> str | None:
+    """The CEL type of a value the native evaluator handles, or None."""
+    kind = type(value)
+    if kind is bool:
+        return "bool"
+    if kind is int:
+        return "int" if INT64_MIN <= value <= INT64_MAX else None
+    if kind is float:
+        return "double"
+    if kind is str:
+        return "string"
+    if value is None:
+        return "null"
+    if kind is list:
+        return "list"
+    if kind is dict:
+        return "map"
+    return None
+
+
+def _equal(left: Any, right: Any) -> bool:
+    """CEL's ``==`` (heterogeneous: numbers compare numerically, other types differ)."""
+    a, b = _kind(left), _kind(right)
+    if a is None or b is None:
+        raise Unsupported
+    if a in ("int", "double"):
+        return b in ("int", "double") and left == right
+    if a != b:
+        return False
+    if a == "list":
+        return len(left) == len(right) and all(
+            _equal(x, y) for x, y in zip(left, right, strict=True)
+        )
+    if a == "map":
+        if any(type(key) is not str for key in left) or any(type(key) is not str for key in right):
+            raise Unsupported
+        if len(left) != len(right):
+            return False
+        for key, value in left.items():
+            other = right.get(key, _MISSING)
+            if other is _MISSING or not _equal(value, other):
+                return False
+        return True
+    return bool(left == right)
+
+
+def _order(left: Any, right: Any, operator: str) -> int:
+    """Compare for ``<`` and the like: -1, 0 or 1; 2 when unordered (a NaN)."""
+    a, b = _kind(left), _kind(right)
+    if a is None or b is None:
+        raise Unsupported
+    numeric = ("int", "double")
+    if not ((a in numeric and b in numeric) or (a == b and a in ("string", "bool"))):
+        raise CelError(f"no such overload: {a} {operator} {b}")
+    if left < right:
+        return -1
+    if left > right:
+        return 1
+    if left == right:
+        return 0
+    return 2
+
+
+def _select(value: Any, key: str) -> Any:
+    if type(value) is dict:
+        found = value.get(key, _MISSING)
+        if found is _MISSING:
+            raise CelError(f"no such key: {key}")
+        return found
+    kind = _kind(value)
+    if kind is None:
+        raise Unsupported
+    raise CelError(f"type '{kind}' does not support field selection")
+
+
+def _present(value: Any, key: str) -> bool:
+    if type(value) is dict:
+        return key in value
+    kind = _kind(value)
+    if kind is None:
+        raise Unsupported
+    raise CelError(f"invalid type for field selection: {kind}")
+
+
+# --- compiling ------------------------------------------------------------------------
+
+
+def _compile(node: Node) -> _Eval:
+    kind = node.kind
+    if kind == "literal":
+        return _literal(node)
+    if kind == "name":
+        name = node.value
+        if name not in MAPS:
+            raise _NotNative(name)
+        return lambda get: get(name)
+    if kind == "select":
+        return _selection(_compile(node.args[0]), node.value)
+    if kind == "has":
+        inner = node.args[0]
+        operand, key = _compile(inner.args[0]), inner.value
+        return lambda get: _present(operand(get), key)
+    if kind == "list":
+        items = tuple(_compile(item) for item in node.args)
+        return lambda get: [item(get) for item in items]
+    if kind == "call" and node.target is None:
+        return _call(node)
+    raise _NotNative(kind)
+
+
+def _literal(node: Node) -> _Eval:
+    kind, value = node.value
+    if kind not in ("int", "double", "string", "bool", "null"):
+        raise _NotNative(kind)
+    if kind == "int" and not INT64_MIN <= value <= INT64_MAX:
+        raise _NotNative("int out of range")
+    return lambda get: value
+
+
+def _selection(operand: _Eval, key: str) -> _Eval:
+    def select(get: Callable[[str], Any]) -> Any:
+        value = operand(get)
+        if type(value) is dict:
+            found = value.get(key, _MISSING)
+            if found is not _MISSING:
+                return found
+        return _select(value, key)
+
+    return select
+
+
+def _call(node: Node) -> _Eval:
+    name, args = node.value, node.args
+    if name == "_[_]":
+        index = args[1]
+        if index.kind != "literal" or index.value[0] != "string":
+            raise _NotNative("index")
+        return _selection(_compile(args[0]), index.value[1])
+    operands = tuple(_compile(arg) for arg in args)
+    if name == "!_":
+        (operand,) = operands
+        return lambda get: _not(operand(get))
+    if name == "_&&_":
+        return _logic(operands[0], operands[1], absorbing=False)
+    if name == "_||_":
+        return _logic(operands[0], operands[1], absorbing=True)
+    if name in ("_==_", "_!=_"):
+        left, right = operands
+        if name == "_==_":
+            return lambda get: _equal(left(get), right(get))
+        return lambda get: not _equal(left(get), right(get))
+    if name in _ORDERS:
+        return _comparison(operands[0], operands[1], name)
+    if name == "@in":
+        left, right = operands
+        return lambda get: _contains(right(get), left(get))
+    raise _NotNative(name)
+
+
+def _not(value: Any) -> bool:
+    if value is True or value is False:
+        return not value
+    kind = _kind(value)
+    if kind is None:
+        raise Unsupported
+    raise CelError(f"no such overload: !{kind}")
+
+
+def _logic(left: _Eval, right: _Eval, *, absorbing: bool) -> _Eval:
+    """``&&`` (``absorbing`` False) or ``||`` (True), commutative as CEL's: the
+    absorbing value on either side wins over an error or a non-boolean."""
+
+    def evaluate(get: Callable[[str], Any]) -> Any:
+        try:
+            first = left(get)
+        except CelError as error:
+            first = error
+        if first is absorbing:
+            return absorbing
+        try:
+            second = right(get)
+        except CelError as error:
+            second = error
+        if second is absorbing:
+            return absorbing
+        for side in (first, second):
+            if isinstance(side, CelError):
+                raise side
+            if side is not True and side is not False:
+                kind = _kind(side)
+                if kind is None:
+                    raise Unsupported
+                raise CelError(f"no such overload: {'||' if absorbing else '&&'} on {kind}")
+        return not absorbing
+
+    return evaluate
+
+
+_ORDERS: dict[str, tuple[str, Callable[[int], bool]]] = {
+    "_<_": ("<", lambda order: order == -1),
+    "_<=_": ("<=", lambda order: order in (-1, 0)),
+    "_>_": (">", lambda order: order == 1),
+    "_>=_": (">=", lambda order: order in (1, 0)),
+}
+
+
+def _comparison(left: _Eval, right: _Eval, name: str) -> _Eval:
+    symbol, accept = _ORDERS[name]
+
+    def compare(get: Callable[[str], Any]) -> bool:
+        a, b = left(get), right(get)
+        # The common case first: two 64-bit ints, a double, or two strings.
+        ta, tb = type(a), type(b)
+        if (
+            (ta is int or ta is float)
+            and (tb is int or tb is float)
+            and (ta is float or INT64_MIN <= a <= INT64_MAX)
+            and (tb is float or INT64_MIN <= b <= INT64_MAX)
+        ) or (ta is str and tb is str):
+            if symbol == "<":
+                return bool(a < b)
+            if symbol == "<=":
+                return bool(a <= b)
+            if symbol == ">":
+                return bool(a > b)
+            return bool(a >= b)
+        return accept(_order(a, b, symbol))
+
+    return compare
+
+
+def _contains(container: Any, item: Any) -> bool:
+    kind = _kind(container)
+    if kind == "list":
+        if _kind(item) is None:
+            raise Unsupported
+        return any(_equal(item, element) for element in container)
+    if kind == "map":
+        if type(item) is str:
+            return item in container
+        raise Unsupported
+    if kind is None or _kind(item) is None:
+        raise Unsupported
+    raise CelError(f"no such overload: {_kind(item)} in {kind}")
