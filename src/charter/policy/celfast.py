@@ -12,8 +12,9 @@ an expression of this subset into a Python function that reads the values direct
   ``context['a']``) and ``has(context.a.b)``;
 - ``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``, ``in``, ``&&``, ``||`` and ``!``.
 
-The semantics are CEL's: ``==`` compares ``int`` and ``double`` numerically and is false
-(never an error) between other types, ``1 == true`` included; ``<`` orders numbers,
+The semantics are CEL's: ``==`` compares ``int`` and ``double`` numerically (the int
+taken as a double, as cel-go and cel-cpp do) and is false (never an error) between other
+types, ``1 == true`` included; ``<`` orders numbers,
 strings (by code point) and booleans, and is an error between other types; a key
 missing without ``has()`` is an error; ``false && x`` is false and ``true || x`` is true
 whatever ``x`` is (an error included), and otherwise an error wins. An error raises
@@ -101,7 +102,11 @@ def _equal(left: Any, right: Any) -> bool:
     if a is None or b is None:
         raise Unsupported
     if a in ("int", "double"):
-        return b in ("int", "double") and left == right
+        if b not in ("int", "double"):
+            return False
+        # An int meets a double as a double, as in cel-go and cel-cpp: 2**63 - 1 equals
+        # 9223372036854775808.0.
+        return bool(left == right) if a == b else float(left) == float(right)
     if a != b:
         return False
     if a == "list":
@@ -129,6 +134,8 @@ def _order(left: Any, right: Any, operator: str) -> int:
     numeric = ("int", "double")
     if not ((a in numeric and b in numeric) or (a == b and a in ("string", "bool"))):
         raise CelError(f"no such overload: {a} {operator} {b}")
+    if a != b:
+        left, right = float(left), float(right)
     if left < right:
         return -1
     if left > right:
@@ -294,6 +301,8 @@ def _comparison(left: _Eval, right: _Eval, name: str) -> _Eval:
             and (ta is float or INT64_MIN <= a <= INT64_MAX)
             and (tb is float or INT64_MIN <= b <= INT64_MAX)
         ) or (ta is str and tb is str):
+            if ta is not tb:
+                a, b = float(a), float(b)  # an int meets a double as a double
             if symbol == "<":
                 return bool(a < b)
             if symbol == "<=":
@@ -315,7 +324,12 @@ def _contains(container: Any, item: Any) -> bool:
     if kind == "map":
         if type(item) is str:
             return item in container
-        raise Unsupported
+        key = _kind(item)
+        if key in ("null", "list", "map"):
+            raise CelError(f"no such overload: {key} in map")
+        if key is None or any(type(each) is not str for each in container):
+            raise Unsupported
+        return False  # a number or a boolean is never a string key
     if kind is None or _kind(item) is None:
         raise Unsupported
     raise CelError(f"no such overload: {_kind(item)} in {kind}")
