@@ -25,6 +25,7 @@ the expression with the full engine.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -61,6 +62,9 @@ def compile_native(expression: str) -> Native | None:
         evaluate = _compile(tree)
     except (Unreadable, _NotNative, RecursionError):
         return None
+    if tree.kind == "has" or (tree.kind == "call" and tree.value != "_[_]"):
+        # Every operator of the subset gives a boolean or raises.
+        return evaluate
 
     def holds(get: Callable[[str], Any]) -> bool:
         result = evaluate(get)
@@ -179,11 +183,14 @@ def _compile(node: Node) -> _Eval:
             raise _NotNative(name)
         return lambda get: get(name)
     if kind == "select":
-        return _selection(_compile(node.args[0]), node.value)
+        selected = node.args[0]
+        if selected.kind == "name" and selected.value in MAPS:
+            return _root_selection(selected.value, node.value)
+        return _selection(_compile(selected), node.value)
     if kind == "has":
         inner = node.args[0]
-        operand, key = _compile(inner.args[0]), inner.value
-        return lambda get: _present(operand(get), key)
+        tested, key = _compile(inner.args[0]), inner.value
+        return lambda get: _present(tested(get), key)
     if kind == "list":
         items = tuple(_compile(item) for item in node.args)
         return lambda get: [item(get) for item in items]
@@ -199,6 +206,20 @@ def _literal(node: Node) -> _Eval:
     if kind == "int" and not INT64_MIN <= value <= INT64_MAX:
         raise _NotNative("int out of range")
     return lambda get: value
+
+
+def _root_selection(name: str, key: str) -> _Eval:
+    """``name.key`` for a variable ``name``: the most common operand, in one call."""
+
+    def select(get: Callable[[str], Any]) -> Any:
+        value = get(name)
+        if type(value) is dict:
+            found = value.get(key, _MISSING)
+            if found is not _MISSING:
+                return found
+        return _select(value, key)
+
+    return select
 
 
 def _selection(operand: _Eval, key: str) -> _Eval:
@@ -219,7 +240,10 @@ def _call(node: Node) -> _Eval:
         index = args[1]
         if index.kind != "literal" or index.value[0] != "string":
             raise _NotNative("index")
-        return _selection(_compile(args[0]), index.value[1])
+        indexed = args[0]
+        if indexed.kind == "name" and indexed.value in MAPS:
+            return _root_selection(indexed.value, index.value[1])
+        return _selection(_compile(indexed), index.value[1])
     operands = tuple(_compile(arg) for arg in args)
     if name == "!_":
         (operand,) = operands
@@ -230,15 +254,58 @@ def _call(node: Node) -> _Eval:
         return _logic(operands[0], operands[1], absorbing=True)
     if name in ("_==_", "_!=_"):
         left, right = operands
+        for constant, other in ((args[1], left), (args[0], right)):
+            if constant.kind == "literal" and constant.value[0] in _SCALARS:
+                return _equal_to(other, constant.value[1], negated=name == "_!=_")
         if name == "_==_":
             return lambda get: _equal(left(get), right(get))
         return lambda get: not _equal(left(get), right(get))
     if name in _ORDERS:
+        constant = args[1]
+        if constant.kind == "literal" and constant.value[0] in ("int", "double"):
+            return _compared_to(operands[0], constant.value[1], name)
         return _comparison(operands[0], operands[1], name)
     if name == "@in":
         left, right = operands
+        listed = args[1]
+        if listed.kind == "list" and all(
+            item.kind == "literal" and item.value[0] in _SCALARS for item in listed.args
+        ):
+            return _in_constants(left, [item.value[1] for item in listed.args])
         return lambda get: _contains(right(get), left(get))
     raise _NotNative(name)
+
+
+_SCALARS = frozenset({"int", "double", "string", "bool"})
+
+
+def _equal_to(operand: _Eval, constant: Any, *, negated: bool) -> _Eval:
+    """``operand == constant`` (or ``!=``), the same type compared in line."""
+    kind = type(constant)
+
+    def equal(get: Callable[[str], Any]) -> bool:
+        value = operand(get)
+        if type(value) is kind and (kind is not int or INT64_MIN <= value <= INT64_MAX):
+            return bool(value != constant) if negated else bool(value == constant)
+        return _equal(value, constant) is not negated
+
+    return equal
+
+
+def _in_constants(operand: _Eval, constants: list[Any]) -> _Eval:
+    """``operand in [constants]``: a string is looked up in a set (a string equals only
+    a string); anything else is compared with each constant as ``==`` does."""
+    strings = frozenset(value for value in constants if type(value) is str)
+
+    def contained(get: Callable[[str], Any]) -> bool:
+        value = operand(get)
+        if type(value) is str:
+            return value in strings
+        if _kind(value) is None:
+            raise Unsupported
+        return any(_equal(value, constant) for constant in constants)
+
+    return contained
 
 
 def _not(value: Any) -> bool:
@@ -286,6 +353,28 @@ _ORDERS: dict[str, tuple[str, Callable[[int], bool]]] = {
     "_>_": (">", lambda order: order == 1),
     "_>=_": (">=", lambda order: order in (1, 0)),
 }
+
+
+_OPERATORS = {"_<_": operator.lt, "_<=_": operator.le, "_>_": operator.gt, "_>=_": operator.ge}
+
+
+def _compared_to(operand: _Eval, constant: float, name: str) -> _Eval:
+    """``operand < constant`` and the like for a number ``constant``, in line."""
+    symbol, accept = _ORDERS[name]
+    compare = _OPERATORS[name]
+    kind = type(constant)
+    as_double = float(constant)
+
+    def compared(get: Callable[[str], Any]) -> bool:
+        value = operand(get)
+        found = type(value)
+        if found is kind and (kind is float or INT64_MIN <= value <= INT64_MAX):
+            return bool(compare(value, constant))
+        if found is float or (found is int and INT64_MIN <= value <= INT64_MAX):
+            return bool(compare(float(value), as_double))  # an int meets a double as a double
+        return accept(_order(value, constant, symbol))
+
+    return compared
 
 
 def _comparison(left: _Eval, right: _Eval, name: str) -> _Eval:
