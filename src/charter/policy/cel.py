@@ -137,6 +137,10 @@ def _first_line(text: str) -> str:
 
 def _has_nul(value: Any) -> bool:
     """True when a string anywhere in ``value`` (a map's keys included) has a NUL."""
+    # ``repr`` writes a NUL as the four characters \x00, quickly: without them there is
+    # none (and a value whose ``repr`` hides one, an unusual type, cel-cpp refuses).
+    if "\\x00" not in repr(value):
+        return False
     pending = [value]
     while pending:
         item = pending.pop()
