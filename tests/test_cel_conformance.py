@@ -246,6 +246,33 @@ def test_a_refused_map_names_the_construct() -> None:
     assert (problem.line, problem.column) == (1, 1)
     assert check_types("{1: 'a', 2u: 'b'}[2] == 'b'") is None
     assert check_types("{context.k: 'a', 2: 'b'}[2] == 'b'") is None
+    # A key read from a variable is a uint only beyond the int range; a computed one may
+    # be a uint anywhere.
+    assert check_types("{context.k: 'a', context.j: 'b'}[2] == 'b'") is None
+    for expression in (
+        "{uint(context.k): 'a', 0: 'b'}[0] == 'b'",
+        "{uint(context.k): 'a', context.j: 'b'}[0] == 'b'",
+        "has({'x': {0: 1, 0u: 2}}.x)",
+    ):
+        refused = check_types(expression)
+        assert refused is not None
+        assert refused.code == "cel_unsupported"
+
+
+def test_without_the_loader_an_unsupported_map_fails_closed() -> None:
+    condition = compile_condition("!({0: 'a', 0u: 'b'}[0] == 'a')")
+    with pytest.raises(ConditionError):
+        condition.holds(Given(context={}))
+    with pytest.raises(ConditionError):
+        compile_condition("!({context.k: 'a', 0u: 'b'}[0] == 'a')").holds(Given(context={"k": 0}))
+
+
+def test_without_the_loader_an_ill_typed_condition_is_evaluated_unchecked() -> None:
+    # As the conformance suite's disable_check cases are: the loader refuses these.
+    assert compile_condition("'horses' && false").holds(Given(context={})) is False
+    with pytest.raises(ConditionError):
+        compile_condition("'horses' && true").holds(Given(context={}))
+    assert compile_condition("(true ? 'cows' : 17) == 'cows'").holds(Given()) is True
 
 
 SAMPLE = r"""

@@ -24,7 +24,7 @@ from typing import Any
 
 import cel
 
-from charter.policy.celcheck import environment
+from charter.policy.celcheck import environment, unsupported
 from charter.policy.celfast import CelError, Native, Unsupported, compile_native
 from charter.policy.compiled import ConditionError, Shape, Variables
 
@@ -176,14 +176,29 @@ def compile_condition(expression: str, *, native: bool = True) -> CelCondition:
     remembered: dict[Hashable, bool | str] | None = (
         None if any(name == "now" for name, _ in reads) else {}
     )
-    try:
-        checked, problem = environment().compile(expression), ""
-    except Exception as error:
-        # The loader refuses such an expression (``celcheck``); compiled without it, the
-        # condition fails closed every time.
-        checked, problem = None, _first_line(str(error))
     fast = compile_native(expression) if native else None
+    checked, problem = _cel_cpp(expression)
     return CelCondition(expression, checked, reads, remembered, fast, problem)
+
+
+def _cel_cpp(expression: str) -> tuple[Any, str]:
+    """cel-cpp's program for ``expression``, or None and why not.
+
+    The loader refuses an expression that does not type-check or that ``celcheck``
+    finds unsupported. Compiled without the loader, the first is evaluated unchecked
+    (as CEL's conformance suite evaluates such cases) and the second always fails.
+    """
+    problem = unsupported(expression)
+    if problem is not None:
+        return None, problem.message
+    try:
+        return environment().compile(expression), ""
+    except Exception:  # noqa: S110 - a type error: evaluate unchecked below
+        pass
+    try:
+        return environment().compile(expression, disable_check=True), ""
+    except Exception as error:
+        return None, _first_line(str(error))
 
 
 _NAME = re.compile(r"\b(agent|resource|request|context)\b")
