@@ -58,15 +58,16 @@ With keys of at most ``frozen.BUDGET`` that is about half a megabyte a condition
 class CelCondition:
     """A compiled CEL expression that must evaluate to a boolean.
 
-    It remembers what it gave for the values it read (true, false or an error), keyed
-    by those values frozen exactly (``charter.policy.frozen``), so a request that
+    A simple expression (``charter.policy.celfast``) is evaluated natively each time.
+    Any other remembers what it gave for the values it read (true, false or an error),
+    keyed by those values frozen exactly (``charter.policy.frozen``), so a request that
     repeats them skips the conversion into CEL, which costs several times the
     evaluation. Expressions that read ``now`` are not remembered: it differs each time.
     """
 
     expression: str
     _program: Any = field(repr=False, compare=False)
-    """The cel-cpp expression, or None when it does not type-check (``_problem`` says why)."""
+    """The cel-cpp program, or None when there is none to trust (``_problem`` says why)."""
     _reads: Shape = field(repr=False, compare=False, default=())
     _outcomes: dict[Hashable, bool | str] | None = field(repr=False, compare=False, default=None)
     _native: Native | None = field(repr=False, compare=False, default=None)
