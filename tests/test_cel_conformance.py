@@ -9,6 +9,7 @@ The expected answers are the spec's. ``bench/cel_conformance.py`` runs the suite
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -236,6 +237,28 @@ def test_a_string_with_a_nul_character_never_passes_for_another() -> None:
     assert decide(both, {"u": "admin\x00x"}) == "error"  # not native: fails closed
     assert decide(both, {"u": "admin"}) == "true"
     assert decide("'admin\\x00x'.startsWith('admin') && 'admin\\x00x' == 'admin'") == "false"
+
+
+def test_bytes_with_a_nul_character_fail_closed_too() -> None:
+    # Only embedded callers can send bytes; cel-cpp would cut them at the NUL as well.
+    assert decide('context.b == b"a"', {"b": b"a\x00b"}) == "error"
+    assert decide('context.b == b"a\\x00b"', {"b": b"a\x00b"}) == "error"
+    assert decide('context.b == b"ab"', {"b": b"ab"}) == "true"
+
+
+def test_datetimes_and_timedeltas_from_embedded_callers_are_timestamps_and_durations() -> None:
+    stamp = datetime(2021, 1, 1, 12, tzinfo=UTC)
+    assert decide("context.t > timestamp('2021-01-01T11:59:59Z')", {"t": stamp}) == "true"
+    assert decide("string(context.t) == '2021-01-01T12:00:00Z'", {"t": stamp}) == "true"
+    naive = datetime(2021, 1, 1, 12)  # taken as UTC
+    assert decide("context.t == timestamp('2021-01-01T12:00:00Z')", {"t": naive}) == "true"
+    assert decide("context.d == duration('90s')", {"d": timedelta(seconds=90)}) == "true"
+    assert decide("context.d + context.d > duration('179s')", {"d": timedelta(seconds=90)}) == (
+        "true"
+    )
+    assert decide("[context.t][0] < context.t + context.d", {"t": stamp, "d": timedelta(1)}) == (
+        "true"
+    )
 
 
 def test_a_refused_map_names_the_construct() -> None:

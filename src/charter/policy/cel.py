@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import cel
@@ -80,9 +81,13 @@ class CelCondition:
 
     def _data(self, variables: Variables) -> Any:
         parts = variables.parts(self._reads)
-        # cel-cpp cuts a string at its first NUL character: such a value would compare
-        # as another string, so it is not handed over at all.
-        return None if _has_nul(parts) else parts
+        # ``repr`` shows, cheaply, whether the values may need a closer look: a NUL
+        # character is written \x00, a datetime or timedelta with its module's name.
+        # (A value whose ``repr`` hides either is of a type cel-cpp refuses anyway.)
+        text = repr(parts)
+        if "\\x00" in text or "datetime." in text:
+            return _prepared(parts)
+        return parts
 
     def holds(self, variables: Variables) -> bool:
         """Evaluate; any error or a non-boolean result raises ``ConditionError``."""
@@ -118,7 +123,7 @@ class CelCondition:
             # Convert only the variables this expression reads: most read one or two.
             data = variables.prepared(self._reads, self._data)
             if data is None:
-                return "a string with a NUL character cannot be evaluated"
+                return "a string or bytes value with a NUL character cannot be evaluated"
             result = self._program.eval(data=data)
             value = result.value()
             if value is True or value is False:
@@ -136,26 +141,58 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else "evaluation failed"
 
 
-def _has_nul(value: Any) -> bool:
-    """True when a string anywhere in ``value`` (a map's keys included) has a NUL."""
-    # ``repr`` writes a NUL as the four characters \x00, quickly: without them there is
-    # none (and a value whose ``repr`` hides one, an unusual type, cel-cpp refuses).
-    if "\\x00" not in repr(value):
-        return False
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        kind = type(item)
-        if kind is dict:
-            for key, inner in item.items():
-                if isinstance(key, str) and "\x00" in key:
-                    return True
-                pending.append(inner)
-        elif kind is list or kind is tuple:
-            pending.extend(item)
-        elif isinstance(item, str) and "\x00" in item:
-            return True
-    return False
+class _Nul(Exception):
+    """A string or bytes value with a NUL character."""
+
+
+def _prepared(value: Any) -> Any:
+    """``value`` as cel-cpp takes it, or None when it holds a NUL character.
+
+    cel-cpp cuts a string (or bytes) at its first NUL, so ``"admin\\x00x"`` would compare as
+    "admin": such a value is not handed over at all. It takes a timestamp or a duration
+    inside a map only as protocol buffer messages: datetimes and timedeltas become them.
+    """
+    try:
+        return _converted(value)
+    except _Nul:
+        return None
+
+
+def _converted(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        return {_converted(key): _converted(item) for key, item in value.items()}
+    if kind is list:
+        return [_converted(item) for item in value]
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise _Nul
+        return value
+    if isinstance(value, bytes | bytearray):
+        if b"\x00" in value:
+            raise _Nul
+        return value
+    if isinstance(value, datetime | timedelta):
+        return _message(value)
+    return value
+
+
+def _message(value: datetime | timedelta) -> Any:
+    """A datetime as a ``google.protobuf.Timestamp``, a timedelta as a ``Duration``
+    (naive datetimes are UTC); outside their ranges, the value as it is (refused)."""
+    try:
+        # Imported on first need: contexts with datetimes come from embedded callers only.
+        from google.protobuf import duration_pb2, timestamp_pb2  # type: ignore[import-untyped]
+
+        if isinstance(value, datetime):
+            stamp = timestamp_pb2.Timestamp()
+            stamp.FromDatetime(value)
+            return stamp
+        span = duration_pb2.Duration()
+        span.FromTimedelta(value)
+        return span
+    except (ImportError, ValueError, OverflowError):
+        return value
 
 
 def compile_condition(expression: str, *, native: bool = True) -> CelCondition:
