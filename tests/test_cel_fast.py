@@ -163,10 +163,15 @@ def test_anything_else_is_left_to_cel_cpp(expression: str) -> None:
 def test_values_outside_json_are_left_to_cel_cpp() -> None:
     evaluate = compile_native("context.x == 1")
     assert evaluate is not None
-    unusual: list[object] = [(1,), 2**64, b"x", frozenset()]
+    unusual: list[object] = [(1,), 2**64, b"x", frozenset(), "\ud800"]
     for value in unusual:
         with pytest.raises(Unsupported):
             evaluate(Given(context={"x": value}).get)
+    for expression in ("context.x != 'a'", "context.x < 'a'", "context.x in ['a']"):
+        with pytest.raises(Unsupported):
+            compile_native(expression)(Given(context={"x": "\ud800"}).get)  # type: ignore[misc]
+        with pytest.raises(ConditionError):  # a lone surrogate is not text: fail closed
+            compile_condition(expression).holds(Given(context={"x": "\ud800"}))
     # ... and the condition still answers, failing closed where cel-cpp cannot take it.
     condition = compile_condition("context.x == 1")
     with pytest.raises(ConditionError):

@@ -14,7 +14,8 @@ an expression of this subset into a Python function that reads the values direct
 
 The semantics are CEL's: ``==`` compares ``int`` and ``double`` numerically (the int
 taken as a double, as cel-go and cel-cpp do) and is false (never an error) between other
-types, ``1 == true`` included; ``<`` orders numbers,
+types, ``1 == true`` included; a string with a lone surrogate is not a CEL string
+(``Unsupported``); ``<`` orders numbers,
 strings (by code point) and booleans, and is an error between other types; a key
 missing without ``has()`` is an error; ``false && x`` is false and ``true || x`` is true
 whatever ``x`` is (an error included), and otherwise an error wins. An error raises
@@ -26,6 +27,7 @@ the expression with the full engine.
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -90,7 +92,7 @@ def _kind(value: Any) -> str | None:
     if kind is float:
         return "double"
     if kind is str:
-        return "string"
+        return "string" if _valid(value) else None
     if value is None:
         return "null"
     if kind is list:
@@ -98,6 +100,15 @@ def _kind(value: Any) -> str | None:
     if kind is dict:
         return "map"
     return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _valid(text: str) -> bool:
+    """False for a string with a lone surrogate (not Unicode text: CEL has no such
+    string, and cel-cpp refuses it)."""
+    return text.isascii() or _SURROGATE.search(text) is None
 
 
 def _equal(left: Any, right: Any) -> bool:
@@ -285,7 +296,10 @@ def _equal_to(operand: _Eval, constant: Any, *, negated: bool) -> _Eval:
 
     def equal(get: Callable[[str], Any]) -> bool:
         value = operand(get)
-        if type(value) is kind and (kind is not int or INT64_MIN <= value <= INT64_MAX):
+        if type(value) is kind and (
+            (kind is not int or INT64_MIN <= value <= INT64_MAX)
+            and (kind is not str or _valid(value))
+        ):
             return bool(value != constant) if negated else bool(value == constant)
         return _equal(value, constant) is not negated
 
@@ -299,7 +313,7 @@ def _in_constants(operand: _Eval, constants: list[Any]) -> _Eval:
 
     def contained(get: Callable[[str], Any]) -> bool:
         value = operand(get)
-        if type(value) is str:
+        if type(value) is str and _valid(value):
             return value in strings
         if _kind(value) is None:
             raise Unsupported
@@ -389,7 +403,7 @@ def _comparison(left: _Eval, right: _Eval, name: str) -> _Eval:
             and (tb is int or tb is float)
             and (ta is float or INT64_MIN <= a <= INT64_MAX)
             and (tb is float or INT64_MIN <= b <= INT64_MAX)
-        ) or (ta is str and tb is str):
+        ) or (ta is str and tb is str and _valid(a) and _valid(b)):
             if ta is not tb:
                 a, b = float(a), float(b)  # an int meets a double as a double
             if symbol == "<":
@@ -411,7 +425,7 @@ def _contains(container: Any, item: Any) -> bool:
             raise Unsupported
         return any(_equal(item, element) for element in container)
     if kind == "map":
-        if type(item) is str:
+        if type(item) is str and _valid(item):
             return item in container
         key = _kind(item)
         if key in ("null", "list", "map"):
