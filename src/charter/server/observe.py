@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from charter.errors import CharterError
 from charter.identity.principals import Principal
 from charter.server.logs import ACCESS_LOGGER, install_json_logs, request_id, request_id_from
-from charter.server.metrics import DECISION_ROUTES, Metrics, install_metrics
+from charter.server.metrics import Metrics, install_metrics
 from charter.server.tracing import DecisionTracer, tracer_provider
 from charter.service import Services
 from charter.service.decisions import Asked, Decided, DecisionService
@@ -86,8 +86,9 @@ class Observe:
             template = getattr(route, "path", None) or "unmatched"
             method = self.metrics.method(scope["method"])
             self.metrics.count_request(method, template, status)
-            if template in DECISION_ROUTES:
-                self.metrics.decision_seconds.labels(template).observe(elapsed)
+            latency = self.metrics.decision_latency.get(template)
+            if latency is not None:
+                latency.observe(elapsed)
             if self.access_log:
                 _access.info(
                     "%s %s %d",
