@@ -56,7 +56,7 @@ def request_id_from(supplied: bytes | None) -> str:
 
 
 # The attributes every LogRecord has; anything else was passed in ``extra``.
-_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):
