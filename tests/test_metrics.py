@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -322,3 +324,57 @@ def test_webhook_deliveries_are_counted_by_result(
     assert value(text, "charter_webhook_deliveries_total", result="retrying") == 1
     assert value(text, "charter_webhook_deliveries_total", result="delivered") == 1
     assert value(text, "charter_webhook_deliveries_total", result="given_up") == 0
+
+
+def test_an_app_built_again_over_the_same_services_counts_each_decision_once(
+    services: Services,
+) -> None:
+    settings = Settings(metrics="public")
+    decide = {"capability": "do", "action": "a.b", "resource": "r"}
+    with _client(services, settings) as first, _client(services, settings) as second:
+        for api in (first, second):
+            assert api.post("/v1/decisions", json=decide).status_code == 401
+        counted = [
+            value(
+                api.get("/metrics").text,
+                "charter_decisions_total",
+                effect="refused",
+                code="token_missing",
+            )
+            for api in (first, second)
+        ]
+    # The app built last counts them, and no decision is counted twice.
+    assert counted == [0, 2]
+
+
+def test_a_client_that_leaves_before_the_answer_is_counted_as_499(services: Services) -> None:
+    app = create_app(services, Settings(metrics="public"))
+    sent: list[dict[str, object]] = []
+
+    async def leave() -> dict[str, object]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/agents",
+        "raw_path": b"/v1/agents",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+    asyncio.run(app(scope, leave, send))  # type: ignore[arg-type]
+    assert sent == []
+    text = generate_latest(app.state.metrics.registry).decode()
+    assert (
+        value(text, "charter_http_requests_total", method="POST", route="unmatched", status="499")
+        == 1
+    )

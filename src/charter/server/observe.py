@@ -26,9 +26,11 @@ from charter.service import Services
 from charter.service.decisions import Asked, Decided, DecisionService
 from charter.settings import Settings
 
-__all__ = ["Observe", "install_observability"]
+__all__ = ["NO_RESPONSE", "Observe", "install_observability"]
 
 _HEADER = b"x-request-id"
+NO_RESPONSE = 499
+"""The status counted and logged for a request answered with nothing (the client left)."""
 _access = logging.getLogger(ACCESS_LOGGER)
 
 
@@ -63,7 +65,7 @@ class Observe:
                 tracestate = value
         rid = request_id_from(supplied)
         header = (_HEADER, rid.encode("ascii"))
-        status = 500
+        status = NO_RESPONSE
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -120,8 +122,14 @@ def _detach(token: Any) -> None:
 def _observe_decisions(
     decisions: DecisionService, metrics: Metrics, tracer: DecisionTracer | None
 ) -> None:
-    """Count every decision the API answers (and trace it, if tracing is on)."""
-    inner = decisions.decide_as
+    """Count every decision the API answers (and trace it, if tracing is on).
+
+    Services shared by several apps (tests) count for the app built last: the wrapper
+    replaces the one before rather than wrapping it."""
+    inner: Callable[..., list[Decided]] = vars(decisions).get(
+        "_unobserved_decide_as", decisions.decide_as
+    )
+    vars(decisions)["_unobserved_decide_as"] = inner
 
     def decide_as(
         token: str | None,
