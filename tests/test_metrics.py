@@ -25,6 +25,7 @@ from charter.server.outbound import HttpSender
 from charter.service import SYSTEM, Services
 from charter.service.dispatch import Dispatcher
 from charter.settings import Settings
+from charter.settings_file import read_config_file
 from charter.storage.sql import SqlStore, open_store
 from charter.storage.sql.bounds import StoreBounds
 from charter.webhooks.model import RETRY_DELAYS
@@ -378,3 +379,21 @@ def test_a_client_that_leaves_before_the_answer_is_counted_as_499(services: Serv
         value(text, "charter_http_requests_total", method="POST", route="unmatched", status="499")
         == 1
     )
+
+
+def test_a_config_file_sets_metrics_and_never_repeats_the_token(tmp_path: Path) -> None:
+    path = tmp_path / "charter.toml"
+    path.write_text(
+        f'metrics = "public"\nmetrics_token = "{METRICS_TOKEN}"\n[log]\nformat = "json"\n'
+    )
+    settings = Settings.layered(read_config_file(path))
+    assert (settings.metrics, settings.metrics_token, settings.log_format) == (
+        "public",
+        METRICS_TOKEN,
+        "json",
+    )
+    path.write_text('metrics_token = "short-secret-value"\n')
+    with pytest.raises(InvalidInput) as refused:
+        read_config_file(path)
+    assert refused.value.code == "invalid_setting"
+    assert "short-secret-value" not in refused.value.message

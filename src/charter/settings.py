@@ -69,8 +69,8 @@ __all__ = [
     "METRICS_ACCESS",
     "REPLAY_RETENTION",
     "SETTINGS",
-    "Setting",
     "TRACING_MODES",
+    "Setting",
     "Settings",
     "parse_duration",
 ]
