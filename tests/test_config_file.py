@@ -91,10 +91,18 @@ def test_every_setting_has_a_key_and_the_file_reads_them_all(tmp_path: Path) -> 
     documented = set(re.findall(r"``(CHARTER_[A-Z_]+)``", settings_module.__doc__ or ""))
     assert {setting.env for setting in SETTINGS} == documented
     samples = {str: '"1d"', int: "2048", bool: "false"}
+    choices = {
+        "metrics": '"public"',
+        "metrics_token": '"' + "t" * 32 + '"',
+        "tracing": '"off"',
+        "log_format": '"json"',
+    }
     lines = []
     for setting in SETTINGS:
         value = samples[setting.toml[0]]
-        if setting.key.endswith("overdue"):
+        if setting.key in choices:
+            value = choices[setting.key]
+        elif setting.key.endswith("overdue"):
             value = '"warn"' if "recertify" in setting.key else '"keep"'
         elif setting.target in ("data_dir", "database_url", "host") or "ssl" in setting.key:
             value = '"x"'

@@ -29,6 +29,10 @@
 | ``CHARTER_POSTURE_RUBBER_STAMP_MIN_VOTES`` | ``10`` | ...over at least this many votes, approving 95% or more, rubber-stamps |
 | ``CHARTER_WEBHOOK_ALLOW_PRIVATE_TARGETS`` | ``false`` | ``true``: webhooks may target private and loopback addresses (never link-local or metadata ones) |
 | ``CHARTER_SSL_CERTFILE`` / ``CHARTER_SSL_KEYFILE`` | none | ``charter serve`` speaks HTTPS with this PEM certificate chain and key |
+| ``CHARTER_METRICS`` | ``token`` | ``/metrics``: ``token`` (an admin's or auditor's token, or ``CHARTER_METRICS_TOKEN``), ``public`` (no token) or ``off`` |
+| ``CHARTER_METRICS_TOKEN`` | unset | a bearer token that may read ``/metrics`` and nothing else |
+| ``CHARTER_TRACING`` | ``off`` | ``otlp``: a span per decision, exported over OTLP/HTTP (needs ``charter[tracing]``) |
+| ``CHARTER_LOG_FORMAT`` | ``text`` | ``json``: one JSON object per log line, with an access line per request |
 
 Each setting is one row of ``SETTINGS``: its variable, the field it sets and how its text
 is read. The same rows read a TOML configuration file (``charter.settings_file``), where a
@@ -42,6 +46,7 @@ Every duration is a positive whole number of ``s``, ``m``, ``h`` or ``d`` of at 
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -58,10 +63,13 @@ from charter.posture.findings import Thresholds as PostureThresholds
 from charter.reviews.campaigns import Overdue, PastRecertification, ReviewSettings
 
 __all__ = [
+    "LOG_FORMATS",
     "MAX_DURATION",
     "MAX_REPLAY_RETENTION",
+    "METRICS_ACCESS",
     "REPLAY_RETENTION",
     "SETTINGS",
+    "TRACING_MODES",
     "Setting",
     "Settings",
     "parse_duration",
@@ -108,6 +116,14 @@ class Settings:
     """The thresholds posture findings use (``CHARTER_POSTURE_*``)."""
     deliver_webhooks: bool = True
     """False: this process queues webhook deliveries but sends none (tests drive their own)."""
+    metrics: str = "token"
+    """Who may read ``/metrics``: ``token``, ``public`` or ``off`` (``METRICS_ACCESS``)."""
+    metrics_token: str | None = field(default=None, repr=False)
+    """A bearer token that may read ``/metrics`` (and nothing else); never shown."""
+    tracing: str = "off"
+    """``otlp``: decisions are traced and exported over OTLP (``TRACING_MODES``)."""
+    log_format: str = "text"
+    """``json``: one JSON object per log line (``LOG_FORMATS``)."""
 
     @property
     def store_url(self) -> str:
@@ -227,6 +243,57 @@ def _choice(kind: type[Overdue] | type[PastRecertification]) -> Parse:
     return parse
 
 
+METRICS_ACCESS = ("token", "public", "off")
+"""Who may read ``/metrics``: a token holder, anyone, or nobody (no such page)."""
+TRACING_MODES = ("off", "otlp")
+LOG_FORMATS = ("text", "json")
+
+
+def _one_of(allowed: tuple[str, ...]) -> Parse:
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in allowed:
+            raise InvalidInput(
+                f"must be one of {', '.join(allowed)}, not {text[:64]!r}",
+                code=ErrorCode.INVALID_SETTING,
+            )
+        return value
+
+    return parse
+
+
+def _metrics_token(text: str) -> str | None:
+    """A bearer token for scrapers, at least 32 characters (empty: none)."""
+    token = text.strip()
+    if token and len(token) < 32:
+        raise InvalidInput(
+            "must be at least 32 characters",
+            code=ErrorCode.INVALID_SETTING,
+            help="generate one: python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+        )
+    return token or None
+
+
+def _installed(module: str) -> bool:
+    """True if ``module`` could be imported (found without importing it)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:
+        return False
+
+
+def _tracing(text: str) -> str:
+    """``off`` or ``otlp``; ``otlp`` only with the tracing extra installed."""
+    mode = str(_one_of(TRACING_MODES)(text))
+    if mode == "otlp" and not _installed("opentelemetry.sdk.trace"):
+        raise InvalidInput(
+            "otlp needs the tracing extra",
+            code=ErrorCode.INVALID_SETTING,
+            help="pip install 'charter[tracing]', or unset CHARTER_TRACING",
+        )
+    return mode
+
+
 def _replay_retention(text: str) -> timedelta:
     """``0`` or ``off``: requests are not kept; otherwise a duration up to the maximum."""
     if text.strip().lower() in ("0", "off"):
@@ -288,6 +355,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "CHARTER_WEBHOOK_ALLOW_PRIVATE_TARGETS", "webhook_allow_private_targets", _boolean, _BOOL
     ),
+    Setting("CHARTER_METRICS", "metrics", _one_of(METRICS_ACCESS)),
+    Setting("CHARTER_METRICS_TOKEN", "metrics_token", _metrics_token, secret=True),
+    Setting("CHARTER_TRACING", "tracing", _tracing),
+    Setting("CHARTER_LOG_FORMAT", "log_format", _one_of(LOG_FORMATS)),
 )
 """Every setting read from the environment or a configuration file, in documented order."""
 
