@@ -652,7 +652,11 @@ def test_the_error_shape_is_pinned(api: TestClient, admin: Admin) -> None:
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/json"
     assert missing.json() == {
-        "error": {"code": "agent_not_found", "message": "no agent 'no-such-bot'"}
+        "error": {
+            "code": "agent_not_found",
+            "message": "no agent 'no-such-bot'",
+            "request_id": missing.headers["x-request-id"],
+        }
     }
 
     with_help = api.get("/v1/whoami")
@@ -663,6 +667,7 @@ def test_the_error_shape_is_pinned(api: TestClient, admin: Admin) -> None:
             "code": "token_missing",
             "message": "no bearer token was presented",
             "help": "send 'Authorization: Bearer <token>'",
+            "request_id": with_help.headers["x-request-id"],
         }
     }
 

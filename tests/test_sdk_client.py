@@ -107,6 +107,8 @@ POSTURE_SIDE = {"posture", "mark_leak_rotated"}
 EVIDENCE_SIDE = {"audit_evidence", "compliance_report"}
 """Exercised through the CLI against a live server in test_evidence.py and
 test_compliance.py."""
+KEYS_SIDE = {"audit_key_chain"}
+"""Exercised through ``charter audit keys --online`` in test_key_rotation.py."""
 
 
 @pytest.fixture
@@ -138,7 +140,7 @@ def test_every_public_method_is_exercised() -> None:
     public = {name for name in dir(Client) if not name.startswith("_")}
     # The decision, approval and grant calls are exercised in test_sdk_decisions.py and
     # test_sdk_approvals.py.
-    sides = DECISION_SIDE | SECRETS_SIDE | REVIEWS_SIDE | POSTURE_SIDE | EVIDENCE_SIDE
+    sides = DECISION_SIDE | SECRETS_SIDE | REVIEWS_SIDE | POSTURE_SIDE | EVIDENCE_SIDE | KEYS_SIDE
     assert public == EXERCISED | sides
 
 

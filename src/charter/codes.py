@@ -176,6 +176,8 @@ class ErrorCode(StrEnum):
     SIGNING_KEY_EXISTS = "signing_key_exists"
     SIGNING_KEY_EXPOSED = "signing_key_exposed"
     SIGNING_KEY_INVALID = "signing_key_invalid"
+    SIGNING_KEY_RETIRED = "signing_key_retired"
+    KEY_CHAIN_INVALID = "key_chain_invalid"
     PUBLIC_KEY_MISSING = "public_key_missing"
     PUBLIC_KEY_INVALID = "public_key_invalid"
     INVALID_SETTING = "invalid_setting"

@@ -11,6 +11,9 @@
 | ``CHARTER_HUMAN_TOKEN_MAX_TTL`` | ``90d`` | longest human token lifetime (human default: 30d) |
 | ``CHARTER_CHECKPOINT_INTERVAL`` | ``60s`` | how often the server signs an audit checkpoint |
 | ``CHARTER_RECERTIFY_AFTER`` | ``90d`` | default recertify-by date of a new agent, from registration |
+| ``CHARTER_REVIEW_WINDOW`` / ``CHARTER_REVIEW_DUE_IN`` / ``CHARTER_REVIEW_DUE_SOON`` | ``30d`` / ``14d`` / ``2d`` | access review defaults |
+| ``CHARTER_REVIEW_OVERDUE`` | ``revoke_high_risk`` | what an undecided review item becomes at its due date |
+| ``CHARTER_RECERTIFY_HORIZON`` / ``CHARTER_RECERTIFY_OVERDUE`` | ``14d`` / ``warn`` | standing recertification campaign |
 | ``CHARTER_INFERENCE_MAX_AGE`` | ``1h`` | how long an allowed inference may be cited in ``context.derived_from`` |
 | ``CHARTER_REPLAY_RETENTION`` | ``30d`` | how long each decision's masked request is kept for policy simulation (``0``: not kept; at most ``400d``) |
 | ``CHARTER_STORE_TIMEOUT`` | ``5s`` | longest a request waits on a store that does not answer (then 503) |
@@ -26,6 +29,17 @@
 | ``CHARTER_POSTURE_RUBBER_STAMP_MIN_VOTES`` | ``10`` | ...over at least this many votes, approving 95% or more, rubber-stamps |
 | ``CHARTER_AUDIT_SHARD`` | (none: the one log) | append this server's audit records to their own shard of the log (docs/scaling.md) |
 | ``CHARTER_WEBHOOK_ALLOW_PRIVATE_TARGETS`` | ``false`` | ``true``: webhooks may target private and loopback addresses (never link-local or metadata ones) |
+| ``CHARTER_SSL_CERTFILE`` / ``CHARTER_SSL_KEYFILE`` | none | ``charter serve`` speaks HTTPS with this PEM certificate chain and key |
+| ``CHARTER_METRICS`` | ``token`` | ``/metrics``: ``token`` (an admin's or auditor's token, or ``CHARTER_METRICS_TOKEN``), ``public`` (no token) or ``off`` |
+| ``CHARTER_METRICS_TOKEN`` | unset | a bearer token that may read ``/metrics`` and nothing else |
+| ``CHARTER_TRACING`` | ``off`` | ``otlp``: a span per decision, exported over OTLP/HTTP (needs ``charter[tracing]``) |
+| ``CHARTER_LOG_FORMAT`` | ``text`` | ``json``: one JSON object per log line, with an access line per request |
+
+Each setting is one row of ``SETTINGS``: its variable, the field it sets and how its text
+is read. The same rows read a TOML configuration file (``charter.settings_file``), where a
+setting's key is its variable without ``CHARTER_``, in lower case (``data_dir``), either
+flat or split at its first ``_`` into a table (``[posture] dormant_after``). A new setting
+is a new row and a field; neither reader changes.
 
 Every duration is a positive whole number of ``s``, ``m``, ``h`` or ``d`` of at most
 ``MAX_DURATION`` (ten years).
@@ -33,25 +47,31 @@ Every duration is a positive whole number of ``s``, ``m``, ``h`` or ``d`` of at 
 
 from __future__ import annotations
 
+import importlib.util
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from charter.codes import ErrorCode
 from charter.durations import MAX_DURATION, parse_duration
-from charter.errors import InvalidInput
+from charter.errors import CharterError, InvalidInput
 from charter.identity.credentials import TokenLifetimes
 from charter.identity.sessions import SessionLifetimes
 from charter.posture.findings import Thresholds as PostureThresholds
 from charter.reviews.campaigns import Overdue, PastRecertification, ReviewSettings
 
 __all__ = [
+    "LOG_FORMATS",
     "MAX_DURATION",
     "MAX_REPLAY_RETENTION",
+    "METRICS_ACCESS",
     "REPLAY_RETENTION",
+    "SETTINGS",
+    "TRACING_MODES",
+    "Setting",
     "Settings",
     "parse_duration",
 ]
@@ -72,6 +92,10 @@ class Settings:
     signing_key_path: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8080
+    ssl_certfile: Path | None = None
+    """PEM certificate chain: ``charter serve`` speaks HTTPS (with ``ssl_keyfile``)."""
+    ssl_keyfile: Path | None = None
+    """PEM private key of ``ssl_certfile``."""
     max_body_bytes: int = 1024 * 1024
     token_lifetimes: TokenLifetimes = field(default_factory=TokenLifetimes)
     console_sessions: SessionLifetimes = field(default_factory=SessionLifetimes)
@@ -95,6 +119,14 @@ class Settings:
     audit_shard: str = ""
     """The audit shard this server appends to ("": the one default log)."""
     """False: this process queues webhook deliveries but sends none (tests drive their own)."""
+    metrics: str = "token"
+    """Who may read ``/metrics``: ``token``, ``public`` or ``off`` (``METRICS_ACCESS``)."""
+    metrics_token: str | None = field(default=None, repr=False)
+    """A bearer token that may read ``/metrics`` (and nothing else); never shown."""
+    tracing: str = "off"
+    """``otlp``: decisions are traced and exported over OTLP (``TRACING_MODES``)."""
+    log_format: str = "text"
+    """``json``: one JSON object per log line (``LOG_FORMATS``)."""
 
     @property
     def store_url(self) -> str:
@@ -114,72 +146,155 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str], **overrides: object) -> Settings:
         """Build settings from ``CHARTER_*`` variables, then apply explicit overrides."""
+        return cls.layered(read_env(env), **overrides)
+
+    @classmethod
+    def layered(cls, *layers: Mapping[str, object], **overrides: object) -> Settings:
+        """Build settings from parsed layers (``{target: value}``, later layers winning,
+        as ``read_env`` and ``read_config_file`` make them), then explicit overrides
+        (command-line options; ``None`` means not given)."""
         values: dict[str, object] = {}
-        if "CHARTER_DATA_DIR" in env:
-            values["data_dir"] = Path(env["CHARTER_DATA_DIR"])
-        if "CHARTER_DATABASE_URL" in env:
-            values["database_url"] = env["CHARTER_DATABASE_URL"]
-        if "CHARTER_SIGNING_KEY" in env:
-            values["signing_key_path"] = Path(env["CHARTER_SIGNING_KEY"])
-        if "CHARTER_HOST" in env:
-            values["host"] = env["CHARTER_HOST"]
-        if "CHARTER_PORT" in env:
-            values["port"] = _integer(env["CHARTER_PORT"], "CHARTER_PORT", minimum=1)
-        if "CHARTER_MAX_BODY_BYTES" in env:
-            values["max_body_bytes"] = _integer(
-                env["CHARTER_MAX_BODY_BYTES"], "CHARTER_MAX_BODY_BYTES", minimum=1024
-            )
-        lifetimes = TokenLifetimes()
-        if "CHARTER_AGENT_TOKEN_MAX_TTL" in env:
-            cap = parse_duration(env["CHARTER_AGENT_TOKEN_MAX_TTL"])
-            lifetimes = TokenLifetimes(
-                agent_default=min(lifetimes.agent_default, cap),
-                agent_max=cap,
-                human_default=lifetimes.human_default,
-                human_max=lifetimes.human_max,
-            )
-        if "CHARTER_HUMAN_TOKEN_MAX_TTL" in env:
-            cap = parse_duration(env["CHARTER_HUMAN_TOKEN_MAX_TTL"])
-            lifetimes = TokenLifetimes(
-                agent_default=lifetimes.agent_default,
-                agent_max=lifetimes.agent_max,
-                human_default=min(lifetimes.human_default, cap),
-                human_max=cap,
-            )
-        values["token_lifetimes"] = lifetimes
-        sessions = SessionLifetimes()
-        if "CHARTER_CONSOLE_SESSION_TTL" in env:
-            absolute = parse_duration(env["CHARTER_CONSOLE_SESSION_TTL"])
-            sessions = SessionLifetimes(absolute=absolute, idle=min(sessions.idle, absolute))
-        if "CHARTER_CONSOLE_IDLE_TIMEOUT" in env:
-            idle = parse_duration(env["CHARTER_CONSOLE_IDLE_TIMEOUT"])
-            sessions = SessionLifetimes(absolute=sessions.absolute, idle=idle)
-        values["console_sessions"] = sessions
-        if "CHARTER_CHECKPOINT_INTERVAL" in env:
-            values["checkpoint_interval"] = parse_duration(env["CHARTER_CHECKPOINT_INTERVAL"])
-        if "CHARTER_RECERTIFY_AFTER" in env:
-            values["recertify_after"] = parse_duration(env["CHARTER_RECERTIFY_AFTER"])
-        values["reviews"] = _reviews(env)
-        values["posture"] = _posture(env)
-        if "CHARTER_INFERENCE_MAX_AGE" in env:
-            values["inference_max_age"] = parse_duration(env["CHARTER_INFERENCE_MAX_AGE"])
-        if "CHARTER_REPLAY_RETENTION" in env:
-            values["replay_retention"] = _replay_retention(env["CHARTER_REPLAY_RETENTION"])
-        if "CHARTER_STORE_TIMEOUT" in env:
-            values["store_timeout"] = parse_duration(env["CHARTER_STORE_TIMEOUT"])
-        if "CHARTER_STORE_CONNECT_RETRY" in env:
-            values["store_connect_retry"] = parse_duration(env["CHARTER_STORE_CONNECT_RETRY"])
-        if "CHARTER_WEBHOOK_ALLOW_PRIVATE_TARGETS" in env:
-            values["webhook_allow_private_targets"] = _boolean(
-                env["CHARTER_WEBHOOK_ALLOW_PRIVATE_TARGETS"],
-                "CHARTER_WEBHOOK_ALLOW_PRIVATE_TARGETS",
-            )
-        if "CHARTER_AUDIT_SHARD" in env:
-            values["audit_shard"] = audit_shard_name(env["CHARTER_AUDIT_SHARD"])
+        for layer in layers:
+            values.update(layer)
         values.update({key: value for key, value in overrides.items() if value is not None})
-        if "audit_shard" in values:
-            values["audit_shard"] = audit_shard_name(str(values["audit_shard"]))
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**_assemble(values))
+
+
+# -- the table of settings ---------------------------------------------------------------
+
+Parse = Callable[[str], object]
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One setting: the variable that sets it, the ``Settings`` field it fills (``a.b``
+    for a field of a nested group), how its text is read, and which TOML types a
+    configuration file may give it (read through their text, so the checks are the same)."""
+
+    env: str
+    target: str
+    parse: Parse
+    toml: tuple[type, ...] = (str,)
+    secret: bool = False
+    """Never echo the value in a message: it may hold a password."""
+
+    @property
+    def key(self) -> str:
+        """Its key in a configuration file: the variable without ``CHARTER_``, lower case."""
+        return self.env.removeprefix("CHARTER_").lower()
+
+    def read(self, text: str, where: str) -> object:
+        """The value of ``text``; the parser's error (``invalid_setting``,
+        ``invalid_duration``) naming ``where`` if not."""
+        try:
+            return self.parse(text)
+        except CharterError as error:
+            message = (
+                "invalid value (not shown: it may hold a secret)"
+                if self.secret
+                else (error.message)
+            )
+            raise InvalidInput(f"{where}: {message}", code=error.code, help=error.help) from None
+
+
+def _text(text: str) -> str:
+    return text
+
+
+def _path(text: str) -> Path:
+    if not text.strip():
+        raise InvalidInput("a path may not be empty", code=ErrorCode.INVALID_SETTING)
+    return Path(text)
+
+
+def _integer(minimum: int) -> Parse:
+    def parse(text: str) -> int:
+        if not re.fullmatch(r"[0-9]{1,12}", text.strip(), re.ASCII):
+            raise InvalidInput(
+                f"must be a whole number, not {text[:64]!r}", code=ErrorCode.INVALID_SETTING
+            )
+        value = int(text)
+        if value < minimum:
+            raise InvalidInput(f"must be at least {minimum}", code=ErrorCode.INVALID_SETTING)
+        return value
+
+    return parse
+
+
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def _boolean(text: str) -> bool:
+    value = _BOOLEANS.get(text.strip().lower())
+    if value is None:
+        raise InvalidInput(
+            f"must be true or false, not {text[:64]!r}", code=ErrorCode.INVALID_SETTING
+        )
+    return value
+
+
+def _choice(kind: type[Overdue] | type[PastRecertification]) -> Parse:
+    def parse(text: str) -> object:
+        allowed = [member.value for member in kind]
+        if text.strip().lower() not in allowed:
+            raise InvalidInput(
+                f"must be one of {', '.join(allowed)}, not {text[:64]!r}",
+                code=ErrorCode.INVALID_SETTING,
+            )
+        return kind(text.strip().lower())
+
+    return parse
+
+
+METRICS_ACCESS = ("token", "public", "off")
+"""Who may read ``/metrics``: a token holder, anyone, or nobody (no such page)."""
+TRACING_MODES = ("off", "otlp")
+LOG_FORMATS = ("text", "json")
+
+
+def _one_of(allowed: tuple[str, ...]) -> Parse:
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in allowed:
+            raise InvalidInput(
+                f"must be one of {', '.join(allowed)}, not {text[:64]!r}",
+                code=ErrorCode.INVALID_SETTING,
+            )
+        return value
+
+    return parse
+
+
+def _metrics_token(text: str) -> str | None:
+    """A bearer token for scrapers, at least 32 characters (empty: none)."""
+    token = text.strip()
+    if token and len(token) < 32:
+        raise InvalidInput(
+            "must be at least 32 characters",
+            code=ErrorCode.INVALID_SETTING,
+            help="generate one: python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+        )
+    return token or None
+
+
+def _installed(module: str) -> bool:
+    """True if ``module`` could be imported (found without importing it)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:
+        return False
+
+
+def _tracing(text: str) -> str:
+    """``off`` or ``otlp``; ``otlp`` only with the tracing extra installed."""
+    mode = str(_one_of(TRACING_MODES)(text))
+    if mode == "otlp" and not _installed("opentelemetry.sdk.trace"):
+        raise InvalidInput(
+            "otlp needs the tracing extra",
+            code=ErrorCode.INVALID_SETTING,
+            help="pip install 'charter[tracing]', or unset CHARTER_TRACING",
+        )
+    return mode
 
 
 _SHARD_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
@@ -191,8 +306,8 @@ def audit_shard_name(text: str) -> str:
     name = text.strip()
     if name and not _SHARD_NAME.fullmatch(name):
         raise InvalidInput(
-            f"CHARTER_AUDIT_SHARD must be lower-case letters, digits, '_', '.' or '-' (at "
-            f"most 63), not {text!r}",
+            f"must be lower-case letters, digits, '_', '.' or '-' (at most 63), starting "
+            f"with a letter or digit, not {text[:64]!r}",
             code=ErrorCode.INVALID_SETTING,
         )
     return name
@@ -205,103 +320,102 @@ def _replay_retention(text: str) -> timedelta:
     retention = parse_duration(text)
     if retention > MAX_REPLAY_RETENTION:
         raise InvalidInput(
-            f"CHARTER_REPLAY_RETENTION must be at most {MAX_REPLAY_RETENTION.days}d",
-            code=ErrorCode.INVALID_SETTING,
+            f"must be at most {MAX_REPLAY_RETENTION.days}d", code=ErrorCode.INVALID_SETTING
         )
     return retention
 
 
-_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+def _seconds(text: str) -> float:
+    return float(_integer(1)(text))  # type: ignore[arg-type]
 
 
-def _boolean(text: str, name: str) -> bool:
-    value = _BOOLEANS.get(text.strip().lower())
-    if value is None:
-        raise InvalidInput(
-            f"{name} must be true or false, not {text!r}", code=ErrorCode.INVALID_SETTING
-        )
-    return value
+_INT = (int,)
+_BOOL = (bool,)
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("CHARTER_DATA_DIR", "data_dir", _path),
+    Setting("CHARTER_DATABASE_URL", "database_url", _text, secret=True),
+    Setting("CHARTER_SIGNING_KEY", "signing_key_path", _path),
+    Setting("CHARTER_HOST", "host", _text),
+    Setting("CHARTER_PORT", "port", _integer(1), _INT),
+    Setting("CHARTER_SSL_CERTFILE", "ssl_certfile", _path),
+    Setting("CHARTER_SSL_KEYFILE", "ssl_keyfile", _path),
+    Setting("CHARTER_MAX_BODY_BYTES", "max_body_bytes", _integer(1024), _INT),
+    Setting("CHARTER_AGENT_TOKEN_MAX_TTL", "token_lifetimes.agent_max", parse_duration),
+    Setting("CHARTER_HUMAN_TOKEN_MAX_TTL", "token_lifetimes.human_max", parse_duration),
+    Setting("CHARTER_CONSOLE_SESSION_TTL", "console_sessions.absolute", parse_duration),
+    Setting("CHARTER_CONSOLE_IDLE_TIMEOUT", "console_sessions.idle", parse_duration),
+    Setting("CHARTER_CHECKPOINT_INTERVAL", "checkpoint_interval", parse_duration),
+    Setting("CHARTER_RECERTIFY_AFTER", "recertify_after", parse_duration),
+    Setting("CHARTER_REVIEW_WINDOW", "reviews.window", parse_duration),
+    Setting("CHARTER_REVIEW_DUE_IN", "reviews.due_in", parse_duration),
+    Setting("CHARTER_REVIEW_DUE_SOON", "reviews.due_soon", parse_duration),
+    Setting("CHARTER_RECERTIFY_HORIZON", "reviews.recertify_horizon", parse_duration),
+    Setting("CHARTER_REVIEW_OVERDUE", "reviews.overdue", _choice(Overdue)),
+    Setting(
+        "CHARTER_RECERTIFY_OVERDUE", "reviews.past_recertification", _choice(PastRecertification)
+    ),
+    Setting("CHARTER_INFERENCE_MAX_AGE", "inference_max_age", parse_duration),
+    Setting("CHARTER_REPLAY_RETENTION", "replay_retention", _replay_retention, (str, int)),
+    Setting("CHARTER_STORE_TIMEOUT", "store_timeout", parse_duration),
+    Setting("CHARTER_STORE_CONNECT_RETRY", "store_connect_retry", parse_duration),
+    Setting("CHARTER_POSTURE_DORMANT_AFTER", "posture.dormant_after", parse_duration),
+    Setting("CHARTER_POSTURE_RECERTIFY_WITHIN", "posture.recertify_within", parse_duration),
+    Setting("CHARTER_POSTURE_LONG_LIVED_TOKEN", "posture.long_lived_token", parse_duration),
+    Setting("CHARTER_POSTURE_CHECKPOINT_MAX_AGE", "posture.checkpoint_max_age", parse_duration),
+    Setting("CHARTER_POSTURE_WINDOW", "posture.window", parse_duration),
+    Setting("CHARTER_POSTURE_RUBBER_STAMP_SECONDS", "posture.rubber_stamp_seconds", _seconds, _INT),
+    Setting(
+        "CHARTER_POSTURE_RUBBER_STAMP_MIN_VOTES",
+        "posture.rubber_stamp_min_votes",
+        _integer(1),
+        _INT,
+    ),
+    Setting("CHARTER_AUDIT_SHARD", "audit_shard", audit_shard_name),
+    Setting(
+        "CHARTER_WEBHOOK_ALLOW_PRIVATE_TARGETS", "webhook_allow_private_targets", _boolean, _BOOL
+    ),
+    Setting("CHARTER_METRICS", "metrics", _one_of(METRICS_ACCESS)),
+    Setting("CHARTER_METRICS_TOKEN", "metrics_token", _metrics_token, secret=True),
+    Setting("CHARTER_TRACING", "tracing", _tracing),
+    Setting("CHARTER_LOG_FORMAT", "log_format", _one_of(LOG_FORMATS)),
+)
+"""Every setting read from the environment or a configuration file, in documented order."""
 
 
-def _integer(text: str, name: str, *, minimum: int) -> int:
-    if not re.fullmatch(r"[0-9]{1,12}", text.strip(), re.ASCII):
-        raise InvalidInput(
-            f"{name} must be a whole number, not {text[:64]!r}", code=ErrorCode.INVALID_SETTING
-        )
-    try:
-        value = int(text)
-    except ValueError:
-        raise InvalidInput(
-            f"{name} must be a whole number, not {text!r}", code=ErrorCode.INVALID_SETTING
-        ) from None
-    if value < minimum:
-        raise InvalidInput(f"{name} must be at least {minimum}", code=ErrorCode.INVALID_SETTING)
-    return value
-
-
-def _choice(value: str, name: str, kind: type[Overdue] | type[PastRecertification]) -> str:
-    allowed = [member.value for member in kind]
-    if value.strip().lower() not in allowed:
-        raise InvalidInput(
-            f"{name} must be one of {', '.join(allowed)}, not {value!r}",
-            code=ErrorCode.INVALID_SETTING,
-        )
-    return value.strip().lower()
-
-
-def _reviews(env: Mapping[str, str]) -> ReviewSettings:
-    """Access review defaults from ``CHARTER_REVIEW_*`` and ``CHARTER_RECERTIFY_*``."""
-    reviews = ReviewSettings()
-    if "CHARTER_REVIEW_WINDOW" in env:
-        reviews = replace(reviews, window=parse_duration(env["CHARTER_REVIEW_WINDOW"]))
-    if "CHARTER_REVIEW_DUE_IN" in env:
-        reviews = replace(reviews, due_in=parse_duration(env["CHARTER_REVIEW_DUE_IN"]))
-    if "CHARTER_REVIEW_DUE_SOON" in env:
-        reviews = replace(reviews, due_soon=parse_duration(env["CHARTER_REVIEW_DUE_SOON"]))
-    if "CHARTER_RECERTIFY_HORIZON" in env:
-        horizon = parse_duration(env["CHARTER_RECERTIFY_HORIZON"])
-        reviews = replace(reviews, recertify_horizon=horizon)
-    if "CHARTER_REVIEW_OVERDUE" in env:
-        overdue = _choice(env["CHARTER_REVIEW_OVERDUE"], "CHARTER_REVIEW_OVERDUE", Overdue)
-        reviews = replace(reviews, overdue=Overdue(overdue))
-    if "CHARTER_RECERTIFY_OVERDUE" in env:
-        past = _choice(
-            env["CHARTER_RECERTIFY_OVERDUE"], "CHARTER_RECERTIFY_OVERDUE", PastRecertification
-        )
-        reviews = replace(reviews, past_recertification=PastRecertification(past))
-    return reviews
-
-
-_POSTURE_DURATIONS = {
-    "CHARTER_POSTURE_DORMANT_AFTER": "dormant_after",
-    "CHARTER_POSTURE_RECERTIFY_WITHIN": "recertify_within",
-    "CHARTER_POSTURE_LONG_LIVED_TOKEN": "long_lived_token",
-    "CHARTER_POSTURE_CHECKPOINT_MAX_AGE": "checkpoint_max_age",
-    "CHARTER_POSTURE_WINDOW": "window",
-}
-
-
-def _posture(env: Mapping[str, str]) -> PostureThresholds:
-    """Posture thresholds from ``CHARTER_POSTURE_*``."""
-    posture = PostureThresholds()
-    durations: dict[str, Any] = {
-        attribute: parse_duration(env[name])
-        for name, attribute in _POSTURE_DURATIONS.items()
-        if name in env
+def read_env(env: Mapping[str, str]) -> dict[str, object]:
+    """The settings ``env`` sets, parsed: ``{target: value}``."""
+    return {
+        setting.target: setting.read(env[setting.env], setting.env)
+        for setting in SETTINGS
+        if setting.env in env
     }
-    posture = replace(posture, **durations)
-    if "CHARTER_POSTURE_RUBBER_STAMP_SECONDS" in env:
-        seconds = _integer(
-            env["CHARTER_POSTURE_RUBBER_STAMP_SECONDS"],
-            "CHARTER_POSTURE_RUBBER_STAMP_SECONDS",
-            minimum=1,
-        )
-        posture = replace(posture, rubber_stamp_seconds=float(seconds))
-    if "CHARTER_POSTURE_RUBBER_STAMP_MIN_VOTES" in env:
-        votes = _integer(
-            env["CHARTER_POSTURE_RUBBER_STAMP_MIN_VOTES"],
-            "CHARTER_POSTURE_RUBBER_STAMP_MIN_VOTES",
-            minimum=1,
-        )
-        posture = replace(posture, rubber_stamp_min_votes=votes)
-    return posture
+
+
+def _assemble(values: Mapping[str, object]) -> dict[str, Any]:
+    """``Settings`` keyword arguments from ``{target: value}``: dotted targets fill a
+    field of their group, then the groups' defaults bow to the maxima given."""
+    flat: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = {}
+    for target, value in values.items():
+        group, dot, name = target.partition(".")
+        if dot:
+            nested.setdefault(group, {})[name] = value
+        else:
+            flat[target] = value
+    defaults = {item.name: item for item in fields(Settings)}
+    for group, changes in nested.items():
+        factory = defaults[group].default_factory
+        base = flat.get(group) or factory()  # type: ignore[operator]
+        flat[group] = replace(base, **changes)
+    lifetimes: TokenLifetimes = flat.get("token_lifetimes") or TokenLifetimes()
+    flat["token_lifetimes"] = replace(
+        lifetimes,
+        agent_default=min(lifetimes.agent_default, lifetimes.agent_max),
+        human_default=min(lifetimes.human_default, lifetimes.human_max),
+    )
+    sessions: SessionLifetimes = flat.get("console_sessions") or SessionLifetimes()
+    if "console_sessions.idle" not in values:
+        sessions = replace(sessions, idle=min(sessions.idle, sessions.absolute))
+    flat["console_sessions"] = sessions
+    return flat

@@ -13,7 +13,13 @@ Format ``charter-evidence/v1`` (docs/compliance.md)::
     {"format": "charter-evidence/v1", "key_id": "...", "created_at": "...",
      "checkpoint": {"tree_size": n, "root": hex, "at": time, "key_id": ..., "signature": hex},
      "records": [{"seq": s, "body": "<canonical JSON>", "leaf_hash": hex,
-                  "proof": [hex, ...]}, ...]}
+                  "proof": [hex, ...]}, ...],
+     "key_chain": [<link>, ...]}
+
+``key_chain`` is there only when the signing key was rotated before the checkpoint: the
+links (``audit/keychain.py``) from the root key to the one that signed it. A verifier
+holding the root key checks them; one that also holds the full chain, exported apart,
+checks with that instead (a bundle could leave out the link retiring a stolen key).
 
 On a sharded log (docs/scaling.md) the bundle holds a ``seal`` instead of a
 ``checkpoint``, and each cited record its ``shard`` and ``index``: its proof leads to that
@@ -30,7 +36,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from charter.audit.checkpoints import Checkpoint, checkpoint_from_json, key_id, signature_holds
+from charter.audit.checkpoints import Checkpoint, checkpoint_from_json
+from charter.audit.checkpoints import key_id as checkpoint_key_id
+from charter.audit.keychain import KeyLink, KeyRing, link_from_json
 from charter.audit.merkle import MerkleTree, leaf_hash, root_from_inclusion_proof
 from charter.audit.records import AuditRecord, canonical_json
 from charter.audit.seals import Seal, seal_from_json, seal_holds
@@ -89,9 +97,10 @@ class EvidenceBundle:
     """Cited records and their proofs against one signed checkpoint."""
 
     checkpoint: Checkpoint
-    """On a sharded log, the seal's time, key and signature over all its records."""
     records: tuple[CitedRecord, ...]
     created_at: datetime
+    key_chain: tuple[KeyLink, ...] = ()
+    """The links from the root key to the checkpoint's key (none without a rotation)."""
     seal: Seal | None = None
     """On a sharded log: the seal the records are proved against."""
 
@@ -107,17 +116,19 @@ class EvidenceBundle:
 
     def to_json(self) -> dict[str, Any]:
         """The bundle as written to a file or answered by the API."""
-        shown: dict[str, Any] = {
+        body: dict[str, Any] = {
             "format": BUNDLE_FORMAT,
             "key_id": self.key_id,
             "created_at": format_time(self.created_at),
             "records": [record.to_json() for record in self.records],
         }
         if self.seal is None:
-            shown["checkpoint"] = self.checkpoint.to_json()
+            body["checkpoint"] = self.checkpoint.to_json()
         else:
-            shown["seal"] = self.seal.to_json()
-        return shown
+            body["seal"] = self.seal.to_json()
+        if self.key_chain:
+            body["key_chain"] = [link.to_json() for link in self.key_chain]
+        return body
 
 
 def build_bundle(
@@ -126,6 +137,7 @@ def build_bundle(
     checkpoint: Checkpoint,
     *,
     at: datetime,
+    key_chain: Sequence[KeyLink] = (),
 ) -> EvidenceBundle:
     """Prove ``records`` against ``checkpoint``, given the first ``tree_size`` leaf hashes.
 
@@ -150,7 +162,8 @@ def build_bundle(
             raise ValueError(f"record {record.seq} does not hash to its leaf in the log")
         proof = tuple(tree.inclusion_proof(record.seq))
         cited.append(CitedRecord(record.seq, record.body, leaf, proof))
-    return EvidenceBundle(checkpoint, tuple(cited), at)
+    chain = tuple(link for link in key_chain if link.seq < checkpoint.tree_size)
+    return EvidenceBundle(checkpoint, tuple(cited), at, chain)
 
 
 def _seal_as_checkpoint(seal: Seal) -> Checkpoint:
@@ -193,7 +206,7 @@ def build_sealed_bundle(
             raise ValueError(f"record {record.seq} does not hash to its leaf in the log")
         proof = tuple(tree.inclusion_proof(record.index))
         cited.append(CitedRecord(record.seq, record.body, leaf, proof, record.shard, record.index))
-    return EvidenceBundle(_seal_as_checkpoint(seal), tuple(cited), at, seal)
+    return EvidenceBundle(_seal_as_checkpoint(seal), tuple(cited), at, seal=seal)
 
 
 # -- reading and verifying, offline ----------------------------------------------------
@@ -299,10 +312,14 @@ def bundle_from_json(value: Any) -> EvidenceBundle:
         created = datetime.strptime(str(value["created_at"]), "%Y-%m-%dT%H:%M:%S.%fZ")
     except (KeyError, ValueError):
         raise ValueError("created_at is not a Charter time") from None
+    chain = value.get("key_chain", [])
+    if not isinstance(chain, list) or len(chain) > MAX_CITED:
+        raise ValueError("key_chain must be a list of key links")
     return EvidenceBundle(
         checkpoint=checkpoint,
         records=tuple(_cited_from_json(record, i) for i, record in enumerate(records)),
         created_at=created.replace(tzinfo=UTC),
+        key_chain=tuple(link_from_json(link) for link in chain),
         seal=seal,
     )
 
@@ -324,10 +341,17 @@ def _body_problem(cited: CitedRecord) -> str | None:
     return None
 
 
-def verify_bundle(bundle: EvidenceBundle, public_key: Ed25519PublicKey) -> EvidenceReport:
-    """Check every cited record is in the log the checkpoint signed, with this key only.
+def verify_bundle(
+    bundle: EvidenceBundle,
+    public_key: Ed25519PublicKey,
+    key_chain: Sequence[KeyLink] | None = None,
+) -> EvidenceReport:
+    """Check every cited record is in the log the checkpoint signed, trusting only the
+    root key ``public_key`` and the keys it vouches for through ``key_chain`` (the
+    bundle's own links when None).
 
-    In order: the key is the one that signed; the signature covers the checkpoint's size
+    In order: each link holds; the checkpoint's key is the root or one the links vouch
+    for, in force at the checkpoint's size; the signature covers the checkpoint's size
     and root; each record's body is canonical and placed at its seq, hashes to its leaf,
     and its proof leads from that leaf to the signed root. Stops at the first failure.
     """
@@ -345,14 +369,22 @@ def verify_bundle(bundle: EvidenceBundle, public_key: Ed25519PublicKey) -> Evide
             problem=EvidenceProblem(code, seq, message),
         )
 
-    given = key_id(public_key)
-    if checkpoint.key_id != given:
+    ring = KeyRing(public_key)
+    for link in sorted(bundle.key_chain if key_chain is None else key_chain, key=_seq_of):
+        broken = ring.accept(link)
+        if broken is not None:
+            return failed("key_chain_broken", link.seq, broken)
+    problem = ring.problem(checkpoint)
+    if problem is not None and checkpoint.key_id not in ring:
         return failed(
             "key_mismatch",
             None,
-            f"the checkpoint was signed by key {checkpoint.key_id}, not by the key given ({given})",
+            f"the checkpoint was signed by key {checkpoint.key_id}, not by the key given "
+            f"({ring.root_key_id}) nor one it vouches for",
         )
-    if not signature_holds(checkpoint, public_key):
+    if problem is not None and problem[0] == "checkpoint_key_retired":
+        return failed("checkpoint_key_retired", None, problem[1])
+    if problem is not None:
         return failed(
             "checkpoint_signature_invalid",
             None,
@@ -395,6 +427,10 @@ def verify_bundle(bundle: EvidenceBundle, public_key: Ed25519PublicKey) -> Evide
     )
 
 
+def _seq_of(link: KeyLink) -> int:
+    return link.seq
+
+
 def _verify_sealed(
     bundle: EvidenceBundle, seal: Seal, public_key: Ed25519PublicKey
 ) -> EvidenceReport:
@@ -411,7 +447,7 @@ def _verify_sealed(
             problem=EvidenceProblem(code, seq, message),
         )
 
-    given = key_id(public_key)
+    given = checkpoint_key_id(public_key)
     if seal.key_id != given:
         return failed(
             "key_mismatch",

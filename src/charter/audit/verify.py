@@ -12,6 +12,10 @@ Checked for each record, in sequence order:
 5. every *trusted* checkpoint (exported earlier and kept elsewhere) is still in the store,
    so deleting checkpoint rows to hide a rewrite or a truncated tail shows too.
 
+The public key given is the *root* of the chain of signing keys (``audit/keychain.py``):
+each ``audit.key_rotated`` record met on the way must be a link signed by the key it
+retires, and each checkpoint must be signed by the key of the chain in force at its size.
+
 Finally the log's head (its recorded size and root) must match what was read, and no
 checkpoint may cover more records than exist (a truncated tail).
 
@@ -29,7 +33,8 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from charter.audit.checkpoints import Checkpoint, signature_holds
+from charter.audit.checkpoints import Checkpoint
+from charter.audit.keychain import KEY_ROTATED, KeyRing, link_from_json
 from charter.audit.merkle import Frontier, leaf_hash
 from charter.audit.records import AuditRecord, canonical_json
 from charter.clock import format_time
@@ -141,6 +146,8 @@ class _Progress:
     verified: int = 0
     last_checkpoint: int | None = None
     last_good_checkpoint: int = 0
+    keys: KeyRing | None = None
+    """The keys the root vouches for so far (None: signatures are not checked)."""
 
 
 def verify_log(
@@ -170,7 +177,10 @@ def verify_log(
     unique = {(cp.tree_size, cp.root, cp.signature): cp for cp in [*trusted, *checkpoints]}
     for cp in unique.values():
         by_size.setdefault(cp.tree_size, []).append(cp)
-    progress = _Progress(frontier=start or Frontier.empty())
+    progress = _Progress(
+        frontier=start or Frontier.empty(),
+        keys=None if public_key is None else KeyRing(public_key),
+    )
     if roots is not None and progress.frontier.size in watch:
         roots[progress.frontier.size] = progress.frontier.root()
     notes: list[str] = []
@@ -178,10 +188,10 @@ def verify_log(
         notes.append("no public key given: checkpoint signatures were not checked")
     try:
         for record in records:
-            _check_record(record, progress, by_size, public_key)
+            _check_record(record, progress, by_size)
             if roots is not None and progress.frontier.size in watch:
                 roots[progress.frontier.size] = progress.frontier.root()
-        _check_not_truncated(by_size, progress.frontier, public_key)
+        _check_not_truncated(by_size, progress.frontier, progress.keys)
         _check_trusted_kept(trusted, checkpoints)
         _check_head(head_size, head_root, progress.frontier)
     except _Failed as failure:
@@ -191,6 +201,11 @@ def verify_log(
                 problem.code, problem.seq, f"shard {shard!r}: {problem.message}", shard
             )
         return _report(progress, notes, problem)
+    if progress.keys is not None and progress.keys.rotations:
+        notes.append(
+            f"signing key rotated {progress.keys.rotations} time(s): current key "
+            f"{progress.keys.current_key_id}, root {progress.keys.root_key_id}"
+        )
     return _report(progress, notes, None)
 
 
@@ -212,7 +227,6 @@ def _check_record(
     record: AuditRecord,
     progress: _Progress,
     by_size: dict[int, list[Checkpoint]],
-    public_key: Ed25519PublicKey | None,
 ) -> None:
     """Steps 1 to 4 for one record; ``progress`` advances as far as the record holds."""
     expected = progress.frontier.size
@@ -235,8 +249,10 @@ def _check_record(
                 "one (a record before it was moved, inserted or rewritten)",
             )
         )
+    if record.type == KEY_ROTATED and progress.keys is not None:
+        _follow_link(record, progress.keys)
     for checkpoint in by_size.get(frontier.size, ()):
-        _check_checkpoint(checkpoint, frontier, public_key, progress.last_good_checkpoint)
+        _check_checkpoint(checkpoint, frontier, progress.keys, progress.last_good_checkpoint)
         progress.verified += 1
         progress.last_checkpoint = checkpoint.tree_size
     if frontier.size in by_size:
@@ -246,13 +262,21 @@ def _check_record(
 def _check_not_truncated(
     by_size: dict[int, list[Checkpoint]],
     frontier: Frontier,
-    public_key: Ed25519PublicKey | None,
+    keys: KeyRing | None,
 ) -> None:
     """No (validly signed) checkpoint covers more records than were read."""
     beyond = [cp for size, group in by_size.items() if size > frontier.size for cp in group]
     for checkpoint in beyond:
         # A forged row must not make an intact log look truncated.
-        _check_signature(checkpoint, public_key)
+        if keys is not None and not keys.signs(checkpoint):
+            raise _Failed(
+                VerifyProblem(
+                    "checkpoint_signature_invalid",
+                    checkpoint.tree_size - 1,
+                    f"the checkpoint at size {checkpoint.tree_size} has a bad signature "
+                    "or was signed by a key outside the chain",
+                )
+            )
     if beyond:
         beyond_sizes = [cp.tree_size for cp in beyond]
         raise _Failed(
@@ -293,25 +317,35 @@ def _check_head(head_size: int, head_root: bytes, frontier: Frontier) -> None:
         )
 
 
-def _check_signature(checkpoint: Checkpoint, public_key: Ed25519PublicKey | None) -> None:
-    if public_key is not None and not signature_holds(checkpoint, public_key):
-        raise _Failed(
-            VerifyProblem(
-                "checkpoint_signature_invalid",
-                checkpoint.tree_size - 1,
-                f"the checkpoint at size {checkpoint.tree_size} has a bad signature "
-                "or was signed by another key",
-            )
-        )
+def _follow_link(record: AuditRecord, keys: KeyRing) -> None:
+    """A key rotation record: the chain must accept its link (checked after its body)."""
+    try:
+        link = link_from_json(json.loads(record.body).get("data"))
+    except ValueError as error:
+        why: str | None = f"the key link at record {record.seq} is malformed: {error}"
+    else:
+        why = keys.accept(link, record.seq)
+    if why is not None:
+        raise _Failed(VerifyProblem("key_chain_broken", record.seq, why))
+
+
+def _check_signature(checkpoint: Checkpoint, keys: KeyRing | None) -> None:
+    problem = None if keys is None else keys.problem(checkpoint)
+    if problem is None:
+        return
+    code, message = problem
+    if code == "checkpoint_key_retired":
+        raise _Failed(VerifyProblem("checkpoint_key_retired", checkpoint.tree_size - 1, message))
+    raise _Failed(VerifyProblem("checkpoint_signature_invalid", checkpoint.tree_size - 1, message))
 
 
 def _check_checkpoint(
     checkpoint: Checkpoint,
     frontier: Frontier,
-    public_key: Ed25519PublicKey | None,
+    keys: KeyRing | None,
     previous_size: int,
 ) -> None:
-    _check_signature(checkpoint, public_key)
+    _check_signature(checkpoint, keys)
     if checkpoint.root != frontier.root():
         raise _Failed(
             VerifyProblem(

@@ -1,5 +1,6 @@
-"""``charter audit``: verify (offline or through the server), export, tail, checkpoints, key,
-and, for a sharded log, seal, export-segment and verify-segment."""
+"""``charter audit``: verify (offline or through the server), export, tail, checkpoints,
+keys (public key, chain, rotation), and, for a sharded log, seal, export-segment and
+verify-segment."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import typer
 
 from charter.audit.checkpoints import Checkpoint, checkpoint_from_json
 from charter.audit.evidence import EvidenceBundle, bundle_from_json, verify_bundle
+from charter.audit.keychain import KeyLink, chain_from_json, chain_to_json
 from charter.audit.ocsf import to_ocsf
 from charter.cli.common import (
     AsJson,
@@ -31,17 +33,20 @@ from charter.cli.common import (
     out,
     parsing,
 )
-from charter.cli.local import DatabaseUrl, DataDir, local_settings
+from charter.cli.local import ConfigFile, DatabaseUrl, DataDir, local_settings
 from charter.codes import ErrorCode
 from charter.errors import InvalidInput
+from charter.identity.credentials import PrincipalKind
+from charter.identity.humans import HumanRole
+from charter.identity.principals import Principal
 from charter.sdk.client import Client
 from charter.version import __version__
 
 __all__ = ["app"]
 
 app = group(
-    "The tamper-evident audit log: verify, export, tail, checkpoints, public-key, evidence, "
-    "verify-evidence, seal, export-segment, verify-segment."
+    "The tamper-evident audit log: verify, export, tail, checkpoints, public-key, keys, "
+    "rotate-key, evidence, verify-evidence, seal, export-segment, verify-segment."
 )
 
 AgentFilter = Annotated[
@@ -109,10 +114,12 @@ def _show_report(report: dict[str, Any]) -> None:
 def verify(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
+    config: ConfigFile = None,
     public_key: Annotated[
         Path | None,
         typer.Option(
-            help="PEM public key to check checkpoints with (default: the one in the data dir).",
+            help="The root PEM public key to check checkpoints and key rotations with "
+            "(default: the one in the data dir).",
             show_default=False,
         ),
     ] = None,
@@ -142,7 +149,7 @@ def verify(
         from charter.storage.sql import open_existing_store
 
         with handled():
-            settings = local_settings(data_dir, database_url)
+            settings = local_settings(data_dir, database_url, config=config)
             trusted = _read_checkpoints(checkpoints) if checkpoints else []
             # The store first: a data directory without one is `store_not_initialised`,
             # whatever else is missing from it.
@@ -465,7 +472,16 @@ def verify_evidence(
     public_key: Annotated[
         Path | None,
         typer.Option(
-            help="PEM public key that signed the checkpoint (default: the one in the data dir).",
+            help="The root PEM public key (default: the one in the data dir).",
+            show_default=False,
+        ),
+    ] = None,
+    keys: Annotated[
+        Path | None,
+        typer.Option(
+            "--keys",
+            help="The chain of signing keys exported by 'charter audit keys', to use "
+            "instead of the bundle's own links.",
             show_default=False,
         ),
     ] = None,
@@ -477,12 +493,131 @@ def verify_evidence(
 
     with parsing():
         read = _read_bundle(bundle)
+        chain = _read_chain(keys) if keys is not None else None
     with handled():
         key = load_public_key(public_key or local_settings(data_dir, None).public_key)
-    report = verify_bundle(read, key).to_json()
+    report = verify_bundle(read, key, chain).to_json()
     emit(report, as_json=as_json, human=lambda: _show_evidence(report))
     if not report["ok"]:
         raise typer.Exit(Exit.NO)
+
+
+def _read_chain(path: Path) -> list[KeyLink]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise InvalidInput(f"cannot read {path}: {why}", code=ErrorCode.KEY_CHAIN_INVALID) from None
+    try:
+        return chain_from_json(json.loads(text))
+    except ValueError as exc:
+        raise InvalidInput(f"{path}: {exc}", code=ErrorCode.KEY_CHAIN_INVALID) from None
+
+
+@app.command()
+def keys(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    config: ConfigFile = None,
+    online: Annotated[bool, typer.Option("--online", help="Fetch it from the server.")] = False,
+    server: Server = "http://127.0.0.1:8080",
+    token: Token = None,
+) -> None:
+    """Print the chain of audit signing keys as JSON, for offline verifiers ('--keys')."""
+    if online:
+        with client(server, token) as charter:
+            chain = charter.audit_key_chain()
+    else:
+        from charter.service.audit import AuditService
+        from charter.storage.sql import open_existing_store
+
+        with handled():
+            settings = local_settings(data_dir, database_url, config=config)
+            store = open_existing_store(settings.store_url)
+            try:
+                links = AuditService(store, _no_clock).key_chain()
+                chain = {
+                    **chain_to_json(links),
+                    "current_key_id": links[-1].key_id if links else None,
+                }
+            finally:
+                store.close()
+    sys.stdout.write(json.dumps(chain, indent=2, sort_keys=True) + "\n")
+
+
+@app.command("rotate-key")
+def rotate_key(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    config: ConfigFile = None,
+    as_json: AsJson = False,
+) -> None:
+    """Make a new audit signing key; the current one signs the hand-over (audited).
+
+    Run where the store and the current key are (as for 'charter admin-token'); then copy
+    the new key file beside CHARTER_SIGNING_KEY on every other server.
+    """
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from charter.audit.checkpoints import key_id
+    from charter.service import Services
+    from charter.storage.keyfile import (
+        key_finder,
+        load_signing_key,
+        rotated_key_path,
+        write_signing_key,
+    )
+    from charter.storage.sql import open_existing_store
+
+    with handled():
+        settings = local_settings(data_dir, database_url, config=config)
+        own = load_signing_key(settings.signing_key)
+        new = Ed25519PrivateKey.generate()
+        path = rotated_key_path(settings.signing_key, key_id(new.public_key()))
+        store = open_existing_store(settings.store_url)
+        try:
+            services = Services.build(store, settings=settings, signing_key=own)
+            services.audit.find_keys_with(key_finder(settings.signing_key, own))
+            # The new key is on disk before the store names it current: a rotation
+            # never leaves a chain whose current key exists nowhere.
+            write_signing_key(path, new)
+            try:
+                link = services.audit.rotate_key(KEY_ROTATION, new)
+            except BaseException:
+                path.unlink(missing_ok=True)
+                path.with_suffix(".pub").unlink(missing_ok=True)
+                raise
+        finally:
+            store.close()
+    body = {
+        **link.to_json(),
+        "key_file": str(path),
+        "public_key_file": str(path.with_suffix(".pub")),
+    }
+    emit(body, as_json=as_json, human=lambda: _show_rotation(body))
+
+
+def _show_rotation(body: dict[str, Any]) -> None:
+    out.print(
+        f"audit signing key rotated at record {body['seq']}: {body['previous_key_id']} -> "
+        f"{body['key_id']}",
+        markup=False,
+    )
+    out.print(f"new key: {body['key_file']} (mode 0600)", markup=False)
+    out.print(
+        "copy it beside CHARTER_SIGNING_KEY on every other server sharing this store; "
+        "verifiers keep the root public key and use 'charter audit keys'",
+        markup=False,
+    )
+
+
+KEY_ROTATION = Principal(
+    kind=PrincipalKind.HUMAN,
+    id="system:key-rotation",
+    credential_id="-",
+    roles=frozenset({HumanRole.ADMIN}),
+)
+"""The actor of ``charter audit rotate-key``: an operator holding the store and the key."""
 
 
 ShardName = Annotated[

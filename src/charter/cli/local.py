@@ -10,7 +10,17 @@ import typer
 
 from charter.settings import Settings
 
-__all__ = ["DataDir", "DatabaseUrl", "local_settings"]
+__all__ = ["ConfigFile", "DataDir", "DatabaseUrl", "local_settings"]
+
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        envvar="CHARTER_CONFIG",
+        help="TOML configuration file; environment variables and options override it.",
+        show_default=False,
+    ),
+]
 
 DataDir = Annotated[
     Path | None,
@@ -33,6 +43,19 @@ DatabaseUrl = Annotated[
 ]
 
 
-def local_settings(data_dir: Path | None, database_url: str | None, **more: object) -> Settings:
-    """Settings from the environment, overridden by what the command line gave."""
-    return Settings.from_env(os.environ, data_dir=data_dir, database_url=database_url, **more)
+def local_settings(
+    data_dir: Path | None,
+    database_url: str | None,
+    *,
+    config: Path | None = None,
+    **more: object,
+) -> Settings:
+    """Settings from the configuration file, overridden by the environment, overridden by
+    what the command line gave."""
+    from charter.settings import read_env
+    from charter.settings_file import read_config_file
+
+    layers = [read_config_file(config)] if config is not None else []
+    return Settings.layered(
+        *layers, read_env(os.environ), data_dir=data_dir, database_url=database_url, **more
+    )

@@ -29,7 +29,8 @@ from charter.cli import (
     webhooks,
 )
 from charter.cli.common import CommandGroup, Exit, err, handled, out, parsing
-from charter.cli.local import DatabaseUrl, DataDir, local_settings
+from charter.cli.local import ConfigFile, DatabaseUrl, DataDir, local_settings
+from charter.cli.tls import SslCertfile, SslKeyfile, check_tls_files
 from charter.codes import ErrorCode
 from charter.errors import StoreError, Unavailable
 from charter.version import __version__
@@ -86,6 +87,7 @@ def root(
 def init(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
+    config: ConfigFile = None,
     demo: Annotated[bool, typer.Option("--demo", help="Also add demo humans and agents.")] = False,
     policy: Annotated[
         Path | None,
@@ -109,7 +111,7 @@ def init(
 ) -> None:
     """Create the store, the audit signing key and the first admin (its token is shown once)."""
     with handled():
-        settings = local_settings(data_dir, database_url)
+        settings = local_settings(data_dir, database_url, config=config)
         if _already_initialised(settings, if_missing=if_missing, token_file=admin_token_file):
             return
         issued, revision = _create_store(settings, demo=demo, policy=policy)
@@ -247,6 +249,9 @@ def serve(
             envvar="CHARTER_PORT", show_default=False, help="Port to listen on (default: 8080)."
         ),
     ] = None,
+    config: ConfigFile = None,
+    ssl_certfile: SslCertfile = None,
+    ssl_keyfile: SslKeyfile = None,
     audit_shard: Annotated[
         str | None,
         typer.Option(
@@ -262,22 +267,33 @@ def serve(
     """Run the Charter server."""
     from charter.server.app import create_app, serve
     from charter.service import Services
-    from charter.storage.keyfile import load_signing_key
+    from charter.settings import audit_shard_name
+    from charter.storage.keyfile import key_finder, load_signing_key
 
     with handled():
         settings = local_settings(
-            data_dir, database_url, host=host, port=port, audit_shard=audit_shard
+            data_dir,
+            database_url,
+            config=config,
+            host=host,
+            port=port,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+            audit_shard=None if audit_shard is None else audit_shard_name(audit_shard),
         )
+        check_tls_files(settings)
         key = load_signing_key(settings.signing_key)
     _refuse_a_busy_port(settings.host, settings.port)
     with handled():
         store = _open_retrying(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     services = Services.build(store, settings=settings, signing_key=key)
+    services.audit.find_keys_with(key_finder(settings.signing_key, key))
     application = create_app(services, settings)
+    scheme = "https" if settings.ssl_certfile else "http"
     err.print(
-        f"Charter {__version__} serving on http://{settings.host}:{settings.port} "
-        f"(store: {store.backend}); web console: http://{settings.host}:{settings.port}/ui",
+        f"Charter {__version__} serving on {scheme}://{settings.host}:{settings.port} "
+        f"(store: {store.backend}); web console: {scheme}://{settings.host}:{settings.port}/ui",
         markup=False,
     )
     try:
@@ -379,6 +395,7 @@ _SERVER_PACKAGES = frozenset(
 def admin_token(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
+    config: ConfigFile = None,
     human: Annotated[str, typer.Option(help="The admin to issue a token to.")] = "user:admin",
     ttl: Annotated[
         str | None, typer.Option(help="Lifetime such as 8h or 30d.", show_default=False)
@@ -400,7 +417,7 @@ def admin_token(
     with parsing():
         lifetime = parse_duration(ttl) if ttl else None
     with handled():
-        settings = local_settings(data_dir, database_url)
+        settings = local_settings(data_dir, database_url, config=config)
         key = load_signing_key(settings.signing_key)
         store = open_existing_store(settings.store_url)
         try:

@@ -328,6 +328,12 @@ class Api(DecisionCalls):
         return Call("GET", "/v1/audit/public-key", text)
 
     @operation
+    def audit_key_chain(self) -> Call[dict[str, Any]]:
+        """The chain of audit signing keys (``charter-key-chain/v1``), for offline
+        verifiers that hold the root public key."""
+        return Call("GET", "/v1/audit/keys", _OBJECT)
+
+    @operation
     def approval_stats(self, *, since: str = "30d") -> Call[dict[str, Any]]:
         """Approval analytics for the approvals opened since ``since`` (``30d``, or an
         RFC 3339 time): see docs/approvals-analytics.md."""

@@ -16,6 +16,7 @@ from charter.server.console import install_console
 from charter.server.errors import install_error_handlers
 from charter.server.json_body import FiniteJson
 from charter.server.limits import BodySizeLimit
+from charter.server.observe import install_observability
 from charter.server.outbound import HttpSender
 from charter.server.routes import (
     agents,
@@ -122,8 +123,11 @@ async def _checkpoint_loop(services: Services, interval: float) -> None:
             log.exception("audit checkpoint failed")
 
 
-def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
-    """Build the API over ``services``; signs audit checkpoints while it runs, if it can."""
+def create_app(
+    services: Services, settings: Settings | None = None, *, tracing: object = None
+) -> FastAPI:
+    """Build the API over ``services``; signs audit checkpoints while it runs, if it can.
+    ``tracing``: an OpenTelemetry ``TracerProvider`` for decision spans (tests)."""
     settings = settings or Settings()
 
     @contextlib.asynccontextmanager
@@ -152,7 +156,13 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
         delivery: tuple[asyncio.Task[None], Dispatcher, HttpSender] | None = None
         if settings.deliver_webhooks and services.webhooks.can_sign:
             sender = HttpSender(allow_private=services.webhooks.allow_private_targets)
-            dispatcher = Dispatcher(services.store, services.clock, services.webhooks.keys, sender)
+            dispatcher = Dispatcher(
+                services.store,
+                services.clock,
+                services.webhooks.keys,
+                sender,
+                on_result=metrics.webhook_result,
+            )
             delivery = (asyncio.create_task(_delivery_loop(dispatcher)), dispatcher, sender)
         try:
             yield
@@ -210,6 +220,8 @@ def create_app(services: Services, settings: Settings | None = None) -> FastAPI:
     install_console(app)
     app.add_middleware(FiniteJson)  # inside the size limit: bodies it reads are bounded
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Request ids, /metrics, JSON access lines, decision spans (docs/operations.md).
+    metrics = install_observability(app, services, settings, tracing=tracing)
     return app
 
 
@@ -217,4 +229,12 @@ def serve(application: FastAPI, settings: Settings) -> None:
     """Run ``application`` under uvicorn on the settings' host and port, as ``charter serve``."""
     import uvicorn
 
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
+    certfile, keyfile = settings.ssl_certfile, settings.ssl_keyfile
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        ssl_certfile=None if certfile is None else str(certfile),
+        ssl_keyfile=None if keyfile is None else str(keyfile),
+    )

@@ -1,6 +1,6 @@
 """The one place where errors become HTTP responses.
 
-Every error answers ``{"error": {"code", "message", "help"?}}``. Charter's own errors
+Every error answers ``{"error": {"code", "message", "help"?, "request_id"}}``. Charter's own errors
 map by family; validation errors become 422 (400 for a body that is not JSON at all)
 with the offending field paths; anything unexpected is logged here and answered with
 a bare 500 that reveals nothing.
@@ -34,6 +34,7 @@ from charter.identity.principals import Principal
 from charter.policy.engine import PolicyInvalid
 from charter.server.console.web import html_error, is_console
 from charter.server.deps import where
+from charter.server.logs import current_request_id
 from charter.service import Services
 from charter.storage.sql.store import store_unavailable
 
@@ -79,6 +80,9 @@ def error_response(
     if help:
         body["help"] = help
     body.update(extra)
+    rid = current_request_id()
+    if rid is not None:
+        body["request_id"] = rid
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 

@@ -1,15 +1,18 @@
 """Audit use cases: reading and exporting the log, verifying it, signing checkpoints,
-sealing its shards and exporting sealed segments."""
+rotating the signing key, sealing its shards and exporting sealed segments."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from charter.audit.checkpoints import Checkpoint, sign_checkpoint
+from charter.audit.checkpoints import Checkpoint, key_id, sign_checkpoint
+from charter.audit.keychain import KEY_ROTATED, KeyLink, link_from_json, sign_link
 from charter.audit.merkle import Frontier
 from charter.audit.records import AuditEntry, AuditRecord
 from charter.audit.seals import Seal, ShardHead, sign_seal
@@ -18,15 +21,25 @@ from charter.audit.shards import ShardLog, verify_shards
 from charter.audit.verify import VerifyProblem, VerifyReport, verify_log
 from charter.clock import Clock
 from charter.codes import ErrorCode
-from charter.errors import InvalidInput, NotFound, StoreError
+from charter.errors import InvalidInput, NotFound, StoreError, Unavailable
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.service.access import require_roles
 from charter.storage.ports import AuditQuery, SegmentRow, Store, UnitOfWork
 
-__all__ = ["AuditService"]
+__all__ = ["AuditService", "KeyFinder"]
 
 MAX_PAGE = 1000
+
+log = logging.getLogger(__name__)
+
+_KEY_ROTATED = "audit.key_rotated"
+"""``charter.audit.keychain.KEY_ROTATED``, spelled out where records are made."""
+if _KEY_ROTATED != KEY_ROTATED:  # pragma: no cover - a guard against drifting apart
+    raise ImportError("the key rotation record type drifted from charter.audit.keychain")
+
+KeyFinder = Callable[[str], Ed25519PrivateKey | None]
+"""The private key with this key id, if this server has it (``storage/keyfile.py``)."""
 
 
 class AuditService:
@@ -44,7 +57,18 @@ class AuditService:
         self._clock = clock
         self._signing_key = signing_key
         self.public_key = public_key or (signing_key.public_key() if signing_key else None)
+        """The root of the chain of signing keys: what verification starts from."""
+        self._find_key: KeyFinder = self._own_key
         self._sequenced = False
+
+    def _own_key(self, kid: str) -> Ed25519PrivateKey | None:
+        key = self._signing_key
+        return key if key is not None and key_id(key.public_key()) == kid else None
+
+    def find_keys_with(self, finder: KeyFinder) -> None:
+        """Where this server looks for the key the chain names current (after a
+        rotation, beside its own key file); by default only its own key."""
+        self._find_key = finder
 
     @property
     def can_sign(self) -> bool:
@@ -256,9 +280,10 @@ class AuditService:
         return self.public_key
 
     def checkpoint(self) -> Checkpoint | None:
-        """Sign the log's current head if it grew since the last checkpoint; on a sharded
-        store, seal every shard too (and sign the default log's checkpoint only on a
-        server that appends to it)."""
+        """Sign the log's current head if it grew since the last checkpoint, with the
+        key the chain names current (``signing_key_retired`` if this server lacks it); on
+        a sharded store, seal every shard too (and sign the default log's checkpoint only
+        on a server that appends to it)."""
         if self._signing_key is None:
             raise StoreError("no audit signing key is loaded", code=ErrorCode.SIGNING_KEY_MISSING)
         with self._store.read() as unit:
@@ -269,13 +294,89 @@ class AuditService:
             if not appends_to_default:
                 return None
         with self._store.write() as unit:
-            head = unit.audit.head(lock=True)
-            existing = unit.audit.checkpoints()
-            if head.size == 0 or (existing and existing[-1].tree_size >= head.size):
-                return None
-            checkpoint = sign_checkpoint(self._signing_key, head.size, head.root(), self._clock())
-            unit.audit.add_checkpoint(checkpoint)
-            return checkpoint
+            return self._seal(unit, self._current_signer(unit))
+
+    def _seal(self, unit: UnitOfWork, signer: Ed25519PrivateKey) -> Checkpoint | None:
+        head = unit.audit.head(lock=True)
+        existing = unit.audit.checkpoints()
+        if head.size == 0 or (existing and existing[-1].tree_size >= head.size):
+            return None
+        checkpoint = sign_checkpoint(signer, head.size, head.root(), self._clock())
+        unit.audit.add_checkpoint(checkpoint)
+        return checkpoint
+
+    def _current_signer(self, unit: UnitOfWork) -> Ed25519PrivateKey:
+        own = self._signing_key
+        if own is None:
+            raise StoreError("no audit signing key is loaded", code=ErrorCode.SIGNING_KEY_MISSING)
+        return self._signer_of(unit, own)
+
+    def _signer_of(self, unit: UnitOfWork, own: Ed25519PrivateKey) -> Ed25519PrivateKey:
+        """The private key of the chain's current key (the head is locked first, so a
+        rotation cannot slip in between); ``signing_key_retired`` if not here."""
+        unit.audit.head(lock=True)
+        latest = _latest_link(unit)
+        if latest is None:
+            return own
+        key = self._find_key(latest.key_id)
+        if key is None:
+            raise Unavailable(
+                f"this server does not have the current audit signing key {latest.key_id} "
+                f"(rotated in at record {latest.seq}): checkpoints are left to servers that do",
+                code=ErrorCode.SIGNING_KEY_RETIRED,
+                help="copy the new key file beside this server's CHARTER_SIGNING_KEY "
+                "(docs/audit-log.md#rotating-the-signing-key)",
+            )
+        return key
+
+    def rotate_key(self, actor: Principal, new_key: Ed25519PrivateKey) -> KeyLink:
+        """Hand checkpoint signing over to ``new_key``, in one transaction: seal what
+        the current key should still sign, append the link it signs for the new key (an
+        ``audit.key_rotated`` record), and sign the first checkpoint with the new key."""
+        require_roles(actor, "rotate the audit signing key", HumanRole.ADMIN)
+        if self._signing_key is None:
+            raise StoreError("no audit signing key is loaded", code=ErrorCode.SIGNING_KEY_MISSING)
+        with self._store.write() as unit:
+            current = self._current_signer(unit)
+            self._seal(unit, current)
+            at = self._clock()
+            seq = unit.audit.head(lock=True).size
+            link = sign_link(current, new_key.public_key(), seq, at)
+            record = unit.audit.append(
+                AuditEntry(
+                    type=_KEY_ROTATED,
+                    actor=actor.ref,
+                    at=at,
+                    subject=link.key_id,
+                    data=link.to_json(),
+                )
+            )
+            if record.seq != seq:
+                raise StoreError(
+                    "the audit log moved during the key rotation", code=ErrorCode.AUDIT_LOG_BROKEN
+                )
+            self._seal(unit, new_key)
+        log.info("audit signing key rotated: %s -> %s", link.previous_key_id, link.key_id)
+        return link
+
+    def key_chain(self) -> list[KeyLink]:
+        """Every link of the chain of signing keys, oldest first."""
+        links: list[KeyLink] = []
+        with self._store.read() as unit:
+            after = -1
+            while True:
+                page = unit.audit.query(
+                    AuditQuery(types=(KEY_ROTATED,), after_seq=after, limit=MAX_PAGE)
+                )
+                links += [_link_of(record) for record in page]
+                if len(page) < MAX_PAGE:
+                    return links
+                after = page[-1].seq
+
+    def key_chain_for(self, actor: Principal) -> list[KeyLink]:
+        """The chain, for auditors and admins (to verify offline from the root key)."""
+        require_roles(actor, "read the key chain", HumanRole.AUDITOR, HumanRole.ADMIN)
+        return self.key_chain()
 
     def record_refusal(self, actor: Principal, *, code: str, where: str) -> None:
         """Record that ``actor`` was refused a call (its own transaction: the call rolled back)."""
@@ -308,3 +409,19 @@ def _broken(error: StoreError) -> VerifyReport:
         unsealed_records=0,
         problem=VerifyProblem(error.code, None, error.message),
     )
+
+
+def _link_of(record: AuditRecord) -> KeyLink:
+    try:
+        return link_from_json(json.loads(record.body).get("data"))
+    except ValueError as error:
+        raise StoreError(
+            f"the key rotation record {record.seq} is malformed: {error}",
+            code=ErrorCode.AUDIT_LOG_BROKEN,
+            help="run 'charter audit verify'",
+        ) from None
+
+
+def _latest_link(unit: UnitOfWork) -> KeyLink | None:
+    latest = unit.audit.query(AuditQuery(types=(KEY_ROTATED,), newest_first=True, limit=1))
+    return _link_of(latest[0]) if latest else None

@@ -66,6 +66,9 @@ class GroupCommitter:
         self._local = threading.local()
         self._transactions = 0
         self._committed = 0
+        self.on_commit: Callable[[int], None] | None = None
+        """Called with each committed transaction's number of works (the server's
+        batch-size histogram); must be quick and must not raise."""
 
     @property
     def waiting(self) -> int:
@@ -153,6 +156,8 @@ class GroupCommitter:
             with self._lock:
                 self._transactions += 1
                 self._committed += len(pending)
+            if self.on_commit is not None:
+                self.on_commit(len(pending))
             return
 
 

@@ -9,7 +9,7 @@ sends again once its claim's lease runs out. Receivers deduplicate on the
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,7 +20,12 @@ from charter.storage.ports import Store
 from charter.webhooks.model import Delivery, DeliveryStatus, Webhook, next_attempt_at
 from charter.webhooks.signing import SIGNATURE_HEADER, WebhookSecrets, signature_header
 
-__all__ = ["Dispatcher", "Outcome", "Sender"]
+__all__ = ["RESULTS", "Dispatcher", "Outcome", "Sender"]
+
+RESULTS = ("delivered", "retrying", "given_up", "lost", "unrecorded")
+"""How an attempt can end: sent and answered 2xx; failed, to be retried; failed for the
+last time; its claim lost to another dispatcher; its outcome not recorded (the store
+failed; the claim's lease brings it back)."""
 
 log = logging.getLogger("charter.webhooks")
 
@@ -59,8 +64,11 @@ class Dispatcher:
         batch: int = 32,
         workers: int = 8,
         lease: timedelta = timedelta(minutes=2),
+        on_result: Callable[[str], None] | None = None,
     ) -> None:
         self._store, self._clock, self._keys, self._sender = store, clock, keys, sender
+        # Told how each attempt ended (``RESULTS``), for the server's metrics.
+        self._on_result = on_result
         self._batch, self._lease = batch, lease
         # Attempts run side by side, so one slow endpoint does not hold up the others.
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="charter-hook")
@@ -94,12 +102,15 @@ class Dispatcher:
             log.exception("webhook delivery %s could not be sent", delivery.id)
             outcome = Outcome(None, f"could not be sent ({type(error).__name__})")
         try:
-            self._record(delivery, outcome)
+            result = self._record(delivery, outcome)
         except Exception:
             # The claim's lease brings the delivery back; nothing else is lost.
             log.exception("webhook delivery %s: the outcome could not be recorded", delivery.id)
+            result = "unrecorded"
+        if self._on_result is not None:
+            self._on_result(result)
 
-    def _record(self, delivery: Delivery, outcome: Outcome) -> None:
+    def _record(self, delivery: Delivery, outcome: Outcome) -> str:
         at = self._clock()
         retry_at = None if outcome.delivered else next_attempt_at(delivery.attempts, at)
         status = (
@@ -120,7 +131,8 @@ class Dispatcher:
             )
         if not kept:
             log.info("webhook delivery %s: the claim was lost; outcome dropped", delivery.id)
-        elif status is not DeliveryStatus.DELIVERED:
+            return "lost"
+        if status is not DeliveryStatus.DELIVERED:
             # Named by id, never by URL: webhook URLs can be secrets themselves.
             log.warning(
                 "webhook delivery %s to %s, attempt %d: %s (%s)",
@@ -130,6 +142,13 @@ class Dispatcher:
                 outcome.error or f"HTTP {outcome.status_code}",
                 "retrying" if retry_at is not None else "given up",
             )
+        return (
+            "delivered"
+            if status is DeliveryStatus.DELIVERED
+            else "retrying"
+            if retry_at is not None
+            else "given_up"
+        )
 
     def close(self) -> None:
         """Wait for attempts under way, then release the workers."""

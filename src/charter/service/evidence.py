@@ -63,7 +63,9 @@ class EvidenceService:
                 if record.seq in want:
                     cited.append(record)
         try:
-            return build_bundle(cited, leaves, checkpoint, at=self._clock())
+            return build_bundle(
+                cited, leaves, checkpoint, at=self._clock(), key_chain=self._audit.key_chain()
+            )
         except ValueError as error:
             raise StoreError(
                 f"the audit log does not verify, so no evidence can be built from it: {error}; "

@@ -1,9 +1,19 @@
-"""The audit signing key on disk: created once with mode 0600, refused if others can read it."""
+"""The audit signing key on disk: created once with mode 0600, refused if others can read it.
+
+``CHARTER_SIGNING_KEY`` names the server's own key (``charter init`` made it). It signs
+checkpoints until the first rotation and seeds the secrets the server derives from it
+(webhook signing secrets, secret fingerprints), so it stays in place for good. Each key
+``charter audit rotate-key`` makes lives beside it, named by its key id
+(``audit-signing.<key id>.key``, with its ``.pub``): a server signs with whichever of
+them the chain in the store names current, and copying that one file to a server is
+all it needs to sign again after a rotation.
+"""
 
 from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -16,10 +26,19 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_public_key,
 )
 
+from charter.audit.checkpoints import key_id
 from charter.codes import ErrorCode
 from charter.errors import StoreError
 
-__all__ = ["create_signing_key", "load_public_key", "load_signing_key", "public_key_pem"]
+__all__ = [
+    "create_signing_key",
+    "key_finder",
+    "load_public_key",
+    "load_signing_key",
+    "public_key_pem",
+    "rotated_key_path",
+    "write_signing_key",
+]
 
 
 def public_key_pem(key: Ed25519PublicKey) -> str:
@@ -30,6 +49,13 @@ def public_key_pem(key: Ed25519PublicKey) -> str:
 def create_signing_key(path: Path) -> Ed25519PrivateKey:
     """Create a new key at ``path`` (mode 0600) and its public half at ``path.pub``."""
     key = Ed25519PrivateKey.generate()
+    write_signing_key(path, key)
+    return key
+
+
+def write_signing_key(path: Path, key: Ed25519PrivateKey) -> None:
+    """Write ``key`` to a new file ``path`` (mode 0600, never over an existing one) and
+    its public half beside it."""
     pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -41,7 +67,35 @@ def create_signing_key(path: Path) -> Ed25519PrivateKey:
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
     path.with_suffix(".pub").write_text(public_key_pem(key.public_key()))
-    return key
+
+
+def rotated_key_path(own: Path, kid: str) -> Path:
+    """Where the key ``kid`` made by a rotation lives: beside the server's own key."""
+    return own.with_name(f"{own.stem}.{kid}.key")
+
+
+def key_finder(own: Path, own_key: Ed25519PrivateKey) -> Callable[[str], Ed25519PrivateKey | None]:
+    """Find a signing key by key id: the server's own, or a rotated one beside it (read
+    when first needed, so a key copied in while the server runs is found)."""
+    found: dict[str, Ed25519PrivateKey] = {key_id(own_key.public_key()): own_key}
+
+    def find(kid: str) -> Ed25519PrivateKey | None:
+        if kid in found:
+            return found[kid]
+        if not kid.isalnum():
+            return None
+        path = rotated_key_path(own, kid)
+        if not path.exists():
+            return None
+        key = load_signing_key(path)
+        if key_id(key.public_key()) != kid:
+            raise StoreError(
+                f"{path} does not hold the key {kid}", code=ErrorCode.SIGNING_KEY_INVALID
+            )
+        found[kid] = key
+        return key
+
+    return find
 
 
 def load_signing_key(path: Path) -> Ed25519PrivateKey:

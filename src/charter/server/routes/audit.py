@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
+from charter.audit.keychain import chain_to_json
 from charter.audit.ocsf import to_ocsf
 from charter.codes import ErrorCode
 from charter.errors import InvalidInput
@@ -123,3 +124,14 @@ def audit_evidence(services: Wired, caller: Caller, body: EvidenceIn) -> dict[st
 def public_key(services: Wired, caller: Caller) -> str:
     """The PEM public key that verifies checkpoint signatures."""
     return public_key_pem(services.audit.public_key_for(caller))
+
+
+@router.get("/keys")
+def key_chain(services: Wired, caller: Caller) -> dict[str, Any]:
+    """The chain of signing keys: each rotation's link, signed by the key it retires
+    (auditors and admins); verify it from the root public key."""
+    links = services.audit.key_chain_for(caller)
+    return {
+        **chain_to_json(links),
+        "current_key_id": links[-1].key_id if links else None,
+    }

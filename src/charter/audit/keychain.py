@@ -1,0 +1,250 @@
+"""The chain of audit signing keys: each rotation is a link signed by the retiring key.
+
+A link says "the key ``previous_key_id`` hands over to ``key_id`` at record ``seq``", and
+is signed by the previous key. It is itself the audit record at ``seq`` (type
+``audit.key_rotated``), so the Merkle tree seals it like any other record. Starting from
+the root key (the one ``charter init`` made, kept by verifiers), a verifier walks the
+links in order and learns which key may sign which checkpoints:
+
+- the root key signs checkpoints of size up to the first link's ``seq``;
+- a key introduced by the link at ``seq`` signs checkpoints of size ``seq + 1`` and more,
+  up to the ``seq`` of the link that retires it.
+
+So a checkpoint signed by a key no link vouches for, by a key whose link does not hold,
+or by a key after its retirement (a stolen old key) fails verification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from charter.audit.checkpoints import Checkpoint, key_id, signature_holds
+from charter.clock import format_time
+
+__all__ = [
+    "KEY_CHAIN_FORMAT",
+    "KEY_ROTATED",
+    "KeyLink",
+    "KeyRing",
+    "chain_from_json",
+    "chain_to_json",
+    "link_from_json",
+    "sign_link",
+]
+
+KEY_ROTATED = "audit.key_rotated"
+"""The audit record type of a link in the chain of signing keys."""
+KEY_CHAIN_FORMAT = "charter-key-chain/v1"
+
+
+def _raw(public_key: Ed25519PublicKey) -> bytes:
+    return public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def link_message(
+    seq: int, previous_key_id: str, previous: bytes, new_key_id: str, new: bytes, at: datetime
+) -> bytes:
+    """The exact bytes a link's signature covers."""
+    return (
+        f"charter-audit-key-rotation/v1\n{seq}\n{previous_key_id}\n{previous.hex()}\n"
+        f"{new_key_id}\n{new.hex()}\n{format_time(at)}\n"
+    ).encode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class KeyLink:
+    """The previous key vouching for the next one, from record ``seq`` on."""
+
+    seq: int
+    at: datetime
+    previous_key_id: str
+    previous_public_key: bytes
+    key_id: str
+    public_key: bytes
+    signature: bytes
+
+    def message(self) -> bytes:
+        """What the signature covers."""
+        return link_message(
+            self.seq,
+            self.previous_key_id,
+            self.previous_public_key,
+            self.key_id,
+            self.public_key,
+            self.at,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The link as the audit record's data, the API and ``charter audit keys`` show it."""
+        return {
+            "seq": self.seq,
+            "at": format_time(self.at),
+            "previous_key_id": self.previous_key_id,
+            "previous_public_key": self.previous_public_key.hex(),
+            "key_id": self.key_id,
+            "public_key": self.public_key.hex(),
+            "signature": self.signature.hex(),
+        }
+
+
+def sign_link(
+    previous: Ed25519PrivateKey, new: Ed25519PublicKey, seq: int, at: datetime
+) -> KeyLink:
+    """The link by which ``previous`` hands over to ``new`` at record ``seq``."""
+    old_public = previous.public_key()
+    unsigned = KeyLink(seq, at, key_id(old_public), _raw(old_public), key_id(new), _raw(new), b"")
+    return KeyLink(
+        seq,
+        at,
+        unsigned.previous_key_id,
+        unsigned.previous_public_key,
+        unsigned.key_id,
+        unsigned.public_key,
+        previous.sign(unsigned.message()),
+    )
+
+
+def _hex(value: Any, what: str, size: int | None = None) -> bytes:
+    if not isinstance(value, str) or len(value) > 256:
+        raise ValueError(f"{what} is not a hex string")
+    raw = bytes.fromhex(value)
+    if size is not None and len(raw) != size:
+        raise ValueError(f"{what} is not {size} bytes")
+    return raw
+
+
+def link_from_json(value: Any) -> KeyLink:
+    """Read a link as ``KeyLink.to_json`` wrote it; ``ValueError`` says what is wrong."""
+    if not isinstance(value, Mapping):
+        raise ValueError("a key link is a JSON object")
+    try:
+        seq = value["seq"]
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            raise ValueError("seq is not a sequence number")
+        at = datetime.strptime(str(value["at"]), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        return KeyLink(
+            seq=seq,
+            at=at,
+            previous_key_id=str(value["previous_key_id"])[:64],
+            previous_public_key=_hex(value["previous_public_key"], "previous_public_key", 32),
+            key_id=str(value["key_id"])[:64],
+            public_key=_hex(value["public_key"], "public_key", 32),
+            signature=_hex(value["signature"], "signature", 64),
+        )
+    except KeyError as missing:
+        raise ValueError(f"the key link has no {missing}") from None
+
+
+def chain_to_json(links: Iterable[KeyLink]) -> dict[str, Any]:
+    """The chain as exported for offline verifiers."""
+    return {"format": KEY_CHAIN_FORMAT, "links": [link.to_json() for link in links]}
+
+
+def chain_from_json(value: Any) -> list[KeyLink]:
+    """Read an exported chain; ``ValueError`` says what is malformed."""
+    if not isinstance(value, Mapping) or value.get("format") != KEY_CHAIN_FORMAT:
+        raise ValueError(f"not a key chain (expected format {KEY_CHAIN_FORMAT})")
+    links = value.get("links")
+    if not isinstance(links, list) or len(links) > 10_000:
+        raise ValueError("links must be a list")
+    return [link_from_json(link) for link in links]
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    public_key: Ed25519PublicKey
+    first_size: int
+    """The smallest checkpoint size it may sign."""
+    retired_at: int | None = None
+    """The seq of the link that retired it: it signs sizes up to this one."""
+
+
+class KeyRing:
+    """The keys a root key vouches for, learnt link by link in sequence order."""
+
+    def __init__(self, root: Ed25519PublicKey) -> None:
+        self.root_key_id = key_id(root)
+        self.current_key_id = self.root_key_id
+        self._keys: dict[str, _Key] = {self.root_key_id: _Key(root, 0)}
+
+    def __contains__(self, kid: object) -> bool:
+        return kid in self._keys
+
+    @property
+    def rotations(self) -> int:
+        """How many links were accepted."""
+        return len(self._keys) - 1
+
+    def accept(self, link: KeyLink, seq: int | None = None) -> str | None:
+        """Add the key ``link`` vouches for; why not (a broken link) otherwise.
+
+        ``seq`` is where the link was found in the log, when it was: it must be the one
+        it was signed for."""
+        if seq is not None and link.seq != seq:
+            return f"the key link at record {seq} was signed for record {link.seq}"
+        current = self._keys[self.current_key_id]
+        if link.previous_key_id != self.current_key_id or link.previous_public_key != _raw(
+            current.public_key
+        ):
+            return (
+                f"the key link at record {link.seq} hands over from key {link.previous_key_id}, "
+                f"but the current key is {self.current_key_id}"
+            )
+        if link.seq < current.first_size:
+            return f"the key link at record {link.seq} comes before its key was introduced"
+        try:
+            current.public_key.verify(link.signature, link.message())
+            new = Ed25519PublicKey.from_public_bytes(link.public_key)
+        except (InvalidSignature, ValueError):
+            return (
+                f"the key link at record {link.seq} is not signed by the key it retires "
+                f"({self.current_key_id})"
+            )
+        if key_id(new) != link.key_id or link.key_id in self._keys:
+            return f"the key link at record {link.seq} names a key id that does not fit"
+        self._keys[self.current_key_id] = _Key(current.public_key, current.first_size, link.seq)
+        self._keys[link.key_id] = _Key(new, link.seq + 1)
+        self.current_key_id = link.key_id
+        return None
+
+    def problem(self, checkpoint: Checkpoint) -> tuple[str, str] | None:
+        """``(code, message)`` when ``checkpoint`` is not signed by a key of the chain
+        valid at its size; None when it holds."""
+        size = checkpoint.tree_size
+        known = self._keys.get(checkpoint.key_id)
+        if known is None:
+            return (
+                "checkpoint_signature_invalid",
+                f"the checkpoint at size {size} was signed by key {checkpoint.key_id}, which "
+                f"is neither the root key {self.root_key_id} nor one it vouches for",
+            )
+        if known.retired_at is not None and size > known.retired_at:
+            return (
+                "checkpoint_key_retired",
+                f"the checkpoint at size {size} was signed by key {checkpoint.key_id}, "
+                f"retired at record {known.retired_at}",
+            )
+        if size < known.first_size:
+            return (
+                "checkpoint_signature_invalid",
+                f"the checkpoint at size {size} was signed by key {checkpoint.key_id}, "
+                f"introduced only at record {known.first_size - 1}",
+            )
+        if not signature_holds(checkpoint, known.public_key):
+            return (
+                "checkpoint_signature_invalid",
+                f"the checkpoint at size {size} has a bad signature",
+            )
+        return None
+
+    def signs(self, checkpoint: Checkpoint) -> bool:
+        """True when the signature holds for a key of the chain, whatever its period."""
+        known = self._keys.get(checkpoint.key_id)
+        return known is not None and signature_holds(checkpoint, known.public_key)

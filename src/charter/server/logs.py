@@ -1,0 +1,115 @@
+"""Log lines for operators: request ids, and one JSON object per line when asked for.
+
+Every request carries an id (``X-Request-ID``): the client's own if it is 1-64
+characters of ``[A-Za-z0-9._-]``, otherwise one drawn here. It is answered in the
+response's header and in every JSON error body, and every log line written while the
+request is handled (worker threads included) carries it.
+
+With ``CHARTER_LOG_FORMAT=json`` every line on standard error is one JSON object (time,
+level, logger, message, request_id), and each request adds an access line (method,
+route template, status, duration in ms) that replaces uvicorn's own. Query strings,
+headers and bodies are never logged, so neither tokens nor request contents reach a
+log.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import os
+import re
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, TextIO
+
+__all__ = [
+    "ACCESS_LOGGER",
+    "REQUEST_ID_HEADER",
+    "JsonFormatter",
+    "current_request_id",
+    "install_json_logs",
+    "request_id_from",
+]
+
+REQUEST_ID_HEADER = "X-Request-ID"
+ACCESS_LOGGER = "charter.access"
+
+_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
+
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "charter_request_id", default=None
+)
+
+
+def current_request_id() -> str | None:
+    """The id of the request being handled in this context, if any."""
+    return request_id.get()
+
+
+def request_id_from(supplied: bytes | None) -> str:
+    """The client's id if it is well formed, otherwise a new one (16 hex digits)."""
+    if supplied is not None and _ID.fullmatch(supplied):
+        return supplied.decode("ascii")
+    return os.urandom(8).hex()
+
+
+# The attributes every LogRecord has; anything else was passed in ``extra``.
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time (UTC, ISO 8601), level, logger, message,
+    request_id, the fields given in ``extra``, and the exception's traceback if any."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        seconds = time.gmtime(record.created)
+        line: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", seconds) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None) or request_id.get(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and key not in line:
+                line[key] = value
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            line["exception"] = record.exc_text
+        return json.dumps(line, default=str, ensure_ascii=False)
+
+
+# uvicorn configures these with handlers of its own; in JSON mode they go to the root's.
+_UVICORN = ("uvicorn", "uvicorn.error", "uvicorn.asgi")
+
+
+def install_json_logs(stream: TextIO | None = None) -> Callable[[], None]:
+    """Send every log line to ``stream`` (standard error) as JSON, access lines included;
+    returns what puts the logging configuration back as it was."""
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    saved_root = (list(root.handlers), root.level)
+    root.handlers = [handler]
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    saved: list[tuple[logging.Logger, list[logging.Handler], bool, bool]] = []
+    for name in (*_UVICORN, "uvicorn.access"):
+        logger = logging.getLogger(name)
+        saved.append((logger, list(logger.handlers), logger.propagate, logger.disabled))
+        logger.handlers = []
+        logger.propagate = True
+    # Charter's access line has the route template, the request id and no query string.
+    logging.getLogger("uvicorn.access").disabled = True
+
+    def restore() -> None:
+        root.handlers, level = saved_root
+        root.setLevel(level)
+        for logger, handlers, propagate, disabled in saved:
+            logger.handlers, logger.propagate, logger.disabled = handlers, propagate, disabled
+        handler.close()
+
+    return restore

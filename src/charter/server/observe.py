@@ -1,0 +1,240 @@
+"""What every request and decision leaves for operators: request ids, metrics, access
+lines and decision spans, added to an app by ``install_observability``.
+
+``Observe`` is plain ASGI and the outermost layer of the app (outside the framework's
+own error layer, so a 500 has its request id too). Per request it reads one header,
+sets a context variable, adds one response header and counts the answer: a few
+microseconds (``docs/operations.md`` has the measurement).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from charter.errors import CharterError
+from charter.identity.principals import Principal
+from charter.server.logs import ACCESS_LOGGER, install_json_logs, request_id, request_id_from
+from charter.server.metrics import Metrics, install_metrics
+from charter.server.tracing import DecisionTracer, tracer_provider
+from charter.service import Services
+from charter.service.decisions import Asked, Decided, DecisionService
+from charter.settings import Settings
+
+__all__ = ["NO_RESPONSE", "Observe", "install_observability"]
+
+_HEADER = b"x-request-id"
+NO_RESPONSE = 499
+"""The status counted and logged for a request answered with nothing (the client left)."""
+_access = logging.getLogger(ACCESS_LOGGER)
+
+
+class Observe:
+    """ASGI middleware: request id, request count and decision latency, access line."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        *,
+        access_log: bool,
+        tracer: DecisionTracer | None = None,
+    ) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.access_log = access_log
+        self.tracer = tracer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        supplied = traceparent = tracestate = None
+        for name, value in scope["headers"]:
+            if name == _HEADER:
+                supplied = value
+            elif name == b"traceparent":
+                traceparent = value
+            elif name == b"tracestate":
+                tracestate = value
+        rid = request_id_from(supplied)
+        header = (_HEADER, rid.encode("ascii"))
+        status = NO_RESPONSE
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        token = request_id.set(rid)
+        attached = None
+        if self.tracer is not None and traceparent is not None:
+            attached = _attach(self.tracer.parent_from(traceparent, tracestate))
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if attached is not None:
+                _detach(attached)
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            method = self.metrics.method(scope["method"])
+            self.metrics.count_request(method, template, status)
+            latency = self.metrics.decision_latency.get(template)
+            if latency is not None:
+                latency.observe(elapsed)
+            if self.access_log:
+                _access.info(
+                    "%s %s %d",
+                    method,
+                    template,
+                    status,
+                    extra={
+                        "method": method,
+                        "route": template,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 3),
+                    },
+                )
+            request_id.reset(token)
+
+
+def _attach(context: Any) -> object:
+    from opentelemetry import context as otel_context
+
+    return otel_context.attach(context)
+
+
+def _detach(token: Any) -> None:
+    from opentelemetry import context as otel_context
+
+    otel_context.detach(token)
+
+
+def _observe_decisions(
+    decisions: DecisionService, metrics: Metrics, tracer: DecisionTracer | None
+) -> None:
+    """Count every decision the API answers (and trace it, if tracing is on).
+
+    Services shared by several apps (tests) count for the app built last: the wrapper
+    replaces the one before rather than wrapping it."""
+    inner: Callable[..., list[Decided]] = vars(decisions).get(
+        "_unobserved_decide_as", decisions.decide_as
+    )
+    vars(decisions)["_unobserved_decide_as"] = inner
+
+    def decide_as(
+        token: str | None,
+        batch: list[Asked],
+        *,
+        where: str,
+        on_caller: Callable[[Principal], None] | None = None,
+    ) -> list[Decided]:
+        caller: list[Principal] = []
+
+        def seen(principal: Principal) -> None:
+            caller.append(principal)
+            if on_caller is not None:
+                on_caller(principal)
+
+        start = time.time_ns() if tracer is not None else 0
+        try:
+            decided = inner(token, batch, where=where, on_caller=seen)
+        except CharterError as refused:
+            metrics.count_refusal(str(refused.code))
+            raise
+        for item in decided:
+            metrics.count_decision(item.decision.effect.value, str(item.decision.code))
+        if tracer is not None:
+            end = time.time_ns()
+            agent = caller[0].id if caller and not caller[0].is_human else None
+            tracer.decisions(
+                (
+                    DecisionTracer.attributes(
+                        agent=agent or (None if item.secrets else asked.agent),
+                        capability=asked.capability.value,
+                        action=asked.action,
+                        effect=item.decision.effect.value,
+                        code=str(item.decision.code),
+                        revision=item.decision.policy_revision,
+                        decision_id=item.decision_id,
+                        carried_secret=bool(item.secrets),
+                    ),
+                    start,
+                    end,
+                )
+                for asked, item in zip(batch, decided, strict=False)
+            )
+        return decided
+
+    # The route calls the service's method: this instance's is replaced by the wrapper.
+    decisions.decide_as = decide_as  # type: ignore[method-assign]
+
+
+def install_observability(
+    app: FastAPI,
+    services: Services,
+    settings: Settings,
+    *,
+    tracing: Any = None,
+) -> Metrics:
+    """Add request ids, metrics (and ``/metrics``), access lines in JSON mode and, with a
+    tracer provider (``tracing``, or built from ``CHARTER_TRACING``), decision spans."""
+    metrics = install_metrics(app, services, settings)
+    provider = tracing if tracing is not None else tracer_provider(settings)
+    tracer = DecisionTracer(provider) if provider is not None else None
+    _observe_decisions(services.decisions, metrics, tracer)
+    json_logs = settings.log_format == "json"
+    build = app.build_middleware_stack
+
+    def outermost() -> ASGIApp:
+        return Observe(build(), metrics, access_log=json_logs, tracer=tracer)
+
+    # Outside ServerErrorMiddleware too: even the bare 500 carries the request id.
+    app.build_middleware_stack = outermost  # type: ignore[method-assign]
+    app.state.metrics = metrics
+    if json_logs or provider is not None:
+        undo: list[Callable[[], None]] = []
+        previous = app.router.lifespan_context
+
+        @_lifespan_wrapper(previous)
+        def around(started: bool) -> None:
+            if started:
+                if json_logs:
+                    undo.append(install_json_logs())
+            else:
+                while undo:
+                    undo.pop()()
+                if tracing is None and provider is not None:
+                    # Built here from the settings: send what is left, then stop.
+                    getattr(provider, "shutdown", lambda: None)()
+
+        app.router.lifespan_context = around
+    return metrics
+
+
+def _lifespan_wrapper(previous: Any) -> Callable[[Callable[[bool], None]], Any]:
+    """Run a hook before the app's lifespan starts and after it ends."""
+    import contextlib
+
+    def decorate(hook: Callable[[bool], None]) -> Any:
+        @contextlib.asynccontextmanager
+        async def lifespan(app: Any) -> Any:
+            hook(True)
+            try:
+                async with previous(app) as state:
+                    yield state
+            finally:
+                hook(False)
+
+        return lifespan
+
+    return decorate

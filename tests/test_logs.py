@@ -1,0 +1,164 @@
+"""Request ids on every response and error, and JSON log lines, through the real app."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from charter.server.app import create_app
+from charter.server.logs import JsonFormatter, request_id_from
+from charter.service import Services
+from charter.settings import Settings
+from tests.helpers import Admin, bearer
+
+GENERATED = re.compile(r"[0-9a-f]{16}")
+
+
+def _boom() -> None:
+    raise RuntimeError("the route failed")
+
+
+def _app(services: Services, settings: Settings | None = None) -> FastAPI:
+    app = create_app(services, settings)
+    app.add_api_route("/boom", _boom, methods=["GET"])
+    return app
+
+
+def test_every_response_has_a_request_id_and_every_error_body_repeats_it(
+    services: Services, admin: Admin
+) -> None:
+    with TestClient(_app(services), raise_server_exceptions=False) as api:
+        ok = api.get("/healthz")
+        assert GENERATED.fullmatch(ok.headers["x-request-id"])
+        assert api.get("/healthz").headers["x-request-id"] != ok.headers["x-request-id"]
+        answers = [
+            api.get("/v1/agents"),  # 401
+            api.get("/v1/agents/nope", headers=admin.headers),  # 404 from a route
+            api.get("/no/such/page"),  # 404 from the router
+            api.post("/v1/agents", content=b"{", headers=admin.headers),  # 422
+            api.post("/v1/agents", content=b"x" * (2 * 1024 * 1024)),  # 413, before any route
+            api.get("/boom"),  # 500
+        ]
+        assert [answer.status_code for answer in answers] == [401, 404, 404, 422, 413, 500]
+        for answer in answers:
+            rid = answer.headers["x-request-id"]
+            assert GENERATED.fullmatch(rid), answer
+            if answer.status_code != 413:
+                assert answer.json()["error"]["request_id"] == rid, answer.text
+        assert "the route failed" not in answers[-1].text
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("abc-123", True),
+        ("A.b_c-9", True),
+        ("x" * 64, True),
+        ("x" * 65, False),
+        ("", False),
+        ("has space", False),
+        ("semi;colon", False),
+        ("caf\u00e9", False),
+        ("line\\nbreak", False),
+    ],
+)
+def test_a_client_request_id_is_kept_only_if_well_formed(
+    services: Services, sent: str, kept: bool
+) -> None:
+    with TestClient(_app(services), raise_server_exceptions=False) as api:
+        answer = api.get("/v1/whoami", headers=[(b"X-Request-ID", sent.encode("utf-8"))])
+    rid = answer.headers["x-request-id"]
+    assert (rid == sent) is kept, rid
+    if not kept:
+        assert GENERATED.fullmatch(rid)
+    assert answer.json()["error"]["request_id"] == rid
+
+
+def test_request_ids_are_checked_as_bytes() -> None:
+    assert request_id_from(b"ok-1") == "ok-1"
+    assert GENERATED.fullmatch(request_id_from(b"ok-1\n"))
+    assert GENERATED.fullmatch(request_id_from(None))
+
+
+def _lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_json_logs_have_one_object_a_line_and_an_access_line_a_request(
+    services: Services, admin: Admin, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level)
+    settings = Settings(log_format="json")
+    with TestClient(_app(services, settings), raise_server_exceptions=False) as api:
+        capsys.readouterr()
+        found = api.get(
+            "/v1/agents/nope?token=query-secret",
+            headers={**admin.headers, "X-Request-ID": "trace-me-1"},
+        )
+        assert found.status_code == 404
+        failed = api.get("/boom", headers=bearer("ch_0123.header-secret"))
+        assert failed.status_code == 500
+        written = capsys.readouterr().err
+    assert (list(root.handlers), root.level) == before, "logging is put back at shutdown"
+    lines = _lines(written)
+    for line in lines:
+        assert {"time", "level", "logger", "message", "request_id"} <= set(line)
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["time"])
+    access = [line for line in lines if line["logger"] == "charter.access"]
+    assert [(a["method"], a["route"], a["status"]) for a in access] == [
+        ("GET", "/v1/agents/{agent_id}", 404),
+        ("GET", "/boom", 500),
+    ]
+    assert access[0]["request_id"] == "trace-me-1"
+    assert access[1]["request_id"] == failed.headers["x-request-id"]
+    assert all(isinstance(a["duration_ms"], float) and a["duration_ms"] >= 0 for a in access)
+    # The unhandled error's line (with its traceback) carries the request's id.
+    [crash] = [line for line in lines if "exception" in line]
+    assert crash["level"] == "error"
+    assert crash["request_id"] == failed.headers["x-request-id"]
+    assert "RuntimeError: the route failed" in crash["exception"]
+    # Neither tokens nor query strings reach the server's log (the test client's own
+    # lines, which log its URLs, are not the server's).
+    served = json.dumps([line for line in lines if not line["logger"].startswith("httpx")])
+    assert "charter.access" in served
+    for secret in ("query-secret", "header-secret", admin.token):
+        assert secret not in served
+
+
+def test_text_logs_are_left_alone(services: Services, capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    before = list(root.handlers)
+    with TestClient(_app(services), raise_server_exceptions=False) as api:
+        assert list(root.handlers) == before
+        capsys.readouterr()
+        api.get("/healthz")
+        written = capsys.readouterr().err
+    assert "charter.access" not in written
+
+
+def test_the_formatter_keeps_extra_fields_and_tracebacks() -> None:
+    try:
+        raise ValueError("bad")
+    except ValueError:
+        record = logging.getLogger("charter.test").makeRecord(
+            "charter.test",
+            logging.WARNING,
+            __file__,
+            1,
+            "saw %s",
+            ("it",),
+            exc_info=__import__("sys").exc_info(),
+            extra={"route": "/v1/x"},
+        )
+    line = json.loads(JsonFormatter().format(record))
+    assert (line["level"], line["logger"], line["message"]) == ("warning", "charter.test", "saw it")
+    assert line["route"] == "/v1/x"
+    assert line["request_id"] is None
+    assert "ValueError: bad" in line["exception"]
