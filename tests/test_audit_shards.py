@@ -466,3 +466,12 @@ def test_the_ocsf_export_reads_records_of_every_shard(
         event = to_ocsf(record.to_json(), product_version="test")
         assert event["class_uid"]
         assert str(record.seq) in json.dumps(event)
+
+
+def test_the_signing_key_is_not_rotated_on_a_sharded_log(sharded: dict[str, Services]) -> None:
+    from charter.errors import InvalidInput
+    from charter.service.audit import AuditService
+
+    assert isinstance(sharded[""].audit, AuditService)
+    with pytest.raises(InvalidInput, match="sharded"):
+        sharded[""].audit.rotate_key(SYSTEM, Ed25519PrivateKey.generate())

@@ -337,6 +337,12 @@ class AuditService:
         if self._signing_key is None:
             raise StoreError("no audit signing key is loaded", code=ErrorCode.SIGNING_KEY_MISSING)
         with self._store.write() as unit:
+            if _sharded(unit):
+                raise InvalidInput(
+                    "the signing key cannot be rotated on a sharded audit log yet",
+                    code=ErrorCode.INVALID_INPUT,
+                    help="docs/scaling.md, 'Not done yet'",
+                )
             current = self._current_signer(unit)
             self._seal(unit, current)
             at = self._clock()
