@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 PIP := $(BIN)/python -m pip install --quiet --constraint constraints.txt
 
-.PHONY: run test lint typecheck pytest test-fast browser screenshots bench bench-http bench-secrets bench-gateway bench-approvals migration clean
+.PHONY: run test lint typecheck pytest test-fast browser screenshots bench bench-http bench-scaling bench-secrets bench-gateway bench-approvals migration clean
 
 # The console's tests drive a real Chromium: Debian's package, installed here if missing
 # (as root, or through sudo). CHARTER_CHROMIUM names another binary instead.
@@ -72,6 +72,10 @@ bench: $(VENV)/.installed-bench
 ## bench-http: decisions over HTTP (real server, SQLite and PostgreSQL); writes its section of docs/benchmarks.md
 bench-http: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.http
+
+## bench-scaling: decisions with 1 and 3 replicas on one PostgreSQL, one audit log against one shard per replica; writes its section of docs/benchmarks.md
+bench-scaling: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.scaling
 
 ## bench-gateway: what the MCP gateway adds to a tool call, next to a direct call; writes its section of docs/benchmarks.md
 bench-gateway: $(VENV)/.installed-bench

@@ -27,6 +27,7 @@
 | ``CHARTER_POSTURE_WINDOW`` | ``30d`` | posture: how far back decisions and approvals are read |
 | ``CHARTER_POSTURE_RUBBER_STAMP_SECONDS`` | ``30`` | posture: an approver voting in a median this fast... |
 | ``CHARTER_POSTURE_RUBBER_STAMP_MIN_VOTES`` | ``10`` | ...over at least this many votes, approving 95% or more, rubber-stamps |
+| ``CHARTER_AUDIT_SHARD`` | (none: the one log) | append this server's audit records to their own shard of the log (docs/scaling.md) |
 | ``CHARTER_WEBHOOK_ALLOW_PRIVATE_TARGETS`` | ``false`` | ``true``: webhooks may target private and loopback addresses (never link-local or metadata ones) |
 | ``CHARTER_SSL_CERTFILE`` / ``CHARTER_SSL_KEYFILE`` | none | ``charter serve`` speaks HTTPS with this PEM certificate chain and key |
 | ``CHARTER_METRICS`` | ``token`` | ``/metrics``: ``token`` (an admin's or auditor's token, or ``CHARTER_METRICS_TOKEN``), ``public`` (no token) or ``off`` |
@@ -115,6 +116,8 @@ class Settings:
     posture: PostureThresholds = field(default_factory=PostureThresholds)
     """The thresholds posture findings use (``CHARTER_POSTURE_*``)."""
     deliver_webhooks: bool = True
+    audit_shard: str = ""
+    """The audit shard this server appends to ("": the one default log)."""
     """False: this process queues webhook deliveries but sends none (tests drive their own)."""
     metrics: str = "token"
     """Who may read ``/metrics``: ``token``, ``public`` or ``off`` (``METRICS_ACCESS``)."""
@@ -294,6 +297,22 @@ def _tracing(text: str) -> str:
     return mode
 
 
+_SHARD_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
+
+
+def audit_shard_name(text: str) -> str:
+    """An audit shard's name: lower-case letters, digits, ``_``, ``.`` and ``-``, at most
+    63, starting with a letter or digit; empty means the default log."""
+    name = text.strip()
+    if name and not _SHARD_NAME.fullmatch(name):
+        raise InvalidInput(
+            f"must be lower-case letters, digits, '_', '.' or '-' (at most 63), starting "
+            f"with a letter or digit, not {text[:64]!r}",
+            code=ErrorCode.INVALID_SETTING,
+        )
+    return name
+
+
 def _replay_retention(text: str) -> timedelta:
     """``0`` or ``off``: requests are not kept; otherwise a duration up to the maximum."""
     if text.strip().lower() in ("0", "off"):
@@ -352,6 +371,7 @@ SETTINGS: tuple[Setting, ...] = (
         _integer(1),
         _INT,
     ),
+    Setting("CHARTER_AUDIT_SHARD", "audit_shard", audit_shard_name),
     Setting(
         "CHARTER_WEBHOOK_ALLOW_PRIVATE_TARGETS", "webhook_allow_private_targets", _boolean, _BOOL
     ),

@@ -20,6 +20,10 @@ Format ``charter-evidence/v1`` (docs/compliance.md)::
 links (``audit/keychain.py``) from the root key to the one that signed it. A verifier
 holding the root key checks them; one that also holds the full chain, exported apart,
 checks with that instead (a bundle could leave out the link retiring a stolen key).
+
+On a sharded log (docs/scaling.md) the bundle holds a ``seal`` instead of a
+``checkpoint``, and each cited record its ``shard`` and ``index``: its proof leads to that
+shard's root in the seal.
 """
 
 from __future__ import annotations
@@ -33,9 +37,11 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from charter.audit.checkpoints import Checkpoint, checkpoint_from_json
+from charter.audit.checkpoints import key_id as checkpoint_key_id
 from charter.audit.keychain import KeyLink, KeyRing, link_from_json
 from charter.audit.merkle import MerkleTree, leaf_hash, root_from_inclusion_proof
 from charter.audit.records import AuditRecord, canonical_json
+from charter.audit.seals import Seal, seal_from_json, seal_holds
 from charter.clock import format_time
 
 __all__ = [
@@ -45,6 +51,7 @@ __all__ = [
     "EvidenceProblem",
     "EvidenceReport",
     "build_bundle",
+    "build_sealed_bundle",
     "bundle_from_json",
     "verify_bundle",
 ]
@@ -62,15 +69,22 @@ class CitedRecord:
     body: str
     leaf_hash: bytes
     proof: tuple[bytes, ...]
+    shard: str = ""
+    index: int | None = None
+    """Its place in its shard's tree, in a sealed (sharded) bundle."""
 
     def to_json(self) -> dict[str, Any]:
         """The cited record as a bundle holds it."""
-        return {
+        shown: dict[str, Any] = {
             "seq": self.seq,
             "body": self.body,
             "leaf_hash": self.leaf_hash.hex(),
             "proof": [step.hex() for step in self.proof],
         }
+        if self.index is not None:
+            shown["shard"] = self.shard
+            shown["index"] = self.index
+        return shown
 
     def fields(self) -> dict[str, Any]:
         """The record's fields, parsed from its body (for reports that quote it)."""
@@ -87,6 +101,8 @@ class EvidenceBundle:
     created_at: datetime
     key_chain: tuple[KeyLink, ...] = ()
     """The links from the root key to the checkpoint's key (none without a rotation)."""
+    seal: Seal | None = None
+    """On a sharded log: the seal the records are proved against."""
 
     @property
     def key_id(self) -> str:
@@ -104,9 +120,12 @@ class EvidenceBundle:
             "format": BUNDLE_FORMAT,
             "key_id": self.key_id,
             "created_at": format_time(self.created_at),
-            "checkpoint": self.checkpoint.to_json(),
             "records": [record.to_json() for record in self.records],
         }
+        if self.seal is None:
+            body["checkpoint"] = self.checkpoint.to_json()
+        else:
+            body["seal"] = self.seal.to_json()
         if self.key_chain:
             body["key_chain"] = [link.to_json() for link in self.key_chain]
         return body
@@ -145,6 +164,49 @@ def build_bundle(
         cited.append(CitedRecord(record.seq, record.body, leaf, proof))
     chain = tuple(link for link in key_chain if link.seq < checkpoint.tree_size)
     return EvidenceBundle(checkpoint, tuple(cited), at, chain)
+
+
+def _seal_as_checkpoint(seal: Seal) -> Checkpoint:
+    """What a sealed bundle shows where others show their checkpoint."""
+    size = sum(head.size for head in seal.shards.values())
+    return Checkpoint(size, b"", seal.at, seal.key_id, seal.signature)
+
+
+def build_sealed_bundle(
+    records: Sequence[AuditRecord],
+    leaves: Mapping[str, Sequence[bytes]],
+    seal: Seal,
+    *,
+    at: datetime,
+) -> EvidenceBundle:
+    """Prove ``records`` of a sharded log against ``seal``, given each cited shard's first
+    sealed-size leaf hashes; ``ValueError`` as ``build_bundle``."""
+    trees: dict[str, MerkleTree] = {}
+    cited = []
+    for record in sorted(records, key=lambda record: record.seq):
+        head = seal.shards.get(record.shard)
+        shard_leaves = leaves.get(record.shard, ())
+        if head is None or not 0 <= record.index < head.size:
+            raise ValueError(f"record {record.seq} is not covered by seal {seal.number}")
+        if len(shard_leaves) != head.size:
+            raise ValueError(
+                f"{len(shard_leaves)} leaf hashes given for shard {record.shard!r} of "
+                f"{head.size} sealed records"
+            )
+        tree = trees.get(record.shard)
+        if tree is None:
+            tree = trees[record.shard] = MerkleTree(shard_leaves)
+            if tree.root() != head.root:
+                raise ValueError(
+                    f"shard {record.shard!r}'s first {head.size} records do not make the "
+                    "seal's root"
+                )
+        leaf = leaf_hash(record.body.encode("utf-8"))
+        if leaf != shard_leaves[record.index]:
+            raise ValueError(f"record {record.seq} does not hash to its leaf in the log")
+        proof = tuple(tree.inclusion_proof(record.index))
+        cited.append(CitedRecord(record.seq, record.body, leaf, proof, record.shard, record.index))
+    return EvidenceBundle(_seal_as_checkpoint(seal), tuple(cited), at, seal=seal)
 
 
 # -- reading and verifying, offline ----------------------------------------------------
@@ -209,11 +271,16 @@ def _cited_from_json(value: Any, index: int) -> CitedRecord:
             raise ValueError(f"{where}.body is not a string")
         if not isinstance(proof, list) or len(proof) > 64:
             raise ValueError(f"{where}.proof is not a list of hashes")
+        place: Any = value.get("index")
+        if place is not None and (not isinstance(place, int) or isinstance(place, bool)):
+            raise ValueError(f"{where}.index is not a place in a tree")
         return CitedRecord(
             seq=seq,
             body=body,
             leaf_hash=_hex(value["leaf_hash"], f"{where}.leaf_hash"),
             proof=tuple(_hex(step, f"{where}.proof") for step in proof),
+            shard=str(value.get("shard", "")),
+            index=place,
         )
     except KeyError as missing:
         raise ValueError(f"{where} has no {missing}") from None
@@ -231,9 +298,14 @@ def bundle_from_json(value: Any) -> EvidenceBundle:
     records = value.get("records")
     if not isinstance(records, list) or not records or len(records) > MAX_CITED:
         raise ValueError(f"records must be a list of 1 to {MAX_CITED} cited records")
-    if not isinstance(value.get("checkpoint"), Mapping):
+    seal = None
+    if isinstance(value.get("seal"), Mapping):
+        seal = seal_from_json(value["seal"])
+        checkpoint = _seal_as_checkpoint(seal)
+    elif isinstance(value.get("checkpoint"), Mapping):
+        checkpoint = checkpoint_from_json(value["checkpoint"])
+    else:
         raise ValueError("checkpoint is missing")
-    checkpoint = checkpoint_from_json(value["checkpoint"])
     if value.get("key_id") != checkpoint.key_id:
         raise ValueError("the bundle's key_id differs from its checkpoint's")
     try:
@@ -248,6 +320,7 @@ def bundle_from_json(value: Any) -> EvidenceBundle:
         records=tuple(_cited_from_json(record, i) for i, record in enumerate(records)),
         created_at=created.replace(tzinfo=UTC),
         key_chain=tuple(link_from_json(link) for link in chain),
+        seal=seal,
     )
 
 
@@ -261,6 +334,10 @@ def _body_problem(cited: CitedRecord) -> str | None:
         return "its body is not a canonical record body"
     if parsed.get("seq") != cited.seq:
         return f"its body says seq {parsed.get('seq')!r}"
+    if cited.index is not None:
+        placed = (parsed.get("shard", ""), parsed.get("index", parsed.get("seq")))
+        if placed != (cited.shard, cited.index):
+            return f"its body places it at {placed[1]!r} of shard {placed[0]!r}"
     return None
 
 
@@ -278,6 +355,8 @@ def verify_bundle(
     and root; each record's body is canonical and placed at its seq, hashes to its leaf,
     and its proof leads from that leaf to the signed root. Stops at the first failure.
     """
+    if bundle.seal is not None:
+        return _verify_sealed(bundle, bundle.seal, public_key)
     checkpoint = bundle.checkpoint
 
     def failed(code: str, seq: int | None, message: str) -> EvidenceReport:
@@ -350,3 +429,69 @@ def verify_bundle(
 
 def _seq_of(link: KeyLink) -> int:
     return link.seq
+
+
+def _verify_sealed(
+    bundle: EvidenceBundle, seal: Seal, public_key: Ed25519PublicKey
+) -> EvidenceReport:
+    """``verify_bundle`` for a bundle proved against a seal over shards."""
+    size = sum(head.size for head in seal.shards.values())
+
+    def failed(code: str, seq: int | None, message: str) -> EvidenceReport:
+        return EvidenceReport(
+            ok=False,
+            records=len(bundle.records),
+            tree_size=size,
+            root=None,
+            key_id=seal.key_id,
+            problem=EvidenceProblem(code, seq, message),
+        )
+
+    given = checkpoint_key_id(public_key)
+    if seal.key_id != given:
+        return failed(
+            "key_mismatch",
+            None,
+            f"the seal was signed by key {seal.key_id}, not by the key given ({given})",
+        )
+    if not seal_holds(seal, public_key):
+        return failed(
+            "checkpoint_signature_invalid",
+            None,
+            f"seal {seal.number}'s signature does not hold: it was altered or not signed by "
+            "this key",
+        )
+    for cited in bundle.records:
+        head = seal.shards.get(cited.shard)
+        index = cited.seq if cited.index is None else cited.index
+        if head is None or index >= head.size:
+            return failed(
+                "record_not_covered",
+                cited.seq,
+                f"record {cited.seq}: not among the records seal {seal.number} covers",
+            )
+        wrong = _body_problem(cited)
+        if wrong is not None:
+            return failed("record_altered", cited.seq, f"record {cited.seq}: {wrong}")
+        if leaf_hash(cited.body.encode("utf-8")) != cited.leaf_hash:
+            return failed(
+                "record_altered",
+                cited.seq,
+                f"record {cited.seq}: its body does not hash to its leaf hash (the record "
+                "was edited)",
+            )
+        reached = root_from_inclusion_proof(cited.leaf_hash, index, head.size, cited.proof)
+        if reached != head.root:
+            return failed(
+                "proof_invalid",
+                cited.seq,
+                f"record {cited.seq}: its inclusion proof does not lead to shard "
+                f"{cited.shard!r}'s root in seal {seal.number}",
+            )
+    return EvidenceReport(
+        ok=True,
+        records=len(bundle.records),
+        tree_size=size,
+        root=None,
+        key_id=seal.key_id,
+    )

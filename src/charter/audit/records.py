@@ -5,6 +5,11 @@ version, sequence number, time, type, actor, agent, subject and data. The body i
 exactly what the leaf hash covers and exactly what the store keeps, so verification
 never depends on how a database re-serialises JSON. The sequence number is inside the
 body, so moving a record to another position breaks its hash.
+
+A log split into shards (docs/scaling.md) keeps one tree per shard. A record of a named
+shard, or one whose global ``seq`` is not its place in its tree, also carries ``shard``
+and ``index`` (its place in that shard's tree) in its body; a record of the default
+log whose ``seq`` is its place has the body it always had.
 """
 
 from __future__ import annotations
@@ -59,6 +64,15 @@ class AuditRecord:
     body: str
     leaf_hash: bytes
     tree_root: bytes
+    shard: str = ""
+    """The shard whose tree the record is a leaf of ("": the default log)."""
+    shard_index: int | None = None
+    """Its place in that tree, when not ``seq``."""
+
+    @property
+    def index(self) -> int:
+        """The record's place in its shard's tree."""
+        return self.seq if self.shard_index is None else self.shard_index
 
     def data(self) -> dict[str, Any]:
         """The record's ``data`` as parsed from its body."""
@@ -73,29 +87,39 @@ class AuditRecord:
         return exported
 
 
-def body_of(entry: AuditEntry, seq: int) -> str:
-    """The canonical body of ``entry`` placed at ``seq``."""
-    return canonical_json(
-        {
-            "v": SCHEMA_VERSION,
-            "seq": seq,
-            "at": format_time(entry.at),
-            "type": entry.type,
-            "actor": entry.actor,
-            "agent": entry.agent,
-            "subject": entry.subject,
-            "data": dict(entry.data),
-        }
-    )
+def body_of(entry: AuditEntry, seq: int, *, shard: str = "", index: int | None = None) -> str:
+    """The canonical body of ``entry`` placed at ``seq`` (in ``shard``'s tree at ``index``)."""
+    body: dict[str, Any] = {
+        "v": SCHEMA_VERSION,
+        "seq": seq,
+        "at": format_time(entry.at),
+        "type": entry.type,
+        "actor": entry.actor,
+        "agent": entry.agent,
+        "subject": entry.subject,
+        "data": dict(entry.data),
+    }
+    if shard or (index is not None and index != seq):
+        body["shard"] = shard
+        body["index"] = seq if index is None else index
+    return canonical_json(body)
 
 
-def seal(entry: AuditEntry, frontier: Frontier) -> tuple[AuditRecord, Frontier]:
-    """Place ``entry`` after the tree summarised by ``frontier``; return it and the new one."""
-    body = body_of(entry, frontier.size)
+def seal(
+    entry: AuditEntry, frontier: Frontier, *, seq: int | None = None, shard: str = ""
+) -> tuple[AuditRecord, Frontier]:
+    """Place ``entry`` after the tree summarised by ``frontier``; return it and the new one.
+
+    ``seq`` is the global ordering key when it is not the record's place in the tree
+    (a sharded log), ``shard`` the tree's name.
+    """
+    index = frontier.size
+    at_seq = index if seq is None else seq
+    body = body_of(entry, at_seq, shard=shard, index=index)
     leaf = leaf_hash(body.encode("utf-8"))
     grown = frontier.append(leaf)
     record = AuditRecord(
-        seq=frontier.size,
+        seq=at_seq,
         at=entry.at,
         type=entry.type,
         actor=entry.actor,
@@ -104,5 +128,7 @@ def seal(entry: AuditEntry, frontier: Frontier) -> tuple[AuditRecord, Frontier]:
         body=body,
         leaf_hash=leaf,
         tree_root=grown.root(),
+        shard=shard,
+        shard_index=None if at_seq == index and not shard else index,
     )
     return record, grown

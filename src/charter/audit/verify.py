@@ -18,12 +18,17 @@ retires, and each checkpoint must be signed by the key of the chain in force at 
 
 Finally the log's head (its recorded size and root) must match what was read, and no
 checkpoint may cover more records than exist (a truncated tail).
+
+A sharded log is verified one shard at a time by the same steps (positions are places in
+the shard's tree, which a record's body names when they are not its ``seq``), starting
+from the frontier a pruned segment left; ``charter.audit.shards`` then checks the seals
+that tie the shards together.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -44,6 +49,15 @@ class VerifyProblem:
     code: str
     seq: int | None
     message: str
+    shard: str | None = None
+    """The shard it concerns, on a sharded log (``seq``: the place in that shard)."""
+
+    def to_json(self) -> dict[str, object]:
+        """The problem as the API and ``--json`` show it."""
+        shown: dict[str, object] = {"code": self.code, "seq": self.seq, "message": self.message}
+        if self.shard is not None:
+            shown["shard"] = self.shard
+        return shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +72,19 @@ class VerifyReport:
     unsealed_records: int
     problem: VerifyProblem | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    shards: tuple[dict[str, object], ...] = ()
+    """On a sharded log: each shard's figures (records, root, pruned, unsealed)."""
+    seals_verified: int = 0
 
     def to_json(self) -> dict[str, object]:
         """The report as the API and ``--json`` show it."""
+        shown = self._to_json()
+        if self.shards:
+            shown["shards"] = [dict(shard) for shard in self.shards]
+            shown["seals_verified"] = self.seals_verified
+        return shown
+
+    def _to_json(self) -> dict[str, object]:
         return {
             "ok": self.ok,
             "records": self.records,
@@ -68,13 +92,7 @@ class VerifyReport:
             "checkpoints_verified": self.checkpoints_verified,
             "last_checkpoint_size": self.last_checkpoint_size,
             "unsealed_records": self.unsealed_records,
-            "problem": None
-            if self.problem is None
-            else {
-                "code": self.problem.code,
-                "seq": self.problem.seq,
-                "message": self.problem.message,
-            },
+            "problem": None if self.problem is None else self.problem.to_json(),
             "notes": list(self.notes),
         }
 
@@ -87,7 +105,9 @@ class _Failed(Exception):
 
 def _check_body(record: AuditRecord) -> None:
     def bad(what: str) -> _Failed:
-        return _Failed(VerifyProblem("record_altered", record.seq, f"record {record.seq}: {what}"))
+        return _Failed(
+            VerifyProblem("record_altered", record.index, f"record {record.index}: {what}")
+        )
 
     try:
         body = json.loads(record.body)
@@ -108,6 +128,12 @@ def _check_body(record: AuditRecord) -> None:
             raise bad(
                 f"column {key!r} ({value!r}) differs from the sealed body ({body.get(key)!r})"
             )
+    # Where the record sits in its shard's tree: named in the body unless it is ``seq``
+    # in the default log.
+    placed = {"shard": body.get("shard", ""), "index": body.get("index", body.get("seq"))}
+    for key, value in {"shard": record.shard, "index": record.index}.items():
+        if placed[key] != value:
+            raise bad(f"column {key!r} ({value!r}) differs from the sealed body ({placed[key]!r})")
     if leaf_hash(record.body.encode("utf-8")) != record.leaf_hash:
         raise bad("body does not match its leaf hash (the record was edited)")
 
@@ -132,29 +158,49 @@ def verify_log(
     head_size: int,
     head_root: bytes,
     trusted: Sequence[Checkpoint] = (),
+    shard: str | None = None,
+    start: Frontier | None = None,
+    watch: Collection[int] = (),
+    roots: dict[int, bytes] | None = None,
 ) -> VerifyReport:
     """Verify ``records`` (in sequence order) against ``checkpoints`` and the log head.
 
     ``trusted`` are checkpoints kept outside the store (exported earlier): each must also
     be in the store, so deleting checkpoint rows to hide a rewrite or truncation shows.
+
+    On a sharded log: ``shard`` names the shard verified (problems name it), ``start`` is
+    the frontier its kept records continue (after a pruned segment), and the tree's root
+    at each size in ``watch`` is put in ``roots`` (for the seals).
     """
     by_size: dict[int, list[Checkpoint]] = {}
     # A trusted copy of a stored checkpoint is one checkpoint: checked, and counted, once.
     unique = {(cp.tree_size, cp.root, cp.signature): cp for cp in [*trusted, *checkpoints]}
     for cp in unique.values():
         by_size.setdefault(cp.tree_size, []).append(cp)
-    progress = _Progress(keys=None if public_key is None else KeyRing(public_key))
+    progress = _Progress(
+        frontier=start or Frontier.empty(),
+        keys=None if public_key is None else KeyRing(public_key),
+    )
+    if roots is not None and progress.frontier.size in watch:
+        roots[progress.frontier.size] = progress.frontier.root()
     notes: list[str] = []
     if public_key is None and (checkpoints or trusted):
         notes.append("no public key given: checkpoint signatures were not checked")
     try:
         for record in records:
             _check_record(record, progress, by_size)
+            if roots is not None and progress.frontier.size in watch:
+                roots[progress.frontier.size] = progress.frontier.root()
         _check_not_truncated(by_size, progress.frontier, progress.keys)
         _check_trusted_kept(trusted, checkpoints)
         _check_head(head_size, head_root, progress.frontier)
     except _Failed as failure:
-        return _report(progress, notes, failure.problem)
+        problem = failure.problem
+        if shard is not None:
+            problem = VerifyProblem(
+                problem.code, problem.seq, f"shard {shard!r}: {problem.message}", shard
+            )
+        return _report(progress, notes, problem)
     if progress.keys is not None and progress.keys.rotations:
         notes.append(
             f"signing key rotated {progress.keys.rotations} time(s): current key "
@@ -184,12 +230,12 @@ def _check_record(
 ) -> None:
     """Steps 1 to 4 for one record; ``progress`` advances as far as the record holds."""
     expected = progress.frontier.size
-    if record.seq != expected:
+    if record.index != expected:
         raise _Failed(
             VerifyProblem(
                 "record_missing",
                 expected,
-                f"record {expected} is missing (the next record present is {record.seq})",
+                f"record {expected} is missing (the next record present is {record.index})",
             )
         )
     _check_body(record)
@@ -198,8 +244,8 @@ def _check_record(
         raise _Failed(
             VerifyProblem(
                 "tree_mismatch",
-                record.seq,
-                f"record {record.seq}: stored tree root differs from the recomputed "
+                record.index,
+                f"record {record.index}: stored tree root differs from the recomputed "
                 "one (a record before it was moved, inserted or rewritten)",
             )
         )

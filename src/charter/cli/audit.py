@@ -1,5 +1,6 @@
 """``charter audit``: verify (offline or through the server), export, tail, checkpoints,
-keys (public key, chain, rotation)."""
+keys (public key, chain, rotation), and, for a sharded log, seal, export-segment and
+verify-segment."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ __all__ = ["app"]
 
 app = group(
     "The tamper-evident audit log: verify, export, tail, checkpoints, public-key, keys, "
-    "rotate-key, evidence, verify-evidence."
+    "rotate-key, evidence, verify-evidence, seal, export-segment, verify-segment."
 )
 
 AgentFilter = Annotated[
@@ -90,11 +91,21 @@ def _show_report(report: dict[str, Any]) -> None:
         )
     else:
         problem = report["problem"]
+        shard = "" if problem.get("shard") is None else f"shard {problem['shard']!r} "
         out.print(
-            f"audit log BROKEN at record {problem['seq']} [{problem['code']}]: "
+            f"audit log BROKEN at {shard}record {problem['seq']} [{problem['code']}]: "
             f"{problem['message']}",
             markup=False,
         )
+    for shard in report.get("shards", []):
+        name = shard["shard"] or "(default)"
+        out.print(
+            f"  shard {name}: {shard['records']} records ({shard['pruned']} exported and "
+            f"pruned), {shard['sealed']} sealed, root {str(shard['root'])[:16]}…",
+            markup=False,
+        )
+    if "seals_verified" in report:
+        out.print(f"  {report['seals_verified']} seal(s) verified", markup=False)
     for note in report.get("notes", []):
         out.print(f"note: {note}", markup=False)
 
@@ -607,3 +618,164 @@ KEY_ROTATION = Principal(
     roles=frozenset({HumanRole.ADMIN}),
 )
 """The actor of ``charter audit rotate-key``: an operator holding the store and the key."""
+
+
+ShardName = Annotated[
+    str,
+    typer.Option("--shard", help="The shard (default: the default log, '').", show_default=False),
+]
+
+
+@app.command()
+def seal(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: AsJson = False,
+) -> None:
+    """Seal every shard's head now with the data dir's signing key (servers do it at each
+    checkpoint interval); prints the seal, or nothing new."""
+    from charter.clock import system_clock
+    from charter.service.audit import AuditService
+    from charter.storage.keyfile import load_signing_key
+    from charter.storage.sql import open_existing_store
+
+    with handled():
+        settings = local_settings(data_dir, database_url)
+        store = open_existing_store(settings.store_url)
+        try:
+            key = load_signing_key(settings.signing_key)
+            sealed = AuditService(store, system_clock, signing_key=key).seal()
+        finally:
+            store.close()
+    shown: dict[str, Any] = {"sealed": None if sealed is None else sealed.to_json()}
+    emit(
+        shown,
+        as_json=as_json,
+        human=lambda: out.print(
+            "nothing new to seal"
+            if sealed is None
+            else f"seal {sealed.number}: "
+            + ", ".join(
+                f"{name or '(default)'} {head.size}" for name, head in sorted(sealed.shards.items())
+            ),
+            markup=False,
+        ),
+    )
+
+
+@app.command("export-segment")
+def export_segment(
+    output: Annotated[Path, typer.Option("--output", "-o", help="The segment file to write.")],
+    shard: ShardName = "",
+    size: Annotated[
+        int | None,
+        typer.Option(
+            "--size",
+            min=1,
+            help="Export up to this sealed size (default: the newest seal's).",
+            show_default=False,
+        ),
+    ] = None,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune", help="Then delete the exported records from the store (kept verifiable)."
+        ),
+    ] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: AsJson = False,
+) -> None:
+    """Write a shard's records up to a sealed size to a file that verifies offline
+    ('charter audit verify-segment'); with --prune, delete them from the store."""
+    import hashlib
+    from dataclasses import replace
+
+    from charter.clock import system_clock
+    from charter.service.audit import AuditService
+    from charter.storage.sql import open_existing_store
+
+    with handled():
+        settings = local_settings(data_dir, database_url)
+        store = open_existing_store(settings.store_url)
+        try:
+            service = AuditService(store, system_clock)
+            document, row = service.export_segment(shard, size=size, prune=prune)
+            text = json.dumps(document, sort_keys=True, indent=1) + "\n"
+            try:
+                output.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise InvalidInput(
+                    f"cannot write {output}: {exc.strerror}", code=ErrorCode.INVALID_INPUT
+                ) from None
+            # Only once the file is written are the records deleted.
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            service.record_segment(replace(row, digest=digest))
+        finally:
+            store.close()
+    shown = {
+        "shard": row.shard,
+        "start": row.start,
+        "end": row.end,
+        "seal": row.seal_number,
+        "pruned": row.pruned,
+        "file": str(output),
+        "sha256": digest,
+    }
+    emit(
+        shown,
+        as_json=as_json,
+        human=lambda: out.print(
+            f"exported records {row.start}..{row.end - 1} of shard {row.shard or '(default)'} "
+            f"(seal {row.seal_number}) to {output}"
+            + (", and deleted them from the store" if row.pruned else ""),
+            markup=False,
+        ),
+    )
+
+
+@app.command("verify-segment")
+def verify_segment_command(
+    segment: Annotated[Path, typer.Argument(help="A file from 'charter audit export-segment'.")],
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            help="PEM public key that signed the seals (default: the one in the data dir).",
+            show_default=False,
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Check offline that a segment's records are exactly the ones sealed (exit 3 if not)."""
+    from charter.audit.segments import verify_segment
+    from charter.storage.keyfile import load_public_key
+
+    with parsing():
+        try:
+            document = json.loads(segment.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise InvalidInput(
+                f"cannot read {segment}: {exc}", code=ErrorCode.INVALID_INPUT
+            ) from None
+    with handled():
+        key = load_public_key(public_key or local_settings(data_dir, None).public_key)
+    report: dict[str, Any] = verify_segment(document, key).to_json()
+
+    def human() -> None:
+        if report["ok"]:
+            out.print(
+                f"segment OK: records {report['start']}..{report['end'] - 1} of shard "
+                f"{report['shard'] or '(default)'} make the root seal {report['seal']} signed",
+                markup=False,
+            )
+            return
+        problem = report["problem"]
+        out.print(
+            f"segment FAILS at record {problem['index']} [{problem['code']}]: {problem['message']}",
+            markup=False,
+        )
+
+    emit(report, as_json=as_json, human=human)
+    if not report["ok"]:
+        raise typer.Exit(Exit.NO)

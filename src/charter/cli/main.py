@@ -252,10 +252,22 @@ def serve(
     config: ConfigFile = None,
     ssl_certfile: SslCertfile = None,
     ssl_keyfile: SslKeyfile = None,
+    audit_shard: Annotated[
+        str | None,
+        typer.Option(
+            "--audit-shard",
+            envvar="CHARTER_AUDIT_SHARD",
+            show_default=False,
+            help="Append this server's audit records to their own shard of the log, so "
+            "servers sharing one PostgreSQL database do not take turns (default: the "
+            "one log; see docs/scaling.md).",
+        ),
+    ] = None,
 ) -> None:
     """Run the Charter server."""
     from charter.server.app import create_app, serve
     from charter.service import Services
+    from charter.settings import audit_shard_name
     from charter.storage.keyfile import key_finder, load_signing_key
 
     with handled():
@@ -267,6 +279,7 @@ def serve(
             port=port,
             ssl_certfile=ssl_certfile,
             ssl_keyfile=ssl_keyfile,
+            audit_shard=None if audit_shard is None else audit_shard_name(audit_shard),
         )
         check_tls_files(settings)
         key = load_signing_key(settings.signing_key)
@@ -327,7 +340,7 @@ def _open_retrying(settings: Settings) -> SqlStore:
     told = False
     while True:
         try:
-            return open_store(settings.store_url, bounds=bounds)
+            return open_store(settings.store_url, bounds=bounds, audit_shard=settings.audit_shard)
         except Unavailable as error:
             reason = _reason(error)
             if time.monotonic() >= deadline:

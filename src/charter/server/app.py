@@ -59,6 +59,7 @@ async def _sweep_loop(services: Services) -> None:
         await asyncio.sleep(_SWEEP_SECONDS)
         try:
             await run_in_threadpool(services.approvals.expire_due)
+            await run_in_threadpool(services.audit.advance_horizon)
             if await run_in_threadpool(services.policies.refresh):
                 log.info("now deciding with policy revision activated elsewhere")
             if await run_in_threadpool(services.secrets.refresh):

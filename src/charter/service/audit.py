@@ -1,5 +1,5 @@
 """Audit use cases: reading and exporting the log, verifying it, signing checkpoints,
-rotating the signing key."""
+rotating the signing key, sealing its shards and exporting sealed segments."""
 
 from __future__ import annotations
 
@@ -13,15 +13,19 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from charter.audit.checkpoints import Checkpoint, key_id, sign_checkpoint
 from charter.audit.keychain import KEY_ROTATED, KeyLink, link_from_json, sign_link
+from charter.audit.merkle import Frontier
 from charter.audit.records import AuditEntry, AuditRecord
+from charter.audit.seals import Seal, ShardHead, sign_seal
+from charter.audit.segments import segment_json
+from charter.audit.shards import ShardLog, verify_shards
 from charter.audit.verify import VerifyProblem, VerifyReport, verify_log
 from charter.clock import Clock
 from charter.codes import ErrorCode
-from charter.errors import NotFound, StoreError, Unavailable
+from charter.errors import InvalidInput, NotFound, StoreError, Unavailable
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.service.access import require_roles
-from charter.storage.ports import AuditQuery, Store, UnitOfWork
+from charter.storage.ports import AuditQuery, SegmentRow, Store, UnitOfWork
 
 __all__ = ["AuditService", "KeyFinder"]
 
@@ -55,6 +59,7 @@ class AuditService:
         self.public_key = public_key or (signing_key.public_key() if signing_key else None)
         """The root of the chain of signing keys: what verification starts from."""
         self._find_key: KeyFinder = self._own_key
+        self._sequenced = False
 
     def _own_key(self, kid: str) -> Ed25519PrivateKey | None:
         key = self._signing_key
@@ -92,6 +97,8 @@ class AuditService:
         ``trusted`` are checkpoints exported earlier and kept outside the store.
         """
         with self._store.read() as unit:
+            if _sharded(unit):
+                return self._verify_sharded(unit, trusted)
             checkpoints = unit.audit.checkpoints()
             try:
                 head = unit.audit.head()
@@ -113,6 +120,139 @@ class AuditService:
                 head_root=head.root(),
                 trusted=trusted,
             )
+
+    def _verify_sharded(self, unit: UnitOfWork, trusted: Sequence[Checkpoint]) -> VerifyReport:
+        """Every shard's tree from where its last pruned segment ended, and every seal."""
+        try:
+            seals = unit.audit.seals()
+            segments = unit.audit.segments()
+        except StoreError as error:
+            return _broken(error)
+        last_segment: dict[str, SegmentRow] = {}
+        for exported in segments:
+            if exported.pruned:
+                last_segment[exported.shard] = exported
+        logs = []
+        for state in unit.audit.shards():
+            segment: SegmentRow | None = last_segment.get(state.shard)
+            logs.append(
+                ShardLog(
+                    shard=state.shard,
+                    records=unit.audit.records(shard=state.shard),
+                    head=state.frontier,
+                    checkpoints=unit.audit.checkpoints() if state.shard == "" else (),
+                    start=Frontier.empty() if segment is None else segment.frontier,
+                    start_seal=None if segment is None else segment.seal_number,
+                )
+            )
+        return verify_shards(logs, seals, public_key=self.public_key, trusted=trusted)
+
+    def seals(self, actor: Principal) -> list[Seal]:
+        """Every seal over the shards: auditors and admins."""
+        require_roles(actor, "read seals", HumanRole.AUDITOR, HumanRole.ADMIN)
+        with self._store.read() as unit:
+            return unit.audit.seals()
+
+    def seal(self) -> Seal | None:
+        """Seal every shard's head if any grew (or appeared) since the last seal; None when
+        nothing did, or another server sealed the same moment first."""
+        if self._signing_key is None:
+            raise StoreError("no audit signing key is loaded", code=ErrorCode.SIGNING_KEY_MISSING)
+        with self._store.write() as unit:
+            heads: dict[str, ShardHead] = {}
+            for state in unit.audit.shards():
+                if state.frontier is None:
+                    raise StoreError(
+                        f"the head of audit shard {state.shard!r} is corrupt",
+                        code=ErrorCode.AUDIT_HEAD_CORRUPT,
+                    )
+                heads[state.shard] = ShardHead(state.frontier.size, state.frontier.root())
+            existing = unit.audit.seals()
+            if existing and dict(existing[-1].shards) == heads:
+                return None
+            number = existing[-1].number + 1 if existing else 0
+            sealed = sign_seal(self._signing_key, number, heads, self._clock())
+            return sealed if unit.audit.add_seal(sealed) else None
+
+    def advance_horizon(self) -> None:
+        """Let readers past shards no writer holds (PostgreSQL, sharded stores only)."""
+        if not self._sequenced:
+            with self._store.read() as unit:
+                self._sequenced = any(state.sequenced for state in unit.audit.shards())
+            if not self._sequenced:
+                return
+        with self._store.write() as unit:
+            unit.audit.advance_horizon()
+
+    def export_segment(
+        self, shard: str, *, size: int | None = None, prune: bool = False
+    ) -> tuple[dict[str, object], SegmentRow]:
+        """A shard's records from the end of its last exported segment up to a sealed size
+        (``size``, default the newest seal's), as a file that verifies alone; ``prune``
+        deletes them from the store, leaving a row that keeps the store verifiable.
+
+        The caller stores the file before calling ``record_segment``.
+        """
+        with self._store.read() as unit:
+            states = {state.shard: state for state in unit.audit.shards()}
+            if shard not in states:
+                raise NotFound(f"there is no audit shard {shard!r}", code=ErrorCode.NOT_FOUND)
+            seals = unit.audit.seals()
+            segments = [seg for seg in unit.audit.segments() if seg.shard == shard]
+            start = segments[-1].frontier if segments else Frontier.empty()
+            start_seal = None
+            if segments:
+                start_seal = next(s for s in seals if s.number == segments[-1].seal_number)
+            covering = [s for s in seals if shard in s.shards]
+            if size is not None:
+                covering = [s for s in covering if s.shards[shard].size == size]
+            if not covering:
+                raise InvalidInput(
+                    f"no seal covers shard {shard!r}"
+                    + ("" if size is None else f" at exactly {size} records")
+                    + ": seal first ('charter audit seal')",
+                    code=ErrorCode.INVALID_INPUT,
+                )
+            seal = covering[-1]
+            end = seal.shards[shard].size
+            if end <= start.size:
+                raise InvalidInput(
+                    f"shard {shard!r} was already exported up to {start.size} records",
+                    code=ErrorCode.INVALID_INPUT,
+                )
+            records: list[AuditRecord] = []
+            for record in unit.audit.records(shard=shard):
+                if record.index >= end:
+                    break
+                if record.index >= start.size:
+                    records.append(record)
+        frontier = start
+        for record in records:
+            frontier = frontier.append(record.leaf_hash)
+        if frontier.size != end or frontier.root() != seal.shards[shard].root:
+            raise StoreError(
+                f"audit shard {shard!r} does not verify up to seal {seal.number}; run "
+                "'charter audit verify'",
+                code=ErrorCode.AUDIT_LOG_BROKEN,
+            )
+        document = segment_json(shard, start, records, seal, start_seal)
+        row = SegmentRow(
+            shard=shard,
+            start=start.size,
+            end=end,
+            frontier=frontier,
+            seal_number=seal.number,
+            last_seq=records[-1].seq if records else None,
+            digest="",
+            pruned=prune,
+            exported_at=self._clock(),
+        )
+        return document, row
+
+    def record_segment(self, row: SegmentRow) -> None:
+        """Note an exported segment (deleting its records if ``row.pruned``)."""
+        with self._store.write() as unit:
+            unit.audit.add_segment(row)
 
     def checkpoints(self, actor: Principal) -> list[Checkpoint]:
         """Every signed checkpoint: auditors and admins."""
@@ -141,9 +281,18 @@ class AuditService:
 
     def checkpoint(self) -> Checkpoint | None:
         """Sign the log's current head if it grew since the last checkpoint, with the
-        key the chain names current (``signing_key_retired`` if this server lacks it)."""
+        key the chain names current (``signing_key_retired`` if this server lacks it); on
+        a sharded store, seal every shard too (and sign the default log's checkpoint only
+        on a server that appends to it)."""
         if self._signing_key is None:
             raise StoreError("no audit signing key is loaded", code=ErrorCode.SIGNING_KEY_MISSING)
+        with self._store.read() as unit:
+            sharded = _sharded(unit)
+            appends_to_default = unit.audit.shard == ""
+        if sharded:
+            self.seal()
+            if not appends_to_default:
+                return None
         with self._store.write() as unit:
             return self._seal(unit, self._current_signer(unit))
 
@@ -188,6 +337,12 @@ class AuditService:
         if self._signing_key is None:
             raise StoreError("no audit signing key is loaded", code=ErrorCode.SIGNING_KEY_MISSING)
         with self._store.write() as unit:
+            if _sharded(unit):
+                raise InvalidInput(
+                    "the signing key cannot be rotated on a sharded audit log yet",
+                    code=ErrorCode.INVALID_INPUT,
+                    help="docs/scaling.md, 'Not done yet'",
+                )
             current = self._current_signer(unit)
             self._seal(unit, current)
             at = self._clock()
@@ -243,6 +398,23 @@ class AuditService:
                     data={"code": code, "where": where},
                 )
             )
+
+
+def _sharded(unit: UnitOfWork) -> bool:
+    """True once the log has named shards, seals or exported segments."""
+    return len(unit.audit.shards()) > 1 or bool(unit.audit.seals()) or bool(unit.audit.segments())
+
+
+def _broken(error: StoreError) -> VerifyReport:
+    return VerifyReport(
+        ok=False,
+        records=0,
+        root="",
+        checkpoints_verified=0,
+        last_checkpoint_size=None,
+        unsealed_records=0,
+        problem=VerifyProblem(error.code, None, error.message),
+    )
 
 
 def _link_of(record: AuditRecord) -> KeyLink:

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from charter.audit.checkpoints import Checkpoint
-from charter.audit.evidence import MAX_CITED, EvidenceBundle, build_bundle
+from charter.audit.evidence import MAX_CITED, EvidenceBundle, build_bundle, build_sealed_bundle
 from charter.audit.merkle import leaf_hash
 from charter.audit.records import AuditRecord
+from charter.audit.seals import Seal
 from charter.clock import Clock
 from charter.codes import ErrorCode
 from charter.errors import InvalidInput, NotFound, StoreError
@@ -46,6 +47,10 @@ class EvidenceService:
             raise InvalidInput(f"cite 1 to {MAX_CITED} audit records", code=ErrorCode.INVALID_INPUT)
         if wanted[0] < 0:
             raise InvalidInput("sequence numbers start at 0", code=ErrorCode.INVALID_INPUT)
+        with self._store.read() as unit:
+            sharded = len(unit.audit.shards()) > 1 or bool(unit.audit.seals())
+        if sharded:
+            return self._sealed_bundle(wanted)
         checkpoint = self._covering(wanted[-1])
         with self._store.read() as unit:
             leaves: list[bytes] = []
@@ -67,6 +72,66 @@ class EvidenceService:
                 "run 'charter audit verify'",
                 code=ErrorCode.AUDIT_LOG_BROKEN,
             ) from None
+
+    def _sealed_bundle(self, wanted: list[int]) -> EvidenceBundle:
+        """On a sharded log: the cited records proved against the newest seal (made now
+        if it does not cover them all and this server can sign)."""
+        cited = self._cited(wanted)
+        seal = self._sealing(cited)
+        with self._store.read() as unit:
+            leaves: dict[str, list[bytes]] = {}
+            for shard in sorted({record.shard for record in cited}):
+                size = seal.shards[shard].size
+                held = leaves[shard] = []
+                for record in unit.audit.records(shard=shard):
+                    if record.index >= size:
+                        break
+                    held.append(leaf_hash(record.body.encode("utf-8")))
+        try:
+            return build_sealed_bundle(cited, leaves, seal, at=self._clock())
+        except ValueError as error:
+            raise StoreError(
+                f"the audit log does not verify, so no evidence can be built from it: {error}; "
+                "run 'charter audit verify'",
+                code=ErrorCode.AUDIT_LOG_BROKEN,
+            ) from None
+
+    def _cited(self, wanted: list[int]) -> list[AuditRecord]:
+        want = set(wanted)
+        with self._store.read() as unit:
+            cited = [record for record in unit.audit.records() if record.seq in want]
+        missing = want - {record.seq for record in cited}
+        if missing:
+            raise NotFound(
+                f"there is no audit record {min(missing)} in the store (never written, or "
+                "exported in a pruned segment)",
+                code=ErrorCode.AUDIT_RECORD_NOT_FOUND,
+            )
+        return cited
+
+    def _sealing(self, cited: list[AuditRecord]) -> Seal:
+        def covers(seal: Seal) -> bool:
+            return all(
+                record.shard in seal.shards and record.index < seal.shards[record.shard].size
+                for record in cited
+            )
+
+        with self._store.read() as unit:
+            seals = unit.audit.seals()
+        if seals and covers(seals[-1]):
+            return seals[-1]
+        if not self._audit.can_sign:
+            raise NotFound(
+                "no seal covers these records and this server has no audit signing key to "
+                "seal them",
+                code=ErrorCode.SIGNING_KEY_MISSING,
+            )
+        self._audit.seal()
+        with self._store.read() as unit:
+            seals = unit.audit.seals()
+        if not seals or not covers(seals[-1]):
+            raise StoreError("no seal covers the records", code=ErrorCode.AUDIT_LOG_BROKEN)
+        return seals[-1]
 
     def _covering(self, last: int) -> Checkpoint:
         """The newest checkpoint that holds record ``last``; signed now if none does."""

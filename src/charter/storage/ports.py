@@ -19,6 +19,7 @@ from charter.approvals.model import Approval, ApprovalStatus, Ballot
 from charter.audit.checkpoints import Checkpoint
 from charter.audit.merkle import Frontier
 from charter.audit.records import AuditEntry, AuditRecord
+from charter.audit.seals import Seal
 from charter.identity.agents import Agent, AgentStatus
 from charter.identity.credentials import Credential, PrincipalKind
 from charter.identity.humans import Human
@@ -182,10 +183,42 @@ class AuditQuery:
     limit: int = 100
     newest_first: bool = False
     """The newest ``limit`` records, newest first (an agent's latest decisions)."""
+    shard: str | None = None
+    """Only the records of this audit shard ("": the default log)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShardState:
+    """One audit shard's head as stored (``frontier`` None: the row cannot be read)."""
+
+    shard: str
+    frontier: Frontier | None
+    root: str
+    sequenced: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRow:
+    """A sealed segment exported from a shard: records ``start``..``end - 1``, the
+    frontier the tree had at ``end``, the seal that covers it and whether its records were
+    deleted from the store."""
+
+    shard: str
+    start: int
+    end: int
+    frontier: Frontier
+    seal_number: int
+    last_seq: int | None
+    digest: str
+    pruned: bool
+    exported_at: datetime
 
 
 class AuditStore(Protocol):
     """The append-only audit log and its checkpoints."""
+
+    shard: str
+    """The shard this unit of work appends to ("": the default log)."""
 
     def append(self, entry: AuditEntry) -> AuditRecord:
         """Seal ``entry`` as the next record and store it."""
@@ -199,8 +232,32 @@ class AuditStore(Protocol):
         """Write what was appended so far (the store does before committing)."""
         ...
 
-    def records(self, *, batch: int = 1000) -> Iterator[AuditRecord]:
-        """Every record in sequence order."""
+    def records(self, *, batch: int = 1000, shard: str | None = None) -> Iterator[AuditRecord]:
+        """Every record in sequence order (``shard``: that shard's, in its tree's order)."""
+        ...
+
+    def shards(self) -> list[ShardState]:
+        """Every shard's head as stored, the default log first."""
+        ...
+
+    def seals(self) -> list[Seal]:
+        """Every seal over the shards, oldest first."""
+        ...
+
+    def add_seal(self, seal: Seal) -> bool:
+        """Store a seal; False when one with its number is already stored."""
+        ...
+
+    def segments(self) -> list[SegmentRow]:
+        """Every sealed segment exported, by shard then end."""
+        ...
+
+    def add_segment(self, segment: SegmentRow) -> None:
+        """Record an exported segment (and, if ``pruned``, delete its records)."""
+        ...
+
+    def advance_horizon(self) -> int:
+        """Let readers past shards no writer holds (PostgreSQL); how many moved."""
         ...
 
     def query(self, query: AuditQuery) -> list[AuditRecord]:

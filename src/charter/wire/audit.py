@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from charter.wire.base import InModel
 
@@ -43,7 +43,10 @@ class AuditEventsPage(BaseModel):
 
 
 class AuditProblem(BaseModel):
-    """The first thing found wrong in the log: a stable code, the record, and why."""
+    """The first thing found wrong in the log: a stable code, the record, and why (on a
+    sharded log also ``shard``: the shard, ``seq`` then being the place in it)."""
+
+    model_config = ConfigDict(extra="allow")
 
     code: str
     seq: int | None
@@ -51,7 +54,10 @@ class AuditProblem(BaseModel):
 
 
 class AuditVerified(BaseModel):
-    """The outcome of verifying the whole log."""
+    """The outcome of verifying the whole log (on a sharded log also ``shards``, each
+    shard's figures, and ``seals_verified``)."""
+
+    model_config = ConfigDict(extra="allow")
 
     ok: bool
     records: int

@@ -100,6 +100,12 @@ def list_checkpoints(services: Wired, caller: Caller) -> list[CheckpointOut]:
     ]
 
 
+@router.get("/seals")
+def list_seals(services: Wired, caller: Caller) -> list[dict[str, Any]]:
+    """Every seal over the log's shards, oldest first (empty on a log never sharded)."""
+    return [seal.to_json() for seal in services.audit.seals(caller)]
+
+
 @router.post("/checkpoints", status_code=201)
 def sign_checkpoint(services: Wired, caller: Caller) -> CheckpointOut | None:
     """Sign a checkpoint now (admins); null when nothing was added since the last one."""

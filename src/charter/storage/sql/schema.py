@@ -17,6 +17,8 @@ __all__ = [
     "audit_checkpoints",
     "audit_head",
     "audit_records",
+    "audit_seals",
+    "audit_segments",
     "credentials",
     "grants",
     "humans",
@@ -106,6 +108,8 @@ credentials = sa.Table(
 audit_records = sa.Table(
     "audit_records",
     metadata,
+    # The global ordering key: on one log, the record's place in it; across shards, the
+    # order records were appended in (see docs/scaling.md).
     sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("at", UTCDateTime, nullable=False, index=True),
     sa.Column("type", sa.String(64), nullable=False),
@@ -115,11 +119,19 @@ audit_records = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("leaf_hash", sa.String(64), nullable=False),
     sa.Column("tree_root", sa.String(64), nullable=False),
+    # Which shard's tree the record is a leaf of ("" = the default log), and where (NULL:
+    # at ``seq``, as every record of a log that was never sharded). Within a shard, seq
+    # order is index order.
+    sa.Column("shard", sa.String(63), nullable=False, server_default=""),
+    sa.Column("shard_index", sa.BigInteger, nullable=True),
     sa.Index("ix_audit_records_agent", "agent_id", "seq"),
     sa.Index("ix_audit_records_type", "type", "seq"),
+    sa.Index("ix_audit_records_shard", "shard", "seq"),
+    sa.Index("ux_audit_records_shard_index", "shard", "shard_index", unique=True),
 )
 
-# One row: the size, frontier and root of the Merkle tree. Writers lock it to append.
+# One row per shard ("" = the default log): the size, frontier and root of its Merkle
+# tree. Writers lock their shard's row to append.
 audit_head = sa.Table(
     "audit_head",
     metadata,
@@ -127,6 +139,12 @@ audit_head = sa.Table(
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("frontier", sa.Text, nullable=False),
     sa.Column("root", sa.String(64), nullable=False),
+    sa.Column("shard", sa.String(63), nullable=False, server_default=""),
+    # Every seq this shard appends from now on is at least ``floor`` (readers' horizon).
+    sa.Column("floor", sa.BigInteger, nullable=False, server_default="0"),
+    # True once other shards exist: seqs come from the shared counter, not the size.
+    sa.Column("sequenced", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.UniqueConstraint("shard", name="uq_audit_head_shard"),
 )
 
 audit_checkpoints = sa.Table(
@@ -137,6 +155,33 @@ audit_checkpoints = sa.Table(
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("key_id", sa.String(16), nullable=False),
     sa.Column("signature", sa.String(128), nullable=False),
+)
+
+# Signed seals: one statement of every shard's (size, root), numbered from 0.
+audit_seals = sa.Table(
+    "audit_seals",
+    metadata,
+    sa.Column("number", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("key_id", sa.String(16), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("signature", sa.String(128), nullable=False),
+)
+
+# Sealed segments exported (and perhaps pruned) from a shard: where its kept records
+# resume, and the frontier they resume from.
+audit_segments = sa.Table(
+    "audit_segments",
+    metadata,
+    sa.Column("shard", sa.String(63), primary_key=True),
+    sa.Column("end_index", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("start_index", sa.BigInteger, nullable=False),
+    sa.Column("frontier", sa.Text, nullable=False),
+    sa.Column("seal_number", sa.BigInteger, nullable=False),
+    sa.Column("last_seq", sa.BigInteger, nullable=True),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("pruned", sa.Boolean, nullable=False),
+    sa.Column("exported_at", UTCDateTime, nullable=False),
 )
 
 policy_revisions = sa.Table(

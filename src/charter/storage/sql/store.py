@@ -28,7 +28,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from charter.codes import ErrorCode
 from charter.errors import StoreError, Unavailable
 from charter.storage.sql.approvals import SqlApprovalStore, SqlGrantStore
-from charter.storage.sql.audit import SqlAuditStore
+from charter.storage.sql.audit import SqlAuditStore, open_shard
 from charter.storage.sql.bounds import StoreBounds, bounded_connection_class
 from charter.storage.sql.identity import SqlAgentStore, SqlCredentialStore, SqlHumanStore
 from charter.storage.sql.policy import SqlPolicyStore
@@ -74,15 +74,17 @@ class SqlUnitOfWork:
     replays: SqlReplayStore
 
     @classmethod
-    def on(cls, conn: Connection, samples: UsageSamples | None = None) -> SqlUnitOfWork:
+    def on(
+        cls, conn: Connection, samples: UsageSamples | None = None, audit_shard: str = ""
+    ) -> SqlUnitOfWork:
         """Bind every repository to ``conn`` (``samples``: the usage samples the store
-        knows)."""
+        knows; ``audit_shard``: the audit shard this store appends to)."""
         return cls(
             connection=conn,
             agents=SqlAgentStore(conn),
             humans=SqlHumanStore(conn),
             credentials=SqlCredentialStore(conn),
-            audit=SqlAuditStore(conn),
+            audit=SqlAuditStore(conn, audit_shard),
             policies=SqlPolicyStore(conn),
             approvals=SqlApprovalStore(conn),
             grants=SqlGrantStore(conn),
@@ -191,9 +193,13 @@ def create_sql_engine(url: str, bounds: StoreBounds | None = None) -> Engine:
 class SqlStore:
     """The SQL implementation of ``charter.storage.Store``."""
 
-    def __init__(self, engine: Engine, bounds: StoreBounds | None = None) -> None:
+    def __init__(
+        self, engine: Engine, bounds: StoreBounds | None = None, *, audit_shard: str = ""
+    ) -> None:
         self.engine = engine
         self.bounds = bounds or StoreBounds()
+        self.audit_shard = audit_shard
+        """The audit shard this store appends to ("": the default log)."""
         self._samples = UsageSamples()
         self._closed = False
         sa.event.listen(engine, "checkin", self._checked_in)
@@ -222,11 +228,13 @@ class SqlStore:
                 options["isolation_level"] = "REPEATABLE READ"
             conn.execution_options(**options)
             with conn.begin():
-                unit = SqlUnitOfWork.on(conn, self._samples)
+                unit = SqlUnitOfWork.on(conn, self._samples, self.audit_shard)
                 if write and conn.dialect.name == "postgresql":
                     # Writers take turns at the audit head before any other lock, so two
                     # writers never hold each other's rows (a decision using an approval,
                     # a suspension voiding it); SQLite's BEGIN IMMEDIATE does the same.
+                    # Writers of different audit shards take different heads
+                    # (docs/scaling.md says what that changes).
                     unit.audit.head(lock=True)
                 yield unit
                 unit.usage.flush()  # the uses noted, one row per permission
@@ -245,6 +253,14 @@ class SqlStore:
         """A read-only transaction over one consistent snapshot."""
         with self._unit(write=False) as unit:
             yield unit
+
+    def open_audit_shard(self) -> None:
+        """Create this store's audit shard's head if it is new, in a transaction of its
+        own, so readers know of the shard before its first record."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{_WRITE: True})
+            with conn.begin():
+                open_shard(conn, self.audit_shard)
 
     def ping(self) -> None:
         """Raise ``Unavailable`` if the store cannot be reached or is not migrated."""
@@ -274,20 +290,29 @@ class SqlStore:
             dbapi_connection.close()
 
 
-def open_store(url: str, *, migrate: bool = True, bounds: StoreBounds | None = None) -> SqlStore:
-    """Open the store at ``url``, bringing its schema to the latest migration."""
+def open_store(
+    url: str,
+    *,
+    migrate: bool = True,
+    bounds: StoreBounds | None = None,
+    audit_shard: str = "",
+) -> SqlStore:
+    """Open the store at ``url``, bringing its schema to the latest migration
+    (``audit_shard``: append audit records to that shard, opened if new)."""
     from charter.storage.sql.migrate import upgrade
 
     bounds = bounds or StoreBounds()
-    store = SqlStore(create_sql_engine(url, bounds), bounds)
-    if migrate:
-        try:
+    store = SqlStore(create_sql_engine(url, bounds), bounds, audit_shard=audit_shard)
+    try:
+        if migrate:
             upgrade(store.engine)
-        except SQLAlchemyError as error:
-            store.close()
-            if not _unreachable(error):
-                raise
-            raise store_unavailable(error) from error
+        if audit_shard:
+            store.open_audit_shard()
+    except SQLAlchemyError as error:
+        store.close()
+        if not _unreachable(error):
+            raise
+        raise store_unavailable(error) from error
     return store
 
 

@@ -98,7 +98,10 @@ class SqlUsageStore:
         pending, self._pending = self._pending, {}
         counted: list[PermissionUsage] = []  # the sample stays: counts only, nothing read
         sampled: list[PermissionUsage] = []
-        for added in pending.values():
+        # In key order, so two transactions upserting the same rows in one statement
+        # (servers on different audit shards do not take turns) lock them in one order.
+        for key in sorted(pending, key=_order):
+            added = pending[key]
             (counted if self._samples.adds_nothing(added) else sampled).append(added)
         stored = {usage.key: usage for usage in self._read(u.key for u in sampled)}
         rows = []
@@ -156,6 +159,10 @@ def _row(added: PermissionUsage, merged: PermissionUsage) -> dict[str, Any]:
         "resources": list(merged.resources),
         "sample_full": merged.sample_full,
     }
+
+
+def _order(key: PermissionKey) -> tuple[str, str, int, str]:
+    return (key.agent, key.role, key.permission, key.source)
 
 
 _UPSERTS: dict[tuple[str, bool], Any] = {}

@@ -1,0 +1,477 @@
+"""A log split into shards: one tree per shard, sealed together; verified whole, after a
+segment is exported and pruned, and when a shard is tampered with; read back in order."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
+
+from charter.audit.evidence import bundle_from_json, verify_bundle
+from charter.audit.merkle import Frontier
+from charter.audit.records import AuditEntry, AuditRecord, seal
+from charter.audit.segments import verify_segment
+from charter.audit.verify import VerifyReport
+from charter.clock import ManualClock
+from charter.server.app import create_app
+from charter.service import SYSTEM, Services
+from charter.storage.ports import AuditQuery
+from charter.storage.sql import SqlStore, open_store
+from tests.helpers import Admin, bearer
+
+
+@pytest.fixture
+def shard_stores(database_url: str, store: SqlStore) -> Iterator[dict[str, SqlStore]]:
+    """Three more servers' stores on the same database: shards a, b, and a again."""
+    opened = {
+        "a": open_store(database_url, migrate=False, audit_shard="a"),
+        "b": open_store(database_url, migrate=False, audit_shard="b"),
+        "a2": open_store(database_url, migrate=False, audit_shard="a"),
+    }
+    yield opened
+    for each in opened.values():
+        each.close()
+
+
+@pytest.fixture
+def shard_services(
+    shard_stores: dict[str, SqlStore], clock: ManualClock, signing_key: Ed25519PrivateKey
+) -> dict[str, Services]:
+    return {
+        name: Services.build(each, clock=clock, signing_key=signing_key)
+        for name, each in shard_stores.items()
+    }
+
+
+def add_humans(services: Services, prefix: str, count: int) -> None:
+    for index in range(count):
+        services.humans.add(SYSTEM, human_id=f"user:{prefix}{index}", email=f"{prefix}{index}@x.io")
+
+
+@pytest.fixture
+def sharded(
+    services: Services, shard_services: dict[str, Services], admin: Admin, clock: ManualClock
+) -> dict[str, Services]:
+    """Records in the default log, before and after the shards opened, and in a and b
+    (a written by two servers taking turns); one seal in the middle, one at the end."""
+    add_humans(services, "d", 3)
+    add_humans(shard_services["a"], "a", 4)
+    add_humans(shard_services["b"], "b", 3)
+    clock.advance(timedelta(seconds=1))
+    assert services.audit.seal() is not None
+    add_humans(shard_services["a2"], "c", 3)
+    add_humans(services, "e", 2)
+    add_humans(shard_services["b"], "f", 2)
+    clock.advance(timedelta(seconds=1))
+    assert shard_services["b"].audit.seal() is not None
+    return {"": services, **shard_services}
+
+
+def records_of(store: SqlStore, shard: str | None = None) -> list[AuditRecord]:
+    with store.read() as unit:
+        return list(unit.audit.records(shard=shard))
+
+
+def execute(store: SqlStore, statement: str, **params: Any) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(sa.text(statement), params)
+
+
+def problem(report: VerifyReport) -> tuple[str, str | None, int | None]:
+    assert not report.ok, report
+    assert report.problem is not None
+    return report.problem.code, report.problem.shard, report.problem.seq
+
+
+# -- appending and verifying -------------------------------------------------------------
+
+
+def test_each_shard_keeps_its_own_tree_and_the_seals_cover_them_all(
+    sharded: dict[str, Services], store: SqlStore
+) -> None:
+    records = records_of(store)
+    seqs = [record.seq for record in records]
+    assert seqs == sorted(set(seqs)), "seqs are unique and ordered"
+    by_shard: dict[str, list[int]] = {}
+    for record in records:
+        by_shard.setdefault(record.shard, []).append(record.index)
+    # Each shard's places are 0, 1, 2...: a shared by two servers taking turns.
+    assert by_shard["a"] == list(range(7))
+    assert by_shard["b"] == list(range(5))
+    assert by_shard[""] == list(range(len(by_shard[""])))
+    # A named shard's record says where it is, in its body too.
+    named = next(record for record in records if record.shard == "a")
+    assert json.loads(named.body)["shard"] == "a"
+    assert named.to_json()["index"] == named.index
+
+    report = sharded[""].audit.verify_store()
+    assert report.ok, report.problem
+    assert report.records == len(records)
+    assert report.seals_verified == 2
+    shown = {shard["shard"]: shard for shard in report.shards}
+    assert report.to_json()["shards"] == [dict(shard) for shard in report.shards]
+    assert shown["a"]["records"] == 7
+    assert shown["a"]["unsealed"] == 0
+    assert set(shown) == {"", "a", "b"}
+    # Any server can verify: the answer does not depend on its own shard.
+    assert sharded["b"].audit.verify_store().ok
+
+
+def test_a_store_that_was_never_sharded_reports_as_before(
+    services: Services, store: SqlStore
+) -> None:
+    add_humans(services, "d", 3)
+    report = services.audit.verify_store()
+    assert report.ok
+    assert "shards" not in report.to_json()
+    assert [record.shard_index for record in records_of(store)] == [None] * 3
+
+
+def test_nothing_new_is_not_sealed_again(sharded: dict[str, Services]) -> None:
+    assert sharded["a"].audit.seal() is None
+    add_humans(sharded["a"], "g", 1)
+    sealed = sharded["a"].audit.seal()
+    assert sealed is not None
+    assert sealed.number == 2
+    assert sealed.shards["a"].size == 8
+
+
+# -- tampering ---------------------------------------------------------------------------
+
+
+def test_an_edited_record_names_its_shard_and_place(
+    sharded: dict[str, Services], store: SqlStore
+) -> None:
+    target = records_of(store, "a")[2]
+    execute(
+        store,
+        "UPDATE audit_records SET body = replace(body, 'a2@x.io', 'evil@x.io') WHERE seq = :s",
+        s=target.seq,
+    )
+    assert problem(sharded[""].audit.verify_store()) == ("record_altered", "a", 2)
+    assert "shard 'a'" in str(sharded[""].audit.verify_store().problem)
+
+
+def test_a_deleted_record_names_its_shard_and_place(
+    sharded: dict[str, Services], store: SqlStore
+) -> None:
+    target = records_of(store, "b")[1]
+    execute(store, "DELETE FROM audit_records WHERE seq = :s", s=target.seq)
+    assert problem(sharded[""].audit.verify_store()) == ("record_missing", "b", 1)
+
+
+def test_swapped_records_of_a_shard_are_caught(
+    sharded: dict[str, Services], store: SqlStore
+) -> None:
+    first, second = records_of(store, "a")[1:3]
+    with store.engine.begin() as conn:
+        for target, source in ((first, second), (second, first)):
+            conn.execute(
+                sa.text(
+                    "UPDATE audit_records SET body = :body, leaf_hash = :leaf, tree_root = :root, "
+                    "subject = :subject WHERE seq = :seq"
+                ),
+                {
+                    "body": source.body,
+                    "leaf": source.leaf_hash.hex(),
+                    "root": source.tree_root.hex(),
+                    "subject": source.subject,
+                    "seq": target.seq,
+                },
+            )
+    code, shard, _ = problem(sharded[""].audit.verify_store())
+    assert (code, shard) == ("record_altered", "a")
+
+
+def test_a_forged_shard_head_is_caught(sharded: dict[str, Services], store: SqlStore) -> None:
+    execute(store, "UPDATE audit_head SET size = size - 1 WHERE shard = 'b'")
+    code, shard, _ = problem(sharded[""].audit.verify_store())
+    assert shard == "b"
+    assert code in {"head_mismatch", "audit_head_corrupt"}
+
+
+def test_a_shard_rewritten_with_every_hash_recomputed_breaks_its_seal(
+    sharded: dict[str, Services], store: SqlStore
+) -> None:
+    kept = records_of(store, "b")
+    frontier = Frontier.empty()
+    with store.engine.begin() as conn:
+        for record in kept:
+            data = record.data()
+            if record.index == 1:
+                data = {**data, "email": "mallory@x.io"}
+            entry = AuditEntry(
+                record.type, record.actor, record.at, record.agent, record.subject, data
+            )
+            resealed, frontier = seal(entry, frontier, seq=record.seq, shard="b")
+            conn.execute(
+                sa.text(
+                    "UPDATE audit_records SET body = :body, leaf_hash = :leaf, tree_root = :root "
+                    "WHERE seq = :seq"
+                ),
+                {
+                    "body": resealed.body,
+                    "leaf": resealed.leaf_hash.hex(),
+                    "root": resealed.tree_root.hex(),
+                    "seq": record.seq,
+                },
+            )
+        conn.execute(
+            sa.text("UPDATE audit_head SET frontier = :f, root = :r WHERE shard = 'b'"),
+            {"f": ",".join(part.hex() for part in frontier.hashes), "r": frontier.root().hex()},
+        )
+    assert problem(sharded[""].audit.verify_store())[:2] == ("seal_mismatch", "b")
+
+
+def test_a_deleted_seal_or_a_truncated_shard_is_caught(
+    sharded: dict[str, Services], store: SqlStore
+) -> None:
+    last = records_of(store, "b")[-1]
+    execute(store, "DELETE FROM audit_records WHERE seq = :s", s=last.seq)
+    execute(store, "UPDATE audit_head SET size = size WHERE shard = 'b'")
+    assert problem(sharded[""].audit.verify_store())[:2] in {
+        ("log_truncated", "b"),
+        ("head_mismatch", "b"),
+    }
+    execute(store, "DELETE FROM audit_seals WHERE number = 0")
+    assert problem(sharded[""].audit.verify_store())[0] == "seal_missing"
+
+
+def test_a_forged_seal_is_caught(sharded: dict[str, Services], store: SqlStore) -> None:
+    execute(store, "UPDATE audit_seals SET signature = :s WHERE number = 1", s="00" * 64)
+    assert problem(sharded[""].audit.verify_store())[0] == "seal_signature_invalid"
+
+
+# -- sealed segments -----------------------------------------------------------------------
+
+
+def test_export_and_prune_a_sealed_segment_then_keep_verifying(
+    sharded: dict[str, Services], store: SqlStore, signing_key: Ed25519PrivateKey
+) -> None:
+    audit = sharded[""].audit
+    document, row = audit.export_segment("a", prune=True)
+    assert (row.start, row.end) == (0, 7)
+    audit.record_segment(replace(row, digest="0" * 64))
+    assert records_of(store, "a") == []
+    report = audit.verify_store()
+    assert report.ok, report.problem
+    shown = {shard["shard"]: shard for shard in report.shards}
+    assert shown["a"]["pruned"] == 7
+
+    # The file verifies alone, with the public key.
+    checked = verify_segment(json.loads(json.dumps(document)), signing_key.public_key())
+    assert checked.ok, checked.problem
+    assert (checked.start, checked.end) == (0, 7)
+
+    # The shard goes on; the next segment starts where the last ended.
+    add_humans(sharded["a"], "h", 2)
+    assert audit.seal() is not None
+    assert audit.verify_store().ok
+    second, next_row = audit.export_segment("a", prune=True)
+    assert (next_row.start, next_row.end) == (7, 9)
+    audit.record_segment(next_row)
+    assert audit.verify_store().ok
+    assert verify_segment(second, signing_key.public_key()).ok
+
+
+def test_a_tampered_segment_file_is_caught(
+    sharded: dict[str, Services], signing_key: Ed25519PrivateKey
+) -> None:
+    document, _ = sharded[""].audit.export_segment("b")
+    key = signing_key.public_key()
+
+    edited = json.loads(json.dumps(document))
+    edited["records"][1]["body"] = edited["records"][1]["body"].replace("b1@", "evil@")
+    assert verify_segment(edited, key).problem.code == "record_altered"  # type: ignore[union-attr]
+
+    dropped = json.loads(json.dumps(document))
+    del dropped["records"][2]
+    assert verify_segment(dropped, key).problem.code == "record_missing"  # type: ignore[union-attr]
+
+    truncated = json.loads(json.dumps(document))
+    del truncated["records"][-1]
+    assert verify_segment(truncated, key).problem.code == "record_missing"  # type: ignore[union-attr]
+
+    forged = json.loads(json.dumps(document))
+    forged["seal"]["signature"] = "00" * 64
+    assert verify_segment(forged, key).problem.code == "seal_signature_invalid"  # type: ignore[union-attr]
+
+    other = Ed25519PrivateKey.generate().public_key()
+    assert not verify_segment(document, other).ok
+
+
+def test_a_pruned_store_whose_segment_row_is_forged_does_not_verify(
+    sharded: dict[str, Services], store: SqlStore
+) -> None:
+    audit = sharded[""].audit
+    _, row = audit.export_segment("a", prune=True)
+    audit.record_segment(row)
+    execute(store, "UPDATE audit_segments SET frontier = :f", f="00" * 32)
+    assert not audit.verify_store().ok
+
+
+# -- readers -------------------------------------------------------------------------------
+
+
+def test_paging_by_seq_sees_every_shard_once(sharded: dict[str, Services], store: SqlStore) -> None:
+    everything = records_of(store)
+    # On PostgreSQL, readers stop at the stable horizon: below the idle shards' floors
+    # until a server's sweep moves them (here, by hand).
+    first = sharded["a"].audit.query(SYSTEM, AuditQuery(limit=1000))
+    assert [record.seq for record in first] == [r.seq for r in everything][: len(first)]
+    sharded["b"].audit.advance_horizon()
+    seen: list[int] = []
+    after = -1
+    while True:
+        page = sharded["a"].audit.query(SYSTEM, AuditQuery(after_seq=after, limit=4))
+        if not page:
+            break
+        seen.extend(record.seq for record in page)
+        after = page[-1].seq
+    assert seen == [record.seq for record in everything]
+    only_b = sharded[""].audit.query(SYSTEM, AuditQuery(shard="b", limit=100))
+    assert {record.shard for record in only_b} == {"b"}
+    assert len(only_b) == 5
+
+
+def test_the_api_tails_and_verifies_a_sharded_log(
+    sharded: dict[str, Services], admin: Admin, shard_services: dict[str, Services]
+) -> None:
+    shard_services["b"].audit.advance_horizon()
+    with TestClient(create_app(shard_services["b"]), raise_server_exceptions=False) as api:
+        first = api.get("/v1/audit", params={"limit": 5}, headers=bearer(admin.token))
+        assert first.status_code == 200, first.text
+        body = first.json()
+        assert len(body["records"]) == 5
+        rest = api.get(
+            "/v1/audit",
+            params={"after": body["records"][-1]["seq"], "limit": 1000},
+            headers=bearer(admin.token),
+        )
+        seqs = [r["seq"] for r in body["records"] + rest.json()["records"]]
+        assert seqs == sorted(seqs)
+        assert len(seqs) == len(set(seqs))
+        shards = {r.get("shard", "") for r in rest.json()["records"]}
+        assert {"a", "b"} <= shards
+        verified = api.get("/v1/audit/verify", headers=bearer(admin.token))
+        assert verified.status_code == 200
+        assert verified.json()["ok"] is True
+        assert {shard["shard"] for shard in verified.json()["shards"]} == {"", "a", "b"}
+        assert verified.json()["seals_verified"] == 2
+        seals = api.get("/v1/audit/seals", headers=bearer(admin.token))
+        assert [seal["number"] for seal in seals.json()] == [0, 1]
+        assert api.get("/v1/audit/seals").status_code == 401
+
+
+def test_evidence_cites_records_of_any_shard_against_a_seal(
+    sharded: dict[str, Services], store: SqlStore, signing_key: Ed25519PrivateKey
+) -> None:
+    records = records_of(store)
+    cited = [
+        next(r for r in records if r.shard == "a"),
+        next(r for r in records if r.shard == ""),
+        [r for r in records if r.shard == "b"][-1],
+    ]
+    bundle = sharded["b"].evidence.bundle([record.seq for record in cited])
+    assert bundle.seal is not None
+    shown = bundle.to_json()
+    assert "seal" in shown
+    assert {record["shard"] for record in shown["records"]} == {"a", "", "b"}
+    read = bundle_from_json(json.loads(json.dumps(shown)))
+    key = signing_key.public_key()
+    assert verify_bundle(read, key).ok
+
+    tampered = json.loads(json.dumps(shown))
+    tampered["records"][0]["body"] = tampered["records"][0]["body"].replace("user:", "usr:")
+    assert verify_bundle(bundle_from_json(tampered), key).problem.code == "record_altered"  # type: ignore[union-attr]
+    moved = json.loads(json.dumps(shown))
+    moved["records"][0]["index"] += 1
+    assert not verify_bundle(bundle_from_json(moved), key).ok
+
+    # A record appended after the last seal is sealed first, then cited.
+    add_humans(sharded["a"], "late", 1)
+    late = records_of(store, "a")[-1]
+    assert verify_bundle(sharded[""].evidence.bundle([late.seq]), key).ok
+
+
+def test_a_transaction_reads_the_records_it_appended(
+    sharded: dict[str, Services], shard_stores: dict[str, SqlStore], clock: ManualClock
+) -> None:
+    with shard_stores["a"].write() as unit:
+        record = unit.audit.append(AuditEntry("test.appended", "system", clock()))
+        found = unit.audit.query(AuditQuery(after_seq=record.seq - 1, limit=10))
+    assert [r.seq for r in found] == [record.seq]
+
+
+def test_servers_append_at_once_on_shared_and_separate_shards(
+    services: Services, shard_stores: dict[str, SqlStore], store: SqlStore, clock: ManualClock
+) -> None:
+    """Four writers at once: the default log, a, a again (another server), b."""
+    import threading
+
+    writers = [store, shard_stores["a"], shard_stores["a2"], shard_stores["b"]]
+    start = threading.Barrier(len(writers))
+    failures: list[BaseException] = []
+
+    def write(target: SqlStore, name: int) -> None:
+        try:
+            start.wait(timeout=30)
+            for index in range(25):
+                with target.write() as unit:
+                    unit.audit.append(
+                        AuditEntry("test.appended", "system", clock(), data={"w": name, "i": index})
+                    )
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=write, args=(w, n)) for n, w in enumerate(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    records = records_of(store)
+    assert len(records) == len({r.seq for r in records}) == 100
+    assert sorted(r.index for r in records if r.shard == "a") == list(range(50))
+    assert services.audit.seal() is not None
+    report = services.audit.verify_store()
+    assert report.ok, report.problem
+
+
+@pytest.mark.parametrize("name", ["Bad Name", "-x", "a" * 64, "ü"])
+def test_a_shard_name_that_cannot_be_one_is_refused(name: str) -> None:
+    from charter.errors import InvalidInput
+    from charter.settings import Settings
+
+    with pytest.raises(InvalidInput) as refused:
+        Settings.from_env({"CHARTER_AUDIT_SHARD": name})
+    assert refused.value.code == "invalid_setting"
+    assert Settings.from_env({"CHARTER_AUDIT_SHARD": "r-1.east_2"}).audit_shard == "r-1.east_2"
+    assert Settings.from_env({}).audit_shard == ""
+
+
+def test_the_ocsf_export_reads_records_of_every_shard(
+    sharded: dict[str, Services], store: SqlStore
+) -> None:
+    from charter.audit.ocsf import to_ocsf
+
+    for record in records_of(store):
+        event = to_ocsf(record.to_json(), product_version="test")
+        assert event["class_uid"]
+        assert str(record.seq) in json.dumps(event)
+
+
+def test_the_signing_key_is_not_rotated_on_a_sharded_log(sharded: dict[str, Services]) -> None:
+    from charter.errors import InvalidInput
+    from charter.service.audit import AuditService
+
+    assert isinstance(sharded[""].audit, AuditService)
+    with pytest.raises(InvalidInput, match="sharded"):
+        sharded[""].audit.rotate_key(SYSTEM, Ed25519PrivateKey.generate())
