@@ -475,3 +475,55 @@ def test_the_signing_key_is_not_rotated_on_a_sharded_log(sharded: dict[str, Serv
     assert isinstance(sharded[""].audit, AuditService)
     with pytest.raises(InvalidInput, match="sharded"):
         sharded[""].audit.rotate_key(SYSTEM, Ed25519PrivateKey.generate())
+
+
+def test_a_change_on_one_shard_waits_for_decisions_in_flight_on_another(
+    database_url: str, shard_stores: dict[str, SqlStore], clock: ManualClock
+) -> None:
+    """Decisions of two shards run side by side; a change waits for the decisions that
+    took their place before it, so none is recorded after a change it did not see."""
+    import threading
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite writers always take turns: nothing to order")
+    deciding_a = threading.Event()
+    release_a = threading.Event()
+
+    def decision_on_a() -> None:
+        with shard_stores["a"].write(deciding=True) as unit:
+            deciding_a.set()
+            assert release_a.wait(timeout=30)
+            unit.audit.append(AuditEntry("decision", "agent:x", clock()))
+
+    first = threading.Thread(target=decision_on_a)
+    first.start()
+    assert deciding_a.wait(timeout=30)
+
+    def in_thread(work: Any) -> threading.Event:
+        done = threading.Event()
+
+        def run() -> None:
+            work()
+            done.set()
+
+        threading.Thread(target=run, daemon=True).start()
+        return done
+
+    def decision_on_b() -> None:
+        with shard_stores["b"].write(deciding=True) as unit:
+            unit.audit.append(AuditEntry("decision", "agent:y", clock()))
+
+    def change_on_b() -> None:
+        with shard_stores["b"].write() as unit:
+            unit.audit.append(AuditEntry("agent.suspended", "user:admin", clock()))
+
+    # Another shard's decision does not wait for the one in flight on a...
+    assert in_thread(decision_on_b).wait(timeout=30)
+    # ...but a change does, until that decision is recorded.
+    changed = in_thread(change_on_b)
+    assert not changed.wait(timeout=1)
+    release_a.set()
+    first.join(timeout=30)
+    assert changed.wait(timeout=30)
+    types = [r.type for r in records_of(shard_stores["a"]) if r.type != "test.appended"]
+    assert types[-3:] == ["decision", "decision", "agent.suspended"]

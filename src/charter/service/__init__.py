@@ -145,7 +145,7 @@ class Services:
             compiled,
             tokens,
             secrets,
-            committer=GroupCommitter(store),
+            committer=GroupCommitter(store, deciding=True),
             advisory_max_age=settings.inference_max_age,
             follow_activation=policies.hold_active,
             outcomes=outcomes,

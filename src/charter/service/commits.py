@@ -55,11 +55,13 @@ class _Queued(Generic[T]):
 class GroupCommitter:
     """Runs works submitted by concurrent threads in shared write transactions."""
 
-    def __init__(self, store: Store, *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, store: Store, *, max_batch: int = MAX_BATCH, deciding: bool = False) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._store = store
         self._max_batch = max_batch
+        self._deciding = deciding
+        """Its works only record decisions (``Store.write(deciding=True)``)."""
         self._lock = threading.Lock()
         self._queue: list[_Queued[Any]] = []
         self._leading = False
@@ -131,7 +133,7 @@ class GroupCommitter:
         while pending:
             failed: _Queued[Any] | None = None
             try:
-                with self._store.write() as unit:
+                with self._store.write(deciding=self._deciding) as unit:
                     self._local.inside = True
                     try:
                         for queued in pending:

@@ -130,7 +130,7 @@ class DecisionService:
         # Group commit (service/commits.py): concurrent decisions share one transaction.
         if self._committer is not None:
             return self._committer.run(work)
-        with self._store.write() as unit:
+        with self._store.write(deciding=True) as unit:
             return work(unit)
 
     def _for_whom(self, actor: Principal, asked: Asked, scanned: Scanned) -> str:
@@ -184,7 +184,7 @@ class DecisionService:
         def work(unit: UnitOfWork) -> tuple[Checked, list[Decided], CharterError | None]:
             # The token is checked after the decision takes its place in the log, so that
             # no decision is recorded after the revocation of the token that asked for it.
-            unit.audit.head(lock=True)
+            unit.audit.head(lock=True, deciding=True)
             # Refusals are returned, not raised: raising would undo the batch it shares.
             checked = self._tokens.check(unit, token, now)
             if checked.principal is None:
@@ -289,7 +289,7 @@ class DecisionService:
         # The decision takes its place in the audit log first (the head's lock) and reads
         # the active revision, the agent and its grants and approvals after: whatever
         # suspension, revocation or activation is recorded before it, it decides by.
-        unit.audit.head(lock=True)
+        unit.audit.head(lock=True, deciding=True)
         state = unit.policies.state()
         engine = self._active_engine(unit, state.active)  # one revision for the whole batch
         # Review outcomes decided before this decision took its place count, at once.

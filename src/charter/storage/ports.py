@@ -224,8 +224,10 @@ class AuditStore(Protocol):
         """Seal ``entry`` as the next record and store it."""
         ...
 
-    def head(self, *, lock: bool = False) -> Frontier:
-        """The current frontier of the log's Merkle tree; ``lock`` holds off writers."""
+    def head(self, *, lock: bool = False, deciding: bool = False) -> Frontier:
+        """The current frontier of the log's Merkle tree; ``lock`` holds off writers.
+        ``deciding``: the transaction only records decisions, which other shards' decisions
+        need not wait for (changes of any other kind still do)."""
         ...
 
     def flush(self) -> None:
@@ -712,8 +714,9 @@ class UnitOfWork(Protocol):
 class Store(Protocol):
     """Opens units of work."""
 
-    def write(self) -> AbstractContextManager[UnitOfWork]:
-        """A read-write transaction that commits on success and rolls back on error."""
+    def write(self, *, deciding: bool = False) -> AbstractContextManager[UnitOfWork]:
+        """A read-write transaction that commits on success and rolls back on error;
+        ``deciding``: it only records decisions (see ``AuditLog.head``)."""
         ...
 
     def read(self) -> AbstractContextManager[UnitOfWork]:

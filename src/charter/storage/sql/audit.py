@@ -82,6 +82,13 @@ def _move_head(head_id: int) -> sa.Update:
     )
 
 
+# The default head row also orders a named shard's writers against each other's changes
+# (PostgreSQL): a transaction that only decides takes it FOR SHARE, beside every other
+# decision; any other change takes it FOR UPDATE, so it waits for the decisions in
+# flight and the decisions after it wait for it, and read what it changed.
+_ORDER_SHARED = _head_query(HEAD_ID).with_for_update(read=True)
+_ORDER_EXCLUSIVE = _head_query(HEAD_ID).with_for_update()
+
 # Built once per shard: a decision's transaction runs these, and building a statement
 # costs more than running it on SQLite.
 _STATEMENTS: dict[int, tuple[sa.Select[Any], sa.Select[Any], sa.Update]] = {}
@@ -157,6 +164,9 @@ class SqlAuditStore:
         self._first_seq: int | None = None
         """The first seq this transaction appended (its records pass the horizon)."""
         self._unwritten: list[dict[str, object]] = []
+        self._ordered: bool | None = None
+        """Which lock this transaction holds on the order row: None, shared (False) or
+        exclusive (True)."""
 
     @property
     def _postgres(self) -> bool:
@@ -198,8 +208,20 @@ class SqlAuditStore:
             counter.largest = counter.held[-1]
         return counter.held.pop(0)
 
+    def _order(self, *, exclusive: bool) -> None:
+        """Take the order row (named shards on PostgreSQL; elsewhere every writer already
+        takes turns on one head): shared for decisions, exclusive for other changes."""
+        if self.shard == DEFAULT_SHARD or not self._postgres:
+            return
+        if self._ordered is True or (self._ordered is False and not exclusive):
+            return
+        self._conn.execute(_ORDER_EXCLUSIVE if exclusive else _ORDER_SHARED)
+        self._ordered = exclusive
+
     def append(self, entry: AuditEntry) -> AuditRecord:
         """Seal ``entry`` as the next record; it is written with the transaction."""
+        if self._ordered is None:
+            self._order(exclusive=True)  # a change that did not take its place first
         frontier = self._frontier or self._head(for_update=True)
         self._frontier = frontier
         seq = self._next_seq(frontier.size)
@@ -241,9 +263,15 @@ class SqlAuditStore:
             },
         )
 
-    def head(self, *, lock: bool = False) -> Frontier:
+    def head(self, *, lock: bool = False, deciding: bool = False) -> Frontier:
         """The current frontier of this shard's Merkle tree; ``lock`` holds off its writers
-        until the transaction ends (and the records it appends follow that frontier)."""
+        until the transaction ends (and the records it appends follow that frontier).
+
+        On a named shard, ``lock`` also orders the transaction against other shards'
+        writers: a transaction ``deciding`` (it only records decisions) runs beside other
+        decisions; any other waits for them, and they for it (docs/scaling.md)."""
+        if lock:
+            self._order(exclusive=not deciding)
         if self._frontier is not None:
             return self._frontier  # already locked by this transaction
         if lock:

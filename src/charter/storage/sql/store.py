@@ -210,9 +210,9 @@ class SqlStore:
         return self.engine.dialect.name
 
     @contextmanager
-    def _unit(self, *, write: bool) -> Iterator[SqlUnitOfWork]:
+    def _unit(self, *, write: bool, deciding: bool = False) -> Iterator[SqlUnitOfWork]:
         try:
-            with self._transaction(write=write) as unit:
+            with self._transaction(write=write, deciding=deciding) as unit:
                 yield unit
         except SQLAlchemyError as error:
             if not _unreachable(error):
@@ -220,7 +220,7 @@ class SqlStore:
             raise store_unavailable(error) from error
 
     @contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[SqlUnitOfWork]:
+    def _transaction(self, *, write: bool, deciding: bool = False) -> Iterator[SqlUnitOfWork]:
         with self.engine.connect() as conn:
             options: dict[str, Any] = {_WRITE: write}
             if not write and conn.dialect.name == "postgresql":
@@ -233,9 +233,10 @@ class SqlStore:
                     # Writers take turns at the audit head before any other lock, so two
                     # writers never hold each other's rows (a decision using an approval,
                     # a suspension voiding it); SQLite's BEGIN IMMEDIATE does the same.
-                    # Writers of different audit shards take different heads
-                    # (docs/scaling.md says what that changes).
-                    unit.audit.head(lock=True)
+                    # Writers of different audit shards take different heads, and take
+                    # turns with each other's changes (not decisions) on the order row
+                    # first (docs/scaling.md).
+                    unit.audit.head(lock=True, deciding=deciding)
                 yield unit
                 unit.usage.flush()  # the uses noted, one row per permission
                 unit.replays.flush()  # the requests kept for replay, one insert
@@ -243,9 +244,11 @@ class SqlStore:
             unit.usage.committed()
 
     @contextmanager
-    def write(self) -> Iterator[SqlUnitOfWork]:
-        """A read-write transaction that commits on success and rolls back on error."""
-        with self._unit(write=True) as unit:
+    def write(self, *, deciding: bool = False) -> Iterator[SqlUnitOfWork]:
+        """A read-write transaction that commits on success and rolls back on error.
+        ``deciding``: it only records decisions, which need not wait for other audit
+        shards' decisions (changes of any other kind still do)."""
+        with self._unit(write=True, deciding=deciding) as unit:
             yield unit
 
     @contextmanager
