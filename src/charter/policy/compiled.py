@@ -314,6 +314,11 @@ class ActionRules:
     deny: tuple[CompiledGuardrail, ...]
     friction: tuple[CompiledGuardrail, ...]
     by_role: dict[str, tuple[CompiledPermission, ...]]
+    guarded: bool = field(init=False, default=False)
+    """Whether any guardrail matches: the one test the evaluator pays when none does."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "guarded", bool(self.deny or self.friction))
 
 
 @dataclass(slots=True)
@@ -332,11 +337,12 @@ class Snapshot:
     """The roles with a permission naming exactly this capability and action."""
     wildcard_roles: tuple[str, ...] = ()
     """The roles with a permission whose action has a wildcard."""
-    standing_roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    """By agent named in a binding: the roles of its standing bindings that never expire
-    (the evaluator's short path: role names are all it needs of them)."""
-    other_bindings: dict[str, tuple[CompiledBinding, ...]] = field(default_factory=dict)
-    """By agent named in a binding: its eligible and expiring bindings."""
+    agent_bindings: dict[str, tuple[tuple[str, ...], tuple[CompiledBinding, ...]]] = field(
+        default_factory=dict
+    )
+    """By agent named in a binding, worked out at compile time (``split_bindings``): the
+    roles of its standing bindings that never expire (the evaluator's short path: role
+    names are all it needs of them), and its eligible and expiring bindings."""
     actions: dict[tuple[Capability, str], ActionRules] = field(default_factory=dict)
     """``rules_for`` by ``(capability, action)``, as seen so far: read it directly, and
     call ``rules_for`` on a miss."""
@@ -372,10 +378,10 @@ class Snapshot:
     def split_for(
         self, agent: str, labels: Mapping[str, str]
     ) -> tuple[tuple[str, ...], tuple[CompiledBinding, ...]]:
-        """The agent's bindings as ``standing_roles`` and ``other_bindings`` give them for
-        a named agent, counting the bindings that select it by its labels too."""
+        """The agent's bindings as ``agent_bindings`` gives them for a named agent,
+        counting the bindings that select it by its labels too."""
         if not self.by_selector:
-            return self.standing_roles.get(agent, ()), self.other_bindings.get(agent, ())
+            return self.agent_bindings.get(agent, ((), ()))
         key = (agent, frozenset(labels.items()))
         cached = self._split_cache.get(key)
         if cached is None:

@@ -60,6 +60,7 @@ from charter.policy.provenance import provenance
 __all__ = ["BEFORE_PERMISSIONS", "GOVERNANCE_PREFIX", "evaluate", "request_variables"]
 
 _ACTIVE = AgentStatus.ACTIVE
+_NO_BINDINGS: tuple[tuple[str, ...], tuple[CompiledBinding, ...]] = ((), ())
 GOVERNANCE_PREFIX = "charter."
 """Actions on Charter itself (approving, reviewing, authoring policy): never an agent's."""
 
@@ -231,19 +232,21 @@ def _invalid(problem: str, revision: str) -> Decision:
 
 def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) -> Decision:
     """Decide ``request`` against ``snapshot`` given ``facts`` at ``now``."""
-    # The hot path stays in this one function (local variables, no call per rule); what
-    # is rare or decides early (refusals, provenance, guardrails, eligible bindings and
-    # grants, fields) is in helpers reached only when needed.
+    # The hot path stays in this one function (local variables, no call per rule, no
+    # allocation until a second permission matches); what is rare or decides early
+    # (refusals, provenance, guardrails, eligible bindings and grants, fields) is in
+    # helpers reached only when needed.
     # 0. One spelling for every name matched on, and 1. the invariants: checked together,
     # and sorted out in order by a helper only when one fails.
     problem = non_canonical(request)
     agent = facts.agent
+    action = request.action
     if (
         problem is not None
         or agent is None
         or agent.id != request.agent
         or agent.status is not _ACTIVE
-        or request.action.startswith(GOVERNANCE_PREFIX)
+        or action.startswith(GOVERNANCE_PREFIX)
         or facts.leaked
     ):
         return _refusal(request, agent, facts.leaked, problem, snapshot.revision)
@@ -253,29 +256,31 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
         if traced.problem is not None:
             return _untraced(traced.problem, snapshot.revision)
         inferred = traced.advisories
-    capability, action, resource = request.capability, request.action, request.resource
-    key = (capability, action)
+    capability, resource = request.capability, request.resource
     # Most rules have no condition: the variables appear with the first one.
     variables: _RequestVariables | None = None
 
     # 2. Deny guardrails, and any guardrail's `require`.
-    rules = snapshot.actions.get(key) or snapshot.rules_for(capability, action)
+    rules = snapshot.actions.get((capability, action)) or snapshot.rules_for(capability, action)
     friction = None
-    if rules.deny or rules.friction:
+    if rules.guarded:
         stop, friction, variables = _guardrails(rules, request, agent, now, inferred)
         if stop is not None:
             return stop
 
-    # 3. Permissions: standing bindings here, the rest by a helper.
-    matched: list[tuple[CompiledPermission, str | None]] = []
+    # 3. Permissions: standing bindings here, the rest by a helper. The first permission
+    # that matches is kept alone; a list is made only if more match.
     by_role = rules.by_role
     if not snapshot.by_selector:
-        standing = snapshot.standing_roles.get(agent.id, ())
-        others = snapshot.other_bindings.get(agent.id, ()) if snapshot.other_bindings else ()
+        standing, others = snapshot.agent_bindings.get(agent.id, _NO_BINDINGS)
     else:
         standing, others = snapshot.split_for(agent.id, agent.labels)
     if facts.withdrawn:  # review outcomes in force: the one check the common path pays
-        standing, others, by_role = _withdraw(facts.withdrawn, snapshot, agent, by_role, key)
+        standing, others, by_role = _withdraw(
+            facts.withdrawn, snapshot, agent, by_role, (capability, action)
+        )
+    first: CompiledPermission | None = None
+    matched: list[tuple[CompiledPermission, str | None]] | None = None
     for role in standing:
         permissions = by_role.get(role)
         if permissions is None:
@@ -284,31 +289,57 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
             if not permission.covers_resource(resource):
                 continue
             if permission.when is not None:
-                variables = variables or _RequestVariables(request, agent, now, inferred)
+                if variables is None:
+                    variables = _RequestVariables(request, agent, now, inferred)
                 if not _holds(variables, permission.when, permission, "when", on_error=False):
                     continue
-            matched.append((permission, None))
-    eligible: Decision | None = None  # the approval an eligible binding asks for
-    grant_used = False
-    if others or facts.grants:
-        eligible, grant_used, variables = _temporary(
-            others, facts.grants, by_role, matched, variables, request, agent, now, inferred
-        )
+            if first is None:
+                first = permission
+            elif matched is None:
+                matched = [(first, None), (permission, None)]
+            else:
+                matched.append((permission, None))
+    grants = facts.grants
     approved = facts.approval_id is not None
-    if not matched and not approved:
-        if eligible is None and facts.withdrawn:
-            return _revoked(
-                facts.withdrawn, snapshot, rules, variables, request, agent, now, inferred
-            )
-        return _answer(eligible or snapshot.no_permission, variables)
-
-    # 4. Friction guardrails, unless an approval or a grant already satisfies them.
-    if friction is not None and not (approved or grant_used):
-        return _answer(friction.outcome, variables)
-
-    # 5. Fields, and 6. allow.
-    if not request.fields and not approved and len(matched) == 1 and matched[0][1] is None:
-        return _answer(matched[0][0].allow, variables)  # the common case: built once
+    if not others and not grants:
+        if first is None:
+            if approved:
+                matched = []
+            elif facts.withdrawn:
+                return _revoked(
+                    facts.withdrawn, snapshot, rules, variables, request, agent, now, inferred
+                )
+            else:
+                return _answer(snapshot.no_permission, variables)
+        # 4. Friction guardrails, unless an approval already satisfies them.
+        if friction is not None and not approved:
+            return _answer(friction.outcome, variables)
+        # 5. Fields, and 6. allow: the common case is an answer built once.
+        if first is not None and matched is None and not approved and not request.fields:
+            if variables is None or not variables.errors:
+                return first.allow
+            return _with_errors(first.allow, variables.errors)
+        eligible: Decision | None = None
+        grant_used = False
+    else:
+        if matched is None:
+            matched = [] if first is None else [(first, None)]
+        eligible, grant_used, variables = _temporary(
+            others, grants, by_role, matched, variables, request, agent, now, inferred
+        )
+        if not matched and not approved:
+            if eligible is None and facts.withdrawn:
+                return _revoked(
+                    facts.withdrawn, snapshot, rules, variables, request, agent, now, inferred
+                )
+            return _answer(eligible or snapshot.no_permission, variables)
+        # 4. Friction guardrails, unless an approval or a grant already satisfies them.
+        if friction is not None and not (approved or grant_used):
+            return _answer(friction.outcome, variables)
+        if not request.fields and not approved and len(matched) == 1 and matched[0][1] is None:
+            return _answer(matched[0][0].allow, variables)
+    if matched is None:
+        matched = [(first, None)] if first is not None else []
     errors = variables.errors if variables is not None else []
     return _allow(request, matched, facts.approval_id, eligible, snapshot.revision, errors)
 
