@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Hashable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -21,10 +22,11 @@ from charter.identity.agents import AgentStatus
 from charter.policy import AgentFacts, Capability, Facts, Request
 from charter.policy.canonical import non_canonical
 from charter.policy.cel import compile_condition
-from charter.policy.compiled import Snapshot
+from charter.policy.compiled import Shape, Snapshot
 from charter.policy.compiler import compile_policy, compile_withdrawals
 from charter.policy.decision import Advisory, Withdrawal, WithdrawalKind
-from charter.policy.evaluate import evaluate
+from charter.policy.evaluate import evaluate, request_variables
+from charter.policy.frozen import BUDGET, Unfreezable, freeze_part
 from charter.policy.model import Binding, ExcessFields, Permission, Policy, Role
 from tests import policy_reference as reference
 from tests.test_policy_properties import (
@@ -212,3 +214,32 @@ def test_a_request_with_every_kind_of_name_wrong_is_refused_for_the_first() -> N
     )
     assert non_canonical(request) == reference.non_canonical(request)
     assert "agent" in (non_canonical(request) or "")
+
+
+SCALARS = st.one_of(
+    st.integers(),
+    st.booleans(),
+    st.none(),
+    st.floats(allow_nan=True),
+    st.text(max_size=3),
+    st.just("x" * 2000),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+)
+
+
+@SETTINGS
+@given(st.dictionaries(st.sampled_from(("level", "other")), SCALARS, max_size=2))
+def test_a_condition_reading_one_key_is_keyed_as_the_general_walk_keys_it(
+    context: dict[str, Any],
+) -> None:
+    # The short path of `Variables.frozen` (one key of one map) must give the key the
+    # general one gives, or remembered outcomes would be missed, or worse, mixed up.
+    shape: Shape = (("context", ("level",)),)
+    request = Request(AGENT, Capability.DO, "a.read", "x/1", context=context)
+    variables = request_variables(request, AgentFacts(AGENT, "user:a", AgentStatus.ACTIVE), NOW)
+    try:
+        expected: Hashable | None = freeze_part(context, ("level",), [BUDGET])
+    except Unfreezable:
+        expected = None
+    assert variables.frozen(shape) == expected

@@ -199,9 +199,19 @@ def non_canonical(request: Request) -> str | None:
         if problem is not None:
             return problem
     if context:
-        problem = _on_behalf_of_problem(context)
-        if problem is not None:
-            return problem
-    if (context and not _flat_finite(context)) or (attributes and not _flat_finite(attributes)):
+        if "on_behalf_of" in context:
+            problem = _on_behalf_of_problem(context)
+            if problem is not None:
+                return problem
+        if type(context) is not dict:
+            return _numbers_problem(request)
+        # `_flat_finite`, in line for the context every request carries.
+        for item in context.values():
+            kind = type(item)
+            if kind is str or kind is int or kind is bool or item is None:
+                continue
+            if kind is not float or not math.isfinite(item):
+                return _numbers_problem(request)
+    if attributes and not _flat_finite(attributes):
         return _numbers_problem(request)
     return None

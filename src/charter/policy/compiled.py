@@ -52,6 +52,9 @@ Shape = tuple[tuple[str, tuple[str, ...] | None], ...]
 """What a condition reads: each variable, with the keys of it read (None: all of it)."""
 
 
+_UNSET: Any = object()
+
+
 class Variables:
     """A request's condition variables, each built on first use (most decisions need none).
 
@@ -73,11 +76,13 @@ class Variables:
 
     def get(self, name: str) -> Any:
         """One variable's value."""
-        if self._values is None:
-            self._values = {}
-        if name not in self._values:
-            self._values[name] = self.build(name)
-        return self._values[name]
+        values = self._values
+        if values is None:
+            values = self._values = {}
+        found = values.get(name, _UNSET)
+        if found is _UNSET:
+            found = values[name] = self.build(name)
+        return found
 
     def parts(self, shape: Shape) -> dict[str, Any]:
         """The variables of ``shape``, each cut down to the keys it names."""
@@ -90,6 +95,18 @@ class Variables:
     def frozen(self, shape: Shape) -> Hashable | None:
         """The variables of ``shape`` as one hashable key (see ``charter.policy.frozen``),
         or None when one of them is not kept as a key."""
+        if len(shape) == 1:
+            name, keys = shape[0]
+            if keys is not None and len(keys) == 1:
+                # The common condition reads one key of one map, often a number or a
+                # flag: its key, as ``freeze_part`` gives it, without the general walk.
+                value, key = self.source(name), keys[0]
+                if key not in value:
+                    return ((key,),)
+                item = value[key]
+                kind = type(item)
+                if kind is int or kind is bool or item is None:
+                    return ((key, (kind, item)),)
         budget = [BUDGET]
         try:
             if len(shape) == 1:

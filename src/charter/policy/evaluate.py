@@ -79,7 +79,9 @@ class _RequestVariables(Variables):
         now: datetime,
         advisories: tuple[Advisory, ...] = (),
     ) -> None:
-        super().__init__()
+        # Variables.__init__'s two slots, set here: one call less per request that
+        # reaches a condition.
+        self._values = self._prepared = None
         self._request, self._agent, self._now = request, agent, now
         self._advisories = advisories
         self.errors: list[str] = []
@@ -288,10 +290,16 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
         for permission in permissions:
             if not permission.covers_resource(resource):
                 continue
-            if permission.when is not None:
+            when = permission.when
+            if when is not None:
                 if variables is None:
                     variables = _RequestVariables(request, agent, now, inferred)
-                if not _holds(variables, permission.when, permission, "when", on_error=False):
+                # `_holds`, in line: nothing but the condition's own call on this path.
+                try:
+                    if not when.holds(variables):
+                        continue
+                except ConditionError as error:
+                    variables.errors.append(f"{permission.label}.when: {error}")
                     continue
             if first is None:
                 first = permission
@@ -398,9 +406,11 @@ def _revoked(
         permissions = rules.by_role.get(binding.role)
         if not permissions:
             continue
-        variables = variables or _RequestVariables(request, agent, now, inferred)
-        if _covering(permissions, request.resource, variables):
-            return _with_errors(outcome.decision, variables.errors)
+        covering, variables = _covering(
+            permissions, request.resource, variables, request, agent, now, inferred
+        )
+        if covering:
+            return _answer(outcome.decision, variables)
     return _answer(snapshot.no_permission, variables)
 
 
@@ -488,8 +498,9 @@ def _temporary(
             continue
         if binding.expires_at is not None and now >= binding.expires_at:
             continue
-        variables = variables or _RequestVariables(request, agent, now, inferred)
-        covering = _covering(permissions, resource, variables)
+        covering, variables = _covering(
+            permissions, resource, variables, request, agent, now, inferred
+        )
         if covering and binding.activation is None:
             matched.extend((permission, None) for permission in covering)
         elif covering:
@@ -499,26 +510,36 @@ def _temporary(
         permissions = by_role.get(grant.role)
         if permissions is None or now >= grant.expires_at:
             continue
-        variables = variables or _RequestVariables(request, agent, now, inferred)
-        covering = _covering(permissions, resource, variables)
+        covering, variables = _covering(
+            permissions, resource, variables, request, agent, now, inferred
+        )
         matched.extend((permission, grant.id) for permission in covering)
         grant_used = grant_used or bool(covering)
     return eligible, grant_used, variables
 
 
 def _covering(
-    permissions: tuple[CompiledPermission, ...], resource: str, variables: _RequestVariables
-) -> list[CompiledPermission]:
-    """The permissions that cover ``resource`` and whose condition holds."""
-    return [
-        permission
-        for permission in permissions
-        if permission.covers_resource(resource)
-        and (
-            permission.when is None
-            or _holds(variables, permission.when, permission, "when", on_error=False)
-        )
-    ]
+    permissions: tuple[CompiledPermission, ...],
+    resource: str,
+    variables: _RequestVariables | None,
+    request: Request,
+    agent: AgentFacts,
+    now: datetime,
+    inferred: tuple[Advisory, ...],
+) -> tuple[list[CompiledPermission], _RequestVariables | None]:
+    """The permissions that cover ``resource`` and whose condition holds, and the
+    variables (made only if a condition is reached)."""
+    found = []
+    for permission in permissions:
+        if not permission.covers_resource(resource):
+            continue
+        if permission.when is not None:
+            if variables is None:
+                variables = _RequestVariables(request, agent, now, inferred)
+            if not _holds(variables, permission.when, permission, "when", on_error=False):
+                continue
+        found.append(permission)
+    return found, variables
 
 
 def _allow(
