@@ -309,7 +309,14 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
                 matched.append((permission, None))
     grants = facts.grants
     approved = facts.approval_id is not None
-    if not others and not grants:
+    temporary = bool(others)
+    if grants and not temporary:
+        # A grant counts only if its role has a permission for this action.
+        for grant in grants:
+            if grant.role in by_role:
+                temporary = True
+                break
+    if not temporary:
         if first is None:
             if approved:
                 matched = []
