@@ -354,12 +354,12 @@ class Snapshot:
     """The roles with a permission naming exactly this capability and action."""
     wildcard_roles: tuple[str, ...] = ()
     """The roles with a permission whose action has a wildcard."""
-    agent_bindings: dict[str, tuple[tuple[str, ...], tuple[CompiledBinding, ...]]] = field(
-        default_factory=dict
-    )
-    """By agent named in a binding, worked out at compile time (``split_bindings``): the
-    roles of its standing bindings that never expire (the evaluator's short path: role
-    names are all it needs of them), and its eligible and expiring bindings."""
+    standing_roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """By agent named in a binding: the roles of its standing bindings that never expire
+    (the evaluator's short path: role names are all it needs of them)."""
+    other_bindings: dict[str, tuple[CompiledBinding, ...]] = field(default_factory=dict)
+    """By agent named in a binding: its eligible and expiring bindings, if it has any
+    (most have none: one small table, and one object less for a decision to read)."""
     actions: dict[tuple[Capability, str], ActionRules] = field(default_factory=dict)
     """``rules_for`` by ``(capability, action)``, as seen so far: read it directly, and
     call ``rules_for`` on a miss."""
@@ -395,10 +395,10 @@ class Snapshot:
     def split_for(
         self, agent: str, labels: Mapping[str, str]
     ) -> tuple[tuple[str, ...], tuple[CompiledBinding, ...]]:
-        """The agent's bindings as ``agent_bindings`` gives them for a named agent,
-        counting the bindings that select it by its labels too."""
+        """The agent's bindings as ``standing_roles`` and ``other_bindings`` give them for
+        a named agent, counting the bindings that select it by its labels too."""
         if not self.by_selector:
-            return self.agent_bindings.get(agent, ((), ()))
+            return self.standing_roles.get(agent, ()), self.other_bindings.get(agent, ())
         key = (agent, frozenset(labels.items()))
         cached = self._split_cache.get(key)
         if cached is None:

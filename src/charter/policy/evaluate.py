@@ -60,7 +60,6 @@ from charter.policy.provenance import provenance
 __all__ = ["BEFORE_PERMISSIONS", "GOVERNANCE_PREFIX", "evaluate", "request_variables"]
 
 _ACTIVE = AgentStatus.ACTIVE
-_NO_BINDINGS: tuple[tuple[str, ...], tuple[CompiledBinding, ...]] = ((), ())
 GOVERNANCE_PREFIX = "charter."
 """Actions on Charter itself (approving, reviewing, authoring policy): never an agent's."""
 
@@ -274,7 +273,8 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
     # that matches is kept alone; a list is made only if more match.
     by_role = rules.by_role
     if not snapshot.by_selector:
-        standing, others = snapshot.agent_bindings.get(agent.id, _NO_BINDINGS)
+        standing = snapshot.standing_roles.get(agent.id, ())
+        others = snapshot.other_bindings.get(agent.id, ()) if snapshot.other_bindings else ()
     else:
         standing, others = snapshot.split_for(agent.id, agent.labels)
     if facts.withdrawn:  # review outcomes in force: the one check the common path pays
