@@ -174,6 +174,10 @@ def _guardrail(
 def compile_policy(policy: Policy, *, revision: str, conditions: ConditionCompiler) -> Snapshot:
     """Index ``policy`` for evaluation. The policy must already be valid."""
     roles = {role.name: _role_index(role, conditions, revision) for role in policy.roles}
+    # Each role's name as one string object, shared by every binding of it and by the
+    # indexes keyed by it: a decision then finds its roles by identity, reading no
+    # string of its own per binding (with many agents, each would be a cache miss).
+    names = {name: name for name in roles}
     by_agent: dict[str, list[CompiledBinding]] = {}
     by_selector: list[tuple[frozenset[tuple[str, str]], CompiledBinding]] = []
     for binding in policy.bindings:
@@ -182,7 +186,7 @@ def compile_policy(policy: Policy, *, revision: str, conditions: ConditionCompil
             roles[binding.role],
             _activation(binding, revision),
             binding.expires_at,
-            binding.role,
+            names[binding.role],
         )
         for agent in binding.agents:
             if agent not in binding.exclude_agents:
