@@ -160,6 +160,9 @@ class CompiledPermission:
     allow: Decision
     """The allow this permission alone gives when no fields are asked for (built once)."""
     covers_resource: Callable[[str], bool] = field(repr=False, compare=False)
+    resource_names: frozenset[str] | None = field(default=None, repr=False, compare=False)
+    """When every resource pattern is literal: those names, so that the evaluator tests a
+    resource with ``in`` (several times cheaper than calling ``covers_resource``)."""
 
     @property
     def label(self) -> str:

@@ -84,6 +84,11 @@ def _role_index(
                 policy_revision=revision,
             ),
             covers_resource=any_of(resources),
+            resource_names=(
+                frozenset(glob.pattern for glob in resources)
+                if all(glob.literal for glob in resources)
+                else None
+            ),
         )
         index.add((permission.capability,), compiled)
     return index

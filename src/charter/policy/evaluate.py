@@ -288,7 +288,11 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
         if permissions is None:
             continue
         for permission in permissions:
-            if not permission.covers_resource(resource):
+            names = permission.resource_names
+            if names is not None:
+                if resource not in names:
+                    continue
+            elif not permission.covers_resource(resource):
                 continue
             when = permission.when
             if when is not None:
