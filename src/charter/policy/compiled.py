@@ -88,8 +88,12 @@ class Variables:
         """The variables of ``shape``, each cut down to the keys it names."""
         found = {}
         for name, keys in shape:
-            value = self.get(name)
-            found[name] = value if keys is None else {k: value[k] for k in keys if k in value}
+            if keys is None:
+                found[name] = self.get(name)
+            else:
+                # Read from the source: the cut is a new map anyway, so no copy first.
+                value = self.source(name)
+                found[name] = {k: value[k] for k in keys if k in value}
         return found
 
     def frozen(self, shape: Shape) -> Hashable | None:
