@@ -6,6 +6,7 @@ that are not canonical), and over the benchmark's generated workload."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from collections.abc import Hashable
@@ -13,6 +14,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from bench.workload import NOW as BENCH_NOW
 from bench.workload import build
 from hypothesis import given, settings
@@ -243,3 +245,27 @@ def test_a_condition_reading_one_key_is_keyed_as_the_general_walk_keys_it(
     except Unfreezable:
         expected = None
     assert variables.frozen(shape) == expected
+
+
+def test_a_request_is_built_whole_frozen_and_with_maps_of_its_own() -> None:
+    first = Request(AGENT, Capability.DO, "a.read", "x/1")
+    second = Request(AGENT, Capability.DO, "a.read", "x/1")
+    assert first == second
+    assert first.context == {}
+    assert first.resource_attributes == {}
+    assert first.context is not second.context
+    assert first.resource_attributes is not second.resource_attributes
+    full = Request(AGENT, Capability.DO, "a.read", "x/1", {"k": 1}, ("f1",), {"flag": True}, ())
+    assert [getattr(full, f.name) for f in dataclasses.fields(Request)] == [
+        AGENT,
+        Capability.DO,
+        "a.read",
+        "x/1",
+        {"k": 1},
+        ("f1",),
+        {"flag": True},
+        (),
+    ]
+    assert dataclasses.replace(full, action="b.read").action == "b.read"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        full.action = "b.read"  # type: ignore[misc]
