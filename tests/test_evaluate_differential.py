@@ -269,3 +269,23 @@ def test_a_request_is_built_whole_frozen_and_with_maps_of_its_own() -> None:
     assert dataclasses.replace(full, action="b.read").action == "b.read"
     with pytest.raises(dataclasses.FrozenInstanceError):
         full.action = "b.read"  # type: ignore[misc]
+
+
+def test_an_agent_a_policy_names_is_refused_still_when_not_canonical() -> None:
+    # The compiler checks the names of a policy ahead of requests (globs refuse odd
+    # actions and resources already; agents are only names); one a policy built in code
+    # gets wrong must still be refused when a request carries it.
+    odd = "Bot_One"
+    policy = Policy(
+        roles=(Role("r", (Permission(Capability.DO, ("a.write",), ("x/1",)),)),),
+        bindings=(Binding("b", "r", agents=(odd, AGENT)),),
+    )
+    snapshot = compile_policy(policy, revision="rev_test", conditions=compile_condition)
+    request = Request(odd, Capability.DO, "a.write", "x/1")
+    decision = evaluate(
+        request, snapshot, Facts(AgentFacts(odd, "user:a", AgentStatus.ACTIVE)), NOW
+    )
+    assert decision.code == "invalid_request"
+    allowed = dataclasses.replace(request, agent=AGENT)
+    facts_of = Facts(AgentFacts(AGENT, "user:a", AgentStatus.ACTIVE))
+    assert evaluate(allowed, snapshot, facts_of, NOW).allowed

@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from charter.identity.names import AGENT_ID_PATTERN, HUMAN_ID_PATTERN
 from charter.policy.decision import Request
 
-__all__ = ["ATTRIBUTE_KEY", "FIELD", "RESOURCE_ID", "non_canonical"]
+__all__ = ["ATTRIBUTE_KEY", "FIELD", "RESOURCE_ID", "learn", "non_canonical"]
 
 _ACTION = re.compile(r"[a-z0-9_][a-z0-9_-]*(?:\.[a-z0-9_][a-z0-9_-]*)*")
 _SEGMENT = r"[A-Za-z0-9_.:@=+-]*[A-Za-z0-9_:@=+-]"
@@ -96,6 +96,21 @@ def _resource_problem(resource: str) -> str | None:
         )
     _remember(_canonical_resources, resource)
     return None
+
+
+def learn(agents: Iterable[str], actions: Iterable[str], resources: Iterable[str]) -> None:
+    """Check names a policy uses ahead of the requests that will carry them (the compiler
+    calls this): the canonical ones are remembered, so that the first request naming one
+    pays no regular expression. Names that are not canonical are simply not remembered."""
+    for agent in agents:
+        if type(agent) is str and agent not in _canonical_agents:
+            _agent_problem(agent)
+    for action in actions:
+        if type(action) is str and action not in _canonical_actions:
+            _action_problem(action)
+    for resource in resources:
+        if type(resource) is str and resource not in _canonical_resources:
+            _resource_problem(resource)
 
 
 def _fields_problem(fields: tuple[str, ...]) -> str | None:

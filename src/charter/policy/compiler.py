@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from charter.codes import DecisionCode
 from charter.errors import InvalidInput
+from charter.policy.canonical import learn
 from charter.policy.compiled import (
     CompiledBinding,
     CompiledGuardrail,
@@ -211,6 +212,18 @@ def compile_policy(policy: Policy, *, revision: str, conditions: ConditionCompil
         for capability, action in index.exact:
             if capability is not None:  # a permission always has a capability
                 exact_roles.setdefault((capability, action), []).append(name)
+    # The names requests will carry, checked for canonical form once, here.
+    permissions = [
+        permission
+        for index in roles.values()
+        for rules in (*index.exact.values(), *index.wildcard.values())
+        for permission in rules
+    ]
+    learn(
+        (*by_agent, *(agent.name for agent in policy.agents)),
+        {glob.pattern for p in permissions for glob in p.actions if glob.literal},
+        {glob.pattern for p in permissions for glob in p.resources if glob.literal},
+    )
     return Snapshot(
         revision=revision,
         roles=roles,
