@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from bench.workload import NOW as BENCH_NOW
 from bench.workload import build
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from charter.identity.agents import AgentStatus
@@ -43,7 +43,7 @@ from tests.test_policy_properties import (
     policies,
 )
 
-SETTINGS = settings(max_examples=300, deadline=None)
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Names as callers may send them: canonical ones, and spellings the check refuses.
 ODD_NAMES: tuple[Any, ...] = (
