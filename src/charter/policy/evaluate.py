@@ -92,7 +92,10 @@ class _RequestVariables(Variables):
     def build(self, name: str) -> Any:
         request, agent = self._request, self._agent
         if name == "context":
-            return dict(request.context)
+            # The caller's map as it is when it is a plain dict (conditions only read it):
+            # a copy per request would cost more than a native condition takes to run.
+            context = request.context
+            return context if type(context) is dict else dict(context)
         if name == "agent":
             return {
                 "id": agent.id,
