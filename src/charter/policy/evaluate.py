@@ -85,6 +85,15 @@ class _RequestVariables(Variables):
         self._advisories = advisories
         self.errors: list[str] = []
 
+    def get(self, name: str) -> Any:
+        # The context, the variable conditions read most, without the memo when it is a
+        # plain dict (``build`` would hand it out as it is anyway).
+        if name == "context":
+            context = self._request.context
+            if type(context) is dict:
+                return context
+        return Variables.get(self, name)
+
     def source(self, name: str) -> Any:
         # The caller's context as it is: a remembered outcome then needs no copy of it.
         return self._request.context if name == "context" else self.get(name)
