@@ -47,8 +47,22 @@ class Workload:
     """Requests aimed at the guardrails and at failing conditions (agreement checks)."""
 
 
-def build(agents: int, *, seed: int = 7, requests: int = 20_000) -> Workload:
-    """Generate the workload for ``agents`` agents."""
+def build(
+    agents: int,
+    *,
+    seed: int = 7,
+    requests: int = 20_000,
+    grant_share: float = 0.05,
+    fresh_context: bool = False,
+) -> Workload:
+    """Generate the workload for ``agents`` agents.
+
+    ``grant_share``: the share of agents holding a JIT grant. ``fresh_context``: every
+    request of every set carries a ``context.level`` drawn at random and never repeated
+    (from -1,000,000 to 1,000,000, so conditions hold or fail either way), instead of the
+    few small values the default workload repeats: no condition outcome is ever
+    remembered.
+    """
     rng = random.Random(seed)  # noqa: S311 - a reproducible workload, not a secret
     roles = []
     for number in range(200):
@@ -88,7 +102,7 @@ def build(agents: int, *, seed: int = 7, requests: int = 20_000) -> Workload:
     facts = {}
     for name in names:
         grants: tuple[Grant, ...] = ()
-        if rng.random() < 0.05:
+        if rng.random() < grant_share:
             grants = (
                 Grant(f"grant-{name}", f"role-{rng.randrange(200)}", NOW + timedelta(hours=1)),
             )
@@ -126,7 +140,22 @@ def build(agents: int, *, seed: int = 7, requests: int = 20_000) -> Workload:
         replace(allowed_request(True), context={"level": 3 + number})
         for number in range(3 * (requests // 4))
     ]
-    return Workload(policy, facts, mix, conditional, novel, _guarded(names, bound, rng))
+    guarded = _guarded(names, bound, rng)
+    if fresh_context:
+        sets = (mix, conditional, novel, guarded)
+        draw = random.Random(seed + 1)  # noqa: S311 - as above
+        levels = iter(draw.sample(range(-1_000_000, 1_000_000), sum(map(len, sets))))
+        mix, conditional, novel, guarded = (
+            [replace(request, context={"level": next(levels)}) for request in items]
+            for items in sets
+        )
+    return Workload(policy, facts, mix, conditional, novel, guarded)
+
+
+OUTSIDE_CHECK = {"agents": 10_000, "grant_share": 0.25, "fresh_context": True, "seed": 11}
+"""The shape of the independent check of embedded speed: 10,000 agents, 200 roles, about
+2,500 role permissions (a tenth with a condition) and about 2,500 JIT grants (a quarter
+of the agents), conditions meeting random context values never seen before."""
 
 
 def _guarded(names: list[str], bound: dict[str, list[Role]], rng: random.Random) -> list[Request]:

@@ -4,7 +4,7 @@ fields, and the default deny."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -688,3 +688,20 @@ def test_reasons_serialise_for_the_api() -> None:
         "effect": "deny",
         "message": "not in production",
     }
+
+
+@pytest.mark.parametrize("offset", [0, 2, -5])
+def test_the_engine_decides_at_the_same_instant_in_any_time_zone(offset: int) -> None:
+    expiring = binding(
+        "temp", "support-reader", "  agents: [support-bot]\n  expiresAt: 2026-07-01T00:00:00Z\n"
+    )
+    eng = engine(READER, expiring)
+    zone = timezone(timedelta(hours=offset))
+    before = (EXPIRES - timedelta(seconds=1)).astimezone(zone)
+    # The engine's own facts (the policy declares the agent), and the time as given.
+    assert eng.decide(read(), now=before).allowed
+    assert not eng.decide(read(), now=EXPIRES.astimezone(zone)).allowed
+    # A naive time is taken as UTC.
+    assert eng.decide(read(), now=(EXPIRES - timedelta(seconds=1)).replace(tzinfo=None)).allowed
+    assert not eng.decide(read(), now=EXPIRES.replace(tzinfo=None)).allowed
+    assert eng.decide(read(agent="not-declared"), now=before).code == "agent_unknown"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from charter.policy.globs import ACTION, RESOURCE, GlobError, GlobSyntax, any_of
@@ -155,3 +155,33 @@ def test_a_trailing_newline_is_part_of_the_value() -> None:
     assert glob.matches("vault/prod/password")
     assert not glob.matches("vault/prod/password\n")
     assert not any_of([glob])("vault/prod/password\n")
+
+
+_ODD_VALUES = st.text(alphabet="ab/.\nA", max_size=8)
+
+
+@settings(max_examples=500)
+@given(
+    st.sampled_from([ACTION, RESOURCE]),
+    st.lists(st.sampled_from(["a", "b", "ab"]), max_size=3),
+    st.sampled_from(["*", "**"]),
+    st.lists(st.sampled_from(["a", "b", "ab"]), max_size=2),
+    _ODD_VALUES,
+)
+@example(RESOURCE, ["a"], "**", [], "a//b")
+@example(RESOURCE, ["a"], "**", [], "a/b/")
+@example(RESOURCE, [], "**", [], "/a")
+@example(RESOURCE, [], "**", [], "")
+@example(RESOURCE, ["a"], "*", [], "a/")
+@example(ACTION, ["a"], "*", [], "a.b\n")
+def test_a_pattern_ending_in_its_only_wildcard_matches_as_its_regex_does(
+    syntax: GlobSyntax, head: list[str], last: str, literals: list[str], value: str
+) -> None:
+    # Such patterns are tested by string methods, not their regex: any string at all,
+    # separators doubled, leading or trailing, a newline, must get the regex's answer.
+    glob = syntax.compile(syntax.separator.join([*head, last]))
+    others = [syntax.compile(literal) for literal in literals]
+    expected = glob.matches(value) or value in literals
+    assert any_of([glob, *others])(value) is expected
+    spelled = value.replace("/", syntax.separator)
+    assert any_of([glob])(spelled) is glob.matches(spelled)

@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from charter.identity.names import AGENT_ID_PATTERN, HUMAN_ID_PATTERN
 from charter.policy.decision import Request
 
-__all__ = ["ATTRIBUTE_KEY", "FIELD", "RESOURCE_ID", "non_canonical"]
+__all__ = ["ATTRIBUTE_KEY", "FIELD", "RESOURCE_ID", "learn", "non_canonical"]
 
 _ACTION = re.compile(r"[a-z0-9_][a-z0-9_-]*(?:\.[a-z0-9_][a-z0-9_-]*)*")
 _SEGMENT = r"[A-Za-z0-9_.:@=+-]*[A-Za-z0-9_:@=+-]"
@@ -48,33 +48,81 @@ FIELD = re.compile(r"[a-z0-9_][a-z0-9_-]*(?:\.[a-z0-9_][a-z0-9_-]*)*")
 _AGENT = re.compile(AGENT_ID_PATTERN)
 _HUMAN = re.compile(HUMAN_ID_PATTERN)
 
-_MAX_REMEMBERED = 4096
+_MAX_REMEMBERED = 65_536
+"""Names remembered as canonical, per kind: past that, names are checked every time."""
+_canonical_agents: set[str] = set()
 _canonical_actions: set[str] = set()
-"""Actions already found canonical: an agent uses few, and each is checked once."""
+_canonical_resources: set[str] = set()
+_canonical_fields: set[str] = set()
+"""Names already found canonical (exact ``str`` only, so the check is a pure function of
+the text): a deployment uses a bounded set of agents, actions and resources, and each is
+checked by its regular expression once."""
+
+
+_LONGEST_REMEMBERED = 256
+"""Longer names are checked every time, so the sets stay small (a few MiB at most)."""
+
+
+def _remember(names: set[str], name: str) -> None:
+    if type(name) is str and len(name) <= _LONGEST_REMEMBERED and len(names) < _MAX_REMEMBERED:
+        names.add(name)
+
+
+def _agent_problem(agent: str) -> str | None:
+    if not isinstance(agent, str) or _AGENT.fullmatch(agent) is None:
+        return f"agent {agent!r} is not a canonical agent id"
+    _remember(_canonical_agents, agent)
+    return None
 
 
 def _action_problem(action: str) -> str | None:
     if not isinstance(action, str):
         return f"action {action!r} is not a string"
-    if action in _canonical_actions:
-        return None
     if _ACTION.fullmatch(action) is None:
         return (
             f"action {action!r} is not canonical: lowercase ASCII letters, digits, '_' "
             "and '-' in segments joined by single dots"
         )
-    if len(_canonical_actions) < _MAX_REMEMBERED:
-        _canonical_actions.add(action)
+    _remember(_canonical_actions, action)
     return None
+
+
+def _resource_problem(resource: str) -> str | None:
+    if not isinstance(resource, str) or RESOURCE_ID.fullmatch(resource) is None:
+        return (
+            f"resource {resource!r} is not canonical: ASCII letters, digits and "
+            "'_ . : @ = + -' in non-empty segments joined by single slashes, no '.' or '..' "
+            "segment, none ending in '.'"
+        )
+    _remember(_canonical_resources, resource)
+    return None
+
+
+def learn(agents: Iterable[str], actions: Iterable[str], resources: Iterable[str]) -> None:
+    """Check names a policy uses ahead of the requests that will carry them (the compiler
+    calls this): the canonical ones are remembered, so that the first request naming one
+    pays no regular expression. Names that are not canonical are simply not remembered."""
+    for agent in agents:
+        if type(agent) is str and agent not in _canonical_agents:
+            _agent_problem(agent)
+    for action in actions:
+        if type(action) is str and action not in _canonical_actions:
+            _action_problem(action)
+    for resource in resources:
+        if type(resource) is str and resource not in _canonical_resources:
+            _resource_problem(resource)
 
 
 def _fields_problem(fields: tuple[str, ...]) -> str | None:
     for name in fields:
+        if type(name) is str and name in _canonical_fields:
+            continue
         if not isinstance(name, str) or FIELD.fullmatch(name) is None:
             return (
                 f"field {name!r} is not canonical: lowercase ASCII letters, digits, '_' and "
                 "'-' in segments joined by single dots"
             )
+        _remember(_canonical_fields, name)
     return None
 
 
@@ -115,39 +163,70 @@ def _non_finite(value: Any) -> bool:
     return False
 
 
+def _flat_finite(values: Mapping[str, Any]) -> bool:
+    """True when ``values`` is a plain dict of strings, integers, booleans, None and finite
+    floats: the common context, settled without walking it (else ``_non_finite`` does)."""
+    if type(values) is not dict:
+        return False
+    for item in values.values():
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if kind is not float or not math.isfinite(item):
+            return False
+    return True
+
+
 def _numbers_problem(request: Request) -> str | None:
     for name, values in (
         ("context", request.context),
         ("resource attributes", request.resource_attributes),
     ):
-        if values and _non_finite(values):
+        if values and not _flat_finite(values) and _non_finite(values):
             return f"the {name} hold a number that is not finite (NaN or infinity)"
     return None
 
 
 def non_canonical(request: Request) -> str | None:
     """Why ``request`` is not in canonical form, or None when it is."""
-    if not isinstance(request.agent, str) or _AGENT.fullmatch(request.agent) is None:
-        return f"agent {request.agent!r} is not a canonical agent id"
-    problem = _action_problem(request.action)
-    if problem is not None:
-        return problem
-    if not isinstance(request.resource, str) or RESOURCE_ID.fullmatch(request.resource) is None:
-        return (
-            f"resource {request.resource!r} is not canonical: ASCII letters, digits and "
-            "'_ . : @ = + -' in non-empty segments joined by single slashes, no '.' or '..' "
-            "segment, none ending in '.'"
-        )
+    # The names matched on, first against those found canonical before (a set lookup
+    # each, for exact strings only: anything else takes the full check).
+    agent, action, resource = request.agent, request.action, request.resource
+    if type(agent) is not str or agent not in _canonical_agents:
+        problem = _agent_problem(agent)
+        if problem is not None:
+            return problem
+    if type(action) is not str or action not in _canonical_actions:
+        problem = _action_problem(action)
+        if problem is not None:
+            return problem
+    if type(resource) is not str or resource not in _canonical_resources:
+        problem = _resource_problem(resource)
+        if problem is not None:
+            return problem
     if request.fields:
         problem = _fields_problem(request.fields)
         if problem is not None:
             return problem
-    if request.resource_attributes:
-        problem = _attributes_problem(request.resource_attributes)
+    attributes, context = request.resource_attributes, request.context
+    if attributes:
+        problem = _attributes_problem(attributes)
         if problem is not None:
             return problem
-    if request.context:
-        problem = _on_behalf_of_problem(request.context)
-        if problem is not None:
-            return problem
-    return _numbers_problem(request)
+    if context:
+        if "on_behalf_of" in context:
+            problem = _on_behalf_of_problem(context)
+            if problem is not None:
+                return problem
+        if type(context) is not dict:
+            return _numbers_problem(request)
+        # `_flat_finite`, in line for the context every request carries.
+        for item in context.values():
+            kind = type(item)
+            if kind is str or kind is int or kind is bool or item is None:
+                continue
+            if kind is not float or not math.isfinite(item):
+                return _numbers_problem(request)
+    if attributes and not _flat_finite(attributes):
+        return _numbers_problem(request)
+    return None

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from charter.codes import DecisionCode
 from charter.errors import InvalidInput
+from charter.policy.canonical import learn
 from charter.policy.compiled import (
     CompiledBinding,
     CompiledGuardrail,
@@ -84,6 +85,11 @@ def _role_index(
                 policy_revision=revision,
             ),
             covers_resource=any_of(resources),
+            resource_names=(
+                frozenset(glob.pattern for glob in resources)
+                if all(glob.literal for glob in resources)
+                else None
+            ),
         )
         index.add((permission.capability,), compiled)
     return index
@@ -174,6 +180,10 @@ def _guardrail(
 def compile_policy(policy: Policy, *, revision: str, conditions: ConditionCompiler) -> Snapshot:
     """Index ``policy`` for evaluation. The policy must already be valid."""
     roles = {role.name: _role_index(role, conditions, revision) for role in policy.roles}
+    # Each role's name as one string object, shared by every binding of it and by the
+    # indexes keyed by it: a decision then finds its roles by identity, reading no
+    # string of its own per binding (with many agents, each would be a cache miss).
+    names = {name: name for name in roles}
     by_agent: dict[str, list[CompiledBinding]] = {}
     by_selector: list[tuple[frozenset[tuple[str, str]], CompiledBinding]] = []
     for binding in policy.bindings:
@@ -182,7 +192,7 @@ def compile_policy(policy: Policy, *, revision: str, conditions: ConditionCompil
             roles[binding.role],
             _activation(binding, revision),
             binding.expires_at,
-            binding.role,
+            names[binding.role],
         )
         for agent in binding.agents:
             if agent not in binding.exclude_agents:
@@ -202,6 +212,18 @@ def compile_policy(policy: Policy, *, revision: str, conditions: ConditionCompil
         for capability, action in index.exact:
             if capability is not None:  # a permission always has a capability
                 exact_roles.setdefault((capability, action), []).append(name)
+    # The names requests will carry, checked for canonical form once, here.
+    permissions = [
+        permission
+        for index in roles.values()
+        for rules in (*index.exact.values(), *index.wildcard.values())
+        for permission in rules
+    ]
+    learn(
+        (*by_agent, *(agent.name for agent in policy.agents)),
+        {glob.pattern for p in permissions for glob in p.actions if glob.literal},
+        {glob.pattern for p in permissions for glob in p.resources if glob.literal},
+    )
     return Snapshot(
         revision=revision,
         roles=roles,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from charter.clock import Clock, system_clock, to_utc
@@ -37,6 +37,10 @@ class PolicyInvalid(InvalidInput):
         more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
         super().__init__(f"the policy has {len(errors)} error(s): {summary}{more}")
         self.diagnostics = tuple(diagnostics)
+
+
+_NO_AGENT = Facts(agent=None)
+"""The facts of an agent the policy does not declare: unknown, so denied."""
 
 
 def revision_of(texts: Mapping[str, str]) -> str:
@@ -81,6 +85,8 @@ class Engine:
             )
             for agent in policy.agents
         }
+        # Facts are immutable: each declared agent's are built once, not per decision.
+        self._facts = {name: Facts(agent=agent) for name, agent in self._declared.items()}
 
     @classmethod
     def from_texts(
@@ -129,7 +135,8 @@ class Engine:
 
     def facts_for(self, agent: str) -> Facts:
         """The facts the engine assumes on its own: declared agents are active."""
-        return Facts(agent=self._declared.get(agent))
+        found = self._facts.get(agent)
+        return found if found is not None else _NO_AGENT
 
     def explain(
         self, request: Request, *, facts: Facts | None = None, now: datetime | None = None
@@ -145,9 +152,12 @@ class Engine:
         self, request: Request, *, facts: Facts | None = None, now: datetime | None = None
     ) -> Decision:
         """Decide ``request``; unknown agents, errors and gaps all deny."""
-        return evaluate(
-            request,
-            self.snapshot,
-            facts if facts is not None else self.facts_for(request.agent),
-            to_utc(now) if now is not None else self._clock(),
-        )
+        if facts is None:
+            facts = self._facts.get(request.agent, _NO_AGENT)
+        if now is None:
+            moment = self._clock()
+        elif now.tzinfo is UTC:
+            moment = now  # what `to_utc` would give, without building it again
+        else:
+            moment = to_utc(now)
+        return evaluate(request, self.snapshot, facts, moment)

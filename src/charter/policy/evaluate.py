@@ -78,10 +78,21 @@ class _RequestVariables(Variables):
         now: datetime,
         advisories: tuple[Advisory, ...] = (),
     ) -> None:
-        super().__init__()
+        # Variables.__init__'s two slots, set here: one call less per request that
+        # reaches a condition.
+        self._values = self._prepared = None
         self._request, self._agent, self._now = request, agent, now
         self._advisories = advisories
         self.errors: list[str] = []
+
+    def get(self, name: str) -> Any:
+        # The context, the variable conditions read most, without the memo when it is a
+        # plain dict (``build`` would hand it out as it is anyway).
+        if name == "context":
+            context = self._request.context
+            if type(context) is dict:
+                return context
+        return Variables.get(self, name)
 
     def source(self, name: str) -> Any:
         # The caller's context as it is: a remembered outcome then needs no copy of it.
@@ -90,7 +101,10 @@ class _RequestVariables(Variables):
     def build(self, name: str) -> Any:
         request, agent = self._request, self._agent
         if name == "context":
-            return dict(request.context)
+            # The caller's map as it is when it is a plain dict (conditions only read it):
+            # a copy per request would cost more than a native condition takes to run.
+            context = request.context
+            return context if type(context) is dict else dict(context)
         if name == "agent":
             return {
                 "id": agent.id,
@@ -231,19 +245,21 @@ def _invalid(problem: str, revision: str) -> Decision:
 
 def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) -> Decision:
     """Decide ``request`` against ``snapshot`` given ``facts`` at ``now``."""
-    # The hot path stays in this one function (local variables, no call per rule); what
-    # is rare or decides early (refusals, provenance, guardrails, eligible bindings and
-    # grants, fields) is in helpers reached only when needed.
+    # The hot path stays in this one function (local variables, no call per rule, no
+    # allocation until a second permission matches); what is rare or decides early
+    # (refusals, provenance, guardrails, eligible bindings and grants, fields) is in
+    # helpers reached only when needed.
     # 0. One spelling for every name matched on, and 1. the invariants: checked together,
     # and sorted out in order by a helper only when one fails.
     problem = non_canonical(request)
     agent = facts.agent
+    action = request.action
     if (
         problem is not None
         or agent is None
         or agent.id != request.agent
         or agent.status is not _ACTIVE
-        or request.action.startswith(GOVERNANCE_PREFIX)
+        or action.startswith(GOVERNANCE_PREFIX)
         or facts.leaked
     ):
         return _refusal(request, agent, facts.leaked, problem, snapshot.revision)
@@ -253,21 +269,20 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
         if traced.problem is not None:
             return _untraced(traced.problem, snapshot.revision)
         inferred = traced.advisories
-    capability, action, resource = request.capability, request.action, request.resource
-    key = (capability, action)
+    capability, resource = request.capability, request.resource
     # Most rules have no condition: the variables appear with the first one.
     variables: _RequestVariables | None = None
 
     # 2. Deny guardrails, and any guardrail's `require`.
-    rules = snapshot.actions.get(key) or snapshot.rules_for(capability, action)
+    rules = snapshot.actions.get((capability, action)) or snapshot.rules_for(capability, action)
     friction = None
-    if rules.deny or rules.friction:
+    if rules.guarded:
         stop, friction, variables = _guardrails(rules, request, agent, now, inferred)
         if stop is not None:
             return stop
 
-    # 3. Permissions: standing bindings here, the rest by a helper.
-    matched: list[tuple[CompiledPermission, str | None]] = []
+    # 3. Permissions: standing bindings here, the rest by a helper. The first permission
+    # that matches is kept alone; a list is made only if more match.
     by_role = rules.by_role
     if not snapshot.by_selector:
         standing = snapshot.standing_roles.get(agent.id, ())
@@ -275,40 +290,87 @@ def evaluate(request: Request, snapshot: Snapshot, facts: Facts, now: datetime) 
     else:
         standing, others = snapshot.split_for(agent.id, agent.labels)
     if facts.withdrawn:  # review outcomes in force: the one check the common path pays
-        standing, others, by_role = _withdraw(facts.withdrawn, snapshot, agent, by_role, key)
+        standing, others, by_role = _withdraw(
+            facts.withdrawn, snapshot, agent, by_role, (capability, action)
+        )
+    first: CompiledPermission | None = None
+    matched: list[tuple[CompiledPermission, str | None]] | None = None
     for role in standing:
         permissions = by_role.get(role)
         if permissions is None:
             continue
         for permission in permissions:
-            if not permission.covers_resource(resource):
-                continue
-            if permission.when is not None:
-                variables = variables or _RequestVariables(request, agent, now, inferred)
-                if not _holds(variables, permission.when, permission, "when", on_error=False):
+            names = permission.resource_names
+            if names is not None:
+                if resource not in names:
                     continue
-            matched.append((permission, None))
-    eligible: Decision | None = None  # the approval an eligible binding asks for
-    grant_used = False
-    if others or facts.grants:
-        eligible, grant_used, variables = _temporary(
-            others, facts.grants, by_role, matched, variables, request, agent, now, inferred
-        )
+            elif not permission.covers_resource(resource):
+                continue
+            when = permission.when
+            if when is not None:
+                if variables is None:
+                    variables = _RequestVariables(request, agent, now, inferred)
+                # `_holds`, in line: nothing but the condition's own call on this path.
+                try:
+                    if not when.holds(variables):
+                        continue
+                except ConditionError as error:
+                    variables.errors.append(f"{permission.label}.when: {error}")
+                    continue
+            if first is None:
+                first = permission
+            elif matched is None:
+                matched = [(first, None), (permission, None)]
+            else:
+                matched.append((permission, None))
+    grants = facts.grants
     approved = facts.approval_id is not None
-    if not matched and not approved:
-        if eligible is None and facts.withdrawn:
-            return _revoked(
-                facts.withdrawn, snapshot, rules, variables, request, agent, now, inferred
-            )
-        return _answer(eligible or snapshot.no_permission, variables)
-
-    # 4. Friction guardrails, unless an approval or a grant already satisfies them.
-    if friction is not None and not (approved or grant_used):
-        return _answer(friction.outcome, variables)
-
-    # 5. Fields, and 6. allow.
-    if not request.fields and not approved and len(matched) == 1 and matched[0][1] is None:
-        return _answer(matched[0][0].allow, variables)  # the common case: built once
+    temporary = bool(others)
+    if grants and not temporary:
+        # A grant counts only if its role has a permission for this action.
+        for grant in grants:
+            if grant.role in by_role:
+                temporary = True
+                break
+    if not temporary:
+        if first is None:
+            if approved:
+                matched = []
+            elif facts.withdrawn:
+                return _revoked(
+                    facts.withdrawn, snapshot, rules, variables, request, agent, now, inferred
+                )
+            else:
+                return _answer(snapshot.no_permission, variables)
+        # 4. Friction guardrails, unless an approval already satisfies them.
+        if friction is not None and not approved:
+            return _answer(friction.outcome, variables)
+        # 5. Fields, and 6. allow: the common case is an answer built once.
+        if first is not None and matched is None and not approved and not request.fields:
+            if variables is None or not variables.errors:
+                return first.allow
+            return _with_errors(first.allow, variables.errors)
+        eligible: Decision | None = None
+        grant_used = False
+    else:
+        if matched is None:
+            matched = [] if first is None else [(first, None)]
+        eligible, grant_used, variables = _temporary(
+            others, grants, by_role, matched, variables, request, agent, now, inferred
+        )
+        if not matched and not approved:
+            if eligible is None and facts.withdrawn:
+                return _revoked(
+                    facts.withdrawn, snapshot, rules, variables, request, agent, now, inferred
+                )
+            return _answer(eligible or snapshot.no_permission, variables)
+        # 4. Friction guardrails, unless an approval or a grant already satisfies them.
+        if friction is not None and not (approved or grant_used):
+            return _answer(friction.outcome, variables)
+        if not request.fields and not approved and len(matched) == 1 and matched[0][1] is None:
+            return _answer(matched[0][0].allow, variables)
+    if matched is None:
+        matched = [(first, None)] if first is not None else []
     errors = variables.errors if variables is not None else []
     return _allow(request, matched, facts.approval_id, eligible, snapshot.revision, errors)
 
@@ -367,9 +429,11 @@ def _revoked(
         permissions = rules.by_role.get(binding.role)
         if not permissions:
             continue
-        variables = variables or _RequestVariables(request, agent, now, inferred)
-        if _covering(permissions, request.resource, variables):
-            return _with_errors(outcome.decision, variables.errors)
+        covering, variables = _covering(
+            permissions, request.resource, variables, request, agent, now, inferred
+        )
+        if covering:
+            return _answer(outcome.decision, variables)
     return _answer(snapshot.no_permission, variables)
 
 
@@ -457,8 +521,9 @@ def _temporary(
             continue
         if binding.expires_at is not None and now >= binding.expires_at:
             continue
-        variables = variables or _RequestVariables(request, agent, now, inferred)
-        covering = _covering(permissions, resource, variables)
+        covering, variables = _covering(
+            permissions, resource, variables, request, agent, now, inferred
+        )
         if covering and binding.activation is None:
             matched.extend((permission, None) for permission in covering)
         elif covering:
@@ -468,26 +533,36 @@ def _temporary(
         permissions = by_role.get(grant.role)
         if permissions is None or now >= grant.expires_at:
             continue
-        variables = variables or _RequestVariables(request, agent, now, inferred)
-        covering = _covering(permissions, resource, variables)
+        covering, variables = _covering(
+            permissions, resource, variables, request, agent, now, inferred
+        )
         matched.extend((permission, grant.id) for permission in covering)
         grant_used = grant_used or bool(covering)
     return eligible, grant_used, variables
 
 
 def _covering(
-    permissions: tuple[CompiledPermission, ...], resource: str, variables: _RequestVariables
-) -> list[CompiledPermission]:
-    """The permissions that cover ``resource`` and whose condition holds."""
-    return [
-        permission
-        for permission in permissions
-        if permission.covers_resource(resource)
-        and (
-            permission.when is None
-            or _holds(variables, permission.when, permission, "when", on_error=False)
-        )
-    ]
+    permissions: tuple[CompiledPermission, ...],
+    resource: str,
+    variables: _RequestVariables | None,
+    request: Request,
+    agent: AgentFacts,
+    now: datetime,
+    inferred: tuple[Advisory, ...],
+) -> tuple[list[CompiledPermission], _RequestVariables | None]:
+    """The permissions that cover ``resource`` and whose condition holds, and the
+    variables (made only if a condition is reached)."""
+    found = []
+    for permission in permissions:
+        if not permission.covers_resource(resource):
+            continue
+        if permission.when is not None:
+            if variables is None:
+                variables = _RequestVariables(request, agent, now, inferred)
+            if not _holds(variables, permission.when, permission, "when", on_error=False):
+                continue
+        found.append(permission)
+    return found, variables
 
 
 def _allow(
