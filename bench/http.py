@@ -6,11 +6,13 @@ For each backend, SQLite in fresh temporary data dirs and PostgreSQL in fresh da
 postgresql+psycopg://postgres@127.0.0.1:5432/postgres, and dropped afterwards; the
 section says so when it is unreachable), it:
 
-1. initialises three stores with `charter init --demo --policy examples/policies`;
+1. initialises three stores (one more per `--workers` count) with `charter init --demo
+   --policy examples/policies`;
 2. starts `python -m bench.http_server` on each (`charter serve`'s stack plus bench-only
    routes; one with group commit as the product wires it, one with one transaction per
-   decision, one without access reviews' usage and outcomes) as subprocesses on
-   loopback ports, and issues `support-bot` a token through the API;
+   decision, one without access reviews' usage and outcomes, and one with `--workers N`
+   processes for each count asked, 2 by default) as subprocesses on loopback ports, and
+   issues `support-bot` a token through the API;
 3. from this process (never a server's) drives HTTP/1.1 keep-alive connections written
    on raw asyncio streams: closed loop (N connections, each sending its next request as
    soon as the last is answered) against the empty routes, `GET /v1/whoami` and
@@ -778,8 +780,8 @@ def report(measured: list[Measured], plan: Plan, skipped: list[str], command: st
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC at commit `{_commit()}` on "
         f"{cpu_name()}, {os.cpu_count()} cores ({platform.system()} {platform.machine()}, "
         f"Python {platform.python_version()}), with `{command}`. Each server is one process "
-        "on `charter serve`'s stack (uvicorn with its defaults as installed: h11, the "
-        "asyncio loop; FastAPI; the same app and middleware) started through "
+        "on `charter serve`'s stack (uvicorn on uvloop and httptools; FastAPI; the same "
+        "app and middleware) started through "
         "`bench/http_server.py`, which adds only bench routes: `POST /bench/empty` (async, "
         "no token, no body read), `POST /bench/empty-sync` (the same as a plain function, "
         "so FastAPI runs it on its thread pool) and `GET /bench/commits`. Per backend, three "
@@ -788,7 +790,9 @@ def report(measured: list[Measured], plan: Plan, skipped: list[str], command: st
         "one with `--no-group-commit`, one transaction per decision as before, and one "
         "with `--no-reviews`, group commit without what access reviews add to a decision "
         "(usage noted, review outcomes applied), which also runs the first server's other "
-        "rows, unreported, so that both meet each decision row in the same state. The load "
+        "rows, unreported, so that both meet each decision row in the same state; then, for "
+        "each `--workers` count, one more server started with `--workers N` (N processes on "
+        "one store, as `charter serve --workers N`), measured on decisions only. The load "
         "generator (raw asyncio HTTP/1.1 keep-alive connections, `bench/http.py`) is a "
         "separate process sharing the machine's cores with the server and, for PostgreSQL, "
         "with the database server. Every decision is answered after its audit record is "
@@ -803,7 +807,7 @@ def report(measured: list[Measured], plan: Plan, skipped: list[str], command: st
         "counts requests still without an answer 5 s after the last fell due, summed over "
         "the runs. Errors are "
         "answers other than 200 or decisions other than the policy's. Server CPU is the "
-        "server process's user+system time over the run's wall time (100% = one core); "
+        "server's processes' user+system time over the run's wall time (100% = one core); "
         "*decisions per commit* is the group committer's mean batch over the run. "
         "The machine is a shared, noisy virtual one: runs minutes apart differ by a quarter "
         "or more, so compare rows within one run.\n",
