@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from charter.approvals.model import Approval
 from charter.audit.records import AuditEntry
@@ -224,7 +224,7 @@ class DecisionService:
             # no decision is recorded after the revocation of the token that asked for it.
             unit.audit.head(lock=True)
             # Refusals are returned, not raised: raising would undo the batch it shares.
-            checked = self._tokens.check(unit, token, now)
+            checked = self._tokens.check(self._reads.of(unit).view, token, now)
             if checked.principal is None:
                 return checked, [], None
             try:
@@ -476,9 +476,10 @@ class _Reads(threading.local):
     """What the works of one transaction read alike, read once for all of them.
 
     A group commit runs many decisions in one transaction, and none of them changes the
-    policy state, an agent's record or the leaked-secret registry, so each is read once a
-    transaction (the one the calling thread is in: the committer runs a batch's works on
-    one thread, one after another; a batch run again after a failure is a new unit).
+    policy state, a token, an agent's or a human's record or the leaked-secret registry,
+    so each is read once a transaction (the one the calling thread is in: the committer
+    runs a batch's works on one thread, one after another; a batch run again after a
+    failure is a new unit).
     """
 
     batch: _BatchReads | None = None
@@ -491,18 +492,22 @@ class _Reads(threading.local):
 
 
 class _BatchReads:
-    __slots__ = ("_agents", "_leaks", "state", "unit")
+    __slots__ = ("_leaks", "_rows", "state", "unit")
 
     def __init__(self, unit: UnitOfWork) -> None:
         self.unit = unit
         self.state = unit.policies.state()
-        self._agents: dict[str, Agent | None] = {}
+        self._rows: dict[tuple[str, str], Any] = {}
         self._leaks: dict[int, LeakSet | None] = {}
 
+    def _row(self, kind: str, key: str) -> Any:
+        if (kind, key) not in self._rows:
+            self._rows[kind, key] = getattr(self.unit, kind).get(key)
+        return self._rows[kind, key]
+
     def agent(self, agent_id: str) -> Agent | None:
-        if agent_id not in self._agents:
-            self._agents[agent_id] = self.unit.agents.get(agent_id)
-        return self._agents[agent_id]
+        found: Agent | None = self._row("agents", agent_id)
+        return found
 
     def current_leaks(self, secrets: LeakService, seen: LeakSet) -> LeakSet | None:
         # ``LeakService.current`` compares the registry's size with the view's: the same
@@ -510,6 +515,35 @@ class _BatchReads:
         if seen.count not in self._leaks:
             self._leaks[seen.count] = secrets.current(self.unit, seen)
         return self._leaks[seen.count]
+
+    @property
+    def view(self) -> UnitOfWork:
+        """The unit for ``TokenService.check``, which reads only credentials, agents and
+        humans by id: each read once a transaction."""
+        return cast(UnitOfWork, _TokenView(self))
+
+
+class _RowsOnce:
+    """One repository's ``get``, through the transaction's reads."""
+
+    __slots__ = ("_kind", "_reads")
+
+    def __init__(self, reads: _BatchReads, kind: str) -> None:
+        self._reads, self._kind = reads, kind
+
+    def get(self, key: str) -> Any:
+        return self._reads._row(self._kind, key)
+
+
+class _TokenView:
+    """What ``TokenService.check`` reads of a unit of work."""
+
+    __slots__ = ("agents", "credentials", "humans")
+
+    def __init__(self, reads: _BatchReads) -> None:
+        self.agents = _RowsOnce(reads, "agents")
+        self.credentials = _RowsOnce(reads, "credentials")
+        self.humans = _RowsOnce(reads, "humans")
 
 
 _Outcome = tuple[Checked, list[Decided], CharterError | None]
