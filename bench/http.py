@@ -6,11 +6,13 @@ For each backend, SQLite in fresh temporary data dirs and PostgreSQL in fresh da
 postgresql+psycopg://postgres@127.0.0.1:5432/postgres, and dropped afterwards; the
 section says so when it is unreachable), it:
 
-1. initialises three stores with `charter init --demo --policy examples/policies`;
+1. initialises three stores (one more per `--workers` count) with `charter init --demo
+   --policy examples/policies`;
 2. starts `python -m bench.http_server` on each (`charter serve`'s stack plus bench-only
    routes; one with group commit as the product wires it, one with one transaction per
-   decision, one without access reviews' usage and outcomes) as subprocesses on
-   loopback ports, and issues `support-bot` a token through the API;
+   decision, one without access reviews' usage and outcomes, and one with `--workers N`
+   processes for each count asked, 2 by default) as subprocesses on loopback ports, and
+   issues `support-bot` a token through the API;
 3. from this process (never a server's) drives HTTP/1.1 keep-alive connections written
    on raw asyncio streams: closed loop (N connections, each sending its next request as
    soon as the last is answered) against the empty routes, `GET /v1/whoami` and
@@ -211,17 +213,35 @@ def check(run: Run, call: Call, status: int, body: bytes) -> bool:
 
 
 def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User+system CPU of ``pid`` and of its child processes still running (the worker
+    processes of a server started with ``--workers``)."""
+    ticks = 0
+    for one in (pid, *_children(pid)):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _commits(url: str) -> tuple[int, int]:
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def _commits(url: str | None) -> tuple[int, int]:
+    if url is None:
+        return 0, 0  # several workers: each counts its own commits
     counts = httpx.get(f"{url}/bench/commits").json()
     return counts["transactions"], counts["works"]
 
 
 @contextlib.contextmanager
-def _measured(run: Run, server_pid: int, url: str) -> Iterator[None]:
+def _measured(run: Run, server_pid: int, url: str | None) -> Iterator[None]:
     transactions, works = _commits(url)
     server, client = _cpu_seconds(server_pid), time.process_time()
     try:
@@ -333,11 +353,17 @@ class Server:
     port: int
     admin_token: str
     agent_token: str = ""
+    workers: int = 1
 
     @property
     def url(self) -> str:
         """Its base URL."""
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def counted(self) -> str | None:
+        """Its base URL if one process counts all its commits, else None."""
+        return self.url if self.workers == 1 else None
 
 
 def _init(data_dir: Path, env: dict[str, str]) -> str:
@@ -385,7 +411,8 @@ def serving(
             stdout=output,
             stderr=output,
         )
-    server = Server(process, port, admin)
+    workers = int(options[options.index("--workers") + 1]) if "--workers" in options else 1
+    server = Server(process, port, admin, workers=workers)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -476,6 +503,8 @@ class Plan:
     rates: tuple[int, ...]
     fractions: tuple[float, ...]
     open_connections: int
+    workers: tuple[int, ...] = ()
+    """Worker process counts (over 1) measured beside the single-process server."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -497,6 +526,14 @@ VARIANTS = (
 )
 
 
+def variants(plan: Plan) -> tuple[Variant, ...]:
+    """``VARIANTS``, then one server with each of the plan's worker counts."""
+    return VARIANTS + tuple(
+        Variant(f"group commit, {count} workers", ("--workers", str(count)), everything=False)
+        for count in plan.workers
+    )
+
+
 @dataclass(slots=True)
 class Measured:
     """Every run for one backend, by row."""
@@ -510,7 +547,7 @@ class Measured:
 
 def _closed(server: Server, calls: Sequence[Call], connections: int, seconds: float) -> Run:
     run = Run("")
-    with _measured(run, server.process.pid, server.url):
+    with _measured(run, server.process.pid, server.counted):
         asyncio.run(
             closed_loop(server.port, calls, connections=connections, seconds=seconds, run=run)
         )
@@ -523,7 +560,7 @@ def measure(backend: str, stores: Sequence[dict[str, str]], plan: Plan, scratch:
     result = Measured(backend)
     with contextlib.ExitStack() as stack:
         servers = []
-        for number, (variant, env) in enumerate(zip(VARIANTS, stores, strict=True)):
+        for number, (variant, env) in enumerate(zip(variants(plan), stores, strict=True)):
             data_dir = scratch / f"{backend}-{number}"
             log = scratch / f"{backend}-{number}-server.log"
             server = stack.enter_context(serving(data_dir, env, log, variant.options))
@@ -556,7 +593,7 @@ def measure(backend: str, stores: Sequence[dict[str, str]], plan: Plan, scratch:
                         _progress(backend, f"{variant.name[:5]} closed {connections}", label, run)
                 for rate in rates:
                     run = Run("")
-                    with _measured(run, server.process.pid, server.url):
+                    with _measured(run, server.process.pid, server.counted):
                         asyncio.run(
                             open_loop(
                                 server.port,
@@ -678,6 +715,7 @@ def _section(measured: Measured, plan: Plan) -> list[str]:
         )
     busiest = max(plan.connections)
     group, alone, bare = (variant.name for variant in VARIANTS)
+    several = [variant.name for variant in variants(plan)[len(VARIANTS) :]]
     labels = list(dict.fromkeys(label for label, _, _ in measured.closed))
     empty, empty_sync, whoami = (rates[label, group, busiest] for label in labels[:3])
     decisions = rates[DECIDE, group, busiest]
@@ -690,6 +728,14 @@ def _section(measured: Measured, plan: Plan) -> list[str]:
         f"to {decisions:,.0f}/s ({decisions / before:.2f}x).\n"
     )
     lines.append(_review_cost(measured, rates, group, bare))
+    for name in several:
+        alongside = rates[DECIDE, name, busiest]
+        lines.append(
+            f"With {name.rsplit(', ', 1)[1]} (`--workers`), decisions at {busiest} connections "
+            f"run at {alongside:,.0f}/s against {decisions:,.0f}/s with one process "
+            f"({alongside / decisions:.2f}x); its *decisions per commit* is not counted "
+            "(each worker has its own committer).\n"
+        )
     lines.append(
         f"Open loop at fixed rates: {', '.join(f'{rate:,}' for rate in plan.rates)}/s and "
         f"{', '.join(f'{share:.0%}' for share in plan.fractions)} of the "
@@ -734,8 +780,8 @@ def report(measured: list[Measured], plan: Plan, skipped: list[str], command: st
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC at commit `{_commit()}` on "
         f"{cpu_name()}, {os.cpu_count()} cores ({platform.system()} {platform.machine()}, "
         f"Python {platform.python_version()}), with `{command}`. Each server is one process "
-        "on `charter serve`'s stack (uvicorn with its defaults as installed: h11, the "
-        "asyncio loop; FastAPI; the same app and middleware) started through "
+        "on `charter serve`'s stack (uvicorn on uvloop and httptools; FastAPI; the same "
+        "app and middleware) started through "
         "`bench/http_server.py`, which adds only bench routes: `POST /bench/empty` (async, "
         "no token, no body read), `POST /bench/empty-sync` (the same as a plain function, "
         "so FastAPI runs it on its thread pool) and `GET /bench/commits`. Per backend, three "
@@ -744,7 +790,9 @@ def report(measured: list[Measured], plan: Plan, skipped: list[str], command: st
         "one with `--no-group-commit`, one transaction per decision as before, and one "
         "with `--no-reviews`, group commit without what access reviews add to a decision "
         "(usage noted, review outcomes applied), which also runs the first server's other "
-        "rows, unreported, so that both meet each decision row in the same state. The load "
+        "rows, unreported, so that both meet each decision row in the same state; then, for "
+        "each `--workers` count, one more server started with `--workers N` (N processes on "
+        "one store, as `charter serve --workers N`), measured on decisions only. The load "
         "generator (raw asyncio HTTP/1.1 keep-alive connections, `bench/http.py`) is a "
         "separate process sharing the machine's cores with the server and, for PostgreSQL, "
         "with the database server. Every decision is answered after its audit record is "
@@ -759,7 +807,7 @@ def report(measured: list[Measured], plan: Plan, skipped: list[str], command: st
         "counts requests still without an answer 5 s after the last fell due, summed over "
         "the runs. Errors are "
         "answers other than 200 or decisions other than the policy's. Server CPU is the "
-        "server process's user+system time over the run's wall time (100% = one core); "
+        "server's processes' user+system time over the run's wall time (100% = one core); "
         "*decisions per commit* is the group committer's mean batch over the run. "
         "The machine is a shared, noisy virtual one: runs minutes apart differ by a quarter "
         "or more, so compare rows within one run.\n",
@@ -788,6 +836,13 @@ def main() -> None:
         help="open-loop rates as shares of the calibrated closed-loop throughput",
     )
     parser.add_argument("--open-connections", type=int, default=64)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="*",
+        default=[2],
+        help="worker process counts to measure beside one process (none: only one)",
+    )
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
@@ -798,18 +853,22 @@ def main() -> None:
         tuple(args.rates),
         tuple(args.fractions),
         args.open_connections,
+        tuple(count for count in args.workers if count > 1),
     )
     env = {key: value for key, value in os.environ.items() if not key.startswith("CHARTER_")}
     measured: list[Measured] = []
     skipped: list[str] = []
     with tempfile.TemporaryDirectory(prefix="charter-bench-http-") as scratch:
         if "sqlite" in args.backends:
-            measured.append(measure("SQLite", [env] * len(VARIANTS), plan, Path(scratch)))
+            count = len(variants(plan))
+            measured.append(measure("SQLite", [env] * count, plan, Path(scratch)))
         if "postgresql" in args.backends:
             base = os.environ.get("CHARTER_BENCH_POSTGRES_URL", DEFAULT_POSTGRES)
             try:
                 with contextlib.ExitStack() as databases:
-                    urls = [databases.enter_context(postgres_database(base)) for _ in VARIANTS]
+                    urls = [
+                        databases.enter_context(postgres_database(base)) for _ in variants(plan)
+                    ]
                     stores = [{**env, "CHARTER_DATABASE_URL": url} for url in urls]
                     measured.append(measure("PostgreSQL", stores, plan, Path(scratch)))
             except sa.exc.OperationalError as error:

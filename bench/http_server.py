@@ -12,7 +12,9 @@ are left as they are; `GET /v1/whoami` (token checked, nothing else) is the
 authenticated baseline. `--no-group-commit` gives decisions one transaction each, as
 before service/commits.py; `--no-reviews` leaves out what access reviews add to every
 decision (noting the permissions it used, applying review outcomes in force), to measure
-what they cost.
+what they cost. `--workers N` serves with N processes, as `charter serve --workers N`
+does: each builds the same app (with the bench routes) from the environment through
+`app_from_environment`; `GET /bench/commits` then counts the one worker that answers it.
 """
 
 from __future__ import annotations
@@ -93,6 +95,20 @@ def build(settings: Settings, *, group_commit: bool = True, reviews: bool = True
     return application
 
 
+_OPTIONS = "CHARTER_BENCH_SERVER_OPTIONS"
+FACTORY = "bench.http_server:app_from_environment"
+
+
+def app_from_environment() -> FastAPI:
+    """What each worker process serves with ``--workers``: ``build`` over the settings and
+    options ``main`` left in the environment."""
+    group_commit, reviews = os.environ[_OPTIONS].split(",")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return build(
+        Settings.from_env(os.environ), group_commit=group_commit == "1", reviews=reviews == "1"
+    )
+
+
 def main() -> None:
     """Parse the command line and serve until stopped."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -100,9 +116,16 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--no-group-commit", action="store_true")
     parser.add_argument("--no-reviews", action="store_true")
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     settings = Settings.from_env(os.environ, data_dir=args.data_dir, port=args.port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.workers > 1:
+        os.environ["CHARTER_DATA_DIR"] = str(args.data_dir.resolve())
+        os.environ["CHARTER_PORT"] = str(args.port)
+        os.environ[_OPTIONS] = f"{int(not args.no_group_commit)},{int(not args.no_reviews)}"
+        serve(FACTORY, settings, workers=args.workers)
+        return
     serve(
         build(settings, group_commit=not args.no_group_commit, reviews=not args.no_reviews),
         settings,

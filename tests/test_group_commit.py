@@ -7,6 +7,7 @@ Every wait is bounded (``tests.waiting``): a lost wake-up fails the test, never 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -272,4 +273,80 @@ def test_concurrent_decisions_are_each_recorded_once(store: SqlStore, services: 
     records = [record for record in _records(store)[before:] if record.type == "decision"]
     assert sorted(record.subject or "" for record in records) == sorted(decided)
     assert len(set(decided)) == THREADS * PER_THREAD
+    assert services.audit.verify_store().ok
+
+
+# -- callers on an event loop ----------------------------------------------------------
+
+
+def test_async_callers_share_transactions_and_each_get_their_own_result(
+    store: SqlStore, services: Services
+) -> None:
+    committer = GroupCommitter(store)
+    total = THREADS * PER_THREAD
+
+    async def everyone() -> list[int]:
+        return await asyncio.gather(*(committer.run_async(_append(f"a{n}")) for n in range(total)))
+
+    results = asyncio.run(everyone())
+    records = _records(store)
+    # Each caller got the sequence number its own record was committed under.
+    assert {record.subject: record.seq for record in records} == {
+        f"a{n}": seq for n, seq in enumerate(results)
+    }
+    assert sorted(results) == list(range(total))
+    # Queued while the writer thread wrote: fewer transactions than works.
+    assert committer.committed == total
+    assert committer.transactions < total
+    assert services.audit.verify_store().ok
+
+
+def test_an_async_work_that_raises_gets_its_error_and_the_others_commit(
+    store: SqlStore, services: Services
+) -> None:
+    committer = GroupCommitter(store)
+
+    def refused(unit: UnitOfWork) -> int:
+        unit.audit.append(_entry("refused"))
+        raise Conflict("no", code="conflict")
+
+    async def everyone() -> list[int | BaseException]:
+        works = [_append("before"), refused, _append("after")]
+        return await asyncio.gather(
+            *(committer.run_async(work) for work in works), return_exceptions=True
+        )
+
+    before, error, after = asyncio.run(everyone())
+    assert isinstance(error, Conflict)
+    assert (before, after) == (0, 1)
+    assert [record.subject for record in _records(store)] == ["before", "after"]
+    assert services.audit.verify_store().ok
+
+
+def test_threads_and_async_callers_take_turns_on_one_committer(
+    store: SqlStore, services: Services
+) -> None:
+    committer = GroupCommitter(store)
+    start = barrier(THREADS + 1)
+    threaded: dict[str, int] = {}
+
+    def submit(thread: int) -> None:
+        start.wait()
+        for index in range(PER_THREAD):
+            subject = f"t{thread}-{index}"
+            threaded[subject] = committer.run(_append(subject))
+
+    async def on_the_loop() -> dict[str, int]:
+        await asyncio.to_thread(start.wait)
+        subjects = [f"loop-{index}" for index in range(PER_THREAD * 2)]
+        seqs = await asyncio.gather(*(committer.run_async(_append(one)) for one in subjects))
+        return dict(zip(subjects, seqs, strict=True))
+
+    threads = [spawn(submit, n) for n in range(THREADS)]
+    looped = asyncio.run(on_the_loop())
+    join_all(threads)
+    records = _records(store)
+    total = THREADS * PER_THREAD + PER_THREAD * 2
+    assert [record.seq for record in records] == list(range(total))
+    assert {record.subject: record.seq for record in records} == threaded | looped
     assert services.audit.verify_store().ok

@@ -263,6 +263,16 @@ def serve(
             "one log; see docs/scaling.md).",
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            envvar="CHARTER_WORKERS",
+            min=1,
+            max=64,
+            help="Server processes sharing the port and the store, each with its own "
+            "connections, group commit and background loops.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the Charter server."""
     from charter.server.app import create_app, serve
@@ -287,6 +297,9 @@ def serve(
     with handled():
         store = _open_retrying(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if workers > 1:
+        _serve_workers(settings, store, workers, config)
+        return
     services = Services.build(store, settings=settings, signing_key=key)
     services.audit.find_keys_with(key_finder(settings.signing_key, key))
     application = create_app(services, settings)
@@ -300,6 +313,36 @@ def serve(
         serve(application, settings)
     finally:
         store.close()
+
+
+def _serve_workers(settings: Settings, store: SqlStore, workers: int, config: Path | None) -> None:
+    """Serve with ``workers`` processes, each building its own app from the environment
+    (charter.server.workers): the store is reachable (it was just opened), so say so and
+    hand over."""
+    from charter.server.app import serve
+    from charter.server.workers import FACTORY
+
+    backend = store.backend
+    store.close()
+    # What the command line said, for the workers to read as the environment.
+    os.environ["CHARTER_DATA_DIR"] = str(settings.data_dir.resolve())
+    os.environ["CHARTER_DATABASE_URL"] = settings.store_url
+    os.environ["CHARTER_SIGNING_KEY"] = str(settings.signing_key.resolve())
+    os.environ["CHARTER_HOST"] = settings.host
+    os.environ["CHARTER_PORT"] = str(settings.port)
+    if config is not None:
+        os.environ["CHARTER_CONFIG"] = str(config.resolve())
+    if settings.audit_shard:
+        # Every worker appends to this server's shard, taking turns on it as one server.
+        os.environ["CHARTER_AUDIT_SHARD"] = settings.audit_shard
+    scheme = "https" if settings.ssl_certfile else "http"
+    err.print(
+        f"Charter {__version__} serving on {scheme}://{settings.host}:{settings.port} with "
+        f"{workers} worker processes (store: {backend}); web console: "
+        f"{scheme}://{settings.host}:{settings.port}/ui",
+        markup=False,
+    )
+    serve(FACTORY, settings, workers=workers)
 
 
 def _refuse_a_busy_port(host: str, port: int) -> None:

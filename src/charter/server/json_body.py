@@ -10,14 +10,26 @@ JSON at all are left to the routes (``400 malformed_json``).
 from __future__ import annotations
 
 import json
+import math
+from typing import Any
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from charter.codes import ErrorCode
 from charter.errors import InvalidInput
-from charter.jsonbounds import loads
+from charter.jsonbounds import MAX_INTEGER, MIN_INTEGER, loads
 
-__all__ = ["FiniteJson", "json_problem"]
+__all__ = ["PARSED", "FiniteJson", "json_problem", "parsed_body"]
+
+PARSED = "charter.json_body"
+"""Where ``FiniteJson`` leaves the body it parsed in the request's scope, for a route
+that would otherwise parse it again (``parsed_body``)."""
+
+_DEEPEST = 64
+"""Bodies nested deeper than this are checked the slow way, as before."""
+
+_LARGE = float(2**63)
 
 
 def json_problem(body: bytes) -> str | None:
@@ -29,6 +41,35 @@ def json_problem(body: bytes) -> str | None:
     except ValueError:
         return None  # not JSON: the route answers for it
     return None
+
+
+def parsed_body(scope: Scope) -> Any:
+    """The body ``FiniteJson`` parsed for this request (``None`` if it did not, or the
+    body was not one it could read quickly: parse it yourself then)."""
+    return scope.get(PARSED)
+
+
+def _quickly(body: bytes) -> Any:
+    """``body`` parsed by orjson, when it is JSON ``loads`` reads the same and accepts;
+    ``None`` (also for the JSON ``null``) when it should be checked the slow way."""
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None  # not JSON, or JSON orjson refuses (NaN, lone surrogates, ...)
+    return value if _within_bounds(value, 0) else None
+
+
+def _within_bounds(node: Any, depth: int) -> bool:
+    if isinstance(node, dict):
+        return depth < _DEEPEST and all(_within_bounds(item, depth + 1) for item in node.values())
+    if isinstance(node, list):
+        return depth < _DEEPEST and all(_within_bounds(item, depth + 1) for item in node)
+    if isinstance(node, float):
+        # orjson reads an integer beyond 64 bits as a float: large ones go the slow way.
+        return math.isfinite(node) and -_LARGE < node < _LARGE
+    if isinstance(node, int):
+        return MIN_INTEGER <= node <= MAX_INTEGER
+    return True
 
 
 class FiniteJson:
@@ -54,10 +95,16 @@ class FiniteJson:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        problem = json_problem(body) if body.strip() else None
-        if problem is not None:
-            await _refuse(send, problem)
-            return
+        # Most bodies are plain JSON that orjson reads as fast as it checks; the rest, and
+        # all that might be refused, go the slow way, which words the refusal.
+        value = _quickly(body) if body else None
+        if value is not None:
+            scope[PARSED] = value
+        else:
+            problem = json_problem(body) if body.strip() else None
+            if problem is not None:
+                await _refuse(send, problem)
+                return
         replayed = False
 
         async def replay() -> Message:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -122,35 +122,24 @@ def _detach(token: Any) -> None:
 def _observe_decisions(
     decisions: DecisionService, metrics: Metrics, tracer: DecisionTracer | None
 ) -> None:
-    """Count every decision the API answers (and trace it, if tracing is on).
+    """Count every decision the API answers (and trace it, if tracing is on), whether
+    the route waits for it on a thread (``decide_as``) or on the event loop
+    (``decide_as_async``).
 
-    Services shared by several apps (tests) count for the app built last: the wrapper
-    replaces the one before rather than wrapping it."""
+    Services shared by several apps (tests) count for the app built last: the wrappers
+    replace the ones before rather than wrapping them."""
     inner: Callable[..., list[Decided]] = vars(decisions).get(
         "_unobserved_decide_as", decisions.decide_as
     )
     vars(decisions)["_unobserved_decide_as"] = inner
+    inner_async: Callable[..., Awaitable[list[Decided]]] = vars(decisions).get(
+        "_unobserved_decide_as_async", decisions.decide_as_async
+    )
+    vars(decisions)["_unobserved_decide_as_async"] = inner_async
 
-    def decide_as(
-        token: str | None,
-        batch: list[Asked],
-        *,
-        where: str,
-        on_caller: Callable[[Principal], None] | None = None,
+    def observed(
+        batch: list[Asked], caller: list[Principal], decided: list[Decided], start: int
     ) -> list[Decided]:
-        caller: list[Principal] = []
-
-        def seen(principal: Principal) -> None:
-            caller.append(principal)
-            if on_caller is not None:
-                on_caller(principal)
-
-        start = time.time_ns() if tracer is not None else 0
-        try:
-            decided = inner(token, batch, where=where, on_caller=seen)
-        except CharterError as refused:
-            metrics.count_refusal(str(refused.code))
-            raise
         for item in decided:
             metrics.count_decision(item.decision.effect.value, str(item.decision.code))
         if tracer is not None:
@@ -175,8 +164,53 @@ def _observe_decisions(
             )
         return decided
 
-    # The route calls the service's method: this instance's is replaced by the wrapper.
+    def seen_by(
+        caller: list[Principal], on_caller: Callable[[Principal], None] | None
+    ) -> Callable[[Principal], None]:
+        def seen(principal: Principal) -> None:
+            caller.append(principal)
+            if on_caller is not None:
+                on_caller(principal)
+
+        return seen
+
+    def decide_as(
+        token: str | None,
+        batch: list[Asked],
+        *,
+        where: str,
+        on_caller: Callable[[Principal], None] | None = None,
+    ) -> list[Decided]:
+        caller: list[Principal] = []
+        start = time.time_ns() if tracer is not None else 0
+        try:
+            decided = inner(token, batch, where=where, on_caller=seen_by(caller, on_caller))
+        except CharterError as refused:
+            metrics.count_refusal(str(refused.code))
+            raise
+        return observed(batch, caller, decided, start)
+
+    async def decide_as_async(
+        token: str | None,
+        batch: list[Asked],
+        *,
+        where: str,
+        on_caller: Callable[[Principal], None] | None = None,
+    ) -> list[Decided]:
+        caller: list[Principal] = []
+        start = time.time_ns() if tracer is not None else 0
+        try:
+            decided = await inner_async(
+                token, batch, where=where, on_caller=seen_by(caller, on_caller)
+            )
+        except CharterError as refused:
+            metrics.count_refusal(str(refused.code))
+            raise
+        return observed(batch, caller, decided, start)
+
+    # The route calls the service's methods: this instance's are replaced by the wrappers.
     decisions.decide_as = decide_as  # type: ignore[method-assign]
+    decisions.decide_as_async = decide_as_async  # type: ignore[method-assign]
 
 
 def install_observability(

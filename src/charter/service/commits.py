@@ -14,6 +14,12 @@ order in one unit of work, commits once, then hands each caller its result or ex
 and, if more works queued meanwhile, makes the first of their callers the next leader.
 Nobody sleeps or polls: callers wait on their own event until their outcome is known.
 
+Callers on an event loop (``run_async``) wait on a future instead, and never write: when
+one of them would lead, the committer's writer thread leads for it, and goes on leading
+while the next caller in line is one of them. So an async server has one thread writing,
+not one thread blocked per waiting request; the outcomes of a batch reach each event
+loop in one call.
+
 A work that raises gets its exception back and leaves no trace: the transaction is rolled
 back and the batch's other works are run again, in the same order, in a new one. So a
 work may run more than once, and only its last run counts: it must act only through the
@@ -25,6 +31,8 @@ work of the batch gets that error: none of them was committed.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar, cast
@@ -42,11 +50,14 @@ MAX_BATCH = 256
 class _Queued(Generic[T]):
     """One caller's work and, once known, its outcome."""
 
-    __slots__ = ("done", "error", "leads", "result", "work")
+    __slots__ = ("done", "error", "future", "leads", "result", "work")
 
-    def __init__(self, work: Callable[[UnitOfWork], T]) -> None:
+    def __init__(
+        self, work: Callable[[UnitOfWork], T], future: asyncio.Future[T] | None = None
+    ) -> None:
         self.work = work
         self.done = threading.Event()
+        self.future = future  # an async caller's: the writer thread leads for it
         self.leads = False
         self.result: T | None = None
         self.error: BaseException | None = None
@@ -71,6 +82,8 @@ class GroupCommitter:
         self.on_commit: Callable[[int], None] | None = None
         """Called with each committed transaction's number of works (the server's
         batch-size histogram); must be quick and must not raise."""
+        self._writer: threading.Thread | None = None
+        self._turn = threading.Event()
 
     @property
     def waiting(self) -> int:
@@ -108,10 +121,41 @@ class GroupCommitter:
             raise queued.error
         return cast(T, queued.result)
 
-    def _lead(self) -> None:
+    async def run_async(self, work: Callable[[UnitOfWork], T]) -> T:
+        """``run`` for a caller on an event loop: waits without a thread of its own."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        queued: _Queued[T] = _Queued(work, future)
+        with self._lock:
+            self._queue.append(queued)
+            leads = queued.leads = not self._leading
+            self._leading = True
+            if leads:
+                self._wake_writer()
+        return await future
+
+    def _wake_writer(self) -> None:
+        """Have the writer thread lead (with the lock held)."""
+        if self._writer is None:
+            self._writer = threading.Thread(
+                target=self._write_forever, name="charter-group-commit", daemon=True
+            )
+            self._writer.start()
+        self._turn.set()
+
+    def _write_forever(self) -> None:
+        while True:
+            self._turn.wait()
+            self._turn.clear()
+            while self._lead():
+                pass
+
+    def _lead(self) -> bool:
+        """Write the next batch; True if an async caller is next in line, for the writer
+        thread to lead again (it is woken if this is another thread)."""
         with self._lock:
             batch = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
+        writer_next = False
         try:
             self._write(batch)
         finally:
@@ -121,11 +165,21 @@ class GroupCommitter:
                     self._leading = False
                 else:
                     successor.leads = True
+                    if successor.future is not None:
+                        writer_next = threading.current_thread() is self._writer
+                        if not writer_next:
+                            self._wake_writer()
+            answered: list[_Queued[Any]] = []
             for queued in batch:
                 queued.leads = False
-                queued.done.set()
-            if successor is not None:
+                if queued.future is None:
+                    queued.done.set()
+                else:
+                    answered.append(queued)
+            _answer(answered)
+            if successor is not None and successor.future is None:
                 successor.done.set()
+        return writer_next
 
     def _write(self, batch: list[_Queued[Any]]) -> None:
         """Commit every work of ``batch`` that does not raise; each gets its outcome."""
@@ -161,6 +215,29 @@ class GroupCommitter:
             if self.on_commit is not None:
                 self.on_commit(len(pending))
             return
+
+
+def _answer(answered: list[_Queued[Any]]) -> None:
+    """Hand async callers their outcomes: one call into each of their event loops."""
+    loops: dict[asyncio.AbstractEventLoop, list[_Queued[Any]]] = {}
+    for queued in answered:
+        if queued.future is not None:
+            loops.setdefault(queued.future.get_loop(), []).append(queued)
+    for loop, outcomes in loops.items():
+        # A loop closed meanwhile has nobody waiting for these any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle, outcomes)
+
+
+def _settle(outcomes: list[_Queued[Any]]) -> None:
+    for queued in outcomes:
+        future = queued.future
+        if future is None or future.done():
+            continue  # its caller gave up waiting
+        if queued.error is not None:
+            future.set_exception(queued.error)
+        else:
+            future.set_result(queued.result)
 
 
 class _RollBack(Exception):

@@ -22,11 +22,13 @@ approvers to read.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from charter.approvals.model import Approval
 from charter.audit.records import AuditEntry
@@ -125,6 +127,7 @@ class DecisionService:
         self._advisory_max_age = advisory_max_age
         self._outcomes = outcomes
         self._replay_retention = replay_retention
+        self._reads = _Reads()
 
     def _write(self, work: Callable[[UnitOfWork], T]) -> T:
         # Group commit (service/commits.py): concurrent decisions share one transaction.
@@ -178,15 +181,50 @@ class DecisionService:
         transaction (one transaction a request, shared by concurrent ones). A bad token is
         audited and raised as from ``TokenService.authenticate``; ``on_caller`` learns who
         the caller is before a refusal is raised."""
-        scans = self._scan(batch)
-        now = self._clock()
+        return self._decide_as(token, batch, where, on_caller)
 
-        def work(unit: UnitOfWork) -> tuple[Checked, list[Decided], CharterError | None]:
+    def _decide_as(
+        self,
+        token: str | None,
+        batch: list[Asked],
+        where: str,
+        on_caller: Callable[[Principal], None] | None,
+    ) -> list[Decided]:
+        scans = self._scan(batch)
+        work = self._checked(token, batch, scans, self._clock())
+        return self._settled(self._write(work), where, on_caller)
+
+    async def decide_as_async(
+        self,
+        token: str | None,
+        batch: list[Asked],
+        *,
+        where: str,
+        on_caller: Callable[[Principal], None] | None = None,
+    ) -> list[Decided]:
+        """``decide_as`` for a caller on an event loop: the scan runs here, the
+        transaction on the group committer's writer thread, and no thread waits for it.
+        Only settling a token that must be recorded (a failure, or its first use in a
+        minute) goes to a worker thread."""
+        if self._committer is None:
+            return await asyncio.to_thread(self._decide_as, token, batch, where, on_caller)
+        scans = self._scan(batch)
+        outcome = await self._committer.run_async(self._checked(token, batch, scans, self._clock()))
+        if self._tokens.settles_in_memory(outcome[0]):
+            return self._settled(outcome, where, on_caller)
+        return await asyncio.to_thread(self._settled, outcome, where, on_caller)
+
+    def _checked(
+        self, token: str | None, batch: list[Asked], scans: list[Scanned], now: datetime
+    ) -> Callable[[UnitOfWork], _Outcome]:
+        """The work of ``decide_as``: check the token, then decide and record the batch."""
+
+        def work(unit: UnitOfWork) -> _Outcome:
             # The token is checked after the decision takes its place in the log, so that
             # no decision is recorded after the revocation of the token that asked for it.
             unit.audit.head(lock=True, deciding=True)
             # Refusals are returned, not raised: raising would undo the batch it shares.
-            checked = self._tokens.check(unit, token, now)
+            checked = self._tokens.check(self._reads.of(unit).view, token, now)
             if checked.principal is None:
                 return checked, [], None
             try:
@@ -202,7 +240,15 @@ class DecisionService:
                 None,
             )
 
-        checked, decided, refused = self._write(work)
+        return work
+
+    def _settled(
+        self,
+        outcome: _Outcome,
+        where: str,
+        on_caller: Callable[[Principal], None] | None,
+    ) -> list[Decided]:
+        checked, decided, refused = outcome
         principal = self._tokens.settle(checked, where=where)
         if on_caller is not None:
             on_caller(principal)
@@ -290,7 +336,8 @@ class DecisionService:
         # the active revision, the agent and its grants and approvals after: whatever
         # suspension, revocation or activation is recorded before it, it decides by.
         unit.audit.head(lock=True, deciding=True)
-        state = unit.policies.state()
+        reads = self._reads.of(unit)
+        state = reads.state
         engine = self._active_engine(unit, state.active)  # one revision for the whole batch
         # Review outcomes decided before this decision took its place count, at once.
         withdrawn = (
@@ -299,7 +346,7 @@ class DecisionService:
             else _nothing_withdrawn
         )
         # A leak reported before this decision took its place counts, on every server.
-        fresh = self._secrets.current(unit, scans[0].leaks) if scans else None
+        fresh = reads.current_leaks(self._secrets, scans[0].leaks) if scans else None
         if fresh is not None:
             scans = self._scan(batch, fresh)
         decided = []  # made inside the work: a group commit may run it again
@@ -380,7 +427,7 @@ class DecisionService:
         withdrawn: Withdrawn,
     ) -> tuple[Decision, Approval | None, Agent | None]:
         """The decision, the approval or step-up it opened, and the agent's record."""
-        agent = unit.agents.get(request.agent)
+        agent = self._reads.of(unit).agent(request.agent)
         if agent is None:
             return evaluate(request, engine.snapshot, facts_for(None, ()), now), None, None
         ids = cited(request.context) if "derived_from" in request.context else ()
@@ -423,6 +470,84 @@ class DecisionService:
 
 
 T = TypeVar("T")
+
+
+class _Reads(threading.local):
+    """What the works of one transaction read alike, read once for all of them.
+
+    A group commit runs many decisions in one transaction, and none of them changes the
+    policy state, a token, an agent's or a human's record or the leaked-secret registry,
+    so each is read once a transaction (the one the calling thread is in: the committer
+    runs a batch's works on one thread, one after another; a batch run again after a
+    failure is a new unit).
+    """
+
+    batch: _BatchReads | None = None
+
+    def of(self, unit: UnitOfWork) -> _BatchReads:
+        """The reads of ``unit``'s transaction."""
+        if self.batch is None or self.batch.unit is not unit:
+            self.batch = _BatchReads(unit)
+        return self.batch
+
+
+class _BatchReads:
+    __slots__ = ("_leaks", "_rows", "state", "unit")
+
+    def __init__(self, unit: UnitOfWork) -> None:
+        self.unit = unit
+        self.state = unit.policies.state()
+        self._rows: dict[tuple[str, str], Any] = {}
+        self._leaks: dict[int, LeakSet | None] = {}
+
+    def _row(self, kind: str, key: str) -> Any:
+        if (kind, key) not in self._rows:
+            self._rows[kind, key] = getattr(self.unit, kind).get(key)
+        return self._rows[kind, key]
+
+    def agent(self, agent_id: str) -> Agent | None:
+        found: Agent | None = self._row("agents", agent_id)
+        return found
+
+    def current_leaks(self, secrets: LeakService, seen: LeakSet) -> LeakSet | None:
+        # ``LeakService.current`` compares the registry's size with the view's: the same
+        # for every view of that size in one transaction.
+        if seen.count not in self._leaks:
+            self._leaks[seen.count] = secrets.current(self.unit, seen)
+        return self._leaks[seen.count]
+
+    @property
+    def view(self) -> UnitOfWork:
+        """The unit for ``TokenService.check``, which reads only credentials, agents and
+        humans by id: each read once a transaction."""
+        return cast(UnitOfWork, _TokenView(self))
+
+
+class _RowsOnce:
+    """One repository's ``get``, through the transaction's reads."""
+
+    __slots__ = ("_kind", "_reads")
+
+    def __init__(self, reads: _BatchReads, kind: str) -> None:
+        self._reads, self._kind = reads, kind
+
+    def get(self, key: str) -> Any:
+        return self._reads._row(self._kind, key)
+
+
+class _TokenView:
+    """What ``TokenService.check`` reads of a unit of work."""
+
+    __slots__ = ("agents", "credentials", "humans")
+
+    def __init__(self, reads: _BatchReads) -> None:
+        self.agents = _RowsOnce(reads, "agents")
+        self.credentials = _RowsOnce(reads, "credentials")
+        self.humans = _RowsOnce(reads, "humans")
+
+
+_Outcome = tuple[Checked, list[Decided], CharterError | None]
+"""What a decision's work returns: the token checked, the decisions, or a refusal."""
 
 
 def _nothing_withdrawn(agent: str) -> tuple[CompiledWithdrawal, ...]:

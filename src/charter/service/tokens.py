@@ -303,6 +303,18 @@ class TokenService:
         return checked.principal
 
     @staticmethod
+    def settles_in_memory(checked: Checked) -> bool:
+        """Whether ``settle`` would answer ``checked`` without the store: a good token,
+        used less than a minute ago (nothing to record)."""
+        credential = checked.credential
+        return (
+            checked.principal is not None
+            and credential is not None
+            and credential.last_used_at is not None
+            and checked.at - credential.last_used_at < TOUCH_EVERY
+        )
+
+    @staticmethod
     def principal_of(unit: UnitOfWork, credential: Credential, now: datetime) -> Principal:
         """The principal ``credential`` stands for at ``now``, or raise: it has expired or
         was revoked, its agent is not active or its human is deactivated."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from charter.codes import ErrorCode
 from charter.errors import AuthenticationError
@@ -16,7 +17,6 @@ from charter.server.console.web import (
     CONSOLE_PREFIX,
     SignInNeeded,
     error_page,
-    is_console,
     sign_in_url,
 )
 
@@ -57,13 +57,33 @@ def install_console(app: FastAPI) -> None:
         why = signal.why or AuthenticationError("not signed in", code=ErrorCode.SESSION_MISSING)
         return error_page(request, why, 401)
 
-    @app.middleware("http")
-    async def console_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        if is_console(request):
-            response.headers.update(_HEADERS)
-            if not request.url.path.startswith(f"{CONSOLE_PREFIX}/static/"):
-                response.headers["Cache-Control"] = "no-store"
-        return response
+    app.add_middleware(ConsoleHeaders)
+
+
+class ConsoleHeaders:
+    """ASGI middleware: the console's answers carry its security headers (and, but for
+    static files, ``Cache-Control: no-store``); every other answer passes untouched.
+
+    Plain ASGI rather than an ``http`` middleware function: that costs every API request
+    a task and a streamed copy of its answer, console or not.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"] if scope["type"] == "http" else ""
+        if not (path == CONSOLE_PREFIX or path.startswith(f"{CONSOLE_PREFIX}/")):
+            await self.app(scope, receive, send)
+            return
+        cached = path.startswith(f"{CONSOLE_PREFIX}/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.update(_HEADERS)
+                if not cached:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
