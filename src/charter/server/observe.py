@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -23,7 +23,7 @@ from charter.server.logs import ACCESS_LOGGER, install_json_logs, request_id, re
 from charter.server.metrics import Metrics, install_metrics
 from charter.server.tracing import DecisionTracer, tracer_provider
 from charter.service import Services
-from charter.service.decisions import Asked, Decided, DecisionService
+from charter.service.decisions import Asked, Decided
 from charter.settings import Settings
 
 __all__ = ["NO_RESPONSE", "Observe", "install_observability"]
@@ -119,98 +119,42 @@ def _detach(token: Any) -> None:
     otel_context.detach(token)
 
 
-def _observe_decisions(
-    decisions: DecisionService, metrics: Metrics, tracer: DecisionTracer | None
-) -> None:
-    """Count every decision the API answers (and trace it, if tracing is on), whether
-    the route waits for it on a thread (``decide_as``) or on the event loop
-    (``decide_as_async``).
+class _DecisionsSeen:
+    """Counts every decision the API answers, and traces it if tracing is on."""
 
-    Services shared by several apps (tests) count for the app built last: the wrappers
-    replace the ones before rather than wrapping them."""
-    inner: Callable[..., list[Decided]] = vars(decisions).get(
-        "_unobserved_decide_as", decisions.decide_as
-    )
-    vars(decisions)["_unobserved_decide_as"] = inner
-    inner_async: Callable[..., Awaitable[list[Decided]]] = vars(decisions).get(
-        "_unobserved_decide_as_async", decisions.decide_as_async
-    )
-    vars(decisions)["_unobserved_decide_as_async"] = inner_async
+    def __init__(self, metrics: Metrics, tracer: DecisionTracer | None) -> None:
+        self.metrics, self.tracer = metrics, tracer
 
-    def observed(
-        batch: list[Asked], caller: list[Principal], decided: list[Decided], start: int
-    ) -> list[Decided]:
+    def refused(self, error: CharterError) -> None:
+        self.metrics.count_refusal(str(error.code))
+
+    def decided(
+        self, caller: Principal | None, batch: list[Asked], decided: list[Decided], started_ns: int
+    ) -> None:
         for item in decided:
-            metrics.count_decision(item.decision.effect.value, str(item.decision.code))
-        if tracer is not None:
-            end = time.time_ns()
-            agent = caller[0].id if caller and not caller[0].is_human else None
-            tracer.decisions(
-                (
-                    DecisionTracer.attributes(
-                        agent=agent or (None if item.secrets else asked.agent),
-                        capability=asked.capability.value,
-                        action=asked.action,
-                        effect=item.decision.effect.value,
-                        code=str(item.decision.code),
-                        revision=item.decision.policy_revision,
-                        decision_id=item.decision_id,
-                        carried_secret=bool(item.secrets),
-                    ),
-                    start,
-                    end,
-                )
-                for asked, item in zip(batch, decided, strict=False)
+            self.metrics.count_decision(item.decision.effect.value, str(item.decision.code))
+        tracer = self.tracer
+        if tracer is None:
+            return
+        end = time.time_ns()
+        agent = caller.id if caller is not None and not caller.is_human else None
+        tracer.decisions(
+            (
+                DecisionTracer.attributes(
+                    agent=agent or (None if item.secrets else asked.agent),
+                    capability=asked.capability.value,
+                    action=asked.action,
+                    effect=item.decision.effect.value,
+                    code=str(item.decision.code),
+                    revision=item.decision.policy_revision,
+                    decision_id=item.decision_id,
+                    carried_secret=bool(item.secrets),
+                ),
+                started_ns,
+                end,
             )
-        return decided
-
-    def seen_by(
-        caller: list[Principal], on_caller: Callable[[Principal], None] | None
-    ) -> Callable[[Principal], None]:
-        def seen(principal: Principal) -> None:
-            caller.append(principal)
-            if on_caller is not None:
-                on_caller(principal)
-
-        return seen
-
-    def decide_as(
-        token: str | None,
-        batch: list[Asked],
-        *,
-        where: str,
-        on_caller: Callable[[Principal], None] | None = None,
-    ) -> list[Decided]:
-        caller: list[Principal] = []
-        start = time.time_ns() if tracer is not None else 0
-        try:
-            decided = inner(token, batch, where=where, on_caller=seen_by(caller, on_caller))
-        except CharterError as refused:
-            metrics.count_refusal(str(refused.code))
-            raise
-        return observed(batch, caller, decided, start)
-
-    async def decide_as_async(
-        token: str | None,
-        batch: list[Asked],
-        *,
-        where: str,
-        on_caller: Callable[[Principal], None] | None = None,
-    ) -> list[Decided]:
-        caller: list[Principal] = []
-        start = time.time_ns() if tracer is not None else 0
-        try:
-            decided = await inner_async(
-                token, batch, where=where, on_caller=seen_by(caller, on_caller)
-            )
-        except CharterError as refused:
-            metrics.count_refusal(str(refused.code))
-            raise
-        return observed(batch, caller, decided, start)
-
-    # The route calls the service's methods: this instance's are replaced by the wrappers.
-    decisions.decide_as = decide_as  # type: ignore[method-assign]
-    decisions.decide_as_async = decide_as_async  # type: ignore[method-assign]
+            for asked, item in zip(batch, decided, strict=False)
+        )
 
 
 def install_observability(
@@ -225,7 +169,8 @@ def install_observability(
     metrics = install_metrics(app, services, settings)
     provider = tracing if tracing is not None else tracer_provider(settings)
     tracer = DecisionTracer(provider) if provider is not None else None
-    _observe_decisions(services.decisions, metrics, tracer)
+    # Services shared by several apps (tests) count for the app built last.
+    services.decisions.observer = _DecisionsSeen(metrics, tracer)
     json_logs = settings.log_format == "json"
     build = app.build_middleware_stack
 

@@ -25,10 +25,11 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from charter.approvals.model import Approval
 from charter.audit.records import AuditEntry
@@ -59,7 +60,7 @@ from charter.service.tokens import Checked, TokenService
 from charter.service.usage import note_usage
 from charter.storage.ports import Store, UnitOfWork
 
-__all__ = ["NO_POLICY", "Asked", "Decided", "DecisionService", "Reached"]
+__all__ = ["NO_POLICY", "Asked", "Decided", "DecisionObserver", "DecisionService", "Reached"]
 
 NO_POLICY = Reason("invariant", "policy_loaded", Effect.DENY, "no policy is loaded")
 """Why everything is denied before a policy is applied."""
@@ -102,6 +103,35 @@ class Reached:
     reach: list[Reach]
 
 
+class DecisionObserver(Protocol):
+    """Told of every decision answered to a bearer (``decide_as``): what operators count
+    and trace (``charter.server.observe``). It must be quick and must not raise."""
+
+    def decided(
+        self, caller: Principal | None, batch: list[Asked], decided: list[Decided], started_ns: int
+    ) -> None:
+        """``batch`` was decided as ``decided`` for ``caller``, asked at ``started_ns``."""
+
+    def refused(self, error: CharterError) -> None:
+        """The request was refused before any decision (a bad token, a bad request)."""
+
+
+class _Watch:
+    """One request's caller as the token check learns it, for its observer."""
+
+    __slots__ = ("caller", "on_caller", "started")
+
+    def __init__(self, on_caller: Callable[[Principal], None] | None) -> None:
+        self.caller: Principal | None = None
+        self.on_caller = on_caller
+        self.started = time.time_ns()
+
+    def seen(self, principal: Principal) -> None:
+        self.caller = principal
+        if self.on_caller is not None:
+            self.on_caller(principal)
+
+
 class DecisionService:
     """Decide requests for agents, one audit record per decision."""
 
@@ -127,6 +157,8 @@ class DecisionService:
         self._advisory_max_age = advisory_max_age
         self._outcomes = outcomes
         self._replay_retention = replay_retention
+        self.observer: DecisionObserver | None = None
+        """Told of every decision answered to a bearer (metrics, traces), if set."""
         self._reads = _Reads()
 
     def _write(self, work: Callable[[UnitOfWork], T]) -> T:
@@ -181,7 +213,17 @@ class DecisionService:
         transaction (one transaction a request, shared by concurrent ones). A bad token is
         audited and raised as from ``TokenService.authenticate``; ``on_caller`` learns who
         the caller is before a refusal is raised."""
-        return self._decide_as(token, batch, where, on_caller)
+        observer = self.observer
+        if observer is None:
+            return self._decide_as(token, batch, where, on_caller)
+        watch = _Watch(on_caller)
+        try:
+            decided = self._decide_as(token, batch, where, watch.seen)
+        except CharterError as refused:
+            observer.refused(refused)
+            raise
+        observer.decided(watch.caller, batch, decided, watch.started)
+        return decided
 
     def _decide_as(
         self,
@@ -206,6 +248,25 @@ class DecisionService:
         transaction on the group committer's writer thread, and no thread waits for it.
         Only settling a token that must be recorded (a failure, or its first use in a
         minute) goes to a worker thread."""
+        observer = self.observer
+        if observer is None:
+            return await self._decide_as_async(token, batch, where, on_caller)
+        watch = _Watch(on_caller)
+        try:
+            decided = await self._decide_as_async(token, batch, where, watch.seen)
+        except CharterError as refused:
+            observer.refused(refused)
+            raise
+        observer.decided(watch.caller, batch, decided, watch.started)
+        return decided
+
+    async def _decide_as_async(
+        self,
+        token: str | None,
+        batch: list[Asked],
+        where: str,
+        on_caller: Callable[[Principal], None] | None,
+    ) -> list[Decided]:
         if self._committer is None:
             return await asyncio.to_thread(self._decide_as, token, batch, where, on_caller)
         scans = self._scan(batch)
