@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from charter.audit.ocsf import CLASS_OF
 from charter.clock import ManualClock
@@ -210,6 +211,8 @@ def endings(scene: Scene, policy: dict[str, str]) -> None:
     newest_first = ok(get(scene, "/v1/policies/revisions", "user:pat"))
     ok(post(scene, f"/v1/policies/revisions/{newest_first[1]['id']}/activate", "user:pat", {}))
     ok(post(scene, "/v1/agents/copilot/retire", "user:rita", {"reason": "replaced"}))
+    # The signing key handed over to a new one (offline: `charter audit rotate-key`).
+    scene.services.audit.rotate_key(SYSTEM, Ed25519PrivateKey.generate())
 
 
 def test_every_record_type_exports_as_a_valid_ocsf_event(

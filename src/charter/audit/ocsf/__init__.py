@@ -79,6 +79,7 @@ _MAPPERS: dict[str, _Mapper] = {
             "webhook.removed",
             "secret.leak_reported",
             "secret.leak_rotated",
+            "audit.key_rotated",
         ),
         managed,
     ),

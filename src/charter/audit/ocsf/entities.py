@@ -1,8 +1,8 @@
 """Records about the things Charter governs with, as OCSF Entity Management (3004):
-approvals and their votes, policy revisions, access reviews, webhooks and reported
-leaks. OCSF has no class of its own for these; Entity Management ("create, read,
-update, delete on a managed entity") fits each, with the entity's Charter type and id
-in ``entity`` and the record's details in ``entity.data``.
+approvals and their votes, policy revisions, access reviews, webhooks, reported leaks
+and the audit log's signing keys. OCSF has no class of its own for these; Entity
+Management ("create, read, update, delete on a managed entity") fits each, with the
+entity's Charter type and id in ``entity`` and the record's details in ``entity.data``.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ _ENTITIES: dict[str, tuple[str, int, str, int]] = {
     "webhook.removed": ("webhook", 4, "Delete", 2),
     "secret.leak_reported": ("leaked_secret", 1, "Create", 4),
     "secret.leak_rotated": ("leaked_secret", 3, "Update", 1),
+    "audit.key_rotated": ("audit_signing_key", 99, "Rotate", 2),
 }
 
 _VOTES = {"approval.approved": "approve", "approval.denied": "deny"}
@@ -76,6 +77,9 @@ def _entity(record: Record, kind: str) -> dict[str, Any]:
         entity["name"] = str(data.get("url_origin") or "")
     elif kind == "leaked_secret":
         entity["name"] = str(data.get("type") or "secret")
+    elif kind == "audit_signing_key":
+        entity["name"] = "audit signing key"
+        entity["uid"] = str(data.get("key_id") or record.subject or "")
     if not entity.get("name"):
         entity["name"] = record.subject or kind
     return entity
