@@ -113,8 +113,8 @@ KEYS_SIDE = {"audit_key_chain"}
 
 @pytest.fixture
 def client(live_server: str, admin: Admin) -> Iterator[Client]:
-    """The admin's client."""
-    with Client(live_server, admin.token) as opened:
+    """The admin's client (a loaded CI machine can stall a request past the default 2 s)."""
+    with Client(live_server, admin.token, timeout=10.0) as opened:
         yield opened
 
 
