@@ -203,8 +203,10 @@ def test_database_errors_in_some_works_spare_the_others(
         unit.agents.add(existing)  # a constraint violation, caught by the store
 
     def bad_statement(unit: UnitOfWork) -> None:
+        # A statement the database refuses (not SQLite's OperationalError, which the
+        # store reports as the store not answering: that fails the whole batch, below).
         assert isinstance(unit, SqlUnitOfWork)
-        unit.connection.exec_driver_sql("SELECT no_such_column FROM audit_head")
+        unit.connection.exec_driver_sql("INSERT INTO humans (id) VALUES (NULL)")
 
     def reads_after(unit: UnitOfWork) -> int:
         # Comes after both failures in the batch: it needs a transaction that still works.
@@ -218,6 +220,30 @@ def test_database_errors_in_some_works_spare_the_others(
     assert outcomes[0] == before + 1
     assert outcomes[3] == before + 2
     assert [record.subject for record in _records(store)][before:] == ["first", "before", "after"]
+    assert services.audit.verify_store().ok
+
+
+def test_a_store_that_does_not_answer_one_work_fails_its_whole_batch(
+    store: SqlStore, services: Services
+) -> None:
+    """The works after it would each wait on the same silent store for a whole bound."""
+    with store.read() as unit:
+        before = unit.audit.head().size
+    committer = GroupCommitter(store)
+    ran: list[str] = []
+
+    def silent(unit: UnitOfWork) -> None:
+        ran.append("silent")
+        raise Unavailable("the store did not answer in time", code="store_unavailable")
+
+    def after(unit: UnitOfWork) -> int:
+        ran.append("after")
+        return unit.audit.append(_entry("after")).seq
+
+    outcomes = _held_open(committer, [silent, after, after])
+    assert all(isinstance(outcome, Unavailable) for outcome in outcomes), outcomes
+    assert ran == ["silent"]  # nobody waited on it again
+    assert [record.subject for record in _records(store)][before:] == ["first"]
     assert services.audit.verify_store().ok
 
 
