@@ -303,6 +303,85 @@ def test_non_finite_and_oversized_numbers_are_refused_in_every_body(
     assert services.agents.get(SYSTEM, "ops-bot").status.value == "active"
 
 
+DUPLICATED_KEYS = [
+    # Each names one key twice in one object: read last-wins here, first-wins elsewhere.
+    '{"capability": "do", "capability": "request", "action": "service.restart", '
+    '"resource": "prod/web"}',
+    '{"capability": "do", "action": "service.restart", "action": "service.status", '
+    '"resource": "prod/web"}',
+    '{"capability": "do", "action": "service.restart", "resource": "prod/web", '
+    '"resource": "dev/web"}',
+    '{"capability": "do", "action": "service.restart", "resource": "prod/web", '
+    '"context": {"on_behalf_of": "user:rita", "on_behalf_of": "user:opal"}}',
+    '{"capability": "do", "action": "service.restart", "resource": "prod/web", '
+    '"context": {"a": "x", "\\u0061": "y"}}',
+    '{"capability": "do", "action": "service.restart", "resource": "prod/web", '
+    '"context": {"a": 1, "a": "\\u003a"}}',
+    '{"capability": "do", "action": "service.restart", "resource": "prod/web", '
+    '"input": {"deep": [{"cmd": "ls", "cmd": "rm -rf /"}]}}',
+    '{"capability": "do", "action": "service.restart", '
+    '"resource": {"id": "prod/web", "attributes": {"env": "dev", "env": "prod"}}}',
+    '{"capability": "do", "action": "service.restart", "resource": {"id": "dev/web", '
+    '"id": "prod/web"}}',
+]
+
+
+def test_a_key_named_twice_in_one_object_is_refused_in_every_body(
+    scene: ApprovalScene, services: Services
+) -> None:
+    approval = scene.decide(RESTART)["approval"]["id"]
+    for body in DUPLICATED_KEYS:
+        for path, headers in (
+            ("/v1/decisions", scene.tokens["ops-bot"]),
+            ("/v1/decisions/batch", scene.tokens["ops-bot"]),
+        ):
+            sent = body if path == "/v1/decisions" else f'{{"requests": [{body}]}}'
+            for content_type in ("application/json", None):
+                own = {**headers} | ({"Content-Type": content_type} if content_type else {})
+                answer = scene.api.post(path, content=sent.encode(), headers=own)
+                assert answer.status_code == 400, (body, path, answer.text[:300])
+                error = answer.json()["error"]
+                assert error["code"] == "invalid_json", (body, error)
+                assert "twice" in error["message"], error
+    others = [
+        (f"/v1/approvals/{approval}/approve", '{"reason": "ok", "reason": "no"}', "user:opal"),
+        ("/v1/agents/ops-bot/suspend", '{"reason": "a", "reason": "b"}', "user:rita"),
+        ("/v1/policies", '{"files": {"p.yaml": "x: 1", "p.yaml": "y: 2"}}', "user:pat"),
+    ]
+    for path, body, who in others:
+        answer = scene.api.post(path, content=body.encode(), headers=scene.tokens[who])
+        assert answer.status_code == 400, (path, answer.text[:300])
+        assert answer.json()["error"]["code"] == "invalid_json", (path, answer.text)
+    # None of it changed anything: the approval still waits, the agent is still active.
+    assert scene.approval(approval)["status"] == "pending"
+    assert services.agents.get(SYSTEM, "ops-bot").status.value == "active"
+
+
+def test_the_same_key_in_different_objects_and_colons_in_strings_are_fine(
+    scene: ApprovalScene,
+) -> None:
+    for context in (
+        '{"on_behalf_of": "user:rita", "note": "a:b::c", "n": {"note": 1}}',
+        '{"url": "https://x.example:8443/a?b=c:d", "list": [{"k": 1}, {"k": 2}]}',
+        '{"escaped": "\\u003a\\u0061", "a": "\\u0062"}',
+        '{"\\u003a": 1, ":": 2}',
+    ):
+        body = (
+            '{"capability": "do", "action": "service.restart", "resource": "prod/web", '
+            f'"context": {context}}}'
+        )
+        answer = scene.api.post(
+            "/v1/decisions",
+            content=body.encode(),
+            headers={**scene.tokens["ops-bot"], "Content-Type": "application/json"},
+        )
+        if context.startswith('{"\\u003a"'):  # the same key, ':', spelled twice
+            assert answer.status_code == 400, answer.text
+            continue
+        assert answer.status_code == 200, (context, answer.text)
+        assert answer.json()["decision"] == "approval_required", answer.text
+
+
 @pytest.mark.parametrize(
     "value", ["9223372036854775807", "-9223372036854775808", "1e308", "-1.5e-300", "0"]
 )

@@ -1,9 +1,13 @@
-"""JSON that survives a round trip: finite numbers and integers that fit in 64 bits.
+"""JSON that survives a round trip: finite numbers and integers that fit in 64 bits, and
+objects that name each key once.
 
 Python's ``json`` reads ``NaN``, ``Infinity`` and ``-Infinity``, turns ``1e999999`` into
 infinity and reads integers of any size; none of them is JSON another client (or
-PostgreSQL's ``jsonb``) reads back the same. The server refuses bodies holding them
-(``charter.server.json_body``), the SDK never sends them and the CLI never reads them.
+PostgreSQL's ``jsonb``) reads back the same. An object naming a key twice
+(``{"on_behalf_of": "user:bob", "on_behalf_of": "user:eve"}``) is read with the last value
+here and with the first by other parsers, so what was decided would not be what a tool
+downstream reads. The server refuses bodies holding either (``charter.server.json_body``),
+the SDK never sends them and the CLI never reads them.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ __all__ = ["MAX_INTEGER", "MIN_INTEGER", "dumps", "loads"]
 MIN_INTEGER = -(2**63)
 MAX_INTEGER = 2**63 - 1
 _HELP = "send finite numbers, and integers between -2^63 and 2^63-1"
+_DUPLICATE_HELP = "name each key once in an object"
 
 
 class _Refused(ValueError):
@@ -37,6 +42,21 @@ def _float(text: str) -> float:
     return value
 
 
+class _Duplicate(ValueError):
+    """An object names the same key twice."""
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Duplicate(f"the key {key[:40]!r} appears twice in one object")
+            seen.add(key)
+    return value
+
+
 def _integer(text: str) -> int:
     # Digit count first: int() of thousands of digits is slow, and refused past 4300.
     if len(text.lstrip("-")) > 19 or not MIN_INTEGER <= int(text) <= MAX_INTEGER:
@@ -45,13 +65,22 @@ def _integer(text: str) -> int:
 
 
 def loads(text: str | bytes, *, code: str = ErrorCode.INVALID_JSON) -> Any:
-    """Parse JSON, refusing non-finite numbers, integers beyond 64 bits and nesting too
-    deep to parse with ``InvalidInput(code)``. Text that is not JSON at all raises
-    ``json.JSONDecodeError`` (a ``ValueError``), as ``json.loads`` does."""
+    """Parse JSON, refusing non-finite numbers, integers beyond 64 bits, a key named twice
+    in one object and nesting too deep to parse with ``InvalidInput(code)``. Text that is
+    not JSON at all raises ``json.JSONDecodeError`` (a ``ValueError``), as ``json.loads``
+    does."""
     try:
-        return json.loads(text, parse_constant=_constant, parse_float=_float, parse_int=_integer)
+        return json.loads(
+            text,
+            parse_constant=_constant,
+            parse_float=_float,
+            parse_int=_integer,
+            object_pairs_hook=_object,
+        )
     except _Refused as refused:
         raise InvalidInput(str(refused), code=code, help=_HELP) from None
+    except _Duplicate as duplicate:
+        raise InvalidInput(str(duplicate), code=code, help=_DUPLICATE_HELP) from None
     except RecursionError:
         raise InvalidInput("the JSON nests too deep", code=code, help=_HELP) from None
 
