@@ -222,7 +222,7 @@ def create_app(
     install_console(app)
     app.add_middleware(FiniteJson)  # inside the size limit: bodies it reads are bounded
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    # Request ids, /metrics, JSON access lines, decision spans (docs/operations.md).
+    # Request ids, /metrics, access lines, decision spans (docs/operations.md).
     metrics = install_observability(app, services, settings, tracing=tracing)
     return app
 
@@ -244,6 +244,7 @@ def serve(application: FastAPI | str, settings: Settings, *, workers: int = 1) -
         host=settings.host,
         port=settings.port,
         log_level="info",
+        access_log=False,  # the app writes its own, without query strings (server/logs.py)
         ssl_certfile=None if certfile is None else str(certfile),
         ssl_keyfile=None if keyfile is None else str(keyfile),
         workers=workers if workers > 1 else None,

@@ -5,11 +5,12 @@ characters of ``[A-Za-z0-9._-]``, otherwise one drawn here. It is answered in th
 response's header and in every JSON error body, and every log line written while the
 request is handled (worker threads included) carries it.
 
-With ``CHARTER_LOG_FORMAT=json`` every line on standard error is one JSON object (time,
-level, logger, message, request_id), and each request adds an access line (method,
-route template, status, duration in ms) that replaces uvicorn's own. Query strings,
-headers and bodies are never logged, so neither tokens nor request contents reach a
-log.
+Each request adds an access line (method, route template, status, duration in ms) that
+replaces uvicorn's own, which would log the path and query string as sent: a token in a
+query string or a secret in a path. With ``CHARTER_LOG_FORMAT=json`` every line on
+standard error is one JSON object (time, level, logger, message, request_id). Paths as
+sent, query strings, headers and bodies are never logged, so neither tokens nor request
+contents reach a log.
 """
 
 from __future__ import annotations

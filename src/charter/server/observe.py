@@ -164,7 +164,7 @@ def install_observability(
     *,
     tracing: Any = None,
 ) -> Metrics:
-    """Add request ids, metrics (and ``/metrics``), access lines in JSON mode and, with a
+    """Add request ids, metrics (and ``/metrics``), access lines and, with a
     tracer provider (``tracing``, or built from ``CHARTER_TRACING``), decision spans."""
     metrics = install_metrics(app, services, settings)
     provider = tracing if tracing is not None else tracer_provider(settings)
@@ -175,7 +175,9 @@ def install_observability(
     build = app.build_middleware_stack
 
     def outermost() -> ASGIApp:
-        return Observe(build(), metrics, access_log=json_logs, tracer=tracer)
+        # Charter's own access line (route template, no query string) in both formats:
+        # uvicorn's would log the path and query string as sent, secrets and all.
+        return Observe(build(), metrics, access_log=True, tracer=tracer)
 
     # Outside ServerErrorMiddleware too: even the bare 500 carries the request id.
     app.build_middleware_stack = outermost  # type: ignore[method-assign]

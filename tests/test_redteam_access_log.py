@@ -1,0 +1,72 @@
+"""A real ``charter serve`` with text logs (the default) writes no secret a request
+carries in its path or query string: uvicorn's access line, which logged both as sent,
+is replaced by Charter's (the route template)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.servers import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = [sys.executable, "-c", "from charter.cli.main import main; main()"]
+GITHUB = "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"
+
+
+def test_text_logs_of_a_real_server_hold_no_path_or_query_string(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CHARTER_")}
+    env["CHARTER_DATA_DIR"] = str(tmp_path / "data")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
+    done = subprocess.run(
+        [*CLI, "init", "--json"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    admin = json.loads(done.stdout)["admin_token"]
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [*CLI, "serve", "--port", str(port)], env=env, stdout=output, stderr=output
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"charter serve did not start: {log.read_text()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/readyz").status_code == 200:
+                    break
+            time.sleep(0.1)  # waiting for a subprocess to listen, not for time to pass
+        with httpx.Client(base_url=url, timeout=30) as client:
+            wrong = {"Authorization": f"Bearer {admin}x"}
+            sent = [
+                client.get(f"/v1/agents?token={admin}&key={GITHUB}", headers=wrong),
+                client.get(f"/v1/whoami/{GITHUB}"),
+                client.get(f"/v1/agents/{GITHUB.lower()[:60]}", headers={"Authorization": admin}),
+                client.get(f"/v1/humans/user:{GITHUB.lower()[:50]}?access_token={admin}"),
+                client.get("/v1/whoami", headers={"Authorization": f"Bearer {admin}"}),
+            ]
+            assert [answer.status_code for answer in sent] == [401, 404, 401, 401, 200]
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    written = log.read_text()
+    assert "charter.access GET /v1/whoami 200" in written, written
+    assert "charter.access GET /v1/agents 401" in written, written
+    secret = admin.split("_")[-1]
+    for value in (secret, GITHUB, GITHUB.lower()[:40], "token=", "access_token="):
+        assert value not in written, (value, written)
