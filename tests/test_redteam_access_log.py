@@ -1,6 +1,7 @@
 """A real ``charter serve`` with text logs (the default) writes no secret a request
 carries in its path or query string: uvicorn's access line, which logged both as sent,
-is replaced by Charter's (the route template)."""
+is replaced by Charter's (the route template). Store errors, which are logged, hold no
+statement's values."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
+import sqlalchemy as sa
 
+from charter.storage.sql import SqlStore
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,3 +74,10 @@ def test_text_logs_of_a_real_server_hold_no_path_or_query_string(tmp_path: Path)
     secret = admin.split("_")[-1]
     for value in (secret, GITHUB, GITHUB.lower()[:40], "token=", "access_token="):
         assert value not in written, (value, written)
+
+
+def test_store_errors_that_are_logged_carry_no_statement_values(store: SqlStore) -> None:
+    with store.engine.connect() as conn, pytest.raises(sa.exc.DBAPIError) as failed:
+        conn.execute(sa.text("SELECT * FROM no_such_table WHERE x = :v"), {"v": GITHUB})
+    assert GITHUB not in str(failed.value)
+    assert "no_such_table" in str(failed.value)  # the statement itself is kept

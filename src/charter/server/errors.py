@@ -102,6 +102,12 @@ def _answer(
     return error_response(status, code, message, help=help, **extra)
 
 
+def _route(request: Request) -> str:
+    """The route template of ``request`` (never the path as sent, which may carry an id,
+    a token or a secret) for a log line."""
+    return str(getattr(request.scope.get("route"), "path", None) or "unmatched")
+
+
 def _field_path(location: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in location)
 
@@ -160,7 +166,7 @@ def install_error_handlers(app: FastAPI, services: Services) -> None:
         ):
             return await unexpected(request, error)
         unavailable = store_unavailable(error)
-        log.error("store unavailable on %s %s: %s", request.method, request.url.path, error)
+        log.error("store unavailable on %s %s: %s", request.method, _route(request), error)
         return _answer(request, 503, unavailable.code, unavailable.message, help=unavailable.help)
 
     app.add_exception_handler(OperationalError, store_down)
@@ -169,7 +175,7 @@ def install_error_handlers(app: FastAPI, services: Services) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception("unhandled error on %s %s", request.method, _route(request))
         return _answer(
             request, 500, ErrorCode.INTERNAL_ERROR, "the server failed; the error was logged"
         )

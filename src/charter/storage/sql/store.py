@@ -166,6 +166,7 @@ def create_sql_engine(url: str, bounds: StoreBounds | None = None) -> Engine:
         engine = sa.create_engine(
             parsed,
             connect_args={"check_same_thread": False, "timeout": bounds.timeout},
+            hide_parameters=True,  # errors are logged: no statement's values in them
             pool_size=8,
             max_overflow=8,
             pool_timeout=bounds.pool_wait,
@@ -177,6 +178,7 @@ def create_sql_engine(url: str, bounds: StoreBounds | None = None) -> Engine:
         engine = sa.create_engine(
             parsed,
             pool_pre_ping=True,
+            hide_parameters=True,  # errors are logged: no statement's values in them
             pool_size=8,
             max_overflow=8,
             pool_timeout=bounds.pool_wait,
