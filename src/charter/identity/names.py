@@ -21,8 +21,10 @@ __all__ = [
 ]
 
 AGENT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
-HUMAN_ID_PATTERN = r"^user:[a-z0-9][a-z0-9._-]{0,62}$"
-GROUP_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+HUMAN_ID_PATTERN = r"^user:[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9_-])?$"
+"""``user:`` and 1-63 of ``a-z 0-9 . _ -``, starting with a letter or digit and not ending
+in a dot: ``user:bob.`` is no second spelling of ``user:bob``."""
+GROUP_PATTERN = r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9_-])?$"
 LABEL_KEY_PATTERN = r"^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$"
 LABEL_VALUE_PATTERN = r"^[A-Za-z0-9._-]{0,63}$"
 MAX_LABELS = 32
@@ -51,7 +53,8 @@ def check_human_id(human_id: str) -> str:
         raise InvalidInput(
             f"invalid human id {human_id!r}",
             code=ErrorCode.INVALID_HUMAN_ID,
-            help="human ids look like 'user:alice' (lowercase letters, digits, '.', '_', '-')",
+            help="human ids look like 'user:alice' (lowercase letters, digits, '.', '_', '-'; "
+            "not ending in '.')",
         )
     return human_id
 
