@@ -1,7 +1,8 @@
 """A real ``charter serve`` with text logs (the default) writes no secret a request
 carries in its path or query string: uvicorn's access line, which logged both as sent,
 is replaced by Charter's (the route template). Store errors, which are logged, hold no
-statement's values."""
+statement's values, and the call an audit record names (``where``) has the secrets of
+its path masked."""
 
 from __future__ import annotations
 
@@ -17,13 +18,18 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
+from charter.identity.agents import RiskTier
+from charter.service import SYSTEM, Services
 from charter.storage.sql import SqlStore
+from tests.helpers import Admin, add_human, agent_token, bearer
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-c", "from charter.cli.main import main; main()"]
 GITHUB = "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"
+AWS = "AKIAQWERTYUIOPASDF2G"
 
 
 def test_text_logs_of_a_real_server_hold_no_path_or_query_string(tmp_path: Path) -> None:
@@ -81,3 +87,37 @@ def test_store_errors_that_are_logged_carry_no_statement_values(store: SqlStore)
         conn.execute(sa.text("SELECT * FROM no_such_table WHERE x = :v"), {"v": GITHUB})
     assert GITHUB not in str(failed.value)
     assert "no_such_table" in str(failed.value)  # the statement itself is kept
+
+
+def test_the_call_an_audit_record_names_holds_no_secret_of_its_path(
+    api: TestClient, admin: Admin, services: Services
+) -> None:
+    add_human(services, "user:owner")
+    services.agents.register(
+        SYSTEM,
+        agent_id="ops-bot",
+        display_name=None,
+        owner="user:owner",
+        purpose="tests",
+        risk_tier=RiskTier.LOW,
+    )
+    agent = bearer(agent_token(services, "ops-bot"))
+    calls = [
+        # A bad token: auth.failed, whatever the path's params would have said.
+        ("GET", f"/v1/humans/user:{GITHUB}/tokens", bearer("cht_aaaaaaaaaaaaaaaa_" + "b" * 43)),
+        ("GET", f"/v1/agents/{GITHUB}", {"Authorization": f"Bearer {GITHUB}"}),
+        ("POST", f"/v1/agents/{AWS}/suspend", {"Authorization": "Bearer x"}),
+        # An agent token on an admin route: auth.forbidden.
+        ("POST", f"/v1/leaks/{GITHUB}/rotated", agent),
+    ]
+    for method, path, headers in calls:
+        answer = api.request(method, path, headers=headers, json={"note": "x"})
+        assert answer.status_code in (401, 403), (path, answer.text)
+    records = api.get("/v1/audit", params={"limit": 1000}, headers=admin.headers).json()
+    refusals = [r for r in records["records"] if r["type"] in ("auth.failed", "auth.forbidden")]
+    wheres = [r["data"]["where"] for r in refusals]
+    assert len(wheres) == len(calls), wheres
+    assert wheres[0] == "GET /v1/humans/user:[REDACTED:github_token]/tokens", wheres
+    written = json.dumps(records)
+    for secret in (GITHUB, AWS):
+        assert secret not in written

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from charter.identity.principals import Principal
+from charter.secrets import redact
 from charter.service import Services
 
 __all__ = [
@@ -25,10 +26,16 @@ def _services(request: Request) -> Services:
     return services
 
 
+_LONGEST_SCANNED = 4096
+"""Characters of a path scanned for secrets (the rest is cut off anyway)."""
+
+
 def where(request: Request) -> str:
-    """The call as recorded in audit records: method and path, printable and bounded."""
-    path = "".join(ch if ch.isprintable() else "?" for ch in request.url.path)
-    return f"{request.method} {path}"[:200]
+    """The call as recorded in audit records: method and path, printable, with the
+    secrets the detectors find masked (a path is the caller's to fill: a token pasted
+    into an id, say), and bounded."""
+    path = "".join(ch if ch.isprintable() else "?" for ch in request.url.path[:_LONGEST_SCANNED])
+    return redact(f"{request.method} {path}")[:200]
 
 
 def bearer_token(request: Request) -> str | None:
