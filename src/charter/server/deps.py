@@ -38,9 +38,18 @@ def where(request: Request) -> str:
     return redact(f"{request.method} {path}")[:200]
 
 
+_AMBIGUOUS = "two Authorization headers"
+"""Stands for the token of a request with more than one ``Authorization`` header: never
+well formed, so refused (``token_invalid``) rather than picking one of them, which a
+proxy in front might have picked differently."""
+
+
 def bearer_token(request: Request) -> str | None:
     """The token of the request's ``Authorization: Bearer`` header, if it has one."""
-    header = request.headers.get("authorization", "")
+    headers = request.headers.getlist("authorization")
+    if len(headers) > 1:
+        return _AMBIGUOUS
+    header = headers[0] if headers else ""
     scheme, _, value = header.partition(" ")
     return value.strip() if scheme.lower() == "bearer" else None
 
