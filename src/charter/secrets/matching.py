@@ -541,12 +541,25 @@ def _decoded_percent(index: int, text: str) -> Iterator[Hit]:
 
 
 def without_overlaps(hits: list[Hit]) -> list[Hit]:
-    """Of overlapping hits in one string, the most specific (then surest, then longest)."""
+    """Of overlapping hits in one string, the most specific (then surest, then longest).
+
+    The hits kept in a string never overlap, so sorted by start they are sorted by end
+    too: a new hit overlaps one of them exactly when the last of those starting before
+    its end ends after its start. One look per hit, not one per kept hit (a string made
+    of thousands of token-like pieces has thousands of hits)."""
     if len(hits) < 2:
         return hits
     kept: list[Hit] = []
+    starts: dict[int, list[int]] = {}
+    ends: dict[int, list[int]] = {}
     ranked = sorted(hits, key=lambda h: (-h.priority, -h.confidence, h.start - h.end))
     for hit in ranked:
-        if not any(k.index == hit.index and k.start < hit.end and hit.start < k.end for k in kept):
-            kept.append(hit)
+        own_starts = starts.setdefault(hit.index, [])
+        own_ends = ends.setdefault(hit.index, [])
+        before = bisect.bisect_left(own_starts, hit.end)
+        if before and own_ends[before - 1] > hit.start:
+            continue
+        own_starts.insert(before, hit.start)
+        own_ends.insert(before, hit.end)
+        kept.append(hit)
     return sorted(kept, key=lambda h: (h.index, h.start))
