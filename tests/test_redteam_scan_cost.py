@@ -2,16 +2,20 @@
 
 A decision request of 900 KB made of one JWT header repeated (``eyJhbGciOi...``) held a
 server thread for over 30 seconds: every piece is a hit, and choosing among
-overlapping hits compared each with every hit kept so far.
+overlapping hits compared each with every hit kept so far. One made of PEM openings
+(``-----BEGIN PRIVATE KEY-----``) took 8 s: each opening looked 16 KB ahead for its end.
 """
 
 from __future__ import annotations
 
 import random
+import re
+import string
 import time
 
-from charter.secrets import _LOCAL
+from charter.secrets import _LOCAL, matching
 from charter.secrets.matching import Hit, without_overlaps
+from charter.secrets.rules import secret_span
 
 
 def _reference(hits: list[Hit]) -> list[Hit]:
@@ -58,3 +62,56 @@ def test_a_request_of_repeated_token_pieces_is_scanned_in_linear_time() -> None:
     started = time.monotonic()
     _LOCAL.mask({"input": text})
     assert time.monotonic() - started < 6.0  # the quadratic rule took about 15 s
+
+
+_OLD_PEM = re.compile(
+    r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"
+    r".{0,16384}?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----",
+    re.DOTALL,
+)
+
+
+def test_a_private_key_block_is_found_as_the_one_regular_expression_found_it() -> None:
+    chance = random.Random(11)
+    body = "".join(chance.choice(string.ascii_letters + string.digits + "+/") for _ in range(900))
+    pieces = [
+        "-----BEGIN PRIVATE KEY-----\n",
+        "-----BEGIN RSA PRIVATE KEY-----\n",
+        "-----BEGIN OPENSSH PRIVATE KEY BLOCK-----\n",
+        "-----END PRIVATE KEY-----\n",
+        "-----END RSA PRIVATE KEY-----",
+        "-----END PRIVATE KEY BLOCK-----",
+        "-----END CERTIFICATE-----\n",
+        "------END PRIVATE KEY-----",
+        "-----END PRIVATE KEY------END PRIVATE KEY-----",
+        body[: chance.randrange(10, 900)] + "\n",
+        "x" * 16_300,
+        "\n",
+    ]
+    family = matching.FAMILIES[0]
+    assert family.rules[0].closer is not None  # the PEM family, first
+    positives = 0
+    for _ in range(600):
+        text = "".join(chance.choice(pieces) for _ in range(chance.randrange(1, 12)))
+        for found in re.finditer("-----BEGIN", text):
+            old = _OLD_PEM.match(text, found.start())
+            hit = matching._family_hit(family, 0, text, found.start())
+            check = family.rules[0].check
+            expected = old is not None and (check is None or check(old.group(0)) is not None)
+            if expected:
+                positives += 1
+                assert hit is not None, text
+                assert old is not None
+                inner_start, inner_end = secret_span("private_key", old.group(0))
+                assert hit.secret == old.group(0)[inner_start:inner_end]
+                assert (hit.start, hit.end) == (old.start() + inner_start, old.start() + inner_end)
+            elif hit is not None:  # only the second rule (a key cut short) may find one
+                assert hit.confidence == family.rules[1].confidence, text
+    assert positives > 20
+
+
+def test_a_request_of_key_openings_without_an_end_is_scanned_in_linear_time() -> None:
+    text = "-----BEGIN PRIVATE KEY-----\n" * 32_000  # 900 KB: 16 KB looked at per opening
+    started = time.monotonic()
+    _LOCAL.mask({"input": text})
+    assert time.monotonic() - started < 2.0  # it took about 8 s

@@ -24,6 +24,7 @@ from charter.secrets.rules import (
     PERCENT_ESCAPE,
     SECRET_NAME,
     Family,
+    Rule,
     assigned,
     credential_confidence,
     secret_span,
@@ -229,6 +230,7 @@ def text_hits(texts: list[str], *, decode: bool) -> Iterator[Hit]:
         starts.append(offset)
         offset += len(text) + 1
     escaped: set[int] = set()
+    closings = _Closings()
     for group in sorted(present):
         if group == _COMMAND:
             continue
@@ -240,7 +242,7 @@ def text_hits(texts: list[str], *, decode: bool) -> Iterator[Hit]:
             text, base = texts[index], starts[index]
             start, end = begin - base, min(finish - base, len(text))
             if family is not None:
-                hit = _family_hit(family, index, text, start)
+                hit = _family_hit(family, index, text, start, closings)
                 if hit is not None:
                     yield hit
             elif group == _KEYWORD:
@@ -259,7 +261,40 @@ def text_hits(texts: list[str], *, decode: bool) -> Iterator[Hit]:
             yield from _decoded_percent(index, texts[index])
 
 
-def _family_hit(family: Family, index: int, text: str, start: int) -> Hit | None:
+class _Closings:
+    """Where each block rule's closing matches in each text (starts and ends, by start),
+    found once per text and rule."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[int, str], tuple[list[int], list[int]]] = {}
+
+    def after(self, rule: Rule, index: int, text: str, at: int) -> tuple[int, int] | None:
+        """The first closing of ``rule`` in ``text`` that starts at ``at`` or after."""
+        key = (index, rule.pattern)
+        found = self._found.get(key)
+        if found is None:
+            closer = rule.closer_regex
+            spans = [] if closer is None else [m.span(1) for m in closer.finditer(text)]
+            found = self._found[key] = ([s for s, _ in spans], [e for _, e in spans])
+        starts, ends = found
+        place = bisect.bisect_left(starts, at)
+        return None if place == len(starts) else (starts[place], ends[place])
+
+
+def _block(rule: Rule, index: int, text: str, start: int, closings: _Closings) -> str | None:
+    """The text ``rule``'s opening at ``start`` and its first closing within reach span."""
+    opening = rule.regex.match(text, start)
+    if opening is None:
+        return None
+    closing = closings.after(rule, index, text, opening.end())
+    if closing is None or closing[0] - opening.end() > rule.reach:
+        return None
+    return text[start : closing[1]]
+
+
+def _family_hit(
+    family: Family, index: int, text: str, start: int, closings: _Closings | None = None
+) -> Hit | None:
     """The first of the family's rules whose exact shape matches where its prefix is
     (or just before, by its lead) and passes its check."""
     if family.needs is not None and family.needs not in text[start : start + 256]:
@@ -269,6 +304,23 @@ def _family_hit(family: Family, index: int, text: str, start: int) -> Hit | None
         if lead is not None:
             start = lead.start()
     for rule in family.rules:
+        if rule.closer_regex is not None:
+            block = _block(rule, index, text, start, closings or _Closings())
+            if block is None:
+                continue
+            confidence = rule.confidence if rule.check is None else rule.check(block)
+            if confidence is None:
+                continue
+            inner_start, inner_end = secret_span(rule.type, block)
+            return Hit(
+                index,
+                rule.type,
+                start + inner_start,
+                start + inner_end,
+                confidence,
+                rule.priority,
+                block[inner_start:inner_end],
+            )
         found = rule.regex.match(text, start)
         if found is None:
             continue

@@ -64,10 +64,20 @@ class Rule:
     group: int | str = 0
     """The regular expression's group that is the secret itself (0: the whole match);
     ``check`` is given that group's text."""
+    closer: str | None = None
+    """For a block (a PEM key): ``pattern`` is its opening, and the match runs to the
+    first place this closing expression matches within ``reach`` characters after the
+    opening, as ``opening.{0,reach}?closer`` would. The scanner finds the closings once
+    per text, not once per opening: a text of many openings and no closing costs one
+    pass, not ``reach`` characters per opening."""
+    reach: int = 0
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    closer_regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "regex", re.compile(self.pattern, re.DOTALL))
+        closer = None if self.closer is None else re.compile(f"(?=({self.closer}))", re.DOTALL)
+        object.__setattr__(self, "closer_regex", closer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,9 +271,11 @@ FAMILIES: tuple[Family, ...] = (
         (
             Rule(
                 "private_key",
-                _PEM + r".{0,16384}?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----",
+                _PEM,
                 0.99,
                 _private_key(0.99),
+                closer=r"-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----",
+                reach=16384,
             ),
             Rule(
                 "private_key", _PEM + r"[A-Za-z0-9+/=\s\\]{40,}", 0.9, _private_key(0.9)
