@@ -244,6 +244,9 @@ def serve(application: FastAPI | str, settings: Settings, *, workers: int = 1) -
         host=settings.host,
         port=settings.port,
         log_level="info",
+        # In JSON mode the process's logging is already set (charter.server.logs): uvicorn's
+        # own configuration would put its start-up lines back in plain text.
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
         ssl_certfile=None if certfile is None else str(certfile),
         ssl_keyfile=None if keyfile is None else str(keyfile),
         workers=workers if workers > 1 else None,
