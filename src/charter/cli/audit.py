@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -42,6 +42,9 @@ from charter.identity.principals import Principal
 from charter.sdk.client import Client
 from charter.version import __version__
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 __all__ = ["app"]
 
 app = group(
@@ -54,6 +57,26 @@ AgentFilter = Annotated[
 ]
 TypeFilter = Annotated[
     list[str] | None, typer.Option("--type", help="Record type (repeatable).", show_default=False)
+]
+
+
+RootPublicKey = Annotated[
+    Path | None,
+    typer.Option(
+        "--public-key",
+        help="The root PEM public key: checkpoints, seals and key rotations are checked "
+        "from it (default: the one in the data dir).",
+        show_default=False,
+    ),
+]
+KeyChainFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--keys",
+        help="The chain of signing keys exported by 'charter audit keys', to use instead "
+        "of the links the file carries.",
+        show_default=False,
+    ),
 ]
 
 
@@ -115,14 +138,7 @@ def verify(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     config: ConfigFile = None,
-    public_key: Annotated[
-        Path | None,
-        typer.Option(
-            help="The root PEM public key to check checkpoints and key rotations with "
-            "(default: the one in the data dir).",
-            show_default=False,
-        ),
-    ] = None,
+    public_key: RootPublicKey = None,
     checkpoints: Annotated[
         Path | None,
         typer.Option(
@@ -469,37 +485,27 @@ def verify_evidence(
     bundle: Annotated[
         Path, typer.Argument(help="The evidence bundle, or a JSON compliance report.")
     ],
-    public_key: Annotated[
-        Path | None,
-        typer.Option(
-            help="The root PEM public key (default: the one in the data dir).",
-            show_default=False,
-        ),
-    ] = None,
-    keys: Annotated[
-        Path | None,
-        typer.Option(
-            "--keys",
-            help="The chain of signing keys exported by 'charter audit keys', to use "
-            "instead of the bundle's own links.",
-            show_default=False,
-        ),
-    ] = None,
+    public_key: RootPublicKey = None,
+    keys: KeyChainFile = None,
     data_dir: DataDir = None,
     as_json: AsJson = False,
 ) -> None:
     """Check offline that every record a bundle cites is in the signed log (exit 3 if not)."""
-    from charter.storage.keyfile import load_public_key
-
     with parsing():
         read = _read_bundle(bundle)
         chain = _read_chain(keys) if keys is not None else None
-    with handled():
-        key = load_public_key(public_key or local_settings(data_dir, None).public_key)
-    report = verify_bundle(read, key, chain).to_json()
+    report = verify_bundle(read, _root_key(public_key, data_dir), chain).to_json()
     emit(report, as_json=as_json, human=lambda: _show_evidence(report))
     if not report["ok"]:
         raise typer.Exit(Exit.NO)
+
+
+def _root_key(path: Path | None, data_dir: Path | None) -> Ed25519PublicKey:
+    """The root public key: ``path``, or the data dir's."""
+    from charter.storage.keyfile import load_public_key
+
+    with handled():
+        return load_public_key(path or local_settings(data_dir, None).public_key)
 
 
 def _read_chain(path: Path) -> list[KeyLink]:
@@ -632,11 +638,11 @@ def seal(
     database_url: DatabaseUrl = None,
     as_json: AsJson = False,
 ) -> None:
-    """Seal every shard's head now with the data dir's signing key (servers do it at each
-    checkpoint interval); prints the seal, or nothing new."""
+    """Seal every shard's head now with the current signing key of the data dir (servers
+    do it at each checkpoint interval); prints the seal, or nothing new."""
     from charter.clock import system_clock
     from charter.service.audit import AuditService
-    from charter.storage.keyfile import load_signing_key
+    from charter.storage.keyfile import key_finder, load_signing_key
     from charter.storage.sql import open_existing_store
 
     with handled():
@@ -644,7 +650,10 @@ def seal(
         store = open_existing_store(settings.store_url)
         try:
             key = load_signing_key(settings.signing_key)
-            sealed = AuditService(store, system_clock, signing_key=key).seal()
+            service = AuditService(store, system_clock, signing_key=key)
+            # After a rotation, the key the chain names current (beside the root's file).
+            service.find_keys_with(key_finder(settings.signing_key, key))
+            sealed = service.seal()
         finally:
             store.close()
     shown: dict[str, Any] = {"sealed": None if sealed is None else sealed.to_json()}
@@ -737,19 +746,14 @@ def export_segment(
 @app.command("verify-segment")
 def verify_segment_command(
     segment: Annotated[Path, typer.Argument(help="A file from 'charter audit export-segment'.")],
-    public_key: Annotated[
-        Path | None,
-        typer.Option(
-            help="PEM public key that signed the seals (default: the one in the data dir).",
-            show_default=False,
-        ),
-    ] = None,
+    public_key: RootPublicKey = None,
+    keys: KeyChainFile = None,
     data_dir: DataDir = None,
     as_json: AsJson = False,
 ) -> None:
-    """Check offline that a segment's records are exactly the ones sealed (exit 3 if not)."""
+    """Check offline that a segment's records are exactly the ones sealed, by keys the
+    root key vouches for (exit 3 if not)."""
     from charter.audit.segments import verify_segment
-    from charter.storage.keyfile import load_public_key
 
     with parsing():
         try:
@@ -758,9 +762,9 @@ def verify_segment_command(
             raise InvalidInput(
                 f"cannot read {segment}: {exc}", code=ErrorCode.INVALID_INPUT
             ) from None
-    with handled():
-        key = load_public_key(public_key or local_settings(data_dir, None).public_key)
-    report: dict[str, Any] = verify_segment(document, key).to_json()
+        chain = _read_chain(keys) if keys is not None else None
+    key = _root_key(public_key, data_dir)
+    report: dict[str, Any] = verify_segment(document, key, chain).to_json()
 
     def human() -> None:
         if report["ok"]:
