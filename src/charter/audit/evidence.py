@@ -372,13 +372,16 @@ def verify_bundle(
         heads, signed = seal.shards, f"seal {seal.number}"
 
     def failed(code: str, seq: int | None, message: str) -> EvidenceReport:
+        return reported(EvidenceProblem(code, seq, message))
+
+    def reported(problem: EvidenceProblem | None) -> EvidenceReport:
         return EvidenceReport(
-            ok=False,
+            ok=problem is None,
             records=len(bundle.records),
             tree_size=checkpoint.tree_size,
             root=None if seal is not None else checkpoint.root.hex(),
             key_id=checkpoint.key_id,
-            problem=EvidenceProblem(code, seq, message),
+            problem=problem,
         )
 
     ring = KeyRing(public_key)
@@ -407,13 +410,7 @@ def verify_bundle(
         wrong = _cited_problem(cited, heads, signed, placed=seal is not None)
         if wrong is not None:
             return failed(wrong[0], cited.seq, f"record {cited.seq}: {wrong[1]}")
-    return EvidenceReport(
-        ok=True,
-        records=len(bundle.records),
-        tree_size=checkpoint.tree_size,
-        root=None if seal is not None else checkpoint.root.hex(),
-        key_id=checkpoint.key_id,
-    )
+    return reported(None)
 
 
 def _cited_problem(
