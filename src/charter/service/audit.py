@@ -395,7 +395,11 @@ class AuditService:
             while True:
                 page = unit.audit.query(
                     AuditQuery(
-                        types=(KEY_ROTATED,), after_seq=after, limit=MAX_PAGE, shard=DEFAULT_TREE
+                        types=(KEY_ROTATED,),
+                        after_seq=after,
+                        limit=MAX_PAGE,
+                        shard=DEFAULT_TREE,
+                        past_horizon=True,
                     )
                 )
                 links += [_link_of(record) for record in page]
@@ -453,7 +457,12 @@ def _link_of(record: AuditRecord) -> KeyLink:
 
 
 def _latest_link(unit: UnitOfWork) -> KeyLink | None:
+    """The newest link: read past the stable horizon, or a server of another shard
+    would not see a rotation that committed since, and sign with the retired key (the
+    caller holds the default head, so no link is still to commit)."""
     latest = unit.audit.query(
-        AuditQuery(types=(KEY_ROTATED,), newest_first=True, limit=1, shard=DEFAULT_TREE)
+        AuditQuery(
+            types=(KEY_ROTATED,), newest_first=True, limit=1, shard=DEFAULT_TREE, past_horizon=True
+        )
     )
     return _link_of(latest[0]) if latest else None

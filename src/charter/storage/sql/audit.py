@@ -335,7 +335,7 @@ class SqlAuditStore:
             .order_by(audit_records.c.seq.desc() if query.newest_first else audit_records.c.seq)
             .limit(query.limit)
         )
-        horizon = self._horizon()
+        horizon = None if query.past_horizon else self._horizon()
         if horizon is not None:
             below = audit_records.c.seq < horizon
             if self._first_seq is not None:  # and what this transaction appended
