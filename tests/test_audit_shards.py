@@ -4,6 +4,7 @@ segment is exported and pruned, and when a shard is tampered with; read back in 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -16,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from charter.audit.checkpoints import key_id
+from charter.audit.checkpoints import key_id, sign_checkpoint
 from charter.audit.evidence import bundle_from_json, verify_bundle
 from charter.audit.keychain import KEY_ROTATED, KeyLink, chain_from_json, link_from_json
 from charter.audit.merkle import Frontier
@@ -33,6 +34,7 @@ from charter.storage.keyfile import load_signing_key
 from charter.storage.ports import AuditQuery
 from charter.storage.sql import SqlStore, open_store
 from tests.helpers import Admin, bearer
+from tests.test_console import _sign_in
 
 
 @pytest.fixture
@@ -701,6 +703,84 @@ def test_the_api_verifies_and_proves_a_rotated_sharded_log(
         bundle = api.post("/v1/audit/evidence", json={"seqs": [cited]}, headers=bearer(admin.token))
         assert bundle.status_code == 200, bundle.text
     assert verify_bundle(bundle_from_json(bundle.json()), signing_key.public_key()).ok
+
+
+# -- posture and the console, across shards ----------------------------------------------
+
+
+def _stale(api: TestClient, token: str) -> list[dict[str, Any]]:
+    answer = api.get("/v1/posture", params={"kind": "checkpoint_stale"}, headers=bearer(token))
+    assert answer.status_code == 200, answer.text
+    return [f for f in answer.json()["findings"] if f["kind"] == "checkpoint_stale"]
+
+
+def test_posture_finds_a_stale_shard_whatever_the_default_shards_checkpoints(
+    sharded: dict[str, Services], admin: Admin, clock: ManualClock
+) -> None:
+    with TestClient(create_app(sharded[""]), raise_server_exceptions=False) as api:
+        assert sharded[""].audit.checkpoint() is not None  # default checkpoint, and a seal
+        assert _stale(api, admin.token) == []
+        add_humans(sharded["b"], "late", 2)  # on shard b only: no checkpoint covers them
+        assert _stale(api, admin.token) == []  # unsealed, but not for long
+        clock.advance(timedelta(days=2))
+        sharded[""].humans.add(SYSTEM, human_id="user:fresh", email="fresh@x.io")
+        with sharded[""].store.write() as unit:  # the default log alone is checkpointed
+            cp = sign_checkpoint(sharded[""].audit._signing_key, *_head(unit), clock())  # type: ignore[arg-type]
+            unit.audit.add_checkpoint(cp)
+        (stale,) = _stale(api, admin.token)
+        assert [shard["shard"] for shard in stale["evidence"]["shards"]] == ["b"]
+        assert stale["evidence"]["shards"][0]["sealed"] == 5
+        assert stale["evidence"]["shards"][0]["records"] == 7
+        with sharded[""].store.read() as unit:
+            sizes = [state.frontier.size for state in unit.audit.shards() if state.frontier]
+        assert stale["evidence"]["records"] == sum(sizes)
+        assert sharded["b"].audit.seal() is not None  # a seal covers b (and the rest) again
+        assert _stale(api, admin.token) == []
+
+
+def test_the_console_shows_every_shard_and_the_seal_covering_a_record(
+    sharded: dict[str, Services], admin: Admin, store: SqlStore
+) -> None:
+    first_of_b = records_of(store, "b")[0]
+    add_humans(sharded["b"], "late", 1)
+    late = records_of(store, "b")[-1]
+    sharded["b"].audit.advance_horizon()  # readers see every shard's records up to now
+    with TestClient(create_app(sharded[""]), raise_server_exceptions=False) as console:
+        assert _sign_in(console, admin.token).status_code == 303
+        page = console.get(f"/ui/audit/{first_of_b.seq}").text
+        assert "Sealed with every shard by seal 0" in page
+        assert "this record is 0 of shard b" in page
+        assert "No signed checkpoint covers this record yet." not in page
+        page = console.get(f"/ui/audit/{late.seq}").text
+        assert 'id="sealed-in"' not in page
+        assert "No signed checkpoint covers this record yet." in page
+
+        page = console.get("/ui/audit/verify").text
+        assert "Verified:" in page
+        rows = re.findall(r"<tr><td>([^<]*)</td><td>(\d+)</td>", page)
+        assert [name for name, _ in rows] == ["(default)", "a", "b"]
+        assert dict(rows)["b"] == str(len(records_of(store, "b")))
+        assert "2 seals verified" in page
+        assert "seal 1, signed" in page
+        assert "Verified with this server's public key and the keys it vouches for" in page
+
+
+def test_the_console_checks_seals_and_checkpoints_along_the_key_chain(
+    sharded: dict[str, Services], admin: Admin, rotated: tuple[KeyLink, Ed25519PrivateKey]
+) -> None:
+    link, _ = rotated
+    with TestClient(create_app(sharded[""]), raise_server_exceptions=False) as console:
+        assert _sign_in(console, admin.token).status_code == 303
+        page = console.get("/ui/audit/verify").text
+    assert "Verified:" in page
+    assert f"<code>{link.key_id}</code>" in page  # the last seal's and checkpoint's key
+    assert "Does not verify" not in page
+    assert "Verified with this server's public key and the keys it vouches for" in page
+
+
+def _head(unit: Any) -> tuple[int, bytes]:
+    head = unit.audit.head(lock=True)
+    return head.size, head.root()
 
 
 # -- the commands, on a real data directory, sharded -----------------------------------

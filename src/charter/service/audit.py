@@ -173,10 +173,10 @@ class AuditService:
                     code=ErrorCode.AUDIT_HEAD_CORRUPT,
                 )
             heads[state.shard] = ShardHead(state.frontier.size, state.frontier.root())
-        existing = unit.audit.seals()
-        if existing and dict(existing[-1].shards) == heads:
+        last = unit.audit.last_seal()
+        if last is not None and dict(last.shards) == heads:
             return None
-        number = existing[-1].number + 1 if existing else 0
+        number = 0 if last is None else last.number + 1
         sealed = sign_seal(signer, number, heads, self._clock())
         return sealed if unit.audit.add_seal(sealed) else None
 

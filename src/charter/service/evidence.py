@@ -81,7 +81,7 @@ class EvidenceService:
                 for record in cited
             )
 
-        seal = self._newest_covering(lambda unit: unit.audit.seals(), covers, self._audit.seal)
+        seal = self._newest_covering(_last_seal, covers, self._audit.seal)
         with self._store.read() as unit:
             leaves: dict[str, list[bytes]] = {}
             for shard in sorted({record.shard for record in cited}):
@@ -150,6 +150,11 @@ class EvidenceService:
                 "no signed checkpoint or seal covers the records", code=ErrorCode.AUDIT_LOG_BROKEN
             )
         return latest[-1]
+
+
+def _last_seal(unit: UnitOfWork) -> list[Seal]:
+    last = unit.audit.last_seal()
+    return [] if last is None else [last]
 
 
 def _built(build: Callable[[], EvidenceBundle]) -> EvidenceBundle:

@@ -249,6 +249,10 @@ class AuditStore(Protocol):
         """Every seal over the shards, oldest first."""
         ...
 
+    def last_seal(self) -> Seal | None:
+        """The newest seal, if any."""
+        ...
+
     def add_seal(self, seal: Seal) -> bool:
         """Store a seal; False when one with its number is already stored."""
         ...
