@@ -645,9 +645,10 @@ def test_segments_and_evidence_carry_the_links_their_seals_need(
     checked = verify_segment(document, root)
     assert checked.ok, checked.problem
     # A seal the retiring key signed before the link stays good.
-    early, _ = sharded[""].audit.export_segment("b", size=3)
+    exported, _ = sharded[""].audit.export_segment("b", size=3)
+    early: dict[str, Any] = json.loads(json.dumps(exported))
     assert early["seal"]["key_id"] == link.previous_key_id
-    assert verify_segment(json.loads(json.dumps(early)), root).ok
+    assert verify_segment(early, root).ok
     # Without the links, the new key is no key of the root's; with them given apart, it is.
     bare = {key: value for key, value in document.items() if key != "key_chain"}
     assert verify_segment(bare, root).problem.code == "seal_signature_invalid"  # type: ignore[union-attr]
