@@ -27,6 +27,9 @@ DIRECTIVES = {
     # mappings, nor an ``int`` one turn into a C integer.
     "annotation_typing": False,
     "binding": True,
+    # A None where a typed value is declared (``.pxd``) raises AttributeError, as in
+    # Python, instead of being read as the type.
+    "nonecheck": True,
     "embedsignature": True,
 }
 

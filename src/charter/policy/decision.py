@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from types import FunctionType
 from typing import TYPE_CHECKING, Any
 
 from charter.codes import DecisionCode
@@ -43,24 +44,47 @@ class Effect(StrEnum):
     STEP_UP_REQUIRED = "step_up_required"
 
 
-@dataclass(frozen=True, slots=True, init=False)
+def _probe() -> None:
+    """A function of this module: a compiled one is not a Python function."""
+
+
+COMPILED = not isinstance(_probe, FunctionType)
+"""Whether this module runs compiled (the optional core, ``charter.policy.core``)."""
+
+
+# `slots=True` is left out because Cython's own dataclasses do not take it: the slots are
+# declared by hand instead, and compiled, `decision.pxd` makes the class an extension
+# type with the same fields, read-only from Python.
+@dataclass(frozen=True, init=False)
 class Request:
     """What an agent attempts: a capability, an action, on a resource, maybe some fields.
 
     Immutable like the other values here, but built by a constructor of its own: a
     frozen dataclass's generated one sets each field through ``object.__setattr__``,
     which cost a quarter of an embedded decision. Its checks are the evaluator's
-    (``charter.policy.canonical``), never the constructor's.
+    (``charter.policy.canonical``), never the constructor's. The fields have no
+    defaults here (slots and class defaults do not mix): the constructor's are theirs.
     """
+
+    __slots__ = (
+        "action",
+        "agent",
+        "capability",
+        "context",
+        "fields",
+        "resource",
+        "resource_attributes",
+        "secrets",
+    )
 
     agent: str
     capability: Capability
     action: str
     resource: str
-    resource_attributes: Mapping[str, Any] = field(default_factory=dict)
-    fields: tuple[str, ...] = ()
-    context: Mapping[str, Any] = field(default_factory=dict)
-    secrets: tuple[Finding, ...] = ()
+    resource_attributes: Mapping[str, Any]
+    fields: tuple[str, ...]
+    context: Mapping[str, Any]
+    secrets: tuple[Finding, ...]
     """What the secrets scanner found in the context and input (no values)."""
 
     def __init__(
@@ -74,6 +98,19 @@ class Request:
         context: Mapping[str, Any] | None = None,
         secrets: tuple[Finding, ...] = (),
     ) -> None:
+        if COMPILED:
+            # An extension type's own fields: each a store into the object.
+            self.agent = agent  # type: ignore[misc]
+            self.capability = capability  # type: ignore[misc]
+            self.action = action  # type: ignore[misc]
+            self.resource = resource  # type: ignore[misc]
+            self.resource_attributes = (  # type: ignore[misc]
+                {} if resource_attributes is None else resource_attributes
+            )
+            self.fields = fields  # type: ignore[misc]
+            self.context = {} if context is None else context  # type: ignore[misc]
+            self.secrets = secrets  # type: ignore[misc]
+            return
         # Each slot set through its own descriptor: the one way past the frozen
         # ``__setattr__`` that costs no more than a plain assignment's call.
         _set_agent(self, agent)
@@ -85,9 +122,23 @@ class Request:
         _set_context(self, {} if context is None else context)
         _set_secrets(self, secrets)
 
+    def __reduce__(self) -> tuple[type[Request], tuple[Any, ...]]:
+        # Pickled through the constructor (a frozen class with hand-written slots has
+        # no state to set otherwise).
+        return Request, (
+            self.agent,
+            self.capability,
+            self.action,
+            self.resource,
+            self.resource_attributes,
+            self.fields,
+            self.context,
+            self.secrets,
+        )
+
 
 def _setter(name: str) -> Callable[[Request, Any], None]:
-    """The ``__set__`` of ``Request``'s slot ``name``."""
+    """The ``__set__`` of ``Request``'s slot ``name`` (pure Python only)."""
     setter: Callable[[Request, Any], None] = vars(Request)[name].__set__
     return setter
 

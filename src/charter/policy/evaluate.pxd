@@ -1,0 +1,3 @@
+from charter.policy.decision cimport Request
+
+cpdef object evaluate(Request request, object snapshot, object facts, object now)
