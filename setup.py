@@ -15,9 +15,11 @@ CORE = [
     "charter.policy.celfast",
     "charter.policy.cel",
     "charter.policy.compiled",
+    "charter.policy.compiler",
     "charter.policy.decision",
     "charter.policy.evaluate",
     "charter.policy.frozen",
+    "charter.policy.globs",
 ]
 """The modules compiled, by name (each ``src/<name with slashes>.py``)."""
 

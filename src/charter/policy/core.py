@@ -19,9 +19,11 @@ CORE_MODULES = (
     "charter.policy.cel",
     "charter.policy.celfast",
     "charter.policy.compiled",
+    "charter.policy.compiler",
     "charter.policy.decision",
     "charter.policy.evaluate",
     "charter.policy.frozen",
+    "charter.policy.globs",
 )
 """The modules ``setup.py`` compiles (a test checks the two lists agree)."""
 
