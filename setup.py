@@ -45,7 +45,13 @@ def _extensions() -> list[object]:
     modules = [
         Extension(name, [f"src/{name.replace('.', '/')}.py"], optional=True) for name in CORE
     ]
-    return list(cythonize(modules, compiler_directives=DIRECTIVES, quiet=True))
+    compiled = cythonize(modules, compiler_directives=DIRECTIVES, quiet=True)
+    for extension in compiled:
+        # cythonize makes extensions of its own: each must stay optional, so that a
+        # machine without a C compiler still installs (and runs the .py modules).
+        extension.optional = True
+    return list(compiled)
 
 
-setup(ext_modules=_extensions())
+# The generated C is a build product: not shipped in the wheel.
+setup(ext_modules=_extensions(), exclude_package_data={"": ["*.c"]})

@@ -33,9 +33,9 @@ from bench import peers, purepython
 from bench.report import REPORT, cpu_name, replace_section
 from bench.workload import NOW, OUTSIDE_CHECK, RESOURCES, Workload, build
 from charter.policy.cel import compile_condition
-from charter.policy.core import compiled_core
 from charter.policy.compiled import Snapshot
 from charter.policy.compiler import compile_policy
+from charter.policy.core import compiled_core
 from charter.policy.decision import Facts, Request
 from charter.policy.evaluate import evaluate
 from charter.policy.model import Capability

@@ -7,8 +7,8 @@ that are not canonical), and over the benchmark's generated workload."""
 from __future__ import annotations
 
 import dataclasses
-import pickle
 import math
+import pickle
 import random
 from collections.abc import Hashable
 from dataclasses import replace
