@@ -10,3 +10,21 @@ cdef class Request:
     cdef readonly object fields
     cdef readonly object context
     cdef readonly object secrets
+
+
+cdef class AgentFacts:
+    cdef readonly object id
+    cdef readonly object owner
+    cdef readonly object status
+    cdef readonly object risk_tier
+    cdef readonly object labels
+
+
+cdef class Facts:
+    cdef readonly object agent
+    cdef readonly object grants
+    cdef readonly object approval_id
+    cdef readonly object leaked
+    cdef readonly object advisories
+    cdef readonly object advisory_max_age
+    cdef readonly object withdrawn

@@ -153,15 +153,48 @@ _set_context = _setter("context")
 _set_secrets = _setter("secrets")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False)
 class AgentFacts:
-    """The registry's record of the agent, as far as a decision needs it."""
+    """The registry's record of the agent, as far as a decision needs it.
+
+    Slots by hand and a constructor of its own, as ``Request`` (compiled, an extension
+    type: ``decision.pxd``).
+    """
+
+    __slots__ = ("id", "labels", "owner", "risk_tier", "status")
 
     id: str
     owner: str
     status: AgentStatus
-    risk_tier: RiskTier = RiskTier.MEDIUM
-    labels: Mapping[str, str] = field(default_factory=dict)
+    risk_tier: RiskTier
+    labels: Mapping[str, str]
+
+    def __init__(
+        self,
+        id: str,  # noqa: A002 - the field's name
+        owner: str,
+        status: AgentStatus,
+        risk_tier: RiskTier = RiskTier.MEDIUM,
+        labels: Mapping[str, str] | None = None,
+    ) -> None:
+        if labels is None:
+            labels = {}
+        if COMPILED:
+            self.id = id  # type: ignore[misc]
+            self.owner = owner  # type: ignore[misc]
+            self.status = status  # type: ignore[misc]
+            self.risk_tier = risk_tier  # type: ignore[misc]
+            self.labels = labels  # type: ignore[misc]
+            return
+        _set = object.__setattr__
+        _set(self, "id", id)
+        _set(self, "owner", owner)
+        _set(self, "status", status)
+        _set(self, "risk_tier", risk_tier)
+        _set(self, "labels", labels)
+
+    def __reduce__(self) -> tuple[type[AgentFacts], tuple[Any, ...]]:
+        return AgentFacts, (self.id, self.owner, self.status, self.risk_tier, self.labels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,22 +233,75 @@ class Withdrawal:
     """REDUCE only: the narrower role, named like the binding's role."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False)
 class Facts:
-    """Everything gathered before deciding; recorded with the decision."""
+    """Everything gathered before deciding; recorded with the decision.
+
+    Slots by hand and a constructor of its own, as ``Request`` (compiled, an extension
+    type: ``decision.pxd``).
+    """
+
+    __slots__ = (
+        "advisories",
+        "advisory_max_age",
+        "agent",
+        "approval_id",
+        "grants",
+        "leaked",
+        "withdrawn",
+    )
 
     agent: AgentFacts | None
-    grants: tuple[Grant, ...] = ()
-    approval_id: str | None = None
+    grants: tuple[Grant, ...]
+    approval_id: str | None
     """An approved, unused approval for exactly this request, if there is one."""
-    leaked: tuple[str, ...] = ()
+    leaked: tuple[str, ...]
     """Fingerprints of registered leaks found in the request's context or input."""
-    advisories: tuple[Advisory, ...] = ()
+    advisories: tuple[Advisory, ...]
     """The inferences found among the ids the request cites in ``context.derived_from``."""
-    advisory_max_age: timedelta = ADVISORY_MAX_AGE
-    withdrawn: tuple[CompiledWithdrawal, ...] = ()
+    advisory_max_age: timedelta
+    withdrawn: tuple[CompiledWithdrawal, ...]
     """The agent's review outcomes in force, compiled against the snapshot decided on
     (``charter.policy.compiler.compile_withdrawals``: ``CompiledWithdrawal`` values)."""
+
+    def __init__(
+        self,
+        agent: AgentFacts | None,
+        grants: tuple[Grant, ...] = (),
+        approval_id: str | None = None,
+        leaked: tuple[str, ...] = (),
+        advisories: tuple[Advisory, ...] = (),
+        advisory_max_age: timedelta = ADVISORY_MAX_AGE,
+        withdrawn: tuple[CompiledWithdrawal, ...] = (),
+    ) -> None:
+        if COMPILED:
+            self.agent = agent  # type: ignore[misc]
+            self.grants = grants  # type: ignore[misc]
+            self.approval_id = approval_id  # type: ignore[misc]
+            self.leaked = leaked  # type: ignore[misc]
+            self.advisories = advisories  # type: ignore[misc]
+            self.advisory_max_age = advisory_max_age  # type: ignore[misc]
+            self.withdrawn = withdrawn  # type: ignore[misc]
+            return
+        _set = object.__setattr__
+        _set(self, "agent", agent)
+        _set(self, "grants", grants)
+        _set(self, "approval_id", approval_id)
+        _set(self, "leaked", leaked)
+        _set(self, "advisories", advisories)
+        _set(self, "advisory_max_age", advisory_max_age)
+        _set(self, "withdrawn", withdrawn)
+
+    def __reduce__(self) -> tuple[type[Facts], tuple[Any, ...]]:
+        return Facts, (
+            self.agent,
+            self.grants,
+            self.approval_id,
+            self.leaked,
+            self.advisories,
+            self.advisory_max_age,
+            self.withdrawn,
+        )
 
 
 @dataclass(frozen=True, slots=True)
