@@ -57,6 +57,28 @@ def test_the_compiled_core_is_what_runs_when_it_is_built() -> None:
     assert compiled_core()
 
 
+def test_a_built_core_is_not_older_than_its_source() -> None:
+    # Python imports a compiled module in place of its .py file: one built before the
+    # source was last changed would run old code.
+    stale = []
+    for name in _built():
+        source = ROOT / "src" / f"{name.replace('.', '/')}.py"
+        # Its own declarations and those it cimports (all beside it).
+        declarations = sorted(source.parent.glob("*.pxd"))
+        extension = next(
+            source.with_name(f"{source.stem}{suffix}")
+            for suffix in EXTENSION_SUFFIXES
+            if source.with_name(f"{source.stem}{suffix}").is_file()
+        )
+        newest = max(path.stat().st_mtime for path in (source, *declarations))
+        if extension.stat().st_mtime < newest:
+            stale.append(name)
+    assert not stale, (
+        f"compiled before their source changed: {stale}; rebuild with "
+        "`pip install --no-deps --constraint constraints.txt --editable .`"
+    )
+
+
 _PURE_DECISIONS = """
 import json, sys
 from bench import purepython

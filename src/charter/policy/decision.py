@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from types import FunctionType
@@ -171,7 +171,7 @@ class AgentFacts:
 
     def __init__(
         self,
-        id: str,  # noqa: A002 - the field's name
+        id: str,
         owner: str,
         status: AgentStatus,
         risk_tier: RiskTier = RiskTier.MEDIUM,
