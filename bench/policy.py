@@ -9,6 +9,11 @@ the date and the command. The peers need the `bench` extra
 `python -m bench.policy --quick` is the short form for a busy machine: 10,000 agents
 only, fewer requests, one round, regorus as the only peer; it prints its tables and
 writes nothing.
+
+Where the compiled core is built (`setup.py`), the independent check's table also has
+Charter's rows on the pure-Python modules, timed first by a fresh process that loads
+them from source (`CHARTER_PURE_PYTHON=1`, `bench/purepython.py`; that process runs
+`python -m bench.policy --charter-outside` and prints its samples as JSON).
 """
 
 from __future__ import annotations
