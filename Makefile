@@ -17,7 +17,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
+# The compiled core (setup.py) is built from the policy modules' sources: installing again
+# when they change keeps the extensions Python imports in step with the .py files.
+CORE_SOURCES := setup.py $(wildcard src/charter/policy/*.py src/charter/policy/*.pxd)
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt $(CORE_SOURCES)
 	$(PIP) --editable ".[server,gateway]"
 	touch $@
 

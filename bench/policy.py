@@ -9,14 +9,23 @@ the date and the command. The peers need the `bench` extra
 `python -m bench.policy --quick` is the short form for a busy machine: 10,000 agents
 only, fewer requests, one round, regorus as the only peer; it prints its tables and
 writes nothing.
+
+Where the compiled core is built (`setup.py`), the independent check's table also has
+Charter's rows on the pure-Python modules, timed first by a fresh process that loads
+them from source (`CHARTER_PURE_PYTHON=1`, `bench/purepython.py`; that process runs
+`python -m bench.policy --charter-outside` and prints its samples as JSON).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
+import os
 import platform
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -25,12 +34,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import peers
+from bench import peers, purepython
 from bench.report import REPORT, cpu_name, replace_section
 from bench.workload import NOW, OUTSIDE_CHECK, RESOURCES, Workload, build
 from charter.policy.cel import compile_condition
 from charter.policy.compiled import Snapshot
 from charter.policy.compiler import compile_policy
+from charter.policy.core import compiled_core
 from charter.policy.decision import Facts, Request
 from charter.policy.evaluate import evaluate
 from charter.policy.model import Capability
@@ -131,6 +141,8 @@ def _stats(samples: list[float]) -> tuple[float, float, float]:
 
 CHARTER = "Charter (`evaluate`)"
 CHARTER_BUILT = "Charter (`Request` + `evaluate`)"
+CHARTER_PURE = "Charter, pure Python (`evaluate`)"
+CHARTER_BUILT_PURE = "Charter, pure Python (`Request` + `evaluate`)"
 REGO = "OPA/Rego (regorus, opa-eval)"
 
 
@@ -315,7 +327,27 @@ def _targets(
         f"(≤ 20: {_verdict(whole[1], 20)}), regorus {whole[2]:.1f}x slower "
         f"(≥ 10x: {_verdict(whole[2], 10, at_least=True)}); `evaluate` alone "
         f"{alone[0]:.2f} µs, p99 {alone[1]:.1f} µs, regorus {alone[2]:.1f}x\n"
+        + _against_pure(outside)
     )
+
+
+def _against_pure(outside: dict[str, tuple[float, float, float]]) -> str:
+    """The compiled core against the pure-Python modules on the independent check's shape
+    (nothing when only one of them was measured)."""
+    if CHARTER_BUILT_PURE not in outside:
+        return ""
+    lines = []
+    for compiled, pure, what in (
+        (CHARTER_BUILT, CHARTER_BUILT_PURE, "with the `Request` built"),
+        (CHARTER, CHARTER_PURE, "`evaluate` alone"),
+    ):
+        fast, slow = outside[compiled][0], outside[pure][0]
+        lines.append(
+            f"{what}, median {fast:.2f} µs compiled against {slow:.2f} µs pure Python "
+            f"({1 - fast / slow:.0%} less; p99 {outside[compiled][1]:.1f} against "
+            f"{outside[pure][1]:.1f} µs)"
+        )
+    return "- the compiled core on that shape: " + "; ".join(lines) + "\n"
 
 
 def _row(label: str, samples: list[float], built: list[float]) -> str:
@@ -328,14 +360,20 @@ def _row(label: str, samples: list[float], built: list[float]) -> str:
     )
 
 
-def _outside_section(*, quick: bool) -> tuple[list[str], dict[str, tuple[float, float, float]]]:
-    """The independent check's shape: Charter with and without building the Request,
-    and regorus, over the same requests, each carrying a context never seen before.
-    By engine: median, p99 and how many times slower regorus was."""
+def _outside_workload(*, quick: bool) -> tuple[Workload, list[Request]]:
+    """The independent check's workload and the requests timed on it."""
     count = 6_000 if quick else 20_000
     workload = build(requests=count, **OUTSIDE_CHECK)  # type: ignore[arg-type]
+    return workload, workload.requests[: count // 2 if quick else count]
+
+
+Timed = tuple[list[float], list[bool]]
+
+
+def _charter_outside(workload: Workload, sample: list[Request]) -> list[Timed]:
+    """Charter's two rows of the independent check's shape, `evaluate` alone and with the
+    `Request` built: the samples and the answers of each."""
     facts = workload.facts
-    sample = workload.requests[: count // 2 if quick else count]
     # Each Charter row on a snapshot of its own, warmed (agents, actions) on other
     # requests whose contexts are new too: none of the timed contexts was seen before.
     warm = [*workload.conditional_requests, *workload.novel_conditional_requests]
@@ -353,39 +391,84 @@ def _outside_section(*, quick: bool) -> tuple[list[str], dict[str, tuple[float, 
 
     # Untimed, before each engine's turn (see `_peer_section`): contexts new too.
     before = workload.guarded_requests
-    engines: list[tuple[str, Callable[[Any], bool], list[Any], list[Any]]] = [
-        (CHARTER, charter, list(sample), list(before)),
-        (CHARTER_BUILT, charter_built, _parts(sample), _parts(before)),
+    engines: list[tuple[Callable[[Any], bool], list[Any], list[Any]]] = [
+        (charter, list(sample), list(before)),
+        (charter_built, _parts(sample), _parts(before)),
     ]
+    return [_turn(decide, prepared, untimed) for decide, prepared, untimed in engines]
+
+
+def _turn(decide: Callable[[Any], bool], prepared: list[Any], untimed: list[Any]) -> Timed:
+    """One engine's turn: ``untimed`` decided first, then each of ``prepared`` timed."""
+    gc.collect()
+    gc.disable()
+    try:
+        for item in untimed:
+            decide(item)
+        return _timed(decide, prepared)
+    finally:
+        gc.enable()
+
+
+def _pure_outside(*, quick: bool) -> list[Timed] | None:
+    """Charter's rows of the independent check's shape on the pure-Python modules, from a
+    fresh process that loads them from source (``bench/purepython.py``); None when this
+    process runs them already."""
+    if not compiled_core():
+        return None
+    command = [sys.executable, "-m", "bench.policy", "--charter-outside"]
+    finished = subprocess.run(  # noqa: S603 - this interpreter running this module
+        [*command, "--quick"] if quick else command,
+        env={**os.environ, purepython.VARIABLE: "1"},
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=900,
+    )
+    rows: list[Timed] = [(samples, answers) for samples, answers in json.loads(finished.stdout)]
+    return rows
+
+
+def _outside_section(*, quick: bool) -> tuple[list[str], dict[str, tuple[float, float, float]]]:
+    """The independent check's shape: Charter with and without building the Request,
+    on the compiled core and the pure-Python modules when the core is built, and regorus,
+    over the same requests, each carrying a context never seen before. By engine:
+    median, p99 and how many times slower regorus was."""
+    # First, in a fresh process of its own, as an independent check would run.
+    pure = _pure_outside(quick=quick)
+    workload, sample = _outside_workload(quick=quick)
+    facts = workload.facts
+    results = _charter_outside(workload, sample)
+    labels = [CHARTER, CHARTER_BUILT]
     with tempfile.TemporaryDirectory(prefix="charter-bench-") as scratch:
         try:
             peer = peers.rego_peer(workload.policy, facts, NOW, Path(scratch))
         except ImportError as error:
             return [f"\nThe independent check's shape: not measured ({error}).\n"], {}
-        engines.append(
-            (
-                REGO,
+        results.append(
+            _turn(
                 peer.decide,
                 [peer.prepare(r) for r in sample],
-                [peer.prepare(r) for r in before],
+                [peer.prepare(r) for r in workload.guarded_requests],
             )
         )
-        results = []
-        for _, decide, prepared, untimed in engines:
-            gc.collect()
-            gc.disable()
-            try:
-                for item in untimed:
-                    decide(item)
-                results.append(_timed(decide, prepared))
-            finally:
-                gc.enable()
+        labels.append(REGO)
+    if pure is not None:
+        results[2:2] = pure
+        labels[2:2] = [CHARTER_PURE, CHARTER_BUILT_PURE]
     answers = [answer for _, answer in results]
     allowed = sum(answers[0])
     disagreements = sum(
         a != b for other in answers[1:] for a, b in zip(answers[0], other, strict=True)
     )
     rego = _stats(results[-1][0])[0]
+    core = (
+        "the first two rows on the compiled core, the next two on the pure-Python modules "
+        "(timed first, by a fresh process of their own)"
+        if pure is not None
+        else "the evaluator's pure-Python modules (no compiled core built)"
+    )
     lines = [
         f"\n**The independent check's shape**: {OUTSIDE_CHECK['agents']:,} agents, "
         f"{len(workload.policy.roles)} roles, "
@@ -393,13 +476,14 @@ def _outside_section(*, quick: bool) -> tuple[list[str], dict[str, tuple[float, 
         f"{sum(len(f.grants) for f in facts.values()):,} JIT grants; {len(sample):,} "
         "requests (half allowed through a permission the agent holds, half at random), "
         "each with a `context.level` drawn at random and never repeated, each timed once "
-        f"per engine; {allowed / len(sample):.0%} allowed; {disagreements} allow/not-allow "
-        "answers differ from the first row's. Ratio = regorus's median over the row's.\n",
+        f"per engine; Charter on {core}; {allowed / len(sample):.0%} allowed; "
+        f"{disagreements} allow/not-allow answers differ from the first row's. "
+        "Ratio = regorus's median over the row's.\n",
         "| engine | median µs | p99 µs | decisions/s | regorus ratio |",
         "|---|---|---|---|---|",
     ]
     found: dict[str, tuple[float, float, float]] = {}
-    for (label, _, _, _), (samples, _) in zip(engines, results, strict=True):
+    for label, (samples, _) in zip(labels, results, strict=True):
         median, p99, rate = _stats(samples)
         found[label] = (median, p99, rego / median)
         lines.append(f"| {label} | {median:.1f} | {p99:.1f} | {rate:,.0f} | {rego / median:.1f} |")
@@ -489,12 +573,17 @@ def run(*, quick: bool = False) -> str:
     lines.extend(outside_lines)
     if outside:
         lines.append(_targets(medians, built, fastest, outside))
+    core = (
+        "the evaluator on its compiled core (the optional Cython build, `setup.py`)"
+        if compiled_core()
+        else "the evaluator in pure Python (no compiled core built)"
+    )
     header = (
         "## Embedded decisions (`charter.Engine`)\n\n"
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {cpu_name()} "
         f"({platform.system()} {platform.machine()}, Python {platform.python_version()}), "
         f"with `{'python -m bench.policy --quick' if quick else 'make bench'}` "
-        "(`python -m bench.policy`). Each decision is timed alone "
+        f"(`python -m bench.policy`), {core}. Each decision is timed alone "
         "(`perf_counter_ns` around `evaluate`, garbage collector off), "
         f"{'one round' if quick else 'three rounds'} over the same requests (one round for "
         "new contexts, half of them timed each way). The machine is a shared "
@@ -537,7 +626,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="10,000 agents only, fewer requests, one round, regorus the only peer; "
         "prints the tables and writes nothing",
     )
+    parser.add_argument("--charter-outside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.charter_outside:
+        # Charter's rows of the independent check's shape, as JSON (see `_pure_outside`).
+        print(json.dumps(_charter_outside(*_outside_workload(quick=args.quick))))
+        return
     section = run(quick=args.quick)
     print(section)
     if not args.quick:

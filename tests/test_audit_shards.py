@@ -4,27 +4,37 @@ segment is exported and pruned, and when a shard is tampered with; read back in 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from charter.audit.checkpoints import key_id, sign_checkpoint
 from charter.audit.evidence import bundle_from_json, verify_bundle
+from charter.audit.keychain import KEY_ROTATED, KeyLink, chain_from_json, link_from_json
 from charter.audit.merkle import Frontier
 from charter.audit.records import AuditEntry, AuditRecord, seal
+from charter.audit.seals import ShardHead, seal_from_json, sign_seal
 from charter.audit.segments import verify_segment
 from charter.audit.verify import VerifyReport
+from charter.cli.main import app as cli_app
 from charter.clock import ManualClock
+from charter.errors import Unavailable
 from charter.server.app import create_app
 from charter.service import SYSTEM, Services
+from charter.storage.keyfile import load_signing_key
 from charter.storage.ports import AuditQuery
 from charter.storage.sql import SqlStore, open_store
 from tests.helpers import Admin, bearer
+from tests.test_console import _sign_in
 
 
 @pytest.fixture
@@ -468,13 +478,12 @@ def test_the_ocsf_export_reads_records_of_every_shard(
         assert str(record.seq) in json.dumps(event)
 
 
-def test_the_signing_key_is_not_rotated_on_a_sharded_log(sharded: dict[str, Services]) -> None:
+def test_the_signing_key_is_not_rotated_from_a_named_shard(sharded: dict[str, Services]) -> None:
     from charter.errors import InvalidInput
-    from charter.service.audit import AuditService
 
-    assert isinstance(sharded[""].audit, AuditService)
-    with pytest.raises(InvalidInput, match="sharded"):
-        sharded[""].audit.rotate_key(SYSTEM, Ed25519PrivateKey.generate())
+    # The link must be a record of the default shard: a store appending elsewhere refuses.
+    with pytest.raises(InvalidInput, match="default shard"):
+        sharded["a"].audit.rotate_key(SYSTEM, Ed25519PrivateKey.generate())
 
 
 def test_a_change_on_one_shard_waits_for_decisions_in_flight_on_another(
@@ -527,3 +536,330 @@ def test_a_change_on_one_shard_waits_for_decisions_in_flight_on_another(
     assert changed.wait(timeout=30)
     types = [r.type for r in records_of(shard_stores["a"]) if r.type != "test.appended"]
     assert types[-3:] == ["decision", "decision", "agent.suspended"]
+
+
+# -- the chain of signing keys on a sharded store -----------------------------------------
+
+
+def _finder(*keys: Ed25519PrivateKey) -> Any:
+    by_id = {key_id(key.public_key()): key for key in keys}
+    return by_id.get
+
+
+def _resigned(seal_json: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
+    """The same seal, signed again by ``key`` (what a holder of that key could forge)."""
+    read = seal_from_json(seal_json)
+    return sign_seal(key, read.number, read.shards, read.at).to_json()
+
+
+@pytest.fixture
+def rotated(
+    sharded: dict[str, Services], signing_key: Ed25519PrivateKey, clock: ManualClock
+) -> tuple[KeyLink, Ed25519PrivateKey]:
+    """The sharded log after one rotation on the default shard's server, then records of
+    shard a sealed by b's server with the new key."""
+    new = Ed25519PrivateKey.generate()
+    sharded[""].audit.find_keys_with(_finder(signing_key, new))
+    clock.advance(timedelta(seconds=1))
+    link = sharded[""].audit.rotate_key(SYSTEM, new)
+    add_humans(sharded["a"], "after", 3)
+    sharded["b"].audit.find_keys_with(_finder(signing_key, new))
+    clock.advance(timedelta(seconds=1))
+    assert sharded["b"].audit.seal() is not None
+    return link, new
+
+
+def test_rotation_on_a_sharded_store_records_one_link_and_hands_seals_over(
+    sharded: dict[str, Services],
+    store: SqlStore,
+    signing_key: Ed25519PrivateKey,
+    rotated: tuple[KeyLink, Ed25519PrivateKey],
+) -> None:
+    link, new = rotated
+    links = [record for record in records_of(store) if record.type == KEY_ROTATED]
+    assert len(links) == 1, "the link is recorded once, whatever the number of shards"
+    assert links[0].shard == ""
+    assert link.seq == links[0].index, "signed for its place in the default shard's tree"
+    with store.read() as unit:
+        seals = unit.audit.seals()
+    # Sealed by the retiring key up to the link, by the new one from just after it (the
+    # seal before the link was made already: nothing had grown since).
+    before, after, later = seals[1:]
+    assert (before.key_id, before.shards[""].size) == (link.previous_key_id, link.seq)
+    assert (after.key_id, after.shards[""].size) == (link.key_id, link.seq + 1)
+    assert later.key_id == key_id(new.public_key())
+
+    report = sharded[""].audit.verify_store()
+    assert report.ok, report.problem
+    assert report.seals_verified == len(seals) == 4
+    assert any("rotated 1 time(s)" in note for note in report.notes)
+    assert sharded[""].audit.key_chain() == [link]
+
+    # A server without the new key stops sealing instead of sealing with the old one.
+    add_humans(sharded["a"], "more", 1)
+    with pytest.raises(Unavailable) as refused:
+        sharded["a"].audit.seal()
+    assert refused.value.code == "signing_key_retired"
+    sharded["a"].audit.find_keys_with(_finder(signing_key, new))
+    assert sharded["a"].audit.seal() is not None
+    assert sharded[""].audit.verify_store().ok
+
+
+def test_a_seal_of_a_retired_key_after_retirement_or_of_a_foreign_key_fails(
+    sharded: dict[str, Services],
+    store: SqlStore,
+    signing_key: Ed25519PrivateKey,
+    rotated: tuple[KeyLink, Ed25519PrivateKey],
+    clock: ManualClock,
+) -> None:
+    add_humans(sharded["a"], "late", 2)
+    with store.read() as unit:
+        heads = {
+            state.shard: ShardHead(state.frontier.size, state.frontier.root())  # type: ignore[union-attr]
+            for state in unit.audit.shards()
+        }
+        number = unit.audit.seals()[-1].number + 1
+    for forger, code in (
+        (signing_key, "seal_key_retired"),  # the root key, stolen after it retired
+        (Ed25519PrivateKey.generate(), "seal_signature_invalid"),  # a key outside the chain
+    ):
+        with store.write() as unit:
+            assert unit.audit.add_seal(sign_seal(forger, number, heads, clock()))
+        report = sharded[""].audit.verify_store()
+        assert problem(report)[0] == code, report.problem
+        execute(store, "DELETE FROM audit_seals WHERE number = :n", n=number)
+    assert sharded[""].audit.verify_store().ok
+
+
+def test_segments_and_evidence_carry_the_links_their_seals_need(
+    sharded: dict[str, Services],
+    store: SqlStore,
+    signing_key: Ed25519PrivateKey,
+    rotated: tuple[KeyLink, Ed25519PrivateKey],
+) -> None:
+    link, new = rotated
+    root = signing_key.public_key()
+    document, _ = sharded[""].audit.export_segment("a")
+    document = json.loads(json.dumps(document))
+    assert [link_from_json(each) for each in document["key_chain"]] == [link]
+    checked = verify_segment(document, root)
+    assert checked.ok, checked.problem
+    # A seal the retiring key signed before the link stays good.
+    exported, _ = sharded[""].audit.export_segment("b", size=3)
+    early: dict[str, Any] = json.loads(json.dumps(exported))
+    assert early["seal"]["key_id"] == link.previous_key_id
+    assert verify_segment(early, root).ok
+    # Without the links, the new key is no key of the root's; with them given apart, it is.
+    bare = {key: value for key, value in document.items() if key != "key_chain"}
+    assert verify_segment(bare, root).problem.code == "seal_signature_invalid"  # type: ignore[union-attr]
+    assert verify_segment(bare, root, [link]).ok
+    for forger, code in (
+        (signing_key, "seal_key_retired"),
+        (Ed25519PrivateKey.generate(), "seal_signature_invalid"),
+    ):
+        forged = {**document, "seal": _resigned(document["seal"], forger)}
+        assert verify_segment(forged, root).problem.code == code  # type: ignore[union-attr]
+
+    after = [r for r in records_of(store, "a") if r.index >= 7]
+    before = records_of(store, "b")[0]
+    bundle = sharded["b"].evidence.bundle([after[0].seq, before.seq]).to_json()
+    assert bundle["seal"]["key_id"] == key_id(new.public_key())
+    assert [link_from_json(each) for each in bundle["key_chain"]] == [link]
+    assert verify_bundle(bundle_from_json(bundle), root).ok
+    for forger, code in (
+        (signing_key, "checkpoint_key_retired"),
+        (Ed25519PrivateKey.generate(), "key_mismatch"),
+    ):
+        forged = {**bundle, "seal": _resigned(bundle["seal"], forger)}
+        forged["key_id"] = forged["seal"]["key_id"]
+        report = verify_bundle(bundle_from_json(forged), root)
+        assert report.problem is not None
+        assert report.problem.code == code
+
+
+def test_a_segment_holding_a_key_link_is_not_pruned(
+    sharded: dict[str, Services], rotated: tuple[KeyLink, Ed25519PrivateKey]
+) -> None:
+    from charter.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="chain of signing keys"):
+        sharded[""].audit.export_segment("", prune=True)
+    document, row = sharded[""].audit.export_segment("")  # exported, kept in the store
+    assert not row.pruned
+    exported: list[dict[str, Any]] = json.loads(json.dumps(document["records"]))
+    assert any(json.loads(r["body"])["type"] == KEY_ROTATED for r in exported)
+
+
+def test_the_api_verifies_and_proves_a_rotated_sharded_log(
+    sharded: dict[str, Services],
+    admin: Admin,
+    signing_key: Ed25519PrivateKey,
+    rotated: tuple[KeyLink, Ed25519PrivateKey],
+    store: SqlStore,
+) -> None:
+    link, _ = rotated
+    cited = records_of(store, "a")[-1].seq
+    with TestClient(create_app(sharded[""]), raise_server_exceptions=False) as api:
+        verified = api.get("/v1/audit/verify", headers=bearer(admin.token))
+        assert verified.status_code == 200, verified.text
+        assert verified.json()["ok"] is True, verified.json()["problem"]
+        keys = api.get("/v1/audit/keys", headers=bearer(admin.token))
+        assert keys.status_code == 200, keys.text
+        assert chain_from_json(keys.json()) == [link]
+        bundle = api.post("/v1/audit/evidence", json={"seqs": [cited]}, headers=bearer(admin.token))
+        assert bundle.status_code == 200, bundle.text
+    assert verify_bundle(bundle_from_json(bundle.json()), signing_key.public_key()).ok
+
+
+# -- posture and the console, across shards ----------------------------------------------
+
+
+def _stale(api: TestClient, token: str) -> list[dict[str, Any]]:
+    answer = api.get("/v1/posture", params={"kind": "checkpoint_stale"}, headers=bearer(token))
+    assert answer.status_code == 200, answer.text
+    return [f for f in answer.json()["findings"] if f["kind"] == "checkpoint_stale"]
+
+
+def test_posture_finds_a_stale_shard_whatever_the_default_shards_checkpoints(
+    sharded: dict[str, Services], admin: Admin, clock: ManualClock
+) -> None:
+    with TestClient(create_app(sharded[""]), raise_server_exceptions=False) as api:
+        assert sharded[""].audit.checkpoint() is not None  # default checkpoint, and a seal
+        assert _stale(api, admin.token) == []
+        add_humans(sharded["b"], "late", 2)  # on shard b only: no checkpoint covers them
+        assert _stale(api, admin.token) == []  # unsealed, but not for long
+        clock.advance(timedelta(days=2))
+        sharded[""].humans.add(SYSTEM, human_id="user:fresh", email="fresh@x.io")
+        with sharded[""].store.write() as unit:  # the default log alone is checkpointed
+            cp = sign_checkpoint(sharded[""].audit._signing_key, *_head(unit), clock())  # type: ignore[arg-type]
+            unit.audit.add_checkpoint(cp)
+        (stale,) = _stale(api, admin.token)
+        assert [shard["shard"] for shard in stale["evidence"]["shards"]] == ["b"]
+        assert stale["evidence"]["shards"][0]["sealed"] == 5
+        assert stale["evidence"]["shards"][0]["records"] == 7
+        with sharded[""].store.read() as unit:
+            sizes = [state.frontier.size for state in unit.audit.shards() if state.frontier]
+        assert stale["evidence"]["records"] == sum(sizes)
+        assert sharded["b"].audit.seal() is not None  # a seal covers b (and the rest) again
+        assert _stale(api, admin.token) == []
+
+
+def test_the_console_shows_every_shard_and_the_seal_covering_a_record(
+    sharded: dict[str, Services], admin: Admin, store: SqlStore
+) -> None:
+    first_of_b = records_of(store, "b")[0]
+    add_humans(sharded["b"], "late", 1)
+    late = records_of(store, "b")[-1]
+    sharded["b"].audit.advance_horizon()  # readers see every shard's records up to now
+    with TestClient(create_app(sharded[""]), raise_server_exceptions=False) as console:
+        assert _sign_in(console, admin.token).status_code == 303
+        page = console.get(f"/ui/audit/{first_of_b.seq}").text
+        assert "Sealed with every shard by seal 0" in page
+        assert "this record is 0 of shard b" in page
+        assert "No signed checkpoint covers this record yet." not in page
+        page = console.get(f"/ui/audit/{late.seq}").text
+        assert 'id="sealed-in"' not in page
+        assert "No signed checkpoint covers this record yet." in page
+
+        page = console.get("/ui/audit/verify").text
+        assert "Verified:" in page
+        rows = re.findall(r"<tr><td>([^<]*)</td><td>(\d+)</td>", page)
+        assert [name for name, _ in rows] == ["(default)", "a", "b"]
+        assert dict(rows)["b"] == str(len(records_of(store, "b")))
+        assert "2 seals verified" in page
+        assert "seal 1, signed" in page
+        assert "Verified with this server's public key and the keys it vouches for" in page
+
+
+def test_the_console_checks_seals_and_checkpoints_along_the_key_chain(
+    sharded: dict[str, Services], admin: Admin, rotated: tuple[KeyLink, Ed25519PrivateKey]
+) -> None:
+    link, _ = rotated
+    with TestClient(create_app(sharded[""]), raise_server_exceptions=False) as console:
+        assert _sign_in(console, admin.token).status_code == 303
+        page = console.get("/ui/audit/verify").text
+    assert "Verified:" in page
+    assert f"<code>{link.key_id}</code>" in page  # the last seal's and checkpoint's key
+    assert "Does not verify" not in page
+    assert "Verified with this server's public key and the keys it vouches for" in page
+
+
+def _head(unit: Any) -> tuple[int, bytes]:
+    head = unit.audit.head(lock=True)
+    return head.size, head.root()
+
+
+# -- the commands, on a real data directory, sharded -----------------------------------
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli_app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_rotate_seal_verify_and_segments_from_the_command_line(
+    tmp_path: Path, database_url: str
+) -> None:
+    data = tmp_path / "data"
+    where = ["--data-dir", str(data), "--database-url", database_url]
+    assert _cli("init", *where)[0] == 0
+    root = load_signing_key(data / "audit-signing.key")
+    shard = open_store(database_url, migrate=False, audit_shard="a")
+    try:
+        on_a = Services.build(shard, signing_key=root)
+        add_humans(on_a, "a", 3)
+        code, out, err = _cli("audit", "seal", *where, "--json")
+        assert code == 0, err
+        code, out, err = _cli("audit", "rotate-key", *where, "--json")
+        assert code == 0, err
+        rotated = json.loads(out)
+        add_humans(on_a, "b", 2)
+    finally:
+        shard.close()
+    code, out, err = _cli("audit", "seal", *where, "--json")
+    assert code == 0, err
+    assert json.loads(out)["sealed"]["key_id"] == rotated["key_id"]
+
+    code, out, _ = _cli("audit", "verify", *where, "--json")
+    assert code == 0, out
+    report = json.loads(out)
+    assert report["seals_verified"] == 3  # before, just after and after the link
+    assert any("rotated 1 time(s)" in note for note in report["notes"])
+
+    segment = tmp_path / "a.json"
+    code, _, err = _cli("audit", "export-segment", *where, "--shard", "a", "-o", str(segment))
+    assert code == 0, err
+    code, out, err = _cli("audit", "verify-segment", str(segment), "--data-dir", str(data))
+    assert code == 0, out + err
+    assert "segment OK" in out
+    chain = tmp_path / "chain.json"
+    chain.write_text(_cli("audit", "keys", *where)[1])
+    bare = json.loads(segment.read_text())
+    del bare["key_chain"]
+    stripped = tmp_path / "bare.json"
+    stripped.write_text(json.dumps(bare))
+    code, out, _ = _cli("audit", "verify-segment", str(stripped), "--data-dir", str(data))
+    assert code == 3
+    code, out, _ = _cli(
+        "audit", "verify-segment", str(stripped), "--data-dir", str(data), "--keys", str(chain)
+    )
+    assert code == 0, out
+    forged = {**bare, "seal": _resigned(bare["seal"], root)}
+    stripped.write_text(json.dumps(forged))
+    code, out, _ = _cli(
+        "audit", "verify-segment", str(stripped), "--keys", str(chain), "--data-dir", str(data)
+    )
+    assert code == 3
+    assert "[seal_key_retired]" in out
+
+    # The retired root key, stolen, seals the store again: verify names it.
+    seal_store = open_store(database_url, migrate=False)
+    try:
+        with seal_store.write() as unit:
+            last = unit.audit.seals()[-1]
+            unit.audit.add_seal(sign_seal(root, last.number + 1, last.shards, last.at))
+    finally:
+        seal_store.close()
+    code, out, _ = _cli("audit", "verify", *where, "--json")
+    assert code == 3
+    assert json.loads(out)["problem"]["code"] == "seal_key_retired"

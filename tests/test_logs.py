@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -16,8 +24,10 @@ from charter.server.logs import JsonFormatter, request_id_from
 from charter.service import Services
 from charter.settings import Settings
 from tests.helpers import Admin, bearer
+from tests.servers import free_port
 
 GENERATED = re.compile(r"[0-9a-f]{16}")
+CHARTER = [sys.executable, "-c", "from charter.cli.main import main; main()"]
 
 
 def _boom() -> None:
@@ -162,3 +172,58 @@ def test_the_formatter_keeps_extra_fields_and_tracebacks() -> None:
     assert line["route"] == "/v1/x"
     assert line["request_id"] is None
     assert "ValueError: bad" in line["exception"]
+
+
+def _serve(tmp_path: Path, *options: str) -> subprocess.Popen[bytes]:
+    """``charter serve`` in JSON mode, its standard error in ``serve.log``."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CHARTER_")}
+    env |= {"CHARTER_DATA_DIR": str(tmp_path / "data"), "CHARTER_LOG_FORMAT": "json"}
+    with (tmp_path / "serve.log").open("wb") as log:
+        return subprocess.Popen([*CHARTER, "serve", *options], env=env, stderr=log)
+
+
+def _init(tmp_path: Path) -> None:
+    env = {**os.environ, "CHARTER_DATA_DIR": str(tmp_path / "data")}
+    subprocess.run([*CHARTER, "init", "--json"], env=env, check=True, capture_output=True)
+
+
+def _json_lines(tmp_path: Path) -> list[dict[str, Any]]:
+    text = (tmp_path / "serve.log").read_text()
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_json_mode_covers_serves_own_lines_from_the_first(tmp_path: Path) -> None:
+    # charter serve's own lines (where it serves, what stops it) and uvicorn's start-up
+    # lines come before the app starts: in JSON mode they are JSON too.
+    assert _serve(tmp_path).wait(timeout=60) == 1  # not initialised
+    (line,) = _json_lines(tmp_path)
+    assert line["level"] == "error"
+    assert "[signing_key_missing]" in line["message"]
+    _init(tmp_path)
+    port = free_port()
+    server = _serve(tmp_path, "--port", str(port))
+    try:
+        deadline = time.monotonic() + 60
+        while "Uvicorn running on" not in (tmp_path / "serve.log").read_text():
+            assert server.poll() is None, (tmp_path / "serve.log").read_text()
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+    messages = [line["message"] for line in _json_lines(tmp_path)]  # fails on plain text
+    assert any("serving on http://127.0.0.1" in message for message in messages)
+    assert any("Application startup complete" in message for message in messages)
+    assert any("Shutting down" in message for message in messages)
+
+
+def test_a_busy_port_is_one_json_error_line(tmp_path: Path) -> None:
+    _init(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert _serve(tmp_path, "--port", str(taken.getsockname()[1])).wait(timeout=60) == 1
+    (line,) = _json_lines(tmp_path)
+    assert line["level"] == "error"
+    assert "cannot listen" in line["message"]

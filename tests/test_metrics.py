@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from charter.clock import ManualClock
 from charter.errors import InvalidInput, Unavailable
 from charter.identity.humans import HumanRole
-from charter.server.app import create_app
-from charter.server.metrics import store_error_kind
+from charter.server.app import _checkpoint, _every, create_app
+from charter.server.metrics import Metrics, store_error_kind
 from charter.server.outbound import HttpSender
 from charter.service import SYSTEM, Services
 from charter.service.dispatch import Dispatcher
@@ -249,6 +250,46 @@ def test_store_failures_are_counted_by_kind(
         store.close()
     assert value(text, "charter_store_errors_total", kind="locked") == 1
     assert value(text, "charter_store_up") == 1
+
+
+def test_background_store_failures_are_counted(
+    tmp_path: Path, sqlite_template: Path, clock: ManualClock, signing_key: Ed25519PrivateKey
+) -> None:
+    # A checkpoint pass while another process holds SQLite's write lock fails on the
+    # store: the loop counts it and goes on (no request was answered 503).
+    path = tmp_path / "charter.db"
+    path.write_bytes(sqlite_template.read_bytes())
+    store = open_store(f"sqlite:///{path}", migrate=False, bounds=StoreBounds(0.2))
+    services = Services.build(store, clock=clock, signing_key=signing_key)
+    metrics = Metrics()
+
+    def failures() -> float:
+        return value(
+            generate_latest(metrics.registry).decode(), "charter_store_errors_total", kind="locked"
+        )
+
+    async def two_failed_passes() -> None:
+        task = asyncio.create_task(
+            _every(0.0, "audit checkpoint", partial(_checkpoint, services), metrics.store_failed)
+        )
+        try:
+            while failures() < 2:
+                await asyncio.sleep(0.01)
+        finally:
+            task.cancel()
+
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        asyncio.run(asyncio.wait_for(two_failed_passes(), timeout=30))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        store.close()
+    counted = failures()
+    assert counted >= 2  # the loop went on after the first failure
+    metrics.store_failed(InvalidInput("not the store's"))  # other failures are not counted
+    assert failures() == counted
 
 
 def test_store_error_kinds() -> None:

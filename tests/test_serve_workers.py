@@ -3,6 +3,7 @@ and the audit log intact afterwards."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -50,8 +51,17 @@ def _children(pid: int) -> set[int]:
 def two_workers(database_url: str, tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     """``charter serve --workers 2`` over an initialised store: its URL, the admin token
     and the environment that reaches the store."""
+    with _serving(database_url, tmp_path) as served:
+        yield served
+
+
+@contextlib.contextmanager
+def _serving(
+    database_url: str, tmp_path: Path, *options: str, **environment: str
+) -> Iterator[tuple[str, str, dict[str, str]]]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("CHARTER_")}
     env |= {"CHARTER_DATA_DIR": str(tmp_path / "data"), "CHARTER_DATABASE_URL": database_url}
+    env |= environment
     init = subprocess.run(
         [*CHARTER, "init", "--demo", "--policy", str(ROOT / "examples" / "policies"), "--json"],
         env=env,
@@ -63,7 +73,7 @@ def two_workers(database_url: str, tmp_path: Path) -> Iterator[tuple[str, str, d
     port = free_port()
     log = (tmp_path / "serve.log").open("wb")
     server = subprocess.Popen(
-        [*CHARTER, "serve", "--port", str(port), "--workers", "2"],
+        [*CHARTER, "serve", "--port", str(port), "--workers", "2", *options],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -75,7 +85,7 @@ def two_workers(database_url: str, tmp_path: Path) -> Iterator[tuple[str, str, d
             try:
                 started = (tmp_path / "serve.log").read_text(errors="replace")
                 if (
-                    started.count("Application startup complete") == 2
+                    started.count("Application startup complete") >= 2
                     and httpx.get(f"{url}/readyz").status_code == 200
                 ):
                     break
@@ -121,6 +131,36 @@ def test_two_workers_decide_on_one_store_and_the_log_verifies(
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert json.loads(verified.stdout)["records"] >= 60
+
+
+def test_every_worker_appends_to_the_servers_audit_shard_and_logs_json(
+    database_url: str, tmp_path: Path
+) -> None:
+    # The options reach the workers through the environment: the shard (each worker's
+    # records in it, none in the default log) and the log format (every line JSON, the
+    # workers' start-up lines and the parent's own included).
+    with _serving(
+        database_url, tmp_path, "--audit-shard", "replica-a", CHARTER_LOG_FORMAT="json"
+    ) as (url, admin, env):
+        with Client(url, admin) as client:
+            token = client.issue_agent_token("support-bot", description="shard").token
+        for _ in range(20):
+            with httpx.Client(base_url=url) as one:  # new connections reach both workers
+                answer = one.post(
+                    "/v1/decisions", json=READ, headers={"Authorization": f"Bearer {token}"}
+                )
+            assert answer.json()["decision"] == "allow"
+        verified = subprocess.run(
+            [*CHARTER, "audit", "verify", "--json"], env=env, capture_output=True, text=True
+        )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    shards = {shard["shard"]: shard["records"] for shard in json.loads(verified.stdout)["shards"]}
+    assert shards.get("replica-a", 0) >= 20, shards
+    lines = (tmp_path / "serve.log").read_text().splitlines()
+    parsed = [json.loads(line) for line in lines]  # fails on any plain-text line
+    messages = " ".join(line["message"] for line in parsed)
+    assert "serving on" in messages
+    assert messages.count("Application startup complete") == 2
 
 
 def test_workers_must_be_at_least_one(tmp_path: Path) -> None:

@@ -23,7 +23,8 @@ checks with that instead (a bundle could leave out the link retiring a stolen ke
 
 On a sharded log (docs/scaling.md) the bundle holds a ``seal`` instead of a
 ``checkpoint``, and each cited record its ``shard`` and ``index``: its proof leads to that
-shard's root in the seal.
+shard's root in the seal. Its ``key_chain`` then holds the links inside the default shard's
+tree the seal covers: the seal's key must be the one in force there.
 """
 
 from __future__ import annotations
@@ -37,11 +38,10 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from charter.audit.checkpoints import Checkpoint, checkpoint_from_json
-from charter.audit.checkpoints import key_id as checkpoint_key_id
-from charter.audit.keychain import KeyLink, KeyRing, link_from_json
+from charter.audit.keychain import DEFAULT_TREE, KeyLink, KeyRing, chain_links, links_before
 from charter.audit.merkle import MerkleTree, leaf_hash, root_from_inclusion_proof
 from charter.audit.records import AuditRecord, canonical_json
-from charter.audit.seals import Seal, seal_from_json, seal_holds
+from charter.audit.seals import Seal, ShardHead, seal_from_json
 from charter.clock import format_time
 
 __all__ = [
@@ -144,26 +144,11 @@ def build_bundle(
     Raises ``ValueError`` when the leaves do not make the checkpoint's root or a record
     is not one of them: a bundle is never built from a log that does not verify.
     """
-    if len(leaves) != checkpoint.tree_size:
-        raise ValueError(
-            f"{len(leaves)} leaf hashes given for a checkpoint of {checkpoint.tree_size} records"
-        )
-    tree = MerkleTree(leaves)
-    if tree.root() != checkpoint.root:
-        raise ValueError(
-            f"the log's first {checkpoint.tree_size} records do not make the checkpoint's root"
-        )
-    cited = []
-    for record in sorted(records, key=lambda record: record.seq):
-        if not 0 <= record.seq < checkpoint.tree_size:
-            raise ValueError(f"record {record.seq} is not covered by the checkpoint")
-        leaf = leaf_hash(record.body.encode("utf-8"))
-        if leaf != leaves[record.seq]:
-            raise ValueError(f"record {record.seq} does not hash to its leaf in the log")
-        proof = tuple(tree.inclusion_proof(record.seq))
-        cited.append(CitedRecord(record.seq, record.body, leaf, proof))
+    head = ShardHead(checkpoint.tree_size, checkpoint.root)
+    signed = f"the checkpoint of {checkpoint.tree_size} records"
+    cited = _prove(records, {DEFAULT_TREE: leaves}, {DEFAULT_TREE: head}, signed, placed=False)
     chain = tuple(link for link in key_chain if link.seq < checkpoint.tree_size)
-    return EvidenceBundle(checkpoint, tuple(cited), at, chain)
+    return EvidenceBundle(checkpoint, cited, at, chain)
 
 
 def _seal_as_checkpoint(seal: Seal) -> Checkpoint:
@@ -178,35 +163,55 @@ def build_sealed_bundle(
     seal: Seal,
     *,
     at: datetime,
+    key_chain: Sequence[KeyLink] = (),
 ) -> EvidenceBundle:
     """Prove ``records`` of a sharded log against ``seal``, given each cited shard's first
-    sealed-size leaf hashes; ``ValueError`` as ``build_bundle``."""
+    sealed-size leaf hashes; ``ValueError`` as ``build_bundle``. ``key_chain``: every
+    link of the chain (the bundle keeps those inside the default tree the seal covers)."""
+    cited = _prove(records, leaves, seal.shards, f"seal {seal.number}", placed=True)
+    chain = tuple(links_before(key_chain, seal))
+    return EvidenceBundle(_seal_as_checkpoint(seal), cited, at, chain, seal=seal)
+
+
+def _prove(
+    records: Sequence[AuditRecord],
+    leaves: Mapping[str, Sequence[bytes]],
+    heads: Mapping[str, ShardHead],
+    signed: str,
+    *,
+    placed: bool,
+) -> tuple[CitedRecord, ...]:
+    """Each record with the inclusion proof of its leaf in its shard's tree at the size
+    ``heads`` gives (what ``signed`` names signed); ``placed``: cite shard and index."""
     trees: dict[str, MerkleTree] = {}
     cited = []
     for record in sorted(records, key=lambda record: record.seq):
-        head = seal.shards.get(record.shard)
-        shard_leaves = leaves.get(record.shard, ())
-        if head is None or not 0 <= record.index < head.size:
-            raise ValueError(f"record {record.seq} is not covered by seal {seal.number}")
-        if len(shard_leaves) != head.size:
-            raise ValueError(
-                f"{len(shard_leaves)} leaf hashes given for shard {record.shard!r} of "
-                f"{head.size} sealed records"
-            )
-        tree = trees.get(record.shard)
+        shard, index = (record.shard, record.index) if placed else (DEFAULT_TREE, record.seq)
+        head = heads.get(shard)
+        if head is None or not 0 <= index < head.size:
+            raise ValueError(f"record {record.seq} is not covered by {signed}")
+        shard_leaves = leaves.get(shard, ())
+        tree = trees.get(shard)
         if tree is None:
-            tree = trees[record.shard] = MerkleTree(shard_leaves)
+            if len(shard_leaves) != head.size:
+                raise ValueError(
+                    f"{len(shard_leaves)} leaf hashes given for shard {shard!r} of "
+                    f"{head.size} records signed by {signed}"
+                )
+            tree = trees[shard] = MerkleTree(shard_leaves)
             if tree.root() != head.root:
                 raise ValueError(
-                    f"shard {record.shard!r}'s first {head.size} records do not make the "
-                    "seal's root"
+                    f"shard {shard!r}'s first {head.size} records do not make the root of {signed}"
                 )
         leaf = leaf_hash(record.body.encode("utf-8"))
-        if leaf != shard_leaves[record.index]:
+        if leaf != shard_leaves[index]:
             raise ValueError(f"record {record.seq} does not hash to its leaf in the log")
-        proof = tuple(tree.inclusion_proof(record.index))
-        cited.append(CitedRecord(record.seq, record.body, leaf, proof, record.shard, record.index))
-    return EvidenceBundle(_seal_as_checkpoint(seal), tuple(cited), at, seal=seal)
+        proof = tuple(tree.inclusion_proof(index))
+        if placed:
+            cited.append(CitedRecord(record.seq, record.body, leaf, proof, shard, index))
+        else:
+            cited.append(CitedRecord(record.seq, record.body, leaf, proof))
+    return tuple(cited)
 
 
 # -- reading and verifying, offline ----------------------------------------------------
@@ -319,7 +324,7 @@ def bundle_from_json(value: Any) -> EvidenceBundle:
         checkpoint=checkpoint,
         records=tuple(_cited_from_json(record, i) for i, record in enumerate(records)),
         created_at=created.replace(tzinfo=UTC),
-        key_chain=tuple(link_from_json(link) for link in chain),
+        key_chain=tuple(chain_links(chain)),
         seal=seal,
     )
 
@@ -346,27 +351,37 @@ def verify_bundle(
     public_key: Ed25519PublicKey,
     key_chain: Sequence[KeyLink] | None = None,
 ) -> EvidenceReport:
-    """Check every cited record is in the log the checkpoint signed, trusting only the
-    root key ``public_key`` and the keys it vouches for through ``key_chain`` (the
-    bundle's own links when None).
+    """Check every cited record is in the log the checkpoint (or seal) signed, trusting
+    only the root key ``public_key`` and the keys it vouches for through ``key_chain``
+    (the bundle's own links when None).
 
     In order: each link holds; the checkpoint's key is the root or one the links vouch
-    for, in force at the checkpoint's size; the signature covers the checkpoint's size
-    and root; each record's body is canonical and placed at its seq, hashes to its leaf,
-    and its proof leads from that leaf to the signed root. Stops at the first failure.
+    for, in force at the checkpoint's size (a seal's: at the size of the default shard
+    it seals); the signature covers the checkpoint's size and root (the seal's every
+    shard); each record's body is canonical and placed at its seq (its shard and index),
+    hashes to its leaf, and its proof leads from that leaf to the signed root. Stops at
+    the first failure.
     """
-    if bundle.seal is not None:
-        return _verify_sealed(bundle, bundle.seal, public_key)
-    checkpoint = bundle.checkpoint
+    checkpoint, seal = bundle.checkpoint, bundle.seal
+    if seal is None:
+        heads: Mapping[str, ShardHead] = {
+            DEFAULT_TREE: ShardHead(checkpoint.tree_size, checkpoint.root)
+        }
+        signed = f"the checkpoint of {checkpoint.tree_size} records"
+    else:
+        heads, signed = seal.shards, f"seal {seal.number}"
 
     def failed(code: str, seq: int | None, message: str) -> EvidenceReport:
+        return reported(EvidenceProblem(code, seq, message))
+
+    def reported(problem: EvidenceProblem | None) -> EvidenceReport:
         return EvidenceReport(
-            ok=False,
+            ok=problem is None,
             records=len(bundle.records),
             tree_size=checkpoint.tree_size,
-            root=checkpoint.root.hex(),
+            root=None if seal is not None else checkpoint.root.hex(),
             key_id=checkpoint.key_id,
-            problem=EvidenceProblem(code, seq, message),
+            problem=problem,
         )
 
     ring = KeyRing(public_key)
@@ -374,124 +389,56 @@ def verify_bundle(
         broken = ring.accept(link)
         if broken is not None:
             return failed("key_chain_broken", link.seq, broken)
-    problem = ring.problem(checkpoint)
+    problem = ring.problem(checkpoint) if seal is None else ring.seal_problem(seal)
     if problem is not None and checkpoint.key_id not in ring:
         return failed(
             "key_mismatch",
             None,
-            f"the checkpoint was signed by key {checkpoint.key_id}, not by the key given "
-            f"({ring.root_key_id}) nor one it vouches for",
+            f"the {'checkpoint' if seal is None else 'seal'} was signed by key "
+            f"{checkpoint.key_id}, not by the key given ({ring.root_key_id}) nor one it "
+            "vouches for",
         )
-    if problem is not None and problem[0] == "checkpoint_key_retired":
+    if problem is not None and problem[0].endswith("_key_retired"):
         return failed("checkpoint_key_retired", None, problem[1])
     if problem is not None:
         return failed(
             "checkpoint_signature_invalid",
             None,
-            f"the checkpoint's signature does not hold for its size {checkpoint.tree_size} "
-            "and root: the checkpoint was altered or not signed by this key",
+            f"the signature of {signed} does not hold: it was altered or not signed by this key",
         )
     for cited in bundle.records:
-        if cited.seq >= checkpoint.tree_size:
-            return failed(
-                "record_not_covered",
-                cited.seq,
-                f"record {cited.seq}: beyond the checkpoint's {checkpoint.tree_size} records",
-            )
-        wrong = _body_problem(cited)
+        wrong = _cited_problem(cited, heads, signed, placed=seal is not None)
         if wrong is not None:
-            return failed("record_altered", cited.seq, f"record {cited.seq}: {wrong}")
-        if leaf_hash(cited.body.encode("utf-8")) != cited.leaf_hash:
-            return failed(
-                "record_altered",
-                cited.seq,
-                f"record {cited.seq}: its body does not hash to its leaf hash (the record "
-                "was edited)",
-            )
-        reached = root_from_inclusion_proof(
-            cited.leaf_hash, cited.seq, checkpoint.tree_size, cited.proof
+            return failed(wrong[0], cited.seq, f"record {cited.seq}: {wrong[1]}")
+    return reported(None)
+
+
+def _cited_problem(
+    cited: CitedRecord, heads: Mapping[str, ShardHead], signed: str, *, placed: bool
+) -> tuple[str, str] | None:
+    """``(code, why)`` when ``cited`` is not proved in its tree at the size ``heads``
+    gives (what ``signed`` names signed); None when it is."""
+    shard = cited.shard if placed else DEFAULT_TREE
+    index = cited.index if placed and cited.index is not None else cited.seq
+    head = heads.get(shard)
+    if head is None or index >= head.size:
+        return "record_not_covered", f"not among the records {signed} covers"
+    wrong = _body_problem(cited)
+    if wrong is not None:
+        return "record_altered", wrong
+    if leaf_hash(cited.body.encode("utf-8")) != cited.leaf_hash:
+        return (
+            "record_altered",
+            "its body does not hash to its leaf hash (the record was edited)",
         )
-        if reached != checkpoint.root:
-            return failed(
-                "proof_invalid",
-                cited.seq,
-                f"record {cited.seq}: its inclusion proof does not lead to the signed root "
-                f"of {checkpoint.tree_size} records",
-            )
-    return EvidenceReport(
-        ok=True,
-        records=len(bundle.records),
-        tree_size=checkpoint.tree_size,
-        root=checkpoint.root.hex(),
-        key_id=checkpoint.key_id,
-    )
+    if root_from_inclusion_proof(cited.leaf_hash, index, head.size, cited.proof) != head.root:
+        tree = f"shard {shard!r}" if placed else "the log"
+        return (
+            "proof_invalid",
+            f"its inclusion proof does not lead to the root of {tree} in {signed}",
+        )
+    return None
 
 
 def _seq_of(link: KeyLink) -> int:
     return link.seq
-
-
-def _verify_sealed(
-    bundle: EvidenceBundle, seal: Seal, public_key: Ed25519PublicKey
-) -> EvidenceReport:
-    """``verify_bundle`` for a bundle proved against a seal over shards."""
-    size = sum(head.size for head in seal.shards.values())
-
-    def failed(code: str, seq: int | None, message: str) -> EvidenceReport:
-        return EvidenceReport(
-            ok=False,
-            records=len(bundle.records),
-            tree_size=size,
-            root=None,
-            key_id=seal.key_id,
-            problem=EvidenceProblem(code, seq, message),
-        )
-
-    given = checkpoint_key_id(public_key)
-    if seal.key_id != given:
-        return failed(
-            "key_mismatch",
-            None,
-            f"the seal was signed by key {seal.key_id}, not by the key given ({given})",
-        )
-    if not seal_holds(seal, public_key):
-        return failed(
-            "checkpoint_signature_invalid",
-            None,
-            f"seal {seal.number}'s signature does not hold: it was altered or not signed by "
-            "this key",
-        )
-    for cited in bundle.records:
-        head = seal.shards.get(cited.shard)
-        index = cited.seq if cited.index is None else cited.index
-        if head is None or index >= head.size:
-            return failed(
-                "record_not_covered",
-                cited.seq,
-                f"record {cited.seq}: not among the records seal {seal.number} covers",
-            )
-        wrong = _body_problem(cited)
-        if wrong is not None:
-            return failed("record_altered", cited.seq, f"record {cited.seq}: {wrong}")
-        if leaf_hash(cited.body.encode("utf-8")) != cited.leaf_hash:
-            return failed(
-                "record_altered",
-                cited.seq,
-                f"record {cited.seq}: its body does not hash to its leaf hash (the record "
-                "was edited)",
-            )
-        reached = root_from_inclusion_proof(cited.leaf_hash, index, head.size, cited.proof)
-        if reached != head.root:
-            return failed(
-                "proof_invalid",
-                cited.seq,
-                f"record {cited.seq}: its inclusion proof does not lead to shard "
-                f"{cited.shard!r}'s root in seal {seal.number}",
-            )
-    return EvidenceReport(
-        ok=True,
-        records=len(bundle.records),
-        tree_size=size,
-        root=None,
-        key_id=seal.key_id,
-    )

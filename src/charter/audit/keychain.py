@@ -4,7 +4,7 @@ A link says "the key ``previous_key_id`` hands over to ``key_id`` at record ``se
 is signed by the previous key. It is itself the audit record at ``seq`` (type
 ``audit.key_rotated``), so the Merkle tree seals it like any other record. Starting from
 the root key (the one ``charter init`` made, kept by verifiers), a verifier walks the
-links in order and learns which key may sign which checkpoints:
+links in order and learns which key may sign which checkpoints and seals:
 
 - the root key signs checkpoints of size up to the first link's ``seq``;
 - a key introduced by the link at ``seq`` signs checkpoints of size ``seq + 1`` and more,
@@ -12,6 +12,13 @@ links in order and learns which key may sign which checkpoints:
 
 So a checkpoint signed by a key no link vouches for, by a key whose link does not hold,
 or by a key after its retirement (a stolen old key) fails verification.
+
+On a sharded log (docs/scaling.md) links are records of the default shard only, and a
+link's ``seq`` is its *place in the default shard's tree* (its ``index``; on a log that
+was never sharded, the same number as its ``seq``). A seal over every shard is placed in
+the chain by the size of the default shard it seals, exactly as a checkpoint by its
+size: the key that retires at a link signs seals of the default shard up to the link,
+the key it introduces signs the seals after.
 """
 
 from __future__ import annotations
@@ -26,22 +33,31 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from charter.audit.checkpoints import Checkpoint, key_id, signature_holds
+from charter.audit.seals import Seal, seal_holds
 from charter.clock import format_time
 
 __all__ = [
+    "DEFAULT_TREE",
     "KEY_CHAIN_FORMAT",
     "KEY_ROTATED",
     "KeyLink",
     "KeyRing",
     "chain_from_json",
+    "chain_links",
     "chain_to_json",
     "link_from_json",
+    "links_before",
     "sign_link",
 ]
 
 KEY_ROTATED = "audit.key_rotated"
 """The audit record type of a link in the chain of signing keys."""
 KEY_CHAIN_FORMAT = "charter-key-chain/v1"
+MAX_LINKS = 10_000
+"""Links one exported chain may hold."""
+DEFAULT_TREE = ""
+"""The shard whose tree holds the links (the default log): a link's ``seq`` is its place
+there, and a checkpoint's or seal's place in the chain is its size there."""
 
 
 def _raw(public_key: Ed25519PublicKey) -> bytes:
@@ -151,10 +167,21 @@ def chain_from_json(value: Any) -> list[KeyLink]:
     """Read an exported chain; ``ValueError`` says what is malformed."""
     if not isinstance(value, Mapping) or value.get("format") != KEY_CHAIN_FORMAT:
         raise ValueError(f"not a key chain (expected format {KEY_CHAIN_FORMAT})")
-    links = value.get("links")
-    if not isinstance(links, list) or len(links) > 10_000:
-        raise ValueError("links must be a list")
-    return [link_from_json(link) for link in links]
+    return chain_links(value.get("links"), "links")
+
+
+def chain_links(value: Any, what: str = "key_chain") -> list[KeyLink]:
+    """Read a list of links (a bundle's or a segment's ``key_chain``); ``ValueError``."""
+    if not isinstance(value, list) or len(value) > MAX_LINKS:
+        raise ValueError(f"{what} must be a list of at most {MAX_LINKS} key links")
+    return [link_from_json(link) for link in value]
+
+
+def links_before(links: Iterable[KeyLink], seal: Seal) -> list[KeyLink]:
+    """The links a verifier needs for ``seal``: those inside the default tree it seals."""
+    head = seal.shards.get(DEFAULT_TREE)
+    size = 0 if head is None else head.size
+    return [link for link in links if link.seq < size]
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,34 +241,54 @@ class KeyRing:
         self.current_key_id = link.key_id
         return None
 
-    def problem(self, checkpoint: Checkpoint) -> tuple[str, str] | None:
-        """``(code, message)`` when ``checkpoint`` is not signed by a key of the chain
-        valid at its size; None when it holds."""
-        size = checkpoint.tree_size
-        known = self._keys.get(checkpoint.key_id)
+    def _in_force(
+        self, kid: str, size: int, what: str, kind: str
+    ) -> Ed25519PublicKey | tuple[str, str]:
+        """The public key of ``kid`` if the chain lets it sign ``what`` (something of
+        ``kind``, checkpoint or seal, covering ``size`` records of the default tree);
+        ``(code, message)`` otherwise."""
+        known = self._keys.get(kid)
         if known is None:
             return (
-                "checkpoint_signature_invalid",
-                f"the checkpoint at size {size} was signed by key {checkpoint.key_id}, which "
-                f"is neither the root key {self.root_key_id} nor one it vouches for",
+                f"{kind}_signature_invalid",
+                f"{what} was signed by key {kid}, which is neither the root key "
+                f"{self.root_key_id} nor one it vouches for",
             )
         if known.retired_at is not None and size > known.retired_at:
             return (
-                "checkpoint_key_retired",
-                f"the checkpoint at size {size} was signed by key {checkpoint.key_id}, "
-                f"retired at record {known.retired_at}",
+                f"{kind}_key_retired",
+                f"{what} was signed by key {kid}, retired at record {known.retired_at}",
             )
         if size < known.first_size:
             return (
-                "checkpoint_signature_invalid",
-                f"the checkpoint at size {size} was signed by key {checkpoint.key_id}, "
-                f"introduced only at record {known.first_size - 1}",
+                f"{kind}_signature_invalid",
+                f"{what} was signed by key {kid}, introduced only at record {known.first_size - 1}",
             )
-        if not signature_holds(checkpoint, known.public_key):
-            return (
-                "checkpoint_signature_invalid",
-                f"the checkpoint at size {size} has a bad signature",
-            )
+        return known.public_key
+
+    def problem(self, checkpoint: Checkpoint) -> tuple[str, str] | None:
+        """``(code, message)`` when ``checkpoint`` is not signed by a key of the chain
+        valid at its size; None when it holds."""
+        what = f"the checkpoint at size {checkpoint.tree_size}"
+        found = self._in_force(checkpoint.key_id, checkpoint.tree_size, what, "checkpoint")
+        if isinstance(found, tuple):
+            return found
+        if not signature_holds(checkpoint, found):
+            return ("checkpoint_signature_invalid", f"{what} has a bad signature")
+        return None
+
+    def seal_problem(self, seal: Seal) -> tuple[str, str] | None:
+        """``(code, message)`` when ``seal`` is not signed by a key of the chain in force
+        at the size of the default tree it seals (where the links are); None when it
+        holds. Codes: ``seal_signature_invalid``, ``seal_key_retired``."""
+        head = seal.shards.get(DEFAULT_TREE)
+        size = 0 if head is None else head.size
+        what = f"seal {seal.number} (over {size} records of the default shard)"
+        found = self._in_force(seal.key_id, size, what, "seal")
+        if isinstance(found, tuple):
+            return found
+        if not seal_holds(seal, found):
+            return ("seal_signature_invalid", f"{what} has a bad signature")
         return None
 
     def signs(self, checkpoint: Checkpoint) -> bool:

@@ -2,7 +2,8 @@
 
 A segment holds records ``start``..``end - 1`` of one shard, the frontier the shard's
 tree had at ``start``, the seal that signed the tree at ``end`` (and, when ``start`` is
-not 0, the seal that signed it at ``start``). With the public key only, anyone can check
+not 0, the seal that signed it at ``start``), and the links of the chain of signing keys
+up to its seal when the key was rotated. With the root public key only, anyone can check
 that the records are exactly the ones sealed: each body hashes to its leaf, the leaves
 continue the starting frontier to the sealed root, and both seals are signed.
 
@@ -20,9 +21,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from charter.audit.keychain import KeyLink, KeyRing, chain_links, links_before
 from charter.audit.merkle import Frontier, leaf_hash
 from charter.audit.records import AuditRecord, canonical_json
-from charter.audit.seals import Seal, seal_from_json, seal_holds
+from charter.audit.seals import Seal, seal_from_json
 
 __all__ = [
     "SEGMENT_FORMAT",
@@ -41,9 +43,11 @@ def segment_json(
     records: Sequence[AuditRecord],
     seal: Seal,
     start_seal: Seal | None,
+    key_chain: Sequence[KeyLink] = (),
 ) -> dict[str, Any]:
-    """The file of a segment: ``records`` continue ``start`` up to ``seal``'s size."""
-    return {
+    """The file of a segment: ``records`` continue ``start`` up to ``seal``'s size;
+    ``key_chain``: the links from the root key to the keys that signed its seals."""
+    document: dict[str, Any] = {
         "format": SEGMENT_FORMAT,
         "shard": shard,
         "start": start.size,
@@ -61,6 +65,10 @@ def segment_json(
             for record in records
         ],
     }
+    needed = links_before(key_chain, seal)
+    if needed:
+        document["key_chain"] = [link.to_json() for link in needed]
+    return document
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +118,13 @@ class _Bad(Exception):
 
 
 def verify_segment(
-    document: Mapping[str, Any], public_key: Ed25519PublicKey | None
+    document: Mapping[str, Any],
+    public_key: Ed25519PublicKey | None,
+    key_chain: Sequence[KeyLink] | None = None,
 ) -> SegmentReport:
-    """Verify a segment file as ``segment_json`` wrote it."""
+    """Verify a segment file as ``segment_json`` wrote it, trusting the root key
+    ``public_key`` and the keys it vouches for through ``key_chain`` (the file's own
+    links when None)."""
     shard = str(document.get("shard", "")) if isinstance(document, Mapping) else ""
     start = end = 0
     seal_number: int | None = None
@@ -130,13 +142,19 @@ def verify_segment(
                 else seal_from_json(document["start_seal"])
             )
             records = list(document["records"])
+            links = chain_links(document.get("key_chain", []))
         except (KeyError, TypeError, ValueError) as error:
             raise _Bad(
                 "segment_malformed", None, f"the segment file is malformed: {error}"
             ) from None
         seal_number = seal.number
         frontier = Frontier(start, hashes)
-        _check_seals(shard, start, end, frontier, seal, start_seal, public_key)
+        keys = (
+            None
+            if public_key is None
+            else _ring(public_key, links if key_chain is None else key_chain)
+        )
+        _check_seals(shard, start, end, frontier, seal, start_seal, keys)
         frontier = _check_records(shard, frontier, records, end)
         sealed = seal.shards[shard]
         if frontier.size != sealed.size or frontier.root() != sealed.root:
@@ -160,15 +178,12 @@ def _check_seals(
     frontier: Frontier,
     seal: Seal,
     start_seal: Seal | None,
-    public_key: Ed25519PublicKey | None,
+    keys: KeyRing | None,
 ) -> None:
     for each in (seal, start_seal):
-        if each is not None and public_key is not None and not seal_holds(each, public_key):
-            raise _Bad(
-                "seal_signature_invalid",
-                None,
-                f"seal {each.number} has a bad signature or was signed by another key",
-            )
+        problem = None if each is None or keys is None else keys.seal_problem(each)
+        if problem is not None:
+            raise _Bad(problem[0], None, problem[1])
     head = seal.shards.get(shard)
     if head is None or head.size != end:
         raise _Bad(
@@ -185,6 +200,15 @@ def _check_seals(
             start,
             f"the segment starts at {start} from a tree no seal signed for shard {shard!r}",
         )
+
+
+def _ring(public_key: Ed25519PublicKey, links: Sequence[KeyLink]) -> KeyRing:
+    ring = KeyRing(public_key)
+    for link in sorted(links, key=lambda link: link.seq):
+        broken = ring.accept(link)
+        if broken is not None:
+            raise _Bad("key_chain_broken", link.seq, broken)
+    return ring
 
 
 def _check_records(shard: str, frontier: Frontier, records: Sequence[Any], end: int) -> Frontier:

@@ -3,7 +3,9 @@
 Each shard is verified as a log of its own (``verify_log``), from the frontier its last
 pruned segment left. Then every seal:
 
-1. seals are numbered 0, 1, 2, ... with none missing, and each signature holds;
+1. seals are numbered 0, 1, 2, ... with none missing, and each is signed by the key of
+   the chain of signing keys (learnt from the default shard's records) in force at the
+   size of the default shard it seals;
 2. each seal covers every shard the one before it did, never with fewer records
    (successive seals are consistent: both roots are of prefixes of one verified tree);
 3. each shard's root in each seal is the root recomputed from that shard's records at
@@ -21,9 +23,10 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from charter.audit.checkpoints import Checkpoint
+from charter.audit.keychain import DEFAULT_TREE, KeyRing
 from charter.audit.merkle import Frontier
 from charter.audit.records import AuditRecord
-from charter.audit.seals import Seal, seal_holds
+from charter.audit.seals import Seal
 from charter.audit.verify import VerifyProblem, VerifyReport, verify_log
 
 __all__ = ["ShardLog", "verify_shards"]
@@ -62,39 +65,50 @@ def verify_shards(
     public_key: Ed25519PublicKey | None,
     trusted: Sequence[Checkpoint] = (),
 ) -> VerifyReport:
-    """Verify every shard and every seal; the report's ``shards`` has each one's figures."""
+    """Verify every shard and every seal; the report's ``shards`` has each one's figures.
+
+    The default shard comes first: its records hold the chain of signing keys, which
+    says which key may sign each seal (``audit/keychain.py``)."""
     notes: list[str] = []
     if public_key is None and seals:
         notes.append("no public key given: seal signatures were not checked")
     figures: list[dict[str, object]] = []
     default_report: VerifyReport | None = None
     total = 0
+    keys = None if public_key is None else KeyRing(public_key)
+    ordered = sorted(shards, key=lambda log: log.shard != DEFAULT_TREE)
     try:
-        _check_seal_chain(seals, public_key)
-        for log in shards:
+        _check_seal_chain(seals)
+        if not ordered or ordered[0].shard != DEFAULT_TREE:
+            _check_seal_keys(seals, keys)
+        for log in ordered:
             sizes = {seal.shards[log.shard].size for seal in seals if log.shard in seal.shards}
             roots: dict[int, bytes] = {}
             if log.head is None:
                 raise _fail(
                     "audit_head_corrupt", log.shard, None, f"shard {log.shard!r}: head is corrupt"
                 )
+            default = log.shard == DEFAULT_TREE
             report = verify_log(
                 log.records,
                 log.checkpoints,
                 public_key=public_key,
                 head_size=log.head.size,
                 head_root=log.head.root(),
-                trusted=trusted if log.shard == "" else (),
+                trusted=trusted if default else (),
                 shard=log.shard,
                 start=log.start,
                 watch=sizes,
                 roots=roots,
+                keys=keys if default else None,
             )
             total += report.records - log.start.size
-            if log.shard == "":
+            if default:
                 default_report = report
             if report.problem is not None:
                 raise _Failed(report.problem)
+            if default:
+                _check_seal_keys(seals, keys)
             _check_start(log, seals)
             sealed = _check_sealed_roots(log, seals, roots, report.records)
             figures.append(
@@ -136,8 +150,21 @@ def _report(
     )
 
 
-def _check_seal_chain(seals: Sequence[Seal], public_key: Ed25519PublicKey | None) -> None:
-    """Steps 1 and 2: numbered without gaps, signed, each covering what the last did."""
+def _check_seal_keys(seals: Sequence[Seal], keys: KeyRing | None) -> None:
+    """Each seal is signed by the key of the chain in force at the default shard's size
+    it seals (None: no public key, nothing checked)."""
+    if keys is None:
+        return
+    for seal in seals:
+        problem = keys.seal_problem(seal)
+        if problem is not None:
+            code, message = problem
+            raise _fail(code, None, None, message)
+
+
+def _check_seal_chain(seals: Sequence[Seal]) -> None:
+    """Steps 1 and 2: numbered without gaps, each covering what the last did (the
+    signatures are checked once the key chain is known: ``_check_seal_keys``)."""
     previous: Seal | None = None
     for expected, seal in enumerate(seals):
         if seal.number != expected:
@@ -146,13 +173,6 @@ def _check_seal_chain(seals: Sequence[Seal], public_key: Ed25519PublicKey | None
                 None,
                 None,
                 f"seal {expected} is missing (the next seal present is {seal.number})",
-            )
-        if public_key is not None and not seal_holds(seal, public_key):
-            raise _fail(
-                "seal_signature_invalid",
-                None,
-                None,
-                f"seal {seal.number} has a bad signature or was signed by another key",
             )
         if previous is not None:
             for shard, head in previous.shards.items():

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from charter.audit.checkpoints import Checkpoint
-from charter.audit.keychain import KEY_ROTATED, KeyRing, link_from_json
+from charter.audit.keychain import DEFAULT_TREE, KEY_ROTATED, KeyRing, link_from_json
 from charter.audit.merkle import Frontier, leaf_hash
 from charter.audit.records import AuditRecord, canonical_json
 from charter.clock import format_time
@@ -162,6 +162,7 @@ def verify_log(
     start: Frontier | None = None,
     watch: Collection[int] = (),
     roots: dict[int, bytes] | None = None,
+    keys: KeyRing | None = None,
 ) -> VerifyReport:
     """Verify ``records`` (in sequence order) against ``checkpoints`` and the log head.
 
@@ -170,7 +171,9 @@ def verify_log(
 
     On a sharded log: ``shard`` names the shard verified (problems name it), ``start`` is
     the frontier its kept records continue (after a pruned segment), and the tree's root
-    at each size in ``watch`` is put in ``roots`` (for the seals).
+    at each size in ``watch`` is put in ``roots`` (for the seals); ``keys``, when given,
+    is the chain learnt from ``public_key`` so far, and is taught the links met (so the
+    seals can be checked against it after the default shard).
     """
     by_size: dict[int, list[Checkpoint]] = {}
     # A trusted copy of a stored checkpoint is one checkpoint: checked, and counted, once.
@@ -179,7 +182,7 @@ def verify_log(
         by_size.setdefault(cp.tree_size, []).append(cp)
     progress = _Progress(
         frontier=start or Frontier.empty(),
-        keys=None if public_key is None else KeyRing(public_key),
+        keys=keys if keys is not None or public_key is None else KeyRing(public_key),
     )
     if roots is not None and progress.frontier.size in watch:
         roots[progress.frontier.size] = progress.frontier.root()
@@ -318,15 +321,22 @@ def _check_head(head_size: int, head_root: bytes, frontier: Frontier) -> None:
 
 
 def _follow_link(record: AuditRecord, keys: KeyRing) -> None:
-    """A key rotation record: the chain must accept its link (checked after its body)."""
-    try:
-        link = link_from_json(json.loads(record.body).get("data"))
-    except ValueError as error:
-        why: str | None = f"the key link at record {record.seq} is malformed: {error}"
+    """A key rotation record: the chain must accept its link (checked after its body).
+    Links live in the default shard, signed for their place in its tree."""
+    if record.shard != DEFAULT_TREE:
+        why: str | None = (
+            f"record {record.seq} is a key link in shard {record.shard!r}: links are "
+            "records of the default shard only"
+        )
     else:
-        why = keys.accept(link, record.seq)
+        try:
+            link = link_from_json(json.loads(record.body).get("data"))
+        except ValueError as error:
+            why = f"the key link at record {record.seq} is malformed: {error}"
+        else:
+            why = keys.accept(link, record.index)
     if why is not None:
-        raise _Failed(VerifyProblem("key_chain_broken", record.seq, why))
+        raise _Failed(VerifyProblem("key_chain_broken", record.index, why))
 
 
 def _check_signature(checkpoint: Checkpoint, keys: KeyRing | None) -> None:

@@ -10,10 +10,11 @@ import sys
 import time
 from collections import deque
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -42,6 +43,12 @@ from charter.identity.principals import Principal
 from charter.sdk.client import Client
 from charter.version import __version__
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from charter.settings import Settings
+    from charter.storage.ports import Store
+
 __all__ = ["app"]
 
 app = group(
@@ -54,6 +61,26 @@ AgentFilter = Annotated[
 ]
 TypeFilter = Annotated[
     list[str] | None, typer.Option("--type", help="Record type (repeatable).", show_default=False)
+]
+
+
+RootPublicKey = Annotated[
+    Path | None,
+    typer.Option(
+        "--public-key",
+        help="The root PEM public key: checkpoints, seals and key rotations are checked "
+        "from it (default: the one in the data dir).",
+        show_default=False,
+    ),
+]
+KeyChainFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--keys",
+        help="The chain of signing keys exported by 'charter audit keys', to use instead "
+        "of the links the file carries.",
+        show_default=False,
+    ),
 ]
 
 
@@ -115,14 +142,7 @@ def verify(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     config: ConfigFile = None,
-    public_key: Annotated[
-        Path | None,
-        typer.Option(
-            help="The root PEM public key to check checkpoints and key rotations with "
-            "(default: the one in the data dir).",
-            show_default=False,
-        ),
-    ] = None,
+    public_key: RootPublicKey = None,
     checkpoints: Annotated[
         Path | None,
         typer.Option(
@@ -146,23 +166,33 @@ def verify(
     else:
         from charter.service.audit import AuditService
         from charter.storage.keyfile import load_public_key
-        from charter.storage.sql import open_existing_store
 
-        with handled():
-            settings = local_settings(data_dir, database_url, config=config)
+        # The store first: a data directory without one is `store_not_initialised`,
+        # whatever else is missing from it.
+        with _local_store(data_dir, database_url, config) as (settings, store):
             trusted = _read_checkpoints(checkpoints) if checkpoints else []
-            # The store first: a data directory without one is `store_not_initialised`,
-            # whatever else is missing from it.
-            store = open_existing_store(settings.store_url)
-            try:
-                key = load_public_key(public_key or settings.public_key)
-                service = AuditService(store, _no_clock, public_key=key)
-                report = service.verify_store(trusted=trusted).to_json()
-            finally:
-                store.close()
+            key = load_public_key(public_key or settings.public_key)
+            service = AuditService(store, _no_clock, public_key=key)
+            report = service.verify_store(trusted=trusted).to_json()
     emit(report, as_json=as_json, human=lambda: _show_report(report))
     if not report["ok"]:
         raise typer.Exit(Exit.NO)
+
+
+@contextmanager
+def _local_store(
+    data_dir: Path | None, database_url: str | None, config: Path | None = None
+) -> Iterator[tuple[Settings, Store]]:
+    """The settings and the existing store they name (closed after), errors handled."""
+    from charter.storage.sql import open_existing_store
+
+    with handled():
+        settings = local_settings(data_dir, database_url, config=config)
+        store = open_existing_store(settings.store_url)
+        try:
+            yield settings, store
+        finally:
+            store.close()
 
 
 def _read_checkpoints(path: Path) -> list[Checkpoint]:
@@ -469,37 +499,27 @@ def verify_evidence(
     bundle: Annotated[
         Path, typer.Argument(help="The evidence bundle, or a JSON compliance report.")
     ],
-    public_key: Annotated[
-        Path | None,
-        typer.Option(
-            help="The root PEM public key (default: the one in the data dir).",
-            show_default=False,
-        ),
-    ] = None,
-    keys: Annotated[
-        Path | None,
-        typer.Option(
-            "--keys",
-            help="The chain of signing keys exported by 'charter audit keys', to use "
-            "instead of the bundle's own links.",
-            show_default=False,
-        ),
-    ] = None,
+    public_key: RootPublicKey = None,
+    keys: KeyChainFile = None,
     data_dir: DataDir = None,
     as_json: AsJson = False,
 ) -> None:
     """Check offline that every record a bundle cites is in the signed log (exit 3 if not)."""
-    from charter.storage.keyfile import load_public_key
-
     with parsing():
         read = _read_bundle(bundle)
         chain = _read_chain(keys) if keys is not None else None
-    with handled():
-        key = load_public_key(public_key or local_settings(data_dir, None).public_key)
-    report = verify_bundle(read, key, chain).to_json()
+    report = verify_bundle(read, _root_key(public_key, data_dir), chain).to_json()
     emit(report, as_json=as_json, human=lambda: _show_evidence(report))
     if not report["ok"]:
         raise typer.Exit(Exit.NO)
+
+
+def _root_key(path: Path | None, data_dir: Path | None) -> Ed25519PublicKey:
+    """The root public key: ``path``, or the data dir's."""
+    from charter.storage.keyfile import load_public_key
+
+    with handled():
+        return load_public_key(path or local_settings(data_dir, None).public_key)
 
 
 def _read_chain(path: Path) -> list[KeyLink]:
@@ -529,19 +549,10 @@ def keys(
             chain = charter.audit_key_chain()
     else:
         from charter.service.audit import AuditService
-        from charter.storage.sql import open_existing_store
 
-        with handled():
-            settings = local_settings(data_dir, database_url, config=config)
-            store = open_existing_store(settings.store_url)
-            try:
-                links = AuditService(store, _no_clock).key_chain()
-                chain = {
-                    **chain_to_json(links),
-                    "current_key_id": links[-1].key_id if links else None,
-                }
-            finally:
-                store.close()
+        with _local_store(data_dir, database_url, config) as (_, store):
+            links = AuditService(store, _no_clock).key_chain()
+        chain = {**chain_to_json(links), "current_key_id": links[-1].key_id if links else None}
     sys.stdout.write(json.dumps(chain, indent=2, sort_keys=True) + "\n")
 
 
@@ -567,28 +578,22 @@ def rotate_key(
         rotated_key_path,
         write_signing_key,
     )
-    from charter.storage.sql import open_existing_store
 
-    with handled():
-        settings = local_settings(data_dir, database_url, config=config)
+    with _local_store(data_dir, database_url, config) as (settings, store):
         own = load_signing_key(settings.signing_key)
         new = Ed25519PrivateKey.generate()
         path = rotated_key_path(settings.signing_key, key_id(new.public_key()))
-        store = open_existing_store(settings.store_url)
+        services = Services.build(store, settings=settings, signing_key=own)
+        services.audit.find_keys_with(key_finder(settings.signing_key, own))
+        # The new key is on disk before the store names it current: a rotation
+        # never leaves a chain whose current key exists nowhere.
+        write_signing_key(path, new)
         try:
-            services = Services.build(store, settings=settings, signing_key=own)
-            services.audit.find_keys_with(key_finder(settings.signing_key, own))
-            # The new key is on disk before the store names it current: a rotation
-            # never leaves a chain whose current key exists nowhere.
-            write_signing_key(path, new)
-            try:
-                link = services.audit.rotate_key(KEY_ROTATION, new)
-            except BaseException:
-                path.unlink(missing_ok=True)
-                path.with_suffix(".pub").unlink(missing_ok=True)
-                raise
-        finally:
-            store.close()
+            link = services.audit.rotate_key(KEY_ROTATION, new)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            path.with_suffix(".pub").unlink(missing_ok=True)
+            raise
     body = {
         **link.to_json(),
         "key_file": str(path),
@@ -632,21 +637,18 @@ def seal(
     database_url: DatabaseUrl = None,
     as_json: AsJson = False,
 ) -> None:
-    """Seal every shard's head now with the data dir's signing key (servers do it at each
-    checkpoint interval); prints the seal, or nothing new."""
+    """Seal every shard's head now with the current signing key of the data dir (servers
+    do it at each checkpoint interval); prints the seal, or nothing new."""
     from charter.clock import system_clock
     from charter.service.audit import AuditService
-    from charter.storage.keyfile import load_signing_key
-    from charter.storage.sql import open_existing_store
+    from charter.storage.keyfile import key_finder, load_signing_key
 
-    with handled():
-        settings = local_settings(data_dir, database_url)
-        store = open_existing_store(settings.store_url)
-        try:
-            key = load_signing_key(settings.signing_key)
-            sealed = AuditService(store, system_clock, signing_key=key).seal()
-        finally:
-            store.close()
+    with _local_store(data_dir, database_url) as (settings, store):
+        key = load_signing_key(settings.signing_key)
+        service = AuditService(store, system_clock, signing_key=key)
+        # After a rotation, the key the chain names current (beside the root's file).
+        service.find_keys_with(key_finder(settings.signing_key, key))
+        sealed = service.seal()
     shown: dict[str, Any] = {"sealed": None if sealed is None else sealed.to_json()}
     emit(
         shown,
@@ -693,26 +695,20 @@ def export_segment(
 
     from charter.clock import system_clock
     from charter.service.audit import AuditService
-    from charter.storage.sql import open_existing_store
 
-    with handled():
-        settings = local_settings(data_dir, database_url)
-        store = open_existing_store(settings.store_url)
+    with _local_store(data_dir, database_url) as (_, store):
+        service = AuditService(store, system_clock)
+        document, row = service.export_segment(shard, size=size, prune=prune)
+        text = json.dumps(document, sort_keys=True, indent=1) + "\n"
         try:
-            service = AuditService(store, system_clock)
-            document, row = service.export_segment(shard, size=size, prune=prune)
-            text = json.dumps(document, sort_keys=True, indent=1) + "\n"
-            try:
-                output.write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise InvalidInput(
-                    f"cannot write {output}: {exc.strerror}", code=ErrorCode.INVALID_INPUT
-                ) from None
-            # Only once the file is written are the records deleted.
-            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-            service.record_segment(replace(row, digest=digest))
-        finally:
-            store.close()
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInput(
+                f"cannot write {output}: {exc.strerror}", code=ErrorCode.INVALID_INPUT
+            ) from None
+        # Only once the file is written are the records deleted.
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        service.record_segment(replace(row, digest=digest))
     shown = {
         "shard": row.shard,
         "start": row.start,
@@ -737,19 +733,14 @@ def export_segment(
 @app.command("verify-segment")
 def verify_segment_command(
     segment: Annotated[Path, typer.Argument(help="A file from 'charter audit export-segment'.")],
-    public_key: Annotated[
-        Path | None,
-        typer.Option(
-            help="PEM public key that signed the seals (default: the one in the data dir).",
-            show_default=False,
-        ),
-    ] = None,
+    public_key: RootPublicKey = None,
+    keys: KeyChainFile = None,
     data_dir: DataDir = None,
     as_json: AsJson = False,
 ) -> None:
-    """Check offline that a segment's records are exactly the ones sealed (exit 3 if not)."""
+    """Check offline that a segment's records are exactly the ones sealed, by keys the
+    root key vouches for (exit 3 if not)."""
     from charter.audit.segments import verify_segment
-    from charter.storage.keyfile import load_public_key
 
     with parsing():
         try:
@@ -758,9 +749,9 @@ def verify_segment_command(
             raise InvalidInput(
                 f"cannot read {segment}: {exc}", code=ErrorCode.INVALID_INPUT
             ) from None
-    with handled():
-        key = load_public_key(public_key or local_settings(data_dir, None).public_key)
-    report: dict[str, Any] = verify_segment(document, key).to_json()
+        chain = _read_chain(keys) if keys is not None else None
+    key = _root_key(public_key, data_dir)
+    report: dict[str, Any] = verify_segment(document, key, chain).to_json()
 
     def human() -> None:
         if report["ok"]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -28,11 +30,11 @@ from charter.cli import (
     tokens,
     webhooks,
 )
-from charter.cli.common import CommandGroup, Exit, err, handled, out, parsing
+from charter.cli.common import CommandGroup, Exit, err, fail, handled, out, parsing
 from charter.cli.local import ConfigFile, DatabaseUrl, DataDir, local_settings
 from charter.cli.tls import SslCertfile, SslKeyfile, check_tls_files
 from charter.codes import ErrorCode
-from charter.errors import StoreError, Unavailable
+from charter.errors import CharterError, StoreError, Unavailable
 from charter.version import __version__
 
 if TYPE_CHECKING:
@@ -276,6 +278,7 @@ def serve(
 ) -> None:
     """Run the Charter server."""
     from charter.server.app import create_app, serve
+    from charter.server.logs import configure_logs, operator_line
     from charter.service import Services
     from charter.settings import audit_shard_name
     from charter.storage.keyfile import key_finder, load_signing_key
@@ -291,12 +294,14 @@ def serve(
             ssl_keyfile=ssl_keyfile,
             audit_shard=None if audit_shard is None else audit_shard_name(audit_shard),
         )
+    with _said(settings.log_format):
         check_tls_files(settings)
         key = load_signing_key(settings.signing_key)
-    _refuse_a_busy_port(settings.host, settings.port)
-    with handled():
+    _refuse_a_busy_port(settings)
+    with _said(settings.log_format):
         store = _open_retrying(settings)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # After opening the store: migrations' chatter stays quiet.
+    configure_logs(settings.log_format)
     if workers > 1:
         _serve_workers(settings, store, workers, config)
         return
@@ -304,10 +309,10 @@ def serve(
     services.audit.find_keys_with(key_finder(settings.signing_key, key))
     application = create_app(services, settings)
     scheme = "https" if settings.ssl_certfile else "http"
-    err.print(
+    operator_line(
         f"Charter {__version__} serving on {scheme}://{settings.host}:{settings.port} "
         f"(store: {store.backend}); web console: {scheme}://{settings.host}:{settings.port}/ui",
-        markup=False,
+        log_format=settings.log_format,
     )
     try:
         serve(application, settings)
@@ -320,6 +325,7 @@ def _serve_workers(settings: Settings, store: SqlStore, workers: int, config: Pa
     (charter.server.workers): the store is reachable (it was just opened), so say so and
     hand over."""
     from charter.server.app import serve
+    from charter.server.logs import operator_line
     from charter.server.workers import FACTORY
 
     backend = store.backend
@@ -336,20 +342,42 @@ def _serve_workers(settings: Settings, store: SqlStore, workers: int, config: Pa
         # Every worker appends to this server's shard, taking turns on it as one server.
         os.environ["CHARTER_AUDIT_SHARD"] = settings.audit_shard
     scheme = "https" if settings.ssl_certfile else "http"
-    err.print(
+    operator_line(
         f"Charter {__version__} serving on {scheme}://{settings.host}:{settings.port} with "
         f"{workers} worker processes (store: {backend}); web console: "
         f"{scheme}://{settings.host}:{settings.port}/ui",
-        markup=False,
+        log_format=settings.log_format,
     )
     serve(FACTORY, settings, workers=workers)
 
 
-def _refuse_a_busy_port(host: str, port: int) -> None:
-    """Exit 1 with one line if ``host:port`` cannot be listened on (another server has
-    it), before anything says it is serving."""
+@contextlib.contextmanager
+def _said(log_format: str) -> Iterator[None]:
+    """As ``handled``, the error written as an operator line (JSON in JSON mode)."""
+    from charter.server.logs import operator_line
+
+    try:
+        yield
+    except CharterError as error:
+        if log_format != "json":
+            raise fail(error) from None
+        hint = f"; hint: {error.help}" if error.help else ""
+        operator_line(
+            f"charter serve: {error.message} [{error.code}]{hint}",
+            log_format=log_format,
+            level=logging.ERROR,
+        )
+        raise typer.Exit(Exit.ERROR) from None
+
+
+def _refuse_a_busy_port(settings: Settings) -> None:
+    """Exit 1 with one line if the settings' host and port cannot be listened on (another
+    server has them), before anything says it is serving."""
     import socket
 
+    from charter.server.logs import operator_line
+
+    host, port = settings.host, settings.port
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -362,11 +390,12 @@ def _refuse_a_busy_port(host: str, port: int) -> None:
         try:
             probe.bind(address)
         except OSError as error:
-            err.print(
+            operator_line(
                 f"charter serve: cannot listen on {host}:{port} ({error.strerror}): is "
                 "another server using that port? Stop it, or choose another port: --port "
                 "or CHARTER_PORT (make run PORT=...)",
-                markup=False,
+                log_format=settings.log_format,
+                level=logging.ERROR,
             )
             raise typer.Exit(Exit.ERROR) from None
 
@@ -374,6 +403,7 @@ def _refuse_a_busy_port(host: str, port: int) -> None:
 def _open_retrying(settings: Settings) -> SqlStore:
     """Open the store, retrying for ``CHARTER_STORE_CONNECT_RETRY`` while it cannot be
     reached: one line when it first fails, one more when giving up (exit 1)."""
+    from charter.server.logs import operator_line
     from charter.storage.sql import open_store
     from charter.storage.sql.bounds import StoreBounds
 
@@ -387,17 +417,19 @@ def _open_retrying(settings: Settings) -> SqlStore:
         except Unavailable as error:
             reason = _reason(error)
             if time.monotonic() >= deadline:
-                err.print(
+                operator_line(
                     f"charter serve: gave up, the store could not be reached within "
                     f"{retry:g}s ({reason}) [store_unavailable]",
-                    markup=False,
+                    log_format=settings.log_format,
+                    level=logging.ERROR,
                 )
                 raise typer.Exit(Exit.ERROR) from None
             if not told:
-                err.print(
+                operator_line(
                     f"charter serve: the store cannot be reached ({reason}); "
                     f"retrying for up to {retry:g}s",
-                    markup=False,
+                    log_format=settings.log_format,
+                    level=logging.WARNING,
                 )
                 told = True
             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))

@@ -1,5 +1,6 @@
 """Policy as code: documents, loading and validation, CEL, the compiler and the evaluator."""
 
+from charter.policy.core import compiled_core
 from charter.policy.decision import (
     AgentFacts,
     ApprovalNeeded,
@@ -28,4 +29,5 @@ __all__ = [
     "Reason",
     "Request",
     "Severity",
+    "compiled_core",
 ]

@@ -20,6 +20,7 @@ from typing import Any
 from charter.approvals.grants import GrantRecord
 from charter.approvals.model import Approval, Vote
 from charter.audit.checkpoints import Checkpoint
+from charter.audit.seals import Seal
 from charter.clock import format_time, to_utc
 from charter.identity.agents import Agent, AgentStatus, RiskTier
 from charter.identity.credentials import Credential
@@ -220,6 +221,11 @@ class PostureInput:
     audit_size: int = 0
     last_record_at: datetime | None = None
     checkpoints: tuple[Checkpoint, ...] = ()
+    shard_sizes: Mapping[str, int] = field(default_factory=dict)
+    """Every audit shard's size, by name ("": the default log); empty: the default log
+    alone, of ``audit_size`` records."""
+    last_seal: Seal | None = None
+    """The newest seal over the shards (docs/scaling.md), if any."""
 
 
 def _live(agent: Agent) -> bool:
@@ -649,31 +655,83 @@ def untested_policy(data: PostureInput, thresholds: Thresholds) -> Iterable[Find
     )
 
 
-def stale_checkpoints(data: PostureInput, thresholds: Thresholds) -> Iterable[Finding]:
-    """Audit records left unsealed by a signed checkpoint for too long."""
-    if data.audit_size == 0 or data.last_record_at is None:
-        return
+@dataclass(frozen=True, slots=True)
+class _Sealing:
+    """One shard's size, and the newest signature over it (checkpoint or seal)."""
+
+    shard: str
+    records: int
+    sealed: int
+    since: datetime | None
+
+
+def _sealings(data: PostureInput) -> list[_Sealing]:
+    """Each shard's sealing: the default log by its checkpoints and the seals, every
+    other shard by the seals."""
+    sizes = dict(data.shard_sizes) or {"": data.audit_size}
     last = data.checkpoints[-1] if data.checkpoints else None
-    sealed = last.tree_size if last else 0
-    if sealed >= data.audit_size:
+    seal = data.last_seal
+    found = []
+    for shard, size in sorted(sizes.items()):
+        signed: list[tuple[int, datetime]] = []
+        if shard == "" and last is not None:
+            signed.append((last.tree_size, to_utc(last.at)))
+        if seal is not None and shard in seal.shards:
+            signed.append((seal.shards[shard].size, to_utc(seal.at)))
+        found.append(
+            _Sealing(
+                shard=shard,
+                records=size,
+                sealed=max((covered for covered, _ in signed), default=0),
+                since=max((at for _, at in signed), default=None),
+            )
+        )
+    return found
+
+
+def stale_checkpoints(data: PostureInput, thresholds: Thresholds) -> Iterable[Finding]:
+    """Audit records left unsealed by a signed checkpoint (or, on a sharded log, a seal)
+    for too long, in any shard."""
+    if data.last_record_at is None:
         return
-    since = to_utc(last.at) if last else None
-    if since is not None and data.now - since <= thresholds.checkpoint_max_age:
+    shards = _sealings(data)
+    stale = [
+        each
+        for each in shards
+        if each.sealed < each.records
+        and (each.since is None or data.now - each.since > thresholds.checkpoint_max_age)
+    ]
+    if not stale:
         return
+    evidence: dict[str, Any] = {
+        "records": sum(each.records for each in shards),
+        "sealed": sum(each.sealed for each in shards),
+        "last_checkpoint_at": _when(min((e.since for e in stale if e.since), default=None)),
+    }
+    if len(shards) == 1 and shards[0].shard == "" and data.last_seal is None:
+        evidence["first_unsealed_seq"] = shards[0].sealed
+    else:
+        evidence["shards"] = [
+            {
+                "shard": each.shard,
+                "records": each.records,
+                "sealed": each.sealed,
+                "last_sealed_at": _when(each.since),
+                "first_unsealed_index": each.sealed,
+            }
+            for each in stale
+        ]
     yield _finding(
         FindingKind.CHECKPOINT_STALE,
         Severity.MEDIUM,
-        "the audit log has records no recent signed checkpoint covers",
+        "the audit log has records no recent signed checkpoint covers"
+        if "shards" not in evidence
+        else f"{len(stale)} audit shard(s) have records no recent seal covers",
         ["audit:checkpoints"],
-        {
-            "records": data.audit_size,
-            "sealed": sealed,
-            "last_checkpoint_at": _when(since),
-            "first_unsealed_seq": sealed,
-        },
+        evidence,
         "check the server signs checkpoints (CHARTER_CHECKPOINT_INTERVAL) or sign one "
-        "(POST /v1/audit/checkpoints), and copy them (charter audit checkpoints) to "
-        "storage outside Charter",
+        "(POST /v1/audit/checkpoints; on a sharded log, 'charter audit seal'), and copy "
+        "them (charter audit checkpoints, GET /v1/audit/seals) to storage outside Charter",
     )
 
 

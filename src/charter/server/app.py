@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from functools import partial
 
 from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
@@ -53,74 +54,57 @@ _SWEEP_SECONDS = 1.0
 the leaked-secret registry are compared with those held (another server sharing the
 store may have changed them)."""
 
-
-async def _sweep_loop(services: Services) -> None:
-    while True:
-        await asyncio.sleep(_SWEEP_SECONDS)
-        try:
-            await run_in_threadpool(services.approvals.expire_due)
-            await run_in_threadpool(services.audit.advance_horizon)
-            if await run_in_threadpool(services.policies.refresh):
-                log.info("now deciding with policy revision activated elsewhere")
-            if await run_in_threadpool(services.secrets.refresh):
-                log.info("leaked-secret registry changed elsewhere; now deciding with it")
-        except CharterError as error:
-            log.warning("periodic sweep skipped: %s", error.message)
-        except Exception:
-            log.exception("periodic sweep failed")
-
-
 _REVIEW_SECONDS = 60.0
 """How often the access reviews' clock runs (recertification, due dates, hand-offs), and
 expired replay requests are purged."""
-
-
-async def _review_loop(services: Services) -> None:
-    while True:
-        await asyncio.sleep(_REVIEW_SECONDS)
-        try:
-            # Requests kept for policy simulation past their retention, a bounded pass.
-            await run_in_threadpool(services.simulation.purge)
-            report = await run_in_threadpool(services.review_sweep.run)
-            if report.overdue or report.suspended or report.recertification_items:
-                log.info(
-                    "reviews: %d overdue, %d suspended, %d recertification items",
-                    len(report.overdue),
-                    len(report.suspended),
-                    len(report.recertification_items),
-                )
-        except CharterError as error:
-            log.warning("review sweep skipped: %s", error.message)
-        except Exception:
-            log.exception("review sweep failed")
-
 
 _DELIVER_SECONDS = 1.0
 """How often due webhook deliveries are looked for."""
 
 
-async def _delivery_loop(dispatcher: Dispatcher) -> None:
+async def _every(
+    seconds: float, what: str, work: Callable[[], object], failed: Callable[[Exception], None]
+) -> None:
+    """Run ``work`` in a worker thread (requests never wait on it) every ``seconds``,
+    until cancelled. A failure is logged and handed to ``failed`` (the metrics count the
+    store's), and the next pass runs as usual."""
     while True:
-        await asyncio.sleep(_DELIVER_SECONDS)
+        await asyncio.sleep(seconds)
         try:
-            # In a worker thread: requests never wait on a receiver.
-            await run_in_threadpool(dispatcher.run_once)
+            await run_in_threadpool(work)
         except CharterError as error:
-            log.warning("webhook delivery pass skipped: %s", error.message)
-        except Exception:
-            log.exception("webhook delivery pass failed")
+            failed(error)
+            log.warning("%s skipped: %s", what, error.message)
+        except Exception as error:
+            failed(error)
+            log.exception("%s failed", what)
 
 
-async def _checkpoint_loop(services: Services, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await run_in_threadpool(services.tokens.flush_suppressed_failures)
-            await run_in_threadpool(services.audit.checkpoint)
-        except CharterError as error:
-            log.warning("audit checkpoint skipped: %s", error.message)
-        except Exception:
-            log.exception("audit checkpoint failed")
+def _sweep(services: Services) -> None:
+    services.approvals.expire_due()
+    services.audit.advance_horizon()
+    if services.policies.refresh():
+        log.info("now deciding with policy revision activated elsewhere")
+    if services.secrets.refresh():
+        log.info("leaked-secret registry changed elsewhere; now deciding with it")
+
+
+def _review(services: Services) -> None:
+    # Requests kept for policy simulation past their retention, a bounded pass.
+    services.simulation.purge()
+    report = services.review_sweep.run()
+    if report.overdue or report.suspended or report.recertification_items:
+        log.info(
+            "reviews: %d overdue, %d suspended, %d recertification items",
+            len(report.overdue),
+            len(report.suspended),
+            len(report.recertification_items),
+        )
+
+
+def _checkpoint(services: Services) -> None:
+    services.tokens.flush_suppressed_failures()
+    services.audit.checkpoint()
 
 
 def create_app(
@@ -146,12 +130,18 @@ def create_app(
         if listener is not None:
             listener.start()
         _app.state.listener = listener
-        sweeper = asyncio.create_task(_sweep_loop(services))
-        reviewer = asyncio.create_task(_review_loop(services))
+        failed = metrics.store_failed
+        sweeper = asyncio.create_task(
+            _every(_SWEEP_SECONDS, "periodic sweep", partial(_sweep, services), failed)
+        )
+        reviewer = asyncio.create_task(
+            _every(_REVIEW_SECONDS, "review sweep", partial(_review, services), failed)
+        )
         signer = None
         if services.audit.can_sign:
+            interval = settings.checkpoint_interval.total_seconds()
             signer = asyncio.create_task(
-                _checkpoint_loop(services, settings.checkpoint_interval.total_seconds())
+                _every(interval, "audit checkpoint", partial(_checkpoint, services), failed)
             )
         delivery: tuple[asyncio.Task[None], Dispatcher, HttpSender] | None = None
         if settings.deliver_webhooks and services.webhooks.can_sign:
@@ -163,7 +153,10 @@ def create_app(
                 sender,
                 on_result=metrics.webhook_result,
             )
-            delivery = (asyncio.create_task(_delivery_loop(dispatcher)), dispatcher, sender)
+            delivering = _every(
+                _DELIVER_SECONDS, "webhook delivery pass", dispatcher.run_once, failed
+            )
+            delivery = (asyncio.create_task(delivering), dispatcher, sender)
         try:
             yield
         finally:
@@ -185,8 +178,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await signer
                 with contextlib.suppress(CharterError):
-                    await run_in_threadpool(services.tokens.flush_suppressed_failures)
-                    await run_in_threadpool(services.audit.checkpoint)
+                    await run_in_threadpool(_checkpoint, services)
 
     app = FastAPI(
         title="Charter",
@@ -245,6 +237,9 @@ def serve(application: FastAPI | str, settings: Settings, *, workers: int = 1) -
         port=settings.port,
         log_level="info",
         access_log=False,  # the app writes its own, without query strings (server/logs.py)
+        # In JSON mode the process's logging is already set (charter.server.logs): uvicorn's
+        # own configuration would put its start-up lines back in plain text.
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
         ssl_certfile=None if certfile is None else str(certfile),
         ssl_keyfile=None if keyfile is None else str(keyfile),
         workers=workers if workers > 1 else None,

@@ -29,8 +29,10 @@ __all__ = [
     "ACCESS_LOGGER",
     "REQUEST_ID_HEADER",
     "JsonFormatter",
+    "configure_logs",
     "current_request_id",
     "install_json_logs",
+    "operator_line",
     "request_id_from",
 ]
 
@@ -81,6 +83,33 @@ class JsonFormatter(logging.Formatter):
         elif record.exc_text:
             line["exception"] = record.exc_text
         return json.dumps(line, default=str, ensure_ascii=False)
+
+
+_TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def configure_logs(log_format: str) -> None:
+    """The server process's logging, before anything is served: plain lines, or with
+    ``json`` one JSON object a line from the first line on (start-up lines included;
+    uvicorn is then started without a logging configuration of its own)."""
+    if log_format == "json":
+        install_json_logs()
+    else:
+        logging.basicConfig(level=logging.INFO, format=_TEXT_FORMAT)
+
+
+def operator_line(
+    message: str, *, log_format: str, level: int = logging.INFO, stream: TextIO | None = None
+) -> None:
+    """One line for the operator on standard error (``charter serve``'s own: where it
+    serves, a busy port, an unreachable store), as a JSON object in JSON mode. Written
+    directly, so it needs no logging configuration and turns none on."""
+    out = stream if stream is not None else sys.stderr
+    if log_format == "json":
+        record = logging.LogRecord("charter.serve", level, __file__, 0, message, None, None)
+        message = JsonFormatter().format(record)
+    out.write(message + "\n")
+    out.flush()
 
 
 # uvicorn configures these with handlers of its own; in JSON mode they go to the root's.

@@ -128,8 +128,9 @@ class Metrics:
         )
         self.store_errors = Counter(
             "charter_store_errors",
-            "Requests answered 503 because the store failed, by kind "
-            "(pool_timeout, timeout, locked, connection).",
+            "Store failures by kind (pool_timeout, timeout, locked, connection): "
+            "requests answered 503 for them, and failed background passes (sweeps, "
+            "reviews, webhook deliveries, checkpoints).",
             ["kind"],
             registry=registry,
         )
@@ -170,6 +171,14 @@ class Metrics:
     def count_refusal(self, code: str) -> None:
         """One decision request refused before deciding (bad token, wrong agent...)."""
         self._decided("refused", _bounded(code, _ERROR_CODES))
+
+    def store_failed(self, error: BaseException) -> None:
+        """Count ``error`` if the store caused it (a request answered 503 for it, or a
+        background pass: sweeps, reviews, deliveries, checkpoints)."""
+        if isinstance(error, SQLAlchemyError) or (
+            isinstance(error, Unavailable) and error.code == ErrorCode.STORE_UNAVAILABLE
+        ):
+            self.store_errors.labels(store_error_kind(error)).inc()
 
     def webhook_result(self, result: str) -> None:
         """How one webhook delivery attempt ended."""
@@ -279,11 +288,8 @@ def _counting(
     async def counted(request: Request, error: Exception) -> Response:
         answered = handler(request, error)
         response = answered if isinstance(answered, Response) else await answered
-        if response.status_code == 503 and (
-            isinstance(error, SQLAlchemyError)
-            or (isinstance(error, Unavailable) and error.code == ErrorCode.STORE_UNAVAILABLE)
-        ):
-            metrics.store_errors.labels(store_error_kind(error)).inc()
+        if response.status_code == 503:
+            metrics.store_failed(error)
         return response
 
     return counted

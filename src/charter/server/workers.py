@@ -24,7 +24,6 @@ What stays per process: the failed-authentication budget and the long-poll waite
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -32,6 +31,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from charter.server.app import create_app
+from charter.server.logs import configure_logs
 from charter.service import Services
 from charter.settings import Settings, read_env
 from charter.settings_file import read_config_file
@@ -52,9 +52,13 @@ def app_from_environment() -> FastAPI:
     layers = [read_config_file(Path(config))] if config else []
     settings = Settings.layered(*layers, read_env(os.environ))
     key = load_signing_key(settings.signing_key)
-    store = open_store(settings.store_url, bounds=StoreBounds.of(settings.store_timeout))
+    store = open_store(
+        settings.store_url,
+        bounds=StoreBounds.of(settings.store_timeout),
+        audit_shard=settings.audit_shard,
+    )
     # After opening the store, as `charter serve` does: migrations' chatter stays quiet.
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logs(settings.log_format)
     services = Services.build(store, settings=settings, signing_key=key)
     services.audit.find_keys_with(key_finder(settings.signing_key, key))
     application = create_app(services, settings)

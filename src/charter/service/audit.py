@@ -12,7 +12,7 @@ from datetime import datetime
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from charter.audit.checkpoints import Checkpoint, key_id, sign_checkpoint
-from charter.audit.keychain import KEY_ROTATED, KeyLink, link_from_json, sign_link
+from charter.audit.keychain import DEFAULT_TREE, KEY_ROTATED, KeyLink, link_from_json, sign_link
 from charter.audit.merkle import Frontier
 from charter.audit.records import AuditEntry, AuditRecord
 from charter.audit.seals import Seal, ShardHead, sign_seal
@@ -154,25 +154,31 @@ class AuditService:
             return unit.audit.seals()
 
     def seal(self) -> Seal | None:
-        """Seal every shard's head if any grew (or appeared) since the last seal; None when
-        nothing did, or another server sealed the same moment first."""
+        """Seal every shard's head if any grew (or appeared) since the last seal, with the
+        key the chain names current (``signing_key_retired`` if this server lacks it);
+        None when nothing grew, or another server sealed the same moment first."""
         if self._signing_key is None:
             raise StoreError("no audit signing key is loaded", code=ErrorCode.SIGNING_KEY_MISSING)
         with self._store.write() as unit:
-            heads: dict[str, ShardHead] = {}
-            for state in unit.audit.shards():
-                if state.frontier is None:
-                    raise StoreError(
-                        f"the head of audit shard {state.shard!r} is corrupt",
-                        code=ErrorCode.AUDIT_HEAD_CORRUPT,
-                    )
-                heads[state.shard] = ShardHead(state.frontier.size, state.frontier.root())
-            existing = unit.audit.seals()
-            if existing and dict(existing[-1].shards) == heads:
-                return None
-            number = existing[-1].number + 1 if existing else 0
-            sealed = sign_seal(self._signing_key, number, heads, self._clock())
-            return sealed if unit.audit.add_seal(sealed) else None
+            return self._seal_shards(unit, self._current_signer(unit))
+
+    def _seal_shards(self, unit: UnitOfWork, signer: Ed25519PrivateKey) -> Seal | None:
+        """Seal every shard's head with ``signer`` (the head is locked: the default
+        shard's size, which places the seal in the key chain, cannot move meanwhile)."""
+        heads: dict[str, ShardHead] = {}
+        for state in unit.audit.shards():
+            if state.frontier is None:
+                raise StoreError(
+                    f"the head of audit shard {state.shard!r} is corrupt",
+                    code=ErrorCode.AUDIT_HEAD_CORRUPT,
+                )
+            heads[state.shard] = ShardHead(state.frontier.size, state.frontier.root())
+        last = unit.audit.last_seal()
+        if last is not None and dict(last.shards) == heads:
+            return None
+        number = 0 if last is None else last.number + 1
+        sealed = sign_seal(signer, number, heads, self._clock())
+        return sealed if unit.audit.add_seal(sealed) else None
 
     def advance_horizon(self) -> None:
         """Let readers past shards no writer holds (PostgreSQL, sharded stores only)."""
@@ -226,6 +232,14 @@ class AuditService:
                     break
                 if record.index >= start.size:
                     records.append(record)
+        if prune and any(record.type == KEY_ROTATED for record in records):
+            raise InvalidInput(
+                f"records {start.size}..{end - 1} of shard {shard!r} hold a link of the chain "
+                "of signing keys, which verification and signing read from the store: export "
+                "them without --prune",
+                code=ErrorCode.INVALID_INPUT,
+                help="docs/scaling.md, 'Not done yet'",
+            )
         frontier = start
         for record in records:
             frontier = frontier.append(record.leaf_hash)
@@ -235,7 +249,7 @@ class AuditService:
                 "'charter audit verify'",
                 code=ErrorCode.AUDIT_LOG_BROKEN,
             )
-        document = segment_json(shard, start, records, seal, start_seal)
+        document = segment_json(shard, start, records, seal, start_seal, self.key_chain())
         row = SegmentRow(
             shard=shard,
             start=start.size,
@@ -330,24 +344,30 @@ class AuditService:
         return key
 
     def rotate_key(self, actor: Principal, new_key: Ed25519PrivateKey) -> KeyLink:
-        """Hand checkpoint signing over to ``new_key``, in one transaction: seal what
-        the current key should still sign, append the link it signs for the new key (an
-        ``audit.key_rotated`` record), and sign the first checkpoint with the new key."""
+        """Hand checkpoint signing over to ``new_key``, in one transaction: sign what the
+        current key should still sign (the checkpoint, and on a sharded store the seal),
+        append the link it signs for the new key (an ``audit.key_rotated`` record of the
+        default shard, signed for its place there), and sign the first checkpoint (and
+        seal) with the new key."""
         require_roles(actor, "rotate the audit signing key", HumanRole.ADMIN)
         if self._signing_key is None:
             raise StoreError("no audit signing key is loaded", code=ErrorCode.SIGNING_KEY_MISSING)
         with self._store.write() as unit:
-            if _sharded(unit):
+            if unit.audit.shard != DEFAULT_TREE:
                 raise InvalidInput(
-                    "the signing key cannot be rotated on a sharded audit log yet",
+                    f"this store appends to audit shard {unit.audit.shard!r}: the signing key "
+                    "is rotated where the default shard is appended to",
                     code=ErrorCode.INVALID_INPUT,
-                    help="docs/scaling.md, 'Not done yet'",
+                    help="run 'charter audit rotate-key' without --audit-shard",
                 )
+            sharded = _sharded(unit)
             current = self._current_signer(unit)
             self._seal(unit, current)
+            if sharded:
+                self._seal_shards(unit, current)
             at = self._clock()
-            seq = unit.audit.head(lock=True).size
-            link = sign_link(current, new_key.public_key(), seq, at)
+            place = unit.audit.head(lock=True).size
+            link = sign_link(current, new_key.public_key(), place, at)
             record = unit.audit.append(
                 AuditEntry(
                     type=_KEY_ROTATED,
@@ -357,11 +377,13 @@ class AuditService:
                     data=link.to_json(),
                 )
             )
-            if record.seq != seq:
+            if record.shard != DEFAULT_TREE or record.index != place:
                 raise StoreError(
                     "the audit log moved during the key rotation", code=ErrorCode.AUDIT_LOG_BROKEN
                 )
             self._seal(unit, new_key)
+            if sharded:
+                self._seal_shards(unit, new_key)
         log.info("audit signing key rotated: %s -> %s", link.previous_key_id, link.key_id)
         return link
 
@@ -372,7 +394,13 @@ class AuditService:
             after = -1
             while True:
                 page = unit.audit.query(
-                    AuditQuery(types=(KEY_ROTATED,), after_seq=after, limit=MAX_PAGE)
+                    AuditQuery(
+                        types=(KEY_ROTATED,),
+                        after_seq=after,
+                        limit=MAX_PAGE,
+                        shard=DEFAULT_TREE,
+                        past_horizon=True,
+                    )
                 )
                 links += [_link_of(record) for record in page]
                 if len(page) < MAX_PAGE:
@@ -429,5 +457,12 @@ def _link_of(record: AuditRecord) -> KeyLink:
 
 
 def _latest_link(unit: UnitOfWork) -> KeyLink | None:
-    latest = unit.audit.query(AuditQuery(types=(KEY_ROTATED,), newest_first=True, limit=1))
+    """The newest link: read past the stable horizon, or a server of another shard
+    would not see a rotation that committed since, and sign with the retired key (the
+    caller holds the default head, so no link is still to commit)."""
+    latest = unit.audit.query(
+        AuditQuery(
+            types=(KEY_ROTATED,), newest_first=True, limit=1, shard=DEFAULT_TREE, past_horizon=True
+        )
+    )
     return _link_of(latest[0]) if latest else None

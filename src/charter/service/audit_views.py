@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from charter.audit.checkpoints import Checkpoint, key_id, signature_holds
+from charter.audit.checkpoints import Checkpoint, key_id
+from charter.audit.keychain import DEFAULT_TREE, KeyRing
 from charter.audit.merkle import leaf_hash
 from charter.audit.records import AuditRecord
+from charter.audit.seals import Seal
 from charter.audit.verify import VerifyReport
 from charter.codes import ErrorCode
 from charter.errors import NotFound
@@ -130,7 +132,9 @@ class RecordView:
     """True when the leaf hash is the hash of the body as stored."""
     sealed_by: Checkpoint | None
     """The first signed checkpoint that covers the record, if any does yet (None too for
-    those who may not read checkpoints)."""
+    those who may not read checkpoints, and for records of a named shard)."""
+    sealed_in: Seal | None = None
+    """On a sharded log: the first seal over every shard that covers the record."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +147,12 @@ class LogStatus:
     key_id: str | None
     """The id of the server's public key (None: no key is loaded)."""
     signature_holds: bool | None
-    """Whether the last checkpoint verifies with that key (None: nothing to check)."""
+    """Whether the last checkpoint verifies with that key, or one it vouches for through
+    the chain of signing keys (None: nothing to check)."""
+    seal: Seal | None = None
+    """The newest seal over every shard (a sharded log), with the report's ``shards``."""
+    seal_holds: bool | None = None
+    """Whether that seal verifies as the last checkpoint does (None: nothing to check)."""
 
 
 class AuditViews:
@@ -189,29 +198,44 @@ class AuditViews:
         if not found or found[0].seq != seq:
             raise NotFound(f"the audit log has no record {seq}", code=ErrorCode.NOT_FOUND)
         record = found[0]
-        sealed_by = None
+        sealed_by = sealed_in = None
         if actor.has_any(HumanRole.AUDITOR, HumanRole.ADMIN):  # who may read checkpoints
-            covering = [cp for cp in self._audit.checkpoints(actor) if cp.tree_size > seq]
-            sealed_by = min(covering, key=lambda cp: cp.tree_size) if covering else None
+            if record.shard == DEFAULT_TREE:
+                covering = [
+                    cp for cp in self._audit.checkpoints(actor) if cp.tree_size > record.index
+                ]
+                sealed_by = min(covering, key=lambda cp: cp.tree_size) if covering else None
+            sealed_in = _first_covering(self._audit.seals(actor), record)
         return RecordView(
             record=record,
             body=json.loads(record.body),
             hash_holds=leaf_hash(record.body.encode("utf-8")) == record.leaf_hash,
             sealed_by=sealed_by,
+            sealed_in=sealed_in,
         )
 
     def status(self, actor: Principal) -> LogStatus:
         """Verify the whole log (slow on a large one) and check its last checkpoint."""
         report = self._audit.verify(actor)
         checkpoints = self._audit.checkpoints(actor)
+        seals = self._audit.seals(actor)
         last = checkpoints[-1] if checkpoints else None
+        seal = seals[-1] if seals else None
         key = self._audit.public_key
+        ring = None
+        if key is not None and (last is not None or seal is not None):
+            ring = KeyRing(key)
+            for link in self._audit.key_chain_for(actor):
+                if ring.accept(link) is not None:
+                    break  # the report names the broken link; what follows is unvouched
         return LogStatus(
             report=report,
             checkpoint=last,
             checkpoints=len(checkpoints),
             key_id=None if key is None else key_id(key),
-            signature_holds=None if key is None or last is None else signature_holds(last, key),
+            signature_holds=None if ring is None or last is None else ring.problem(last) is None,
+            seal=seal,
+            seal_holds=None if ring is None or seal is None else ring.seal_problem(seal) is None,
         )
 
     def export(
@@ -264,6 +288,24 @@ class AuditViews:
             else:
                 high = middle
         return best
+
+
+def _first_covering(seals: list[Seal], record: AuditRecord) -> Seal | None:
+    """The first seal covering ``record`` (seals cover each shard with ever more records,
+    so a binary search finds it)."""
+
+    def covers(seal: Seal) -> bool:
+        head = seal.shards.get(record.shard)
+        return head is not None and head.size > record.index
+
+    low, high = 0, len(seals)
+    while low < high:
+        middle = (low + high) // 2
+        if covers(seals[middle]):
+            high = middle
+        else:
+            low = middle + 1
+    return seals[low] if low < len(seals) else None
 
 
 def summary(record: AuditRecord) -> str:

@@ -8,7 +8,8 @@ root yields no bundle (``audit_log_broken``): evidence is never built on a broke
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 from charter.audit.checkpoints import Checkpoint
 from charter.audit.evidence import MAX_CITED, EvidenceBundle, build_bundle, build_sealed_bundle
@@ -22,9 +23,11 @@ from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.service.access import require_roles
 from charter.service.audit import AuditService
-from charter.storage.ports import Store
+from charter.storage.ports import Store, UnitOfWork
 
 __all__ = ["EvidenceService"]
+
+S = TypeVar("S", Checkpoint, Seal)
 
 
 class EvidenceService:
@@ -62,22 +65,23 @@ class EvidenceService:
                 leaves.append(leaf_hash(record.body.encode("utf-8")))
                 if record.seq in want:
                     cited.append(record)
-        try:
-            return build_bundle(
-                cited, leaves, checkpoint, at=self._clock(), key_chain=self._audit.key_chain()
-            )
-        except ValueError as error:
-            raise StoreError(
-                f"the audit log does not verify, so no evidence can be built from it: {error}; "
-                "run 'charter audit verify'",
-                code=ErrorCode.AUDIT_LOG_BROKEN,
-            ) from None
+        chain = self._audit.key_chain()
+        return _built(
+            lambda: build_bundle(cited, leaves, checkpoint, at=self._clock(), key_chain=chain)
+        )
 
     def _sealed_bundle(self, wanted: list[int]) -> EvidenceBundle:
         """On a sharded log: the cited records proved against the newest seal (made now
         if it does not cover them all and this server can sign)."""
         cited = self._cited(wanted)
-        seal = self._sealing(cited)
+
+        def covers(seal: Seal) -> bool:
+            return all(
+                record.shard in seal.shards and record.index < seal.shards[record.shard].size
+                for record in cited
+            )
+
+        seal = self._newest_covering(_last_seal, covers, self._audit.seal)
         with self._store.read() as unit:
             leaves: dict[str, list[bytes]] = {}
             for shard in sorted({record.shard for record in cited}):
@@ -87,14 +91,10 @@ class EvidenceService:
                     if record.index >= size:
                         break
                     held.append(leaf_hash(record.body.encode("utf-8")))
-        try:
-            return build_sealed_bundle(cited, leaves, seal, at=self._clock())
-        except ValueError as error:
-            raise StoreError(
-                f"the audit log does not verify, so no evidence can be built from it: {error}; "
-                "run 'charter audit verify'",
-                code=ErrorCode.AUDIT_LOG_BROKEN,
-            ) from None
+        chain = self._audit.key_chain()
+        return _built(
+            lambda: build_sealed_bundle(cited, leaves, seal, at=self._clock(), key_chain=chain)
+        )
 
     def _cited(self, wanted: list[int]) -> list[AuditRecord]:
         want = set(wanted)
@@ -109,51 +109,62 @@ class EvidenceService:
             )
         return cited
 
-    def _sealing(self, cited: list[AuditRecord]) -> Seal:
-        def covers(seal: Seal) -> bool:
-            return all(
-                record.shard in seal.shards and record.index < seal.shards[record.shard].size
-                for record in cited
-            )
-
-        with self._store.read() as unit:
-            seals = unit.audit.seals()
-        if seals and covers(seals[-1]):
-            return seals[-1]
-        if not self._audit.can_sign:
-            raise NotFound(
-                "no seal covers these records and this server has no audit signing key to "
-                "seal them",
-                code=ErrorCode.SIGNING_KEY_MISSING,
-            )
-        self._audit.seal()
-        with self._store.read() as unit:
-            seals = unit.audit.seals()
-        if not seals or not covers(seals[-1]):
-            raise StoreError("no seal covers the records", code=ErrorCode.AUDIT_LOG_BROKEN)
-        return seals[-1]
-
     def _covering(self, last: int) -> Checkpoint:
         """The newest checkpoint that holds record ``last``; signed now if none does."""
         with self._store.read() as unit:
             size = unit.audit.head().size
-            existing = unit.audit.checkpoints()
         if last >= size:
             raise NotFound(
                 f"the audit log has {size} records: there is no record {last}",
                 code=ErrorCode.AUDIT_RECORD_NOT_FOUND,
             )
-        if existing and existing[-1].tree_size > last:
+        return self._newest_covering(
+            lambda unit: unit.audit.checkpoints(),
+            lambda checkpoint: checkpoint.tree_size > last,
+            self._audit.checkpoint,
+        )
+
+    def _newest_covering(
+        self,
+        signed: Callable[[UnitOfWork], Sequence[S]],
+        covers: Callable[[S], bool],
+        sign: Callable[[], object],
+    ) -> S:
+        """The newest signed statement (checkpoint or seal) if it ``covers`` the cited
+        records; else one signed now, when this server can sign."""
+        with self._store.read() as unit:
+            existing = signed(unit)
+        if existing and covers(existing[-1]):
             return existing[-1]
         if not self._audit.can_sign:
             raise NotFound(
-                "no signed checkpoint covers these records and this server has no audit "
-                "signing key to sign one",
+                "no signed checkpoint or seal covers these records and this server has no "
+                "audit signing key to sign one",
                 code=ErrorCode.SIGNING_KEY_MISSING,
             )
-        self._audit.checkpoint()
+        sign()
         with self._store.read() as unit:
-            latest = unit.audit.checkpoints()
-        if not latest or latest[-1].tree_size <= last:
-            raise StoreError("no checkpoint covers the records", code=ErrorCode.AUDIT_LOG_BROKEN)
+            latest = signed(unit)
+        if not latest or not covers(latest[-1]):
+            raise StoreError(
+                "no signed checkpoint or seal covers the records", code=ErrorCode.AUDIT_LOG_BROKEN
+            )
         return latest[-1]
+
+
+def _last_seal(unit: UnitOfWork) -> list[Seal]:
+    last = unit.audit.last_seal()
+    return [] if last is None else [last]
+
+
+def _built(build: Callable[[], EvidenceBundle]) -> EvidenceBundle:
+    """``build()``, whose ``ValueError`` (the leaves do not make the signed root) is the
+    log's: ``audit_log_broken``."""
+    try:
+        return build()
+    except ValueError as error:
+        raise StoreError(
+            f"the audit log does not verify, so no evidence can be built from it: {error}; "
+            "run 'charter audit verify'",
+            code=ErrorCode.AUDIT_LOG_BROKEN,
+        ) from None

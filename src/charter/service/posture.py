@@ -110,7 +110,8 @@ class PostureService:
         policy, revision, tests = _policy(unit)
         since = now - self.thresholds.window
         decisions, truncated = _decisions(unit, since)
-        head = unit.audit.head()
+        shards = unit.audit.shards()
+        sizes = {state.shard: state.frontier.size for state in shards if state.frontier}
         last = unit.audit.query(AuditQuery(newest_first=True, limit=1))
         return PostureInput(
             now=now,
@@ -126,9 +127,11 @@ class PostureService:
             rotated=_rotated(unit),
             decisions=decisions,
             decisions_truncated=truncated,
-            audit_size=head.size,
+            audit_size=sizes.get("", 0),
             last_record_at=last[0].at if last else None,
             checkpoints=tuple(unit.audit.checkpoints()),
+            shard_sizes=sizes,
+            last_seal=unit.audit.last_seal(),
         )
 
 

@@ -185,6 +185,9 @@ class AuditQuery:
     """The newest ``limit`` records, newest first (an agent's latest decisions)."""
     shard: str | None = None
     """Only the records of this audit shard ("": the default log)."""
+    past_horizon: bool = False
+    """Every committed record, those above the stable horizon too (docs/scaling.md): for
+    reads that page no cursor, as of the chain of signing keys."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +247,10 @@ class AuditStore(Protocol):
 
     def seals(self) -> list[Seal]:
         """Every seal over the shards, oldest first."""
+        ...
+
+    def last_seal(self) -> Seal | None:
+        """The newest seal, if any."""
         ...
 
     def add_seal(self, seal: Seal) -> bool:

@@ -335,7 +335,7 @@ class SqlAuditStore:
             .order_by(audit_records.c.seq.desc() if query.newest_first else audit_records.c.seq)
             .limit(query.limit)
         )
-        horizon = self._horizon()
+        horizon = None if query.past_horizon else self._horizon()
         if horizon is not None:
             below = audit_records.c.seq < horizon
             if self._first_seq is not None:  # and what this transaction appended
@@ -385,7 +385,14 @@ class SqlAuditStore:
 
     def seals(self) -> list[Seal]:
         """Every seal, oldest first; ``audit_head_corrupt`` for one that cannot be read."""
-        query = sa.select(audit_seals).order_by(audit_seals.c.number)
+        return self._seals(sa.select(audit_seals).order_by(audit_seals.c.number))
+
+    def last_seal(self) -> Seal | None:
+        """The newest seal, if any (as ``seals()[-1]``, reading one row)."""
+        found = self._seals(sa.select(audit_seals).order_by(audit_seals.c.number.desc()).limit(1))
+        return found[0] if found else None
+
+    def _seals(self, query: sa.Select[Any]) -> list[Seal]:
         seals = []
         for row in self._conn.execute(query).mappings():
             try:

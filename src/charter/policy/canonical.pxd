@@ -1,0 +1,3 @@
+from charter.policy.decision cimport Request
+
+cpdef object non_canonical(Request request)
