@@ -26,11 +26,12 @@ import asyncio
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar, cast
 
+from charter.approvals.grants import GrantRecord
 from charter.approvals.model import Approval
 from charter.audit.records import AuditEntry
 from charter.clock import Clock
@@ -41,7 +42,15 @@ from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.ids import IdFactory, new_id
 from charter.policy.compiled import CompiledWithdrawal
-from charter.policy.decision import ADVISORY_MAX_AGE, Advisory, Decision, Effect, Reason, Request
+from charter.policy.decision import (
+    ADVISORY_MAX_AGE,
+    Advisory,
+    Decision,
+    Effect,
+    Grant,
+    Reason,
+    Request,
+)
 from charter.policy.engine import Engine
 from charter.policy.evaluate import BEFORE_PERMISSIONS, evaluate
 from charter.policy.model import Capability
@@ -410,6 +419,9 @@ class DecisionService:
         fresh = reads.current_leaks(self._secrets, scans[0].leaks) if scans else None
         if fresh is not None:
             scans = self._scan(batch, fresh)
+        # Grants and approvals are read once for every agent of the transaction (if any
+        # of its decisions needs them), not once a decision.
+        reads.want(agents)
         decided = []  # made inside the work: a group commit may run it again
         for agent_id, asked, scanned in zip(agents, batch, scans, strict=True):
             request = Request(
@@ -503,13 +515,15 @@ class DecisionService:
         decision = evaluate(request, engine.snapshot, base, now)
         if not _facts_matter(decision):
             return decision, None, agent
-        grants = tuple(grant.as_fact() for grant in unit.grants.active_for(agent.id, now))
-        usable = unit.approvals.usable_for(agent.id, digest, now)
+        reads = self._reads.of(unit)
+        grants, usable = reads.held(agent.id, digest, now)
         facts = replace(base, grants=grants, approval_id=None if usable is None else usable.id)
         decision = evaluate(request, engine.snapshot, facts, now)
         if usable is not None and decision.allowed:
             # Single use: of two identical requests racing for it, one marks it used; the
-            # other is decided again without it.
+            # other is decided again without it. Either way no later decision of this
+            # transaction is offered it again.
+            reads.spent(usable)
             if unit.approvals.use(usable.id, decision_id, now):
                 return decision, None, agent
             decision = evaluate(request, engine.snapshot, replace(facts, approval_id=None), now)
@@ -553,13 +567,61 @@ class _Reads(threading.local):
 
 
 class _BatchReads:
-    __slots__ = ("_leaks", "_rows", "state", "unit")
+    __slots__ = ("_held", "_leaks", "_rows", "_wanted", "state", "unit")
 
     def __init__(self, unit: UnitOfWork) -> None:
         self.unit = unit
         self.state = unit.policies.state()
         self._rows: dict[tuple[str, str], Any] = {}
         self._leaks: dict[int, LeakSet | None] = {}
+        self._wanted: set[str] = set()
+        self._held: dict[str, _Held] = {}
+
+    def want(self, agents: Iterable[str]) -> None:
+        """Note agents this transaction decides for: the first decision that needs grants
+        and approvals reads them for all the agents noted (and not read yet) at once."""
+        self._wanted.update(agents)
+
+    def held(
+        self, agent_id: str, digest: str, now: datetime
+    ) -> tuple[tuple[Grant, ...], Approval | None]:
+        """The agent's active grants at ``now`` and the oldest approved, unused approval
+        of the request ``digest`` whose time is not up at ``now``.
+
+        Read once a transaction for every agent wanted, with the ``now`` of the decision
+        that first needed them; a decision of the same transaction made at that time or
+        later filters them by its own ``now``. Nothing a decision's transaction does adds
+        a grant or approves an approval, and what another writer changes (a revocation, a
+        suspension, a vote) waits for the transaction's turn at the audit log (or, for an
+        approval used on another shard, is caught by ``ApprovalStore.use``). A decision
+        made before that time (a caller on another thread took its time before) reads
+        its own, as it would alone."""
+        held = self._held.get(agent_id)
+        if held is None:
+            self._read_held(agent_id, now)
+            held = self._held[agent_id]
+        if now < held.since:
+            grants = self.unit.grants.active_for(agent_id, now)
+            return (
+                tuple(grant.as_fact() for grant in grants),
+                self.unit.approvals.usable_for(agent_id, digest, now),
+            )
+        return held.at(digest, now)
+
+    def spent(self, approval: Approval) -> None:
+        """``approval`` was offered to a decision: it is never offered again."""
+        held = self._held.get(approval.agent)
+        if held is not None:
+            held.spend(approval)
+
+    def _read_held(self, agent_id: str, now: datetime) -> None:
+        agents = {agent_id, *self._wanted} - self._held.keys()
+        found = {agent: _Held(now) for agent in agents}
+        for grant in self.unit.grants.active_for_agents(agents, now):
+            found[grant.agent].grants.append(grant)
+        for approval in self.unit.approvals.usable_for_agents(agents, now):
+            found[approval.agent].approvals.setdefault(approval.request_digest, []).append(approval)
+        self._held.update(found)
 
     def _row(self, kind: str, key: str) -> Any:
         if (kind, key) not in self._rows:
@@ -582,6 +644,27 @@ class _BatchReads:
         """The unit for ``TokenService.check``, which reads only credentials, agents and
         humans by id: each read once a transaction."""
         return cast(UnitOfWork, _TokenView(self))
+
+
+class _Held:
+    """One agent's active grants and usable approvals, as read at ``since``."""
+
+    __slots__ = ("approvals", "grants", "since")
+
+    def __init__(self, since: datetime) -> None:
+        self.since = since
+        self.grants: list[GrantRecord] = []
+        self.approvals: dict[str, list[Approval]] = {}
+        """By request digest, oldest first."""
+
+    def at(self, digest: str, now: datetime) -> tuple[tuple[Grant, ...], Approval | None]:
+        grants = tuple(grant.as_fact() for grant in self.grants if grant.expires_at > now)
+        usable = next((one for one in self.approvals.get(digest, ()) if one.expires_at > now), None)
+        return grants, usable
+
+    def spend(self, approval: Approval) -> None:
+        same = self.approvals.get(approval.request_digest, [])
+        self.approvals[approval.request_digest] = [one for one in same if one.id != approval.id]
 
 
 class _RowsOnce:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -59,6 +59,32 @@ _ACTIVE_GRANTS = (
         ~_before_suspension(grants.c.agent_id, grants.c.issued_at),
     )
     .order_by(grants.c.id)
+)
+# What a group commit's decisions read once for all of them (``ix_approvals_usable``,
+# ``ix_grants_agent``). The status is written into the statement, not bound, so both
+# databases see that the partial index covers the query.
+_AGENT_IDS: sa.BindParameter[list[str]] = sa.bindparam("agent_ids", expanding=True)
+_USABLE_FOR_AGENTS = (
+    sa.select(approvals)
+    .where(
+        approvals.c.agent_id.in_(_AGENT_IDS),
+        approvals.c.status == sa.literal_column(f"'{_APPROVED}'"),
+        approvals.c.used_by.is_(None),
+        approvals.c.expires_at > sa.bindparam("now"),
+        approvals.c.role.is_(None),
+        ~_before_suspension(approvals.c.agent_id, approvals.c.created_at),
+    )
+    .order_by(approvals.c.created_at, approvals.c.id)
+)
+_ACTIVE_GRANTS_FOR_AGENTS = (
+    sa.select(grants)
+    .where(
+        grants.c.agent_id.in_(_AGENT_IDS),
+        grants.c.revoked_at.is_(None),
+        grants.c.expires_at > sa.bindparam("now"),
+        ~_before_suspension(grants.c.agent_id, grants.c.issued_at),
+    )
+    .order_by(grants.c.agent_id, grants.c.id)
 )
 
 
@@ -172,6 +198,14 @@ class SqlApprovalStore:
         created after the agent's last suspension."""
         found = self._select(_USABLE, {"agent_id": agent_id, "digest": digest, "now": now})
         return found[0] if found else None
+
+    def usable_for_agents(
+        self, agent_ids: Collection[str], now: datetime
+    ) -> builtins.list[Approval]:
+        """``usable_for`` for every request of these agents at once, oldest first."""
+        if not agent_ids:
+            return []
+        return self._select(_USABLE_FOR_AGENTS, {"agent_ids": sorted(agent_ids), "now": now})
 
     def use(self, approval_id: str, decision_id: str, at: datetime) -> bool:
         """Mark the approval used by ``decision_id``; False if another request was first,
@@ -339,6 +373,17 @@ class SqlGrantStore:
         """The agent's grants that are neither revoked nor expired, nor issued before its
         last suspension."""
         rows = self._conn.execute(_ACTIVE_GRANTS, {"agent_id": agent_id, "now": now})
+        return [_grant(row) for row in rows.mappings()]
+
+    def active_for_agents(
+        self, agent_ids: Collection[str], now: datetime
+    ) -> builtins.list[GrantRecord]:
+        """``active_for`` for several agents at once, ordered by agent, then id."""
+        if not agent_ids:
+            return []
+        rows = self._conn.execute(
+            _ACTIVE_GRANTS_FOR_AGENTS, {"agent_ids": sorted(agent_ids), "now": now}
+        )
         return [_grant(row) for row in rows.mappings()]
 
     def list(
