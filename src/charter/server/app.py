@@ -244,6 +244,7 @@ def serve(application: FastAPI | str, settings: Settings, *, workers: int = 1) -
         host=settings.host,
         port=settings.port,
         log_level="info",
+        access_log=settings.access_log,
         ssl_certfile=None if certfile is None else str(certfile),
         ssl_keyfile=None if keyfile is None else str(keyfile),
         workers=workers if workers > 1 else None,

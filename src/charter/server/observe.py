@@ -175,7 +175,8 @@ def install_observability(
     build = app.build_middleware_stack
 
     def outermost() -> ASGIApp:
-        return Observe(build(), metrics, access_log=json_logs, tracer=tracer)
+        access_log = json_logs and settings.access_log
+        return Observe(build(), metrics, access_log=access_log, tracer=tracer)
 
     # Outside ServerErrorMiddleware too: even the bare 500 carries the request id.
     app.build_middleware_stack = outermost  # type: ignore[method-assign]
