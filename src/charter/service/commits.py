@@ -53,10 +53,14 @@ class _Queued(Generic[T]):
     __slots__ = ("done", "error", "future", "leads", "result", "work")
 
     def __init__(
-        self, work: Callable[[UnitOfWork], T], future: asyncio.Future[T] | None = None
+        self,
+        work: Callable[[UnitOfWork], T],
+        *,
+        done: threading.Event | None = None,
+        future: asyncio.Future[T] | None = None,
     ) -> None:
         self.work = work
-        self.done = threading.Event()
+        self.done = done  # a thread's: it waits on it (an async caller has no event)
         self.future = future  # an async caller's: the writer thread leads for it
         self.leads = False
         self.result: T | None = None
@@ -108,13 +112,14 @@ class GroupCommitter:
         return its result once that transaction is committed, or raise what it raised."""
         if getattr(self._local, "inside", False):
             raise RuntimeError("a work run by a GroupCommitter may not call run() itself")
-        queued: _Queued[T] = _Queued(work)
+        done = threading.Event()
+        queued: _Queued[T] = _Queued(work, done=done)
         with self._lock:
             self._queue.append(queued)
             leads = queued.leads = not self._leading
             self._leading = True
         if not leads:
-            queued.done.wait()
+            done.wait()
         if queued.leads:
             self._lead()
         if queued.error is not None:
@@ -124,7 +129,7 @@ class GroupCommitter:
     async def run_async(self, work: Callable[[UnitOfWork], T]) -> T:
         """``run`` for a caller on an event loop: waits without a thread of its own."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        queued: _Queued[T] = _Queued(work, future)
+        queued: _Queued[T] = _Queued(work, future=future)
         with self._lock:
             self._queue.append(queued)
             leads = queued.leads = not self._leading
@@ -172,12 +177,12 @@ class GroupCommitter:
             answered: list[_Queued[Any]] = []
             for queued in batch:
                 queued.leads = False
-                if queued.future is None:
+                if queued.done is not None:
                     queued.done.set()
                 else:
                     answered.append(queued)
             _answer(answered)
-            if successor is not None and successor.future is None:
+            if successor is not None and successor.done is not None:
                 successor.done.set()
         return writer_next
 
