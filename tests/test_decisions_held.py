@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,6 +32,7 @@ from charter.service.commits import GroupCommitter
 from charter.service.decisions import Asked, Decided, DecisionService
 from charter.storage.ports import UnitOfWork
 from charter.storage.sql import SqlStore
+from tests.helpers import register
 from tests.scenes import CONFIG, RESTART, Scene
 from tests.waiting import join_all, spawn, wait_for, wait_until
 
@@ -202,19 +204,22 @@ def test_a_grant_counts_until_its_time_is_up_within_one_transaction(
             assert [reason.message for reason in one.decision.reasons] == [f"through grant {grant}"]
 
 
-def test_a_transaction_reads_grants_and_approvals_once_for_all_its_decisions(
+def test_a_transaction_reads_grants_and_approvals_once_for_all_its_agents(
     scene: Scene, services: Services, store: SqlStore, clock: ManualClock
 ) -> None:
+    register(services, "other-bot", "user:olga")
     committer = GroupCommitter(store, deciding=True)
     decisions = _decisions(store, services, committer)
-    agent = _ops_bot(scene, services)
+    gateway = scene.tokens["user:gate"]["Authorization"].removeprefix("Bearer ")
+    asked = iter(["ops-bot", "other-bot", "ops-bot", "other-bot"])
     statements: list[str] = []
-
     deciding = threading.local()  # the app's background passes share the engine
 
     def decide() -> list[Decided]:
         deciding.on = True
-        return decisions.decide(agent, [RESTART_WEB, CHANGE])
+        agent = next(asked)
+        batch = [replace(RESTART_WEB, agent=agent), replace(CHANGE, agent=agent)]
+        return decisions.decide_as(gateway, batch, where="test")
 
     def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
         if getattr(deciding, "on", False):
@@ -223,13 +228,20 @@ def test_a_transaction_reads_grants_and_approvals_once_for_all_its_decisions(
     sa.event.listen(store.engine, "before_cursor_execute", seen)
     try:
         now = clock()
-        decided = _in_one_transaction(committer, clock, decide, [now, now, now])
+        decided = _in_one_transaction(committer, clock, decide, [now, now, now, now])
     finally:
         sa.event.remove(store.engine, "before_cursor_execute", seen)
-    # Six decisions that grants or approvals could change (all but the first of each
-    # pair join the approval the first opened).
-    assert len(decided) == 6
-    assert all(one.decision.effect.value == "approval_required" for one in decided)
+    # Eight decisions that grants or approvals could change: ops-bot's wait for approval
+    # (the second pair joins the approvals the first opened), other-bot has no permission.
+    assert [one.decision.effect.value for one in decided] == [
+        "approval_required",
+        "approval_required",
+        "deny",
+        "deny",
+    ] * 2
     reads = [one for one in statements if one.startswith("SELECT")]
-    assert len([one for one in reads if "FROM grants" in one]) == 1
-    assert len([one for one in reads if "FROM approvals" in one and "used_by IS NULL" in one]) == 1
+    # Read once for both agents, by the first decision that needed them.
+    [grants] = [one for one in reads if "FROM grants" in one]
+    [approvals] = [one for one in reads if "FROM approvals" in one and "used_by IS NULL" in one]
+    assert "IN (" in grants
+    assert "IN (" in approvals

@@ -35,11 +35,23 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
+
 
 from charter.storage.ports import Store, UnitOfWork
 
-__all__ = ["GroupCommitter"]
+__all__ = ["GroupCommitter", "Prepared"]
+
+
+class Prepared(Protocol):
+    """A work that says ahead what it will read: before the works of a transaction run,
+    the committer calls ``prepare`` of each that has one, in order, with the unit they
+    will share (again for each run of the batch), so the first work to read can read
+    for all of them at once. ``prepare`` only reads; an error it raises (a store that
+    failed) is the whole batch's, as a failed commit is."""
+
+    def prepare(self, unit: UnitOfWork) -> None:
+        """Note, in ``unit``'s transaction, what the work will read."""
 
 T = TypeVar("T")
 
@@ -195,6 +207,10 @@ class GroupCommitter:
                 with self._store.write(deciding=self._deciding) as unit:
                     self._local.inside = True
                     try:
+                        for queued in pending:
+                            prepare = getattr(queued.work, "prepare", None)
+                            if prepare is not None:
+                                prepare(unit)
                         for queued in pending:
                             try:
                                 queued.result = queued.work(unit)

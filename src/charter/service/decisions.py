@@ -288,29 +288,31 @@ class DecisionService:
         self, token: str | None, batch: list[Asked], scans: list[Scanned], now: datetime
     ) -> Callable[[UnitOfWork], _Outcome]:
         """The work of ``decide_as``: check the token, then decide and record the batch."""
+        return _DecisionWork(self, token, batch, scans, now)
 
-        def work(unit: UnitOfWork) -> _Outcome:
-            # The token is checked after the decision takes its place in the log, so that
-            # no decision is recorded after the revocation of the token that asked for it.
-            unit.audit.head(lock=True, deciding=True)
-            # Refusals are returned, not raised: raising would undo the batch it shares.
-            checked = self._tokens.check(self._reads.of(unit).view, token, now)
-            if checked.principal is None:
-                return checked, [], None
-            try:
-                agents = [
-                    self._for_whom(checked.principal, asked, scanned)
-                    for asked, scanned in zip(batch, scans, strict=True)
-                ]
-            except CharterError as refused:
-                return checked, [], refused
-            return (
-                checked,
-                self._record_all(unit, checked.principal, agents, batch, scans, now),
-                None,
-            )
-
-        return work
+    def _whom(
+        self,
+        unit: UnitOfWork,
+        token: str | None,
+        batch: list[Asked],
+        scans: list[Scanned],
+        now: datetime,
+    ) -> tuple[Checked, list[str], CharterError | None]:
+        """The token checked in ``unit`` and the agents the batch is for (or why not)."""
+        # The token is checked after the decision takes its place in the log, so that
+        # no decision is recorded after the revocation of the token that asked for it.
+        unit.audit.head(lock=True, deciding=True)
+        checked = self._tokens.check(self._reads.of(unit).view, token, now)
+        if checked.principal is None:
+            return checked, [], None
+        try:
+            agents = [
+                self._for_whom(checked.principal, asked, scanned)
+                for asked, scanned in zip(batch, scans, strict=True)
+            ]
+        except CharterError as refused:
+            return checked, [], refused
+        return checked, agents, None
 
     def _settled(
         self,
@@ -644,6 +646,56 @@ class _BatchReads:
         """The unit for ``TokenService.check``, which reads only credentials, agents and
         humans by id: each read once a transaction."""
         return cast(UnitOfWork, _TokenView(self))
+
+
+class _DecisionWork:
+    """``decide_as``'s work for the group committer (``commits.Prepared``): ``prepare``
+    checks the token and notes the agents the batch is for, so that the transaction's
+    first decision needing grants and approvals reads them for every agent of the
+    transaction at once; the work then decides and records the batch."""
+
+    __slots__ = ("_batch", "_now", "_prepared", "_scans", "_service", "_token")
+
+    def __init__(
+        self,
+        service: DecisionService,
+        token: str | None,
+        batch: list[Asked],
+        scans: list[Scanned],
+        now: datetime,
+    ) -> None:
+        self._service, self._token, self._batch, self._scans, self._now = (
+            service,
+            token,
+            batch,
+            scans,
+            now,
+        )
+        self._prepared: tuple[UnitOfWork, tuple[Checked, list[str], CharterError | None]] | None
+        self._prepared = None
+
+    def _whom(self, unit: UnitOfWork) -> tuple[Checked, list[str], CharterError | None]:
+        prepared = self._prepared
+        if prepared is not None and prepared[0] is unit:
+            return prepared[1]
+        whom = self._service._whom(unit, self._token, self._batch, self._scans, self._now)
+        self._prepared = (unit, whom)
+        return whom
+
+    def prepare(self, unit: UnitOfWork) -> None:
+        _, agents, _ = self._whom(unit)
+        self._service._reads.of(unit).want(agents)
+
+    def __call__(self, unit: UnitOfWork) -> _Outcome:
+        checked, agents, refused = self._whom(unit)
+        # Refusals are returned, not raised: raising would undo the batch it shares.
+        if checked.principal is None or refused is not None:
+            return checked, [], refused
+        service = self._service
+        decided = service._record_all(
+            unit, checked.principal, agents, self._batch, self._scans, self._now
+        )
+        return checked, decided, None
 
 
 class _Held:
