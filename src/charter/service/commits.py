@@ -37,7 +37,6 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar, cast
 
-
 from charter.storage.ports import Store, UnitOfWork
 
 __all__ = ["GroupCommitter", "Prepared"]
@@ -52,6 +51,7 @@ class Prepared(Protocol):
 
     def prepare(self, unit: UnitOfWork) -> None:
         """Note, in ``unit``'s transaction, what the work will read."""
+
 
 T = TypeVar("T")
 
