@@ -129,8 +129,8 @@ class Settings:
     log_format: str = "text"
     """``json``: one JSON object per log line (``LOG_FORMATS``)."""
     access_log: bool = True
-    """False: no access line per request, in either log format (about 5% of the server's
-    CPU per decision)."""
+    """False: no access line per request, in either log format (about a seventh of the
+    server's CPU per decision under load, docs/operations.md)."""
 
     @property
     def store_url(self) -> str:
