@@ -32,6 +32,7 @@ from charter.service.commits import GroupCommitter
 from charter.service.decisions import Asked, Decided, DecisionService
 from charter.storage.ports import UnitOfWork
 from charter.storage.sql import SqlStore
+from charter.storage.sql import approvals as sql_approvals
 from tests.helpers import register
 from tests.scenes import CONFIG, RESTART, Scene
 from tests.waiting import join_all, spawn, wait_for, wait_until
@@ -245,3 +246,19 @@ def test_a_transaction_reads_grants_and_approvals_once_for_all_its_agents(
     [approvals] = [one for one in reads if "FROM approvals" in one and "used_by IS NULL" in one]
     assert "IN (" in grants
     assert "IN (" in approvals
+
+
+@pytest.mark.parametrize("chunk", [1, 500])
+def test_grants_and_approvals_of_many_agents_are_read_in_bounded_statements(
+    scene: Scene, store: SqlStore, clock: ManualClock, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    grant, _ = _granted(scene)
+    approval = _approved(scene, CONFIG)
+    monkeypatch.setattr(sql_approvals, "_CHUNK", chunk)
+    agents = {"ops-bot", "a-bot", "z-bot", "nobody"}
+    with store.read() as unit:
+        grants = unit.grants.active_for_agents(agents, clock())
+        usable = unit.approvals.usable_for_agents(agents, clock())
+        assert unit.grants.active_for_agents(set(), clock()) == []
+    assert [(one.agent, one.id) for one in grants] == [("ops-bot", grant)]
+    assert [(one.agent, one.id) for one in usable] == [("ops-bot", approval)]

@@ -88,6 +88,16 @@ _ACTIVE_GRANTS_FOR_AGENTS = (
 )
 
 
+_CHUNK = 500
+"""Agents read in one statement at most (a group commit of enforcer batches may decide
+for thousands; databases bound a statement's parameters)."""
+
+
+def _chunks(agent_ids: Collection[str]) -> list[list[str]]:
+    ordered = sorted(agent_ids)
+    return [ordered[start : start + _CHUNK] for start in range(0, len(ordered), _CHUNK)]
+
+
 def _approval(row: RowMapping, ballots: Sequence[Ballot]) -> Approval:
     seconds = row["max_duration_s"]
     return Approval(
@@ -203,9 +213,12 @@ class SqlApprovalStore:
         self, agent_ids: Collection[str], now: datetime
     ) -> builtins.list[Approval]:
         """``usable_for`` for every request of these agents at once, oldest first."""
-        if not agent_ids:
-            return []
-        return self._select(_USABLE_FOR_AGENTS, {"agent_ids": sorted(agent_ids), "now": now})
+        found: builtins.list[Approval] = []
+        for some in _chunks(agent_ids):
+            found.extend(self._select(_USABLE_FOR_AGENTS, {"agent_ids": some, "now": now}))
+        if len(agent_ids) > _CHUNK:
+            found.sort(key=lambda approval: (approval.created_at, approval.id))
+        return found
 
     def use(self, approval_id: str, decision_id: str, at: datetime) -> bool:
         """Mark the approval used by ``decision_id``; False if another request was first,
@@ -379,12 +392,11 @@ class SqlGrantStore:
         self, agent_ids: Collection[str], now: datetime
     ) -> builtins.list[GrantRecord]:
         """``active_for`` for several agents at once, ordered by agent, then id."""
-        if not agent_ids:
-            return []
-        rows = self._conn.execute(
-            _ACTIVE_GRANTS_FOR_AGENTS, {"agent_ids": sorted(agent_ids), "now": now}
-        )
-        return [_grant(row) for row in rows.mappings()]
+        found: builtins.list[GrantRecord] = []
+        for some in _chunks(agent_ids):
+            rows = self._conn.execute(_ACTIVE_GRANTS_FOR_AGENTS, {"agent_ids": some, "now": now})
+            found.extend(_grant(row) for row in rows.mappings())
+        return found  # chunks of sorted ids: ordered by agent, then id
 
     def list(
         self,
