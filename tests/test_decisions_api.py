@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from charter.errors import AuthenticationError
 from charter.identity.agents import LifecycleAction
 from charter.policy.model import Capability
+from charter.server.routes.decisions import FAST_ROUTE
 from charter.service import SYSTEM, Services
 from charter.service.decisions import Asked
 from tests.helpers import Admin, agent_token, bearer, register
@@ -226,3 +227,66 @@ def test_a_bad_token_among_concurrent_decisions_costs_the_others_nothing(
 
     join_all([spawn(one, token) for token in [good] * 5 + ["tok_bad"]])
     assert sorted(outcomes) == ["allow"] * 5 + ["token_invalid"]
+
+
+# A secret in the context: its finding is part of the answer.
+LEAKY = {
+    "capability": "do",
+    "action": "ticket.create",
+    "resource": "ticketing/queue/support",
+    "context": {"note": "stripe key sk_live_4eC39HqLyjWDarjtT1zdp7dcQ2xPb9Lm, café"},
+}
+
+
+ELEVATE = {
+    "capability": "do",
+    "action": "pam.elevate",
+    "resource": "pam/hosts/db-1",
+    "context": {"ticket": {"id": "T-1", "status": "open"}},
+}
+
+
+@pytest.mark.usefixtures("pack")
+@pytest.mark.parametrize(
+    ("agent", "request_body"),
+    [
+        ("support-bot", READ),  # allowed, with a field redacted
+        ("support-bot", {**READ, "context": {"purpose": "marketing"}}),  # denied
+        ("support-bot", LEAKY),  # a finding in the answer
+        ("identity-ops-agent", ELEVATE),  # an approval to wait on
+    ],
+)
+def test_the_fast_route_answers_byte_for_byte_as_the_documented_route(
+    api: TestClient, services: Services, agent: str, request_body: dict[str, Any]
+) -> None:
+    """A well-formed JSON body takes the fast route; the same body sent as another JSON
+    media type takes the documented one (FastAPI reads it as JSON all the same): the same
+    bytes, but the decision's id."""
+    app = api.app
+    routes: list[str] = []
+
+    async def watching(scope: Any, receive: Any, send: Any) -> None:
+        await app(scope, receive, send)
+        if scope["type"] == "http":
+            routes.append(scope["route"].name)
+
+    token = bearer(agent_token(services, agent))
+    content = json.dumps(request_body).encode()
+    with TestClient(watching) as client:
+        fast = client.post(
+            "/v1/decisions",
+            content=content,
+            headers={**token, "Content-Type": "application/json"},
+        )
+        documented = client.post(
+            "/v1/decisions",
+            content=content,
+            headers={**token, "Content-Type": "application/vnd.charter+json"},
+        )
+    assert routes == [FAST_ROUTE, "decide"]
+    assert fast.status_code == documented.status_code == 200
+    assert fast.headers["content-type"] == documented.headers["content-type"]
+    ids = [answer.json()["decision_id"] for answer in (fast, documented)]
+    assert fast.content.replace(ids[0].encode(), b"dec_") == documented.content.replace(
+        ids[1].encode(), b"dec_"
+    )

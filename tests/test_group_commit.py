@@ -150,6 +150,49 @@ def test_works_queued_behind_a_transaction_share_the_next_one(
     assert services.audit.verify_store().ok
 
 
+class _Noting:
+    """A work with ``prepare``: it logs both calls and the unit they were made with."""
+
+    def __init__(self, name: str, log: list[tuple[str, str, int]], fails: bool = False) -> None:
+        self.name, self.log, self.fails = name, log, fails
+
+    def prepare(self, unit: UnitOfWork) -> None:
+        self.log.append(("prepare", self.name, id(unit)))
+
+    def __call__(self, unit: UnitOfWork) -> int:
+        self.log.append(("run", self.name, id(unit)))
+        if self.fails:
+            raise Conflict("this one fails", code="test_failure")
+        return unit.audit.append(_entry(self.name)).seq
+
+
+def test_every_work_of_a_batch_is_prepared_before_the_first_runs_and_again_on_a_rerun(
+    store: SqlStore,
+) -> None:
+    committer = GroupCommitter(store)
+    log: list[tuple[str, str, int]] = []
+    works = [_Noting("a", log), _Noting("b", log, fails=True), _Noting("c", log)]
+    outcomes = _held_open(committer, list(works))
+    assert outcomes[0] == 1
+    assert isinstance(outcomes[1], Conflict)
+    assert outcomes[2] == 2
+    steps = [(step, name) for step, name, _ in log]
+    assert steps == [
+        ("prepare", "a"),
+        ("prepare", "b"),
+        ("prepare", "c"),
+        ("run", "a"),
+        ("run", "b"),  # fails: the batch is rolled back and run again without it
+        ("prepare", "a"),
+        ("prepare", "c"),
+        ("run", "a"),
+        ("run", "c"),
+    ]
+    first, second = {unit for _, _, unit in log[:5]}, {unit for _, _, unit in log[5:]}
+    assert len(first) == len(second) == 1
+    assert [record.subject for record in _records(store)] == ["first", "a", "c"]
+
+
 def test_a_work_that_raises_leaves_no_trace_and_the_others_commit(
     store: SqlStore, services: Services
 ) -> None:

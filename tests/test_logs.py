@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from charter.server.app import create_app
 from charter.server.logs import JsonFormatter, request_id_from
 from charter.service import Services
-from charter.settings import Settings
+from charter.settings import Settings, read_env
 from tests.helpers import Admin, bearer
 from tests.servers import free_port
 
@@ -140,6 +140,25 @@ def test_json_logs_have_one_object_a_line_and_an_access_line_a_request(
     assert "charter.access" in served
     for secret in ("query-secret", "header-secret", admin.token):
         assert secret not in served
+
+
+def test_access_lines_can_be_turned_off_and_errors_are_still_logged(
+    services: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings.layered(
+        read_env({"CHARTER_LOG_FORMAT": "json", "CHARTER_ACCESS_LOG": "false"})
+    )
+    assert settings.access_log is False
+    with TestClient(_app(services, settings), raise_server_exceptions=False) as api:
+        capsys.readouterr()
+        assert api.get("/healthz").status_code == 200
+        failed = api.get("/boom")
+        assert failed.status_code == 500
+        written = capsys.readouterr().err
+    lines = _lines(written)
+    assert [line for line in lines if line["logger"] == "charter.access"] == []
+    [crash] = [line for line in lines if "exception" in line]
+    assert crash["request_id"] == failed.headers["x-request-id"]
 
 
 def test_text_logs_are_left_alone(services: Services, capsys: pytest.CaptureFixture[str]) -> None:

@@ -175,9 +175,10 @@ def install_observability(
     build = app.build_middleware_stack
 
     def outermost() -> ASGIApp:
-        # Charter's own access line (route template, no query string) in both formats:
-        # uvicorn's would log the path and query string as sent, secrets and all.
-        return Observe(build(), metrics, access_log=True, tracer=tracer)
+        # Charter's own access line (route template, no query string) in both formats,
+        # unless CHARTER_ACCESS_LOG=false: uvicorn's would log the path and query string
+        # as sent, secrets and all.
+        return Observe(build(), metrics, access_log=settings.access_log, tracer=tracer)
 
     # Outside ServerErrorMiddleware too: even the bare 500 carries the request id.
     app.build_middleware_stack = outermost  # type: ignore[method-assign]

@@ -38,12 +38,24 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from charter.errors import CharterError, Unavailable
 from charter.storage.ports import Store, UnitOfWork
 
-__all__ = ["GroupCommitter"]
+__all__ = ["GroupCommitter", "Prepared"]
+
+
+class Prepared(Protocol):
+    """A work that says ahead what it will read: before the works of a transaction run,
+    the committer calls ``prepare`` of each that has one, in order, with the unit they
+    will share (again for each run of the batch), so the first work to read can read
+    for all of them at once. ``prepare`` only reads; an error it raises (a store that
+    failed) is the whole batch's, as a failed commit is."""
+
+    def prepare(self, unit: UnitOfWork) -> None:
+        """Note, in ``unit``'s transaction, what the work will read."""
+
 
 T = TypeVar("T")
 
@@ -57,10 +69,14 @@ class _Queued(Generic[T]):
     __slots__ = ("done", "error", "future", "leads", "result", "work")
 
     def __init__(
-        self, work: Callable[[UnitOfWork], T], future: asyncio.Future[T] | None = None
+        self,
+        work: Callable[[UnitOfWork], T],
+        *,
+        done: threading.Event | None = None,
+        future: asyncio.Future[T] | None = None,
     ) -> None:
         self.work = work
-        self.done = threading.Event()
+        self.done = done  # a thread's: it waits on it (an async caller has no event)
         self.future = future  # an async caller's: the writer thread leads for it
         self.leads = False
         self.result: T | None = None
@@ -112,13 +128,14 @@ class GroupCommitter:
         return its result once that transaction is committed, or raise what it raised."""
         if getattr(self._local, "inside", False):
             raise RuntimeError("a work run by a GroupCommitter may not call run() itself")
-        queued: _Queued[T] = _Queued(work)
+        done = threading.Event()
+        queued: _Queued[T] = _Queued(work, done=done)
         with self._lock:
             self._queue.append(queued)
             leads = queued.leads = not self._leading
             self._leading = True
         if not leads:
-            queued.done.wait()
+            done.wait()
         if queued.leads:
             self._lead()
         if queued.error is not None:
@@ -128,7 +145,7 @@ class GroupCommitter:
     async def run_async(self, work: Callable[[UnitOfWork], T]) -> T:
         """``run`` for a caller on an event loop: waits without a thread of its own."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        queued: _Queued[T] = _Queued(work, future)
+        queued: _Queued[T] = _Queued(work, future=future)
         with self._lock:
             self._queue.append(queued)
             leads = queued.leads = not self._leading
@@ -176,12 +193,12 @@ class GroupCommitter:
             answered: list[_Queued[Any]] = []
             for queued in batch:
                 queued.leads = False
-                if queued.future is None:
+                if queued.done is not None:
                     queued.done.set()
                 else:
                     answered.append(queued)
             _answer(answered)
-            if successor is not None and successor.future is None:
+            if successor is not None and successor.done is not None:
                 successor.done.set()
         return writer_next
 
@@ -194,6 +211,10 @@ class GroupCommitter:
                 with self._store.write(deciding=self._deciding) as unit:
                     self._local.inside = True
                     try:
+                        for queued in pending:
+                            prepare = getattr(queued.work, "prepare", None)
+                            if prepare is not None:
+                                prepare(unit)
                         for queued in pending:
                             try:
                                 queued.result = queued.work(unit)

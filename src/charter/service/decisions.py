@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar
 
 from charter.approvals.model import Approval
 from charter.audit.records import AuditEntry
@@ -41,7 +40,14 @@ from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.ids import IdFactory, new_id
 from charter.policy.compiled import CompiledWithdrawal
-from charter.policy.decision import ADVISORY_MAX_AGE, Advisory, Decision, Effect, Reason, Request
+from charter.policy.decision import (
+    ADVISORY_MAX_AGE,
+    Advisory,
+    Decision,
+    Effect,
+    Reason,
+    Request,
+)
 from charter.policy.engine import Engine
 from charter.policy.evaluate import BEFORE_PERMISSIONS, evaluate
 from charter.policy.model import Capability
@@ -57,6 +63,7 @@ from charter.service.facts import digest_of, facts_for, request_snapshot
 from charter.service.review_outcomes import ReviewOutcomes, Withdrawn
 from charter.service.secrets import LeakService, Scanned, leaked_decision
 from charter.service.tokens import Checked, TokenService
+from charter.service.transaction_reads import Reads
 from charter.service.usage import note_usage
 from charter.storage.ports import Store, UnitOfWork
 
@@ -159,7 +166,7 @@ class DecisionService:
         self._replay_retention = replay_retention
         self.observer: DecisionObserver | None = None
         """Told of every decision answered to a bearer (metrics, traces), if set."""
-        self._reads = _Reads()
+        self._reads = Reads()
 
     def _write(self, work: Callable[[UnitOfWork], T]) -> T:
         # Group commit (service/commits.py): concurrent decisions share one transaction.
@@ -279,29 +286,31 @@ class DecisionService:
         self, token: str | None, batch: list[Asked], scans: list[Scanned], now: datetime
     ) -> Callable[[UnitOfWork], _Outcome]:
         """The work of ``decide_as``: check the token, then decide and record the batch."""
+        return _DecisionWork(self, token, batch, scans, now)
 
-        def work(unit: UnitOfWork) -> _Outcome:
-            # The token is checked after the decision takes its place in the log, so that
-            # no decision is recorded after the revocation of the token that asked for it.
-            unit.audit.head(lock=True, deciding=True)
-            # Refusals are returned, not raised: raising would undo the batch it shares.
-            checked = self._tokens.check(self._reads.of(unit).view, token, now)
-            if checked.principal is None:
-                return checked, [], None
-            try:
-                agents = [
-                    self._for_whom(checked.principal, asked, scanned)
-                    for asked, scanned in zip(batch, scans, strict=True)
-                ]
-            except CharterError as refused:
-                return checked, [], refused
-            return (
-                checked,
-                self._record_all(unit, checked.principal, agents, batch, scans, now),
-                None,
-            )
-
-        return work
+    def _whom(
+        self,
+        unit: UnitOfWork,
+        token: str | None,
+        batch: list[Asked],
+        scans: list[Scanned],
+        now: datetime,
+    ) -> tuple[Checked, list[str], CharterError | None]:
+        """The token checked in ``unit`` and the agents the batch is for (or why not)."""
+        # The token is checked after the decision takes its place in the log, so that
+        # no decision is recorded after the revocation of the token that asked for it.
+        unit.audit.head(lock=True, deciding=True)
+        checked = self._tokens.check(self._reads.of(unit).view, token, now)
+        if checked.principal is None:
+            return checked, [], None
+        try:
+            agents = [
+                self._for_whom(checked.principal, asked, scanned)
+                for asked, scanned in zip(batch, scans, strict=True)
+            ]
+        except CharterError as refused:
+            return checked, [], refused
+        return checked, agents, None
 
     def _settled(
         self,
@@ -410,6 +419,9 @@ class DecisionService:
         fresh = reads.current_leaks(self._secrets, scans[0].leaks) if scans else None
         if fresh is not None:
             scans = self._scan(batch, fresh)
+        # Grants and approvals are read once for every agent of the transaction (if any
+        # of its decisions needs them), not once a decision.
+        reads.want(agents)
         decided = []  # made inside the work: a group commit may run it again
         for agent_id, asked, scanned in zip(agents, batch, scans, strict=True):
             request = Request(
@@ -503,13 +515,15 @@ class DecisionService:
         decision = evaluate(request, engine.snapshot, base, now)
         if not _facts_matter(decision):
             return decision, None, agent
-        grants = tuple(grant.as_fact() for grant in unit.grants.active_for(agent.id, now))
-        usable = unit.approvals.usable_for(agent.id, digest, now)
+        reads = self._reads.of(unit)
+        grants, usable = reads.held(agent.id, digest, now)
         facts = replace(base, grants=grants, approval_id=None if usable is None else usable.id)
         decision = evaluate(request, engine.snapshot, facts, now)
         if usable is not None and decision.allowed:
             # Single use: of two identical requests racing for it, one marks it used; the
-            # other is decided again without it.
+            # other is decided again without it. Either way no later decision of this
+            # transaction is offered it again.
+            reads.spent(usable)
             if unit.approvals.use(usable.id, decision_id, now):
                 return decision, None, agent
             decision = evaluate(request, engine.snapshot, replace(facts, approval_id=None), now)
@@ -533,78 +547,54 @@ class DecisionService:
 T = TypeVar("T")
 
 
-class _Reads(threading.local):
-    """What the works of one transaction read alike, read once for all of them.
+class _DecisionWork:
+    """``decide_as``'s work for the group committer (``commits.Prepared``): ``prepare``
+    checks the token and notes the agents the batch is for, so that the transaction's
+    first decision needing grants and approvals reads them for every agent of the
+    transaction at once; the work then decides and records the batch."""
 
-    A group commit runs many decisions in one transaction, and none of them changes the
-    policy state, a token, an agent's or a human's record or the leaked-secret registry,
-    so each is read once a transaction (the one the calling thread is in: the committer
-    runs a batch's works on one thread, one after another; a batch run again after a
-    failure is a new unit).
-    """
+    __slots__ = ("_batch", "_now", "_prepared", "_scans", "_service", "_token")
 
-    batch: _BatchReads | None = None
+    def __init__(
+        self,
+        service: DecisionService,
+        token: str | None,
+        batch: list[Asked],
+        scans: list[Scanned],
+        now: datetime,
+    ) -> None:
+        self._service, self._token, self._batch, self._scans, self._now = (
+            service,
+            token,
+            batch,
+            scans,
+            now,
+        )
+        self._prepared: tuple[UnitOfWork, tuple[Checked, list[str], CharterError | None]] | None
+        self._prepared = None
 
-    def of(self, unit: UnitOfWork) -> _BatchReads:
-        """The reads of ``unit``'s transaction."""
-        if self.batch is None or self.batch.unit is not unit:
-            self.batch = _BatchReads(unit)
-        return self.batch
+    def _whom(self, unit: UnitOfWork) -> tuple[Checked, list[str], CharterError | None]:
+        prepared = self._prepared
+        if prepared is not None and prepared[0] is unit:
+            return prepared[1]
+        whom = self._service._whom(unit, self._token, self._batch, self._scans, self._now)
+        self._prepared = (unit, whom)
+        return whom
 
+    def prepare(self, unit: UnitOfWork) -> None:
+        _, agents, _ = self._whom(unit)
+        self._service._reads.of(unit).want(agents)
 
-class _BatchReads:
-    __slots__ = ("_leaks", "_rows", "state", "unit")
-
-    def __init__(self, unit: UnitOfWork) -> None:
-        self.unit = unit
-        self.state = unit.policies.state()
-        self._rows: dict[tuple[str, str], Any] = {}
-        self._leaks: dict[int, LeakSet | None] = {}
-
-    def _row(self, kind: str, key: str) -> Any:
-        if (kind, key) not in self._rows:
-            self._rows[kind, key] = getattr(self.unit, kind).get(key)
-        return self._rows[kind, key]
-
-    def agent(self, agent_id: str) -> Agent | None:
-        found: Agent | None = self._row("agents", agent_id)
-        return found
-
-    def current_leaks(self, secrets: LeakService, seen: LeakSet) -> LeakSet | None:
-        # ``LeakService.current`` compares the registry's size with the view's: the same
-        # for every view of that size in one transaction.
-        if seen.count not in self._leaks:
-            self._leaks[seen.count] = secrets.current(self.unit, seen)
-        return self._leaks[seen.count]
-
-    @property
-    def view(self) -> UnitOfWork:
-        """The unit for ``TokenService.check``, which reads only credentials, agents and
-        humans by id: each read once a transaction."""
-        return cast(UnitOfWork, _TokenView(self))
-
-
-class _RowsOnce:
-    """One repository's ``get``, through the transaction's reads."""
-
-    __slots__ = ("_kind", "_reads")
-
-    def __init__(self, reads: _BatchReads, kind: str) -> None:
-        self._reads, self._kind = reads, kind
-
-    def get(self, key: str) -> Any:
-        return self._reads._row(self._kind, key)
-
-
-class _TokenView:
-    """What ``TokenService.check`` reads of a unit of work."""
-
-    __slots__ = ("agents", "credentials", "humans")
-
-    def __init__(self, reads: _BatchReads) -> None:
-        self.agents = _RowsOnce(reads, "agents")
-        self.credentials = _RowsOnce(reads, "credentials")
-        self.humans = _RowsOnce(reads, "humans")
+    def __call__(self, unit: UnitOfWork) -> _Outcome:
+        checked, agents, refused = self._whom(unit)
+        # Refusals are returned, not raised: raising would undo the batch it shares.
+        if checked.principal is None or refused is not None:
+            return checked, [], refused
+        service = self._service
+        decided = service._record_all(
+            unit, checked.principal, agents, self._batch, self._scans, self._now
+        )
+        return checked, decided, None
 
 
 _Outcome = tuple[Checked, list[Decided], CharterError | None]

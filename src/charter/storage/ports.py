@@ -8,7 +8,7 @@ audit log, so audit records commit in the same transaction as the change they de
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -340,6 +340,14 @@ class ApprovalStore(Protocol):
         created after the agent's last suspension."""
         ...
 
+    def usable_for_agents(
+        self, agent_ids: Collection[str], now: datetime
+    ) -> builtins.list[Approval]:
+        """``usable_for`` for every request of these agents at once: their approved
+        approvals that no request has used yet, whose time is not up at ``now``, created
+        after their agent's last suspension; oldest first."""
+        ...
+
     def unused_for(self, agent_id: str) -> builtins.list[Approval]:
         """The agent's approved approvals that no request has used, oldest first."""
         ...
@@ -400,6 +408,12 @@ class GrantStore(Protocol):
     def active_for(self, agent_id: str, now: datetime) -> list[GrantRecord]:
         """The agent's grants that are neither revoked nor expired, nor issued before its
         last suspension."""
+        ...
+
+    def active_for_agents(
+        self, agent_ids: Collection[str], now: datetime
+    ) -> builtins.list[GrantRecord]:
+        """``active_for`` for several agents at once, ordered by agent, then id."""
         ...
 
     def list(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,6 +60,42 @@ _ACTIVE_GRANTS = (
     )
     .order_by(grants.c.id)
 )
+# What a group commit's decisions read once for all of them (``ix_approvals_usable``,
+# ``ix_grants_agent``). The status is written into the statement, not bound, so both
+# databases see that the partial index covers the query.
+_AGENT_IDS: sa.BindParameter[list[str]] = sa.bindparam("agent_ids", expanding=True)
+_USABLE_FOR_AGENTS = (
+    sa.select(approvals)
+    .where(
+        approvals.c.agent_id.in_(_AGENT_IDS),
+        approvals.c.status == sa.literal_column(f"'{_APPROVED}'"),
+        approvals.c.used_by.is_(None),
+        approvals.c.expires_at > sa.bindparam("now"),
+        approvals.c.role.is_(None),
+        ~_before_suspension(approvals.c.agent_id, approvals.c.created_at),
+    )
+    .order_by(approvals.c.created_at, approvals.c.id)
+)
+_ACTIVE_GRANTS_FOR_AGENTS = (
+    sa.select(grants)
+    .where(
+        grants.c.agent_id.in_(_AGENT_IDS),
+        grants.c.revoked_at.is_(None),
+        grants.c.expires_at > sa.bindparam("now"),
+        ~_before_suspension(grants.c.agent_id, grants.c.issued_at),
+    )
+    .order_by(grants.c.agent_id, grants.c.id)
+)
+
+
+_CHUNK = 500
+"""Agents read in one statement at most (a group commit of enforcer batches may decide
+for thousands; databases bound a statement's parameters)."""
+
+
+def _chunks(agent_ids: Collection[str]) -> list[list[str]]:
+    ordered = sorted(agent_ids)
+    return [ordered[start : start + _CHUNK] for start in range(0, len(ordered), _CHUNK)]
 
 
 def _approval(row: RowMapping, ballots: Sequence[Ballot]) -> Approval:
@@ -172,6 +208,17 @@ class SqlApprovalStore:
         created after the agent's last suspension."""
         found = self._select(_USABLE, {"agent_id": agent_id, "digest": digest, "now": now})
         return found[0] if found else None
+
+    def usable_for_agents(
+        self, agent_ids: Collection[str], now: datetime
+    ) -> builtins.list[Approval]:
+        """``usable_for`` for every request of these agents at once, oldest first."""
+        found: builtins.list[Approval] = []
+        for some in _chunks(agent_ids):
+            found.extend(self._select(_USABLE_FOR_AGENTS, {"agent_ids": some, "now": now}))
+        if len(agent_ids) > _CHUNK:
+            found.sort(key=lambda approval: (approval.created_at, approval.id))
+        return found
 
     def use(self, approval_id: str, decision_id: str, at: datetime) -> bool:
         """Mark the approval used by ``decision_id``; False if another request was first,
@@ -340,6 +387,16 @@ class SqlGrantStore:
         last suspension."""
         rows = self._conn.execute(_ACTIVE_GRANTS, {"agent_id": agent_id, "now": now})
         return [_grant(row) for row in rows.mappings()]
+
+    def active_for_agents(
+        self, agent_ids: Collection[str], now: datetime
+    ) -> builtins.list[GrantRecord]:
+        """``active_for`` for several agents at once, ordered by agent, then id."""
+        found: builtins.list[GrantRecord] = []
+        for some in _chunks(agent_ids):
+            rows = self._conn.execute(_ACTIVE_GRANTS_FOR_AGENTS, {"agent_ids": some, "now": now})
+            found.extend(_grant(row) for row in rows.mappings())
+        return found  # chunks of sorted ids: ordered by agent, then id
 
     def list(
         self,

@@ -247,6 +247,14 @@ approvals = sa.Table(
         sqlite_where=sa.text("status = 'pending'"),
         postgresql_where=sa.text("status = 'pending'"),
     ),
+    # The approvals a decision could use: read once for a group commit's agents.
+    sa.Index(
+        "ix_approvals_usable",
+        "agent_id",
+        "expires_at",
+        sqlite_where=sa.text("status = 'approved' AND used_by IS NULL"),
+        postgresql_where=sa.text("status = 'approved' AND used_by IS NULL"),
+    ),
 )
 
 approval_votes = sa.Table(
