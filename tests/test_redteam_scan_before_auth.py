@@ -1,18 +1,10 @@
-"""A decision request's secrets scan must not run before its token is checked, nor on
-the server's event loop (``service/decisions.py``, ``_decide_as_async``).
+"""A decision request's secrets scan runs neither before its token is found good nor on
+the server's event loop (``service/decisions.py``, ``_scan_for`` and ``SCAN_ON_THREAD``).
 
-Today ``scans = self._scan(batch)`` runs first, on the event loop: a request with no
-token at all and a 900 KB body of ``password=`` repeated costs the server about 3 s of
-CPU (7 s with PEM openings, before the scanner found their ends once per text) before
-it answers ``401 token_missing``, and meanwhile nothing else is served, ``/healthz``
-and the kill switch included. A few such requests in a row keep a replica unavailable,
-with no credential needed.
-
-The fix (for the owner of ``service/decisions.py``): refuse a missing or malformed
-token before scanning (``parse_token`` needs no store), and run the scan of a large
-batch in a worker thread (``await asyncio.to_thread(self._scan, batch)``), or check the
-token first in its own read and scan only for a caller who holds a good one; the token
-is checked again in the decision's transaction as now.
+A 900 KB body of ``password=`` repeated costs the scanner about 3 s of CPU. Scanned
+before the token check and on the event loop, it let a caller with no credential keep a
+replica from answering anything, ``/healthz`` and the kill switch included. Bounds here
+are a third of that scan, so they fail when it is back, whatever the machine's load.
 """
 
 from __future__ import annotations
@@ -21,7 +13,6 @@ import threading
 import time
 
 import httpx
-import pytest
 
 from charter.service import Services
 from tests.helpers import agent_token, bearer
@@ -36,26 +27,19 @@ REQUEST = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service/decisions.py scans a decision request before checking its token",
-)
 def test_a_request_without_a_token_is_refused_before_its_body_is_scanned(
     served: Served,
 ) -> None:
     with httpx.Client(base_url=served.url, timeout=120) as client:
-        for headers in ({}, {"Authorization": "Bearer garbage"}):
+        well_formed = "cht_" + "a" * 16 + "_" + "b" * 43  # the format, but no such token
+        for headers in ({}, {"Authorization": "Bearer garbage"}, bearer(well_formed)):
             started = time.monotonic()
             answer = client.post("/v1/decisions", json=REQUEST, headers=headers)
             took = time.monotonic() - started
             assert answer.status_code == 401, answer.text
-            assert took < 0.5, f"{took:.1f} s to refuse a request with no good token"
+            assert took < 1.0, f"{took:.1f} s to refuse a request with no good token"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service/decisions.py scans a decision request on the server's event loop",
-)
 def test_health_answers_while_a_large_request_is_scanned(
     served: Served, services: Services
 ) -> None:
@@ -78,4 +62,4 @@ def test_health_answers_while_a_large_request_is_scanned(
             slowest = max(slowest, time.monotonic() - started)
             done.wait(0.05)
     thread.join(timeout=120)
-    assert slowest < 0.5, f"/healthz waited {slowest:.1f} s behind one request's scan"
+    assert slowest < 1.0, f"/healthz waited {slowest:.1f} s behind one request's scan"

@@ -34,8 +34,9 @@ from charter.approvals.model import Approval
 from charter.audit.records import AuditEntry
 from charter.clock import Clock
 from charter.codes import DecisionCode, ErrorCode
-from charter.errors import CharterError, InvalidInput, PermissionDenied
+from charter.errors import AuthenticationError, CharterError, InvalidInput, PermissionDenied
 from charter.identity.agents import Agent, AgentStatus
+from charter.identity.credentials import parse_token
 from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.ids import IdFactory, new_id
@@ -239,7 +240,7 @@ class DecisionService:
         where: str,
         on_caller: Callable[[Principal], None] | None,
     ) -> list[Decided]:
-        scans = self._scan(batch)
+        scans = self._scan_for(token, batch)
         work = self._checked(token, batch, scans, self._clock())
         return self._settled(self._write(work), where, on_caller)
 
@@ -276,7 +277,11 @@ class DecisionService:
     ) -> list[Decided]:
         if self._committer is None:
             return await asyncio.to_thread(self._decide_as, token, batch, where, on_caller)
-        scans = self._scan(batch)
+        if _outweighs(batch, SCAN_ON_THREAD):
+            # Seconds of scanning, perhaps: on a worker thread, and for a good token only.
+            scans = await asyncio.to_thread(self._scan_for, token, batch)
+        else:
+            scans = self._scan_for(token, batch, heavy=False)
         outcome = await self._committer.run_async(self._checked(token, batch, scans, self._clock()))
         if self._tokens.settles_in_memory(outcome[0]):
             return self._settled(outcome, where, on_caller)
@@ -373,6 +378,21 @@ class DecisionService:
         if (active.revision if active else None) == (held.revision if held else None):
             return held
         return self._follow(unit)
+
+    def _scan_for(
+        self, token: str | None, batch: list[Asked], *, heavy: bool = True
+    ) -> list[Scanned]:
+        """``_scan(batch)`` for a caller that may hold a good token; nothing for one that
+        cannot (none, or malformed), whose refusal needs no scan and must cost no more
+        than the refusal. A ``heavy`` batch's token is first looked up in a read of its
+        own. The transaction checks the token again, and records a refusal, either way."""
+        if not token or _malformed(token):
+            return []
+        if heavy:
+            with self._store.read() as unit:
+                if self._tokens.check(unit, token, self._clock()).principal is None:
+                    return []
+        return self._scan(batch)
 
     def _scan(self, batch: list[Asked], leaks: LeakSet | None = None) -> list[Scanned]:
         """Each request, masked, with what was found: done before the transaction, which
@@ -606,6 +626,41 @@ def _nothing_withdrawn(agent: str) -> tuple[CompiledWithdrawal, ...]:
 
 
 _OPENS_APPROVAL = (Effect.APPROVAL_REQUIRED, Effect.STEP_UP_REQUIRED)
+
+
+SCAN_ON_THREAD = 64 * 1024
+"""Characters of text in a batch past which its secrets scan runs on a worker thread, after
+its token is found good: the scan of a long text takes milliseconds to seconds, which
+neither the event loop (health checks, the kill switch) nor a caller without a token may
+make the server spend."""
+
+
+def _outweighs(batch: list[Asked], limit: int) -> bool:
+    """Whether the batch's text (names, field names, and the keys and strings of its
+    attributes, context and input) passes ``limit`` characters; counting stops there."""
+    total = 0
+    pending: list[object] = []
+    for asked in batch:
+        total += len(asked.action) + len(asked.resource) + sum(map(len, asked.fields))
+        pending += (asked.resource_attributes, asked.context, asked.input)
+    while pending and total <= limit:
+        value = pending.pop()
+        if isinstance(value, str):
+            total += len(value)
+        elif isinstance(value, Mapping):
+            total += sum(len(key) for key in value if isinstance(key, str))
+            pending.extend(value.values())
+        elif isinstance(value, list | tuple):
+            pending.extend(value)
+    return total > limit
+
+
+def _malformed(token: str) -> bool:
+    try:
+        parse_token(token)
+    except AuthenticationError:
+        return True
+    return False
 
 
 def _facts_matter(decision: Decision) -> bool:
