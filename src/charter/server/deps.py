@@ -46,7 +46,13 @@ proxy in front might have picked differently."""
 
 def bearer_token(request: Request) -> str | None:
     """The token of the request's ``Authorization: Bearer`` header, if it has one."""
-    headers = request.headers.getlist("authorization")
+    return bearer_of(request.headers.getlist("authorization"))
+
+
+def bearer_of(headers: list[str]) -> str | None:
+    """The bearer token of a request's ``Authorization`` headers (their values, as
+    Starlette decodes them): ``_AMBIGUOUS`` for more than one, None for none or another
+    scheme. Every route reads the token through here, the fast decision route too."""
     if len(headers) > 1:
         return _AMBIGUOUS
     header = headers[0] if headers else ""

@@ -11,7 +11,7 @@ from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from charter.clock import format_time
-from charter.server.deps import Caller, Wired, bearer_token, where
+from charter.server.deps import Caller, Wired, bearer_of, bearer_token, where
 from charter.server.json_body import parsed_body
 from charter.service import Services
 from charter.service.decisions import Asked, Decided
@@ -124,7 +124,7 @@ class _FastDecide:
         services: Services = scope["app"].state.services
         state = scope.setdefault("state", {})  # a Request's ``state``
         decided = await services.decisions.decide_as_async(
-            _bearer(authorization),
+            bearer_of(authorization),
             [_asked(body)],
             where=_where(scope),
             on_caller=lambda principal: state.__setitem__("principal", principal),
@@ -186,24 +186,19 @@ def _well_formed(scope: Scope) -> DecisionIn | None:
         return None  # ``decide`` words the refusal
 
 
-def _headers(scope: Scope) -> tuple[bool, bytes | None]:
-    """Whether the first ``Content-Type`` says JSON, and the first ``Authorization``."""
+def _headers(scope: Scope) -> tuple[bool, list[str]]:
+    """Whether the first ``Content-Type`` says JSON, and every ``Authorization`` (decoded
+    as Starlette decodes headers, Latin-1)."""
     says_json: bool | None = None
-    authorization: bytes | None = None
+    authorization: list[str] = []
     name: bytes
     value: bytes
     for name, value in scope["headers"]:
         if name == b"content-type" and says_json is None:
             says_json = value.split(b";", 1)[0].strip().lower() == b"application/json"
-        elif name == b"authorization" and authorization is None:
-            authorization = value
+        elif name == b"authorization":
+            authorization.append(value.decode("latin-1"))
     return bool(says_json), authorization
-
-
-def _bearer(authorization: bytes | None) -> str | None:
-    """``deps.bearer_token`` on the raw header (which Starlette decodes as Latin-1)."""
-    scheme, _, value = (authorization or b"").decode("latin-1").partition(" ")
-    return value.strip() if scheme.lower() == "bearer" else None
 
 
 _UNSAFE = str.maketrans("", "", "\t\r\n")  # what ``urllib.parse.urlsplit`` drops
