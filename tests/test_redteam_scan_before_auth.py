@@ -14,7 +14,10 @@ import time
 
 import httpx
 
+from charter.policy.model import Capability
 from charter.service import Services
+from charter.service.decisions import Asked
+from charter.service.secrets import Scanned
 from tests.helpers import agent_token, bearer
 from tests.servers import Served
 
@@ -63,3 +66,28 @@ def test_health_answers_while_a_large_request_is_scanned(
             done.wait(0.05)
     thread.join(timeout=120)
     assert slowest < 1.0, f"/healthz waited {slowest:.1f} s behind one request's scan"
+
+
+def test_a_token_found_good_only_in_the_transaction_gets_its_batch_scanned(
+    pack: None, services: Services
+) -> None:
+    # Found bad before the transaction (so not scanned) and good inside it, as when its
+    # holder is reinstated in between: the batch is scanned there, never left unscanned
+    # nor failing the group commit it shares.
+    token = agent_token(services, "support-bot")
+    asked = Asked(
+        capability=Capability.DO,
+        action="ticket.create",
+        resource="ticketing/queue/support",
+        input={"log": "password=hunter2-correct-horse"},
+    )
+    unscanned: list[Scanned] = []  # what _scan_for gives a token it found bad
+    work = services.decisions._checked(token, [asked], unscanned, services.clock())
+    checked, decided, refused = services.decisions._write(work)
+    assert checked.principal is not None
+    assert refused is None
+    assert len(unscanned) == 1
+    assert [finding.type for finding in decided[0].secrets] == [
+        finding.type for finding in unscanned[0].findings
+    ]
+    assert decided[0].secrets, "the password in the input was scanned and found"

@@ -34,7 +34,13 @@ from charter.approvals.model import Approval
 from charter.audit.records import AuditEntry
 from charter.clock import Clock
 from charter.codes import DecisionCode, ErrorCode
-from charter.errors import AuthenticationError, CharterError, InvalidInput, PermissionDenied
+from charter.errors import (
+    AuthenticationError,
+    CharterError,
+    InvalidInput,
+    PermissionDenied,
+    Unavailable,
+)
 from charter.identity.agents import Agent, AgentStatus
 from charter.identity.credentials import parse_token
 from charter.identity.humans import HumanRole
@@ -308,6 +314,10 @@ class DecisionService:
         checked = self._tokens.check(self._reads.of(unit).view, token, now)
         if checked.principal is None:
             return checked, [], None
+        if len(scans) != len(batch):
+            # Found bad before the transaction, so not scanned, and good now (its agent
+            # reinstated meanwhile, say): scanned here, in place, for what is recorded.
+            scans[:] = self._scan(batch)
         try:
             agents = [
                 self._for_whom(checked.principal, asked, scanned)
@@ -602,7 +612,12 @@ class _DecisionWork:
         return whom
 
     def prepare(self, unit: UnitOfWork) -> None:
-        _, agents, _ = self._whom(unit)
+        try:
+            _, agents, _ = self._whom(unit)
+        except Unavailable:
+            raise  # the store's silence: the whole batch would wait on it
+        except Exception:
+            return  # met again when this work runs, and failing it alone
         self._service._reads.of(unit).want(agents)
 
     def __call__(self, unit: UnitOfWork) -> _Outcome:
