@@ -18,7 +18,7 @@ from bench.workload import NOW, build
 from charter.policy import compiled_core
 from charter.policy.cel import compile_condition
 from charter.policy.compiler import compile_policy
-from charter.policy.core import CORE_MODULES, compiled_modules
+from charter.policy.core import CORE_MODULES, compiled_modules, is_stale, stale_modules
 from charter.policy.evaluate import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,3 +135,17 @@ def test_the_pure_python_modules_decide_exactly_as_the_compiled_core() -> None:
     here = [evaluate(r, snapshot, workload.facts[r.agent], NOW).to_json() for r in requests]
     assert len({d["code"] for d in here}) >= 3  # allowed, guardrail, no_permission at least
     assert here == pure["decisions"]
+
+
+def test_a_source_edited_after_the_build_makes_its_extension_stale(tmp_path: Path) -> None:
+    built = tmp_path / "evaluate.cpython-311-x86_64-linux-gnu.so"
+    source = tmp_path / "evaluate.py"
+    built.write_bytes(b"")
+    assert not is_stale(built)  # no source beside it
+    source.write_text("")
+    os.utime(built, (1_000_000, 1_000_000))
+    os.utime(source, (1_000_001, 1_000_001))  # written a moment apart, as installs do
+    assert not is_stale(built)
+    os.utime(source, (1_000_600, 1_000_600))  # edited ten minutes after the build
+    assert is_stale(built)
+    assert stale_modules() == ()  # this checkout's core, if built, is up to date

@@ -170,6 +170,7 @@ class ErrorCode(StrEnum):
     # The store, keys and settings.
     STORE_UNAVAILABLE = "store_unavailable"
     STORE_NOT_INITIALISED = "store_not_initialised"
+    STALE_CORE = "stale_core"
     AUDIT_HEAD_CORRUPT = "audit_head_corrupt"
     INVALID_DATABASE_URL = "invalid_database_url"
     SIGNING_KEY_MISSING = "signing_key_missing"

@@ -34,7 +34,7 @@ from charter.cli.common import CommandGroup, Exit, err, fail, handled, out, pars
 from charter.cli.local import ConfigFile, DatabaseUrl, DataDir, local_settings
 from charter.cli.tls import SslCertfile, SslKeyfile, check_tls_files
 from charter.codes import ErrorCode
-from charter.errors import CharterError, StoreError, Unavailable
+from charter.errors import CharterError, InvalidInput, StoreError, Unavailable
 from charter.version import __version__
 
 if TYPE_CHECKING:
@@ -297,6 +297,7 @@ def serve(
     with _said(settings.log_format):
         check_tls_files(settings)
         key = load_signing_key(settings.signing_key)
+        _refuse_a_stale_core()
     _refuse_a_busy_port(settings)
     with _said(settings.log_format):
         store = _open_retrying(settings)
@@ -349,6 +350,22 @@ def _serve_workers(settings: Settings, store: SqlStore, workers: int, config: Pa
         log_format=settings.log_format,
     )
     serve(FACTORY, settings, workers=workers)
+
+
+def _refuse_a_stale_core() -> None:
+    """A compiled evaluator older than its source would decide by code no longer there
+    (a fix pulled but not built): refused, with what to run."""
+    from charter.policy.core import stale_modules
+
+    stale = stale_modules()
+    if stale:
+        raise InvalidInput(
+            f"the compiled core is older than its source ({', '.join(stale)}): the "
+            "server would decide with code that is no longer there",
+            code=ErrorCode.STALE_CORE,
+            help="rebuild it: make (or pip install -e .), or delete the .so files beside "
+            "those modules to run the pure-Python ones",
+        )
 
 
 @contextlib.contextmanager

@@ -643,7 +643,7 @@ def _nothing_withdrawn(agent: str) -> tuple[CompiledWithdrawal, ...]:
 _OPENS_APPROVAL = (Effect.APPROVAL_REQUIRED, Effect.STEP_UP_REQUIRED)
 
 
-SCAN_ON_THREAD = 64 * 1024
+SCAN_ON_THREAD = 8 * 1024
 """Characters of text in a batch past which its secrets scan runs on a worker thread, after
 its token is found good: the scan of a long text takes milliseconds to seconds, which
 neither the event loop (health checks, the kill switch) nor a caller without a token may
