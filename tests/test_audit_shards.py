@@ -18,11 +18,11 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from charter.audit.checkpoints import key_id, sign_checkpoint
-from charter.audit.evidence import bundle_from_json, verify_bundle
+from charter.audit.evidence import build_sealed_bundle, bundle_from_json, verify_bundle
 from charter.audit.keychain import KEY_ROTATED, KeyLink, chain_from_json, link_from_json
-from charter.audit.merkle import Frontier
+from charter.audit.merkle import Frontier, MerkleTree, leaf_hash
 from charter.audit.records import AuditEntry, AuditRecord, seal
-from charter.audit.seals import ShardHead, seal_from_json, sign_seal
+from charter.audit.seals import Seal, ShardHead, seal_from_json, sign_seal
 from charter.audit.segments import verify_segment
 from charter.audit.verify import VerifyReport
 from charter.cli.main import app as cli_app
@@ -675,6 +675,138 @@ def test_segments_and_evidence_carry_the_links_their_seals_need(
         report = verify_bundle(bundle_from_json(forged), root)
         assert report.problem is not None
         assert report.problem.code == code
+
+
+def _retired_seal(
+    store: SqlStore, key: Ed25519PrivateKey, number: int, **shards: ShardHead | None
+) -> Seal:
+    """A seal the retired (stolen) key signs: the default shard as the key's last seal
+    had it, at the retirement point, so the default shard's size alone places it in the
+    chain within the key's period; the shards given over it (``None``: left out)."""
+    with store.read() as unit:
+        last_of_key = [s for s in unit.audit.seals() if s.key_id == key_id(key.public_key())][-1]
+    given: dict[str, ShardHead | None] = {**last_of_key.shards, **shards}
+    heads = {name: head for name, head in given.items() if head is not None}
+    return sign_seal(key, number, heads, last_of_key.at + timedelta(minutes=5))
+
+
+def _forge_segment(document: dict[str, Any], place: int) -> Frontier:
+    """Rewrite the segment's records from ``place`` on (hashes recomputed, as one who
+    means it would); the root they make."""
+    hashes = tuple(bytes.fromhex(part) for part in document["start_frontier"])
+    frontier = Frontier(document["start"], hashes)
+    for entry in document["records"]:
+        if json.loads(entry["body"])["index"] >= place:
+            entry["body"] = entry["body"].replace("user:", "usr:")
+        leaf = leaf_hash(entry["body"].encode("utf-8"))
+        frontier = frontier.append(leaf)
+        entry["leaf_hash"], entry["tree_root"] = leaf.hex(), frontier.root().hex()
+    return frontier
+
+
+def test_the_link_bounds_every_shard_a_retired_key_may_still_seal(
+    sharded: dict[str, Services],
+    store: SqlStore,
+    signing_key: Ed25519PrivateKey,
+    rotated: tuple[KeyLink, Ed25519PrivateKey],
+) -> None:
+    """The stolen root key signs a seal claiming the default shard at its retirement
+    point (so it looks in period) over records of shard a added after the rotation:
+    refused by full verify, a segment file and an evidence bundle alike, as is one that
+    leaves the default shard out."""
+    link, _ = rotated
+    root = signing_key.public_key()
+    with store.read() as unit:
+        seals = unit.audit.seals()
+    assert link.sealed == {name: head.size for name, head in seals[1].shards.items()}
+    assert link.sealed is not None
+    assert (link.sealed["a"], link.sealed[""]) == (7, link.seq)
+    assert len(records_of(store, "a")) == 10  # 3 after the rotation
+
+    # The segment file of shard a, rewritten after the rotation and sealed by the root key.
+    document, _ = sharded[""].audit.export_segment("a")
+    forged = json.loads(json.dumps(document))
+    del forged["key_chain"]  # the forger leaves out the link; the verifier holds the chain
+    tail = _forge_segment(forged, 7)
+    for shards, why in (
+        ({"a": ShardHead(tail.size, tail.root())}, "a beyond its last seal"),
+        ({"a": ShardHead(tail.size, tail.root()), "": None}, "no default shard"),
+    ):
+        number = forged["seal"]["number"]
+        forged["seal"] = _retired_seal(store, signing_key, number, **shards).to_json()
+        assert verify_segment(forged, root).ok, "the file alone cannot know of the link"
+        checked = verify_segment(forged, root, [link])
+        assert not checked.ok, why
+        assert checked.problem is not None, why
+        assert checked.problem.code == "seal_key_retired", why
+
+    # An evidence bundle citing a rewritten record of a, against such a seal.
+    kept = records_of(store, "a")
+    rewritten = [
+        replace(r, body=r.body.replace("user:", "usr:")) if r.index >= 7 else r for r in kept
+    ]
+    leaves = [leaf_hash(r.body.encode("utf-8")) for r in rewritten]
+    head_a = ShardHead(len(leaves), MerkleTree(leaves).root())
+    for shards, why in (({"a": head_a}, "a beyond"), ({"a": head_a, "": None}, "no default")):
+        bad = _retired_seal(store, signing_key, len(seals), **shards)
+        bundle = build_sealed_bundle(
+            [rewritten[8]], {"a": leaves}, bad, at=bad.at, key_chain=[link]
+        )
+        assert "key_chain" not in bundle.to_json()
+        read = bundle_from_json(json.loads(json.dumps(bundle.to_json())))
+        report = verify_bundle(read, root, sharded[""].audit.key_chain())
+        assert report.problem is not None, why
+        assert report.problem.code == "checkpoint_key_retired", why
+
+    # The store: the new key's seals deleted, a seal of the root key over a's new records.
+    with store.read() as unit:
+        state = {each.shard: each.frontier for each in unit.audit.shards()}
+    assert state["a"] is not None
+    now_a = ShardHead(state["a"].size, state["a"].root())
+    execute(store, "DELETE FROM audit_seals WHERE number >= 2")
+    stored: list[tuple[dict[str, ShardHead | None], str]] = [
+        ({"a": now_a}, "seal_key_retired"),
+        ({"": None}, "seal_inconsistent"),  # the chain of seals refuses it first
+    ]
+    for over, code in stored:
+        with store.write() as unit:
+            assert unit.audit.add_seal(_retired_seal(store, signing_key, 2, **over))
+        assert problem(sharded[""].audit.verify_store())[0] == code
+        execute(store, "DELETE FROM audit_seals WHERE number = 2")
+    assert sharded[""].audit.verify_store().ok
+
+
+def test_seals_the_retired_key_signed_before_the_link_verify_everywhere(
+    sharded: dict[str, Services],
+    store: SqlStore,
+    signing_key: Ed25519PrivateKey,
+    rotated: tuple[KeyLink, Ed25519PrivateKey],
+) -> None:
+    link, _ = rotated
+    root = signing_key.public_key()
+    chain = sharded[""].audit.key_chain()
+    assert sharded[""].audit.verify_store().ok  # seals 0 and 1 are the root key's
+    with store.read() as unit:
+        seals = unit.audit.seals()
+    assert [s.key_id for s in seals[:2]] == [link.previous_key_id] * 2
+    for shard, size in (("a", 4), ("b", 3)):
+        exported, _ = sharded[""].audit.export_segment(shard, size=size)
+        document = json.loads(json.dumps(exported))
+        assert document["seal"]["key_id"] == link.previous_key_id
+        for given in (None, chain):
+            checked = verify_segment(document, root, given)
+            assert checked.ok, checked.problem
+    # Up to exactly what the last seal before the link covered, shard by shard.
+    last = seals[1]
+    assert dict(link.sealed or {}) == {name: head.size for name, head in last.shards.items()}
+    kept = records_of(store, "a")[:7]
+    leaves = {"a": [leaf_hash(r.body.encode("utf-8")) for r in kept]}
+    bundle = build_sealed_bundle([kept[6]], leaves, last, at=last.at, key_chain=chain)
+    for given in (None, chain):
+        report = verify_bundle(
+            bundle_from_json(json.loads(json.dumps(bundle.to_json()))), root, given
+        )
+        assert report.ok, report.problem
 
 
 def test_a_segment_holding_a_key_link_is_not_pruned(

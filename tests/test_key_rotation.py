@@ -21,8 +21,16 @@ from typer.testing import CliRunner
 
 from charter.audit.checkpoints import key_id, sign_checkpoint
 from charter.audit.evidence import bundle_from_json, verify_bundle
-from charter.audit.keychain import KEY_ROTATED, KeyLink, chain_from_json, link_from_json, sign_link
+from charter.audit.keychain import (
+    KEY_ROTATED,
+    KeyLink,
+    KeyRing,
+    chain_from_json,
+    link_from_json,
+    sign_link,
+)
 from charter.audit.records import AuditEntry
+from charter.audit.seals import ShardHead, sign_seal
 from charter.audit.verify import VerifyReport
 from charter.cli.main import app
 from charter.clock import ManualClock
@@ -257,6 +265,72 @@ def test_a_link_from_a_key_that_is_not_current_breaks_the_chain(
     report = _verify(services, signing_key)
     assert _problem(report) == ("key_chain_broken", seq)
     assert "but the current key is" in report.problem.message  # type: ignore[union-attr]
+
+
+def test_a_link_states_what_its_key_sealed_under_its_signature(
+    services: Services, clock: ManualClock, signing_key: Ed25519PrivateKey
+) -> None:
+    """On a store that was never sharded the retiring key sealed nothing: its link says
+    so ({}), and dropping or raising that statement breaks the link's signature."""
+    _grow(services, clock, 2, "a")
+    link = _rotate(services, clock, signing_key)
+    assert link.sealed == {}
+    assert link.to_json()["sealed"] == {}
+    assert services.audit.key_chain() == [link]
+    assert _verify(services, signing_key).ok
+    ring = KeyRing(signing_key.public_key())
+    assert ring.accept(link_from_json(json.loads(json.dumps(link.to_json())))) is None
+    stripped = {key: value for key, value in link.to_json().items() if key != "sealed"}
+    raised = {**link.to_json(), "sealed": {"": link.seq, "a": 99}}
+    for tampered in (stripped, raised):
+        fresh = KeyRing(signing_key.public_key())
+        assert "not signed by the key it retires" in str(fresh.accept(link_from_json(tampered)))
+    for malformed in ({"a": -1}, {"a": True}, {"a": "3"}, ["a"], {"ü" * 65: 1}):
+        with pytest.raises(ValueError, match="sealed"):
+            link_from_json({**link.to_json(), "sealed": malformed})
+    # It sealed nothing, so no seal of it holds once it is retired, whatever it covers.
+    root = sign_seal(signing_key, 0, {"": ShardHead(link.seq, b"\x00" * 32)}, clock())
+    assert _seal_code(ring, root) == "seal_key_retired"
+
+
+def _seal_code(ring: KeyRing, seal: Any) -> str | None:
+    problem = ring.seal_problem(seal)
+    return None if problem is None else problem[0]
+
+
+def test_a_retired_keys_seal_holds_only_within_what_its_link_says_it_sealed() -> None:
+    old, new = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    at = ManualClock()()
+    root = b"\x01" * 32
+
+    def sealed_by(key: Ed25519PrivateKey, **sizes: int) -> Any:
+        shards = {name.strip("_"): ShardHead(size, root) for name, size in sizes.items()}
+        return sign_seal(key, 0, shards, at)
+
+    ring = KeyRing(old.public_key())
+    link = sign_link(old, new.public_key(), 10, at, {"": 10, "a": 7})
+    assert ring.accept(link) is None
+    assert _seal_code(ring, sealed_by(old, _=10, a=7)) is None
+    assert _seal_code(ring, sealed_by(old, _=4, a=2)) is None
+    assert _seal_code(ring, sealed_by(old, _=10, a=8)) == "seal_key_retired"
+    assert _seal_code(ring, sealed_by(old, _=11, a=7)) == "seal_key_retired"
+    assert _seal_code(ring, sealed_by(old, _=10, a=7, b=1)) == "seal_key_retired"
+    assert _seal_code(ring, sealed_by(old, a=7)) == "seal_key_retired"
+    assert "does not name the default shard" in str(ring.seal_problem(sealed_by(old, a=1)))
+    # The current key: as before, placed by the default shard only.
+    assert _seal_code(ring, sealed_by(new, _=11, a=99, b=5)) is None
+    assert _seal_code(ring, sealed_by(new, _=10, a=1)) == "seal_signature_invalid"
+
+    # A link from before ``sealed``: the default shard up to the link, no other shard.
+    legacy_ring = KeyRing(old.public_key())
+    legacy = sign_link(old, new.public_key(), 10, at)
+    assert legacy.sealed is None
+    assert "sealed" not in legacy.to_json()
+    assert legacy_ring.accept(link_from_json(legacy.to_json())) is None
+    assert _seal_code(legacy_ring, sealed_by(old, _=10)) is None
+    assert _seal_code(legacy_ring, sealed_by(old, _=11)) == "seal_key_retired"
+    assert _seal_code(legacy_ring, sealed_by(old, _=10, a=1)) == "seal_key_retired"
+    assert _seal_code(legacy_ring, sealed_by(old, a=1)) == "seal_key_retired"
 
 
 def _rotation(data: dict[str, Any], clock: ManualClock) -> AuditEntry:

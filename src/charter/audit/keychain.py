@@ -19,12 +19,20 @@ was never sharded, the same number as its ``seq``). A seal over every shard is p
 the chain by the size of the default shard it seals, exactly as a checkpoint by its
 size: the key that retires at a link signs seals of the default shard up to the link,
 the key it introduces signs the seals after.
+
+The default shard's size alone does not bound the other shards, so a link also records
+(``sealed``, under its signature) every shard's size in the last seal the retiring key
+signed. A seal of a retired key holds only if it names the default shard and covers
+every shard it names at no more than that size (a shard the link does not name: not
+at all). A link written before ``sealed`` existed bounds the default shard only, and its
+key's seals may name no other shard.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +50,7 @@ __all__ = [
     "KEY_ROTATED",
     "KeyLink",
     "KeyRing",
+    "Sealed",
     "chain_from_json",
     "chain_links",
     "chain_to_json",
@@ -58,6 +67,11 @@ MAX_LINKS = 10_000
 DEFAULT_TREE = ""
 """The shard whose tree holds the links (the default log): a link's ``seq`` is its place
 there, and a checkpoint's or seal's place in the chain is its size there."""
+MAX_SEALED = 10_000
+"""Shards one link may name in ``sealed``."""
+
+Sealed = Mapping[str, int]
+"""Each shard's size in the last seal a retiring key signed, by shard name."""
 
 
 def _raw(public_key: Ed25519PublicKey) -> bytes:
@@ -65,13 +79,24 @@ def _raw(public_key: Ed25519PublicKey) -> bytes:
 
 
 def link_message(
-    seq: int, previous_key_id: str, previous: bytes, new_key_id: str, new: bytes, at: datetime
+    seq: int,
+    previous_key_id: str,
+    previous: bytes,
+    new_key_id: str,
+    new: bytes,
+    at: datetime,
+    sealed: Sealed | None = None,
 ) -> bytes:
-    """The exact bytes a link's signature covers."""
-    return (
-        f"charter-audit-key-rotation/v1\n{seq}\n{previous_key_id}\n{previous.hex()}\n"
+    """The exact bytes a link's signature covers (v2 with ``sealed``, v1 without, as
+    links were signed before it existed: dropping it from a link breaks the signature)."""
+    version = "v1" if sealed is None else "v2"
+    text = (
+        f"charter-audit-key-rotation/{version}\n{seq}\n{previous_key_id}\n{previous.hex()}\n"
         f"{new_key_id}\n{new.hex()}\n{format_time(at)}\n"
-    ).encode("ascii")
+    )
+    if sealed is not None:
+        text += json.dumps(dict(sealed), sort_keys=True, separators=(",", ":")) + "\n"
+    return text.encode("ascii")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +110,9 @@ class KeyLink:
     key_id: str
     public_key: bytes
     signature: bytes
+    sealed: Sealed | None = None
+    """Each shard's size in the last seal the retiring key signed ({} when it signed
+    none); None in a link written before this was recorded."""
 
     def message(self) -> bytes:
         """What the signature covers."""
@@ -95,6 +123,7 @@ class KeyLink:
             self.key_id,
             self.public_key,
             self.at,
+            self.sealed,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -107,24 +136,31 @@ class KeyLink:
             "key_id": self.key_id,
             "public_key": self.public_key.hex(),
             "signature": self.signature.hex(),
+            **({} if self.sealed is None else {"sealed": dict(sorted(self.sealed.items()))}),
         }
 
 
 def sign_link(
-    previous: Ed25519PrivateKey, new: Ed25519PublicKey, seq: int, at: datetime
+    previous: Ed25519PrivateKey,
+    new: Ed25519PublicKey,
+    seq: int,
+    at: datetime,
+    sealed: Sealed | None = None,
 ) -> KeyLink:
-    """The link by which ``previous`` hands over to ``new`` at record ``seq``."""
+    """The link by which ``previous`` hands over to ``new`` at record ``seq``, having
+    last sealed each shard at the size ``sealed`` gives."""
     old_public = previous.public_key()
-    unsigned = KeyLink(seq, at, key_id(old_public), _raw(old_public), key_id(new), _raw(new), b"")
-    return KeyLink(
+    unsigned = KeyLink(
         seq,
         at,
-        unsigned.previous_key_id,
-        unsigned.previous_public_key,
-        unsigned.key_id,
-        unsigned.public_key,
-        previous.sign(unsigned.message()),
+        key_id(old_public),
+        _raw(old_public),
+        key_id(new),
+        _raw(new),
+        b"",
+        None if sealed is None else dict(sealed),
     )
+    return replace(unsigned, signature=previous.sign(unsigned.message()))
 
 
 def _hex(value: Any, what: str, size: int | None = None) -> bytes:
@@ -153,9 +189,25 @@ def link_from_json(value: Any) -> KeyLink:
             key_id=str(value["key_id"])[:64],
             public_key=_hex(value["public_key"], "public_key", 32),
             signature=_hex(value["signature"], "signature", 64),
+            sealed=_sealed(value.get("sealed")),
         )
     except KeyError as missing:
         raise ValueError(f"the key link has no {missing}") from None
+
+
+def _sealed(value: Any) -> dict[str, int] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or len(value) > MAX_SEALED:
+        raise ValueError(f"sealed is not an object of at most {MAX_SEALED} shard sizes")
+    sealed: dict[str, int] = {}
+    for shard, size in value.items():
+        if not isinstance(shard, str) or len(shard) > 64 or not shard.isascii():
+            raise ValueError("sealed names a shard that cannot be one")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise ValueError(f"sealed gives shard {shard!r} a size that is not one")
+        sealed[shard] = size
+    return sealed
 
 
 def chain_to_json(links: Iterable[KeyLink]) -> dict[str, Any]:
@@ -191,6 +243,8 @@ class _Key:
     """The smallest checkpoint size it may sign."""
     retired_at: int | None = None
     """The seq of the link that retired it: it signs sizes up to this one."""
+    sealed: Sealed | None = None
+    """What the link retiring it says it last sealed (None: a link from before that)."""
 
 
 class KeyRing:
@@ -236,7 +290,9 @@ class KeyRing:
             )
         if key_id(new) != link.key_id or link.key_id in self._keys:
             return f"the key link at record {link.seq} names a key id that does not fit"
-        self._keys[self.current_key_id] = _Key(current.public_key, current.first_size, link.seq)
+        self._keys[self.current_key_id] = _Key(
+            current.public_key, current.first_size, link.seq, link.sealed
+        )
         self._keys[link.key_id] = _Key(new, link.seq + 1)
         self.current_key_id = link.key_id
         return None
@@ -279,7 +335,8 @@ class KeyRing:
 
     def seal_problem(self, seal: Seal) -> tuple[str, str] | None:
         """``(code, message)`` when ``seal`` is not signed by a key of the chain in force
-        at the size of the default tree it seals (where the links are); None when it
+        at the size of the default tree it seals (where the links are) or, for a retired
+        key, covers a shard beyond what the key had sealed when it retired; None when it
         holds. Codes: ``seal_signature_invalid``, ``seal_key_retired``."""
         head = seal.shards.get(DEFAULT_TREE)
         size = 0 if head is None else head.size
@@ -287,8 +344,33 @@ class KeyRing:
         found = self._in_force(seal.key_id, size, what, "seal")
         if isinstance(found, tuple):
             return found
+        beyond = self._beyond_retirement(seal, self._keys[seal.key_id])
+        if beyond is not None:
+            return ("seal_key_retired", f"{what} was signed by key {seal.key_id}, {beyond}")
         if not seal_holds(seal, found):
             return ("seal_signature_invalid", f"{what} has a bad signature")
+        return None
+
+    @staticmethod
+    def _beyond_retirement(seal: Seal, known: _Key) -> str | None:
+        """Why ``seal``, signed by ``known``, covers more than that key had sealed when it
+        retired; None when the key is current or the seal stays within its last seal."""
+        if known.retired_at is None:
+            return None
+        retired = f"retired at record {known.retired_at}"
+        if DEFAULT_TREE not in seal.shards:
+            return f"{retired}, and it does not name the default shard"
+        # A link from before ``sealed`` bounds the default shard only: fail closed on others.
+        bounds = {DEFAULT_TREE: known.retired_at} if known.sealed is None else known.sealed
+        for shard, head in sorted(seal.shards.items()):
+            limit = bounds.get(shard)
+            if limit is None:
+                return f"{retired}, and it covers shard {shard!r}, which that key never sealed"
+            if head.size > limit:
+                return (
+                    f"{retired}, and it covers {head.size} records of shard {shard!r}, "
+                    f"which that key had sealed only up to {limit}"
+                )
         return None
 
     def signs(self, checkpoint: Checkpoint) -> bool:

@@ -347,8 +347,9 @@ class AuditService:
         """Hand checkpoint signing over to ``new_key``, in one transaction: sign what the
         current key should still sign (the checkpoint, and on a sharded store the seal),
         append the link it signs for the new key (an ``audit.key_rotated`` record of the
-        default shard, signed for its place there), and sign the first checkpoint (and
-        seal) with the new key."""
+        default shard, signed for its place there, naming every shard's size in the
+        current key's last seal), and sign the first checkpoint (and seal) with the new
+        key."""
         require_roles(actor, "rotate the audit signing key", HumanRole.ADMIN)
         if self._signing_key is None:
             raise StoreError("no audit signing key is loaded", code=ErrorCode.SIGNING_KEY_MISSING)
@@ -367,7 +368,8 @@ class AuditService:
                 self._seal_shards(unit, current)
             at = self._clock()
             place = unit.audit.head(lock=True).size
-            link = sign_link(current, new_key.public_key(), place, at)
+            sealed = _last_sealed(unit.audit.last_seal(), key_id(current.public_key()))
+            link = sign_link(current, new_key.public_key(), place, at, sealed)
             record = unit.audit.append(
                 AuditEntry(
                     type=_KEY_ROTATED,
@@ -431,6 +433,15 @@ class AuditService:
 def _sharded(unit: UnitOfWork) -> bool:
     """True once the log has named shards, seals or exported segments."""
     return len(unit.audit.shards()) > 1 or bool(unit.audit.seals()) or bool(unit.audit.segments())
+
+
+def _last_sealed(last: Seal | None, retiring: str) -> dict[str, int]:
+    """What the retiring key sealed last, shard by shard, for its link: the newest seal
+    if it signed it (every seal since it came in is its own, the head being locked), none
+    otherwise, so no seal of it can vouch for any shard once it is retired."""
+    if last is None or last.key_id != retiring:
+        return {}
+    return {shard: head.size for shard, head in last.shards.items()}
 
 
 def _broken(error: StoreError) -> VerifyReport:
