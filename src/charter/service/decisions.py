@@ -246,7 +246,7 @@ class DecisionService:
         where: str,
         on_caller: Callable[[Principal], None] | None,
     ) -> list[Decided]:
-        scans = self._scan_for(token, batch)
+        scans = self._scan_for(token, batch, heavy=_outweighs(batch, SCAN_ON_THREAD))
         work = self._checked(token, batch, scans, self._clock())
         return self._settled(self._write(work), where, on_caller)
 
@@ -285,9 +285,9 @@ class DecisionService:
             return await asyncio.to_thread(self._decide_as, token, batch, where, on_caller)
         if _outweighs(batch, SCAN_ON_THREAD):
             # Seconds of scanning, perhaps: on a worker thread, and for a good token only.
-            scans = await asyncio.to_thread(self._scan_for, token, batch)
+            scans = await asyncio.to_thread(self._scan_for, token, batch, True)
         else:
-            scans = self._scan_for(token, batch, heavy=False)
+            scans = self._scan_for(token, batch, False)
         outcome = await self._committer.run_async(self._checked(token, batch, scans, self._clock()))
         if self._tokens.settles_in_memory(outcome[0]):
             return self._settled(outcome, where, on_caller)
@@ -389,9 +389,7 @@ class DecisionService:
             return held
         return self._follow(unit)
 
-    def _scan_for(
-        self, token: str | None, batch: list[Asked], *, heavy: bool = True
-    ) -> list[Scanned]:
+    def _scan_for(self, token: str | None, batch: list[Asked], heavy: bool) -> list[Scanned]:
         """``_scan(batch)`` for a caller that may hold a good token; nothing for one that
         cannot (none, or malformed), whose refusal needs no scan and must cost no more
         than the refusal. A ``heavy`` batch's token is first looked up in a read of its
