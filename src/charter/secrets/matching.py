@@ -306,21 +306,10 @@ def _family_hit(
     for rule in family.rules:
         if rule.closer_regex is not None:
             block = _block(rule, index, text, start, closings or _Closings())
-            if block is None:
-                continue
-            confidence = rule.confidence if rule.check is None else rule.check(block)
-            if confidence is None:
-                continue
-            inner_start, inner_end = secret_span(rule.type, block)
-            return Hit(
-                index,
-                rule.type,
-                start + inner_start,
-                start + inner_end,
-                confidence,
-                rule.priority,
-                block[inner_start:inner_end],
-            )
+            hit = None if block is None else _hit_in(index, rule, start, block)
+            if hit is not None:
+                return hit
+            continue
         found = rule.regex.match(text, start)
         if found is None:
             continue
@@ -333,21 +322,28 @@ def _family_hit(
                 continue
             begin, finish = found.span(rule.group)
             return Hit(index, rule.type, begin, finish, confidence, rule.priority, secret)
-        matched = found.group(0)
-        confidence = rule.confidence if rule.check is None else rule.check(matched)
-        if confidence is None:
-            continue
-        inner_start, inner_end = secret_span(rule.type, matched)
-        return Hit(
-            index,
-            rule.type,
-            start + inner_start,
-            start + inner_end,
-            confidence,
-            rule.priority,
-            matched[inner_start:inner_end],
-        )
+        hit = _hit_in(index, rule, start, found.group(0))
+        if hit is not None:
+            return hit
     return None
+
+
+def _hit_in(index: int, rule: Rule, start: int, piece: str) -> Hit | None:
+    """A hit on ``piece``, found at ``start`` of text ``index``, if the rule's check
+    accepts it; the secret is the part of it ``secret_span`` names."""
+    confidence = rule.confidence if rule.check is None else rule.check(piece)
+    if confidence is None:
+        return None
+    inner_start, inner_end = secret_span(rule.type, piece)
+    return Hit(
+        index,
+        rule.type,
+        start + inner_start,
+        start + inner_end,
+        confidence,
+        rule.priority,
+        piece[inner_start:inner_end],
+    )
 
 
 def _assignment(index: int, text: str, start: int, end: int) -> Hit | None:
