@@ -34,13 +34,7 @@ from charter.approvals.model import Approval
 from charter.audit.records import AuditEntry
 from charter.clock import Clock
 from charter.codes import DecisionCode, ErrorCode
-from charter.errors import (
-    AuthenticationError,
-    CharterError,
-    InvalidInput,
-    PermissionDenied,
-    Unavailable,
-)
+from charter.errors import AuthenticationError, CharterError, InvalidInput, PermissionDenied
 from charter.identity.agents import Agent, AgentStatus
 from charter.identity.credentials import parse_token
 from charter.identity.humans import HumanRole
@@ -610,12 +604,9 @@ class _DecisionWork:
         return whom
 
     def prepare(self, unit: UnitOfWork) -> None:
-        try:
-            _, agents, _ = self._whom(unit)
-        except Unavailable:
-            raise  # the store's silence: the whole batch would wait on it
-        except Exception:
-            return  # met again when this work runs, and failing it alone
+        # A failure here fails the whole batch: a store error leaves its transaction
+        # unusable for every work in it. Refusals are returned by ``_whom``, not raised.
+        _, agents, _ = self._whom(unit)
         self._service._reads.of(unit).want(agents)
 
     def __call__(self, unit: UnitOfWork) -> _Outcome:
