@@ -31,7 +31,8 @@ def test_posture_and_rotation_from_the_command_line(live_server: str, services: 
         ],
     )
     tokens = {who: h["Authorization"].removeprefix("Bearer ") for who, h in headers.items()}
-    with Client(live_server, tokens["user:pat"]) as pat:
+    # Applying a policy compiles it: room for a loaded CI machine past the 2 s default.
+    with Client(live_server, tokens["user:pat"], timeout=10.0) as pat:
         pat.apply_policy({"policy.yaml": POLICY})
     with Client(live_server, tokens["user:rita"]) as rita:
         rita.report_leak(fingerprint=FINGERPRINT, note="pasted in chat")

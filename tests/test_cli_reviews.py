@@ -39,7 +39,8 @@ class Cli:
         self.tokens = {
             who: h["Authorization"].removeprefix("Bearer ") for who, h in headers.items()
         }
-        with Client(url, self.tokens["user:pat"]) as pat:
+        # Applying a policy compiles it: room for a loaded CI machine past the 2 s default.
+        with Client(url, self.tokens["user:pat"], timeout=10.0) as pat:
             pat.apply_policy({"policy.yaml": POLICY + COPILOT})
         for agent in ("ops-bot", "copilot"):
             self.tokens[agent] = services.tokens.issue_for_agent(SYSTEM, agent).token

@@ -47,7 +47,8 @@ class Clients:
         self.url = url
         self.olga = Client(url, tokens["user:olga"])
         self.rita = Client(url, tokens["user:rita"])
-        self.pat = Client(url, tokens["user:pat"])
+        # Applying a policy compiles it: room for a loaded CI machine past the 2 s default.
+        self.pat = Client(url, tokens["user:pat"], timeout=10.0)
         self.pat.apply_policy({"policy.yaml": POLICY + COPILOT})
         self.bot = Client(url, services.tokens.issue_for_agent(SYSTEM, "ops-bot").token)
         self.copilot = Client(url, services.tokens.issue_for_agent(SYSTEM, "copilot").token)
