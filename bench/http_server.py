@@ -74,7 +74,7 @@ def build(settings: Settings, *, group_commit: bool = True, reviews: bool = True
             replay_retention=settings.replay_retention,
         ),
     )
-    application = create_app(services, settings)
+    application = create_app(services, settings, server_process=True)
 
     @application.get(COMMITS_PATH, include_in_schema=False)
     async def commits() -> dict[str, int]:

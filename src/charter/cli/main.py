@@ -308,7 +308,7 @@ def serve(
         return
     services = Services.build(store, settings=settings, signing_key=key)
     services.audit.find_keys_with(key_finder(settings.signing_key, key))
-    application = create_app(services, settings)
+    application = create_app(services, settings, server_process=True)
     scheme = "https" if settings.ssl_certfile else "http"
     operator_line(
         f"Charter {__version__} serving on {scheme}://{settings.host}:{settings.port} "

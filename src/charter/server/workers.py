@@ -61,7 +61,7 @@ def app_from_environment() -> FastAPI:
     configure_logs(settings.log_format)
     services = Services.build(store, settings=settings, signing_key=key)
     services.audit.find_keys_with(key_finder(settings.signing_key, key))
-    application = create_app(services, settings)
+    application = create_app(services, settings, server_process=True)
     serving = application.router.lifespan_context
 
     @contextlib.asynccontextmanager
