@@ -459,15 +459,11 @@ def decision_calls(server: Server) -> list[Call]:
 def endpoint_calls(server: Server) -> dict[str, list[Call]]:
     """What each closed-loop row sends."""
     return {
-        "empty (`POST /bench/empty`, no token)": [
-            Call(_request("POST", "/bench/empty", server.port, None, {}), None)
-        ],
-        "empty on the thread pool (`POST /bench/empty-sync`)": [
-            Call(_request("POST", "/bench/empty-sync", server.port, None, {}), None)
-        ],
-        "token only (`GET /v1/whoami`)": [
-            Call(_request("GET", "/v1/whoami", server.port, server.agent_token), None)
-        ],
+        BARE: [Call(_request("POST", "/bench/bare", server.port, None, {}), None)],
+        EMPTY_FIRST: [Call(_request("POST", "/bench/empty-first", server.port, None, {}), None)],
+        EMPTY: [Call(_request("POST", "/bench/empty", server.port, None, {}), None)],
+        EMPTY_SYNC: [Call(_request("POST", "/bench/empty-sync", server.port, None, {}), None)],
+        WHOAMI: [Call(_request("GET", "/v1/whoami", server.port, server.agent_token), None)],
         "decisions (`POST /v1/decisions`)": decision_calls(server),
     }
 
@@ -491,6 +487,11 @@ def _verify(data_dir: Path, env: dict[str, str]) -> str:
 # -- measuring one backend ------------------------------------------------------------
 
 DECIDE = "decisions (`POST /v1/decisions`)"
+BARE = "bare ASGI (`POST /bench/bare`, before all of Charter's layers)"
+EMPTY_FIRST = "empty, second route (`POST /bench/empty-first`)"
+EMPTY = "empty (`POST /bench/empty`, no token)"
+EMPTY_SYNC = "empty on the thread pool (`POST /bench/empty-sync`)"
+WHOAMI = "token only (`GET /v1/whoami`)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -662,6 +663,10 @@ def _cpu(run: Run) -> float:
     return run.server_cpu / run.seconds if run.seconds else 0.0
 
 
+def _cpu_per_answer(run: Run) -> float:
+    return run.server_cpu / len(run.latencies) if run.latencies else float("nan")
+
+
 def _review_cost(
     measured: Measured, rates: dict[tuple[str, str, int], float], group: str, bare: str
 ) -> str:
@@ -716,10 +721,24 @@ def _section(measured: Measured, plan: Plan) -> list[str]:
     busiest = max(plan.connections)
     group, alone, bare = (variant.name for variant in VARIANTS)
     several = [variant.name for variant in variants(plan)[len(VARIANTS) :]]
-    labels = list(dict.fromkeys(label for label, _, _ in measured.closed))
-    empty, empty_sync, whoami = (rates[label, group, busiest] for label in labels[:3])
+    bare_asgi, empty_first, empty, empty_sync, whoami = (
+        rates[label, group, busiest] for label in (BARE, EMPTY_FIRST, EMPTY, EMPTY_SYNC, WHOAMI)
+    )
     decisions = rates[DECIDE, group, busiest]
     before = rates[DECIDE, alone, busiest]
+    per_request = {
+        label: _median(measured.closed[label, group, busiest], _cpu_per_answer) * 1e6
+        for label in (BARE, EMPTY_FIRST, EMPTY, DECIDE)
+    }
+    lines.append(
+        f"\nServer CPU per answer at {busiest} connections: {per_request[BARE]:,.0f} µs for "
+        f"the bare ASGI answer (uvicorn alone, {bare_asgi:,.0f}/s), "
+        f"{per_request[EMPTY_FIRST]:,.0f} µs for the empty route second in the route table "
+        f"({empty_first:,.0f}/s: Charter's "
+        f"layers and FastAPI's endpoint), {per_request[EMPTY]:,.0f} µs for the empty route "
+        f"last in it (finding the route among the app's), {per_request[DECIDE]:,.0f} µs for a "
+        "decision.\n"
+    )
     lines.append(
         f"\nAt {busiest} connections, decisions run at **{decisions / empty:.2f}x** the empty "
         f"route's throughput ({decisions:,.0f} vs {empty:,.0f}/s), {decisions / empty_sync:.2f}x "
@@ -783,9 +802,12 @@ def report(measured: list[Measured], plan: Plan, skipped: list[str], command: st
         "on `charter serve`'s stack (uvicorn on uvloop and httptools; FastAPI; the same "
         "app and middleware) started through "
         "`bench/http_server.py`, which adds only bench routes: `POST /bench/empty` (async, "
-        "no token, no body read), `POST /bench/empty-sync` (the same as a plain function, "
-        "so FastAPI runs it on its thread pool) and `GET /bench/commits`. Per backend, three "
-        "servers on fresh stores run side by side, measured in turns: one wired as "
+        "no token, no body read, last in the route table), `POST /bench/empty-first` (the "
+        "same, second in the route table, after the fast decision route), "
+        "`POST /bench/empty-sync` (the same as a plain function, so FastAPI runs it on its "
+        "thread pool), `GET /bench/commits`, and `POST /bench/bare`, answered by a plain "
+        "ASGI callable outside all of Charter's layers (what uvicorn alone costs). Per "
+        "backend, three servers on fresh stores run side by side, measured in turns: one wired as "
         "`Services.build` wires it, with group commit (src/charter/service/commits.py), "
         "one with `--no-group-commit`, one transaction per decision as before, and one "
         "with `--no-reviews`, group commit without what access reviews add to a decision "

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from charter.server.app import create_app, serve
 from charter.service import DecisionService, Services
@@ -37,6 +38,8 @@ from charter.settings import Settings
 from charter.storage.keyfile import load_signing_key
 from charter.storage.sql import open_store
 
+BARE_PATH = "/bench/bare"
+EMPTY_FIRST_PATH = "/bench/empty-first"
 EMPTY_PATH = "/bench/empty"
 EMPTY_SYNC_PATH = "/bench/empty-sync"
 COMMITS_PATH = "/bench/commits"
@@ -86,13 +89,53 @@ def build(settings: Settings, *, group_commit: bool = True, reviews: bool = True
     async def empty() -> Response:
         return Response(_EMPTY_BODY, media_type="application/json")
 
+    # The same, second in the route table (after the fast decision route): the difference
+    # is what finding a route among the app's costs.
+    @application.post(EMPTY_FIRST_PATH, include_in_schema=False)
+    async def empty_first() -> Response:
+        return Response(_EMPTY_BODY, media_type="application/json")
+
+    routes = application.router.routes
+    routes.insert(1, routes.pop())  # after the fast decision route
+
     # The same, as a plain function: FastAPI runs it on the thread pool, as it does the
     # decision route and each of its dependencies.
     @application.post(EMPTY_SYNC_PATH, include_in_schema=False)
     def empty_sync() -> Response:
         return Response(_EMPTY_BODY, media_type="application/json")
 
+    # Outside all of Charter's layers (request ids, metrics, access lines, body checks,
+    # the framework): what uvicorn alone costs a request.
+    layers = application.build_middleware_stack
+
+    def with_bare() -> ASGIApp:
+        return _Bare(layers())
+
+    application.build_middleware_stack = with_bare  # type: ignore[method-assign]
     return application
+
+
+class _Bare:
+    """Answers ``POST /bench/bare`` at once; hands every other request to the app."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != BARE_PATH:
+            await self.app(scope, receive, send)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(_EMPTY_BODY)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": _EMPTY_BODY})
 
 
 _OPTIONS = "CHARTER_BENCH_SERVER_OPTIONS"

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,16 +35,16 @@ print(json.dumps({"before": before, "during": during, "status": status}))
 """
 
 
-def _collector(tmp_path: Path, server_process: bool) -> dict[str, list[object]]:
+def _collector(tmp_path: Path, server_process: bool) -> dict[str, Any]:
     url = f"sqlite:///{tmp_path / 'charter.db'}"
-    done = subprocess.run(  # noqa: S603 - this interpreter, our own script
+    done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(_CHILD), url, "1" if server_process else "0"],
         capture_output=True,
         text=True,
         timeout=120,
         check=True,
     )
-    seen: dict[str, list[object]] = json.loads(done.stdout.strip().splitlines()[-1])
+    seen: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return seen
 
 
@@ -53,7 +54,8 @@ def test_only_a_server_process_tunes_the_collector(tmp_path: Path, server_proces
     assert seen["status"] == 200
     (threshold_before, frozen_before) = seen["before"]
     (threshold_during, frozen_during) = seen["during"]
-    assert isinstance(threshold_before, list) and isinstance(threshold_during, list)
+    assert isinstance(threshold_before, list)
+    assert isinstance(threshold_during, list)
     assert isinstance(frozen_during, int)
     if server_process:
         # The app, the modules and the loaded policy are frozen out of every later scan.

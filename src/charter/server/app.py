@@ -37,6 +37,7 @@ from charter.server.routes import (
     tokens,
     webhooks,
 )
+from charter.server.routing import skip_foreign_routers
 from charter.server.waiters import Waiters
 from charter.service import Services
 from charter.service.dispatch import Dispatcher
@@ -238,6 +239,7 @@ def create_app(
     # Ahead of every route: well-formed decision requests skip the route table.
     app.router.routes.insert(0, decisions.fast_route(app.router))
     install_console(app)
+    skip_foreign_routers(app.router.routes)
     app.add_middleware(FiniteJson)  # inside the size limit: bodies it reads are bounded
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Request ids, /metrics, access lines, decision spans (docs/operations.md).

@@ -1,0 +1,120 @@
+"""Routers skipped by their paths' common start find the same route as the full scan.
+
+The app is built twice over one store: as served (``skip_foreign_routers``) and with
+every router asked in turn, as FastAPI does on its own. Every route's path (its
+parameters filled in), with every method, and paths near them (a trailing slash, another
+case, a longer segment, nothing at all) get the same answer from both: status, error
+code and redirect.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from starlette.routing import Match
+
+from charter.server import app as app_module
+from charter.server.app import create_app
+from charter.server.routing import skip_foreign_routers
+from charter.service import Services
+from charter.storage.sql import open_store
+
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _templates(app: FastAPI) -> list[str]:
+    """Every route path of the app, included routers' routes with their prefixes."""
+    found: list[str] = []
+    for route in app.router.routes:
+        router = getattr(route, "original_router", None)
+        included = getattr(getattr(route, "include_context", None), "prefix", "")
+        if router is not None:
+            found += [included + inner.path for inner in router.routes if hasattr(inner, "path")]
+        elif hasattr(route, "path"):
+            found.append(route.path)
+    return sorted(set(found))
+
+
+def _near(template: str) -> Iterator[str]:
+    path = re.sub(r"\{[^}]*\}", "x1", template)
+    yield path
+    yield path + "/"
+    yield path.rstrip("/") + "x"
+    yield path.upper()
+    yield path + "/extra"
+    yield "/" + path.lstrip("/").split("/", 1)[0]
+
+
+@pytest.fixture
+def both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[TestClient, TestClient]]:
+    store = open_store(f"sqlite:///{tmp_path / 'charter.db'}")
+    services = Services.build(store)
+    guarded = create_app(services)
+    monkeypatch.setattr(app_module, "skip_foreign_routers", lambda routes: 0)
+    scanned = create_app(services)
+    with (
+        TestClient(guarded, raise_server_exceptions=False, follow_redirects=False) as one,
+        TestClient(scanned, raise_server_exceptions=False, follow_redirects=False) as other,
+    ):
+        yield one, other
+    store.close()
+
+
+def _answer(client: TestClient, method: str, path: str) -> tuple[int, str, str]:
+    response = client.request(method, path, headers={"Authorization": "Bearer not-a-token"})
+    code = ""
+    if response.headers.get("content-type", "").startswith("application/json"):
+        body = response.json()
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            code = str(body["error"].get("code"))
+    return response.status_code, code, response.headers.get("location", "")
+
+
+def test_every_path_finds_the_route_the_full_scan_finds(
+    both: tuple[TestClient, TestClient],
+) -> None:
+    guarded, scanned = both
+    templates = _templates(guarded.app)  # type: ignore[arg-type]
+    assert len(templates) > 80
+    paths = sorted({path for template in templates for path in _near(template)})
+    paths += ["/", "/v1", "/v1/", "/ui", "/ui/", "/nope", "/v1/decisions/", "//v1/agents"]
+    found = 0
+    for path in paths:
+        for method in _METHODS:
+            answer = _answer(guarded, method, path)
+            assert answer == _answer(scanned, method, path), (method, path)
+            found += answer[0] != 404
+    assert found > 200  # most of them reach a route (401, 405, a redirect...)
+
+
+def test_a_router_is_skipped_only_for_paths_outside_its_start(
+    both: tuple[TestClient, TestClient],
+) -> None:
+    guarded, _ = both
+    entries = [
+        route
+        for route in guarded.app.router.routes  # type: ignore[attr-defined]
+        if hasattr(route, "original_router")
+    ]
+    agents = next(
+        route
+        for route in entries
+        if any(inner.path == "/v1/agents" for inner in route.original_router.routes)
+    )
+    base = {"type": "http", "method": "GET", "root_path": "", "headers": []}
+    outside = agents.matches({**base, "path": "/v1/humans"})
+    inside = agents.matches({**base, "path": "/v1/agents/x1"})
+    assert outside == (Match.NONE, {})
+    assert inside[0] is Match.FULL
+
+
+def test_routers_without_a_common_start_are_left_alone() -> None:
+    app = FastAPI()
+    assert skip_foreign_routers(app.router.routes) == 0
