@@ -16,6 +16,11 @@ from charter.storage.sql.schema import POLICY_STATE_ID, policy_revisions, policy
 
 __all__ = ["SqlPolicyStore"]
 
+# Built once: every decision's transaction reads the state row, and building the query
+# again cost as much as running it.
+_STATE = sa.select(policy_state).where(policy_state.c.id == POLICY_STATE_ID)
+_STATE_LOCKED = _STATE.with_for_update()
+
 
 def _revision(row: RowMapping) -> PolicyRevision:
     return PolicyRevision(
@@ -79,10 +84,7 @@ class SqlPolicyStore:
         return PolicyState(_active(row), int(row["outcomes_version"]))
 
     def _row(self, *, lock: bool) -> RowMapping:
-        query = sa.select(policy_state).where(policy_state.c.id == POLICY_STATE_ID)
-        if lock:
-            query = query.with_for_update()
-        row = self._conn.execute(query).mappings().first()
+        row = self._conn.execute(_STATE_LOCKED if lock else _STATE).mappings().first()
         if row is None:
             raise StoreError(
                 "the policy state row is missing", code=ErrorCode.STORE_NOT_INITIALISED

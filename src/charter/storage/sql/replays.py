@@ -19,6 +19,9 @@ from charter.storage.sql.schema import replay_requests
 
 __all__ = ["SqlReplayStore"]
 
+_INSERT = replay_requests.insert()
+"""Built once: a statement built again is keyed for the compiled cache again."""
+
 
 class SqlReplayStore:
     """Masked requests kept for replay, written in bulk before the transaction commits."""
@@ -53,7 +56,7 @@ class SqlReplayStore:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        self._conn.execute(replay_requests.insert(), pending)
+        self._conn.execute(_INSERT, pending)
 
     def get_many(self, decision_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored requests of those of ``decision_ids`` still kept, by decision id."""
