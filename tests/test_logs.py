@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -20,7 +21,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from charter.server.app import create_app
-from charter.server.logs import JsonFormatter, request_id_from
+from charter.server.logs import AccessLines, JsonFormatter, request_id_from
 from charter.service import Services
 from charter.settings import Settings, read_env
 from tests.helpers import Admin, bearer
@@ -246,3 +247,75 @@ def test_a_busy_port_is_one_json_error_line(tmp_path: Path) -> None:
     (line,) = _json_lines(tmp_path)
     assert line["level"] == "error"
     assert "cannot listen" in line["message"]
+
+
+class _Writes(io.StringIO):
+    """A stream that keeps each write apart."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.chunks: list[str] = []
+
+    @property
+    def writes(self) -> int:
+        return len(self.chunks)
+
+    def write(self, text: str) -> int:
+        self.chunks.append(text)
+        return super().write(text)
+
+
+def test_access_lines_are_kept_and_written_a_batch_at_a_time() -> None:
+    stream = _Writes()
+    like = logging.StreamHandler(stream)
+    like.setFormatter(JsonFormatter())
+    handler = AccessLines(like, most=3)
+    logger = logging.getLogger("charter.test.batched")
+    logger.propagate, logger.handlers = False, [handler]
+    logger.setLevel(logging.INFO)
+    for n in range(4):
+        logger.info("line %d", n)
+    # Three lines in one write once three were kept; the fourth waits for a flush.
+    assert stream.writes == 1
+    assert [line["message"] for line in _lines(stream.getvalue())] == ["line 0", "line 1", "line 2"]
+    handler.flush()
+    assert stream.writes == 2
+    assert _lines(stream.getvalue())[-1]["message"] == "line 3"
+    handler.flush()
+    assert stream.writes == 2  # nothing kept, nothing written
+
+
+def test_a_server_process_writes_its_access_lines_in_batches(
+    services: Services, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    # The garbage collector is left alone here: it is this test process's.
+    monkeypatch.setattr("charter.server.app.settle_collector", lambda: None)
+    stream = _Writes()
+    root = logging.getLogger()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
+    # As configure_logs leaves a server's logging: one stream handler on the root, at INFO.
+    monkeypatch.setattr(root, "handlers", [handler])
+    level = root.level
+    root.setLevel(logging.INFO)
+    request.addfinalizer(lambda: root.setLevel(level))
+    access = logging.getLogger("charter.access")
+    app = create_app(services, Settings(), server_process=True)
+    with TestClient(app, raise_server_exceptions=False) as api:
+        assert access.propagate is False
+        for _ in range(5):
+            assert api.get("/healthz").status_code == 200
+        # Written within a flush interval (a background timer: waited for, bounded).
+        deadline = time.monotonic() + 10
+        while stream.getvalue().count("charter.access GET /healthz 200") < 5:
+            assert time.monotonic() < deadline, stream.getvalue()
+            time.sleep(0.05)
+        # Lines kept together are written together (the test client logs its own
+        # requests through the root's handler, a write each).
+        carrying = [chunk for chunk in stream.chunks if "charter.access GET /healthz" in chunk]
+        assert len(carrying) < 5
+        api.get("/readyz")
+    # Stopping writes what was kept and hands the logger back.
+    assert "charter.access GET /readyz" in stream.getvalue()
+    assert access.propagate is True
+    assert access.handlers == []

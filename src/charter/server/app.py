@@ -243,7 +243,9 @@ def create_app(
     app.add_middleware(FiniteJson)  # inside the size limit: bodies it reads are bounded
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Request ids, /metrics, access lines, decision spans (docs/operations.md).
-    metrics = install_observability(app, services, settings, tracing=tracing)
+    metrics = install_observability(
+        app, services, settings, tracing=tracing, batched_access=server_process
+    )
     return app
 
 

@@ -15,6 +15,7 @@ contents reach a log.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import logging
@@ -28,6 +29,7 @@ from typing import Any, TextIO
 __all__ = [
     "ACCESS_LOGGER",
     "REQUEST_ID_HEADER",
+    "AccessLines",
     "JsonFormatter",
     "configure_logs",
     "current_request_id",
@@ -110,6 +112,73 @@ def operator_line(
         message = JsonFormatter().format(record)
     out.write(message + "\n")
     out.flush()
+
+
+class AccessLines(logging.Handler):
+    """Access lines written a batch at a time, to the stream (and in the format) of the
+    handler given: each line is formatted when its request ends, kept, and written with
+    the others when ``most`` are kept or ``flush`` is called (the server does, every
+    ``ACCESS_FLUSH_SECONDS``, and when it stops).
+
+    One write per line made the event loop give up the interpreter's lock to the group
+    committer's thread on every request: about 0.15 ms of CPU a decision on the bench
+    machine. A process killed with ``kill -9`` loses the lines of its last fraction of a
+    second; the audit log, committed before each answer, loses nothing.
+    """
+
+    def __init__(self, like: logging.StreamHandler[Any], *, most: int = 256) -> None:
+        super().__init__()
+        self.setFormatter(like.formatter)
+        self.stream = like.stream
+        self._most = most
+        self._kept: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._kept.append(self.format(record))
+        except Exception:  # as logging's own handlers do: a bad record is reported, not raised
+            self.handleError(record)
+            return
+        if len(self._kept) >= self._most:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every line kept."""
+        with self.lock or contextlib.nullcontext():
+            kept, self._kept = self._kept, []
+            if kept:
+                self.stream.write("\n".join(kept) + "\n")
+                self.stream.flush()
+
+
+ACCESS_FLUSH_SECONDS = 0.2
+"""How often a server writes the access lines kept since the last time."""
+
+
+def batch_access_lines() -> Callable[[], None] | None:
+    """Have ``charter.access`` lines written in batches (``AccessLines``) to where the
+    root logger's one handler, a plain stream handler (as ``configure_logs`` sets up),
+    writes them; returns what writes the lines kept so far, or None when logging is set
+    up some other way (then nothing is changed)."""
+    handlers = logging.getLogger().handlers
+    access = logging.getLogger(ACCESS_LOGGER)
+    if len(handlers) != 1 or type(handlers[0]) is not logging.StreamHandler or access.handlers:
+        return None
+    handler = AccessLines(handlers[0])
+    access.addHandler(handler)
+    access.propagate = False
+    return handler.flush
+
+
+def unbatch_access_lines() -> None:
+    """Write what is kept and let ``charter.access`` lines go to the root's handlers again."""
+    access = logging.getLogger(ACCESS_LOGGER)
+    for handler in list(access.handlers):
+        if isinstance(handler, AccessLines):
+            handler.flush()
+            access.removeHandler(handler)
+            handler.close()
+    access.propagate = True
 
 
 # uvicorn configures these with handlers of its own; in JSON mode they go to the root's.

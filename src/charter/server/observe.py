@@ -9,6 +9,7 @@ microseconds (``docs/operations.md`` has the measurement).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -19,7 +20,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from charter.errors import CharterError
 from charter.identity.principals import Principal
-from charter.server.logs import ACCESS_LOGGER, install_json_logs, request_id, request_id_from
+from charter.server.logs import (
+    ACCESS_FLUSH_SECONDS,
+    ACCESS_LOGGER,
+    batch_access_lines,
+    install_json_logs,
+    request_id,
+    request_id_from,
+    unbatch_access_lines,
+)
 from charter.server.metrics import Metrics, install_metrics
 from charter.server.tracing import DecisionTracer, tracer_provider
 from charter.service import Services
@@ -163,9 +172,12 @@ def install_observability(
     settings: Settings,
     *,
     tracing: Any = None,
+    batched_access: bool = False,
 ) -> Metrics:
     """Add request ids, metrics (and ``/metrics``), access lines and, with a
-    tracer provider (``tracing``, or built from ``CHARTER_TRACING``), decision spans."""
+    tracer provider (``tracing``, or built from ``CHARTER_TRACING``), decision spans.
+    ``batched_access``: while the app runs, its access lines are written in batches
+    (``charter.server.logs.AccessLines``), as a server process writes them."""
     metrics = install_metrics(app, services, settings)
     provider = tracing if tracing is not None else tracer_provider(settings)
     tracer = DecisionTracer(provider) if provider is not None else None
@@ -183,7 +195,8 @@ def install_observability(
     # Outside ServerErrorMiddleware too: even the bare 500 carries the request id.
     app.build_middleware_stack = outermost  # type: ignore[method-assign]
     app.state.metrics = metrics
-    if json_logs or provider is not None:
+    batched = batched_access and settings.access_log
+    if json_logs or provider is not None or batched:
         undo: list[Callable[[], None]] = []
         previous = app.router.lifespan_context
 
@@ -192,6 +205,8 @@ def install_observability(
             if started:
                 if json_logs:
                     undo.append(install_json_logs())
+                if batched:
+                    undo.extend(_batching())
             else:
                 while undo:
                     undo.pop()()
@@ -201,6 +216,23 @@ def install_observability(
 
         app.router.lifespan_context = around
     return metrics
+
+
+def _batching() -> list[Callable[[], None]]:
+    """Start writing access lines in batches, every ``ACCESS_FLUSH_SECONDS`` on the
+    running event loop; what undoes it (after writing what is kept)."""
+    flush = batch_access_lines()
+    if flush is None:
+        return []
+    loop = asyncio.get_running_loop()
+    timer: list[asyncio.TimerHandle] = []
+
+    def tick() -> None:
+        flush()
+        timer[:] = [loop.call_later(ACCESS_FLUSH_SECONDS, tick)]
+
+    tick()
+    return [unbatch_access_lines, lambda: timer[0].cancel()]
 
 
 def _lifespan_wrapper(previous: Any) -> Callable[[Callable[[bool], None]], Any]:
