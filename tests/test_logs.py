@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from charter.server.app import create_app
-from charter.server.logs import AccessLines, JsonFormatter, request_id_from
+from charter.server.logs import AccessLines, JsonFormatter, _whole_lines, request_id_from
 from charter.service import Services
 from charter.settings import Settings, read_env
 from tests.helpers import Admin, bearer
@@ -319,3 +319,34 @@ def test_a_server_process_writes_its_access_lines_in_batches(
     assert "charter.access GET /readyz" in stream.getvalue()
     assert access.propagate is True
     assert access.handlers == []
+
+
+def test_access_lines_are_written_in_whole_lines_a_pipe_takes_whole() -> None:
+    lines = [f"line {n} " + "x" * 90 for n in range(100)] + ["é" * 3000, "short"]
+    chunks = list(_whole_lines(lines, 4096))
+    assert "".join(chunks) == "".join(line + "\n" for line in lines)
+    assert all(chunk.endswith("\n") for chunk in chunks)
+    # Under the bound in UTF-8 bytes, but for the one line longer than it.
+    long_line = "é" * 3000 + "\n"
+    assert long_line in chunks
+    assert all(len(chunk.encode()) <= 4096 for chunk in chunks if chunk != long_line)
+    assert len(chunks) < len(lines) // 10
+
+
+class _Broken(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError("the reader went away")
+
+
+def test_a_failed_write_of_access_lines_is_reported_not_raised(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    like = logging.StreamHandler(_Broken())
+    handler = AccessLines(like, most=2)
+    logger = logging.getLogger("charter.test.broken")
+    logger.propagate, logger.handlers = False, [handler]
+    logger.setLevel(logging.INFO)
+    logger.info("one")
+    logger.info("two")  # the batch is full: written, and the write fails
+    handler.flush()
+    assert "BrokenPipeError" in capsys.readouterr().err  # logging's own report

@@ -118,3 +118,21 @@ def test_a_router_is_skipped_only_for_paths_outside_its_start(
 def test_routers_without_a_common_start_are_left_alone() -> None:
     app = FastAPI()
     assert skip_foreign_routers(app.router.routes) == 0
+
+
+def test_a_route_added_to_a_router_later_is_still_found(
+    both: tuple[TestClient, TestClient],
+) -> None:
+    guarded, _ = both
+    routers = [
+        route.original_router
+        for route in guarded.app.router.routes  # type: ignore[attr-defined]
+        if hasattr(route, "original_router")
+    ]
+    agents = next(
+        r for r in routers if any(getattr(x, "path", "") == "/v1/agents" for x in r.routes)
+    )
+    # Outside the prefix its routes shared: the router is asked for every path again.
+    agents.add_api_route("/v2/late", lambda: {"late": True}, methods=["GET"])
+    assert guarded.get("/v2/late").json() == {"late": True}
+    assert guarded.get("/v1/agents").status_code == 401  # the rest as before

@@ -21,9 +21,10 @@ import json
 import logging
 import os
 import re
+import select
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 __all__ = [
@@ -121,9 +122,13 @@ class AccessLines(logging.Handler):
     ``ACCESS_FLUSH_SECONDS``, and when it stops).
 
     One write per line made the event loop give up the interpreter's lock to the group
-    committer's thread on every request: about 0.15 ms of CPU a decision on the bench
-    machine. A process killed with ``kill -9`` loses the lines of its last fraction of a
-    second; the audit log, committed before each answer, loses nothing.
+    committer's thread on every request (``docs/operations.md``). Lines are written in
+    writes of at most ``PIPE_BUF`` bytes each (a longer line alone), which a pipe takes
+    whole, so the lines of several ``--workers`` processes sharing one never interleave
+    mid-line. A failed write is reported as logging's own handlers report one
+    (``handleError``), never raised into a request. A process killed with ``kill -9``
+    loses the lines of its last fraction of a second; the audit log, committed before
+    each answer, loses nothing.
     """
 
     def __init__(self, like: logging.StreamHandler[Any], *, most: int = 256) -> None:
@@ -146,9 +151,28 @@ class AccessLines(logging.Handler):
         """Write every line kept."""
         with self.lock or contextlib.nullcontext():
             kept, self._kept = self._kept, []
-            if kept:
-                self.stream.write("\n".join(kept) + "\n")
+            try:
+                for chunk in _whole_lines(kept, select.PIPE_BUF):
+                    self.stream.write(chunk)
                 self.stream.flush()
+            except Exception:
+                self.handleError(logging.makeLogRecord({"msg": "access lines"}))
+
+
+def _whole_lines(lines: list[str], most: int) -> Iterator[str]:
+    """``lines``, each ended by a newline, joined into texts of at most ``most`` bytes in
+    UTF-8 (a line longer than that alone)."""
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        length = (len(line) if line.isascii() else len(line.encode("utf-8", "replace"))) + 1
+        if chunk and size + length > most:
+            yield "".join(chunk)
+            chunk, size = [], 0
+        chunk.append(line + "\n")
+        size += length
+    if chunk:
+        yield "".join(chunk)
 
 
 ACCESS_FLUSH_SECONDS = 0.2

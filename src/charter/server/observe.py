@@ -228,8 +228,10 @@ def _batching() -> list[Callable[[], None]]:
     timer: list[asyncio.TimerHandle] = []
 
     def tick() -> None:
-        flush()
-        timer[:] = [loop.call_later(ACCESS_FLUSH_SECONDS, tick)]
+        try:
+            flush()
+        finally:
+            timer[:] = [loop.call_later(ACCESS_FLUSH_SECONDS, tick)]
 
     tick()
     return [unbatch_access_lines, lambda: timer[0].cancel()]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import Any
 
 from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
@@ -38,7 +39,7 @@ def skip_foreign_routers(routes: list[BaseRoute]) -> int:
         prefix = _prefix_of(route)
         if prefix is not None:
             # An instance attribute: this entry's matches() only; the class is untouched.
-            route.matches = _guarded(prefix, route.matches)  # type: ignore[method-assign,assignment]
+            route.matches = _guarded(route, prefix, route.matches)  # type: ignore[method-assign,assignment]
             guarded += 1
     return guarded
 
@@ -58,13 +59,24 @@ def _prefix_of(route: BaseRoute) -> str | None:
     return prefix if len(prefix) > 1 else None
 
 
-def _guarded(prefix: str, matches: _Matcher) -> _Matcher:
+def _guarded(route: BaseRoute, prefix: str, matches: _Matcher) -> _Matcher:
+    # A route added to the router later may not share the prefix: then it is worked out
+    # again (or the router asked for every path, if its routes share none).
+    inner = getattr(route, "original_router", None)
+    known: list[Any] = [len(getattr(inner, "routes", ())), prefix]
+
     def guarded(scope: Scope) -> tuple[Match, Scope]:
+        count = len(getattr(inner, "routes", ()))
+        if count != known[0]:
+            known[:] = [count, _prefix_of(route)]
+        start: str | None = known[1]
+        if start is None:
+            return matches(scope)
         # Routes match the path with the app's root path taken off, when it starts with
         # it: neither that nor the whole path may start with the prefix.
         path: str = scope["path"]
         root: str = scope.get("root_path", "")
-        if path.startswith(prefix) or (root and path[len(root) :].startswith(prefix)):
+        if path.startswith(start) or (root and path[len(root) :].startswith(start)):
             return matches(scope)
         return Match.NONE, {}
 
