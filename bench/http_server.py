@@ -35,6 +35,7 @@ from charter.service import decisions as decision_module
 from charter.service.commits import GroupCommitter
 from charter.service.review_outcomes import ReviewOutcomes
 from charter.settings import Settings
+from charter.storage import Store
 from charter.storage.keyfile import load_signing_key
 from charter.storage.sql import open_store
 
@@ -56,27 +57,9 @@ def build(settings: Settings, *, group_commit: bool = True, reviews: bool = True
     if not reviews:
         # Bench-only: this process never serves the product.
         decision_module.note_usage = lambda *args, **kwargs: None  # type: ignore[attr-defined]
-    key = load_signing_key(settings.signing_key)
     store = open_store(settings.store_url)
-    services = Services.build(store, settings=settings, signing_key=key)
-    # Wired as Services.build wires it, with a committer this module can read the counts
-    # of, or with none.
-    committer = GroupCommitter(store) if group_commit else None
-    services = replace(
-        services,
-        decisions=DecisionService(
-            store,
-            services.clock,
-            services.policies.compiled,
-            services.tokens,
-            services.secrets,
-            follow_activation=services.policies.hold_active,
-            committer=committer,
-            advisory_max_age=settings.inference_max_age,
-            outcomes=ReviewOutcomes() if reviews else None,
-            replay_retention=settings.replay_retention,
-        ),
-    )
+    committer = GroupCommitter(store, deciding=True) if group_commit else None
+    services = wired(store, settings, committer, reviews=reviews)
     application = create_app(services, settings, server_process=True)
 
     @application.get(COMMITS_PATH, include_in_schema=False)
@@ -113,6 +96,29 @@ def build(settings: Settings, *, group_commit: bool = True, reviews: bool = True
 
     application.build_middleware_stack = with_bare  # type: ignore[method-assign]
     return application
+
+
+def wired(
+    store: Store, settings: Settings, committer: GroupCommitter | None, *, reviews: bool = True
+) -> Services:
+    """``Services.build`` over ``store``, its decisions with ``committer`` (which the caller
+    can read the counts of), or with none: one transaction per decision."""
+    services = Services.build(
+        store, settings=settings, signing_key=load_signing_key(settings.signing_key)
+    )
+    decisions = DecisionService(
+        store,
+        services.clock,
+        services.policies.compiled,
+        services.tokens,
+        services.secrets,
+        follow_activation=services.policies.hold_active,
+        committer=committer,
+        advisory_max_age=settings.inference_max_age,
+        outcomes=ReviewOutcomes() if reviews else None,
+        replay_retention=settings.replay_retention,
+    )
+    return replace(services, decisions=decisions)
 
 
 class _Bare:
