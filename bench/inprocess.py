@@ -10,7 +10,9 @@ decisions per commit and each thread's CPU time per decision, read from
 `/proc/self/task` (Linux): the event loop's thread (the secrets scan, handing the work
 over, being woken) and the group committer's (the transaction: token, evaluation,
 records, statements, commit). With `--statements` it also prints the CPU each kind of
-statement spends inside the driver, per transaction.
+statement spends inside the driver, per transaction; with `--reads` it times, alone on a
+warm connection, the reads every decision transaction makes (through the store, then one
+of them on the driver alone) and stops.
 
 It prints only; docs/benchmarks.md quotes it by hand ("What limits decisions over
 HTTP"). Compare runs taken side by side: the machine is shared and noisy.
@@ -25,6 +27,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +35,12 @@ from sqlalchemy import event
 
 from bench.http import DECISION_MIX, _init
 from bench.http_server import wired
+from charter.server.app import settle_collector
 from charter.server.routes.decisions import _asked
 from charter.service import Services
 from charter.service.commits import GroupCommitter
 from charter.settings import Settings
-from charter.storage.sql import open_store
+from charter.storage.sql import SqlStore, open_store
 from charter.wire.decisions import DecisionIn
 
 
@@ -73,6 +77,39 @@ class _StatementCpu:
         spent[1] += time.thread_time_ns() - started
 
 
+def _reads(store: SqlStore, token: str) -> None:
+    """CPU of the reads every decision transaction makes, one at a time on a warm
+    connection: through the store (SQLAlchemy Core, rows mapped to Charter's types) and
+    the credential's read on the driver alone, the same statement as text."""
+    credential_id = f"tok_{token.split('_')[1]}"
+    with store.read() as unit:
+        driver = unit.connection.connection.driver_connection
+        if driver is None:
+            raise SystemExit("the store's connection has no driver connection")
+        timed: list[tuple[str, Callable[[], object]]] = [
+            ("credentials.get", lambda: unit.credentials.get(credential_id)),
+            ("agents.get", lambda: unit.agents.get("support-bot")),
+            ("policies.state", unit.policies.state),
+            ("audit.head", unit.audit.head),
+            (
+                "the credential's select on the driver",
+                lambda: driver.execute(
+                    "SELECT * FROM credentials WHERE id = ?", (credential_id,)
+                ).fetchone(),
+            ),
+        ]
+        for label, read in timed:
+            for _ in range(200):
+                read()
+            started = time.thread_time_ns()
+            for _ in range(_READS):
+                read()
+            print(f"{(time.thread_time_ns() - started) / _READS / 1e3:7.1f} µs  {label}")
+
+
+_READS = 3000
+
+
 async def _run(services: Services, token: str, callers: int, decisions: int) -> int:
     mix = [body for weight, body, _ in DECISION_MIX for _ in range(weight)]
     asked = [_asked(DecisionIn.model_validate(body)) for body in mix]
@@ -94,6 +131,7 @@ def main() -> None:
     parser.add_argument("--decisions", type=int, default=6400, help="decisions a run")
     parser.add_argument("--rounds", type=int, default=3, help="measured runs")
     parser.add_argument("--statements", action="store_true", help="CPU per statement kind")
+    parser.add_argument("--reads", action="store_true", help="time single reads, then stop")
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="charter-inprocess-")) / "data"
@@ -103,8 +141,13 @@ def main() -> None:
     committer = GroupCommitter(store, deciding=True)
     services = wired(store, settings, committer)
     services.policies.load_active()
+    settle_collector()  # as `charter serve` does once its policy is loaded
     admin_principal = services.tokens.authenticate(admin, where="bench")
     token = services.tokens.issue_for_agent(admin_principal, "support-bot").token
+    if args.reads:
+        _reads(store, token)
+        store.close()
+        return
     statements = _StatementCpu()
     if args.statements:
         statements.listen(store.engine)
