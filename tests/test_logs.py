@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -285,40 +286,79 @@ def test_access_lines_are_kept_and_written_a_batch_at_a_time() -> None:
     assert stream.writes == 2  # nothing kept, nothing written
 
 
-def test_a_server_process_writes_its_access_lines_in_batches(
-    services: Services, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
-) -> None:
+def _served_lines(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> _Writes:
+    """What a server process's logging writes, set up as configure_logs leaves it: one
+    stream handler on the root, at INFO. Called in the test itself: pytest adds handlers
+    of its own to the root while a test runs."""
     # The garbage collector is left alone here: it is this test process's.
     monkeypatch.setattr("charter.server.app.settle_collector", lambda: None)
     stream = _Writes()
     root = logging.getLogger()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
-    # As configure_logs leaves a server's logging: one stream handler on the root, at INFO.
     monkeypatch.setattr(root, "handlers", [handler])
     level = root.level
     root.setLevel(logging.INFO)
     request.addfinalizer(lambda: root.setLevel(level))
+    return stream
+
+
+def test_a_server_process_writes_its_access_lines_on_a_timer(
+    services: Services, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    served_lines = _served_lines(monkeypatch, request)
+    app = create_app(services, Settings(), server_process=True)
+    with TestClient(app, raise_server_exceptions=False) as api:
+        assert logging.getLogger("charter.access").propagate is False
+        assert api.get("/healthz").status_code == 200
+        # Written within a flush interval (a background timer: waited for, bounded).
+        deadline = time.monotonic() + 10
+        while "charter.access GET /healthz 200" not in served_lines.getvalue():
+            assert time.monotonic() < deadline, served_lines.getvalue()
+            time.sleep(0.05)
+
+
+def test_a_server_process_writes_its_access_lines_in_batches(
+    services: Services, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    served_lines = _served_lines(monkeypatch, request)
+    # No timer fires during the test: what is kept is written when the server stops.
+    monkeypatch.setattr("charter.server.observe.ACCESS_FLUSH_SECONDS", 3600.0)
     access = logging.getLogger("charter.access")
     app = create_app(services, Settings(), server_process=True)
     with TestClient(app, raise_server_exceptions=False) as api:
-        assert access.propagate is False
         for _ in range(5):
             assert api.get("/healthz").status_code == 200
-        # Written within a flush interval (a background timer: waited for, bounded).
-        deadline = time.monotonic() + 10
-        while stream.getvalue().count("charter.access GET /healthz 200") < 5:
-            assert time.monotonic() < deadline, stream.getvalue()
-            time.sleep(0.05)
-        # Lines kept together are written together (the test client logs its own
-        # requests through the root's handler, a write each).
-        carrying = [chunk for chunk in stream.chunks if "charter.access GET /healthz" in chunk]
-        assert len(carrying) < 5
-        api.get("/readyz")
-    # Stopping writes what was kept and hands the logger back.
-    assert "charter.access GET /readyz" in stream.getvalue()
+        assert "charter.access" not in served_lines.getvalue()  # kept, not yet written
+    # Stopping writes what was kept, the lines kept together in one write, and hands the
+    # logger back.
+    carrying = [chunk for chunk in served_lines.chunks if "charter.access" in chunk]
+    assert len(carrying) == 1
+    assert carrying[0].count("charter.access GET /healthz 200") == 5
     assert access.propagate is True
     assert access.handlers == []
+
+
+def test_access_lines_are_written_under_the_stream_handlers_lock() -> None:
+    stream = _Writes()
+    like = logging.StreamHandler(stream)
+    handler = AccessLines(like)
+    logger = logging.getLogger("charter.test.locked")
+    logger.propagate, logger.handlers = False, [handler]
+    logger.setLevel(logging.INFO)
+    logger.info("kept")
+    like.acquire()  # as another thread writing a line of its own through the root handler
+    try:
+        writer = threading.Thread(target=handler.flush)
+        writer.start()
+        writer.join(0.2)
+        assert writer.is_alive()
+        assert stream.writes == 0
+    finally:
+        like.release()
+    writer.join(10)
+    assert not writer.is_alive()
+    assert stream.writes == 1
 
 
 def test_access_lines_are_written_in_whole_lines_a_pipe_takes_whole() -> None:

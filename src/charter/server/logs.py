@@ -125,16 +125,18 @@ class AccessLines(logging.Handler):
     committer's thread on every request (``docs/operations.md``). Lines are written in
     writes of at most ``PIPE_BUF`` bytes each (a longer line alone), which a pipe takes
     whole, so the lines of several ``--workers`` processes sharing one never interleave
-    mid-line. A failed write is reported as logging's own handlers report one
-    (``handleError``), never raised into a request. A process killed with ``kill -9``
-    loses the lines of its last fraction of a second; the audit log, committed before
-    each answer, loses nothing.
+    mid-line; and under the lock of the handler given, as its own lines are, so no
+    thread's write to the stream overlaps another's. A failed write is reported as
+    logging's own handlers report one (``handleError``), never raised into a request.
+    A process killed with ``kill -9`` loses the lines of its last fraction of a second;
+    the audit log, committed before each answer, loses nothing.
     """
 
     def __init__(self, like: logging.StreamHandler[Any], *, most: int = 256) -> None:
         super().__init__()
         self.setFormatter(like.formatter)
         self.stream = like.stream
+        self._like = like  # whose lock every write to the stream is made under
         self._most = most
         self._kept: list[str] = []
 
@@ -151,12 +153,24 @@ class AccessLines(logging.Handler):
         """Write every line kept."""
         with self.lock or contextlib.nullcontext():
             kept, self._kept = self._kept, []
+            if not kept:
+                return
+            # Under the lock the stream's own handler writes other lines under (another
+            # thread's), so no two writes to the stream overlap.
+            self._like.acquire()
             try:
-                for chunk in _whole_lines(kept, select.PIPE_BUF):
+                for chunk in _whole_lines(kept, _PIPE_BUF):
                     self.stream.write(chunk)
                 self.stream.flush()
             except Exception:
                 self.handleError(logging.makeLogRecord({"msg": "access lines"}))
+            finally:
+                self._like.release()
+
+
+_PIPE_BUF: int = getattr(select, "PIPE_BUF", 512)
+"""Bytes a pipe takes in one write, whole (POSIX guarantees at least 512; Windows has
+no such constant)."""
 
 
 def _whole_lines(lines: list[str], most: int) -> Iterator[str]:

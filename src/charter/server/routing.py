@@ -59,16 +59,23 @@ def _prefix_of(route: BaseRoute) -> str | None:
     return prefix if len(prefix) > 1 else None
 
 
+def _version(router: object) -> tuple[int, object]:
+    """What tells that ``router``'s routes changed: their number and FastAPI's own count
+    of changes (its routers bump it on every route added, as FastAPI's own route cache
+    relies on), so a route removed and another added is seen too."""
+    return len(getattr(router, "routes", ())), getattr(router, "_routes_version", None)
+
+
 def _guarded(route: BaseRoute, prefix: str, matches: _Matcher) -> _Matcher:
     # A route added to the router later may not share the prefix: then it is worked out
     # again (or the router asked for every path, if its routes share none).
     inner = getattr(route, "original_router", None)
-    known: list[Any] = [len(getattr(inner, "routes", ())), prefix]
+    known: list[Any] = [_version(inner), prefix]
 
     def guarded(scope: Scope) -> tuple[Match, Scope]:
-        count = len(getattr(inner, "routes", ()))
-        if count != known[0]:
-            known[:] = [count, _prefix_of(route)]
+        version = _version(inner)
+        if version != known[0]:
+            known[:] = [version, _prefix_of(route)]
         start: str | None = known[1]
         if start is None:
             return matches(scope)
