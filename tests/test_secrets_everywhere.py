@@ -36,7 +36,9 @@ READ = {"capability": "request", "action": "scanner.finding.read", "resource": "
 def _dump(store: SqlStore) -> str:
     """Every row of every table, as text."""
     rows: list[str] = []
-    with store.engine.connect() as conn:
+    # Each read on its own (autocommit): no transaction is left idle between the tables'
+    # reads, which PostgreSQL ends after the store's bound on a machine slowed by load.
+    with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for table in metadata.sorted_tables:
             rows.extend(repr(tuple(row)) for row in conn.execute(sa.select(table)))
     return "\n".join(rows)

@@ -32,7 +32,8 @@ def _stored_text(store: SqlStore, database_url: str) -> bytes:
         files = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
         return b"".join(p.read_bytes() for p in files if p.exists())
     rows = []
-    with store.engine.connect() as conn:
+    # Each read on its own: no transaction left idle between them (PostgreSQL ends one).
+    with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for table in metadata.sorted_tables:
             rows += [repr(tuple(row)) for row in conn.execute(sa.select(table))]
     return "\n".join(rows).encode()
