@@ -43,6 +43,14 @@ def alice(served: Served, services: Services) -> str:
     return services.tokens.issue_for_human(SYSTEM, "user:alice").token
 
 
+def _human(served: Served, token: str) -> AsyncClient:
+    """The SDK client of a human acting beside the gateway (an owner approving, an admin
+    reporting a leak). It is not what these tests are about, so its bound is generous:
+    the SDK's default of 2 s is a gateway's and an agent's, and a loaded machine
+    running the suite can pass it."""
+    return AsyncClient(served.url, token, timeout=30.0)
+
+
 def _text(result: types.CallToolResult) -> str:
     return " ".join(b.text for b in result.content if isinstance(b, types.TextContent))
 
@@ -160,7 +168,7 @@ async def test_fallback_approval_then_the_same_call_succeeds(
         assert approval in _text(first)
         assert "approval_required" in _text(first)
         assert desk.calls == []
-        async with AsyncClient(served.url, alice) as owner:
+        async with _human(served, alice) as owner:
             await owner.approve(approval, reason="planned restart")
         second = await client.call_tool("restart_service", {"service": "mail"})
         assert not second.is_error, _text(second)
@@ -183,7 +191,7 @@ async def test_approval_through_url_elicitation(
         assert isinstance(params, types.ElicitRequestURLParams)
         shown.append(params)
         approval = params.url.rsplit("/", 1)[1]
-        async with AsyncClient(served.url, alice) as owner:
+        async with _human(served, alice) as owner:
             await owner.approve(approval, reason="planned restart")
         return types.ElicitResult(action="accept")
 
@@ -231,7 +239,7 @@ async def test_approval_through_input_required_on_a_2026_connection(
     ) -> types.ElicitResult:
         assert isinstance(params, types.ElicitRequestURLParams)
         shown.append(params.url)
-        async with AsyncClient(served.url, alice) as owner:
+        async with _human(served, alice) as owner:
             await owner.approve(params.url.rsplit("/", 1)[1], reason="planned restart")
         return types.ElicitResult(action="accept")
 
@@ -253,7 +261,7 @@ async def test_a_leaked_secret_in_arguments_is_denied_and_in_results_masked(
 ) -> None:
     leaked = "ghp_" + "R8sLq2vXn4TzW7yPk1MbC9dFhJ3gA6eU0iO5"
     admin = services.tokens.issue_for_human(SYSTEM, "user:admin").token
-    async with AsyncClient(served.url, admin) as charter:
+    async with _human(served, admin) as charter:
         await charter.report_leak(value=leaked, note="pasted in a chat")
     desk = Desk(secrets={("dev", "token"): leaked})
     async with (
