@@ -25,6 +25,7 @@ from charter.policy.loader import read_files
 from charter.server.app import create_app
 from charter.service import SYSTEM, Services
 from charter.storage.sql import SqlStore, open_store
+from charter.storage.sql.bounds import StoreBounds
 from charter.storage.sql.migrate import upgrade
 from charter.storage.sql.store import create_sql_engine
 from tests.helpers import BACKENDS, PACK, PACK_OWNERS, POSTGRES_URL, Admin, bearer
@@ -127,10 +128,16 @@ def database_url(
         admin.dispose()
 
 
+PATIENT = StoreBounds(30.0)
+"""The shared store's bounds: generous, so that a stall of the loaded machine is not
+taken for a store that does not answer (the product's 5 s gives each wait 2.5 s). The
+tests of the bounds themselves open stores with the bounds they measure."""
+
+
 @pytest.fixture
 def store(database_url: str) -> Iterator[SqlStore]:
-    """The store under test, already migrated."""
-    opened = open_store(database_url, migrate=False)
+    """The store under test, already migrated, with patient bounds."""
+    opened = open_store(database_url, migrate=False, bounds=PATIENT)
     yield opened
     opened.close()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -19,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from charter.service import Services
-from charter.storage.sql import SqlStore
+from charter.storage.sql import SqlStore, open_store
 from tests.helpers import agent_token, bearer
 from tests.servers import Served
 from tests.waiting import join_all
@@ -28,6 +29,14 @@ SLACK = 1.5
 """Seconds allowed on top of the bound (scheduling on a loaded machine)."""
 CONCURRENT = 6
 ROTATE_DEV = {"capability": "do", "action": "secrets.rotate", "resource": "vault/dev/db"}
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[SqlStore]:
+    """The store at the product's default bounds, which this test measures."""
+    opened = open_store(database_url, migrate=False)
+    yield opened
+    opened.close()
 
 
 def _libpq(database_url: str) -> str:

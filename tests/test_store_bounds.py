@@ -66,7 +66,15 @@ def test_every_wait_derives_from_the_store_timeout() -> None:
     assert StoreBounds().timeout == 5
 
 
-def test_the_server_side_limits_are_set_on_every_connection(store: SqlStore) -> None:
+def test_the_server_side_limits_are_set_on_every_connection(database_url: str) -> None:
+    store = open_store(database_url, migrate=False)  # the default bounds
+    try:
+        _assert_default_limits(store)
+    finally:
+        store.close()
+
+
+def _assert_default_limits(store: SqlStore) -> None:
     with store.engine.connect() as conn:
         if store.backend == "sqlite":
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 5000
