@@ -96,8 +96,8 @@ def _on_behalf_of_problem(context: Mapping[str, Any]) -> str | None:
     if isinstance(value, str) and _HUMAN.fullmatch(value) is not None:
         return None
     return (
-        f"context.on_behalf_of {value!r} is not one human id: write it exactly as "
-        "registered, e.g. 'user:bob'"
+        f"context.on_behalf_of {value!r} is not one human id: 'user:' then lowercase "
+        "letters, digits, '.', '_' or '-', e.g. 'user:bob'"
     )
 
 

@@ -287,6 +287,11 @@ ON_BEHALF_OF_SPELLINGS: list[Any] = [
 def test_on_behalf_of_is_one_canonical_human_id(engine: Engine, who: Any) -> None:
     decision = decide(engine, resource="vault/dev/db", context={"on_behalf_of": who})
     assert (decision.effect, decision.code) == (Effect.DENY, "invalid_request")
+    # It says which form is expected, not that the human must be registered (an end
+    # customer need not be).
+    assert "context.on_behalf_of" in decision.message
+    assert "'user:bob'" in decision.message
+    assert "registered" not in decision.message
     fine = decide(engine, resource="vault/dev/db", context={"on_behalf_of": "user:bob"})
     assert fine.effect is Effect.ALLOW
 
