@@ -1,5 +1,6 @@
 """A server process tunes CPython's garbage collector once its policy is loaded; an app
-built any other way (tests, a program embedding Charter) leaves it alone.
+built any other way (tests, a program embedding Charter) leaves it alone. A policy it
+froze is still freed when another is activated.
 
 Run in a child process each: the collector's settings are process-wide.
 """
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from charter.server.app import YOUNG_COLLECTION_EVERY
+from tests.helpers import PACK, charter_cli
 
 _CHILD = """
 import gc, json, sys
@@ -64,3 +66,45 @@ def test_only_a_server_process_tunes_the_collector(tmp_path: Path, server_proces
     else:
         assert threshold_during == threshold_before
         assert frozen_during == frozen_before == 0
+
+
+_SWAP = """
+import gc, json, sys, weakref
+from pathlib import Path
+from charter.policy.loader import read_files
+from charter.server.app import settle_collector
+from charter.service import SYSTEM, Services
+from charter.storage.sql import open_store
+
+store = open_store(sys.argv[1], migrate=False)
+services = Services.build(store)
+services.policies.load_active()
+first = weakref.ref(services.policies.compiled.engine)
+settle_collector()  # as a server does once its policy is loaded: the policy is frozen
+files = read_files(Path(sys.argv[2]))
+name = sorted(files)[0]
+files[name] += "\\n# another revision\\n"
+applied = services.policies.apply(SYSTEM, files)
+swapped = services.policies.compiled.engine.revision == applied.revision
+store.close()
+print(json.dumps({"swapped": swapped, "activated": applied.activated, "freed": first() is None}))
+"""
+
+
+def test_a_frozen_policy_is_freed_when_another_is_activated(tmp_path: Path) -> None:
+    # Frozen objects are never scanned by the cyclic collector again, so a policy swapped
+    # out must be freed by reference counting alone: it must hold no reference cycle, or
+    # every activation would leak the previous policy for the server's lifetime.
+    data = tmp_path / "data"
+    code, _, err = charter_cli("init", "--data-dir", str(data), "--demo", "--policy", str(PACK))
+    assert code == 0, err
+    url = f"sqlite:///{data / 'charter.db'}"
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(_SWAP), url, str(PACK)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {"swapped": True, "activated": True, "freed": True}
