@@ -21,6 +21,7 @@ __all__ = ["SqlAgentStore", "SqlCredentialStore", "SqlHumanStore"]
 # Built once: every decision and every authentication runs these.
 _AGENT = sa.select(agents).where(agents.c.id == sa.bindparam("agent_id"))
 _CREDENTIAL = sa.select(credentials).where(credentials.c.id == sa.bindparam("credential_id"))
+_HUMAN = sa.select(humans).where(humans.c.id == sa.bindparam("human_id"))
 
 
 def _agent_row(agent: Agent) -> dict[str, Any]:
@@ -144,10 +145,8 @@ class SqlHumanStore:
 
     def get(self, human_id: str, *, for_update: bool = False) -> Human | None:
         """Return the human, locking the row when ``for_update``."""
-        query = sa.select(humans).where(humans.c.id == human_id)
-        if for_update:
-            query = query.with_for_update()
-        row = self._conn.execute(query).mappings().first()
+        query = _HUMAN.with_for_update() if for_update else _HUMAN
+        row = self._conn.execute(query, {"human_id": human_id}).mappings().first()
         return None if row is None else _human(row)
 
     def add(self, human: Human) -> None:
