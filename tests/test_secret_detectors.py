@@ -70,6 +70,13 @@ POSITIVES: list[tuple[str, Make, str]] = [
         lambda r: _chars(r, ALNUM + "+/", 40),
         "[default]\naws_secret_access_key = {}\n",
     ),
+    (
+        "charter_token",
+        lambda r: (
+            f"cht_{_chars(r, string.ascii_lowercase + '234567', 16)}_{_chars(r, URLSAFE, 43)}"
+        ),
+        '{{"tool": "post_comment", "arguments": {{"body": "try {} instead"}}}}',
+    ),
     ("github_token", _github, '{{"tool": "git_push", "arguments": {{"token": "{}"}}}}'),
     (
         "gitlab_token",

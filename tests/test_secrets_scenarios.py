@@ -133,6 +133,36 @@ def test_a_leaked_secret_is_never_used_nor_surfaced(
         assert value not in str(records)
 
 
+def test_a_charter_token_in_a_request_is_found_and_never_stored(
+    charter: Charter,
+    store: SqlStore,
+    database_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Charter's own tokens are secrets like any other: an agent that passes one on (its
+    # own, or a human's it was given) has it found, fingerprinted and masked.
+    caplog.set_level(logging.DEBUG)
+    tokens = [charter.headers[who]["Authorization"][7:] for who in ("user:sam", "support-bot")]
+    ticket = {
+        "capability": "do",
+        "action": "ticket.create",
+        "resource": "ticketing/queue/remediation",
+        "input": {"body": f"use {tokens[0]} for the admin call", "auth": [tokens[1]]},
+    }
+    answer = charter.decide("secrets-scanner", ticket)
+    assert sorted((f["type"], f["path"]) for f in answer["secrets"]) == [
+        ("charter_token", "$.input.auth[0]"),
+        ("charter_token", "$.input.body"),
+    ]
+    records = charter.get("/v1/audit", "user:audrey", type="decision", limit=50)["records"]
+    stored = _stored_text(store, database_url)
+    for token in tokens:
+        secret = token.split("_", 2)[2]
+        assert secret.encode() not in stored
+        assert secret not in caplog.text
+        assert secret not in str(records)
+
+
 def test_an_inference_becomes_action_only_with_a_human(
     charter: Charter,
     clock: ManualClock,

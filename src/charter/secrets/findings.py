@@ -9,6 +9,7 @@ from typing import Any
 __all__ = ["LEAKED_SECRET", "SECRET_TYPES", "Finding", "LeakSet"]
 
 SECRET_TYPES = (
+    "charter_token",
     "aws_access_key",
     "aws_secret_key",
     "github_token",

@@ -305,6 +305,18 @@ FAMILIES: tuple[Family, ...] = (
             ),
         ),
     ),
+    Family(
+        r"cht_",
+        (
+            Rule(
+                # Charter's own: cht_<public id, 16 base32>_<secret, 43 base64url>.
+                "charter_token",
+                r"(?<![A-Za-z0-9_-])cht_[a-z2-7]{16}_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])",
+                0.99,
+                _not_placeholder(0.99, 21),
+            ),
+        ),
+    ),
     Family(r"gh[pousr]_", (Rule("github_token", r"\bgh[pousr]_[A-Za-z0-9]{36}\b", 0.9, _github),)),
     Family(
         r"github_pat_",
