@@ -78,6 +78,11 @@ def test_every_response_has_a_request_id_and_every_error_body_repeats_it(
         ("semi;colon", False),
         ("caf\u00e9", False),
         ("line\\nbreak", False),
+        ("0f8e4d2c-5b6a-4c3d-9e8f-7a6b5c4d3e2f", True),
+        # Secrets are logged with every line of the request: never kept as its id.
+        ("cht_bufsdzoox2ysdp6s_p8A-GNu2HnRhKSZo0NuIqODjHw9fYaqIgYNv_xKXbeU", False),
+        ("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", False),
+        ("sk_live_4eC39HqLyjWDarjtT1zdp7dc", False),
     ],
 )
 def test_a_client_request_id_is_kept_only_if_well_formed(
