@@ -34,6 +34,7 @@ from charter.identity.names import (
     LABEL_VALUE_PATTERN,
     MAX_LABELS,
 )
+from charter.secrets import redact
 
 __all__ = [
     "MAX_JSON_DEPTH",
@@ -47,13 +48,17 @@ __all__ = [
     "LabelKey",
     "LabelValue",
     "Labels",
+    "Masked",
     "Name",
+    "NotSecret",
     "Printable",
     "PrintableJson",
     "Purpose",
     "Reason",
     "Roles",
     "UtcDateTime",
+    "masked",
+    "not_a_secret",
     "printable",
     "printable_json",
     "unicode_json",
@@ -74,6 +79,28 @@ def printable(value: str) -> str:
 
 
 Printable = AfterValidator(printable)
+
+
+def masked(value: str) -> str:
+    """Free text a person writes (a purpose, a reason, a note, a description) with every
+    secret the detectors find replaced by ``[REDACTED:<type>]``: such text is stored,
+    shown and audited, and a secret pasted into it must be none of these."""
+    return redact(value)
+
+
+Masked = AfterValidator(masked)
+
+
+def not_a_secret(value: str) -> str:
+    """Refuse a value that names something (a label) if the detectors recognise it as a
+    secret: it would be stored and audited as it is, and masking it would change what
+    it names."""
+    if redact(value) != value:
+        raise ValueError("must not be a secret: it would be stored and audited in clear")
+    return value
+
+
+NotSecret = AfterValidator(not_a_secret)
 
 MAX_JSON_DEPTH = 64
 """JSON sent as context, input or content nests at most this deep."""
@@ -142,13 +169,13 @@ HumanId = Annotated[str, StringConstraints(max_length=69, pattern=HUMAN_ID_PATTE
 Group = Annotated[str, StringConstraints(max_length=63, pattern=GROUP_PATTERN), Printable]
 LabelKey = Annotated[str, StringConstraints(max_length=63, pattern=LABEL_KEY_PATTERN), Printable]
 LabelValue = Annotated[
-    str, StringConstraints(max_length=63, pattern=LABEL_VALUE_PATTERN), Printable
+    str, StringConstraints(max_length=63, pattern=LABEL_VALUE_PATTERN), Printable, NotSecret
 ]
 Labels = Annotated[dict[LabelKey, LabelValue], Field(max_length=MAX_LABELS)]
-Name = Annotated[str, StringConstraints(max_length=200), Printable]
+Name = Annotated[str, StringConstraints(max_length=200), Printable, Masked]
 Email = Annotated[str, StringConstraints(max_length=254), Printable]
-Purpose = Annotated[str, StringConstraints(max_length=2000), Printable]
-Reason = Annotated[str, StringConstraints(max_length=1000), Printable]
+Purpose = Annotated[str, StringConstraints(max_length=2000), Printable, Masked]
+Reason = Annotated[str, StringConstraints(max_length=1000), Printable, Masked]
 Groups = Annotated[list[Group], Field(max_length=64)]
 Roles = Annotated[list[HumanRole], Field(max_length=8)]
 

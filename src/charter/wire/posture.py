@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, StringConstraints
 
 from charter.posture import CONTROLS, FRAMEWORKS, Finding, Severity
 from charter.secrets.leaks import MAX_NOTE
-from charter.wire.base import InModel, printable
+from charter.wire.base import InModel, Masked, printable
 
 __all__ = ["ControlOut", "FindingOut", "LeakRotatedIn", "LeakRotatedOut", "PostureOut"]
 
@@ -69,7 +69,10 @@ class LeakRotatedIn(InModel):
     """Why the leak is known rotated (a ticket, who rotated it)."""
 
     note: Annotated[
-        str, StringConstraints(min_length=1, max_length=MAX_NOTE), AfterValidator(printable)
+        str,
+        StringConstraints(min_length=1, max_length=MAX_NOTE),
+        AfterValidator(printable),
+        Masked,
     ]
 
 
