@@ -204,3 +204,19 @@ def test_the_console_masks_a_secret_in_a_reason_too(
         _text(f"[REDACTED:{'github_token' if kind == 'github' else 'charter_token'}]")
     ]
     assert secret.encode() not in _stored_text(store, database_url)
+
+
+def test_text_its_masks_would_take_past_its_bound_is_refused(scene: Scene) -> None:
+    # A placeholder can be longer than the secret it replaces: nine AWS key ids fit in a
+    # display name (200 characters), their placeholders do not. Refused, not cut short.
+    name = " ".join([SECRETS["aws"]] * 9)
+    assert len(name) <= 200
+    body = {"id": "free-bot", "owner": "user:olga", "purpose": "p", "display_name": name}
+    answer = scene.api.post("/v1/agents", json=body, headers=scene.tokens["user:rita"])
+    assert answer.status_code == 422, answer.text
+    assert "once the secrets in it are masked" in answer.text
+    assert SECRETS["aws"] not in answer.text
+    body["display_name"] = " ".join([SECRETS["aws"]] * 7)
+    answer = scene.api.post("/v1/agents", json=body, headers=scene.tokens["user:rita"])
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["display_name"] == " ".join(["[REDACTED:aws_access_key]"] * 7)

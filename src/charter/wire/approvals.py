@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, StringConstraints
 
 from charter.approvals.grants import GrantRecord
 from charter.approvals.model import Approval, ApprovalStatus
-from charter.wire.base import InModel, Masked, printable
+from charter.wire.base import InModel, masked_within, printable
 
 __all__ = [
     "APPROVAL_STATUSES",
@@ -26,7 +26,10 @@ APPROVAL_STATUSES = tuple(status.value for status in ApprovalStatus)
 """Every status an approval can have; only ``pending`` may still change."""
 
 _Reason = Annotated[
-    str, StringConstraints(min_length=1, max_length=1000), AfterValidator(printable), Masked
+    str,
+    StringConstraints(min_length=1, max_length=1000),
+    AfterValidator(printable),
+    masked_within(1000),
 ]
 
 

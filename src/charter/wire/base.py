@@ -48,7 +48,6 @@ __all__ = [
     "LabelKey",
     "LabelValue",
     "Labels",
-    "Masked",
     "Name",
     "NotSecret",
     "Printable",
@@ -57,7 +56,7 @@ __all__ = [
     "Reason",
     "Roles",
     "UtcDateTime",
-    "masked",
+    "masked_within",
     "not_a_secret",
     "printable",
     "printable_json",
@@ -81,14 +80,22 @@ def printable(value: str) -> str:
 Printable = AfterValidator(printable)
 
 
-def masked(value: str) -> str:
-    """Free text a person writes (a purpose, a reason, a note, a description) with every
-    secret the detectors find replaced by ``[REDACTED:<type>]``: such text is stored,
-    shown and audited, and a secret pasted into it must be none of these."""
-    return redact(value)
+def masked_within(limit: int) -> AfterValidator:
+    """For free text people and agents write (a purpose, a reason, a note, a
+    description): the text with every secret the detectors find replaced by
+    ``[REDACTED:<type>]``, since it is stored, shown and audited and a secret pasted into
+    it must be none of these; refused if a placeholder longer than the secret it replaces
+    takes it past ``limit`` characters."""
 
+    def mask(value: str) -> str:
+        shown = redact(value)
+        if len(shown) > limit:
+            raise ValueError(
+                f"is {len(shown)} characters once the secrets in it are masked: at most {limit}"
+            )
+        return shown
 
-Masked = AfterValidator(masked)
+    return AfterValidator(mask)
 
 
 def not_a_secret(value: str) -> str:
@@ -172,10 +179,10 @@ LabelValue = Annotated[
     str, StringConstraints(max_length=63, pattern=LABEL_VALUE_PATTERN), Printable, NotSecret
 ]
 Labels = Annotated[dict[LabelKey, LabelValue], Field(max_length=MAX_LABELS)]
-Name = Annotated[str, StringConstraints(max_length=200), Printable, Masked]
+Name = Annotated[str, StringConstraints(max_length=200), Printable, masked_within(200)]
 Email = Annotated[str, StringConstraints(max_length=254), Printable]
-Purpose = Annotated[str, StringConstraints(max_length=2000), Printable, Masked]
-Reason = Annotated[str, StringConstraints(max_length=1000), Printable, Masked]
+Purpose = Annotated[str, StringConstraints(max_length=2000), Printable, masked_within(2000)]
+Reason = Annotated[str, StringConstraints(max_length=1000), Printable, masked_within(1000)]
 Groups = Annotated[list[Group], Field(max_length=64)]
 Roles = Annotated[list[HumanRole], Field(max_length=8)]
 

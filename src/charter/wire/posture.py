@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, StringConstraints
 
 from charter.posture import CONTROLS, FRAMEWORKS, Finding, Severity
 from charter.secrets.leaks import MAX_NOTE
-from charter.wire.base import InModel, Masked, printable
+from charter.wire.base import InModel, masked_within, printable
 
 __all__ = ["ControlOut", "FindingOut", "LeakRotatedIn", "LeakRotatedOut", "PostureOut"]
 
@@ -72,7 +72,7 @@ class LeakRotatedIn(InModel):
         str,
         StringConstraints(min_length=1, max_length=MAX_NOTE),
         AfterValidator(printable),
-        Masked,
+        masked_within(MAX_NOTE),
     ]
 
 

@@ -21,10 +21,10 @@ from charter.wire.base import (
     HumanId,
     InModel,
     Labels,
-    Masked,
     Printable,
     Reason,
     UtcDateTime,
+    masked_within,
 )
 
 __all__ = [
@@ -49,7 +49,9 @@ PROPOSAL_ID_PATTERN = r"^rvp_[a-z2-7]{16}$"
 ItemId = Annotated[str, StringConstraints(pattern=ITEM_ID_PATTERN)]
 ProposalId = Annotated[str, StringConstraints(pattern=PROPOSAL_ID_PATTERN)]
 Window = Annotated[str, StringConstraints(max_length=16, pattern=r"^\s*\d{1,6}\s*[smhd]\s*$")]
-Cited = Annotated[str, StringConstraints(min_length=1, max_length=200), Printable, Masked]
+Cited = Annotated[
+    str, StringConstraints(min_length=1, max_length=200), Printable, masked_within(200)
+]
 Reviewer = Annotated[
     str,
     StringConstraints(max_length=72, pattern=r"^(user|group):[a-z0-9][a-z0-9._-]{0,62}$"),
@@ -77,7 +79,9 @@ class ScopeIn(InModel):
 class CampaignIn(InModel):
     """A campaign to start."""
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200), Printable, Masked]
+    name: Annotated[
+        str, StringConstraints(min_length=1, max_length=200), Printable, masked_within(200)
+    ]
     scope: ScopeIn | None = None
     """Left out: every agent."""
     window: Window | None = None
@@ -92,7 +96,9 @@ class ItemDecisionIn(InModel):
     """A reviewer's decision on one item."""
 
     verdict: Verdict
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=1000), Printable, Masked]
+    reason: Annotated[
+        str, StringConstraints(min_length=1, max_length=1000), Printable, masked_within(1000)
+    ]
     new_owner: HumanId | None = None
     accept_proposal: ProposalId | None = None
 
@@ -102,14 +108,18 @@ class BulkDecisionIn(InModel):
 
     items: Annotated[list[ItemId], Field(min_length=1, max_length=500)]
     verdict: Verdict
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=1000), Printable, Masked]
+    reason: Annotated[
+        str, StringConstraints(min_length=1, max_length=1000), Printable, masked_within(1000)
+    ]
 
 
 class ProposalIn(InModel):
     """An agent's proposal: what it recommends, why, and what it cites."""
 
     verdict: Verdict
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000), Printable, Masked]
+    reason: Annotated[
+        str, StringConstraints(min_length=1, max_length=2000), Printable, masked_within(2000)
+    ]
     evidence: Annotated[list[Cited], Field(max_length=20, default_factory=list)]
 
 

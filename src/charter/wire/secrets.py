@@ -7,12 +7,15 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, Field, StrictBool, StringConstraints
 
 from charter.secrets.leaks import MAX_NOTE, Leak
-from charter.wire.base import InModel, Masked, printable, unicode_json
+from charter.wire.base import InModel, masked_within, printable, unicode_json
 
 __all__ = ["LeakIn", "LeakOut", "LeakPage", "ScanIn", "ScanOut"]
 
 _Text = Annotated[
-    str, StringConstraints(min_length=1, max_length=MAX_NOTE), AfterValidator(printable), Masked
+    str,
+    StringConstraints(min_length=1, max_length=MAX_NOTE),
+    AfterValidator(printable),
+    masked_within(MAX_NOTE),
 ]
 
 

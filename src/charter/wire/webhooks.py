@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from charter.webhooks.model import MAX_URL_LENGTH, Delivery, Webhook, WebhookEvent
-from charter.wire.base import InModel, Masked, printable
+from charter.wire.base import InModel, masked_within, printable
 
 __all__ = [
     "DeliveryOut",
@@ -25,7 +25,9 @@ _Url = Annotated[
     StringConstraints(min_length=1, max_length=MAX_URL_LENGTH),
     AfterValidator(printable),
 ]
-_Description = Annotated[str, StringConstraints(max_length=200), AfterValidator(printable), Masked]
+_Description = Annotated[
+    str, StringConstraints(max_length=200), AfterValidator(printable), masked_within(200)
+]
 _Events = Annotated[list[WebhookEvent], Field(min_length=1, max_length=len(WebhookEvent))]
 
 

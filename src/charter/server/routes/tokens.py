@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Path, Query
 
 from charter.server.deps import Caller, Wired, ttl_of
 from charter.wire import IssuedTokenOut, TokenIn, TokenOut, WhoAmI
-from charter.wire.base import Masked
+from charter.wire.base import masked_within
 
 __all__ = ["router"]
 
@@ -33,7 +33,9 @@ def revoke_token(
     services: Wired,
     caller: Caller,
     token_id: TokenIdPath,
-    reason: Annotated[str, Query(max_length=500, pattern=r"^[^\x00-\x1f]*$"), Masked] = "",
+    reason: Annotated[
+        str, Query(max_length=500, pattern=r"^[^\x00-\x1f]*$"), masked_within(500)
+    ] = "",
 ) -> TokenOut:
     """Revoke a token; it is refused from the next request on."""
     return TokenOut.of(services.tokens.revoke(caller, token_id, reason=reason), services.clock())

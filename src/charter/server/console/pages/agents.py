@@ -17,7 +17,7 @@ from charter.identity.credentials import PrincipalKind
 from charter.identity.names import AGENT_ID_PATTERN, check_labels
 from charter.server.console.web import Visiting, check_form, render, services_of
 from charter.service.agent_views import AgentFilter
-from charter.wire.base import Masked, Printable
+from charter.wire.base import Printable, masked_within
 
 __all__ = ["router"]
 
@@ -26,7 +26,7 @@ router = APIRouter()
 AgentId = Annotated[str, Path(pattern=AGENT_ID_PATTERN, max_length=63)]
 TokenId = Annotated[str, Path(pattern=r"^tok_[a-z2-7]{16}$")]
 Csrf = Annotated[str, Form(max_length=100)]
-Reason = Annotated[str, Form(max_length=500), Printable, Masked]
+Reason = Annotated[str, Form(max_length=500), Printable, masked_within(500)]
 Filter = Annotated[str, Query(max_length=100)]
 Understood = Annotated[str, Form(max_length=10)]
 
@@ -131,7 +131,9 @@ async def issue_token(
     visitor: Visiting,
     agent_id: AgentId,
     ttl: Annotated[str, Form(max_length=12)] = "",
-    description: Annotated[str, Form(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$"), Masked] = "",
+    description: Annotated[
+        str, Form(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$"), masked_within(200)
+    ] = "",
     csrf: Csrf = "",
 ) -> Response:
     """Issue a token and show its clear text, this once."""

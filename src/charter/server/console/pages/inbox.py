@@ -13,7 +13,7 @@ from charter.errors import CharterError
 from charter.server.console.web import Visiting, check_form, render, services_of
 from charter.server.console.words import explain
 from charter.server.errors import status_of
-from charter.wire.base import Masked, Printable
+from charter.wire.base import Printable, masked_within
 
 __all__ = ["router"]
 
@@ -50,7 +50,7 @@ async def vote(
     visitor: Visiting,
     approval_id: ApprovalId,
     vote: Annotated[Vote, Form()],
-    reason: Annotated[str, Form(max_length=1000), Printable, Masked] = "",
+    reason: Annotated[str, Form(max_length=1000), Printable, masked_within(1000)] = "",
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Approve or deny with a reason; a refusal is explained on the request's page."""

@@ -34,7 +34,7 @@ from charter.server.console.words import VERDICTS, explain_review
 from charter.server.deps import where
 from charter.server.errors import status_of
 from charter.service import ItemDecision
-from charter.wire.base import Masked, Printable
+from charter.wire.base import Printable, masked_within
 
 __all__ = ["router"]
 
@@ -49,7 +49,7 @@ _COUNT = re.compile(r"[0-9]{1,4}")
 
 AnyId = Annotated[str, Path(max_length=100)]
 Csrf = Annotated[str, Form(max_length=100)]
-Reason = Annotated[str, Form(max_length=1000), Printable, Masked]
+Reason = Annotated[str, Form(max_length=1000), Printable, masked_within(1000)]
 Choice = Annotated[str, Form(max_length=40)]
 Filter = Annotated[str, Query(max_length=40)]
 _STATUSES = [status.value for status in ItemStatus]
