@@ -30,18 +30,41 @@ SECRETS = {
 Write = Callable[[Scene, str], Any]
 
 
+TEXT = "see {} for details"
+"""Where the secret goes in each text field written."""
+
+
 def _text(secret: str) -> str:
-    return f"see {secret} for details"
+    return TEXT.format(secret)
 
 
-def _agent(scene: Scene, secret: str) -> Any:
-    body = {
-        "id": "free-bot",
-        "owner": "user:olga",
-        "purpose": _text(secret),
-        "display_name": _text(secret),
-    }
-    return scene.api.post("/v1/agents", json=body, headers=scene.tokens["user:rita"])
+# Doors that are one POST as an admin: (path, body), TEXT where the secret goes.
+POSTS: dict[str, tuple[str, dict[str, str]]] = {
+    "agent": (
+        "/v1/agents",
+        {"id": "free-bot", "owner": "user:olga", "purpose": TEXT, "display_name": TEXT},
+    ),
+    "suspend": ("/v1/agents/ops-bot/suspend", {"reason": TEXT}),
+    "agent_token": ("/v1/agents/ops-bot/tokens", {"description": TEXT}),
+    "human": ("/v1/humans", {"id": "user:zed", "email": "zed@example.com", "display_name": TEXT}),
+    "human_deactivate": ("/v1/humans/user:olga/deactivate", {"reason": TEXT}),
+    "leak": (
+        "/v1/leaks",
+        {"value": "An0ther-Unrelated-Secret-9", "note": TEXT, "ticket": TEXT, "source": TEXT},
+    ),
+    "webhook": ("/v1/webhooks", {"url": "https://hooks.example.com/charter", "description": TEXT}),
+    "campaign": ("/v1/reviews/campaigns", {"name": TEXT}),
+}
+
+
+def _post(door: str) -> Write:
+    path, body = POSTS[door]
+
+    def write(scene: Scene, secret: str) -> Any:
+        filled = {key: value.replace("{}", secret) for key, value in body.items()}
+        return scene.api.post(path, json=filled, headers=scene.tokens["user:rita"])
+
+    return write
 
 
 def _agent_patch(scene: Scene, secret: str) -> Any:
@@ -49,59 +72,13 @@ def _agent_patch(scene: Scene, secret: str) -> Any:
     return scene.api.patch("/v1/agents/ops-bot", json=body, headers=scene.tokens["user:rita"])
 
 
-def _suspend(scene: Scene, secret: str) -> Any:
-    return scene.api.post(
-        "/v1/agents/ops-bot/suspend",
-        json={"reason": _text(secret)},
-        headers=scene.tokens["user:rita"],
-    )
-
-
-def _agent_token(scene: Scene, secret: str) -> Any:
-    return scene.api.post(
-        "/v1/agents/ops-bot/tokens",
-        json={"description": _text(secret)},
-        headers=scene.tokens["user:rita"],
-    )
-
-
-def _human(scene: Scene, secret: str) -> Any:
-    body = {"id": "user:zed", "email": "zed@example.com", "display_name": _text(secret)}
-    return scene.api.post("/v1/humans", json=body, headers=scene.tokens["user:rita"])
-
-
-def _human_deactivate(scene: Scene, secret: str) -> Any:
-    return scene.api.post(
-        "/v1/humans/user:olga/deactivate",
-        json={"reason": _text(secret)},
-        headers=scene.tokens["user:rita"],
-    )
-
-
 def _revoke(scene: Scene, secret: str) -> Any:
-    issued = scene.api.post(
-        "/v1/agents/ops-bot/tokens", json={}, headers=scene.tokens["user:rita"]
-    ).json()
+    rita = scene.tokens["user:rita"]
+    issued = scene.api.post("/v1/agents/ops-bot/tokens", json={}, headers=rita).json()
+    token_id = issued["credential"]["id"]
     return scene.api.delete(
-        f"/v1/tokens/{issued['credential']['id']}",
-        params={"reason": _text(secret)},
-        headers=scene.tokens["user:rita"],
+        f"/v1/tokens/{token_id}", params={"reason": _text(secret)}, headers=rita
     )
-
-
-def _leak(scene: Scene, secret: str) -> Any:
-    body = {
-        "value": "An0ther-Unrelated-Secret-9",
-        "note": _text(secret),
-        "ticket": _text(secret),
-        "source": _text(secret),
-    }
-    return scene.api.post("/v1/leaks", json=body, headers=scene.tokens["user:rita"])
-
-
-def _webhook(scene: Scene, secret: str) -> Any:
-    body = {"url": "https://hooks.example.com/charter", "description": _text(secret)}
-    return scene.api.post("/v1/webhooks", json=body, headers=scene.tokens["user:rita"])
 
 
 def _vote(scene: Scene, secret: str) -> Any:
@@ -113,26 +90,11 @@ def _vote(scene: Scene, secret: str) -> Any:
     )
 
 
-def _campaign(scene: Scene, secret: str) -> Any:
-    return scene.api.post(
-        "/v1/reviews/campaigns",
-        json={"name": _text(secret)},
-        headers=scene.tokens["user:rita"],
-    )
-
-
 WRITES: dict[str, Write] = {
-    "agent": _agent,
+    **{door: _post(door) for door in POSTS},
     "agent_patch": _agent_patch,
-    "suspend": _suspend,
-    "agent_token": _agent_token,
-    "human": _human,
-    "human_deactivate": _human_deactivate,
     "revoke": _revoke,
-    "leak": _leak,
-    "webhook": _webhook,
     "vote": _vote,
-    "campaign": _campaign,
 }
 
 
