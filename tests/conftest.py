@@ -100,6 +100,13 @@ def _postgres_schema_url(schema: str) -> str:
     )
 
 
+PATIENT = StoreBounds(30.0)
+"""The bounds of the shared store and of each test schema's migration: generous, so that
+a stall of the loaded machine is not taken for a store that does not answer (the
+product's 5 s gives each wait 2.5 s and a transaction left idle 10 s). The tests of the
+bounds themselves open stores with the bounds they measure."""
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(
     request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
@@ -117,21 +124,17 @@ def database_url(
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     url = _postgres_schema_url(schema)
-    engine = create_sql_engine(url)
-    upgrade(engine)
-    engine.dispose()
+    engine = create_sql_engine(url, PATIENT)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
     try:
         yield url
     finally:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
-
-
-PATIENT = StoreBounds(30.0)
-"""The shared store's bounds: generous, so that a stall of the loaded machine is not
-taken for a store that does not answer (the product's 5 s gives each wait 2.5 s). The
-tests of the bounds themselves open stores with the bounds they measure."""
 
 
 @pytest.fixture
