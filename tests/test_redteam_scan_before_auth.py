@@ -3,8 +3,9 @@ the server's event loop (``service/decisions.py``, ``_scan_for`` and ``SCAN_ON_T
 
 A 900 KB body of ``password=`` repeated costs the scanner about 3 s of CPU. Scanned
 before the token check and on the event loop, it let a caller with no credential keep a
-replica from answering anything, ``/healthz`` and the kill switch included. Bounds here
-are a third of that scan, so they fail when it is back, whatever the machine's load.
+replica from answering anything, ``/healthz`` and the kill switch included. The checks
+here are measured against that scan (the process's CPU time, the heavy request's own
+time), so they fail when it is back and hold on a loaded machine.
 """
 
 from __future__ import annotations
@@ -36,11 +37,11 @@ def test_a_request_without_a_token_is_refused_before_its_body_is_scanned(
     with httpx.Client(base_url=served.url, timeout=120) as client:
         well_formed = "cht_" + "a" * 16 + "_" + "b" * 43  # the format, but no such token
         for headers in ({}, {"Authorization": "Bearer garbage"}, bearer(well_formed)):
-            started = time.monotonic()
+            started = time.process_time()  # every thread's CPU: the server's included
             answer = client.post("/v1/decisions", json=REQUEST, headers=headers)
-            took = time.monotonic() - started
+            spent = time.process_time() - started
             assert answer.status_code == 401, answer.text
-            assert took < 1.0, f"{took:.1f} s to refuse a request with no good token"
+            assert spent < 1.0, f"{spent:.1f} s of CPU to refuse a request with no good token"
 
 
 def test_health_answers_while_a_large_request_is_scanned(
@@ -48,11 +49,14 @@ def test_health_answers_while_a_large_request_is_scanned(
 ) -> None:
     agent = bearer(agent_token(services, "support-bot"))
     done = threading.Event()
+    took: list[float] = []
 
     def heavy() -> None:
+        started = time.monotonic()
         try:
             httpx.post(f"{served.url}/v1/decisions", json=REQUEST, headers=agent, timeout=120)
         finally:
+            took.append(time.monotonic() - started)
             done.set()
 
     thread = threading.Thread(target=heavy, daemon=True)
@@ -65,7 +69,9 @@ def test_health_answers_while_a_large_request_is_scanned(
             slowest = max(slowest, time.monotonic() - started)
             done.wait(0.05)
     thread.join(timeout=120)
-    assert slowest < 1.0, f"/healthz waited {slowest:.1f} s behind one request's scan"
+    # Behind the scan, /healthz waits about as long as the heavy request itself takes.
+    bound = max(1.0, took[0] / 2)
+    assert slowest < bound, f"/healthz waited {slowest:.1f} s of the heavy {took[0]:.1f} s"
 
 
 def test_a_token_found_good_only_in_the_transaction_gets_its_batch_scanned(
