@@ -113,7 +113,8 @@ def agent_token(services: Services, agent_id: str) -> str:
 def charter_cli(*args: str, input: str | None = None) -> tuple[int, str, str]:
     """Run the ``charter`` command in-process (``input`` on its standard input); return
     (exit code, stdout, stderr)."""
-    result = CliRunner().invoke(cli_app, list(args), input=input)
+    # Room for a loaded machine past the CLI's 10 s default wait for an answer.
+    result = CliRunner().invoke(cli_app, list(args), input=input, env={"CHARTER_TIMEOUT": "60s"})
     return result.exit_code, result.stdout, result.stderr
 
 

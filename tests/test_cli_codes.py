@@ -10,8 +10,10 @@ import socket
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from charter.cli.common import Exit
+from charter.cli.main import app as cli_app
 from charter.service import SYSTEM, Services
 from charter.settings import Settings
 from charter.storage.keyfile import load_signing_key
@@ -184,3 +186,34 @@ def test_verify_counts_each_checkpoint_once_with_a_kept_copy(tmp_path: Path) -> 
     assert json.loads(out)["checkpoints_verified"] == 5
     code, out, _ = charter("audit", "verify", "--data-dir", str(data), "--checkpoints", str(copy))
     assert "5 signed checkpoint(s) verified" in out
+
+
+def test_the_wait_for_an_answer_is_set_by_charter_timeout() -> None:
+    # A server that accepts the connection and never answers: the CLI gives up after
+    # CHARTER_TIMEOUT (its default, 10 s, is what the helper's 60 s replaces).
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        server = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        result = CliRunner().invoke(
+            cli_app,
+            ["humans", "list", "--server", server, "--token", "x"],
+            env={"CHARTER_TIMEOUT": "1s"},
+        )
+    assert result.exit_code == Exit.ERROR, result.stderr
+    assert "did not answer in time" in result.stderr
+    assert "[timeout]" in result.stderr
+    assert "no answer in 1s: set CHARTER_TIMEOUT (e.g. 30s) to wait longer" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["soon", "0s", "-5s", "10", "1.5s", "2h", "3660d", "9" * 80])
+def test_a_charter_timeout_that_is_not_a_duration_of_at_most_an_hour_is_refused(
+    value: str,
+) -> None:
+    # Refused before anything is sent (port 9 has no Charter), never read as the default.
+    args = ["humans", "list", "--server", "http://127.0.0.1:9", "--token", "x"]
+    result = CliRunner().invoke(cli_app, args, env={"CHARTER_TIMEOUT": value})
+    assert result.exit_code == Exit.USAGE, result.stderr
+    assert "CHARTER_TIMEOUT" in result.stderr
+    assert "[invalid_duration]" in result.stderr
+    assert "unreachable" not in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from charter.codes import ErrorCode
+from charter.durations import parse_duration
 from charter.errors import CharterError, InvalidInput
 from charter.jsonbounds import loads
 from charter.policy.model import Capability
@@ -131,11 +133,15 @@ def parsing() -> Iterator[None]:
         raise fail(error, code=Exit.USAGE) from None
 
 
-def _connection_hint(error: CharterError, server: str, token: str | None) -> str | None:
+def _connection_hint(
+    error: CharterError, server: str, token: str | None, timeout: float
+) -> str | None:
     """What to do about ``error``, when the server's own hint does not fit the CLI."""
     if urlsplit(server).path.rstrip("/").endswith("/v1"):
         base = server.rstrip("/").removesuffix("/v1")
         return f"--server (CHARTER_SERVER) is the server's base URL, without /v1: {base}"
+    if error.code == ErrorCode.TIMEOUT:
+        return f"no answer in {timeout:g}s: set {TIMEOUT_VARIABLE} (e.g. 30s) to wait longer"
     if error.code == ErrorCode.UNREACHABLE:
         return "is `charter serve` running there? Point --server (or CHARTER_SERVER) at it"
     if error.code == ErrorCode.TOKEN_MISSING and not token:
@@ -143,11 +149,45 @@ def _connection_hint(error: CharterError, server: str, token: str | None) -> str
     return None
 
 
+TIMEOUT_VARIABLE = "CHARTER_TIMEOUT"
+DEFAULT_TIMEOUT = 10.0
+"""Seconds the CLI waits for the server's answer, unless ``CHARTER_TIMEOUT`` says more."""
+MAX_TIMEOUT = 3600.0
+
+
+def _timeout() -> float:
+    """``CHARTER_TIMEOUT`` (``30s``, ``2m``) in seconds, or the default when it is unset;
+    a malformed or out-of-range value is a usage error, never silently the default."""
+    text = os.environ.get(TIMEOUT_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = parse_duration(text).total_seconds()
+    except InvalidInput as error:
+        raise fail(
+            InvalidInput(f"{TIMEOUT_VARIABLE}: {error.message}", code=error.code),
+            code=Exit.USAGE,
+            hint="write a duration of at most 1h, e.g. CHARTER_TIMEOUT=30s",
+        ) from None
+    if seconds > MAX_TIMEOUT:
+        raise fail(
+            InvalidInput(
+                f"{TIMEOUT_VARIABLE}: {text!r} is longer than 1h",
+                code=ErrorCode.INVALID_DURATION,
+            ),
+            code=Exit.USAGE,
+            hint="write a duration of at most 1h, e.g. CHARTER_TIMEOUT=30s",
+        )
+    return seconds
+
+
 @contextmanager
 def client(server: str, token: str | None) -> Iterator[Client]:
-    """A client for the command, with errors handled: each says what to do."""
+    """A client for the command, with errors handled: each says what to do. It waits up
+    to ``CHARTER_TIMEOUT`` (default 10 s) for each answer."""
+    timeout = _timeout()
     try:
-        with Client(server, token or None, timeout=10.0) as connected:
+        with Client(server, token or None, timeout=timeout) as connected:
             yield connected
     except CharterError as error:
         if error.code == ErrorCode.UNREACHABLE:
@@ -155,7 +195,7 @@ def client(server: str, token: str | None) -> Iterator[Client]:
             error = CharterError(
                 f"cannot reach the Charter server at {server} ({reason})", code=error.code
             )
-        raise fail(error, hint=_connection_hint(error, server, token)) from None
+        raise fail(error, hint=_connection_hint(error, server, token, timeout)) from None
 
 
 def json_option(text: str, *, option: str, code: str, object_only: bool = True) -> Any:
