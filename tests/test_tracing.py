@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from charter.errors import InvalidInput
+from charter.identity.credentials import mint_token
 from charter.server.app import create_app
 from charter.server.tracing import SPAN_NAME, tracer_provider
 from charter.service import Services
@@ -130,6 +131,37 @@ def test_a_callers_traceparent_makes_the_decision_its_child(
     )
     [alone] = _spans(exporter)
     assert alone.parent is None
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        GITHUB_TOKEN,
+        mint_token()[2],
+        "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc",
+    ],
+)
+def test_a_tracestate_holding_a_secret_is_not_carried_on(
+    scene: Scene, traced: TestClient, exporter: InMemorySpanExporter, secret: str
+) -> None:
+    # tracestate goes out with every span to the collector: kept as sent when it holds
+    # nothing secret, dropped whole when it does (the trace and parent stay).
+    trace_id, parent_id = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    parent = {"traceparent": f"00-{trace_id}-{parent_id}-01"}
+    for state, kept in (("vendor=abc123,other=x", True), (f"vendor=abc,key={secret}", False)):
+        answer = traced.post(
+            "/v1/decisions",
+            json={**CONFIG, "action": "review.draft"},
+            headers={**scene.tokens["ops-bot"], **parent, "tracestate": state},
+        )
+        assert answer.status_code == 200, answer.text
+        [span] = _spans(exporter)
+        exporter.clear()
+        assert span.context is not None
+        assert format(span.context.trace_id, "032x") == trace_id
+        sent = span.context.trace_state.to_header()
+        assert (sent == state) is kept, sent
+        assert secret not in sent
 
 
 def test_a_refused_request_is_no_decision_span(

@@ -3,7 +3,8 @@
 ``CHARTER_TRACING=otlp`` makes a span for every decision, exported over OTLP/HTTP to
 where the standard ``OTEL_EXPORTER_OTLP_*`` variables say (``http://localhost:4318`` by
 default), named by ``OTEL_SERVICE_NAME`` (``charter``) and ``OTEL_RESOURCE_ATTRIBUTES``.
-A request's W3C ``traceparent`` header makes its decisions children of the caller's span.
+A request's W3C ``traceparent`` header makes its decisions children of the caller's span;
+its ``tracestate`` goes on with them unless the secrets detectors find one in it.
 
 A span carries the agent, capability, action, effect, code, policy revision and
 decision id: never the context, the input, the resource's attributes or a token, and
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from charter.codes import ErrorCode
 from charter.errors import InvalidInput
+from charter.secrets import redact
 from charter.settings import Settings
 
 if TYPE_CHECKING:
@@ -64,10 +66,14 @@ class DecisionTracer:
         self._extract = extract
 
     def parent_from(self, traceparent: bytes, tracestate: bytes | None) -> Any:
-        """The caller's trace context from its W3C headers (an OpenTelemetry Context)."""
+        """The caller's trace context from its W3C headers (an OpenTelemetry Context).
+        A ``tracestate`` holding a secret is dropped whole: it would be exported with
+        every span."""
         carrier = {"traceparent": traceparent.decode("latin-1")}
         if tracestate is not None:
-            carrier["tracestate"] = tracestate.decode("latin-1")
+            state = tracestate.decode("latin-1")
+            if redact(state) == state:
+                carrier["tracestate"] = state
         return self._extract(carrier)
 
     def decisions(
