@@ -12,6 +12,7 @@ from charter.codes import ErrorCode
 from charter.errors import InvalidInput
 from charter.identity.agents import AgentStatus
 from charter.policy.cel import compile_condition
+from charter.policy.cleartext import secrets_in
 from charter.policy.compiled import Snapshot
 from charter.policy.compiler import compile_policy
 from charter.policy.decision import AgentFacts, Decision, Facts, Request
@@ -95,15 +96,19 @@ class Engine:
         *,
         clock: Clock = system_clock,
         known_agents: Collection[str] = (),
+        stored: bool = False,
     ) -> Engine:
         """Load, validate and compile ``{file name: YAML}``; raise ``PolicyInvalid``.
 
-        ``known_agents`` are agents registered elsewhere that bindings may name.
+        ``known_agents`` are agents registered elsewhere that bindings may name. A secret
+        in the files is an error (``secret_in_policy``) unless they are a revision already
+        ``stored``, which is compiled as it was accepted.
         """
         loaded = load_texts(texts)
         validated = validate(loaded, known_agents=known_agents)
-        if validated.policy is None:
-            raise PolicyInvalid(validated.diagnostics)
+        cleartext = [] if stored else secrets_in(texts)
+        if validated.policy is None or cleartext:
+            raise PolicyInvalid([*cleartext, *validated.diagnostics])
         return cls(
             validated.policy,
             revision=revision_of(texts),

@@ -146,9 +146,11 @@ class PolicyService:
         self._recertify_after = recertify_after
         self.compiled = compiled if compiled is not None else ActiveEngine()
 
-    def _engine(self, unit: UnitOfWork, files: Mapping[str, str]) -> Engine:
+    def _engine(
+        self, unit: UnitOfWork, files: Mapping[str, str], *, stored: bool = False
+    ) -> Engine:
         known = [agent.id for agent in unit.agents.list(limit=1_000_000)]
-        return Engine.from_texts(files, clock=self._clock, known_agents=known)
+        return Engine.from_texts(files, clock=self._clock, known_agents=known, stored=stored)
 
     def apply(self, actor: Principal, files: Mapping[str, str]) -> Applied:
         """Validate, store and activate ``files`` as a revision; refuse it whole if invalid."""
@@ -211,7 +213,7 @@ class PolicyService:
             active = unit.policies.active()
             current = unit.policies.get(active.revision) if active else None
             outcomes = _outcomes_in_force(unit, engine.policy)
-        before = Engine.from_texts(current.files).policy if current else None
+        before = Engine.from_texts(current.files, stored=True).policy if current else None
         return {
             "active": current.id if current else None,
             "revision": engine.revision,
@@ -232,7 +234,7 @@ class PolicyService:
                 raise NotFound(
                     f"no policy revision {revision!r}", code=ErrorCode.REVISION_NOT_FOUND
                 )
-            engine = Engine.from_texts(stored.files, clock=self._clock)
+            engine = Engine.from_texts(stored.files, clock=self._clock, stored=True)
             # Only owners it would give agents to must be active: a rollback is what an
             # operator reaches for in a hurry, and an unchanged owner blocks nothing.
             self._owners_must_be_active(unit, self._owner_changes(unit, engine.policy.agents))
@@ -276,7 +278,7 @@ class PolicyService:
             active = unit.policies.active()
             revision = unit.policies.get(active.revision) if active else None
             # Bindings may name agents registered outside the policy, as when applied.
-            engine = self._engine(unit, revision.files) if revision else None
+            engine = self._engine(unit, revision.files, stored=True) if revision else None
         self.compiled.engine = engine
         return engine
 
@@ -284,7 +286,7 @@ class PolicyService:
         """Compile and hold the revision active in ``unit`` (another server activated it)."""
         active = unit.policies.active()
         revision = unit.policies.get(active.revision) if active else None
-        engine = self._engine(unit, revision.files) if revision else None
+        engine = self._engine(unit, revision.files, stored=True) if revision else None
         self.compiled.engine = engine
         return engine
 

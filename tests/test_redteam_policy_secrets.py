@@ -1,0 +1,143 @@
+"""A secret written into a policy file is refused wherever the policy is validated or
+applied: a revision is stored as written, shown to everyone who may read policy, and
+what it declares (an agent's purpose, its labels) is audited. Revisions stored before
+the check still load, so that an upgrade never leaves a server without its policy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from charter.cli.common import Exit
+from charter.policy import Engine, PolicyInvalid
+from charter.policy.engine import revision_of
+from charter.policy.revisions import PolicyRevision
+from charter.service import SYSTEM, Services
+from charter.storage.sql import SqlStore
+from tests.helpers import charter_cli
+from tests.scenes import POLICY, Scene
+from tests.test_redteam_free_text import SECRETS
+from tests.test_secrets_scenarios import _stored_text
+
+SECRET_IN_POLICY = "secret_in_policy"
+
+# Where a policy author could paste one: (what is replaced, what replaces it).
+PLACES = {
+    "purpose": (
+        'spec: {owner: "user:olga"}',
+        'spec: {owner: "user:olga", purpose: "calls the API with {}"}',
+    ),
+    "label": ('spec: {owner: "user:olga"}', 'spec: {owner: "user:olga", labels: {key: "{}"}}'),
+    "condition": (
+        "    - {capability: do, actions: [review.draft]}",
+        "    - {capability: do, actions: [review.draft], when: \"context.key == '{}'\"}",
+    ),
+    "comment": ("kind: Role", "# the deploy key is {}\nkind: Role"),
+    "resource": ('resources: ["prod/**"]}', 'resources: ["prod/{}"]}'),
+}
+
+
+def _with_secret(place: str, secret: str) -> str:
+    old, new = PLACES[place]
+    assert old in POLICY
+    return POLICY.replace(old, new.replace("{}", secret), 1)
+
+
+@pytest.fixture
+def scene(api: TestClient, services: Services) -> Scene:
+    return Scene(api, services)
+
+
+@pytest.mark.parametrize("kind", sorted(SECRETS))
+@pytest.mark.parametrize("place", sorted(PLACES))
+def test_a_policy_holding_a_secret_is_refused_whole(
+    scene: Scene, store: SqlStore, database_url: str, place: str, kind: str
+) -> None:
+    secret = SECRETS[kind]
+    pat = scene.tokens["user:pat"]
+    before = scene.api.get("/v1/policies/active", headers=pat).json()["revision"]
+    files = {"policy.yaml": _with_secret(place, secret)}
+    for path in ("/v1/policies", "/v1/policies/diff"):
+        answer = scene.api.post(path, json={"files": files}, headers=pat)
+        assert answer.status_code == 422, answer.text
+        assert secret not in answer.text
+        error = answer.json()["error"]
+        assert error["code"] == "invalid_policy"
+        found = [d for d in error["diagnostics"] if d["code"] == SECRET_IN_POLICY]
+        assert len(found) == 1, error
+        line = files["policy.yaml"].splitlines()[found[0]["line"] - 1]
+        assert line[found[0]["column"] - 1 :].startswith(secret[:4]), (line, found)
+    # Nothing changed, nothing kept: no revision, no audit record, no byte in the store.
+    assert scene.api.get("/v1/policies/active", headers=pat).json()["revision"] == before
+    revisions = scene.api.get("/v1/policies/revisions", headers=pat).json()
+    assert len(revisions) == 1
+    records = scene.api.get(
+        "/v1/audit", params={"type": "policy.applied"}, headers=scene.tokens["user:rita"]
+    ).json()["records"]
+    assert len(records) == 1
+    assert secret.encode() not in _stored_text(store, database_url)
+
+
+def test_a_secret_is_reported_beside_the_policys_other_errors() -> None:
+    broken = _with_secret("purpose", SECRETS["github"]).replace("kind: Binding", "kind: Bind", 1)
+    with pytest.raises(PolicyInvalid) as refused:
+        Engine.from_texts({"policy.yaml": broken})
+    errors = sorted(d.code for d in refused.value.diagnostics if d.severity.value == "error")
+    assert errors == [SECRET_IN_POLICY, "unknown_kind"]
+    assert SECRETS["github"] not in str(refused.value)
+
+
+def test_a_policy_naming_where_a_secret_is_kept_is_accepted() -> None:
+    # A vault path or an environment variable's name is not a secret; nor are words
+    # that sit next to secrets in real policies.
+    named = POLICY.replace(
+        'spec: {owner: "user:olga"}',
+        'spec: {owner: "user:olga", purpose: "reads the token at vault:secret/ops/github '
+        'or from $GITHUB_TOKEN; the password field is never released"}',
+        1,
+    )
+    assert Engine.from_texts({"policy.yaml": named}).revision == revision_of({"policy.yaml": named})
+
+
+def test_policy_validate_says_where_the_secret_is(tmp_path: Path) -> None:
+    text = _with_secret("comment", SECRETS["stripe"])
+    (tmp_path / "policy.yaml").write_text(text)
+    [(line, column)] = [
+        (number, row.index(SECRETS["stripe"]) + 1)
+        for number, row in enumerate(text.splitlines(), 1)
+        if SECRETS["stripe"] in row
+    ]
+    code, out, err = charter_cli("policy", "validate", str(tmp_path))
+    assert code == Exit.NO, (out, err)
+    assert f"policy.yaml:{line}:{column}: error[{SECRET_IN_POLICY}]" in err, err
+    assert SECRETS["stripe"] not in out + err
+    code, out, _ = charter_cli("policy", "validate", str(tmp_path), "--json")
+    assert code == Exit.NO
+    assert [d["code"] for d in json.loads(out)["diagnostics"]] == [SECRET_IN_POLICY]
+
+
+def test_a_revision_stored_before_the_check_still_loads_and_rolls_back(
+    scene: Scene, services: Services
+) -> None:
+    # Written to the store as an older Charter would have accepted it.
+    files = {"policy.yaml": _with_secret("comment", SECRETS["aws"])}
+    older = Engine.from_texts(files, stored=True)
+    with services.store.write() as unit:
+        unit.policies.add(
+            PolicyRevision(
+                id=older.revision,
+                created_at=services.clock(),
+                created_by=SYSTEM.ref,
+                files=files,
+                summary={},
+            )
+        )
+    pat = scene.tokens["user:pat"]
+    rolled = scene.api.post(f"/v1/policies/revisions/{older.revision}/activate", headers=pat)
+    assert rolled.status_code == 200, rolled.text
+    assert services.policies.load_active() is not None
+    assert services.policies.compiled.engine is not None
+    assert services.policies.compiled.engine.revision == older.revision
