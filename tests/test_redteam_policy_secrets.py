@@ -141,3 +141,36 @@ def test_a_revision_stored_before_the_check_still_loads_and_rolls_back(
     assert services.policies.load_active() is not None
     assert services.policies.compiled.engine is not None
     assert services.policies.compiled.engine.revision == older.revision
+
+
+POLICY_TEST = """apiVersion: charter/v1
+kind: PolicyTest
+metadata: {name: no-keys-in-reviews}
+spec:
+  now: 2026-06-01T09:00:00Z
+  cases:
+    - name: a review draft that carries a key is still a review draft
+      request: {agent: ops-bot, capability: do, action: review.draft, resource: reviews/1,
+                context: {note: "the key is {}"}}
+      expect: {decision: allow}
+"""
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r", "\u2028"])
+def test_a_policy_test_may_carry_a_sample_secret_and_no_other_document_may(
+    newline: str,
+) -> None:
+    # A guardrail against secrets is tested with one: PolicyTest cases are not scanned.
+    # Lines are counted as YAML counts them, so no other document hides behind one.
+    sample = SECRETS["github"]
+    tested = (POLICY + "---\n" + POLICY_TEST.replace("{}", sample)).replace("\n", newline)
+    engine = Engine.from_texts({"policy.yaml": tested})
+    assert [result.passed for result in engine.run_tests()] == [True]
+    after = tested + "---" + newline + "# the real one: " + SECRETS["aws"] + newline
+    with pytest.raises(PolicyInvalid) as refused:
+        Engine.from_texts({"policy.yaml": after})
+    [diagnostic] = refused.value.diagnostics
+    assert diagnostic.code == SECRET_IN_POLICY
+    assert "aws" in diagnostic.message
+    assert diagnostic.source.line == tested.count(newline) + 2
+    assert diagnostic.source.column == len("# the real one: ") + 1

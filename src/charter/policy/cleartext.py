@@ -5,11 +5,17 @@ policy, and what it declares (an agent's purpose, its labels, a guardrail's reas
 reaches the audit log: a token or key pasted into a file would be kept and shown in
 clear. A policy names a secret (a vault path, an environment variable), never holds it.
 The detectors are the ones that guard decisions ([REDACTED:...] in the audit log).
+
+``PolicyTest`` documents are not scanned: their cases are sample requests, and a
+guardrail against secrets is tested with one.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+
+import yaml
 
 from charter.policy.diagnostics import Diagnostic, Severity
 from charter.policy.model import Source
@@ -18,6 +24,8 @@ from charter.secrets import Scanner
 __all__ = ["secrets_in"]
 
 _SCANNER = Scanner()
+_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+"""What YAML counts as a line break, so that lines here are the loader's lines."""
 
 
 def secrets_in(files: Mapping[str, str]) -> list[Diagnostic]:
@@ -25,19 +33,44 @@ def secrets_in(files: Mapping[str, str]) -> list[Diagnostic]:
     its line and column; the message says what kind, never the value."""
     found: list[Diagnostic] = []
     for name, text in sorted(files.items()):
+        tests = _policy_test_lines(text) if "PolicyTest" in text else []
         for finding in _SCANNER.scan(text):
-            line_start = text.rfind("\n", 0, finding.start) + 1
+            breaks = list(_BREAK.finditer(text, 0, finding.start))
+            line = len(breaks) + 1
+            if any(first <= line <= last for first, last in tests):
+                continue
+            line_start = breaks[-1].end() if breaks else 0
             found.append(
                 Diagnostic(
                     Severity.ERROR,
                     "secret_in_policy",
                     f"this looks like a secret ({finding.type}): a policy is stored, shown "
                     "to its readers and audited as written",
-                    Source(
-                        name, text.count("\n", 0, finding.start) + 1, finding.start - line_start + 1
-                    ),
+                    Source(name, line, finding.start - line_start + 1),
                     help="name where the secret is kept (a vault path, an environment "
                     "variable), never its value",
                 )
             )
     return found
+
+
+def _policy_test_lines(text: str) -> list[tuple[int, int]]:
+    """The first and last lines (from 1) of each ``PolicyTest`` document of ``text``;
+    none when it is not YAML, which the loader reports, and which is then scanned whole."""
+    spans = []
+    try:
+        for node in yaml.compose_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            if isinstance(node, yaml.MappingNode) and any(
+                isinstance(key, yaml.ScalarNode)
+                and key.value == "kind"
+                and isinstance(value, yaml.ScalarNode)
+                and value.value == "PolicyTest"
+                for key, value in node.value
+            ):
+                end = node.end_mark
+                # An end at a line's first column is the next document's "---".
+                last = end.line + 1 if end.column else end.line
+                spans.append((node.start_mark.line + 1, last))
+    except yaml.YAMLError:
+        return []
+    return spans
