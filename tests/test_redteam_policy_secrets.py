@@ -174,3 +174,14 @@ def test_a_policy_test_may_carry_a_sample_secret_and_no_other_document_may(
     assert "aws" in diagnostic.message
     assert diagnostic.source.line == tested.count(newline) + 2
     assert diagnostic.source.column == len("# the real one: ") + 1
+
+
+def test_a_file_of_many_secrets_is_reported_briefly() -> None:
+    # Fifty say enough; a file's lines are found once (counting them from the file's
+    # start for each finding was quadratic).
+    line = "# " + SECRETS["aws"] + "\n"
+    with pytest.raises(PolicyInvalid) as refused:
+        Engine.from_texts({"policy.yaml": POLICY + line * 20_000})
+    found = [d for d in refused.value.diagnostics if d.code == SECRET_IN_POLICY]
+    assert len(found) == 50
+    assert [d.source.line for d in found[:2]] == [POLICY.count("\n") + 1, POLICY.count("\n") + 2]

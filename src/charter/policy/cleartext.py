@@ -13,6 +13,7 @@ guardrail against secrets is tested with one.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Mapping
 
 import yaml
@@ -26,20 +27,31 @@ __all__ = ["secrets_in"]
 _SCANNER = Scanner()
 _BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 """What YAML counts as a line break, so that lines here are the loader's lines."""
+_MOST_PER_FILE = 50
+"""Secrets reported in one file: enough to fix, never a response as large as the file."""
 
 
 def secrets_in(files: Mapping[str, str]) -> list[Diagnostic]:
     """An error for every secret the detectors find in ``files`` (``{name: text}``), at
-    its line and column; the message says what kind, never the value."""
+    its line and column, at most ``_MOST_PER_FILE`` a file; the message says what kind,
+    never the value."""
     found: list[Diagnostic] = []
     for name, text in sorted(files.items()):
+        findings = _SCANNER.scan(text)
+        if not findings:
+            continue
         tests = _policy_test_lines(text) if "PolicyTest" in text else []
-        for finding in _SCANNER.scan(text):
-            breaks = list(_BREAK.finditer(text, 0, finding.start))
-            line = len(breaks) + 1
+        starts = [0, *(match.end() for match in _BREAK.finditer(text))]
+        reported = 0
+        for finding in findings:
+            index = bisect_right(starts, finding.start) - 1
+            line = index + 1
             if any(first <= line <= last for first, last in tests):
                 continue
-            line_start = breaks[-1].end() if breaks else 0
+            if reported == _MOST_PER_FILE:
+                break
+            reported += 1
+            line_start = starts[index]
             found.append(
                 Diagnostic(
                     Severity.ERROR,
