@@ -133,6 +133,31 @@ def parsing() -> Iterator[None]:
         raise fail(error, code=Exit.USAGE) from None
 
 
+TIMEOUT_VARIABLE = "CHARTER_TIMEOUT"
+DEFAULT_TIMEOUT = 10.0
+"""Seconds the CLI waits for each answer when ``CHARTER_TIMEOUT`` is unset."""
+MAX_TIMEOUT = 3600.0
+
+
+def _timeout() -> float:
+    """``CHARTER_TIMEOUT`` (``30s``, ``2m``) in seconds, or the default when it is unset;
+    a malformed or out-of-range value is a usage error, never silently the default."""
+    text = os.environ.get(TIMEOUT_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = parse_duration(text).total_seconds()
+        if seconds > MAX_TIMEOUT:
+            raise InvalidInput(f"{text!r} is longer than 1h", code=ErrorCode.INVALID_DURATION)
+    except InvalidInput as error:
+        raise fail(
+            InvalidInput(f"{TIMEOUT_VARIABLE}: {error.message}", code=error.code),
+            code=Exit.USAGE,
+            hint=f"write a duration of at most 1h, e.g. {TIMEOUT_VARIABLE}=30s",
+        ) from None
+    return seconds
+
+
 def _connection_hint(
     error: CharterError, server: str, token: str | None, timeout: float
 ) -> str | None:
@@ -147,38 +172,6 @@ def _connection_hint(
     if error.code == ErrorCode.TOKEN_MISSING and not token:
         return "set CHARTER_TOKEN, or pass --token"
     return None
-
-
-TIMEOUT_VARIABLE = "CHARTER_TIMEOUT"
-DEFAULT_TIMEOUT = 10.0
-"""Seconds the CLI waits for the server's answer, unless ``CHARTER_TIMEOUT`` says more."""
-MAX_TIMEOUT = 3600.0
-
-
-def _timeout() -> float:
-    """``CHARTER_TIMEOUT`` (``30s``, ``2m``) in seconds, or the default when it is unset;
-    a malformed or out-of-range value is a usage error, never silently the default."""
-    text = os.environ.get(TIMEOUT_VARIABLE, "").strip()
-    if not text:
-        return DEFAULT_TIMEOUT
-    try:
-        seconds = parse_duration(text).total_seconds()
-    except InvalidInput as error:
-        raise fail(
-            InvalidInput(f"{TIMEOUT_VARIABLE}: {error.message}", code=error.code),
-            code=Exit.USAGE,
-            hint="write a duration of at most 1h, e.g. CHARTER_TIMEOUT=30s",
-        ) from None
-    if seconds > MAX_TIMEOUT:
-        raise fail(
-            InvalidInput(
-                f"{TIMEOUT_VARIABLE}: {text!r} is longer than 1h",
-                code=ErrorCode.INVALID_DURATION,
-            ),
-            code=Exit.USAGE,
-            hint="write a duration of at most 1h, e.g. CHARTER_TIMEOUT=30s",
-        )
-    return seconds
 
 
 @contextmanager
