@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from charter.errors import CharterError
 from charter.server.console import install_console
 from charter.server.errors import install_error_handlers
+from charter.server.free_text import LeakRegistryScope
 from charter.server.json_body import FiniteJson
 from charter.server.limits import BodySizeLimit
 from charter.server.observe import install_observability
@@ -149,6 +150,11 @@ def create_app(
         except (CharterError, SQLAlchemyError) as error:
             # Start anyway: /readyz reports the store, and nothing is decided without policy.
             log.error("could not load the active policy: %s", error)
+        try:
+            # Read now: free text arriving is masked against it on the event loop.
+            await run_in_threadpool(services.secrets.leaks)
+        except (CharterError, SQLAlchemyError) as error:
+            log.error("could not read the leaked-secret registry: %s", error)
         if server_process:
             settle_collector()
         # PostgreSQL: other servers' changes are followed as they commit; the sweep
@@ -245,6 +251,11 @@ def create_app(
     # Request ids, /metrics, access lines, decision spans (docs/operations.md).
     metrics = install_observability(
         app, services, settings, tracing=tracing, batched_access=server_process
+    )
+    # Outside everything, request ids included: the registry in scope for each request.
+    build = app.build_middleware_stack
+    app.build_middleware_stack = lambda: LeakRegistryScope(  # type: ignore[method-assign]
+        build(), services.secrets.free_text
     )
     return app
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from charter.identity.principals import Principal
-from charter.secrets import redact
+from charter.secrets.free_text import masked
 from charter.service import Services
 
 __all__ = [
@@ -32,10 +32,10 @@ _LONGEST_SCANNED = 4096
 
 def where(request: Request) -> str:
     """The call as recorded in audit records: method and path, printable, with the
-    secrets the detectors find masked (a path is the caller's to fill: a token pasted
-    into an id, say), and bounded."""
+    secrets the detectors find and the registered leaks masked (a path is the caller's
+    to fill: a token pasted into an id, say), and bounded."""
     path = "".join(ch if ch.isprintable() else "?" for ch in request.url.path[:_LONGEST_SCANNED])
-    return redact(f"{request.method} {path}")[:200]
+    return masked(f"{request.method} {path}")[:200]
 
 
 _AMBIGUOUS = "two Authorization headers"

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
-from charter.secrets import redact
+from charter.secrets.free_text import masked
 
 __all__ = [
     "ACCESS_LOGGER",
@@ -57,11 +57,12 @@ def current_request_id() -> str | None:
 
 
 def request_id_from(supplied: bytes | None) -> str:
-    """The client's id if it is well formed and no secret the detectors know (it is
-    logged with every line of the request), otherwise a new one (16 hex digits)."""
+    """The client's id if it is well formed and no secret (one the detectors know, or a
+    registered leak: it is logged with every line of the request), otherwise a new one
+    (16 hex digits)."""
     if supplied is not None and _ID.fullmatch(supplied):
         text = supplied.decode("ascii")
-        if redact(text) == text:
+        if masked(text) == text:
             return text
     return os.urandom(8).hex()
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from charter.codes import ErrorCode
 from charter.errors import InvalidInput
-from charter.secrets import redact
+from charter.secrets.free_text import masked
 from charter.settings import Settings
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ class DecisionTracer:
         carrier = {"traceparent": traceparent.decode("latin-1")}
         if tracestate is not None:
             state = tracestate.decode("latin-1")
-            if redact(state) == state:
+            if masked(state) == state:
                 carrier["tracestate"] = state
         return self._extract(carrier)
 

@@ -250,6 +250,11 @@ class LeakService:
                 help="start the server with its audit signing key (charter serve does)",
             )
         found, kind, length = self._identify(value, fingerprint)
+        # The report's own text must not keep the secret it reports (as it is or wrapped).
+        itself = LeakSet.of([(found, length)])
+        note = self._without(itself, note)
+        ticket = None if ticket is None else self._without(itself, ticket)
+        source = None if source is None else self._without(itself, source)
         _check_text("note", note, required=True)
         _check_text("ticket", ticket)
         _check_text("source", source)
@@ -260,8 +265,18 @@ class LeakService:
             if added:
                 unit.audit.append(_reported(actor, leak, now))
             current = unit.leaks.get(found) or leak
-        self._leaks = None  # read afresh for the next decision
+            # Read afresh now, so that free text written next is masked against it too.
+            self._leaks = LeakSet.of(unit.leaks.lookup())
         return current, added
+
+    def _without(self, leaks: LeakSet, text: str) -> str:
+        return self.scanner.mask(text, leaks=leaks, only_leaked=True)[0]  # type: ignore[no-any-return]
+
+    def free_text(self, text: str) -> str:
+        """``text`` with every secret the detectors find and every registered leak (the
+        registry as held in memory) replaced by ``[REDACTED:<type>]``: what free text
+        written to this server is masked with (``charter.secrets.free_text``)."""
+        return self.scanner.mask(text, leaks=self.leaks())[0]  # type: ignore[no-any-return]
 
     def mark_rotated(self, actor: Principal, fingerprint: str, *, note: str) -> int:
         """Record that a leaked secret was rotated at its issuer (admins): the leak stays

@@ -34,7 +34,7 @@ from charter.identity.names import (
     LABEL_VALUE_PATTERN,
     MAX_LABELS,
 )
-from charter.secrets import redact
+from charter.secrets.free_text import masked
 
 __all__ = [
     "MAX_JSON_DEPTH",
@@ -82,13 +82,13 @@ Printable = AfterValidator(printable)
 
 def masked_within(limit: int) -> AfterValidator:
     """For free text people and agents write (a purpose, a reason, a note, a
-    description): the text with every secret the detectors find replaced by
-    ``[REDACTED:<type>]``, since it is stored, shown and audited and a secret pasted into
-    it must be none of these; refused if a placeholder longer than the secret it replaces
-    takes it past ``limit`` characters."""
+    description): the text with every secret the detectors find, and every registered
+    leak of the server's registry, replaced by ``[REDACTED:<type>]``, since it is stored,
+    shown and audited and a secret pasted into it must be none of these; refused if a
+    placeholder longer than the secret it replaces takes it past ``limit`` characters."""
 
     def mask(value: str) -> str:
-        shown = redact(value)
+        shown = masked(value)
         if len(shown) > limit:
             raise ValueError(
                 f"is {len(shown)} characters once the secrets in it are masked: at most {limit}"
@@ -100,9 +100,9 @@ def masked_within(limit: int) -> AfterValidator:
 
 def not_a_secret(value: str) -> str:
     """Refuse a value that names something (a label) if the detectors recognise it as a
-    secret: it would be stored and audited as it is, and masking it would change what
-    it names."""
-    if redact(value) != value:
+    secret, or it is a registered leak: it would be stored and audited as it is, and
+    masking it would change what it names."""
+    if masked(value) != value:
         raise ValueError("must not be a secret: it would be stored and audited in clear")
     return value
 
