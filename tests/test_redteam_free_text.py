@@ -182,3 +182,13 @@ def test_text_its_masks_would_take_past_its_bound_is_refused(scene: Scene) -> No
     answer = scene.api.post("/v1/agents", json=body, headers=scene.tokens["user:rita"])
     assert answer.status_code == 201, answer.text
     assert answer.json()["display_name"] == " ".join(["[REDACTED:aws_access_key]"] * 7)
+
+
+@pytest.mark.parametrize("kind", sorted(SECRETS))
+def test_a_refused_key_is_named_with_its_secret_masked(scene: Scene, kind: str) -> None:
+    # A refusal says where the bad value is: under a key the caller chose.
+    body = {"id": "free-bot", "owner": "user:olga", "purpose": "p", "labels": {SECRETS[kind]: 1}}
+    answer = scene.api.post("/v1/agents", json=body, headers=scene.tokens["user:rita"])
+    assert answer.status_code == 422, answer.text
+    assert SECRETS[kind] not in answer.text
+    assert "body.labels.[REDACTED:" in answer.text

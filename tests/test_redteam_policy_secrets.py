@@ -81,6 +81,33 @@ def test_a_policy_holding_a_secret_is_refused_whole(
     assert secret.encode() not in _stored_text(store, database_url)
 
 
+@pytest.mark.parametrize("place", sorted(PLACES))
+def test_a_policy_holding_a_registered_leak_is_refused_whole(
+    scene: Scene, store: SqlStore, database_url: str, place: str
+) -> None:
+    # No detector knows it: the server's registry does.
+    leak = "Plum-Orchard-Lantern-8842"
+    files = {"policy.yaml": _with_secret(place, leak)}
+    pat, rita = scene.tokens["user:pat"], scene.tokens["user:rita"]
+    before = scene.api.post("/v1/policies/diff", json={"files": files}, headers=pat)
+    assert SECRET_IN_POLICY not in before.text  # (a label is refused as an unknown key)
+    reported = scene.api.post("/v1/leaks", json={"value": leak, "note": "x"}, headers=rita)
+    assert reported.status_code == 201, reported.text
+    for path in ("/v1/policies", "/v1/policies/diff"):
+        answer = scene.api.post(path, json={"files": files}, headers=pat)
+        assert answer.status_code == 422, answer.text
+        assert leak not in answer.text
+        found = [d for d in answer.json()["error"]["diagnostics"] if d["code"] == SECRET_IN_POLICY]
+        assert len(found) == 1, answer.text
+        assert "(leaked_secret)" in found[0]["message"]
+    simulated = scene.api.post(
+        "/v1/policies/simulate", json={"files": files, "since": "1d"}, headers=pat
+    )
+    assert simulated.status_code == 422, simulated.text
+    assert len(scene.api.get("/v1/policies/revisions", headers=pat).json()) == 1
+    assert leak.encode() not in _stored_text(store, database_url)
+
+
 def test_a_secret_is_reported_beside_the_policys_other_errors() -> None:
     broken = _with_secret("purpose", SECRETS["github"]).replace("kind: Binding", "kind: Bind", 1)
     with pytest.raises(PolicyInvalid) as refused:

@@ -75,6 +75,8 @@ SPELLINGS = {
     "as_is": LEAK,
     "quoted": f'"{LEAK}"',
     "in_a_url": f"https://wiki.example.com/login?user=ops&pass={LEAK}",
+    "in_a_quoted_path": f'(kept at "vault/ops/{LEAK}")',
+    "in_brackets": f"[prod/{LEAK}]",
     "assigned": f"password={LEAK};",
     "base64": base64.b64encode(LEAK.encode()).decode(),
     "hex": LEAK.encode().hex(),
@@ -212,3 +214,37 @@ def _leak(services: Services, secret: str) -> Leak:
     fingerprint = services.secrets.scanner.fingerprint(secret)
     assert fingerprint is not None
     return Leak(fingerprint, None, len(secret), "x", None, None, "user:rita", services.clock())
+
+
+NAMED = "harbour-compass-lantern-51960"
+"""A registered leak in the shape of an id (lowercase, dashes)."""
+
+# What names something, each a body whose value is a registered leak: refused (masking
+# would change what it names), and nothing is kept.
+NAMES: dict[str, tuple[str, dict[str, object]]] = {
+    "agent_id": ("/v1/agents", {"id": NAMED, "owner": "user:olga", "purpose": "p"}),
+    "label_key": (
+        "/v1/agents",
+        {"id": "free-bot", "owner": "user:olga", "purpose": "p", "labels": {NAMED: "x"}},
+    ),
+    "human_id": ("/v1/humans", {"id": f"user:{NAMED}", "email": "zed@example.com"}),
+    "email": ("/v1/humans", {"id": "user:zed", "email": f"{NAMED}@example.com"}),
+    "group": ("/v1/humans", {"id": "user:zed", "email": "zed@example.com", "groups": [NAMED]}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NAMES))
+def test_a_registered_leak_as_an_id_or_a_name_is_refused(
+    scene: Scene, store: SqlStore, database_url: str, name: str
+) -> None:
+    rita = scene.tokens["user:rita"]
+    reported = scene.api.post("/v1/leaks", json={"value": NAMED, "note": "x"}, headers=rita)
+    assert reported.status_code == 201, reported.text
+    path, body = NAMES[name]
+    answer = scene.api.post(path, json=body, headers=rita)
+    assert answer.status_code == 422, answer.text
+    assert NAMED not in answer.text
+    assert _kept(scene, store, database_url, NAMED) == []
+    # The same body with another name is accepted: it is the registry that refused it.
+    other = json.loads(json.dumps(body).replace(NAMED, "harbour-compass-lantern-51961"))
+    assert scene.api.post(path, json=other, headers=rita).status_code == 201

@@ -69,6 +69,8 @@ def _wrapped(
 
 PLACES: dict[str, dict[str, Any]] = {
     "context value": {"context": {"note": f"the password is {LEAK}"}},
+    "context value, a path in quotes": {"context": {"note": f'kept at ("vault/{LEAK}")'}},
+    "context value, JSON text": {"context": {"raw": f'{{"path": "db/{LEAK}"}}'}},
     "context key": {"context": {LEAK: "yes"}},
     "context key, nested": {"context": {"a": {"b": [{LEAK: 1}]}}},
     "input key, nested": {"input": {"args": [{"opts": {LEAK: True}}]}},

@@ -4,7 +4,8 @@ A policy revision is stored as it was written and shown to everyone who may read
 policy, and what it declares (an agent's purpose, its labels, a guardrail's reason)
 reaches the audit log: a token or key pasted into a file would be kept and shown in
 clear. A policy names a secret (a vault path, an environment variable), never holds it.
-The detectors are the ones that guard decisions ([REDACTED:...] in the audit log).
+The detectors are the ones that guard decisions ([REDACTED:...] in the audit log); a
+server checks its registered leaks too (``charter.secrets.free_text``).
 
 ``PolicyTest`` documents are not scanned: their cases are sample requests, and a
 guardrail against secrets is tested with one.
@@ -20,11 +21,10 @@ import yaml
 
 from charter.policy.diagnostics import Diagnostic, Severity
 from charter.policy.model import Source
-from charter.secrets import Scanner
+from charter.secrets.free_text import found as secrets_found
 
 __all__ = ["secrets_in"]
 
-_SCANNER = Scanner()
 _BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 """What YAML counts as a line break, so that lines here are the loader's lines."""
 _MOST_PER_FILE = 50
@@ -32,12 +32,12 @@ _MOST_PER_FILE = 50
 
 
 def secrets_in(files: Mapping[str, str]) -> list[Diagnostic]:
-    """An error for every secret the detectors find in ``files`` (``{name: text}``), at
-    its line and column, at most ``_MOST_PER_FILE`` a file; the message says what kind,
-    never the value."""
+    """An error for every secret the detectors find in ``files`` (``{name: text}``; on a
+    server, every registered leak too), at its line and column, at most
+    ``_MOST_PER_FILE`` a file; the message says what kind, never the value."""
     found: list[Diagnostic] = []
     for name, text in sorted(files.items()):
-        findings = _SCANNER.scan(text)
+        findings = secrets_found(text)
         if not findings:
             continue
         tests = _policy_test_lines(text) if "PolicyTest" in text else []

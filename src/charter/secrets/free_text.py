@@ -1,11 +1,12 @@
-"""Free text masked against the leaked-secret registry too, where a server put it in scope.
+"""What arrives checked against the leaked-secret registry too, where a server put it in scope.
 
-What people and agents write (a purpose, a reason, a note), the names they give and the
-ids they send are checked for secrets as they arrive, before they are stored, audited or
-logged. The detectors need nothing; a registered leak (a password, a key no detector
-recognises) needs the server's registry and key. A server puts its registry in scope for
-each request it handles (``leak_registry``): ``masked`` then finds both. Outside one
-(the SDK, a test of the wire models alone) it finds what the detectors find.
+What people and agents write (a purpose, a reason, a note, a policy file), the names they
+give and the ids they send are checked for secrets as they arrive, before they are
+stored, audited or logged. The detectors need nothing; a registered leak (a password, a
+key no detector recognises) needs the server's registry and key. A server puts its
+registry in scope for each request it handles (``leak_registry``): ``masked`` and
+``found`` then find both. Outside one (the SDK, a test of the wire models alone, the
+CLI validating a file) they find what the detectors find.
 """
 
 from __future__ import annotations
@@ -13,28 +14,51 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 from charter.secrets import redact
+from charter.secrets.findings import Finding, LeakSet
+from charter.secrets.scan import Scanner
 
-__all__ = ["leak_registry", "masked"]
+__all__ = ["Registry", "found", "leak_registry", "masked"]
 
-Masker = Callable[[str], str]
-"""A text with every secret the detectors find and every registered leak masked."""
 
-_IN_SCOPE: ContextVar[Masker | None] = ContextVar("charter_leak_registry", default=None)
+@dataclass(frozen=True, slots=True)
+class Registry:
+    """A server's keyed scanner and its registry's view (read when a text is checked)."""
+
+    scanner: Scanner
+    leaks: Callable[[], LeakSet]
+
+
+_IN_SCOPE: ContextVar[Registry | None] = ContextVar("charter_leak_registry", default=None)
+_DETECTORS = Scanner()
 
 
 def masked(text: str) -> str:
     """``text`` with every secret in it replaced by ``[REDACTED:<type>]``: what the
     detectors find and, where a registry is in scope, every registered leak."""
-    masker = _IN_SCOPE.get()
-    return redact(text) if masker is None else masker(text)
+    registry = _IN_SCOPE.get()
+    if registry is None:
+        return redact(text)
+    shown: str = registry.scanner.mask(text, leaks=registry.leaks())[0]
+    return shown
+
+
+def found(text: str) -> list[Finding]:
+    """Every secret in ``text``: what the detectors find and, where a registry is in
+    scope, every registered leak."""
+    registry = _IN_SCOPE.get()
+    if registry is None:
+        return _DETECTORS.scan(text)
+    return registry.scanner.scan(text, leaks=registry.leaks())
 
 
 @contextmanager
-def leak_registry(masker: Masker) -> Iterator[None]:
-    """Within the block (and the tasks and threads it starts), ``masked`` is ``masker``."""
-    token = _IN_SCOPE.set(masker)
+def leak_registry(registry: Registry) -> Iterator[None]:
+    """Within the block (and the tasks and threads it starts), ``masked`` and ``found``
+    check against ``registry`` too."""
+    token = _IN_SCOPE.set(registry)
     try:
         yield
     finally:

@@ -347,8 +347,8 @@ def _spans(text: str, shortest: int = 1) -> Iterator[tuple[int, int]]:
     each whitespace-separated word, with and without surrounding punctuation, and the
     value part of ``name=value`` words (after the first or the last separator), and each
     piece of a word between path, URL, query and name delimiters (``vault/<it>/db``,
-    ``?token=<it>&``, ``user:<it>``, ``scanner.<it>.read``); none shorter than
-    ``shortest``."""
+    ``?token=<it>&``, ``user:<it>``, ``scanner.<it>.read``), with and without the
+    punctuation around it (``("vault/<it>")``); none shorter than ``shortest``."""
     seen: set[tuple[int, int]] = set()
     candidates = [(0, len(text))]
     position = 0
@@ -359,9 +359,13 @@ def _spans(text: str, shortest: int = 1) -> Iterator[tuple[int, int]]:
             continue  # and every part of it
         candidates.append((start, position))
         if len(word) > 1 and _HAS_DELIMITER.search(word):
-            candidates.extend(
-                (start + piece.start(), start + piece.end()) for piece in _DELIMITED.finditer(word)
-            )
+            for piece in _DELIMITED.finditer(word):
+                candidates.append((start + piece.start(), start + piece.end()))
+                # And without the punctuation around it: ``("vault/<it>")``.
+                bare = piece.group().strip(_WORD_EDGES)
+                if bare and bare != piece.group():
+                    at = start + piece.start() + piece.group().index(bare)
+                    candidates.append((at, at + len(bare)))
         trimmed = word.strip(_WORD_EDGES)
         if trimmed and trimmed != word:
             inner = start + word.index(trimmed)

@@ -254,8 +254,9 @@ def create_app(
     )
     # Outside everything, request ids included: the registry in scope for each request.
     build = app.build_middleware_stack
+    registry = services.secrets.registry()
     app.build_middleware_stack = lambda: LeakRegistryScope(  # type: ignore[method-assign]
-        build(), services.secrets.free_text
+        build(), registry
     )
     return app
 

@@ -32,6 +32,7 @@ from charter.errors import (
 )
 from charter.identity.principals import Principal
 from charter.policy.engine import PolicyInvalid
+from charter.secrets.free_text import masked
 from charter.server.console.web import html_error, is_console
 from charter.server.deps import where
 from charter.server.logs import current_request_id
@@ -109,7 +110,8 @@ def _route(request: Request) -> str:
 
 
 def _field_path(location: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in location)
+    """Where a refused value is, its keys' secrets masked (a key is the caller's text)."""
+    return masked(".".join(str(part) for part in location))
 
 
 def install_error_handlers(app: FastAPI, services: Services) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from charter.secrets.free_text import Masker, leak_registry
+from charter.secrets.free_text import Registry, leak_registry
 
 __all__ = ["LeakRegistryScope"]
 
@@ -12,13 +12,13 @@ __all__ = ["LeakRegistryScope"]
 class LeakRegistryScope:
     """ASGI middleware, outermost: what arrives with a request and is checked for secrets
     before it is kept (free text, label values, the request id, the path an audit record
-    names) is checked against this server's registered leaks as well as the detectors
+    names, a policy file) is checked against this server's registered leaks as well as the detectors
     (``charter.secrets.free_text``)."""
 
-    def __init__(self, app: ASGIApp, masker: Masker) -> None:
+    def __init__(self, app: ASGIApp, registry: Registry) -> None:
         self.app = app
-        self.masker = masker
+        self.registry = registry
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        with leak_registry(self.masker):
+        with leak_registry(self.registry):
             await self.app(scope, receive, send)

@@ -41,6 +41,7 @@ from charter.identity.humans import HumanRole
 from charter.identity.principals import Principal
 from charter.policy.decision import Decision, Effect, Reason
 from charter.secrets import Finding, LeakSet, Scanner
+from charter.secrets.free_text import Registry
 from charter.secrets.leaks import MAX_NOTE, Leak
 from charter.service.access import require_roles
 from charter.storage.ports import Store, UnitOfWork
@@ -272,11 +273,10 @@ class LeakService:
     def _without(self, leaks: LeakSet, text: str) -> str:
         return self.scanner.mask(text, leaks=leaks, only_leaked=True)[0]  # type: ignore[no-any-return]
 
-    def free_text(self, text: str) -> str:
-        """``text`` with every secret the detectors find and every registered leak (the
-        registry as held in memory) replaced by ``[REDACTED:<type>]``: what free text
-        written to this server is masked with (``charter.secrets.free_text``)."""
-        return self.scanner.mask(text, leaks=self.leaks())[0]  # type: ignore[no-any-return]
+    def registry(self) -> Registry:
+        """What arrives is checked against (``charter.secrets.free_text``): this server's
+        keyed scanner and the registry as held in memory."""
+        return Registry(self.scanner, self.leaks)
 
     def mark_rotated(self, actor: Principal, fingerprint: str, *, note: str) -> int:
         """Record that a leaked secret was rotated at its issuer (admins): the leak stays

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
@@ -14,6 +15,7 @@ from charter.wire.base import (
     InModel,
     Labels,
     Name,
+    NotSecret,
     Purpose,
     Reason,
     UtcDateTime,
@@ -34,7 +36,7 @@ __all__ = [
 class AgentIn(InModel):
     """Register an agent."""
 
-    id: AgentId
+    id: Annotated[AgentId, NotSecret]
     owner: HumanId
     purpose: Purpose
     risk_tier: RiskTier = RiskTier.MEDIUM

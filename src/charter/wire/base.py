@@ -173,14 +173,18 @@ UtcDateTime = Annotated[datetime, BeforeValidator(_time_text), AfterValidator(_i
 
 AgentId = Annotated[str, StringConstraints(max_length=63, pattern=AGENT_ID_PATTERN), Printable]
 HumanId = Annotated[str, StringConstraints(max_length=69, pattern=HUMAN_ID_PATTERN), Printable]
-Group = Annotated[str, StringConstraints(max_length=63, pattern=GROUP_PATTERN), Printable]
-LabelKey = Annotated[str, StringConstraints(max_length=63, pattern=LABEL_KEY_PATTERN), Printable]
+Group = Annotated[
+    str, StringConstraints(max_length=63, pattern=GROUP_PATTERN), Printable, NotSecret
+]
+LabelKey = Annotated[
+    str, StringConstraints(max_length=63, pattern=LABEL_KEY_PATTERN), Printable, NotSecret
+]
 LabelValue = Annotated[
     str, StringConstraints(max_length=63, pattern=LABEL_VALUE_PATTERN), Printable, NotSecret
 ]
 Labels = Annotated[dict[LabelKey, LabelValue], Field(max_length=MAX_LABELS)]
 Name = Annotated[str, StringConstraints(max_length=200), Printable, masked_within(200)]
-Email = Annotated[str, StringConstraints(max_length=254), Printable]
+Email = Annotated[str, StringConstraints(max_length=254), Printable, NotSecret]
 Purpose = Annotated[str, StringConstraints(max_length=2000), Printable, masked_within(2000)]
 Reason = Annotated[str, StringConstraints(max_length=1000), Printable, masked_within(1000)]
 Groups = Annotated[list[Group], Field(max_length=64)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictBool
 
@@ -14,6 +15,7 @@ from charter.wire.base import (
     HumanId,
     InModel,
     Name,
+    NotSecret,
     Roles,
 )
 
@@ -23,7 +25,7 @@ __all__ = ["DeactivationOut", "HumanIn", "HumanOut", "HumanPage", "HumanPatch"]
 class HumanIn(InModel):
     """Add a human."""
 
-    id: HumanId
+    id: Annotated[HumanId, NotSecret]
     email: Email
     display_name: Name | None = None
     groups: Groups = Field(default_factory=list)
