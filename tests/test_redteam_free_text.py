@@ -145,20 +145,25 @@ def test_a_secret_as_a_label_value_is_refused(scene: Scene, kind: str) -> None:
     assert again.status_code == 404
 
 
-@pytest.mark.parametrize("kind", ["github", "charter"])
-def test_the_console_masks_a_secret_in_a_reason_too(
-    scene: Scene, store: SqlStore, database_url: str, kind: str
-) -> None:
-    secret = SECRETS[kind]
+def console_suspend(scene: Scene, reason: str) -> None:
+    """Suspend ops-bot through the console as rita, with ``reason``."""
     rita = _browser(scene.services)
     assert _sign_in(rita, _token(scene, "user:rita")).status_code == 303
     csrf = _csrf(rita, "/ui/agents/ops-bot/suspend")
     done = rita.post(
         "/ui/agents/ops-bot/suspend",
-        data={"csrf": csrf, "reason": _text(secret), "understood": "yes"},
+        data={"csrf": csrf, "reason": reason, "understood": "yes"},
         follow_redirects=False,
     )
     assert done.status_code == 303, done.text
+
+
+@pytest.mark.parametrize("kind", ["github", "charter"])
+def test_the_console_masks_a_secret_in_a_reason_too(
+    scene: Scene, store: SqlStore, database_url: str, kind: str
+) -> None:
+    secret = SECRETS[kind]
+    console_suspend(scene, _text(secret))
     records = scene.api.get(
         "/v1/audit", params={"type": "agent.suspended"}, headers=scene.tokens["user:rita"]
     ).json()["records"]

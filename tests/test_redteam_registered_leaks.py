@@ -18,8 +18,7 @@ from charter.secrets.leaks import Leak
 from charter.service import Services
 from charter.storage.sql import SqlStore
 from tests.scenes import Scene
-from tests.test_console import _browser, _csrf, _sign_in, _token
-from tests.test_redteam_free_text import WRITES, _text
+from tests.test_redteam_free_text import WRITES, _text, console_suspend
 from tests.test_secrets_scenarios import _stored_text
 
 LEAK = "Plum-Orchard-Lantern-8842"
@@ -180,15 +179,7 @@ def test_the_call_an_audit_record_names_has_a_registered_leak_masked(scene: Scen
 def test_the_console_masks_a_registered_leak_in_a_reason(
     scene: Scene, store: SqlStore, database_url: str
 ) -> None:
-    rita = _browser(scene.services)
-    assert _sign_in(rita, _token(scene, "user:rita")).status_code == 303
-    csrf = _csrf(rita, "/ui/agents/ops-bot/suspend")
-    done = rita.post(
-        "/ui/agents/ops-bot/suspend",
-        data={"csrf": csrf, "reason": _text(LEAK), "understood": "yes"},
-        follow_redirects=False,
-    )
-    assert done.status_code == 303, done.text
+    console_suspend(scene, _text(LEAK))
     assert _kept(scene, store, database_url, LEAK) == []
 
 
