@@ -82,8 +82,9 @@ def test_signing_in_sets_a_strict_http_only_cookie_and_audits_it(scene: Scene) -
 
 
 def test_behind_tls_the_cookie_is_secure_and_host_prefixed(services: Services) -> None:
-    scene = Scene(TestClient(create_app(services), base_url="https://testserver"), services)
-    answer = _sign_in(scene.api, _token(scene, "user:olga"))
+    with TestClient(create_app(services), base_url="https://testserver") as client:
+        scene = Scene(client, services)
+        answer = _sign_in(scene.api, _token(scene, "user:olga"))
     cookie = answer.headers["set-cookie"]
     assert cookie.startswith("__Host-charter_session=")
     assert "Secure" in cookie

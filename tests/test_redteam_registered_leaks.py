@@ -11,10 +11,13 @@ import logging
 from urllib.parse import quote
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
+from charter.clock import ManualClock
 from charter.secrets import redact
 from charter.secrets.leaks import Leak
+from charter.server.app import create_app
 from charter.service import Services
 from charter.storage.sql import SqlStore
 from tests.scenes import Scene
@@ -239,3 +242,29 @@ def test_a_registered_leak_as_an_id_or_a_name_is_refused(
     # The same body with another name is accepted: it is the registry that refused it.
     other = json.loads(json.dumps(body).replace(NAMED, "harbour-compass-lantern-51961"))
     assert scene.api.post(path, json=other, headers=rita).status_code == 201
+
+
+def test_text_that_cannot_be_checked_yet_is_not_kept(
+    scene: Scene, store: SqlStore, clock: ManualClock, signing_key: Ed25519PrivateKey
+) -> None:
+    # A server whose registry has not been read (the store was down when it started:
+    # here, an app whose start-up did not run) checks nothing against it on the event
+    # loop, which never waits on the store: free text is refused with a 503 until the
+    # sweep reads it, and a client's request id is not taken.
+    fresh = Services.build(store, clock=clock, signing_key=signing_key)
+    assert fresh.secrets.held() is None
+    client = TestClient(create_app(fresh), raise_server_exceptions=False)
+    rita = scene.tokens["user:rita"]
+    body = {"reason": _text(LEAK)}
+    refused = client.post("/v1/agents/ops-bot/suspend", json=body, headers=rita)
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["error"]["code"] == "store_unavailable"
+    assert client.get("/v1/agents/ops-bot", headers=rita).json()["status"] == "active"
+    named = client.get("/v1/whoami", headers={**rita, "X-Request-ID": "abc-123"})
+    assert named.headers["x-request-id"] != "abc-123"
+    assert not fresh.secrets.refresh()  # the sweep, a second later: read, not changed
+    done = client.post("/v1/agents/ops-bot/suspend", json=body, headers=rita)
+    assert done.status_code == 200, done.text
+    assert LEAK not in _audit(scene)
+    named = client.get("/v1/whoami", headers={**rita, "X-Request-ID": "abc-123"})
+    assert named.headers["x-request-id"] == "abc-123"

@@ -4,6 +4,7 @@ backoff on the manual clock, logged, and never in the way of a decision."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import Counter
@@ -35,12 +36,14 @@ from charter.webhooks.model import (
     MAX_ATTEMPTS,
     RETRY_DELAYS,
     DeliveryStatus,
+    Webhook,
     check_url,
     events_of,
 )
 from charter.webhooks.signing import WebhookSecrets, signature_header
 from tests.helpers import Admin, bearer
 from tests.servers import Received, Receiver, free_port
+from tests.test_secrets_scenarios import _stored_text
 from tests.waiting import barrier, join_all
 
 
@@ -484,6 +487,76 @@ def test_removing_a_webhook_gives_up_its_pending_deliveries(
     assert records[1]["data"]["dropped_deliveries"] == 1
     assert "shh" not in json.dumps(records)
     assert "with-a-secret" not in json.dumps(records)
+
+
+def test_the_url_is_stored_sealed_and_still_delivered_to(
+    scene: Scene, store: SqlStore, database_url: str, receiver: Receiver, dispatcher: Dispatcher
+) -> None:
+    # A chat's incoming-webhook URL posts to the channel for anyone who has it.
+    url = receiver.url("/services/T0AB12/B0CD34/kQ7vN2pX9sR4tW8yZ1")
+    hook = scene.add_webhook(url)
+    assert hook["url"] == url
+    kept = _stored_text(store, database_url)
+    assert b"kQ7vN2pX9sR4tW8yZ1" not in kept
+    assert b"sealed:v1:" in kept
+    for who in ("user:rita", "user:ada"):
+        shown = scene.api.get(f"/v1/webhooks/{hook['id']}", headers=scene.tokens[who])
+        assert shown.json()["url"] == url
+    listed = scene.api.get("/v1/webhooks", headers=scene.tokens["user:rita"]).json()
+    assert [w["url"] for w in listed["webhooks"]] == [url]
+    scene.suspend()
+    assert dispatcher.run_once() == 1
+    assert [got.path for got in receiver.requests] == ["/services/T0AB12/B0CD34/kQ7vN2pX9sR4tW8yZ1"]
+    added = scene.api.get(
+        "/v1/audit", params={"type": "webhook.added"}, headers=scene.tokens["user:rita"]
+    ).json()["records"][0]["data"]
+    assert set(added) >= {"url_origin", "url_digest"}
+    assert added["url_digest"] != hashlib.sha256(url.encode()).hexdigest()  # keyed
+    removed = scene.api.delete(f"/v1/webhooks/{hook['id']}", headers=scene.tokens["user:rita"])
+    assert removed.json()["url"] == url
+
+
+def test_a_url_stored_in_clear_is_sealed_when_a_server_starts(
+    services: Services, store: SqlStore, receiver: Receiver, dispatcher: Dispatcher
+) -> None:
+    url = receiver.url("/services/T0AB12/B0CD34/older-secret-path-5h")
+    earlier = Webhook(
+        "whk_aaaaaaaaaaaaaaaa", url, (WebhookEvent.AGENT_SUSPENDED,), "", "ab" * 16,
+        services.clock(), "user:rita",
+    )  # fmt: skip
+    with store.write() as unit:
+        unit.webhooks.add(earlier)  # as an earlier Charter stored it
+    with TestClient(create_app(services, Settings(deliver_webhooks=False))) as client:
+        scene = Scene(client, services)
+        with store.read() as unit:
+            kept = unit.webhooks.get(earlier.id)
+        assert kept is not None
+        assert kept.url.startswith("sealed:v1:")
+        assert "older-secret-path-5h" not in kept.url
+        shown = client.get(f"/v1/webhooks/{earlier.id}", headers=scene.tokens["user:rita"])
+        assert shown.json()["url"] == url
+        scene.suspend()
+    assert dispatcher.run_once() == 1
+    assert [got.path for got in receiver.requests] == [
+        "/services/T0AB12/B0CD34/older-secret-path-5h"
+    ]
+    assert services.webhooks.seal_stored() == 0  # the next server finds nothing to do
+
+
+def test_a_sealed_url_changed_in_the_store_is_refused_not_sent(
+    scene: Scene, store: SqlStore, receiver: Receiver, dispatcher: Dispatcher
+) -> None:
+    hook = scene.add_webhook(receiver.url("/hook"))
+    other = scene.add_webhook(receiver.url("/elsewhere"))
+    with store.write() as unit:
+        moved = unit.webhooks.get(other["id"])
+        assert moved is not None
+        unit.webhooks.set_url(hook["id"], moved.url)  # sealed for another webhook
+    answer = scene.api.get(f"/v1/webhooks/{hook['id']}", headers=scene.tokens["user:rita"])
+    assert (answer.status_code, answer.json()["error"]["code"]) == (503, "webhook_key_missing")
+    scene.suspend()
+    assert dispatcher.run_once() == 2
+    assert [got.path for got in receiver.requests] == ["/elsewhere"]  # never the other's
 
 
 def test_the_secret_is_shown_once_and_stored_nowhere(

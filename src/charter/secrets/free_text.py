@@ -16,19 +16,35 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from charter.codes import ErrorCode
+from charter.errors import Unavailable
 from charter.secrets import redact
 from charter.secrets.findings import Finding, LeakSet
 from charter.secrets.scan import Scanner
 
-__all__ = ["Registry", "found", "leak_registry", "masked"]
+__all__ = ["Registry", "clean", "found", "leak_registry", "masked"]
 
 
 @dataclass(frozen=True, slots=True)
 class Registry:
-    """A server's keyed scanner and its registry's view (read when a text is checked)."""
+    """A server's keyed scanner and its registry's view as held in memory (None: not
+    read yet). Reading the view never waits on the store: texts are checked on the
+    event loop."""
 
     scanner: Scanner
-    leaks: Callable[[], LeakSet]
+    held: Callable[[], LeakSet | None]
+
+    def leaks(self) -> LeakSet:
+        """The view, or ``Unavailable`` when the store could not be read yet: what
+        cannot be checked is not kept (the server reads it again every second)."""
+        view = self.held()
+        if view is None:
+            raise Unavailable(
+                "the leaked-secret registry has not been read from the store yet",
+                code=ErrorCode.STORE_UNAVAILABLE,
+                help="retry shortly; the server's log says why",
+            )
+        return view
 
 
 _IN_SCOPE: ContextVar[Registry | None] = ContextVar("charter_leak_registry", default=None)
@@ -52,6 +68,15 @@ def found(text: str) -> list[Finding]:
     if registry is None:
         return _DETECTORS.scan(text)
     return registry.scanner.scan(text, leaks=registry.leaks())
+
+
+def clean(text: str) -> bool:
+    """Whether ``text`` holds no secret, as far as can be told now (False when the
+    registry in scope has not been read yet)."""
+    try:
+        return masked(text) == text
+    except Unavailable:
+        return False
 
 
 @contextmanager

@@ -151,10 +151,16 @@ def create_app(
             # Start anyway: /readyz reports the store, and nothing is decided without policy.
             log.error("could not load the active policy: %s", error)
         try:
-            # Read now: free text arriving is masked against it on the event loop.
+            # Read now: what arrives is checked against it on the event loop, which never
+            # waits on the store (until read, by this or the sweep, such writes answer 503).
             await run_in_threadpool(services.secrets.leaks)
         except (CharterError, SQLAlchemyError) as error:
             log.error("could not read the leaked-secret registry: %s", error)
+        try:
+            if sealed := await run_in_threadpool(services.webhooks.seal_stored):
+                log.info("sealed %d webhook URLs stored in clear by an earlier Charter", sealed)
+        except (CharterError, SQLAlchemyError) as error:
+            log.error("could not seal the webhook URLs stored in clear: %s", error)
         if server_process:
             settle_collector()
         # PostgreSQL: other servers' changes are followed as they commit; the sweep

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from charter.errors import Unavailable
 from charter.identity.principals import Principal
 from charter.secrets.free_text import masked
 from charter.service import Services
@@ -35,7 +36,11 @@ def where(request: Request) -> str:
     secrets the detectors find and the registered leaks masked (a path is the caller's
     to fill: a token pasted into an id, say), and bounded."""
     path = "".join(ch if ch.isprintable() else "?" for ch in request.url.path[:_LONGEST_SCANNED])
-    return masked(f"{request.method} {path}")[:200]
+    try:
+        return masked(f"{request.method} {path}")[:200]
+    except Unavailable:  # the registry not read yet: the route, nothing the caller wrote
+        route = getattr(request.scope.get("route"), "path", None) or "?"
+        return f"{request.method} {route}"[:200]
 
 
 _AMBIGUOUS = "two Authorization headers"

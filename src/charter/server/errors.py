@@ -32,6 +32,7 @@ from charter.errors import (
 )
 from charter.identity.principals import Principal
 from charter.policy.engine import PolicyInvalid
+from charter.secrets import redact
 from charter.secrets.free_text import masked
 from charter.server.console.web import html_error, is_console
 from charter.server.deps import where
@@ -111,7 +112,11 @@ def _route(request: Request) -> str:
 
 def _field_path(location: tuple[Any, ...]) -> str:
     """Where a refused value is, its keys' secrets masked (a key is the caller's text)."""
-    return masked(".".join(str(part) for part in location))
+    path = ".".join(str(part) for part in location)
+    try:
+        return masked(path)
+    except Unavailable:  # the registry not read yet: what the detectors find
+        return redact(path)
 
 
 def install_error_handlers(app: FastAPI, services: Services) -> None:

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
-from charter.secrets.free_text import masked
+from charter.secrets.free_text import clean
 
 __all__ = [
     "ACCESS_LOGGER",
@@ -62,7 +62,7 @@ def request_id_from(supplied: bytes | None) -> str:
     (16 hex digits)."""
     if supplied is not None and _ID.fullmatch(supplied):
         text = supplied.decode("ascii")
-        if masked(text) == text:
+        if clean(text):
             return text
     return os.urandom(8).hex()
 

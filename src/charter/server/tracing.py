@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from charter.codes import ErrorCode
 from charter.errors import InvalidInput
-from charter.secrets.free_text import masked
+from charter.secrets.free_text import clean
 from charter.settings import Settings
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ class DecisionTracer:
         carrier = {"traceparent": traceparent.decode("latin-1")}
         if tracestate is not None:
             state = tracestate.decode("latin-1")
-            if masked(state) == state:
+            if clean(state):
                 carrier["tracestate"] = state
         return self._extract(carrier)
 

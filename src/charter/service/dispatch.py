@@ -96,7 +96,8 @@ class Dispatcher:
             SIGNATURE_HEADER: signature_header(secret, int(self._clock().timestamp()), body),
         }
         try:
-            outcome = self._sender.send(webhook.url, body, headers)
+            url = self._keys.opened(webhook.url, webhook.id)  # stored sealed
+            outcome = self._sender.send(url, body, headers)
         except Exception as error:
             # A failed attempt like any other, so the retry schedule still ends.
             log.exception("webhook delivery %s could not be sent", delivery.id)

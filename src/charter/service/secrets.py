@@ -169,10 +169,15 @@ class LeakService:
         """The registered leaks as held in memory (read from the store the first time)."""
         return self._leaks if self._leaks is not None else self._load()
 
+    def held(self) -> LeakSet | None:
+        """The registry as held in memory; None when it has not been read yet."""
+        return self._leaks
+
     def refresh(self) -> bool:
-        """Read the registry again; True if it changed (another server added to it)."""
+        """Read the registry again (or for the first time); True if it changed (another
+        server added to it)."""
         before = self._leaks
-        return before is not None and self._load() != before
+        return self._load() != before and before is not None
 
     def _load(self) -> LeakSet:
         with self._store.read() as unit:
@@ -276,7 +281,7 @@ class LeakService:
     def registry(self) -> Registry:
         """What arrives is checked against (``charter.secrets.free_text``): this server's
         keyed scanner and the registry as held in memory."""
-        return Registry(self.scanner, self.leaks)
+        return Registry(self.scanner, self.held)
 
     def mark_rotated(self, actor: Principal, fingerprint: str, *, note: str) -> int:
         """Record that a leaked secret was rotated at its issuer (admins): the leak stays

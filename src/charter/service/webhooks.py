@@ -9,7 +9,6 @@ the commit and outside any request: a dead endpoint never slows or fails a decis
 from __future__ import annotations
 
 import builtins
-import hashlib
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -37,7 +36,7 @@ from charter.webhooks.model import (
     events_of,
     url_origin,
 )
-from charter.webhooks.signing import WebhookSecrets
+from charter.webhooks.signing import SEALED_PREFIX, WebhookSecrets
 
 __all__ = [
     "MAX_DESCRIPTION",
@@ -104,12 +103,12 @@ def audit_and_publish(unit: UnitOfWork, entry: AuditEntry, *, ids: IdFactory = n
         publish(unit, event, data, entry.at, ids=ids)
 
 
-def _recorded(webhook: Webhook) -> dict[str, Any]:
+def _recorded(webhook: Webhook, keys: WebhookSecrets) -> dict[str, Any]:
     # The URL's path and query are often secrets of their own (chat incoming-webhook
-    # URLs): the audit log keeps the origin and a digest to match it by.
+    # URLs): the audit log keeps the origin and a keyed digest to match it by.
     return {
         "url_origin": url_origin(webhook.url),
-        "url_sha256": hashlib.sha256(webhook.url.encode("utf-8")).hexdigest(),
+        "url_digest": keys.digest(webhook.url),
         "events": [event.value for event in webhook.events],
         "description": webhook.description,
     }
@@ -181,14 +180,14 @@ class WebhookService:
                     code=ErrorCode.TOO_MANY_WEBHOOKS,
                     help="remove one first: charter webhooks remove",
                 )
-            unit.webhooks.add(webhook)
+            unit.webhooks.add(replace(webhook, url=keys.seal(url, webhook.id)))
             unit.audit.append(
                 AuditEntry(
                     type="webhook.added",
                     actor=actor.ref,
                     at=now,
                     subject=webhook.id,
-                    data=_recorded(webhook),
+                    data=_recorded(webhook, keys),
                 )
             )
         return webhook, keys.for_webhook(webhook.id, webhook.secret_salt)
@@ -199,20 +198,22 @@ class WebhookService:
         """Webhooks, removed ones too, ordered by id (admins, auditors)."""
         require_roles(actor, "read webhooks", HumanRole.ADMIN, HumanRole.AUDITOR)
         with self._store.read() as unit:
-            return unit.webhooks.list(after=after, limit=limit)
+            return [
+                self._opened(webhook) for webhook in unit.webhooks.list(after=after, limit=limit)
+            ]
 
     def get(self, actor: Principal, webhook_id: str) -> Webhook:
         """One webhook (admins, auditors)."""
         require_roles(actor, "read webhooks", HumanRole.ADMIN, HumanRole.AUDITOR)
         with self._store.read() as unit:
-            return self._found(unit, webhook_id)
+            return self._opened(self._found(unit, webhook_id))
 
     def remove(self, actor: Principal, webhook_id: str) -> Webhook:
         """Stop sending to a webhook (admins): its pending deliveries are given up."""
         require_roles(actor, "remove webhooks", HumanRole.ADMIN)
         now = self._clock()
         with self._store.write() as unit:
-            webhook = self._found(unit, webhook_id)
+            webhook = self._opened(self._found(unit, webhook_id))
             dropped = unit.webhooks.remove(webhook_id, at=now, by=actor.ref)
             if dropped is None:
                 raise Conflict(
@@ -228,6 +229,24 @@ class WebhookService:
                 )
             )
         return replace(webhook, removed_at=now, removed_by=actor.ref)
+
+    def seal_stored(self) -> int:
+        """Seal the URLs stored before URLs were sealed (how many); nothing without a
+        key. Every server runs it as it starts: a second run finds nothing to do."""
+        if self._keys is None:
+            return 0
+        sealed, after = 0, None
+        with self._store.write() as unit:
+            while page := unit.webhooks.list(after=after, limit=100):  # removed ones too
+                for webhook in page:
+                    if not webhook.url.startswith(SEALED_PREFIX):
+                        unit.webhooks.set_url(webhook.id, self._keys.seal(webhook.url, webhook.id))
+                        sealed += 1
+                after = page[-1].id
+        return sealed
+
+    def _opened(self, webhook: Webhook) -> Webhook:
+        return replace(webhook, url=self.keys.opened(webhook.url, webhook.id))
 
     def deliveries(
         self,

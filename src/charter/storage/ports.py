@@ -496,6 +496,10 @@ class WebhookStore(Protocol):
         """Every webhook not removed."""
         ...
 
+    def set_url(self, webhook_id: str, url: str) -> None:
+        """Replace the URL as stored (sealing one stored in clear)."""
+        ...
+
     def remove(self, webhook_id: str, *, at: datetime, by: str) -> int | None:
         """Remove a webhook and give up its pending deliveries (returns how many); None if
         it was removed already."""

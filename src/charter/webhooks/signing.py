@@ -8,6 +8,11 @@ old timestamps refuses replays too: ``verify_signature`` does both.
 Secrets are not stored anywhere: ``WebhookSecrets`` derives each webhook's secret from
 one server key, the webhook's id and a random salt kept with the webhook, so a copy of
 the database alone cannot forge a delivery.
+
+A webhook's URL is often a credential of its own (a chat's incoming-webhook URL posts to
+the channel for anyone who has it): it is stored sealed, AES-256-GCM under a key derived
+from the same server key, bound to the webhook's id, so a copy of the database alone
+does not hold it either. The audit log names it by its origin and a keyed digest.
 """
 
 from __future__ import annotations
@@ -15,9 +20,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 from datetime import datetime, timedelta
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from charter.clock import Clock, system_clock
+from charter.codes import ErrorCode
+from charter.errors import Unavailable
 
 __all__ = [
     "SECRET_PREFIX",
@@ -30,7 +41,12 @@ __all__ = [
 
 SIGNATURE_HEADER = "Charter-Signature"
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
+SEALED_PREFIX = "sealed:v1:"
+"""How a stored URL that is sealed begins (one stored before URLs were sealed is a URL)."""
 _LABEL = b"charter webhook secrets v1"
+_URL_LABEL = b"charter webhook urls v1"
+_DIGEST_LABEL = b"charter webhook url digests v1"
+_NONCE = 12
 
 
 class WebhookSecrets:
@@ -39,13 +55,45 @@ class WebhookSecrets:
     def __init__(self, server_key: bytes) -> None:
         if len(server_key) < 32:
             raise ValueError("the server key must hold at least 256 bits")
-        # A key of its own, so no webhook secret is ever computed with the server key.
+        # Keys of their own, so nothing is ever computed with the server key itself.
         self._root = hmac.new(server_key, _LABEL, hashlib.sha256).digest()
+        self._urls = AESGCM(hmac.new(server_key, _URL_LABEL, hashlib.sha256).digest())
+        self._digests = hmac.new(server_key, _DIGEST_LABEL, hashlib.sha256).digest()
 
     def for_webhook(self, webhook_id: str, salt: str) -> str:
         """The secret of one webhook: ``whsec_`` and 43 characters of base64url."""
         mac = hmac.new(self._root, f"{webhook_id}\x00{salt}".encode(), hashlib.sha256)
         return SECRET_PREFIX + base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
+
+    def seal(self, url: str, webhook_id: str) -> str:
+        """``url`` as stored: ``sealed:v1:`` and base64url of a random nonce and the URL
+        encrypted under it, bound to ``webhook_id``."""
+        nonce = os.urandom(_NONCE)
+        sealed = self._urls.encrypt(nonce, url.encode("utf-8"), webhook_id.encode("utf-8"))
+        return SEALED_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+
+    def opened(self, stored: str, webhook_id: str) -> str:
+        """The URL ``stored`` holds (a URL stored before URLs were sealed, as it is);
+        ``webhook_key_missing`` if it was sealed under another key or for another
+        webhook, or changed since."""
+        if not stored.startswith(SEALED_PREFIX):
+            return stored
+        try:
+            raw = base64.urlsafe_b64decode(stored[len(SEALED_PREFIX) :].encode("ascii"))
+            url = self._urls.decrypt(raw[:_NONCE], raw[_NONCE:], webhook_id.encode("utf-8"))
+            return url.decode("utf-8")
+        except (ValueError, InvalidTag):
+            raise Unavailable(
+                f"webhook {webhook_id}'s URL cannot be opened with this server's key: it "
+                "was sealed under another key, or changed in the store",
+                code=ErrorCode.WEBHOOK_KEY_MISSING,
+                help="remove the webhook and add it again with its URL",
+            ) from None
+
+    def digest(self, url: str) -> str:
+        """A keyed digest of ``url`` (hex HMAC-SHA256): matches the same URL without
+        letting a copy of the audit log test guesses of it."""
+        return hmac.new(self._digests, url.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:

@@ -97,6 +97,10 @@ class SqlWebhookStore:
         query = sa.select(webhooks).where(webhooks.c.removed_at.is_(None)).order_by(webhooks.c.id)
         return [_webhook(row) for row in self._conn.execute(query).mappings()]
 
+    def set_url(self, webhook_id: str, url: str) -> None:
+        """Replace the URL as stored (sealing one stored in clear)."""
+        self._conn.execute(webhooks.update().where(webhooks.c.id == webhook_id).values(url=url))
+
     def remove(self, webhook_id: str, *, at: datetime, by: str) -> int | None:
         """Remove a webhook and give up its pending deliveries (returns how many); None if
         it was removed already."""
