@@ -212,12 +212,13 @@ def test_who_may_read_analytics_and_bad_windows(scene: Scene) -> None:
         answer = scene.api.get("/v1/approvals/stats", headers=scene.tokens[who])
         assert answer.status_code == 403, who
         assert answer.json()["error"]["code"] == "forbidden"
-    for bad in ("yesterday", "0d", "2026-12-01T00:00:00", "99999d"):
-        answer = scene.api.get(
-            "/v1/approvals/stats", params={"since": bad}, headers=scene.tokens["user:rita"]
-        )
-        assert answer.status_code == 422, bad
-        assert answer.json()["error"]["code"] == "invalid_duration"
+    # Past year 1 or 9999 once in UTC, too: an offset takes them there.
+    far = ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "0001-01-01T05:00+05:01")
+    for bad in ("yesterday", "0d", "2026-12-01T00:00:00", "99999d", *far):
+        for path in ("/v1/approvals/stats", "/v1/agents/ops-bot/investigation"):
+            answer = scene.api.get(path, params={"since": bad}, headers=scene.tokens["user:rita"])
+            assert answer.status_code == 422, (path, bad)
+            assert answer.json()["error"]["code"] == "invalid_duration"
 
 
 def investigation(

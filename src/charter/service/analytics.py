@@ -20,7 +20,7 @@ from charter.analytics import (
 )
 from charter.analytics.approvals import APPROVAL_TYPES
 from charter.audit.records import AuditRecord
-from charter.clock import Clock
+from charter.clock import Clock, to_utc
 from charter.codes import ErrorCode
 from charter.durations import parse_duration
 from charter.errors import InvalidInput, NotFound
@@ -45,13 +45,16 @@ def window_start(since: str, now: datetime) -> datetime:
         return now - parse_duration(text)
     try:
         start = datetime.fromisoformat(text)
-    except ValueError:
+        # Its offset may take a time near year 1 or 9999 out of them in UTC.
+        start = to_utc(start) if start.tzinfo is not None else None
+    except (ValueError, OverflowError):
         start = None
-    if start is None or start.tzinfo is None:
+    if start is None:
         raise InvalidInput(
             f"invalid 'since' {text[:64]!r}",
             code=ErrorCode.INVALID_DURATION,
-            help="give a duration back from now (30d, 12h) or an RFC 3339 time with its offset",
+            help="give a duration back from now (30d, 12h) or an RFC 3339 time with its "
+            "offset, between years 1 and 9999 in UTC",
         )
     return start
 
