@@ -135,6 +135,33 @@ def test_diff_and_rollback(api: TestClient, policy_admin: str) -> None:
     assert missing.json()["error"]["code"] == "revision_not_found"
 
 
+def test_a_revision_binding_an_agent_registered_through_the_api_rolls_back(
+    api: TestClient, admin: Admin, policy_admin: str
+) -> None:
+    # Agents the policy does not declare are checked against the registry, on rollback
+    # as on apply.
+    registered = api.post(
+        "/v1/agents",
+        json={"id": "api-bot", "owner": "user:alice", "purpose": "registered by hand"},
+        headers=admin.headers,
+    )
+    assert registered.status_code == 201, registered.text
+    bound = {
+        **FILES,
+        "api-bot.yaml": "apiVersion: charter/v1\nkind: Binding\nmetadata: {name: api-bot}\n"
+        "spec: {role: support-reader, agents: [api-bot]}\n",
+    }
+    headers = bearer(policy_admin)
+    first = api.post("/v1/policies", json={"files": bound}, headers=headers)
+    assert first.status_code == 201, first.text
+    assert api.post("/v1/policies", json={"files": FILES}, headers=headers).status_code == 201
+    rolled = api.post(
+        f"/v1/policies/revisions/{first.json()['revision']}/activate", headers=headers
+    )
+    assert rolled.status_code == 200, rolled.text
+    assert api.get("/readyz").json()["policy_revision"] == first.json()["revision"]
+
+
 def test_the_sdk_returns_diagnostics_and_the_cli_applies(
     live_server: str, policy_admin: str, tmp_path: Path
 ) -> None:

@@ -234,7 +234,7 @@ class PolicyService:
                 raise NotFound(
                     f"no policy revision {revision!r}", code=ErrorCode.REVISION_NOT_FOUND
                 )
-            engine = Engine.from_texts(stored.files, clock=self._clock, stored=True)
+            engine = self._engine(unit, stored.files, stored=True)
             # Only owners it would give agents to must be active: a rollback is what an
             # operator reaches for in a hurry, and an unchanged owner blocks nothing.
             self._owners_must_be_active(unit, self._owner_changes(unit, engine.policy.agents))
