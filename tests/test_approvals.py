@@ -232,6 +232,62 @@ spec:
     assert scene.approval(approval)["status"] == "cancelled"
 
 
+# The eligible binding as the active policy has it when the vote lands, each change made
+# between the request and the vote: (what is replaced, what replaces it).
+BINDING_CHANGES = {
+    "removed": ("metadata: {name: restarter-eligible}", "metadata: {name: restarter-later}"),
+    "made_standing": ("  activation: eligible\n  maxDuration: 30m", "  maxDuration: 30m"),
+    "another_role": (
+        "  role: restarter\n  agents: [ops-bot]\n  activation: eligible",
+        "  role: reviewer\n  agents: [ops-bot]\n  activation: eligible",
+    ),
+}
+
+
+@pytest.mark.parametrize("change", sorted(BINDING_CHANGES))
+def test_a_grant_needs_the_binding_as_the_active_policy_has_it(scene: Scene, change: str) -> None:
+    approval = scene.decide(RESTART)["approval"]["id"]
+    old, new = BINDING_CHANGES[change]
+    assert old in POLICY
+    scene.apply(POLICY.replace(old, new, 1))
+    refused = scene.vote(approval, "user:oscar")
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["code"] == "grant_refused"
+    assert "Binding/restarter-eligible" in refused.json()["error"]["message"]
+    assert scene.approval(approval)["status"] == "cancelled"
+    assert scene.api.get("/v1/grants", headers=scene.tokens["user:rita"]).json()["grants"] == []
+
+
+def test_a_grant_lasts_no_longer_than_the_active_binding_allows(scene: Scene) -> None:
+    approval = scene.decide({**RESTART, "context": {"duration": "25m"}})["approval"]["id"]
+    scene.apply(POLICY.replace("  maxDuration: 30m", "  maxDuration: 5m", 1))
+    assert scene.vote(approval, "user:oscar").status_code == 200
+    [grant] = scene.api.get("/v1/grants", headers=scene.tokens["user:rita"]).json()["grants"]
+    span = datetime.fromisoformat(grant["expires_at"]) - datetime.fromisoformat(grant["issued_at"])
+    assert span == timedelta(minutes=5)
+
+
+def test_an_approval_does_not_outlive_the_permission_it_was_for(scene: Scene) -> None:
+    # Approved, then a revision takes the agent's permission away: the approval lifted a
+    # guardrail's friction, it never stood in for the permission.
+    approval = scene.decide(CONFIG)["approval"]["id"]
+    assert scene.vote(approval, "user:olga").json()["status"] == "approved"
+    scene.apply(POLICY.replace("    - {capability: do, actions: [config.change]}\n", "", 1))
+    answer = scene.decide(CONFIG)
+    assert (answer["decision"], answer["code"]) == ("deny", "no_permission")
+    assert scene.approval(approval)["used_by"] is None
+    # And once the guardrail is gone, the permission alone decides: nothing to lift.
+    scene.apply(
+        POLICY.replace(
+            "actions: [config.change]}\n  approval: {approvers: [owner]",
+            "actions: [config.nothing]}\n  approval: {approvers: [owner]",
+            1,
+        )
+    )
+    assert scene.decide(CONFIG)["decision"] == "allow"
+    assert scene.approval(approval)["used_by"] is None
+
+
 def test_step_up_is_confirmed_by_exactly_the_on_behalf_of_human(scene: Scene) -> None:
     request = {**CLOSE, "context": {"on_behalf_of": "user:opal"}}
     opened = scene.decide(request)

@@ -43,12 +43,13 @@ def window_start(since: str, now: datetime) -> datetime:
     text = since.strip()
     if text and text[-1] in "smhd" and text[:-1].isdigit():
         return now - parse_duration(text)
+    start: datetime | None = None
     try:
-        start = datetime.fromisoformat(text)
+        written = datetime.fromisoformat(text)
         # Its offset may take a time near year 1 or 9999 out of them in UTC.
-        start = to_utc(start) if start.tzinfo is not None else None
+        start = to_utc(written) if written.tzinfo is not None else None
     except (ValueError, OverflowError):
-        start = None
+        pass
     if start is None:
         raise InvalidInput(
             f"invalid 'since' {text[:64]!r}",

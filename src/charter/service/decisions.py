@@ -539,7 +539,14 @@ class DecisionService:
             return decision, None, agent
         reads = self._reads.of(unit)
         grants, usable = reads.held(agent.id, digest, now)
-        facts = replace(base, grants=grants, approval_id=None if usable is None else usable.id)
+        facts = replace(base, grants=grants)
+        if usable is not None:
+            # An approval lifts what the active policy still asks an approval or step-up
+            # for; it never stands in for a permission a later revision withdrew.
+            if evaluate(request, engine.snapshot, facts, now).effect in _OPENS_APPROVAL:
+                facts = replace(facts, approval_id=usable.id)
+            else:
+                usable = None
         decision = evaluate(request, engine.snapshot, facts, now)
         if usable is not None and decision.allowed:
             # Single use: of two identical requests racing for it, one marks it used; the

@@ -22,6 +22,7 @@ from charter.policy.compiled import CompiledWithdrawal, whole_role
 from charter.policy.decision import WithdrawalKind
 from charter.policy.engine import Engine
 from charter.policy.evaluate import evaluate
+from charter.policy.model import Activation
 from charter.policy.provenance import cited
 from charter.policy.separation import conflict_among
 from charter.service.access import require_human
@@ -96,9 +97,11 @@ def issue_grant(
     role, however broad the role the approval was opened for."""
     if engine is None:
         return None, Refusal(ErrorCode.NO_POLICY, "no policy is loaded; no grant is issued")
+    reviewed = False  # a review outcome in force stands for the binding (make_eligible)
     for outcome in withdrawn:
         if f"Binding/{outcome.withdrawal.binding}" != approval.policy:
             continue
+        reviewed = True
         replacement = outcome.replacement
         if replacement is None or outcome.revision != engine.revision:
             return None, Refusal(
@@ -107,9 +110,26 @@ def issue_grant(
             )
         if outcome.withdrawal.kind is WithdrawalKind.REDUCE:
             role = replacement.role
+    # The binding as the active policy has it now: still there, still eligible, still
+    # giving this role to this agent, and its maxDuration (if lowered since) the cap.
+    name = approval.policy.removeprefix("Binding/")
+    binding = next((b for b in engine.policy.bindings if b.name == name), None)
+    if (
+        binding is None
+        or not (reviewed or binding.activation is Activation.ELIGIBLE)
+        or binding.role != whole_role(role)
+        or not binding.gives_to(agent.id, agent.labels)
+        or (binding.expires_at is not None and now >= binding.expires_at)
+    ):
+        return None, Refusal(
+            ErrorCode.GRANT_REFUSED,
+            f"the grant of role {role!r} is refused: the active policy no longer makes "
+            f"{agent.id} eligible for it through {approval.policy}",
+        )
     context = approval.request.get("context")
     asked = context.get("duration") if isinstance(context, dict) else None
-    duration = grant_duration(approval.max_duration, asked)
+    caps = [cap for cap in (approval.max_duration, binding.max_duration) if cap is not None]
+    duration = grant_duration(min(caps, default=None), asked)
     grant = GrantRecord(
         id=ids("grt"),
         agent=agent.id,
