@@ -296,6 +296,39 @@ def test_on_behalf_of_is_one_canonical_human_id(engine: Engine, who: Any) -> Non
     assert fine.effect is Effect.ALLOW
 
 
+ON_BEHALF_OF_KEYS = [
+    "On_Behalf_Of",
+    "ON_BEHALF_OF",
+    "on_behalf_of ",
+    " on_behalf_of",
+    "on_behalf_of\u200b",
+    "on_\u200dbehalf_of",
+    "\u202eon_behalf_of",
+    "on-behalf-of",
+    "onBehalfOf",
+    "on.behalf.of",
+    "on behalf of",
+    "on_behalf_\uff4ff",  # fullwidth o
+    "\u043en_behalf_of",  # Cyrillic o
+    "on_beh\u0430lf_of",  # Cyrillic a
+    "on_behalf_of\t",
+]
+
+
+@pytest.mark.parametrize("key", ON_BEHALF_OF_KEYS)
+def test_on_behalf_of_has_one_spelling_as_a_key_too(engine: Engine, key: str) -> None:
+    # Read by nothing, such a key would walk around every rule on the human acted for.
+    decision = decide(engine, resource="vault/dev/db", context={key: "user:bob"})
+    assert (decision.effect, decision.code) == (Effect.DENY, "invalid_request"), key
+    assert "context key" in decision.message
+
+
+@pytest.mark.parametrize("key", ["level", "ticket", "on_behalf", "behalf_of_team", "ünïcode_ok"])
+def test_other_context_keys_are_decided(engine: Engine, key: str) -> None:
+    decision = decide(engine, resource="vault/dev/db", context={key: "x"})
+    assert decision.effect is Effect.ALLOW, decision.message
+
+
 NON_FINITE = [math.nan, -math.nan, math.inf, -math.inf, float("1e999")]
 
 
@@ -392,13 +425,17 @@ RBAC = {"capability": "do", "action": "rbac.assign", "resource": "iam/groups/pay
 
 
 @pytest.mark.usefixtures("pack")
-@pytest.mark.parametrize("who", ON_BEHALF_OF_SPELLINGS)
+@pytest.mark.parametrize(
+    "context",
+    [{"on_behalf_of": who} for who in ON_BEHALF_OF_SPELLINGS]
+    + [{key: "user:bob"} for key in ON_BEHALF_OF_KEYS],
+)
 def test_http_four_eyes_cannot_be_spelled_around(
-    api: TestClient, services: Services, who: Any
+    api: TestClient, services: Services, context: dict[str, Any]
 ) -> None:
     # identity-ops-agent's RBAC changes need its owner's sign-off: user:bob.
     token = agent_token(services, "identity-ops-agent")
-    answer = _ask(api, token, {**RBAC, "context": {"on_behalf_of": who}})
+    answer = _ask(api, token, {**RBAC, "context": context})
     assert answer["decision"] in {"deny", "refused"}, answer
     assert answer.get("approval") is None
     bob = bearer(services.tokens.issue_for_human(SYSTEM, "user:bob").token)

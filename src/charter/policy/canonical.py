@@ -21,6 +21,11 @@ instead of guessing what a downstream system would make of them:
 - **principals**: the agent id as registered, and ``context.on_behalf_of``, when
   present, one human id (``user:bob``) and nothing else: not padded, not a list, not an
   object;
+- **context keys** (the top level, which conditions read): NFKC-normalised, not padded,
+  without control or format characters (zero-width, bidi); and none but
+  ``on_behalf_of`` itself spelled like it (``On_Behalf_Of``, ``on-behalf-of``,
+  ``onBehalfOf``, ...): such a key would be read by nothing and walk around every rule
+  on the human the agent acts for;
 - **numbers** in the context and resource attributes (what conditions read): finite. A
   ``NaN`` compares false with everything, so ``context.amount > 1000`` would let it pass.
 """
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -54,6 +60,7 @@ _canonical_agents: set[str] = set()
 _canonical_actions: set[str] = set()
 _canonical_resources: set[str] = set()
 _canonical_fields: set[str] = set()
+_canonical_context_keys: set[str] = set()
 """Names already found canonical (exact ``str`` only, so the check is a pure function of
 the text): a deployment uses a bounded set of agents, actions and resources, and each is
 checked by its regular expression once."""
@@ -148,6 +155,37 @@ def _on_behalf_of_problem(context: Mapping[str, Any]) -> str | None:
     )
 
 
+_ON_BEHALF_OF = "onbehalfof"
+"""``on_behalf_of`` folded: lowercase, letters and digits only, look-alikes as Latin."""
+_LOOK_ALIKES = str.maketrans(
+    "\u043e\u03bf\u0585\u0435\u0430\u03b1\u04bb\u044c\u0501\u0444\u04cf\u0131\u0578\u0440",
+    "ooo" "eaahbdfllnp",
+)
+"""Cyrillic, Greek and Armenian letters drawn like the Latin ones of ``on_behalf_of``."""
+
+
+def _context_keys_problem(context: Mapping[str, Any]) -> str | None:
+    for key in context:
+        if type(key) is str and key in _canonical_context_keys:
+            continue
+        if not isinstance(key, str):
+            return f"context key {key!r} is not a string"
+        if (
+            key != key.strip()
+            or not unicodedata.is_normalized("NFKC", key)
+            or any(unicodedata.category(ch) in ("Cc", "Cf") for ch in key)
+        ):
+            return (
+                f"context key {key!r} is not canonical: NFKC-normalised, not padded, "
+                "without control or format characters"
+            )
+        folded = "".join(ch for ch in key.casefold() if ch.isalnum()).translate(_LOOK_ALIKES)
+        if folded == _ON_BEHALF_OF and key != "on_behalf_of":
+            return f"context key {key!r} is not canonical: the key is 'on_behalf_of'"
+        _remember(_canonical_context_keys, key)
+    return None
+
+
 def _non_finite(value: Any) -> bool:
     """Whether ``value`` holds a NaN or an infinity, at any depth."""
     pending = [value]
@@ -218,6 +256,9 @@ def non_canonical(request: Request) -> str | None:
             problem = _on_behalf_of_problem(context)
             if problem is not None:
                 return problem
+        problem = _context_keys_problem(context)
+        if problem is not None:
+            return problem
         if type(context) is not dict:
             return _numbers_problem(request)
         # `_flat_finite`, in line for the context every request carries.
