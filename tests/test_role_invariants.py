@@ -54,8 +54,9 @@ spec: {{role: reader, agents: [ops-bot]}}
 
 
 class Cast:
-    """admin rita, policy admin pat, owner olga, auditor audrey, enforcer gate, approver
-    abe, oscar (another human, no role); ops-bot owned by olga, registered by an admin."""
+    """admin rita, policy admin pat (of group policy), owner olga, auditor audrey, enforcer
+    gate, approver abe, oscar (another human, no role); ops-bot owned by olga, registered
+    by an admin."""
 
     def __init__(self, api: TestClient, services: Services) -> None:
         self.api, self.services = api, services
@@ -63,7 +64,7 @@ class Cast:
             services,
             [
                 ("user:rita", (), (HumanRole.ADMIN,)),
-                ("user:pat", (), (HumanRole.POLICY_ADMIN,)),
+                ("user:pat", ("policy",), (HumanRole.POLICY_ADMIN,)),
                 ("user:olga", (), ()),
                 ("user:audrey", (), (HumanRole.AUDITOR,)),
                 ("user:gate", (), (HumanRole.ENFORCER,)),
@@ -206,6 +207,63 @@ spec: {owner: "user:pat"}
     # An admin may make themself the owner of a new agent through a policy.
     rita = theirs.replace("pat-bot", "rita-bot").replace("user:pat", "user:rita")
     assert cast.apply(policy(extra=rita), who="user:rita").status_code == 201
+
+
+def approval_rule(approver: str, kind: str = "guardrail") -> str:
+    """A rule (a guardrail, or an eligible binding) that ``approver`` approves."""
+    if kind == "binding":
+        return f"""
+---
+apiVersion: charter/v1
+kind: Binding
+metadata: {{name: reader-jit}}
+spec:
+  role: reader
+  agents: [ops-bot]
+  activation: eligible
+  approval: {{approvers: ["{approver}"]}}
+"""
+    return f"""
+---
+apiVersion: charter/v1
+kind: Guardrail
+metadata: {{name: reads-need-approval}}
+spec:
+  effect: require_approval
+  match: {{capabilities: [do], actions: [docs.read]}}
+  approval: {{approvers: [owner, "{approver}"]}}
+"""
+
+
+@pytest.mark.parametrize("kind", ["guardrail", "binding"])
+@pytest.mark.parametrize("approver", ["user:pat", "group:policy"])
+def test_a_policy_admin_cannot_make_themself_an_approver(
+    cast: Cast, clock: ManualClock, approver: str, kind: str
+) -> None:
+    before = cast.active()
+    refused = cast.apply(policy(extra=approval_rule(approver, kind)))
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"]["code"] == "policy_names_author"
+    assert approver in refused.json()["error"]["message"]
+    assert cast.active() == before
+    # Other approvers are the policy admin's to name.
+    assert cast.apply(policy(extra=approval_rule("group:ops", kind))).status_code == 201
+    # An admin may name them; the policy admin may then apply what names them already.
+    clock.advance(MINUTE)
+    named = cast.apply(policy(extra=approval_rule(approver, kind)), who="user:rita")
+    assert named.status_code == 201, named.text
+    clock.advance(MINUTE)
+    again = cast.apply(policy(purpose="again", extra=approval_rule(approver, kind)))
+    assert again.status_code == 201, again.text
+    # Once it no longer does, rolling back to the admin's revision needs an admin.
+    clock.advance(MINUTE)
+    assert cast.apply(policy()).status_code == 201
+    revision = named.json()["revision"]
+    back = cast.call("POST", f"/v1/policies/revisions/{revision}/activate", "user:pat")
+    assert back.status_code == 403, back.text
+    assert back.json()["error"]["code"] == "policy_names_author"
+    back = cast.call("POST", f"/v1/policies/revisions/{revision}/activate", "user:rita")
+    assert back.status_code == 200, back.text
 
 
 def test_rollback_redeclares_agents_under_the_same_rule(cast: Cast, clock: ManualClock) -> None:

@@ -126,6 +126,16 @@ def _outcomes_in_force(unit: UnitOfWork, candidate: Policy) -> list[dict[str, An
     return found
 
 
+def _approvers_among(policy: Policy, refs: set[str]) -> set[tuple[str, str]]:
+    """``(rule, approver)`` for each of ``refs`` that a rule of ``policy`` names as an
+    approver."""
+    rules = [
+        *((f"Guardrail/{g.name}", g.approval) for g in policy.guardrails),
+        *((f"Binding/{b.name}", b.approval) for b in policy.bindings),
+    ]
+    return {(rule, ref) for rule, spec in rules for ref in spec.approvers if ref in refs}
+
+
 def _file_digests(files: Mapping[str, str]) -> dict[str, str]:
     return {name: hashlib.sha256(text.encode("utf-8")).hexdigest() for name, text in files.items()}
 
@@ -161,6 +171,7 @@ class PolicyService:
         with self._store.read() as unit:
             engine = self._engine(unit, files)
         with self._store.write() as unit:
+            self._may_name_approvers(unit, actor, engine.policy)
             self._owners_must_be_active(unit, engine.policy.agents)
             registered, updated = self._declare_agents(unit, actor, engine.policy.agents)
             revision = PolicyRevision(
@@ -235,6 +246,7 @@ class PolicyService:
                     f"no policy revision {revision!r}", code=ErrorCode.REVISION_NOT_FOUND
                 )
             engine = self._engine(unit, stored.files, stored=True)
+            self._may_name_approvers(unit, actor, engine.policy)
             # Only owners it would give agents to must be active: a rollback is what an
             # operator reaches for in a hurry, and an unchanged owner blocks nothing.
             self._owners_must_be_active(unit, self._owner_changes(unit, engine.policy.agents))
@@ -363,6 +375,35 @@ class PolicyService:
                 "ask an admin to apply this policy or to change the agents directly",
             )
         return found
+
+    def _may_name_approvers(self, unit: UnitOfWork, actor: Principal, policy: Policy) -> None:
+        """Refuse a non-admin's policy that names its author, or a group its author is in,
+        as an approver where the active policy does not: approving is a power, and a
+        policy admin may not give it to themself."""
+        if actor.has_any(HumanRole.ADMIN) or not actor.is_human:
+            return
+        human = unit.humans.get(actor.id)
+        own = {actor.ref, *(f"group:{group}" for group in (human.groups if human else ()))}
+        named = _approvers_among(policy, own)
+        if not named:
+            return
+        active = unit.policies.active()
+        current = self.compiled.engine
+        if active is None:
+            before: Policy | None = None
+        elif current is not None and current.revision == active.revision:
+            before = current.policy
+        else:
+            stored = unit.policies.get(active.revision)
+            before = self._engine(unit, stored.files, stored=True).policy if stored else None
+        added = sorted(named - (_approvers_among(before, own) if before else set()))
+        if added:
+            raise PermissionDenied(
+                f"{actor.ref} may not make themself an approver through a policy: "
+                + "; ".join(f"{rule} names {ref}" for rule, ref in added),
+                code=ErrorCode.POLICY_NAMES_AUTHOR,
+                help="name other approvers, or ask an admin to apply this policy",
+            )
 
     def _declare_agents(
         self, unit: UnitOfWork, actor: Principal, specs: tuple[AgentSpec, ...]
