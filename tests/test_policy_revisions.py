@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -14,9 +16,11 @@ from charter.cli.main import app
 from charter.clock import ManualClock
 from charter.identity.humans import HumanRole
 from charter.policy.loader import read_files
+from charter.server.app import create_app
 from charter.service import SYSTEM, Services
 from charter.storage.sql import SqlStore
-from tests.helpers import Admin, bearer
+from charter.storage.sql.schema import policy_revisions
+from tests.helpers import Admin, agent_token, bearer
 
 PACK = Path(__file__).resolve().parent.parent / "examples" / "policies"
 FILES = read_files(PACK)
@@ -202,3 +206,84 @@ def test_a_server_follows_an_activation_made_by_another(
     assert engine is not None
     assert engine.revision == applied.json()["revision"]
     assert other.policies.refresh() is False
+
+
+GHOST = """
+apiVersion: charter/v1
+kind: Role
+metadata: {name: reader}
+spec:
+  permissions:
+    - {capability: do, actions: [docs.read]}
+---
+apiVersion: charter/v1
+kind: Binding
+metadata: {name: readers}
+spec: {role: reader, agents: [ghost, reader-bot]}
+"""
+
+
+def _server(store: SqlStore, clock: ManualClock, signing_key: Ed25519PrivateKey) -> TestClient:
+    """Another server starting on the same store (its start-up run when entered)."""
+    return TestClient(create_app(Services.build(store, clock=clock, signing_key=signing_key)))
+
+
+def test_a_stored_revision_loads_whatever_agents_were_registered_since(
+    api: TestClient,
+    admin: Admin,
+    store: SqlStore,
+    clock: ManualClock,
+    signing_key: Ed25519PrivateKey,
+) -> None:
+    # Accepted with a warning while no agent was known; agents registered since must
+    # not make it an error when a server starts and compiles it again.
+    applied = api.post("/v1/policies", json={"files": {"p.yaml": GHOST}}, headers=admin.headers)
+    assert applied.status_code == 201, applied.text
+    assert [w["code"] for w in applied.json()["warnings"]] == ["unknown_agent"] * 2
+    body = {"id": "reader-bot", "owner": "user:admin", "purpose": "reads"}
+    assert api.post("/v1/agents", json=body, headers=admin.headers).status_code == 201
+    token = api.post("/v1/agents/reader-bot/tokens", json={}, headers=admin.headers).json()
+    asked = {"capability": "do", "action": "docs.read", "resource": "docs/a"}
+    with _server(store, clock, signing_key) as later:
+        assert later.get("/readyz").json()["policy_revision"] == applied.json()["revision"]
+        answer = later.post("/v1/decisions", json=asked, headers=bearer(token["token"]))
+        assert (answer.status_code, answer.json()["decision"]) == (200, "allow"), answer.text
+
+
+def test_an_active_revision_that_cannot_be_compiled_allows_nothing(
+    api: TestClient,
+    admin: Admin,
+    policy_admin: str,
+    store: SqlStore,
+    clock: ManualClock,
+    signing_key: Ed25519PrivateKey,
+    caplog: pytest.LogCaptureFixture,
+    services: Services,
+) -> None:
+    applied = api.post("/v1/policies", json={"files": FILES}, headers=bearer(policy_admin))
+    revision = applied.json()["revision"]
+    broken = json.dumps({"roles.yaml": "apiVersion: charter/v1\nkind: Rolez\n"})
+    with store.engine.begin() as conn:  # changed by hand in the store
+        conn.execute(
+            sa.update(policy_revisions)
+            .where(policy_revisions.c.id == revision)
+            .values(files=broken)
+        )
+    token = bearer(agent_token(services, "support-bot"))
+    asked = {"capability": "request", "action": "crm.customer.read", "resource": "crm/1"}
+    with _server(store, clock, signing_key) as later:
+        ready = later.get("/readyz")
+        assert (ready.status_code, ready.json()["error"]["code"]) == (503, "policy_unusable")
+        for _ in range(3):
+            answer = later.post("/v1/decisions", json=asked, headers=token)
+            assert answer.status_code == 200, answer.text
+            assert (answer.json()["decision"], answer.json()["code"]) == ("deny", "no_policy")
+            assert "Rolez" not in answer.text
+        logged = [r for r in caplog.records if "cannot be compiled" in r.getMessage()]
+        assert len(logged) == 1  # once, not once a decision
+        again = FILES | {"x.yaml": "# again\n"}
+        fixed = later.post("/v1/policies", json={"files": again}, headers=bearer(policy_admin))
+        assert fixed.status_code == 201, fixed.text
+        assert later.get("/readyz").status_code == 200
+        answer = later.post("/v1/decisions", json=asked, headers=token)
+        assert answer.json()["code"] != "no_policy", answer.text

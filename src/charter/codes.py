@@ -108,6 +108,7 @@ class ErrorCode(StrEnum):
     # Policies and decisions.
     POLICY_CHANGES_AGENT = "policy_changes_agent"
     POLICY_NAMES_AUTHOR = "policy_names_author"
+    POLICY_UNUSABLE = "policy_unusable"
     POLICY_NOT_FOUND = "policy_not_found"
     REVISION_NOT_FOUND = "revision_not_found"
     AGENT_REQUIRED = "agent_required"

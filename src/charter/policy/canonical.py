@@ -159,7 +159,7 @@ _ON_BEHALF_OF = "onbehalfof"
 """``on_behalf_of`` folded: lowercase, letters and digits only, look-alikes as Latin."""
 _LOOK_ALIKES = str.maketrans(
     "\u043e\u03bf\u0585\u0435\u0430\u03b1\u04bb\u044c\u0501\u0444\u04cf\u0131\u0578\u0440",
-    "ooo" "eaahbdfllnp",
+    "oooeaahbdfllnp",
 )
 """Cyrillic, Greek and Armenian letters drawn like the Latin ones of ``on_behalf_of``."""
 

@@ -101,11 +101,12 @@ class Engine:
         """Load, validate and compile ``{file name: YAML}``; raise ``PolicyInvalid``.
 
         ``known_agents`` are agents registered elsewhere that bindings may name. A secret
-        in the files is an error (``secret_in_policy``) unless they are a revision already
-        ``stored``, which is compiled as it was accepted.
+        in the files is an error (``secret_in_policy``), and so is a binding naming an
+        agent unknown when some are known, unless they are a revision already ``stored``,
+        which is compiled as it was accepted.
         """
         loaded = load_texts(texts)
-        validated = validate(loaded, known_agents=known_agents)
+        validated = validate(loaded, known_agents=known_agents, accepted=stored)
         cleartext = [] if stored else secrets_in(texts)
         if validated.policy is None or cleartext:
             raise PolicyInvalid([*cleartext, *validated.diagnostics])

@@ -157,8 +157,12 @@ def _separations(checks: _Checks, policy: Policy, roles: dict[str, Role]) -> Non
                 )
 
 
-def validate(loaded: LoadedDocuments, *, known_agents: Collection[str] = ()) -> Validated:
-    """Check ``loaded`` as a whole; ``known_agents`` are agents registered elsewhere."""
+def validate(
+    loaded: LoadedDocuments, *, known_agents: Collection[str] = (), accepted: bool = False
+) -> Validated:
+    """Check ``loaded`` as a whole; ``known_agents`` are agents registered elsewhere.
+    ``accepted``: a revision accepted before, whose bindings naming no known agent are
+    warnings whatever the registry holds now (they give no one anything)."""
     checks = _Checks()
     policy = Policy(
         agents=tuple(loaded.agents),
@@ -178,7 +182,7 @@ def validate(loaded: LoadedDocuments, *, known_agents: Collection[str] = ()) -> 
     roles = {role.name: role for role in policy.roles}
     agents = {agent.name: agent for agent in policy.agents}
     everyone = set(agents) | set(known_agents)
-    strict = bool(everyone)
+    strict = bool(everyone) and not accepted
 
     for role in policy.roles:
         for number, permission in enumerate(role.permissions):

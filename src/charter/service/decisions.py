@@ -379,8 +379,11 @@ class DecisionService:
         or, when another server activated a newer one, that one compiled and held from now
         on."""
         held = self._compiled.engine
-        if (active.revision if active else None) == (held.revision if held else None):
+        current = active.revision if active else None
+        if current == (held.revision if held else None):
             return held
+        if held is None and current == self._compiled.unusable:
+            return None  # tried already: it cannot be compiled
         return self._follow(unit)
 
     def _scan_for(self, token: str | None, batch: list[Asked], heavy: bool) -> list[Scanned]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -39,6 +40,8 @@ from charter.service.review_outcomes import patch_outcome_of
 from charter.storage.ports import Store, UnitOfWork
 
 __all__ = ["Applied", "PolicyService", "diff_policies", "rights_changed"]
+
+log = logging.getLogger(__name__)
 
 WRITERS = (HumanRole.POLICY_ADMIN, HumanRole.ADMIN)
 READERS = (HumanRole.POLICY_ADMIN, HumanRole.ADMIN, HumanRole.AUDITOR)
@@ -287,18 +290,28 @@ class PolicyService:
     def load_active(self) -> Engine | None:
         """Compile the active revision (for a server starting up) and hold it, or None."""
         with self._store.read() as unit:
-            active = unit.policies.active()
-            revision = unit.policies.get(active.revision) if active else None
-            # Bindings may name agents registered outside the policy, as when applied.
-            engine = self._engine(unit, revision.files, stored=True) if revision else None
-        self.compiled.engine = engine
-        return engine
+            return self.hold_active(unit)
 
     def hold_active(self, unit: UnitOfWork) -> Engine | None:
-        """Compile and hold the revision active in ``unit`` (another server activated it)."""
+        """Compile and hold the revision active in ``unit`` (another server activated it),
+        or None: none is active, or it cannot be compiled (logged once, and held as
+        ``unusable``: every decision is then ``no_policy``, never a caller's error)."""
         active = unit.policies.active()
         revision = unit.policies.get(active.revision) if active else None
-        engine = self._engine(unit, revision.files, stored=True) if revision else None
+        engine = None
+        if revision is not None:
+            try:
+                # Bindings may name agents registered outside the policy, as when applied.
+                engine = self._engine(unit, revision.files, stored=True)
+            except PolicyInvalid as error:
+                if self.compiled.unusable != revision.id:
+                    log.error(
+                        "the active policy revision %s cannot be compiled, so nothing is "
+                        "allowed (no_policy) until another is activated: %s",
+                        revision.id,
+                        error,
+                    )
+        self.compiled.unusable = revision.id if revision is not None and engine is None else None
         self.compiled.engine = engine
         return engine
 
@@ -308,7 +321,8 @@ class PolicyService:
         with self._store.read() as unit:
             active = unit.policies.active()
         held = self.compiled.engine
-        if (active.revision if active else None) == (held.revision if held else None):
+        current = active.revision if active else None
+        if current == (held.revision if held else self.compiled.unusable):
             return False
         self.load_active()
         return True

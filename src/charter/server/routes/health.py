@@ -48,5 +48,15 @@ async def readyz(request: Request) -> dict[str, str | None] | JSONResponse:
             f"the store did not answer within {bound:g}s",
             help="retry shortly; the server's log says why",
         )
-    policy = services.policies.compiled.engine
+    compiled = services.policies.compiled
+    if compiled.engine is None and compiled.unusable is not None:
+        return error_response(
+            503,
+            ErrorCode.POLICY_UNUSABLE,
+            f"the active policy revision {compiled.unusable} cannot be compiled: this server "
+            "allows nothing",
+            help="the server's log says why; activate another revision (charter policy "
+            "rollback) or apply a corrected policy",
+        )
+    policy = compiled.engine
     return {"status": "ready", "policy_revision": policy.revision if policy else None}
