@@ -8,6 +8,7 @@ Every wait is bounded (``tests.waiting``): a lost wake-up fails the test, never 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -105,19 +106,30 @@ def test_many_threads_each_get_their_own_result_and_the_log_verifies(
 
 
 def _held_open(
-    committer: GroupCommitter, followers: list[Callable[[UnitOfWork], object]]
+    committer: GroupCommitter,
+    followers: list[Callable[[UnitOfWork], object]],
+    *,
+    silent: bool = False,
 ) -> list[object]:
-    """Run a first work that holds its transaction open until every follower is queued;
-    return each follower's result or exception, in order."""
+    """Run a first work that holds its transaction open until every follower is queued
+    (``silent``: then finds that the store did not answer); return each follower's
+    result or exception, in order."""
     entered, release = threading.Event(), threading.Event()
 
     def first(unit: UnitOfWork) -> int:
         entered.set()
         wait_for(release, "the test releasing the leader's transaction")
+        if silent:
+            raise Unavailable("the store did not answer in time", code="store_unavailable")
         return unit.audit.append(_entry("first")).seq
 
     outcomes: list[object] = [None] * len(followers)
-    threads = [spawn(committer.run, first)]
+
+    def lead() -> None:
+        with contextlib.suppress(Unavailable):
+            committer.run(first)
+
+    threads = [spawn(lead)]
     try:
         # The leader is inside its transaction: whoever comes next waits.
         wait_for(entered, "the leader entering its transaction")
@@ -288,6 +300,30 @@ def test_a_store_that_does_not_answer_one_work_fails_its_whole_batch(
     assert ran == ["silent"]  # nobody waited on it again
     assert [record.subject for record in _records(store)][before:] == ["first"]
     assert services.audit.verify_store().ok
+
+
+@pytest.mark.parametrize("max_batch", [1, 3, 256])
+def test_works_queued_while_the_store_was_silent_fail_with_it(
+    store: SqlStore, services: Services, max_batch: int
+) -> None:
+    """Each would otherwise wait a whole bound more per batch ahead of it: a burst on a
+    frozen store answered many bounds late instead of within one."""
+    with store.read() as unit:
+        before = unit.audit.head().size
+    committer = GroupCommitter(store, max_batch=max_batch)
+    ran: list[str] = []
+
+    def after(unit: UnitOfWork) -> int:
+        ran.append("after")
+        return unit.audit.append(_entry("after")).seq
+
+    outcomes = _held_open(committer, [after] * 7, silent=True)
+    assert all(isinstance(outcome, Unavailable) for outcome in outcomes), outcomes
+    assert ran == []
+    assert _records(store)[before:] == []
+    # Nothing is left queued or leading: the next work has the store to itself.
+    assert committer.waiting == 0
+    assert committer.run(_append("later")) == before  # the next seq
 
 
 def test_a_store_that_cannot_be_reached_fails_the_caller(tmp_path: Path) -> None:

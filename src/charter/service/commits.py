@@ -29,7 +29,10 @@ wrote, as if they had committed one after another. If the commit itself fails, e
 work of the batch gets that error: none of them was committed. So does a work failing
 because the store did not answer (``Unavailable``, as the store reports a driver's
 timeout or lost connection): the works after it would each wait on the same silent store
-for a whole bound in turn, and a batch of 256 would be answered minutes late.
+for a whole bound in turn, and a batch of 256 would be answered minutes late. For the
+same reason every work queued while such a batch waited fails with it: each would wait a
+bound more per batch ahead of it, so a burst on a frozen store would be answered many
+bounds late instead of within one.
 """
 
 from __future__ import annotations
@@ -177,10 +180,19 @@ class GroupCommitter:
             batch = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
         writer_next = False
+        silent: Unavailable | None = None
         try:
-            self._write(batch)
+            silent = self._write(batch)
         finally:
             with self._lock:
+                if silent is not None and self._queue:
+                    # The store did not answer within its bound: those who queued
+                    # meanwhile would each wait a whole bound more, batch after batch.
+                    # They fail with it now, within one bound of their arrival.
+                    for queued in self._queue:
+                        queued.result, queued.error = None, silent
+                    batch = [*batch, *self._queue]
+                    self._queue.clear()
                 successor = self._queue[0] if self._queue else None
                 if successor is None:
                     self._leading = False
@@ -202,8 +214,9 @@ class GroupCommitter:
                 successor.done.set()
         return writer_next
 
-    def _write(self, batch: list[_Queued[Any]]) -> None:
-        """Commit every work of ``batch`` that does not raise; each gets its outcome."""
+    def _write(self, batch: list[_Queued[Any]]) -> Unavailable | None:
+        """Commit every work of ``batch`` that does not raise; each gets its outcome.
+        The store's ``Unavailable`` if it did not answer (the whole batch got it)."""
         pending = list(batch)
         while pending:
             failed: _Queued[Any] | None = None
@@ -236,7 +249,7 @@ class GroupCommitter:
                 # others would wait on it in turn, one bound each, so they fail with it.
                 for queued in pending:
                     queued.result, queued.error = None, error
-                return
+                return error
             except BaseException as error:
                 if failed is not None and error is failed.error:
                     # Not the store's silence: that work fails alone, the rest run again.
@@ -245,13 +258,14 @@ class GroupCommitter:
                 # Beginning or committing failed: nothing of this batch was written.
                 for queued in pending:
                     queued.result, queued.error = None, error
-                return
+                return None
             with self._lock:
                 self._transactions += 1
                 self._committed += len(pending)
             if self.on_commit is not None:
                 self.on_commit(len(pending))
-            return
+            return None
+        return None
 
 
 def _answer(answered: list[_Queued[Any]]) -> None:
