@@ -11,9 +11,9 @@ __all__ = ["LeakRegistryScope"]
 
 class LeakRegistryScope:
     """ASGI middleware, outermost: what arrives with a request and is checked for secrets
-    before it is kept (free text, label values, the request id, the path an audit record
-    names, a policy file) is checked against this server's registered leaks as well as the detectors
-    (``charter.secrets.free_text``)."""
+    before it is kept (free text, names, the request id, the path an audit record names,
+    a policy file) is checked against this server's registered leaks as well as the
+    detectors (``charter.secrets.free_text``)."""
 
     def __init__(self, app: ASGIApp, registry: Registry) -> None:
         self.app = app
