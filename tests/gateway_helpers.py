@@ -16,10 +16,11 @@ from charter.gateway.server import gateway_server
 from charter.gateway.upstream import Target, Upstreams
 from charter.sdk.client import AsyncClient
 
+# A patient wait on Charter: a loaded CI machine may take seconds to answer a decision.
 CONFIG = """\
 charter:
   url: {url}
-  timeout: 5s
+  timeout: 30s
 agent: desk-assistant
 approvals:
   wait: {wait}

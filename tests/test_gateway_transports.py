@@ -59,7 +59,7 @@ async def test_stdio_gateway_process_in_front_of_a_stdio_upstream(
     config = tmp_path / "gateway.yaml"
     config.write_text(
         f"""\
-charter: {{url: "{served.url}", timeout: 5s}}
+charter: {{url: "{served.url}", timeout: 30s}}
 agent: desk-assistant
 upstreams:
   desk:
@@ -211,7 +211,7 @@ async def test_a_stdio_upstream_that_exits_is_started_again(
     script = tmp_path / "fragile.py"
     script.write_text(FRAGILE, encoding="utf-8")
     text = f"""\
-charter: {{url: "{served.url}", timeout: 5s}}
+charter: {{url: "{served.url}", timeout: 30s}}
 upstreams:
   desk:
     command: ["{sys.executable}", "{script}"]
